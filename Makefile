@@ -1,0 +1,47 @@
+# Turnout — make run | make test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck unit install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: install, migrate the embedded SQLite database, serve API + console + workers on :8000
+run: install
+	$(BIN)/turnout db upgrade
+	$(BIN)/turnout serve
+
+## make test: lint, type-check and the whole test suite
+test: install-dev lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+unit: install-dev
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+bench: install-dev
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,54 @@
+"""Settings from the environment (``TURNOUT_*``) and a ``.env`` file. Nothing happens at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TURNOUT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/turnout.sqlite3"
+    broker_url: str = ""
+    smtp_url: str = ""
+    mail_from: str = "Turnout <no-reply@localhost>"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    var_dir: Path = Path("var")
+    default_locale: str = "en"
+
+    # background work
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_interval: float = Field(default=0.2, gt=0)
+    handler_max_attempts: int = Field(default=8, ge=1)
+
+    # uploads and limits
+    import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    import_batch_size: int = Field(default=1000, ge=1)
+    registration_rate_limit: int = Field(
+        default=30, ge=1, description="public registrations per client per minute"
+    )
+    bulk_batch_size: int = Field(default=100, ge=1)
+    ble_debounce_seconds: int = Field(default=60, ge=0)
+
+    # mail
+    mail_rate_per_second: float = Field(default=50.0, gt=0)
+    mail_concurrency: int = Field(default=8, ge=1)
+
+    def resolve_secret_key(self) -> str:
+        """The configured key, or the one generated into ``var/`` on first start."""
+        if self.secret_key:
+            return self.secret_key
+        import secrets
+
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,157 @@
+"""Errors in the CONTRACT shape: ``{"error": {"code", "message", "details"}}``.
+
+Codes map to HTTP status here, in one table."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from turnout.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+from turnout.i18n import pick_locale, translate
+
+log = logging.getLogger(__name__)
+
+# The one table from error code to HTTP status. Codes not listed fall back by class below.
+STATUS_BY_CODE: dict[str, int] = {
+    "validation_failed": 422,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "invalid_transition": 409,
+    "event_full": 409,
+    "registration_closed": 409,
+    "idempotency_conflict": 409,
+    "payload_too_large": 413,
+    "rate_limited": 429,
+    "http_method_not_allowed": 405,
+    "invalid_cursor": 400,
+}
+STATUS_BY_CLASS: tuple[tuple[type[DomainError], int], ...] = (
+    (ValidationFailed, 422),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+)
+
+# Pydantic's error types, folded into our stable field codes.
+PYDANTIC_CODES: dict[str, str] = {
+    "missing": "missing_field",
+    "extra_forbidden": "unknown_field",
+    "json_invalid": "invalid_json",
+    "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "too_short": "too_short",
+    "too_long": "too_long",
+    "greater_than": "too_small",
+    "greater_than_equal": "too_small",
+    "less_than": "too_large",
+    "less_than_equal": "too_large",
+    "enum": "invalid_value",
+    "literal_error": "invalid_value",
+    "datetime_parsing": "invalid_datetime",
+    "datetime_from_date_parsing": "invalid_datetime",
+    "datetime_type": "invalid_datetime",
+    "timezone_aware": "naive_datetime",
+}
+
+
+def status_for(error: DomainError) -> int:
+    if error.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[error.code]
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def locale_of(request: Request) -> str:
+    explicit = request.query_params.get("lang")
+    if explicit in ("ko", "en"):
+        return explicit
+    default = getattr(request.app.state, "default_locale", "en")
+    return pick_locale(request.headers.get("accept-language"), default)
+
+
+def error_body(
+    code: str, locale: str, params: dict[str, Any] | None = None, details: list[Any] | None = None
+) -> dict[str, Any]:
+    return {"error": {"code": code, "message": translate(code, locale, params), "details": details or []}}
+
+
+def field_details(errors: list[FieldError], locale: str) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        item = err.as_dict()
+        item["message"] = translate(err.code, locale, err.params)
+        out.append(item)
+    return out
+
+
+def domain_error_response(error: DomainError, locale: str) -> JSONResponse:
+    details = field_details(error.errors, locale) if isinstance(error, ValidationFailed) else []
+    params = {k: v for k, v in error.params.items() if isinstance(v, str | int | float)}
+    status = status_for(error)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = error_body(error.code, locale, params, details)
+    if params:
+        body["error"]["params"] = error.params
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _pydantic_field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return domain_error_response(exc, locale_of(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        locale = locale_of(request)
+        errors = []
+        for err in exc.errors():
+            kind = str(err.get("type", "invalid_value"))
+            code = PYDANTIC_CODES.get(kind, kind if kind.startswith("turnout_") else "invalid_type")
+            code = code.removeprefix("turnout_")
+            value = err.get("input")
+            if kind in ("missing", "json_invalid") or not isinstance(value, str | int | float | bool):
+                value = None
+            errors.append(FieldError(_pydantic_field(tuple(err.get("loc", ()))), code, value=value))
+        body = error_body("validation_failed", locale, details=field_details(errors, locale))
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        locale = locale_of(request)
+        code = {
+            404: "not_found",
+            405: "http_method_not_allowed",
+            413: "payload_too_large",
+            401: "unauthenticated",
+        }.get(exc.status_code, "error")
+        return JSONResponse(
+            error_body(code, locale), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal_error", locale_of(request)), status_code=500)

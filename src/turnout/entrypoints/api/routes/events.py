@@ -1,0 +1,52 @@
+"""Events and their lifecycle."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from turnout.domain.access import Permission, Role, authorize
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.schemas import EventCreate, EventPage, EventRead, EventStatusUpdate
+from turnout.services import events as event_service
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+@router.post("/events", status_code=status.HTTP_201_CREATED)
+def create_event(body: EventCreate, turnout: TurnoutDep, principal: PrincipalDep) -> EventRead:
+    authorize(principal, Permission.EVENTS_CREATE)
+    with turnout.uow() as uow:
+        event = event_service.create_event(uow, actor=principal.actor, **body.model_dump())
+        uow.commit()
+    return EventRead.of(event)
+
+
+@router.get("/events")
+def list_events(turnout: TurnoutDep, principal: PrincipalDep, page: PageDep) -> EventPage:
+    authorize(principal, Permission.EVENTS_LIST)
+    only = None if principal.role is Role.ADMIN else principal.event_id
+    with turnout.uow(readonly=True) as uow:
+        events = event_service.list_events(uow, after_id=page.after, limit=page.limit, only_event_id=only)
+    last = events[-1].id if events else None
+    return EventPage(
+        items=[EventRead.of(e) for e in events], next_cursor=next_cursor(last, len(events), page.limit)
+    )
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> EventRead:
+    authorize(principal, Permission.EVENT_READ, event_id=event_id)
+    with turnout.uow(readonly=True) as uow:
+        event = event_service.get_event(uow, event_id=event_id)
+    return EventRead.of(event)
+
+
+@router.post("/events/{event_id}/status")
+def change_status(
+    event_id: str, body: EventStatusUpdate, turnout: TurnoutDep, principal: PrincipalDep
+) -> EventRead:
+    authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    with turnout.uow() as uow:
+        event = event_service.change_status(uow, event_id=event_id, status=body.status, actor=principal.actor)
+        uow.commit()
+    return EventRead.of(event)

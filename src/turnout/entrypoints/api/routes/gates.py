@@ -1,0 +1,46 @@
+"""Gates of an event."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from turnout.domain.access import Permission, authorize
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.schemas import GateCreate, GatePage, GateRead
+from turnout.services import events as event_service
+from turnout.services import gates as gate_service
+
+router = APIRouter(prefix="/api/v1", tags=["gates"])
+
+
+@router.post("/events/{event_id}/gates", status_code=status.HTTP_201_CREATED)
+def create_gate(event_id: str, body: GateCreate, turnout: TurnoutDep, principal: PrincipalDep) -> GateRead:
+    authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    with turnout.uow() as uow:
+        event = event_service.get_event(uow, event_id=event_id)
+        gate = gate_service.create_gate(
+            uow,
+            actor=principal.actor,
+            event_id=event_id,
+            name=body.name,
+            direction=body.direction,
+            methods=tuple(body.methods),
+            opens_at=body.opens_at,
+            closes_at=body.closes_at,
+            location=body.location,
+        )
+        uow.commit()
+    return GateRead.of(gate, event.timezone)
+
+
+@router.get("/events/{event_id}/gates")
+def list_gates(event_id: str, turnout: TurnoutDep, principal: PrincipalDep, page: PageDep) -> GatePage:
+    authorize(principal, Permission.EVENT_READ, event_id=event_id)
+    with turnout.uow(readonly=True) as uow:
+        event = event_service.get_event(uow, event_id=event_id)
+        gates = uow.gates.list_for_event(event_id, after_id=page.after, limit=page.limit)
+    last = gates[-1].id if gates else None
+    return GatePage(
+        items=[GateRead.of(g, event.timezone) for g in gates],
+        next_cursor=next_cursor(last, len(gates), page.limit),
+    )

@@ -1,0 +1,140 @@
+"""API schemas: one family per resource (``ThingCreate``, ``ThingRead``, ``ThingPage``). Only here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanMethod, zone_exists
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _check_zone(value: str) -> str:
+    if not zone_exists(value):
+        raise PydanticCustomError("turnout_invalid_timezone", "unknown timezone")
+    return value
+
+
+class EventCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str = "Asia/Seoul"
+    venue: Annotated[str | None, Field(max_length=300)] = None
+    capacity: Annotated[int | None, Field(ge=0)] = None
+    min_age: Annotated[int, Field(ge=0, le=150)] = 13
+    locale: Literal["ko", "en"] = "ko"
+    allow_reentry: bool = True
+    dedup_by_phone: bool = False
+
+    _zone = field_validator("timezone")(_check_zone)
+
+
+class EventRead(BaseModel):
+    id: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    venue: str | None
+    capacity: int | None
+    min_age: int
+    locale: str
+    status: EventStatus
+    allow_reentry: bool
+    dedup_by_phone: bool
+
+    @classmethod
+    def of(cls, event: Event) -> EventRead:
+        zone = ZoneInfo(event.timezone)
+        return cls(
+            id=event.id,
+            name=event.name,
+            starts_at=event.starts_at.astimezone(zone),
+            ends_at=event.ends_at.astimezone(zone),
+            timezone=event.timezone,
+            venue=event.venue,
+            capacity=event.capacity,
+            min_age=event.min_age,
+            locale=event.locale,
+            status=event.status,
+            allow_reentry=event.allow_reentry,
+            dedup_by_phone=event.dedup_by_phone,
+        )
+
+
+class EventPage(BaseModel):
+    items: list[EventRead]
+    next_cursor: str | None
+
+
+class EventStatusUpdate(Strict):
+    status: EventStatus
+
+
+class GateCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    direction: GateDirection = GateDirection.BOTH
+    methods: Annotated[list[ScanMethod], Field(min_length=1)] = [
+        ScanMethod.QR,
+        ScanMethod.BLE,
+        ScanMethod.MANUAL,
+    ]
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    location: Annotated[str | None, Field(max_length=300)] = None
+
+
+class GateRead(BaseModel):
+    id: str
+    event_id: str
+    name: str
+    direction: GateDirection
+    methods: list[ScanMethod]
+    opens_at: datetime | None
+    closes_at: datetime | None
+    location: str | None
+
+    @classmethod
+    def of(cls, gate: Gate, timezone: str = "UTC") -> GateRead:
+        zone = ZoneInfo(timezone)
+        return cls(
+            id=gate.id,
+            event_id=gate.event_id,
+            name=gate.name,
+            direction=gate.direction,
+            methods=list(gate.methods),
+            opens_at=gate.opens_at.astimezone(zone) if gate.opens_at else None,
+            closes_at=gate.closes_at.astimezone(zone) if gate.closes_at else None,
+            location=gate.location,
+        )
+
+
+class GatePage(BaseModel):
+    items: list[GateRead]
+    next_cursor: str | None
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    code: str
+    message: str
+    row: int | None = None
+    value: Any = None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

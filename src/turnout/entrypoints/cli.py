@@ -1,0 +1,363 @@
+"""The ``turnout`` command.
+
+Every command takes ``--json``; exit 0 on success, 1 on a refusal, 2 on bad usage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from turnout.bootstrap import Turnout, bootstrap
+from turnout.domain.access import Role
+from turnout.domain.errors import DomainError, ValidationFailed
+from turnout.domain.events import EventStatus, GateDirection, ScanMethod
+from turnout.i18n import pick_locale, translate
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Turnout: registration, tickets and check-in."
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys.")
+events_app = typer.Typer(no_args_is_help=True, help="Events (the gatherings).")
+gates_app = typer.Typer(no_args_is_help=True, help="Gates of an event.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
+app.add_typer(gates_app, name="gates")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def cli_locale() -> str:
+    lang = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    return "ko" if lang.lower().startswith("ko") else pick_locale(os.environ.get("TURNOUT_LANG"), "en")
+
+
+def fail(error: DomainError, as_json: bool) -> None:
+    locale = cli_locale()
+    message = translate(error.code, locale, error.params)
+    details = []
+    if isinstance(error, ValidationFailed):
+        details = [{**e.as_dict(), "message": translate(e.code, locale, e.params)} for e in error.errors]
+    if as_json:
+        print(
+            json.dumps(
+                {"error": {"code": error.code, "message": message, "details": details}}, ensure_ascii=False
+            ),
+            file=sys.stderr,
+        )
+    else:
+        err.print(f"[red]{error.code}[/red]: {message}")
+        for item in details:
+            err.print(f"  - {item['field']}: {item['message']} ({item['code']})")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def wired() -> Iterator[Turnout]:
+    turnout = bootstrap()
+    try:
+        yield turnout
+    finally:
+        turnout.close()
+
+
+def run_service(as_json: bool, action: Callable[[Turnout], T]) -> T:
+    with wired() as turnout:
+        try:
+            return action(turnout)
+        except DomainError as error:
+            fail(error, as_json)
+            raise  # unreachable: fail() exits
+
+
+def show(obj: dict[str, Any], as_json: bool, title: str) -> None:
+    if as_json:
+        print(json.dumps(obj, ensure_ascii=False, default=str))
+        return
+    table = Table(title=title, show_header=False)
+    for key, value in obj.items():
+        table.add_row(key, "" if value is None else str(value))
+    out.print(table)
+
+
+def parse_time(value: str, option: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 date-time: {value!r}", param_hint=option) from None
+
+
+# --- db ---------------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonOpt = False) -> None:
+    """Apply every migration to the configured database."""
+    from turnout.adapters.db.migrate import upgrade
+    from turnout.config import Settings
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    if as_json:
+        print(json.dumps({"status": "ok", "database": settings.database_url.split("@")[-1]}))
+    else:
+        out.print("[green]database is up to date[/green]")
+
+
+# --- keys -------------------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, staff or gate")],
+    name: Annotated[str, typer.Option(help="who or what holds the key")],
+    event: Annotated[str | None, typer.Option(help="event id (staff and gate keys)")] = None,
+    gate: Annotated[str | None, typer.Option(help="gate id (gate keys)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API key; it is printed once and never again."""
+    from turnout.services.keys import create_key
+
+    def action(turnout: Turnout) -> Any:
+        with turnout.uow() as uow:
+            issued = create_key(uow, actor="cli", name=name, role=role, event_id=event, gate_id=gate)
+            uow.commit()
+        return issued
+
+    issued = run_service(as_json, action)
+    data = {
+        "key": issued.key,
+        "id": issued.principal.key_id,
+        "role": role.value,
+        "event_id": event,
+        "gate_id": gate,
+        "name": name,
+    }
+    if as_json:
+        print(json.dumps(data))
+    else:
+        out.print(Panel(issued.key, title=f"{role.value} key '{name}' (shown once; store it now)"))
+
+
+# --- events -----------------------------------------------------------------------------------------
+
+
+def _event_dict(event: Any) -> dict[str, Any]:
+    from turnout.entrypoints.api.schemas import EventRead
+
+    return EventRead.of(event).model_dump(mode="json")
+
+
+@events_app.command("create")
+def events_create(
+    name: Annotated[str, typer.Option()],
+    starts: Annotated[str, typer.Option(help="ISO 8601; naive times are read in --timezone")],
+    ends: Annotated[str, typer.Option(help="ISO 8601")],
+    timezone: Annotated[str, typer.Option()] = "Asia/Seoul",
+    min_age: Annotated[int, typer.Option("--min-age")] = 13,
+    capacity: Annotated[int | None, typer.Option()] = None,
+    venue: Annotated[str | None, typer.Option()] = None,
+    locale: Annotated[str, typer.Option()] = "ko",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an event (in draft)."""
+    from turnout.services.events import create_event
+
+    starts_at = parse_time(starts, "--starts")
+    ends_at = parse_time(ends, "--ends")
+
+    def action(turnout: Turnout) -> Any:
+        with turnout.uow() as uow:
+            event = create_event(
+                uow,
+                actor="cli",
+                name=name,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                timezone=timezone,
+                min_age=min_age,
+                capacity=capacity,
+                venue=venue,
+                locale=locale,
+            )
+            uow.commit()
+        return event
+
+    show(_event_dict(run_service(as_json, action)), as_json, "event")
+
+
+@events_app.command("status")
+def events_status(
+    event_id: Annotated[str, typer.Argument()],
+    status: Annotated[EventStatus, typer.Argument(help="open, live, closed, archived or cancelled")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Move an event to its next lifecycle status."""
+    from turnout.services.events import change_status
+
+    def action(turnout: Turnout) -> Any:
+        with turnout.uow() as uow:
+            event = change_status(uow, event_id=event_id, status=status, actor="cli")
+            uow.commit()
+        return event
+
+    show(_event_dict(run_service(as_json, action)), as_json, "event")
+
+
+@events_app.command("list")
+def events_list(as_json: JsonOpt = False) -> None:
+    """List events."""
+    from turnout.services.events import list_events
+
+    def action(turnout: Turnout) -> Any:
+        with turnout.uow(readonly=True) as uow:
+            return list_events(uow, after_id=None, limit=1000)
+
+    items = [_event_dict(e) for e in run_service(as_json, action)]
+    if as_json:
+        print(json.dumps({"items": items}, ensure_ascii=False))
+        return
+    table = Table("id", "name", "status", "starts_at")
+    for item in items:
+        table.add_row(item["id"], item["name"], item["status"], item["starts_at"])
+    out.print(table)
+
+
+# --- gates ------------------------------------------------------------------------------------------
+
+
+@gates_app.command("create")
+def gates_create(
+    event_id: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option()],
+    direction: Annotated[GateDirection, typer.Option()] = GateDirection.BOTH,
+    methods: Annotated[str, typer.Option(help="comma-separated: qr,ble,manual")] = "qr,ble,manual",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a gate."""
+    from turnout.entrypoints.api.schemas import GateRead
+    from turnout.services.events import get_event
+    from turnout.services.gates import create_gate
+
+    try:
+        method_list = tuple(ScanMethod(m.strip()) for m in methods.split(",") if m.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"methods are qr, ble, manual: {methods!r}", param_hint="--methods"
+        ) from None
+
+    def action(turnout: Turnout) -> Any:
+        with turnout.uow() as uow:
+            gate = create_gate(
+                uow, actor="cli", event_id=event_id, name=name, direction=direction, methods=method_list
+            )
+            timezone = get_event(uow, event_id=event_id).timezone
+            uow.commit()
+        return gate, timezone
+
+    gate, timezone = run_service(as_json, action)
+    show(GateRead.of(gate, timezone).model_dump(mode="json"), as_json, "gate")
+
+
+# --- serve / worker ---------------------------------------------------------------------------------
+
+
+def ensure_first_admin(turnout: Turnout, as_json: bool) -> None:
+    """On an empty database, create one admin key and print it once."""
+    from turnout.services.keys import create_key
+
+    with turnout.uow() as uow:
+        if uow.api_keys.count() > 0:
+            return
+        issued = create_key(uow, actor="system", name="first admin", role=Role.ADMIN)
+        uow.commit()
+    if as_json:
+        print(json.dumps({"first_admin_key": issued.key}))
+        return
+    base = turnout.settings.base_url
+    out.print(
+        Panel(
+            f"[bold]{issued.key}[/bold]\n\n"
+            f"API:      curl -H 'Authorization: Bearer {issued.key}' {base}/api/v1/events\n"
+            f"Console:  {base}/  (sign in with this key)\n"
+            f"API docs: {base}/docs\n\n"
+            "This key is shown once. Store it now; create more with 'turnout keys create'.",
+            title="First admin key",
+        )
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+    no_background: Annotated[
+        bool, typer.Option("--no-background", help="do not start background workers")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve the API, the web console and (unless --no-background) the background workers."""
+    import uvicorn
+
+    from turnout.adapters.db.migrate import is_current
+
+    with wired() as turnout:
+        if not is_current(turnout.settings.database_url):
+            err.print("[red]the database schema is not current[/red]: run 'turnout db upgrade'")
+            raise typer.Exit(1)
+        turnout.settings.resolve_secret_key()
+        ensure_first_admin(turnout, as_json)
+    background: subprocess.Popen[bytes] | None = None
+    if not no_background:
+        background = subprocess.Popen([sys.executable, "-m", "turnout.entrypoints.cli", "worker"])
+    try:
+        uvicorn.run(
+            "turnout.entrypoints.api.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,
+        )
+    finally:
+        if background is not None:
+            background.terminate()
+            try:
+                background.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                background.kill()
+
+
+@app.command()
+def worker(as_json: JsonOpt = False) -> None:
+    """Background work only: outbox relay, email, webhooks."""
+    from turnout.entrypoints.workers import run_forever
+
+    with wired() as turnout:
+        run_forever(turnout)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+CATALOG: dict[str, dict[str, str]] = {
+    "error": {"ko": "요청을 처리하지 못했습니다.", "en": "The request could not be processed."},
+    "internal_error": {"ko": "서버 내부 오류가 발생했습니다.", "en": "Internal server error."},
+    "not_found": {"ko": "찾을 수 없습니다.", "en": "Not found."},
+    "event_not_found": {"ko": "행사를 찾을 수 없습니다.", "en": "Event not found."},
+    "gate_not_found": {"ko": "게이트를 찾을 수 없습니다.", "en": "Gate not found."},
+    "participant_not_found": {"ko": "참가자를 찾을 수 없습니다.", "en": "Participant not found."},
+    "conflict": {"ko": "현재 상태와 충돌합니다.", "en": "Conflicts with the current state."},
+    "invalid_transition": {
+        "ko": "행사 상태를 '{current}'에서 '{target}'(으)로 바꿀 수 없습니다.",
+        "en": "The event cannot go from '{current}' to '{target}'.",
+    },
+    "validation_failed": {"ko": "입력값을 확인해 주세요.", "en": "Some fields are invalid."},
+    "unauthenticated": {
+        "ko": "API 키가 없거나 올바르지 않습니다.",
+        "en": "A valid API key is required.",
+    },
+    "forbidden": {"ko": "이 작업을 할 권한이 없습니다.", "en": "This key may not do that."},
+    "http_method_not_allowed": {"ko": "허용되지 않는 HTTP 메서드입니다.", "en": "HTTP method not allowed."},
+    "payload_too_large": {"ko": "요청이 너무 큽니다.", "en": "The request is too large."},
+    "rate_limited": {
+        "ko": "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+        "en": "Too many requests; please try again shortly.",
+    },
+    # field-level codes
+    "invalid_json": {"ko": "JSON 형식이 올바르지 않습니다.", "en": "The body is not valid JSON."},
+    "missing_field": {"ko": "필수 항목입니다.", "en": "This field is required."},
+    "unknown_field": {"ko": "알 수 없는 항목입니다.", "en": "Unknown field."},
+    "invalid_type": {"ko": "값의 형식이 올바르지 않습니다.", "en": "The value has the wrong type or format."},
+    "invalid_value": {"ko": "허용되지 않는 값입니다.", "en": "The value is not allowed."},
+    "too_short": {"ko": "너무 짧습니다.", "en": "Too short."},
+    "too_long": {"ko": "너무 깁니다.", "en": "Too long."},
+    "too_small": {"ko": "값이 너무 작습니다.", "en": "The value is too small."},
+    "too_large": {"ko": "값이 너무 큽니다.", "en": "The value is too large."},
+    "invalid_datetime": {
+        "ko": "날짜와 시간은 ISO 8601 형식이어야 합니다 (예: 2026-05-01T09:00:00+09:00).",
+        "en": "Dates and times must be ISO 8601 (e.g. 2026-05-01T09:00:00+09:00).",
+    },
+    "naive_datetime": {"ko": "시간대가 필요합니다.", "en": "A timezone is required."},
+    "invalid_timezone": {"ko": "알 수 없는 시간대입니다.", "en": "Unknown timezone."},
+    "ends_before_start": {
+        "ko": "종료 시각은 시작 시각보다 뒤여야 합니다.",
+        "en": "The end must come after the start.",
+    },
+    "negative_capacity": {"ko": "정원은 0 이상이어야 합니다.", "en": "Capacity cannot be negative."},
+    "invalid_min_age": {
+        "ko": "최소 연령은 0에서 150 사이여야 합니다.",
+        "en": "Minimum age must be 0 to 150.",
+    },
+    "invalid_locale": {"ko": "언어는 ko 또는 en이어야 합니다.", "en": "Locale must be ko or en."},
+    "no_methods": {"ko": "허용 방식을 하나 이상 지정해 주세요.", "en": "Allow at least one method."},
+    "admin_key_unscoped": {
+        "ko": "관리자 키는 행사나 게이트에 묶을 수 없습니다.",
+        "en": "An admin key cannot be scoped to an event or gate.",
+    },
+    "key_needs_event": {
+        "ko": "스태프와 게이트 키에는 행사가 필요합니다.",
+        "en": "Staff and gate keys need an event.",
+    },
+    "key_needs_gate": {"ko": "게이트 키에는 게이트가 필요합니다.", "en": "A gate key needs a gate."},
+    "staff_key_not_gate": {
+        "ko": "스태프 키는 게이트에 묶을 수 없습니다.",
+        "en": "A staff key cannot be scoped to a gate.",
+    },
+    "gate_wrong_event": {"ko": "이 행사의 게이트가 아닙니다.", "en": "The gate belongs to another event."},
+    "invalid_cursor": {"ko": "커서가 올바르지 않습니다.", "en": "Invalid cursor."},
+}

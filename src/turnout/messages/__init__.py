@@ -1,0 +1,18 @@
+"""Messages that travel on the bus: Commands (imperative) and Facts (past tense)."""
+
+from turnout.messages.base import Command, Envelope, Fact, fact_types
+from turnout.messages.facts import (
+    EventCreated,
+    EventStatusChanged,
+    GateCreated,
+)
+
+__all__ = [
+    "Command",
+    "Envelope",
+    "EventCreated",
+    "EventStatusChanged",
+    "Fact",
+    "GateCreated",
+    "fact_types",
+]

@@ -1,0 +1,36 @@
+"""Facts: things that happened. One class per message type; later issues add theirs here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from turnout.messages.base import Fact
+
+
+@dataclass(frozen=True)
+class EventCreated(Fact):
+    TYPE = "event.created"
+
+    name: str
+    starts_at: str
+    ends_at: str
+    status: str
+
+
+@dataclass(frozen=True)
+class EventStatusChanged(Fact):
+    TYPE = "event.status.changed"
+
+    previous: str
+    status: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class GateCreated(Fact):
+    TYPE = "gate.created"
+
+    gate_id: str
+    name: str
+    direction: str
+    methods: tuple[str, ...]
