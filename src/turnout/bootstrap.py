@@ -12,9 +12,12 @@ import sqlalchemy as sa
 
 from turnout.adapters.db.engine import make_engine
 from turnout.adapters.db.uow import UnitOfWork
+from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
 from turnout.ports import Clock, SystemClock
+from turnout.services.bus import HandlerRegistry
 from turnout.services.keys import KeyAuthenticator
+from turnout.services.ticketing import TicketBook
 
 
 @dataclass
@@ -25,6 +28,8 @@ class Turnout:
     engine: sa.Engine
     clock: Clock
     authenticator: KeyAuthenticator
+    tickets: TicketBook
+    handlers: HandlerRegistry
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
@@ -51,9 +56,18 @@ def bootstrap(
     def uow_factory(*, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(engine, clock, readonly=readonly)
 
-    return Turnout(
+    handlers = HandlerRegistry()
+    turnout = Turnout(
         settings=settings,
         engine=engine,
         clock=clock,
         authenticator=KeyAuthenticator(uow_factory),
+        tickets=TicketBook(KeyVault(settings.resolve_secret_key())),
+        handlers=handlers,
     )
+    register_handlers(turnout)
+    return turnout
+
+
+def register_handlers(turnout: Turnout) -> None:
+    """Subscribe the default handlers (each area adds its own here)."""

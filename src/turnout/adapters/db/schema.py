@@ -1,5 +1,9 @@
-"""All tables of every area on one MetaData (what Alembic compares migrations with)."""
+"""All tables of every area on one MetaData (what Alembic compares migrations with).
 
+Each area keeps its tables in ``tables_<area>.py`` on the shared ``metadata``; import it here.
+"""
+
+from turnout.adapters.db import tables_tickets  # noqa: F401
 from turnout.adapters.db.tables import metadata
 
 __all__ = ["metadata"]
