@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import turnout.adapters.db.types
-from sqlalchemy.dialects import postgresql
 
 revision: str = "0003_scans"
 down_revision: str | Sequence[str] | None = "0002_ticket_keys"
