@@ -34,3 +34,19 @@ class GateCreated(Fact):
     name: str
     direction: str
     methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AttendanceRecorded(Fact):
+    """An accepted scan (admitted or exited). Ids and outcome only: no personal data."""
+
+    TYPE = "attendance.recorded"
+
+    attendance_id: str
+    participant_id: str
+    gate_id: str
+    method: str
+    direction: str
+    result: str
+    occurred_at: str
+    stay_seconds: int | None = None
