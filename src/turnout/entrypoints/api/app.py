@@ -13,6 +13,8 @@ from turnout.adapters.metrics import http_latency, http_requests
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.entrypoints.api import errors
 from turnout.entrypoints.api.routes import events, gates, system
+from turnout.entrypoints.web import console
+from turnout.entrypoints.web.session import SessionMiddleware, SessionSealer
 
 
 class MetricsMiddleware:
@@ -56,9 +58,12 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.state.turnout = turnout
     app.state.default_locale = turnout.settings.default_locale
     errors.install(app)
+    app.add_middleware(SessionMiddleware, sealer=SessionSealer(turnout.settings.resolve_secret_key()))
     app.add_middleware(MetricsMiddleware)
     for module in (system, events, gates):
         app.include_router(module.router)
+    for page_module in (console,):
+        app.include_router(page_module.router)
     return app
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from turnout.i18n import pick_locale, translate
@@ -21,12 +22,13 @@ def page_locale(request: Request) -> str:
     return pick_locale(request.headers.get("accept-language"), "ko")
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Any:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     locale = page_locale(request)
 
     def t(code: str, **params: Any) -> str:
         return translate(code, locale, params)
 
-    return templates.TemplateResponse(
+    response: Response = templates.TemplateResponse(
         request, template, {"locale": locale, "t": t, **context}, status_code=status_code
     )
+    return response
