@@ -89,6 +89,11 @@ def test_cli_creates_event_gate_and_keys_with_json_output(workdir: Path) -> None
         )
     )
     assert key["key"].startswith("trn_")
+    listed = as_json(run(workdir, "keys", "list", "--json"))["items"]
+    assert [k["id"] for k in listed] == [key["id"]]
+    assert "secret_hash" not in listed[0]
+    assert as_json(run(workdir, "keys", "revoke", key["id"], "--json"))["revoked"] is True
+    assert run(workdir, "keys", "revoke", key["id"], "--json", check=False).returncode == 1
     opened = as_json(run(workdir, "events", "status", event["id"], "open", "--json"))
     assert opened["status"] == "open"
 

@@ -155,6 +155,51 @@ def keys_create(
         out.print(Panel(issued.key, title=f"{role.value} key '{name}' (shown once; store it now)"))
 
 
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """List API keys (never their secrets)."""
+
+    def action(turnout: Turnout) -> Any:
+        with turnout.uow(readonly=True) as uow:
+            return uow.api_keys.list_all()
+
+    items = run_service(as_json, action)
+    if as_json:
+        print(json.dumps({"items": items}, default=str))
+        return
+    table = Table("id", "name", "role", "event", "gate", "created", "revoked")
+    for item in items:
+        table.add_row(
+            *(
+                str(item[k] or "")
+                for k in ("id", "name", "role", "event_id", "gate_id", "created_at", "revoked_at")
+            )
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key id (second part of the key)")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke a key; it stops working within seconds."""
+    from turnout.domain.errors import NotFound
+
+    def action(turnout: Turnout) -> None:
+        with turnout.uow() as uow:
+            if not uow.api_keys.revoke(key_id, now=uow.clock.now()):
+                raise NotFound("not_found", key_id=key_id)
+            uow.audit.record(actor="cli", action="key.revoked", subject_type="api_key", subject_id=key_id)
+            uow.commit()
+
+    run_service(as_json, action)
+    if as_json:
+        print(json.dumps({"id": key_id, "revoked": True}))
+    else:
+        out.print(f"[green]revoked[/green] {key_id}")
+
+
 # --- events -----------------------------------------------------------------------------------------
 
 

@@ -182,6 +182,11 @@ class ApiKeyRepository:
     def count(self) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).select_from(t.api_keys)).scalar_one())
 
+    def list_all(self) -> list[dict[str, Any]]:
+        columns = [c for c in t.api_keys.c if c.name != "secret_hash"]
+        rows = self.conn.execute(sa.select(*columns).order_by(t.api_keys.c.created_at))
+        return [dict(r._mapping) for r in rows]
+
     def revoke(self, key_id: str, *, now: datetime) -> bool:
         result = self.conn.execute(
             t.api_keys.update()
