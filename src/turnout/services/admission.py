@@ -1,0 +1,630 @@
+"""Check-in: one scan, or a bulk upload of offline scans, decided by ``domain.admission``.
+
+The hot path of one scan:
+
+1. the gate comes from a per-process cache (gates do not change after creation; 5 s TTL);
+2. the token's signature is checked *before* any transaction (Ed25519, the event's public key is
+   cached per process, and verified tokens are remembered so a second scan of a ticket costs a dict
+   look-up);
+3. one short transaction: read the participant joined with its event (``FOR UPDATE`` of the
+   participant row on PostgreSQL; SQLite writers hold the database's write lock from ``BEGIN
+   IMMEDIATE``), decide, insert the scan (any outcome), update the participant and write
+   ``attendance.recorded`` to the outbox for an accepted scan.
+
+Exactly once: the participant row lock (PostgreSQL) or the single writer (SQLite) serialises every
+scan of one ticket, so of N simultaneous entries one is admitted and the rest read ``inside``.
+Idempotency: ``(event_id, nonce)`` is unique; a repeated nonce fails the insert, the transaction is
+rolled back and the stored answer is returned.
+
+``participants.last_scan_at`` is the time of the last *accepted* scan (the start of a stay).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.repositories import event_from_row
+from turnout.adapters.db.tables_attendance import scans
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.adapters.signing import verifier
+from turnout.config import Settings
+from turnout.domain.admission import (
+    Admitted,
+    CheckInStatus,
+    Decision,
+    Denied,
+    Direction,
+    Exited,
+    PreviousScan,
+    Repeated,
+    Result,
+    Scan,
+    TicketState,
+    admit,
+    default_direction,
+    status_after,
+)
+from turnout.domain.errors import NotFound
+from turnout.domain.events import Event, Gate, ScanMethod, localize
+from turnout.domain.ids import new_id
+from turnout.domain.tickets import TicketClaims, TicketError, verify_token
+from turnout.messages.base import Envelope
+from turnout.messages.facts import AttendanceRecorded
+from turnout.services.ticketing import TicketBook
+
+GATE_TTL_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 200_000
+
+p = t.participants
+e = t.events
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    """One scan as a gate (or an offline upload) reports it. ``occurred_at`` may be naive: it is then
+    read in the event's timezone; ``None`` means now."""
+
+    gate_id: str
+    method: ScanMethod = ScanMethod.QR
+    token: str | None = None
+    participant_id: str | None = None
+    direction: Direction | None = None
+    occurred_at: datetime | None = None
+    nonce: str | None = None
+    location: dict[str, Any] = field(default_factory=dict)
+    device: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParticipantBrief:
+    id: str
+    name: str
+    check_in_status: str
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    result: Result
+    code: str | None
+    attendance_id: str | None
+    participant: ParticipantBrief | None
+    replayed: bool = False  # the same nonce (or a debounced BLE detection): the stored answer
+
+    @property
+    def accepted(self) -> bool:
+        return self.result is not Result.DENIED
+
+
+@dataclass(frozen=True)
+class BulkError:
+    index: int
+    code: str
+
+
+@dataclass
+class BulkResult:
+    total_processed: int = 0
+    successful: int = 0
+    failed: int = 0
+    errors: list[BulkError] = field(default_factory=list)
+
+
+@dataclass
+class _Participant:
+    """Mutable state of one participant while a transaction decides its scans."""
+
+    id: str
+    name: str
+    status: str
+    check_in_status: CheckInStatus
+    ticket_version: int
+    first_checked_in_at: datetime | None
+    last_scan_at: datetime | None
+    changed: bool = False
+
+    def ticket(self, token_version: int | None) -> TicketState:
+        return TicketState(
+            participant_id=self.id,
+            status=self.status,
+            check_in_status=self.check_in_status,
+            ticket_version=self.ticket_version,
+            token_version=token_version,
+            last_accepted_at=self.last_scan_at,
+        )
+
+    def brief(self) -> ParticipantBrief:
+        return ParticipantBrief(self.id, self.name, self.check_in_status.value)
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """Who a scan names, once the token is checked: a participant id, or a refusal code."""
+
+    participant_id: str | None
+    token_version: int | None
+    denial: str | None = None
+
+
+_PARTICIPANT_COLUMNS = (
+    p.c.id.label("p_id"),
+    p.c.name.label("p_name"),
+    p.c.status.label("p_status"),
+    p.c.check_in_status.label("p_check_in_status"),
+    p.c.ticket_version.label("p_ticket_version"),
+    p.c.first_checked_in_at.label("p_first_checked_in_at"),
+    p.c.last_scan_at.label("p_last_scan_at"),
+)
+
+
+def _participant_from_row(row: Any) -> _Participant:
+    return _Participant(
+        id=row.p_id,
+        name=row.p_name,
+        status=row.p_status,
+        check_in_status=CheckInStatus(row.p_check_in_status),
+        ticket_version=int(row.p_ticket_version),
+        first_checked_in_at=row.p_first_checked_in_at,
+        last_scan_at=row.p_last_scan_at,
+    )
+
+
+class Desk:
+    """The check-in desk of one process: caches (gates, public keys, verified tokens) and the use cases.
+
+    Built once per process by ``desk_for(turnout)``.
+    """
+
+    def __init__(
+        self,
+        uow_factory: Callable[..., UnitOfWork],
+        tickets: TicketBook,
+        settings: Settings,
+        *,
+        on_recorded: Callable[[str], None] | None = None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._tickets = tickets
+        self._settings = settings
+        self._on_recorded = on_recorded
+        self._lock = threading.Lock()
+        self._gates: dict[str, tuple[float, Gate]] = {}
+        self._verifiers: dict[str, Callable[[bytes, bytes], bool]] = {}
+        self._tokens: dict[tuple[str, str], TicketClaims | str] = {}
+
+    # --- caches ------------------------------------------------------------------------------------
+
+    def gate(self, *, event_id: str, gate_id: str) -> Gate:
+        now = time.monotonic()
+        cached = self._gates.get(gate_id)
+        if cached is None or cached[0] < now:
+            with self._uow_factory(readonly=True) as uow:
+                gate = uow.gates.get(gate_id)
+            if gate is None:
+                raise NotFound("gate_not_found", gate_id=gate_id)
+            with self._lock:
+                self._gates[gate_id] = (now + GATE_TTL_SECONDS, gate)
+        else:
+            gate = cached[1]
+        if gate.event_id != event_id:
+            raise NotFound("gate_not_found", gate_id=gate_id)
+        return gate
+
+    def forget_gate(self, gate_id: str) -> None:
+        with self._lock:
+            self._gates.pop(gate_id, None)
+
+    def _verifier(self, event_id: str) -> Callable[[bytes, bytes], bool]:
+        verify = self._verifiers.get(event_id)
+        if verify is None:
+            with self._uow_factory() as uow:
+                pair = self._tickets.keypair(uow, event_id=event_id)
+                uow.commit()
+            verify = verifier(pair.public)
+            with self._lock:
+                self._verifiers[event_id] = verify
+        return verify
+
+    def identify(self, *, event_id: str, token: str | None, participant_id: str | None) -> _Identity:
+        """Check a token's shape, event and signature without touching the database (after the
+        event's key is known). Results are remembered: verification is deterministic."""
+        if token is None:
+            return _Identity(participant_id=participant_id, token_version=None)
+        key = (event_id, token)
+        found = self._tokens.get(key)
+        if found is None:
+            try:
+                found = verify_token(token, event_id=event_id, verify=self._verifier(event_id))
+            except TicketError as error:
+                found = error.code
+            with self._lock:
+                if len(self._tokens) >= TOKEN_CACHE_SIZE:
+                    self._tokens.clear()
+                self._tokens[key] = found
+        if isinstance(found, str):
+            return _Identity(participant_id=None, token_version=None, denial=found)
+        return _Identity(participant_id=found.participant_id, token_version=found.version)
+
+    # --- one scan ----------------------------------------------------------------------------------
+
+    def scan(self, *, event_id: str, scan: ScanInput, actor: str | None = None) -> ScanAnswer:
+        """Decide and record one scan. Raises ``NotFound`` for an unknown event or gate."""
+        gate = self.gate(event_id=event_id, gate_id=scan.gate_id)
+        identity = self.identify(event_id=event_id, token=scan.token, participant_id=scan.participant_id)
+        try:
+            answer = self._scan_once(event_id=event_id, gate=gate, scan=scan, identity=identity, actor=actor)
+        except sa.exc.IntegrityError:
+            if scan.nonce is None:
+                raise
+            stored = self.find_by_nonce(event_id=event_id, nonce=scan.nonce)
+            if stored is None:
+                raise
+            return stored
+        if answer.accepted and not answer.replayed and self._on_recorded is not None:
+            self._on_recorded(event_id)
+        return answer
+
+    def _scan_once(
+        self, *, event_id: str, gate: Gate, scan: ScanInput, identity: _Identity, actor: str | None
+    ) -> ScanAnswer:
+        with self._uow_factory() as uow:
+            conn = uow.conn
+            event, person = self._load(uow, event_id=event_id, participant_id=identity.participant_id)
+            occurred_at = localize(scan.occurred_at, event.timezone) if scan.occurred_at else uow.clock.now()
+            direction = scan.direction or default_direction(gate)
+            if identity.denial is not None:
+                decision: Decision = Denied(identity.denial)
+            else:
+                last = None
+                if scan.method is ScanMethod.BLE and person is not None:
+                    last = self._last_at_gate(conn, participant_id=person.id, gate_id=gate.id)
+                decision = admit(
+                    Scan(gate.id, scan.method, direction, occurred_at),
+                    person.ticket(identity.token_version) if person else None,
+                    gate,
+                    event,
+                    last,
+                    ble_debounce_seconds=self._settings.ble_debounce_seconds,
+                )
+            if isinstance(decision, Repeated):
+                previous = decision.previous
+                return ScanAnswer(
+                    previous.result, previous.code, previous.scan_id, person.brief() if person else None, True
+                )
+            scan_id = new_id()
+            now = uow.clock.now()
+            conn.execute(
+                scans.insert(),
+                _scan_row(scan_id, event_id, gate.id, person, scan, direction, occurred_at, now, decision, actor),
+            )
+            if person is not None and not isinstance(decision, Denied):
+                _apply(person, decision, occurred_at)
+                _update_participants(conn, [person], now)
+                uow.emit_envelopes(
+                    [_fact(event_id, scan_id, person.id, gate.id, scan.method, direction, occurred_at, decision)]
+                )
+            uow.commit()
+        return ScanAnswer(decision.result, decision.code, scan_id, person.brief() if person else None)
+
+    def _load(
+        self, uow: UnitOfWork, *, event_id: str, participant_id: str | None
+    ) -> tuple[Event, _Participant | None]:
+        conn = uow.conn
+        if participant_id is not None:
+            query = (
+                sa.select(e, *_PARTICIPANT_COLUMNS)
+                .select_from(e.join(p, p.c.event_id == e.c.id))
+                .where(e.c.id == event_id, p.c.id == participant_id)
+            )
+            if uow.dialect == "postgresql":
+                query = query.with_for_update(of=p)
+            row = conn.execute(query).first()
+            if row is not None:
+                return event_from_row(row), _participant_from_row(row)
+        row = conn.execute(sa.select(e).where(e.c.id == event_id)).first()
+        if row is None:
+            raise NotFound("event_not_found", event_id=event_id)
+        return event_from_row(row), None
+
+    @staticmethod
+    def _last_at_gate(conn: sa.Connection, *, participant_id: str, gate_id: str) -> PreviousScan | None:
+        row = conn.execute(
+            sa.select(scans.c.id, scans.c.occurred_at, scans.c.result, scans.c.code)
+            .where(scans.c.participant_id == participant_id, scans.c.gate_id == gate_id)
+            .order_by(scans.c.occurred_at.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return PreviousScan(row.id, row.occurred_at, Result(row.result), row.code)
+
+    def find_by_nonce(self, *, event_id: str, nonce: str) -> ScanAnswer | None:
+        """The stored answer for a nonce already seen (participant as it is now)."""
+        with self._uow_factory(readonly=True) as uow:
+            row = uow.conn.execute(
+                sa.select(scans.c.id, scans.c.result, scans.c.code, p.c.id.label("p_id"), p.c.name, p.c.check_in_status)
+                .select_from(scans.outerjoin(p, p.c.id == scans.c.participant_id))
+                .where(scans.c.event_id == event_id, scans.c.nonce == nonce)
+            ).first()
+        if row is None:
+            return None
+        brief = ParticipantBrief(row.p_id, row.name, row.check_in_status) if row.p_id else None
+        return ScanAnswer(Result(row.result), row.code, row.id, brief, replayed=True)
+
+    # --- bulk --------------------------------------------------------------------------------------
+
+    def bulk(
+        self, *, event_id: str, records: Sequence[ScanInput], actor: str | None = None, batch_size: int | None = None
+    ) -> BulkResult:
+        """Apply offline scans in timestamp order, ``batch_size`` (default ``settings.bulk_batch_size``) per
+        transaction; idempotent by nonce. Errors are reported by the record's index in ``records``."""
+        size = batch_size or self._settings.bulk_batch_size
+        result = BulkResult(total_processed=len(records))
+        with self._uow_factory(readonly=True) as uow:
+            row = uow.conn.execute(sa.select(e.c.timezone).where(e.c.id == event_id)).first()
+        if row is None:
+            raise NotFound("event_not_found", event_id=event_id)
+        timezone = row.timezone
+        now_fallback = None
+        prepared: list[tuple[int, ScanInput, Gate, _Identity, datetime]] = []
+        for index, record in enumerate(records):
+            try:
+                gate = self.gate(event_id=event_id, gate_id=record.gate_id)
+            except NotFound:
+                result.failed += 1
+                result.errors.append(BulkError(index, "gate_not_found"))
+                continue
+            if record.token is None and record.participant_id is None:
+                result.failed += 1
+                result.errors.append(BulkError(index, "token_or_participant_required"))
+                continue
+            identity = self.identify(event_id=event_id, token=record.token, participant_id=record.participant_id)
+            if record.occurred_at is not None:
+                at = localize(record.occurred_at, timezone)
+            else:
+                if now_fallback is None:
+                    with self._uow_factory(readonly=True) as uow:
+                        now_fallback = uow.clock.now()
+                at = now_fallback
+            prepared.append((index, record, gate, identity, at))
+        prepared.sort(key=lambda item: (item[4], item[0]))  # timestamp order; stable by upload order
+        seen_nonces: dict[str, ScanAnswer] = {}
+        for start in range(0, len(prepared), size):
+            batch = prepared[start : start + size]
+            answers = self._bulk_batch(event_id=event_id, batch=batch, actor=actor, seen_nonces=seen_nonces)
+            for (index, _, _, _, _), answer in zip(batch, answers, strict=True):
+                if answer.accepted:
+                    result.successful += 1
+                else:
+                    result.failed += 1
+                    result.errors.append(BulkError(index, answer.code or "denied"))
+            if self._on_recorded is not None:
+                self._on_recorded(event_id)
+        result.errors.sort(key=lambda err: err.index)
+        return result
+
+    def _bulk_batch(
+        self,
+        *,
+        event_id: str,
+        batch: list[tuple[int, ScanInput, Gate, _Identity, datetime]],
+        actor: str | None,
+        seen_nonces: dict[str, ScanAnswer],
+    ) -> list[ScanAnswer]:
+        for attempt in range(3):
+            try:
+                return self._bulk_batch_once(event_id=event_id, batch=batch, actor=actor, seen_nonces=seen_nonces)
+            except sa.exc.IntegrityError:
+                # a concurrent upload stored one of these nonces first: read them again and retry
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _bulk_batch_once(
+        self,
+        *,
+        event_id: str,
+        batch: list[tuple[int, ScanInput, Gate, _Identity, datetime]],
+        actor: str | None,
+        seen_nonces: dict[str, ScanAnswer],
+    ) -> list[ScanAnswer]:
+        with self._uow_factory() as uow:
+            conn = uow.conn
+            event_row = conn.execute(sa.select(e).where(e.c.id == event_id)).one()
+            event = event_from_row(event_row)
+            ids = sorted({item[3].participant_id for item in batch if item[3].participant_id and not item[3].denial})
+            people: dict[str, _Participant] = {}
+            if ids:
+                query = (
+                    sa.select(*_PARTICIPANT_COLUMNS)
+                    .where(p.c.event_id == event_id, p.c.id.in_(ids))
+                    .order_by(p.c.id)
+                )
+                if uow.dialect == "postgresql":
+                    query = query.with_for_update()
+                people = {row.p_id: _participant_from_row(row) for row in conn.execute(query)}
+            nonces = [item[1].nonce for item in batch if item[1].nonce and item[1].nonce not in seen_nonces]
+            stored: dict[str, ScanAnswer] = {}
+            if nonces:
+                for row in conn.execute(
+                    sa.select(scans.c.id, scans.c.nonce, scans.c.result, scans.c.code, scans.c.participant_id).where(
+                        scans.c.event_id == event_id, scans.c.nonce.in_(nonces)
+                    )
+                ):
+                    person = people.get(row.participant_id) if row.participant_id else None
+                    stored[row.nonce] = ScanAnswer(
+                        Result(row.result), row.code, row.id, person.brief() if person else None, True
+                    )
+            now = uow.clock.now()
+            answers: list[ScanAnswer] = []
+            scan_rows: list[dict[str, Any]] = []
+            envelopes: list[Envelope] = []
+            batch_nonces: dict[str, ScanAnswer] = {}
+            last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
+            for _, record, gate, identity, occurred_at in batch:
+                nonce = record.nonce
+                if nonce is not None:
+                    known = seen_nonces.get(nonce) or batch_nonces.get(nonce) or stored.get(nonce)
+                    if known is not None:
+                        answers.append(known)
+                        continue
+                person = people.get(identity.participant_id) if identity.participant_id else None
+                direction = record.direction or default_direction(gate)
+                if identity.denial is not None:
+                    decision: Decision = Denied(identity.denial)
+                else:
+                    previous = None
+                    if record.method is ScanMethod.BLE and person is not None:
+                        key = (person.id, gate.id)
+                        if key not in last_at_gate:
+                            last_at_gate[key] = self._last_at_gate(conn, participant_id=person.id, gate_id=gate.id)
+                        previous = last_at_gate[key]
+                    decision = admit(
+                        Scan(gate.id, record.method, direction, occurred_at),
+                        person.ticket(identity.token_version) if person else None,
+                        gate,
+                        event,
+                        previous,
+                        ble_debounce_seconds=self._settings.ble_debounce_seconds,
+                    )
+                if isinstance(decision, Repeated):
+                    prev = decision.previous
+                    answer = ScanAnswer(prev.result, prev.code, prev.scan_id, person.brief() if person else None, True)
+                else:
+                    scan_id = new_id()
+                    scan_rows.append(
+                        _scan_row(scan_id, event_id, gate.id, person, record, direction, occurred_at, now, decision, actor)
+                    )
+                    if person is not None and not isinstance(decision, Denied):
+                        _apply(person, decision, occurred_at)
+                        envelopes.append(
+                            _fact(event_id, scan_id, person.id, gate.id, record.method, direction, occurred_at, decision)
+                        )
+                    if person is not None:
+                        last_at_gate[(person.id, gate.id)] = PreviousScan(
+                            scan_id, occurred_at, decision.result, decision.code
+                        )
+                    answer = ScanAnswer(decision.result, decision.code, scan_id, person.brief() if person else None)
+                if nonce is not None:
+                    batch_nonces[nonce] = answer
+                answers.append(answer)
+            if scan_rows:
+                conn.execute(scans.insert(), scan_rows)
+            changed = [person for person in people.values() if person.changed]
+            if changed:
+                _update_participants(conn, changed, now)
+            uow.emit_envelopes(envelopes)
+            uow.commit()
+        seen_nonces.update(batch_nonces)
+        return answers
+
+
+def _apply(person: _Participant, decision: Admitted | Exited, occurred_at: datetime) -> None:
+    person.check_in_status = status_after(decision, person.check_in_status)
+    if isinstance(decision, Admitted) and person.first_checked_in_at is None:
+        person.first_checked_in_at = occurred_at
+    person.last_scan_at = occurred_at
+    person.changed = True
+
+
+def _update_participants(conn: sa.Connection, people: Sequence[_Participant], now: datetime) -> None:
+    conn.execute(
+        p.update()
+        .where(p.c.id == sa.bindparam("b_id"))
+        .values(
+            check_in_status=sa.bindparam("b_check_in_status"),
+            first_checked_in_at=sa.bindparam("b_first"),
+            last_scan_at=sa.bindparam("b_last"),
+            updated_at=sa.bindparam("b_now"),
+        ),
+        [
+            {
+                "b_id": person.id,
+                "b_check_in_status": person.check_in_status.value,
+                "b_first": person.first_checked_in_at,
+                "b_last": person.last_scan_at,
+                "b_now": now,
+            }
+            for person in people
+        ],
+    )
+
+
+def _scan_row(
+    scan_id: str,
+    event_id: str,
+    gate_id: str,
+    person: _Participant | None,
+    scan: ScanInput,
+    direction: Direction,
+    occurred_at: datetime,
+    now: datetime,
+    decision: Admitted | Exited | Denied,
+    actor: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": scan_id,
+        "event_id": event_id,
+        "participant_id": person.id if person else None,
+        "gate_id": gate_id,
+        "method": scan.method.value,
+        "direction": direction.value,
+        "result": decision.result.value,
+        "code": decision.code,
+        "occurred_at": occurred_at,
+        "recorded_at": now,
+        "nonce": scan.nonce,
+        "stay_seconds": decision.stay_seconds if isinstance(decision, Exited) else None,
+        "actor": actor,
+        "device": scan.device,
+        "location": scan.location,
+        "metadata": scan.metadata,
+    }
+
+
+def _fact(
+    event_id: str,
+    scan_id: str,
+    participant_id: str,
+    gate_id: str,
+    method: ScanMethod,
+    direction: Direction,
+    occurred_at: datetime,
+    decision: Admitted | Exited,
+) -> Envelope:
+    fact = AttendanceRecorded(
+        event_id=event_id,
+        attendance_id=scan_id,
+        participant_id=participant_id,
+        gate_id=gate_id,
+        method=method.value,
+        direction=direction.value,
+        result=decision.result.value,
+        occurred_at=occurred_at.isoformat(),
+        stay_seconds=decision.stay_seconds if isinstance(decision, Exited) else None,
+    )
+    return Envelope.wrap(fact, occurred_at)
+
+
+def desk_for(turnout: Any) -> Desk:
+    """The process's ``Desk`` for a wired ``Turnout`` (made on first use)."""
+    desk = turnout.extras.get("attendance_desk")
+    if desk is None:
+        from turnout.services import statistics
+
+        desk = Desk(
+            turnout.uow,
+            turnout.tickets,
+            turnout.settings,
+            on_recorded=lambda event_id: statistics.changed(turnout, event_id=event_id),
+        )
+        turnout.extras["attendance_desk"] = desk
+    return desk
