@@ -1,0 +1,111 @@
+"""Exactly once under real concurrency: two server processes, several threads each, every thread at its
+own gate, all scanning the same ticket at the same moment. 500 rounds on SQLite and 500 on PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from tests.attendance_support import add_gate, add_participants, live_event
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_attendance import scans
+from turnout.bootstrap import Turnout, bootstrap
+from turnout.config import Settings
+from turnout.services.admission import ScanInput, desk_for
+
+ROUNDS = 500
+PROCESSES = 2
+THREADS = 3
+
+
+def scanner_process(
+    database_url: str,
+    var_dir: str,
+    event_id: str,
+    gate_ids: list[str],
+    tokens: list[str],
+    barrier: Any,
+    results: Any,
+) -> None:
+    """One 'server process': a Turnout of its own, one thread per gate, all meeting at the barrier."""
+    settings = Settings(
+        database_url=database_url, var_dir=Path(var_dir), secret_key="test-secret-key", _env_file=None
+    )  # type: ignore[call-arg]
+    turnout = bootstrap(settings)
+    desk = desk_for(turnout)
+    desk.identify(event_id=event_id, token=tokens[0], participant_id=None)  # warm the key cache
+    found: list[tuple[int, str, str | None]] = []
+    lock = threading.Lock()
+
+    def run(gate_id: str) -> None:
+        for round_no, token in enumerate(tokens):
+            barrier.wait()
+            answer = desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token))
+            with lock:
+                found.append((round_no, answer.result.value, answer.code))
+
+    threads = [threading.Thread(target=run, args=(gate_id,)) for gate_id in gate_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    turnout.close()
+    results.put(found)
+
+
+def test_exactly_one_admission_per_ticket_when_scanned_everywhere_at_once(
+    turnout: Turnout, settings: Settings
+) -> None:
+    event_id = live_event(turnout)
+    gates = [add_gate(turnout, event_id, name=f"gate {i}") for i in range(PROCESSES * THREADS)]
+    tokens = [token for _, token in add_participants(turnout, event_id, ROUNDS)]
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(PROCESSES * THREADS, timeout=60)
+    results = context.Queue()
+    workers = [
+        context.Process(
+            target=scanner_process,
+            args=(
+                settings.database_url,
+                str(settings.var_dir),
+                event_id,
+                gates[i * THREADS : (i + 1) * THREADS],
+                tokens,
+                barrier,
+                results,
+            ),
+        )
+        for i in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    answers = [item for _ in workers for item in results.get(timeout=240)]
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+
+    by_round: dict[int, Counter[tuple[str, str | None]]] = {}
+    for round_no, result, code in answers:
+        by_round.setdefault(round_no, Counter())[(result, code)] += 1
+    assert len(by_round) == ROUNDS
+    expected = Counter({("admitted", None): 1, ("denied", "already_admitted"): PROCESSES * THREADS - 1})
+    wrong = {r: c for r, c in by_round.items() if c != expected}
+    assert wrong == {}
+    with turnout.uow(readonly=True) as uow:
+        admitted = uow.conn.execute(
+            sa.select(sa.func.count()).select_from(scans).where(scans.c.result == "admitted")
+        ).scalar_one()
+        inside = uow.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.participants)
+            .where(t.participants.c.check_in_status == "inside")
+        ).scalar_one()
+        recorded = uow.conn.execute(
+            sa.select(sa.func.count()).select_from(t.outbox).where(t.outbox.c.type == "attendance.recorded")
+        ).scalar_one()
+    assert admitted == inside == recorded == ROUNDS
