@@ -31,6 +31,11 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/events/{event_id}/status"): frozenset({A, S}),
     ("POST", "/api/v1/events/{event_id}/gates"): frozenset({A, S}),
     ("GET", "/api/v1/events/{event_id}/gates"): frozenset({A, S, G}),
+    # intake
+    ("POST", "/api/v1/events/{event_id}/participants"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/participants"): frozenset({A, S}),
+    ("POST", "/api/v1/events/{event_id}/registrations"): PUBLIC,
+    ("GET", "/api/v1/participants/{participant_id}"): frozenset({A, S}),
 }
 
 # Routes that list across events answer 200 with only the key's own event instead of 403.
@@ -61,6 +66,12 @@ def world(client: TestClient, turnout: Turnout) -> dict[str, Any]:
         event = client.post("/api/v1/events", json={**EVENT_BODY, "name": label}).json()
         gate = client.post(f"/api/v1/events/{event['id']}/gates", json={"name": "g"}).json()
         ids[label] = {"event_id": event["id"], "gate_id": gate["id"]}
+        # intake: a participant (registration needs an open event)
+        client.post(f"/api/v1/events/{event['id']}/status", json={"status": "open"})
+        person = {"name": "참가자", "email": f"{label}@example.com"}
+        ids[label]["participant_id"] = client.post(
+            f"/api/v1/events/{event['id']}/participants", json=person
+        ).json()["id"]
     ids["keys"] = {
         S: make_key(turnout, Role.STAFF, ids["a"]["event_id"]),
         G: make_key(turnout, Role.GATE, ids["a"]["event_id"], ids["a"]["gate_id"]),

@@ -50,3 +50,29 @@ class AttendanceRecorded(Fact):
     result: str
     occurred_at: str
     stay_seconds: int | None = None
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParticipantRegistered(Fact):
+    """A participant was saved (with a ticket token). No personal data: handlers look it up."""
+
+    TYPE = "participant.registered"
+
+    participant_id: str
+    source: str  # api | form | import
+    import_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantUpdated(Fact):
+    """An import with ``on_duplicate=update`` overwrote a participant's fields."""
+
+    TYPE = "participant.updated"
+
+    participant_id: str
+    source: str
+    import_id: str | None = None
+    fields: tuple[str, ...] = ()

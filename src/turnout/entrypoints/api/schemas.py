@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanMethod, zone_exists
+from turnout.domain.participants import Participant
 
 
 class Strict(BaseModel):
@@ -138,3 +139,125 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+# --- intake: participants, registrations, imports ---------------------------------------------------
+
+CustomValue = str | int | float | bool | None
+
+
+class ParticipantCreate(Strict):
+    """A registration (staff or public). Cleaning and rules are the domain's (422 with field errors)."""
+
+    name: Annotated[str, Field(max_length=1000)]
+    email: Annotated[str, Field(max_length=1000)]
+    phone: Annotated[str | None, Field(max_length=100)] = None
+    birth_date: Annotated[str | None, Field(max_length=40, description="YYYY-MM-DD (or YYYY.MM.DD)")] = None
+    region: Annotated[str | None, Field(max_length=1000)] = None
+    organization: Annotated[str | None, Field(max_length=1000)] = None
+    gender: Annotated[str | None, Field(max_length=1000)] = None
+    locale: Annotated[str | None, Field(max_length=10)] = None
+    custom_fields: Annotated[dict[str, CustomValue], Field(max_length=100)] = {}
+
+    def data(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class ParticipantRead(BaseModel):
+    id: str
+    event_id: str
+    name: str
+    email: str
+    phone: str | None
+    birth_date: date | None
+    region: str | None
+    organization: str | None
+    gender: str | None
+    locale: str | None
+    custom_fields: dict[str, Any]
+    status: str
+    token: str | None
+    ticket_version: int
+    check_in_status: str
+    email_status: str
+    email_error: str | None
+    source: str
+    import_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, participant: Participant) -> ParticipantRead:
+        return cls(
+            id=participant.id,
+            event_id=participant.event_id,
+            name=participant.name,
+            email=participant.email,
+            phone=participant.phone,
+            birth_date=participant.birth_date,
+            region=participant.region,
+            organization=participant.organization,
+            gender=participant.gender,
+            locale=participant.locale,
+            custom_fields=participant.custom_fields,
+            status=participant.status.value,
+            token=participant.token,
+            ticket_version=participant.ticket_version,
+            check_in_status=participant.check_in_status.value,
+            email_status=participant.email_status,
+            email_error=participant.email_error,
+            source=participant.source.value,
+            import_id=participant.import_id,
+            created_at=participant.created_at,
+        )
+
+
+class ParticipantPage(BaseModel):
+    items: list[ParticipantRead]
+    next_cursor: str | None
+
+
+class RegistrationRead(BaseModel):
+    """What the public endpoint answers: no ticket token (the ticket is emailed to the address)."""
+
+    id: str
+    event_id: str
+    name: str
+    email: str
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, participant: Participant) -> RegistrationRead:
+        return cls(
+            id=participant.id,
+            event_id=participant.event_id,
+            name=participant.name,
+            email=participant.email,
+            status=participant.status.value,
+            created_at=participant.created_at,
+        )
+
+
+class ImportSummary(BaseModel):
+    total: int
+    created: int
+    updated: int
+    duplicates: int
+    invalid: int
+
+
+class ImportRead(BaseModel):
+    id: str
+    event_id: str
+    status: str
+    filename: str
+    on_duplicate: str
+    encoding: str | None
+    rows_read: int
+    rows_processed: int
+    summary: ImportSummary
+    error: dict[str, Any] | None
+    errors_url: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -1,0 +1,124 @@
+"""Participant queries for intake, lookups and search (SQLAlchemy Core over the unit of work's connection)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from turnout.adapters.db import tables as t
+from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
+
+P = t.participants
+
+
+def participant_from_row(row: Any) -> Participant:
+    return Participant(
+        id=row.id,
+        event_id=row.event_id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        birth_date=row.birth_date,
+        region=row.region,
+        organization=row.organization,
+        gender=row.gender,
+        locale=row.locale,
+        custom_fields=dict(row.custom_fields or {}),
+        status=ParticipantStatus(row.status),
+        check_in_status=CheckInStatus(row.check_in_status),
+        ticket_version=row.ticket_version,
+        token=row.token,
+        email_status=row.email_status,
+        email_error=row.email_error,
+        source=Source(row.source),
+        import_id=row.import_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        first_checked_in_at=row.first_checked_in_at,
+        last_scan_at=row.last_scan_at,
+    )
+
+
+def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class ParticipantStore:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def insert_many(self, records: list[dict[str, Any]]) -> None:
+        """Multi-row insert of complete participant rows (every column given)."""
+        if records:
+            self.conn.execute(P.insert(), records)
+
+    def get(self, participant_id: str) -> Participant | None:
+        row = self.conn.execute(sa.select(P).where(P.c.id == participant_id)).first()
+        return participant_from_row(row) if row else None
+
+    def count_active(self, event_id: str) -> int:
+        return int(
+            self.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(P)
+                .where(P.c.event_id == event_id, P.c.status == ParticipantStatus.REGISTERED.value)
+            ).scalar_one()
+        )
+
+    def ids_by_email(self, event_id: str, emails: Sequence[str]) -> dict[str, str]:
+        """email -> participant id, for the given normalised emails (one query per 900)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(emails)):
+            rows = self.conn.execute(
+                sa.select(P.c.email, P.c.id).where(P.c.event_id == event_id, P.c.email.in_(chunk))
+            )
+            found.update({r.email: r.id for r in rows})
+        return found
+
+    def ids_by_phone(self, event_id: str, phones: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(phones)):
+            rows = self.conn.execute(
+                sa.select(P.c.phone, P.c.id).where(P.c.event_id == event_id, P.c.phone.in_(chunk))
+            )
+            found.update({r.phone: r.id for r in rows})
+        return found
+
+    def update_fields(self, participant_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(P.update().where(P.c.id == participant_id).values(**values))
+
+    def search(
+        self,
+        *,
+        event_id: str,
+        q: str | None = None,
+        phone_suffix: str | None = None,
+        phone_exact: str | None = None,
+        status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Participant]:
+        query = sa.select(P).where(P.c.event_id == event_id).order_by(P.c.id).limit(limit)
+        if status:
+            query = query.where(P.c.status == status)
+        if after_id:
+            query = query.where(P.c.id > after_id)
+        if q or phone_suffix or phone_exact:
+            terms: list[sa.ColumnElement[bool]] = []
+            if q:
+                pattern = "%" + _escape_like(q) + "%"
+                terms.append(P.c.name.ilike(pattern, escape="\\"))
+                terms.append(P.c.email.like("%" + _escape_like(q.lower()) + "%", escape="\\"))
+            if phone_suffix:
+                terms.append(P.c.phone.like("%" + phone_suffix))
+            if phone_exact:
+                terms.append(P.c.phone == phone_exact)
+            query = query.where(sa.or_(*terms))
+        return [participant_from_row(r) for r in self.conn.execute(query)]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,450 @@
+"""Participants: the cleaning and validation rules every intake path shares. Plain Python.
+
+One function, :func:`clean_participant`, turns raw field values (from a JSON body, a form, or one
+CSV/Excel row) into a :class:`ParticipantInput` or a list of :class:`FieldError`. The rules:
+
+- name: required; Unicode NFC, trimmed, inner whitespace collapsed; at least 2 characters
+  (characters, not bytes: "김철" is fine); at most 200.
+- email: required; syntax checked by ``email-validator`` (no DNS); stored trimmed and lower-cased.
+- phone: optional; parsed by ``phonenumbers`` with KR as the default region, stored as E.164
+  (``010-1234-5678`` -> ``+821012345678``).
+- birth date: optional; ``YYYY-MM-DD``, ``YYYY.MM.DD``, ``YYYY/MM/DD``, ``YYYYMMDD``, an Excel
+  serial date (``32874``) or a date object; age on the event's start date at least ``min_age``.
+
+The common shapes (ASCII emails, Korean phone numbers) go through exact fast paths; anything else
+goes to the libraries. ``tests/unit/test_participant_rules.py`` checks the fast paths agree with
+the libraries (hypothesis).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import email_validator
+import phonenumbers
+
+from turnout.domain.errors import FieldError
+
+NAME_MIN = 2
+NAME_MAX = 200
+EMAIL_MAX = 320
+TEXT_MAX = {"region": 100, "organization": 200, "gender": 32}
+CUSTOM_VALUE_MAX = 2000
+CUSTOM_FIELDS_MAX = 300
+DEFAULT_REGION = "KR"
+
+FIELDS = ("name", "email", "phone", "birth_date", "region", "organization", "gender", "locale")
+REQUIRED = ("name", "email")
+
+
+class ParticipantStatus(StrEnum):
+    REGISTERED = "registered"
+    CANCELLED = "cancelled"
+
+
+class CheckInStatus(StrEnum):
+    NOT_CHECKED_IN = "not_checked_in"
+    INSIDE = "inside"
+    EXITED = "exited"
+
+
+class Source(StrEnum):
+    API = "api"
+    FORM = "form"
+    IMPORT = "import"
+
+
+@dataclass(frozen=True)
+class ParticipantInput:
+    """Cleaned, valid participant data (what is saved)."""
+
+    name: str
+    email: str
+    phone: str | None = None
+    birth_date: date | None = None
+    region: str | None = None
+    organization: str | None = None
+    gender: str | None = None
+    locale: str | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+    def dedup_keys(self, *, by_phone: bool) -> tuple[str, ...]:
+        return dedup_keys(self.email, self.phone, by_phone=by_phone)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "birth_date": self.birth_date,
+            "region": self.region,
+            "organization": self.organization,
+            "gender": self.gender,
+            "locale": self.locale,
+            "custom_fields": self.custom_fields,
+        }
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: str
+    event_id: str
+    name: str
+    email: str
+    phone: str | None
+    birth_date: date | None
+    region: str | None
+    organization: str | None
+    gender: str | None
+    locale: str | None
+    custom_fields: dict[str, Any]
+    status: ParticipantStatus
+    check_in_status: CheckInStatus
+    ticket_version: int
+    token: str | None
+    email_status: str
+    email_error: str | None
+    source: Source
+    import_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_checked_in_at: datetime | None = None
+    last_scan_at: datetime | None = None
+
+
+def dedup_keys(email: str, phone: str | None, *, by_phone: bool) -> tuple[str, ...]:
+    """The keys two registrations of one person share: ``email:<normalised>`` (and ``phone:<E.164>``)."""
+    if by_phone and phone:
+        return (f"email:{email}", f"phone:{phone}")
+    return (f"email:{email}",)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What validation needs to know about the event."""
+
+    starts_on: date  # the event's start date in its own timezone
+    min_age: int = 13
+
+
+# --- single fields ----------------------------------------------------------------------------------
+
+
+class Invalid(Exception):
+    """Raised by a field cleaner: ``code`` and message params."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def is_formula(text: str) -> bool:
+    return text.startswith("=")
+
+
+def clean_name(value: Any) -> str:
+    text = _text(value)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = " ".join(text.split())
+    if not text:
+        raise Invalid("missing_field")
+    if is_formula(text):
+        raise Invalid("formula_not_allowed")
+    if len(text) < NAME_MIN:
+        raise Invalid("name_too_short", min=NAME_MIN)
+    if len(text) > NAME_MAX:
+        raise Invalid("too_long", max=NAME_MAX)
+    return text
+
+
+_SPECIAL_DOMAINS = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_FAST_EMAIL = re.compile(
+    r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}", re.ASCII
+)
+
+
+def _fast_email_ok(text: str) -> bool:
+    """True only for plain ASCII addresses that ``email-validator`` certainly accepts as they are."""
+    if len(text) > 254 or not _FAST_EMAIL.fullmatch(text):
+        return False
+    local, _, domain = text.rpartition("@")
+    if len(local) > 64:
+        return False
+    labels = domain.split(".")
+    if any(len(label) >= 4 and label[2:4] == "--" for label in labels):
+        return False  # IDNA rules on "xx--" labels: let the library decide
+    return not any(".".join(labels[i:]) in _SPECIAL_DOMAINS for i in range(len(labels)))
+
+
+def clean_email(value: Any) -> str:
+    text = _text(value).strip()
+    if not text:
+        raise Invalid("missing_field")
+    lowered = text.lower()
+    if _fast_email_ok(lowered):
+        return lowered
+    if len(text) > EMAIL_MAX:
+        raise Invalid("invalid_email", reason="too long")
+    try:
+        result = email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise Invalid("invalid_email", reason=str(exc)) from None
+    return result.normalized.lower()
+
+
+_PHONE_STRIP = str.maketrans("", "", " -.()\t")
+_PHONE_CLASS: dict[tuple[str, int], bool] = {}
+
+
+def clean_phone(value: Any) -> str | None:
+    text = _text(value).strip()
+    if not text:
+        return None
+    compact = text.translate(_PHONE_STRIP)
+    national: str | None = None
+    if compact.isdigit() and compact.isascii():
+        if compact.startswith("0") and not compact.startswith("00"):
+            national = compact[1:]
+        elif compact[0] in "123456789" and len(compact) in (9, 10):
+            national = compact  # Excel dropped the leading 0
+    elif compact.startswith("+82") and compact[3:].isdigit() and compact.isascii():
+        national = compact[3:].removeprefix("0")
+    if national is not None and 7 <= len(national) <= 11:
+        # KR validity depends only on the leading digits and the length: ask the library once per class.
+        key = (national[:6], len(national))
+        valid = _PHONE_CLASS.get(key)
+        if valid is None:
+            valid = _library_phone(f"0{national}") is not None
+            if len(_PHONE_CLASS) < 100_000:
+                _PHONE_CLASS[key] = valid
+        if not valid:
+            raise Invalid("invalid_phone")
+        return f"+82{national}"
+    e164 = _library_phone(text)
+    if e164 is None:
+        raise Invalid("invalid_phone")
+    return e164
+
+
+def _library_phone(text: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+_DATE_SEPARATED = re.compile(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?(?:[ T]00:00(?::00)?)?")
+_DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def excel_serial_to_date(serial: float) -> date:
+    """Excel's 1900 date system (serial 1 = 1900-01-01; Excel's phantom 1900-02-29 is serial 60)."""
+    whole = int(serial)
+    if whole < 1 or whole > 2_958_465:
+        raise Invalid("invalid_birth_date")
+    if whole < 61:
+        whole += 1  # before the phantom leap day the epoch is one day later
+    return _EXCEL_EPOCH + timedelta(days=whole)
+
+
+def parse_birth_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and not value.is_integer():
+            raise Invalid("invalid_birth_date")
+        number = int(value)
+        if 19000101 <= number <= 29991231:
+            return parse_birth_date(str(number))
+        return excel_serial_to_date(number)
+    text = _text(value).strip()
+    if not text:
+        return None
+    match = _DATE_SEPARATED.fullmatch(text) or _DATE_COMPACT.fullmatch(text)
+    if match:
+        try:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            raise Invalid("invalid_birth_date") from None
+    if text.isdigit() and len(text) <= 7:
+        return excel_serial_to_date(int(text))
+    if re.fullmatch(r"\d{1,7}\.0+", text):
+        return excel_serial_to_date(int(float(text)))
+    raise Invalid("invalid_birth_date")
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+_GENDERS = {
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "남": "male",
+    "남자": "male",
+    "남성": "male",
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "여": "female",
+    "여자": "female",
+    "여성": "female",
+}
+
+
+def clean_text(name: str, value: Any) -> str | None:
+    text = " ".join(_text(value).split())
+    if not text:
+        return None
+    if is_formula(text):
+        raise Invalid("formula_not_allowed")
+    limit = TEXT_MAX[name]
+    if len(text) > limit:
+        raise Invalid("too_long", max=limit)
+    if name == "gender":
+        return _GENDERS.get(text.casefold(), text)
+    return text
+
+
+def clean_locale(value: Any) -> str | None:
+    text = _text(value).strip().lower()
+    if not text:
+        return None
+    primary = text.replace("_", "-").split("-")[0]
+    if primary in ("ko", "kr", "한국어"):
+        return "ko"
+    if primary in ("en", "english", "영어"):
+        return "en"
+    raise Invalid("invalid_locale")
+
+
+def clean_custom(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not values:
+        return out
+    if len(values) > CUSTOM_FIELDS_MAX:
+        raise Invalid("too_many_fields", max=CUSTOM_FIELDS_MAX)
+    for key, value in values.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, str) and len(value) > CUSTOM_VALUE_MAX:
+            raise Invalid("cell_too_long", column=key, max=CUSTOM_VALUE_MAX)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        out[str(key)[:200]] = value
+    return out
+
+
+# --- the whole record -------------------------------------------------------------------------------
+
+
+def clean_participant(
+    raw: Mapping[str, Any],
+    rules: Rules,
+    *,
+    custom: Mapping[str, Any] | None = None,
+    row: int | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> tuple[ParticipantInput | None, list[FieldError]]:
+    """Clean ``raw`` (field name -> value) by the rules above.
+
+    ``columns`` names the column each field came from (for error reports); ``row`` is the
+    spreadsheet row number. Returns ``(input, [])`` or ``(None, errors)`` with every error at once.
+    """
+    errors: list[FieldError] = []
+    columns = columns or {}
+
+    def fail(name: str, exc: Invalid) -> None:
+        value = raw.get(name)
+        shown = value if isinstance(value, str | int | float) else (None if value is None else str(value))
+        if isinstance(shown, str) and len(shown) > 200:
+            shown = shown[:200] + "…"
+        errors.append(FieldError(columns.get(name, name), exc.code, params=exc.params, value=shown, row=row))
+
+    name = email = None
+    phone = None
+    birth: date | None = None
+    texts: dict[str, str | None] = {}
+    locale = None
+    custom_clean: dict[str, Any] = {}
+    try:
+        name = clean_name(raw.get("name"))
+    except Invalid as exc:
+        fail("name", exc)
+    try:
+        email = clean_email(raw.get("email"))
+    except Invalid as exc:
+        fail("email", exc)
+    try:
+        phone = clean_phone(raw.get("phone"))
+    except Invalid as exc:
+        fail("phone", exc)
+    try:
+        birth = parse_birth_date(raw.get("birth_date"))
+        if birth is not None:
+            if birth > rules.starts_on or birth.year < 1900:
+                raise Invalid("invalid_birth_date")
+            age = age_on(birth, rules.starts_on)
+            if age < rules.min_age:
+                raise Invalid("under_min_age", min_age=rules.min_age, age=age)
+    except Invalid as exc:
+        fail("birth_date", exc)
+    for text_field in ("region", "organization", "gender"):
+        try:
+            texts[text_field] = clean_text(text_field, raw.get(text_field))
+        except Invalid as exc:
+            fail(text_field, exc)
+    try:
+        locale = clean_locale(raw.get("locale"))
+    except Invalid as exc:
+        fail("locale", exc)
+    try:
+        custom_clean = clean_custom(custom)
+    except Invalid as exc:
+        column = str(exc.params.get("column", "custom_fields"))
+        value = (custom or {}).get(column)
+        shown = value[:200] + "…" if isinstance(value, str) and len(value) > 200 else value
+        errors.append(FieldError(column, exc.code, params=exc.params, value=shown, row=row))
+    if errors or name is None or email is None:
+        return None, errors
+    return (
+        ParticipantInput(
+            name=name,
+            email=email,
+            phone=phone,
+            birth_date=birth,
+            region=texts.get("region"),
+            organization=texts.get("organization"),
+            gender=texts.get("gender"),
+            locale=locale,
+            custom_fields=custom_clean,
+        ),
+        [],
+    )

@@ -1,0 +1,54 @@
+"""Reading participants: one by id, and an event's list with search (name, email, phone, last 4 digits)."""
+
+from __future__ import annotations
+
+from turnout.adapters.db.participant_store import ParticipantStore
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.domain.errors import NotFound
+from turnout.domain.participants import Invalid, Participant, clean_phone
+from turnout.services.events import get_event
+
+
+def get_participant(uow: UnitOfWork, *, participant_id: str) -> Participant:
+    participant = ParticipantStore(uow.conn).get(participant_id)
+    if participant is None:
+        raise NotFound("participant_not_found", participant_id=participant_id)
+    return participant
+
+
+def list_participants(
+    uow: UnitOfWork,
+    *,
+    event_id: str,
+    q: str | None = None,
+    status: str | None = None,
+    after_id: str | None = None,
+    limit: int = 100,
+) -> list[Participant]:
+    """Participants of ``event_id`` in registration order.
+
+    ``q`` matches the name (contains, case-insensitive), the email (contains) or the phone: four
+    digits match the phone's last four digits (the manual check-in desk's question), a longer
+    phone-like text matches the number in E.164.
+    """
+    get_event(uow, event_id=event_id)
+    query = (q or "").strip() or None
+    phone_suffix = phone_exact = None
+    if query:
+        digits = "".join(ch for ch in query if ch.isdigit())
+        if len(query) == 4 and query.isdigit():
+            phone_suffix = query
+        elif digits and len(digits) >= 7 and set(query) <= set("0123456789+-. ()"):
+            try:
+                phone_exact = clean_phone(query)
+            except Invalid:
+                phone_exact = None
+    return ParticipantStore(uow.conn).search(
+        event_id=event_id,
+        q=query,
+        phone_suffix=phone_suffix,
+        phone_exact=phone_exact,
+        status=status,
+        after_id=after_id,
+        limit=limit,
+    )

@@ -1,0 +1,233 @@
+"""Real-time registration (staff API, public endpoint and form): one participant, one transaction.
+
+``register_participant`` validates, checks the event (status, capacity, duplicates), saves the
+participant with its ticket token and emits ``participant.registered`` — all in the caller's unit
+of work. An ``idempotency_key`` makes a repeated submit answer with the same participant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from turnout.adapters.db.participant_store import ParticipantStore
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.domain.errors import Conflict, DomainError, ValidationFailed
+from turnout.domain.events import Event
+from turnout.domain.ids import new_id
+from turnout.domain.participants import (
+    CheckInStatus,
+    Participant,
+    ParticipantInput,
+    ParticipantStatus,
+    Rules,
+    Source,
+    clean_participant,
+)
+from turnout.messages.facts import ParticipantRegistered
+from turnout.services.events import get_event
+
+if TYPE_CHECKING:
+    from turnout.services.ticketing import TicketBook
+
+ACCEPTED_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "birth_date",
+    "region",
+    "organization",
+    "gender",
+    "locale",
+    "custom_fields",
+)
+
+
+class RegistrationError(Conflict):
+    """``registration_closed``, ``event_full``, ``already_registered``, ``idempotency_conflict``."""
+
+    code = "registration_closed"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+
+def event_rules(event: Event) -> Rules:
+    """Validation rules of ``event``: its start date in its own timezone, its minimum age."""
+    starts_on = event.starts_at.astimezone(ZoneInfo(event.timezone)).date()
+    return Rules(starts_on=starts_on, min_age=event.min_age)
+
+
+def participant_record(
+    *,
+    participant_id: str,
+    event_id: str,
+    data: ParticipantInput,
+    token: str | None,
+    source: Source,
+    import_id: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A complete ``participants`` row (every column), for single and multi-row inserts."""
+    return {
+        "id": participant_id,
+        "event_id": event_id,
+        "name": data.name,
+        "email": data.email,
+        "phone": data.phone,
+        "birth_date": data.birth_date,
+        "region": data.region,
+        "organization": data.organization,
+        "gender": data.gender,
+        "locale": data.locale,
+        "custom_fields": data.custom_fields,
+        "status": ParticipantStatus.REGISTERED.value,
+        "check_in_status": CheckInStatus.NOT_CHECKED_IN.value,
+        "ticket_version": 1,
+        "token": token,
+        "email_status": "none",
+        "email_error": None,
+        "source": source.value,
+        "import_id": import_id,
+        "first_checked_in_at": None,
+        "last_scan_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def clean_or_refuse(data: Mapping[str, Any], rules: Rules) -> ParticipantInput:
+    unknown = [k for k in data if k not in ACCEPTED_FIELDS]
+    if unknown:
+        from turnout.domain.errors import FieldError
+
+        raise ValidationFailed([FieldError(k, "unknown_field") for k in unknown])
+    custom = data.get("custom_fields") or {}
+    cleaned, errors = clean_participant(data, rules, custom=custom)
+    if cleaned is None:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+def request_hash(data: Mapping[str, Any] | ParticipantInput) -> str:
+    raw = data.as_record() if isinstance(data, ParticipantInput) else dict(data)
+    text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def register_participant(
+    uow: UnitOfWork,
+    *,
+    tickets: TicketBook,
+    event_id: str,
+    data: Mapping[str, Any] | ParticipantInput,
+    source: Source | str,
+    actor: str,
+    idempotency_key: str | None = None,
+) -> Participant:
+    """Validate and save one participant with its ticket token; emit ``participant.registered``.
+
+    Refusals: ``ValidationFailed`` (422, field errors), ``registration_closed`` (the event is not
+    open or live), ``event_full`` (capacity reached), ``already_registered`` (same email — or
+    phone when the event dedups by phone), ``idempotency_conflict`` (key reused with another body).
+    """
+    source = Source(source)
+    store = ParticipantStore(uow.conn)
+    scope = f"registration:{event_id}"
+    digest = request_hash(data) if idempotency_key else ""
+    # The event row lock serialises registrations of one event on PostgreSQL (capacity, duplicates,
+    # idempotency keys); SQLite writers are serialised by BEGIN IMMEDIATE.
+    event = get_event(uow, event_id=event_id, for_update=True)
+    if idempotency_key:
+        stored = uow.idempotency.get(scope, idempotency_key)
+        if stored is not None:
+            stored_hash, _status, response = stored
+            if stored_hash != digest:
+                raise RegistrationError("idempotency_conflict")
+            existing = store.get(str(response["participant_id"]))
+            if existing is not None:
+                return existing
+    rules = event_rules(event)
+    cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, rules)
+    if not event.accepts_registrations:
+        raise RegistrationError("registration_closed", status=event.status.value)
+    if store.ids_by_email(event_id, [cleaned.email]):
+        raise RegistrationError("already_registered", field="email")
+    if event.dedup_by_phone and cleaned.phone and store.ids_by_phone(event_id, [cleaned.phone]):
+        raise RegistrationError("already_registered", field="phone")
+    if event.capacity is not None and store.count_active(event_id) >= event.capacity:
+        raise RegistrationError("event_full", capacity=event.capacity)
+    now = uow.clock.now()
+    participant_id = new_id()
+    token = tickets.mint(uow, event_id=event_id, participant_id=participant_id, version=1)
+    store.insert_many(
+        [
+            participant_record(
+                participant_id=participant_id,
+                event_id=event_id,
+                data=cleaned,
+                token=token,
+                source=source,
+                import_id=None,
+                now=now,
+            )
+        ]
+    )
+    uow.audit.record(
+        actor=actor,
+        action="participant.registered",
+        subject_type="participant",
+        subject_id=participant_id,
+        event_id=event_id,
+        data={"source": source.value},
+    )
+    uow.emit(ParticipantRegistered(event_id=event_id, participant_id=participant_id, source=source.value))
+    if idempotency_key:
+        uow.idempotency.put(
+            scope,
+            idempotency_key,
+            request_hash=digest,
+            status_code=201,
+            response={"participant_id": participant_id},
+            now=now,
+        )
+    participant = store.get(participant_id)
+    assert participant is not None
+    return participant
+
+
+# --- public rate limit ------------------------------------------------------------------------------
+
+
+def check_rate_limit(uow: UnitOfWork, *, client: str, limit: int, window_seconds: int = 60) -> None:
+    """Count one request of ``client`` in the current fixed window; ``rate_limited`` past ``limit``.
+
+    Kept in the database so every web worker process shares the count. The caller commits.
+    """
+    import sqlalchemy as sa
+
+    from turnout.adapters.db.tables_intake import registration_rate as rate
+
+    now = uow.clock.now()
+    epoch = int(now.timestamp())
+    window_start = datetime.fromtimestamp(epoch - epoch % window_seconds, tz=now.tzinfo)
+    row = uow.conn.execute(sa.select(rate).where(rate.c.client == client)).first()
+    if row is None:
+        uow.conn.execute(rate.insert().values(client=client, window_start=window_start, count=1))
+        return
+    if row.window_start != window_start:
+        uow.conn.execute(
+            rate.update().where(rate.c.client == client).values(window_start=window_start, count=1)
+        )
+        if now.second == 0 and now.microsecond < 1000:
+            # housekeeping: forget clients idle for an hour
+            uow.conn.execute(rate.delete().where(rate.c.window_start < now - timedelta(hours=1)))
+        return
+    if row._mapping["count"] >= limit:
+        raise RateLimited(limit=limit, retry_after=window_seconds - epoch % window_seconds)
+    uow.conn.execute(rate.update().where(rate.c.client == client).values(count=rate.c.count + 1))
