@@ -36,6 +36,12 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/events/{event_id}/participants"): frozenset({A, S}),
     ("POST", "/api/v1/events/{event_id}/registrations"): PUBLIC,
     ("GET", "/api/v1/participants/{participant_id}"): frozenset({A, S}),
+    # attendance
+    ("POST", "/api/v1/events/{event_id}/attendance"): frozenset({A, S, G}),
+    ("POST", "/api/v1/events/{event_id}/attendance/bulk"): frozenset({A, S, G}),
+    ("GET", "/api/v1/events/{event_id}/stats"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/stats/live"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/analytics"): frozenset({A, S}),
 }
 
 # Routes that list across events answer 200 with only the key's own event instead of 403.

@@ -44,7 +44,7 @@ def _bucket(column: Any, dialect: str, seconds: int) -> Any:
 
 def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     conn = uow.conn
-    event = conn.execute(sa.select(t.events.c.id).where(t.events.c.id == event_id)).first()
+    event = conn.execute(sa.select(t.events.c.status).where(t.events.c.id == event_id)).first()
     if event is None:
         raise NotFound("event_not_found", event_id=event_id)
     registered = cancelled = checked_in = inside = 0
@@ -99,6 +99,7 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     ]
     return {
         "event_id": event_id,
+        "event_status": event.status,
         "registered": registered,
         "cancelled": cancelled,
         "checked_in": checked_in,

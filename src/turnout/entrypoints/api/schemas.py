@@ -261,3 +261,68 @@ class ImportRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+# --- attendance (check-in) --------------------------------------------------------------------------
+
+
+class ScanLocation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    lat: Annotated[float | None, Field(ge=-90, le=90)] = None
+    lng: Annotated[float | None, Field(ge=-180, le=180)] = None
+    accuracy: Annotated[float | None, Field(ge=0)] = None
+
+
+class ScanDevice(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: Annotated[str | None, Field(max_length=200)] = None
+    platform: Annotated[str | None, Field(max_length=100)] = None
+    version: Annotated[str | None, Field(max_length=100)] = None
+
+
+class AttendanceCreate(Strict):
+    """One scan: a ticket ``token`` (QR) or a ``participant_id`` (BLE, manual check-in)."""
+
+    token: Annotated[str | None, Field(max_length=400)] = None
+    participant_id: Annotated[str | None, Field(max_length=36)] = None
+    gate_id: Annotated[str | None, Field(max_length=36, description="defaults to a gate key's gate")] = None
+    method: ScanMethod = ScanMethod.QR
+    direction: Literal["in", "out"] | None = None
+    timestamp: Annotated[datetime | None, Field(description="naive times are read in the event's zone")] = None
+    nonce: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    location: ScanLocation | None = None
+    device: ScanDevice | None = None
+    metadata: dict[str, Any] = {}
+
+
+class AttendanceParticipant(BaseModel):
+    id: str
+    name: str
+    check_in_status: str
+
+
+class AttendanceRead(BaseModel):
+    result: Literal["admitted", "exited", "denied"]
+    code: str | None
+    message: str
+    participant: AttendanceParticipant | None
+    attendance_id: str | None
+
+
+class AttendanceBulkCreate(Strict):
+    records: Annotated[list[AttendanceCreate], Field(max_length=10_000)]
+
+
+class AttendanceBulkError(BaseModel):
+    index: int
+    code: str
+    message: str
+
+
+class AttendanceBulkRead(BaseModel):
+    total_processed: int
+    successful: int
+    failed: int
+    errors: list[AttendanceBulkError]

@@ -1,0 +1,192 @@
+"""Check-in: one scan, bulk uploads of offline scans, live statistics and anonymised analytics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from turnout.domain.access import Permission, Principal, authorize
+from turnout.domain.admission import Direction
+from turnout.domain.errors import FieldError, ValidationFailed
+from turnout.entrypoints.api.deps import LocaleDep, PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.schemas import (
+    AttendanceBulkCreate,
+    AttendanceBulkRead,
+    AttendanceCreate,
+    AttendanceRead,
+)
+from turnout.i18n import translate
+from turnout.services.admission import ScanAnswer, ScanInput, desk_for
+from turnout.services.statistics import analytics, statistics_for
+
+router = APIRouter(prefix="/api/v1", tags=["attendance"])
+
+LIVE_POLL_SECONDS = 0.25
+LIVE_REFRESH_SECONDS = 1.0
+LIVE_HEARTBEAT_SECONDS = 15.0
+LIVE_RETRY_MS = 10_000
+ACTIVE_STATUSES = ("open", "live")
+
+
+def scanner(event_id: str, principal: PrincipalDep) -> Principal:
+    """Authorised to scan at this event (checked before the body is read)."""
+    authorize(principal, Permission.SCAN, event_id=event_id)
+    return principal
+
+
+def stats_reader(event_id: str, principal: PrincipalDep) -> Principal:
+    authorize(principal, Permission.STATS_READ, event_id=event_id)
+    return principal
+
+
+ScannerDep = Annotated[Principal, Depends(scanner)]
+StatsReaderDep = Annotated[Principal, Depends(stats_reader)]
+
+
+def _json(data: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status_code, media_type="application/json")
+
+
+def _to_input(body: AttendanceCreate, principal: Principal, event_id: str, index: int | None = None) -> ScanInput:
+    gate_id = body.gate_id or principal.gate_id
+    field_prefix = f"records.{index}." if index is not None else ""
+    errors = []
+    if gate_id is None:
+        errors.append(FieldError(f"{field_prefix}gate_id", "missing_field", row=index))
+    if body.token is None and body.participant_id is None:
+        errors.append(FieldError(f"{field_prefix}token", "token_or_participant_required", row=index))
+    if errors:
+        raise ValidationFailed(errors)
+    assert gate_id is not None
+    authorize(principal, Permission.SCAN, event_id=event_id, gate_id=gate_id)
+    return ScanInput(
+        gate_id=gate_id,
+        method=body.method,
+        token=body.token,
+        participant_id=body.participant_id,
+        direction=Direction(body.direction) if body.direction else None,
+        occurred_at=body.timestamp,
+        nonce=body.nonce,
+        location=body.location.model_dump(exclude_none=True) if body.location else {},
+        device=body.device.model_dump(exclude_none=True) if body.device else {},
+        metadata=body.metadata,
+    )
+
+
+def answer_body(answer: ScanAnswer, locale: str) -> dict[str, Any]:
+    person = answer.participant
+    return {
+        "result": answer.result.value,
+        "code": answer.code,
+        "message": translate(answer.code or answer.result.value, locale),
+        "participant": (
+            {"id": person.id, "name": person.name, "check_in_status": person.check_in_status} if person else None
+        ),
+        "attendance_id": answer.attendance_id,
+    }
+
+
+@router.post("/events/{event_id}/attendance", response_model=AttendanceRead)
+def record_scan(
+    event_id: str, body: AttendanceCreate, turnout: TurnoutDep, principal: ScannerDep, locale: LocaleDep
+) -> Response:
+    """Decide and record one scan. A refusal is an answer (``result: denied`` with its ``code``), not an
+    HTTP error; the same ``nonce`` twice gives the same answer and one record. A gate key scans only at
+    its own gate (``gate_id`` defaults to it); manual check-in sends ``participant_id`` and
+    ``method: manual``, and the key is recorded as the actor."""
+    scan = _to_input(body, principal, event_id)
+    answer = desk_for(turnout).scan(event_id=event_id, scan=scan, actor=principal.actor)
+    return _json(answer_body(answer, locale))
+
+
+@router.post("/events/{event_id}/attendance/bulk", response_model=AttendanceBulkRead)
+def record_bulk(
+    event_id: str, body: AttendanceBulkCreate, turnout: TurnoutDep, principal: ScannerDep, locale: LocaleDep
+) -> Response:
+    """Up to 10,000 offline scans, applied in timestamp order in batches (statistics move after each
+    batch); idempotent by nonce. Refused records are listed by their index in ``records``."""
+    inputs = [_to_input(record, principal, event_id, index) for index, record in enumerate(body.records)]
+    result = desk_for(turnout).bulk(event_id=event_id, records=inputs, actor=principal.actor)
+    return _json(
+        {
+            "total_processed": result.total_processed,
+            "successful": result.successful,
+            "failed": result.failed,
+            "errors": [
+                {"index": err.index, "code": err.code, "message": translate(err.code, locale)} for err in result.errors
+            ],
+        }
+    )
+
+
+@router.get("/events/{event_id}/stats")
+def get_stats(event_id: str, turnout: TurnoutDep, principal: StatsReaderDep) -> Response:
+    """A statistics snapshot (cached for about a second)."""
+    return _json(statistics_for(turnout).get(turnout.uow, event_id=event_id))
+
+
+@router.get("/events/{event_id}/stats/live", response_class=StreamingResponse)
+async def live_stats(
+    event_id: str,
+    request: Request,
+    turnout: TurnoutDep,
+    principal: StatsReaderDep,
+    max_messages: Annotated[int | None, Query(ge=1, description="close after this many snapshots")] = None,
+) -> StreamingResponse:
+    """Server-sent events: a ``stats`` message with the snapshot now and whenever it changes.
+
+    For an event that is not open or live (nothing moves any more) the stream sends one snapshot and
+    closes; the ``retry`` hint has browsers reconnect after 10 s."""
+    stats = statistics_for(turnout)
+    first = await run_in_threadpool(stats.get, turnout.uow, event_id=event_id)  # 404 before streaming
+
+    async def stream() -> AsyncIterator[bytes]:
+        sent = 0
+        last_body = None
+        last_version = -1
+        last_read = 0.0
+        last_write = time.monotonic()
+        data = first
+        while True:
+            body = json.dumps({k: v for k, v in data.items() if k != "at"}, sort_keys=True, ensure_ascii=False)
+            if body != last_body:
+                last_body = body
+                sent += 1
+                last_write = time.monotonic()
+                message = f"retry: {LIVE_RETRY_MS}\nevent: stats\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                yield message.encode()
+                if max_messages is not None and sent >= max_messages:
+                    return
+                if data.get("event_status") not in ACTIVE_STATUSES:
+                    return
+            while True:
+                await asyncio.sleep(LIVE_POLL_SECONDS)
+                if await request.is_disconnected():
+                    return
+                now = time.monotonic()
+                version = stats.version(event_id)
+                if version != last_version or now - last_read >= LIVE_REFRESH_SECONDS:
+                    last_version, last_read = version, now
+                    break
+                if now - last_write >= LIVE_HEARTBEAT_SECONDS:
+                    last_write = now
+                    yield b": keep-alive\n\n"
+            data = await run_in_threadpool(stats.get, turnout.uow, event_id=event_id)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@router.get("/events/{event_id}/analytics")
+def get_analytics(event_id: str, turnout: TurnoutDep, principal: StatsReaderDep) -> Response:
+    """Anonymised analytics: counts, age groups, regions, check-in times, stays, methods, peak hours."""
+    with turnout.uow(readonly=True) as uow:
+        return _json(analytics(uow, event_id=event_id))

@@ -1,0 +1,205 @@
+"""The check-in API end to end: scan, manual check-in, bulk, statistics, live stream, analytics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.attendance_support import add_gate, add_participants
+from tests.e2e.test_auth_table import make_key
+from turnout.bootstrap import Turnout
+from turnout.domain.access import Role
+
+
+def go_live(client: TestClient, event_id: str) -> None:
+    for status in ("open", "live"):
+        assert client.post(f"/api/v1/events/{event_id}/status", json={"status": status}).status_code == 200
+
+
+def register(client: TestClient, event_id: str, name: str, email: str, phone: str) -> dict[str, Any]:
+    response = client.post(
+        f"/api/v1/events/{event_id}/participants",
+        json={"name": name, "email": email, "phone": phone, "birth_date": "1990-03-04", "region": "서울"},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_gate_key_scan_admits_then_denies_in_the_requested_language(
+    client: TestClient, app_client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    person = register(client, event["id"], "김철수", "kim@example.com", "010-1234-5678")
+    token = client.get(f"/api/v1/participants/{person['id']}").json()["token"]
+    gate_key = make_key(turnout, Role.GATE, event["id"], gate["id"])
+    headers = {"Authorization": f"Bearer {gate_key}"}
+    url = f"/api/v1/events/{event['id']}/attendance"
+
+    first = app_client.post(url, json={"token": token}, headers=headers)
+    again = app_client.post(url, json={"token": token}, headers={**headers, "Accept-Language": "ko"})
+
+    assert first.status_code == 200, first.text
+    assert first.json()["result"] == "admitted"
+    assert first.json()["participant"] == {"id": person["id"], "name": "김철수", "check_in_status": "inside"}
+    assert first.json()["attendance_id"]
+    assert again.json()["result"] == "denied"
+    assert again.json()["code"] == "already_admitted"
+    assert again.json()["message"] == "이미 입장한 참가자입니다."
+
+
+def test_gate_key_is_refused_when_scanning_at_another_gate(
+    client: TestClient, app_client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    other_gate = add_gate(turnout, event["id"], name="후문")
+    [(_, token)] = add_participants(turnout, event["id"], 1)
+    gate_key = make_key(turnout, Role.GATE, event["id"], gate["id"])
+    response = app_client.post(
+        f"/api/v1/events/{event['id']}/attendance",
+        json={"token": token, "gate_id": other_gate},
+        headers={"Authorization": f"Bearer {gate_key}"},
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_manual_check_in_records_staff_key_when_found_by_phone_digits(
+    client: TestClient, app_client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    register(client, event["id"], "이영희", "lee@example.com", "010-2222-9876")
+    staff_key = make_key(turnout, Role.STAFF, event["id"])
+    headers = {"Authorization": f"Bearer {staff_key}"}
+    found = app_client.get(f"/api/v1/events/{event['id']}/participants", params={"q": "9876"}, headers=headers)
+    [person] = found.json()["items"]
+
+    response = app_client.post(
+        f"/api/v1/events/{event['id']}/attendance",
+        json={"participant_id": person["id"], "gate_id": gate["id"], "method": "manual"},
+        headers=headers,
+    )
+
+    assert response.json()["result"] == "admitted"
+    from turnout.adapters.db.tables_attendance import scans
+
+    with turnout.uow(readonly=True) as uow:
+        row = uow.conn.execute(scans.select()).one()
+    assert (row.method, row.actor) == ("manual", f"key:{staff_key.split('_')[1]}")
+
+
+def test_scan_is_refused_with_field_errors_when_it_names_nobody(
+    client: TestClient, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    response = client.post(f"/api/v1/events/{event['id']}/attendance", json={"gate_id": gate["id"]})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["code"] == "token_or_participant_required"
+    response = client.post(
+        f"/api/v1/events/{event['id']}/attendance", json={"token": "x", "gate_id": "nope", "method": "laser"}
+    )
+    assert response.status_code == 422
+
+
+def test_unknown_gate_answers_not_found(client: TestClient, event: dict[str, Any]) -> None:
+    response = client.post(f"/api/v1/events/{event['id']}/attendance", json={"token": "x", "gate_id": "nope"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "gate_not_found"
+
+
+def test_scan_stores_location_device_and_metadata_when_given(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    [(_, token)] = add_participants(turnout, event["id"], 1)
+    body = {
+        "token": token,
+        "gate_id": gate["id"],
+        "timestamp": "2026-06-01T10:00:00",
+        "nonce": "dev1-0001",
+        "location": {"lat": 37.51, "lng": 127.06, "accuracy": 5},
+        "device": {"id": "dev1", "platform": "android", "version": "1.2"},
+        "metadata": {"lane": 3},
+    }
+    first = client.post(f"/api/v1/events/{event['id']}/attendance", json=body).json()
+    second = client.post(f"/api/v1/events/{event['id']}/attendance", json=body).json()
+    assert first == second
+    from turnout.adapters.db.tables_attendance import scans
+
+    with turnout.uow(readonly=True) as uow:
+        row = uow.conn.execute(scans.select()).one()
+    assert row.location == {"lat": 37.51, "lng": 127.06, "accuracy": 5}
+    assert row.device == {"id": "dev1", "platform": "android", "version": "1.2"}
+    assert row.metadata == {"lane": 3}
+    assert row.occurred_at.isoformat() == "2026-06-01T01:00:00+00:00"
+
+
+def test_bulk_upload_answers_summary_with_indexed_errors(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    people = add_participants(turnout, event["id"], 3)
+    records = [
+        {"token": token, "gate_id": gate["id"], "timestamp": f"2026-06-01T10:0{i}:00+09:00", "nonce": f"r{i}"}
+        for i, (_, token) in enumerate(people)
+    ]
+    records.append({"token": "broken", "gate_id": gate["id"], "timestamp": "2026-06-01T10:05:00+09:00"})
+    response = client.post(
+        f"/api/v1/events/{event['id']}/attendance/bulk", json={"records": records}, headers={"Accept-Language": "en"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "total_processed": 4,
+        "successful": 3,
+        "failed": 1,
+        "errors": [{"index": 3, "code": "malformed_token", "message": "The ticket code cannot be read."}],
+    }
+
+
+def test_bulk_upload_is_refused_when_it_has_more_than_ten_thousand_records(
+    client: TestClient, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    records = [{"token": "x", "gate_id": gate["id"]}] * 10_001
+    response = client.post(f"/api/v1/events/{event['id']}/attendance/bulk", json={"records": records})
+    assert response.status_code == 422
+
+
+def test_stats_and_live_stream_show_the_same_snapshot(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    people = add_participants(turnout, event["id"], 4)
+    for _, token in people[:3]:
+        client.post(f"/api/v1/events/{event['id']}/attendance", json={"token": token, "gate_id": gate["id"]})
+    stats = client.get(f"/api/v1/events/{event['id']}/stats").json()
+    for key in ("registered", "cancelled", "checked_in", "inside", "scans", "denied", "by_gate", "by_method"):
+        assert key in stats
+    assert (stats["registered"], stats["checked_in"], stats["inside"]) == (4, 3, 3)
+    assert stats["attendance_rate"] == 0.75
+    assert "emails" in stats and "arrivals" in stats
+
+    with client.stream("GET", f"/api/v1/events/{event['id']}/stats/live", params={"max_messages": 1}) as live:
+        assert live.headers["content-type"].startswith("text/event-stream")
+        text = "".join(live.iter_text())
+    data_line = next(line for line in text.splitlines() if line.startswith("data: "))
+    streamed = json.loads(data_line.removeprefix("data: "))
+    assert streamed["checked_in"] == 3 and streamed["inside"] == 3
+
+
+def test_analytics_carry_no_personal_data(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    person = register(client, event["id"], "박민수", "park@example.com", "010-3333-4444")
+    token = client.get(f"/api/v1/participants/{person['id']}").json()["token"]
+    client.post(f"/api/v1/events/{event['id']}/attendance", json={"token": token, "gate_id": gate["id"]})
+    response = client.get(f"/api/v1/events/{event['id']}/analytics")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total_participants"] == 1
+    assert body["demographics"]["regions"] == {"서울": 1}
+    assert body["anonymised"]["check_in_methods"] == {"qr": 1}
+    text = response.text
+    for secret in ("박민수", "park@example.com", "3333", person["id"], token):
+        assert secret not in text
