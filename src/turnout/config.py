@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_interval: float = Field(default=0.2, gt=0)
     handler_max_attempts: int = Field(default=8, ge=1)
+    relay_lease_seconds: float = Field(default=30.0, gt=0, description="stream publisher lease")
+    extra_handlers: str = Field(default="", description="module:function,... subscribed at start")
 
     # uploads and limits
     import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from turnout.messages.base import Envelope
 
 
 class Clock(Protocol):
@@ -15,3 +20,32 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class DeliveryError(Exception):
+    """A message was not delivered. ``permanent`` (5xx) means never retry; otherwise retry later."""
+
+    def __init__(self, reason: str, *, permanent: bool, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.code = code
+
+
+class Mailer(Protocol):
+    """Sends one email message; raises ``DeliveryError`` when it was not accepted."""
+
+    async def send(self, message: EmailMessage) -> None: ...
+
+    async def close(self) -> None:
+        """Release connections (idempotent)."""
+        ...
+
+
+class Publisher(Protocol):
+    """Streams messages (Kafka in production). ``publish`` returns how many of ``envelopes``, counted
+    from the first, are durably on the stream; the rest are offered again later."""
+
+    def publish(self, envelopes: Sequence[Envelope]) -> int: ...
+
+    def close(self) -> None: ...

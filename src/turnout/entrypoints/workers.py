@@ -13,7 +13,45 @@ log = logging.getLogger(__name__)
 
 # Each entry takes (turnout, stop) and loops until ``stop`` is set. Later areas register theirs here.
 WorkerLoop = Callable[[Turnout, threading.Event], None]
-LOOPS: list[tuple[str, WorkerLoop]] = []
+
+
+def relay_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Outbox -> local handlers, and due retries. With ``--from-kafka`` the handlers are fed from the
+    stream instead, and this loop only runs the retries."""
+    from turnout.adapters.outbox import Relay
+
+    Relay(turnout, deliver_locally=not turnout.extras.get("from_kafka")).run(stop, publish=False)
+
+
+def publisher_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Outbox -> Kafka, when ``TURNOUT_BROKER_URL`` is set."""
+    from turnout.adapters.outbox import Relay
+
+    if turnout.settings.broker_url:
+        Relay(turnout).run(stop, publish=True)
+
+
+def stream_consumer_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Kafka -> local handlers (``turnout worker --from-kafka`` only)."""
+    if turnout.extras.get("from_kafka"):
+        from turnout.adapters.kafka import StreamConsumer
+
+        StreamConsumer(turnout).run(stop)
+
+
+def mail_sender_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Email jobs -> the Mailer (SMTP or the drop folder)."""
+    from turnout.services.mailing import run_mail_sender
+
+    run_mail_sender(turnout, stop)
+
+
+LOOPS: list[tuple[str, WorkerLoop]] = [
+    ("mail-sender", mail_sender_loop),
+    ("outbox-relay", relay_loop),
+    ("outbox-publisher", publisher_loop),
+    ("stream-consumer", stream_consumer_loop),
+]
 
 
 def run_forever(turnout: Turnout, stop: threading.Event | None = None) -> None:

@@ -3,7 +3,6 @@
 Each area keeps its tables in ``tables_<area>.py`` on the shared ``metadata``; import it here.
 """
 
-from turnout.adapters.db import tables_attendance, tables_intake, tables_tickets  # noqa: F401
 from turnout.adapters.db.tables import metadata
 
 __all__ = ["metadata"]

@@ -1,0 +1,592 @@
+"""The outbox relay: hands outbox messages to local handlers and publishes them to the stream.
+
+    from turnout.adapters.outbox import Relay
+    Relay(turnout).drain()      # deliver everything pending now (tests, scripts); returns deliveries
+
+How exactly-once works (see docs/messaging.md):
+
+* Every local handler has a cursor (``relay_cursors``: last outbox ``seq`` it has seen). A batch of
+  messages is handled in ONE transaction: each handler runs inside a SAVEPOINT, and its cursor is
+  advanced in the same transaction, so a handler's effects and its "done" commit together or not at
+  all (a relay killed mid-batch leaves nothing half-done; the batch is simply done again).
+* A handler that raises has its savepoint rolled back; a ``message_deliveries`` row (``pending``) is
+  written for that (message, handler) with the error and a retry time (exponential backoff with
+  jitter); the cursor moves on and the other handlers are untouched. After
+  ``settings.handler_max_attempts`` failed attempts the delivery is ``dead``.
+* Two relays never hand the same message to the same handler: on PostgreSQL a relay locks the
+  cursor rows it works on (``FOR UPDATE SKIP LOCKED``, held by its transaction, released by the
+  server if the relay dies); on SQLite every writer takes ``BEGIN IMMEDIATE``, one at a time.
+* On PostgreSQL, outbox ``seq`` values become visible out of order (a transaction that took seq 10
+  may commit after one that took seq 11). A cursor must never skip a message that is not visible yet,
+  so the relay only reads up to a *safe high-water mark*: ``max(seq)`` read while holding
+  ``LOCK TABLE outbox IN SHARE MODE`` (which waits for the transactions writing the outbox to end).
+* The stream has its own cursor (``consumer = "kafka"``) guarded by a time-limited lease. A batch is
+  published and flushed (acks=all, idempotent producer), then the cursor advances. A relay killed
+  after the broker acknowledged but before the cursor commit republishes that batch: the only
+  duplicates on the topics, each with the same message id for consumers to drop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from turnout.adapters import metrics
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_messaging import message_deliveries as md
+from turnout.adapters.db.tables_messaging import relay_cursors as rc
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.messages.base import Envelope
+from turnout.ports import Publisher
+
+if TYPE_CHECKING:
+    from turnout.bootstrap import Turnout
+    from turnout.services.bus import Handler, HandlerRegistry
+
+log = logging.getLogger(__name__)
+
+STREAM = "kafka"  # the stream publisher's cursor
+UNDECODABLE = "-"  # handler name of a dead-lettered stream message nobody could read
+PUBLISH_BATCH = 5000
+MAX_ERROR = 4000
+
+
+def envelope_from_row(row: Any) -> Envelope:
+    return Envelope(
+        id=row.id,
+        type=row.type,
+        occurred_at=row.occurred_at,
+        key=row.key,
+        data=row.data,
+        version=row.version,
+    )
+
+
+def envelope_from_dict(data: dict[str, Any]) -> Envelope:
+    """The inverse of ``Envelope.as_dict()``; raises ``KeyError``/``ValueError``/``TypeError`` on junk."""
+    occurred = data["occurred_at"]
+    occurred_at = occurred if isinstance(occurred, datetime) else datetime.fromisoformat(str(occurred))
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at has no timezone")
+    if not isinstance(data["data"], dict):
+        raise TypeError("data is not an object")
+    return Envelope(
+        id=str(data["id"]),
+        type=str(data["type"]),
+        occurred_at=occurred_at,
+        key=str(data["key"]),
+        data=data["data"],
+        version=int(data.get("version", 1)),
+        source=str(data.get("source", "turnout")),
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    tail = "".join(traceback.format_exception(exc)[-3:])
+    return f"{type(exc).__name__}: {exc}\n{tail}"[:MAX_ERROR]
+
+
+def backoff_seconds(attempts: int, *, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with ("equal") jitter: half fixed, half random, never 0."""
+    delay = min(cap, base * 2.0 ** max(0, attempts - 1))
+    return delay / 2 + rng.uniform(0, delay / 2)
+
+
+def subscriptions(registry: HandlerRegistry) -> dict[str, tuple[Handler, frozenset[str]]]:
+    """Handler name -> (handler, the message types it takes)."""
+    found: dict[str, tuple[Handler, set[str]]] = {}
+    for message_type in registry.types():
+        for sub in registry.handlers_for(message_type):
+            found.setdefault(sub.name, (sub.handler, set()))[1].add(message_type)
+    return {name: (handler, frozenset(types)) for name, (handler, types) in found.items()}
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
+
+
+def run_in_savepoint(uow: UnitOfWork, handler: Handler, envelopes: Iterable[Envelope]) -> Exception | None:
+    """Run ``handler`` over ``envelopes`` inside one SAVEPOINT; on an exception roll it back (its
+    after-commit callbacks and emitted messages too) and return the exception."""
+    callbacks = uow._after_commit
+    mark, emitted = len(callbacks), len(uow.emitted)
+    savepoint = uow.conn.begin_nested()
+    try:
+        for envelope in envelopes:
+            handler(envelope, uow)
+    except Exception as exc:
+        if savepoint.is_active:
+            savepoint.rollback()
+        del callbacks[mark:]
+        del uow.emitted[emitted:]
+        return exc
+    savepoint.commit()
+    return None
+
+
+@dataclass
+class Tally:
+    """What one relay cycle did (metrics are counted after its commit)."""
+
+    delivered: dict[str, int] = field(default_factory=dict)
+    retried: dict[str, int] = field(default_factory=dict)
+    dead: dict[str, int] = field(default_factory=dict)
+    passed: int = 0  # outbox messages the cursors moved past
+
+    def add(self, counter: dict[str, int], name: str, n: int = 1) -> None:
+        if n:
+            counter[name] = counter.get(name, 0) + n
+
+    @property
+    def deliveries(self) -> int:
+        return sum(self.delivered.values())
+
+    def count(self) -> None:
+        for name, n in self.delivered.items():
+            metrics.messages_delivered.labels(name).inc(n)
+        for name, n in self.retried.items():
+            metrics.messages_retried.labels(name).inc(n)
+        for name, n in self.dead.items():
+            metrics.messages_dead.labels(name).inc(n)
+
+
+class Relay:
+    """Outbox -> local handlers (+ retries) and outbox -> stream. Safe to run in several processes."""
+
+    def __init__(
+        self,
+        turnout: Turnout,
+        *,
+        deliver_locally: bool = True,
+        publisher: Publisher | None = None,
+        batch_size: int | None = None,
+        retry_base_seconds: float = 1.0,
+        retry_cap_seconds: float = 3600.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.turnout = turnout
+        self.deliver_locally = deliver_locally
+        self._publisher = publisher
+        self._own_publisher = False
+        self.batch_size = batch_size or turnout.settings.relay_batch_size
+        self.retry_base = retry_base_seconds
+        self.retry_cap = retry_cap_seconds
+        self.rng = rng or random.Random()
+        self.max_attempts = turnout.settings.handler_max_attempts
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
+        self._known_cursors: set[str] = set()
+        self._safe_high = 0  # PostgreSQL: every seq <= this is final (committed or never will be)
+
+    # --- wiring -------------------------------------------------------------------------------------
+
+    @property
+    def publisher(self) -> Publisher | None:
+        if self._publisher is None and self.turnout.settings.broker_url:
+            from turnout.adapters.kafka import KafkaPublisher
+
+            self._publisher = KafkaPublisher.from_url(self.turnout.settings.broker_url)
+            self._own_publisher = True
+        return self._publisher
+
+    def close(self) -> None:
+        if self._own_publisher and self._publisher is not None:
+            self._publisher.close()
+            self._publisher = None
+
+    @property
+    def subscriptions(self) -> dict[str, tuple[Handler, frozenset[str]]]:
+        return subscriptions(self.turnout.handlers)
+
+    def _ensure_cursors(self, names: Iterable[str]) -> None:
+        missing = [n for n in names if n not in self._known_cursors]
+        if not missing:
+            return
+        with self.turnout.uow() as uow:
+            insert_ignore(uow.conn, rc, [{"consumer": n, "position": 0, "handled": 0} for n in missing])
+            uow.commit()
+        self._known_cursors.update(missing)
+
+    def _high_water(self, after: int) -> int | None:
+        """The highest seq that may be read, or None for "no bound" (SQLite: one writer at a time)."""
+        if self.turnout.dialect != "postgresql":
+            return None
+        if after < self._safe_high:
+            return self._safe_high
+        with self.turnout.engine.connect() as conn:
+            visible = conn.scalar(sa.select(sa.func.max(t.outbox.c.seq))) or 0
+            conn.rollback()
+            if visible <= self._safe_high:
+                return self._safe_high
+            try:
+                with conn.begin():
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+                    conn.exec_driver_sql("LOCK TABLE outbox IN SHARE MODE")
+                    self._safe_high = conn.scalar(sa.select(sa.func.max(t.outbox.c.seq))) or 0
+            except sa.exc.OperationalError as exc:
+                log.info("outbox high-water mark not moved this time (%s)", exc.orig)
+        return self._safe_high
+
+    # --- local delivery -----------------------------------------------------------------------------
+
+    def deliver_once(self) -> Tally:
+        """One batch of new outbox messages to every handler whose cursor is behind."""
+        tally = Tally()
+        subs = self.subscriptions
+        if not subs:
+            return tally
+        self._ensure_cursors(subs)
+        with self.turnout.uow() as uow:
+            conn = uow.conn
+            cursors = {
+                row.consumer: row.position
+                for row in conn.execute(
+                    sa.select(rc.c.consumer, rc.c.position)
+                    .where(rc.c.consumer.in_(list(subs)))
+                    .with_for_update(skip_locked=True)
+                )
+            }
+            if not cursors:
+                return tally
+            low = min(cursors.values())
+            high = self._high_water(low)
+            query = sa.select(t.outbox).where(t.outbox.c.seq > low).order_by(t.outbox.c.seq)
+            if high is not None:
+                query = query.where(t.outbox.c.seq <= high)
+            rows = conn.execute(query.limit(self.batch_size)).all()
+            if not rows:
+                return tally
+            last_seq = rows[-1].seq
+            tally.passed = len(rows)
+            envelopes = [(row.seq, envelope_from_row(row)) for row in rows]
+            taken = {
+                (r.message_id, r.handler)
+                for r in conn.execute(
+                    sa.select(md.c.message_id, md.c.handler).where(
+                        md.c.message_id.in_([e.id for _, e in envelopes])
+                    )
+                )
+            }
+            now = uow.clock.now()
+            for name, position in cursors.items():
+                handler, types = subs[name]
+                todo = [
+                    (seq, e)
+                    for seq, e in envelopes
+                    if seq > position and e.type in types and (e.id, name) not in taken
+                ]
+                if todo:
+                    self._deliver(uow, name, handler, todo, now, tally)
+                conn.execute(
+                    rc.update()
+                    .where(rc.c.consumer == name)
+                    .values(
+                        position=max(position, last_seq),
+                        handled=rc.c.handled + tally.delivered.get(name, 0),
+                        updated_at=now,
+                    )
+                )
+            uow.commit()
+        tally.count()
+        return tally
+
+    def _deliver(
+        self,
+        uow: UnitOfWork,
+        name: str,
+        handler: Handler,
+        todo: list[tuple[int, Envelope]],
+        now: datetime,
+        tally: Tally,
+    ) -> None:
+        # Optimistic: the whole run in one savepoint; if anything fails, one savepoint per message.
+        if run_in_savepoint(uow, handler, [e for _, e in todo]) is None:
+            tally.add(tally.delivered, name, len(todo))
+            return
+        for seq, envelope in todo:
+            error = run_in_savepoint(uow, handler, [envelope])
+            if error is None:
+                tally.add(tally.delivered, name)
+                continue
+            log.warning("handler %s failed on %s %s: %s", name, envelope.type, envelope.id, error)
+            dead = self.max_attempts <= 1
+            tally.add(tally.dead if dead else tally.retried, name)
+            uow.conn.execute(
+                md.insert().values(
+                    message_id=envelope.id,
+                    handler=name,
+                    message_type=envelope.type,
+                    message_seq=seq,
+                    envelope=envelope.as_dict(),
+                    source="outbox",
+                    status="dead" if dead else "pending",
+                    attempts=1,
+                    next_attempt_at=None if dead else now + self._backoff(1),
+                    last_error=describe_error(error),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def _backoff(self, attempts: int) -> timedelta:
+        seconds = backoff_seconds(attempts, base=self.retry_base, cap=self.retry_cap, rng=self.rng)
+        return timedelta(seconds=seconds)
+
+    # --- retries ------------------------------------------------------------------------------------
+
+    def retry_due(self) -> Tally:
+        """Run the pending deliveries whose retry time has come (from the outbox or the stream)."""
+        tally = Tally()
+        subs = self.subscriptions
+        if not subs:
+            return tally
+        with self.turnout.uow() as uow:
+            now = uow.clock.now()
+            rows = uow.conn.execute(
+                sa.select(md)
+                .where(
+                    md.c.status == "pending",
+                    md.c.next_attempt_at <= now,
+                    md.c.handler.in_(list(subs)),
+                )
+                .order_by(md.c.next_attempt_at)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return tally
+            for row in rows:
+                self._attempt(uow, row, subs[row.handler][0], now, tally)
+            uow.commit()
+        tally.count()
+        return tally
+
+    def _attempt(self, uow: UnitOfWork, row: Any, handler: Handler, now: datetime, tally: Tally) -> None:
+        attempts = row.attempts + 1
+        where = sa.and_(md.c.message_id == row.message_id, md.c.handler == row.handler)
+        try:
+            envelope = envelope_from_dict(row.envelope)
+        except (KeyError, ValueError, TypeError) as exc:
+            error: Exception | None = exc
+        else:
+            error = run_in_savepoint(uow, handler, [envelope])
+        if error is None:
+            tally.add(tally.delivered, row.handler)
+            uow.conn.execute(
+                md.update()
+                .where(where)
+                .values(status="done", attempts=attempts, next_attempt_at=None, updated_at=now)
+            )
+            return
+        dead = attempts >= self.max_attempts
+        tally.add(tally.dead if dead else tally.retried, row.handler)
+        log.warning("handler %s failed again (%d) on %s: %s", row.handler, attempts, row.message_id, error)
+        uow.conn.execute(
+            md.update()
+            .where(where)
+            .values(
+                status="dead" if dead else "pending",
+                attempts=attempts,
+                next_attempt_at=None if dead else now + self._backoff(attempts),
+                last_error=describe_error(error),
+                updated_at=now,
+            )
+        )
+
+    # --- the stream ---------------------------------------------------------------------------------
+
+    def publish_once(self) -> int:
+        """Publish one batch to the stream (when a broker is configured); returns messages published."""
+        publisher = self.publisher
+        if publisher is None:
+            return 0
+        self._ensure_cursors([STREAM])
+        position = self._take_lease()
+        if position is None:
+            return 0
+        published = 0
+        last_seq = position
+        try:
+            high = self._high_water(position)
+            with self.turnout.uow(readonly=True) as uow:
+                query = sa.select(t.outbox).where(t.outbox.c.seq > position).order_by(t.outbox.c.seq)
+                if high is not None:
+                    query = query.where(t.outbox.c.seq <= high)
+                rows = uow.conn.execute(query.limit(PUBLISH_BATCH)).all()
+            if rows:
+                envelopes = [envelope_from_row(row) for row in rows]
+                published = publisher.publish(envelopes)
+                if published:
+                    last_seq = rows[published - 1].seq
+                    for envelope in envelopes[:published]:
+                        metrics.messages_published.labels(envelope.type).inc()
+        finally:
+            self._release_lease(last_seq, published)
+        return published
+
+    def _take_lease(self) -> int | None:
+        with self.turnout.uow() as uow:
+            now = uow.clock.now()
+            taken = uow.conn.execute(
+                rc.update()
+                .where(
+                    rc.c.consumer == STREAM,
+                    sa.or_(
+                        rc.c.lease_owner.is_(None), rc.c.lease_owner == self.owner, rc.c.lease_until < now
+                    ),
+                )
+                .values(
+                    lease_owner=self.owner,
+                    lease_until=now + timedelta(seconds=self.turnout.settings.relay_lease_seconds),
+                )
+            ).rowcount
+            position = uow.conn.scalar(sa.select(rc.c.position).where(rc.c.consumer == STREAM))
+            uow.commit()
+        return int(position) if taken == 1 and position is not None else None
+
+    def _release_lease(self, last_seq: int, published: int) -> None:
+        with self.turnout.uow() as uow:
+            uow.conn.execute(
+                rc.update()
+                .where(rc.c.consumer == STREAM, rc.c.lease_owner == self.owner)
+                .values(
+                    position=last_seq,
+                    handled=rc.c.handled + published,
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=uow.clock.now(),
+                )
+            )
+            uow.commit()
+
+    # --- driving ------------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """One round of local delivery and retries; returns deliveries made (successful handler runs)."""
+        delivered = 0
+        if self.deliver_locally:
+            delivered += self.deliver_once().deliveries
+        delivered += self.retry_due().deliveries
+        return delivered
+
+    def drain(self, *, publish: bool = True, max_rounds: int = 100_000) -> int:
+        """Deliver every pending outbox message to the local handlers (and publish to the stream when
+        one is configured), until nothing is left that is due now. Returns successful handler runs."""
+        total = 0
+        for _ in range(max_rounds):
+            progressed = 0
+            if self.deliver_locally:
+                tally = self.deliver_once()
+                total += tally.deliveries
+                progressed += tally.passed
+            retried = self.retry_due()
+            total += retried.deliveries
+            progressed += len(retried.delivered) + len(retried.retried) + len(retried.dead)
+            if publish:
+                progressed += self.publish_once()
+            if not progressed:
+                break
+        return total
+
+    def run(self, stop: threading.Event, *, publish: bool | None = None) -> None:
+        """Loop until ``stop``: local delivery and retries (``publish=False``), or the stream only
+        (``publish=True``)."""
+        poll = self.turnout.settings.relay_poll_interval
+        failures = 0
+        while not stop.is_set():
+            try:
+                done = self.publish_once() if publish else self.run_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("relay cycle failed (%d in a row)", failures)
+                stop.wait(min(30.0, poll * 2**failures))
+                continue
+            if not done:
+                stop.wait(poll)
+        self.close()
+
+
+# --- outbox lag (a gauge read from the database at scrape time) ---------------------------------------
+
+
+class LagProbe:
+    """Computes outbox lag for ``/metrics``: messages after the slowest consumer's cursor."""
+
+    def __init__(self, turnout: Turnout, ttl: float = 1.0) -> None:
+        self.turnout = turnout
+        self.ttl = ttl
+        self._at = 0.0
+        self._value = (0.0, 0.0)
+        self._lock = threading.Lock()
+
+    def read(self) -> tuple[float, float]:
+        with self._lock:
+            if time.monotonic() - self._at < self.ttl:
+                return self._value
+            try:
+                self._value = outbox_lag(self.turnout)
+            except Exception:  # the database is away: report "unknown"
+                self._value = (float("nan"), float("nan"))
+            self._at = time.monotonic()
+            return self._value
+
+
+def consumer_names(turnout: Turnout) -> list[str]:
+    names = list(subscriptions(turnout.handlers))
+    if turnout.settings.broker_url:
+        names.append(STREAM)
+    return names
+
+
+def outbox_lag(turnout: Turnout) -> tuple[float, float]:
+    """(messages, seconds): outbox messages some consumer has not passed yet, and the oldest's age."""
+    names = consumer_names(turnout)
+    if not names:
+        return 0.0, 0.0
+    with turnout.uow(readonly=True) as uow:
+        positions = dict(
+            uow.conn.execute(sa.select(rc.c.consumer, rc.c.position).where(rc.c.consumer.in_(names))).all()
+        )
+        low = min(int(positions.get(n, 0)) for n in names)
+        count, oldest = uow.conn.execute(
+            sa.select(sa.func.count(), sa.func.min(t.outbox.c.occurred_at)).where(t.outbox.c.seq > low)
+        ).one()
+        now = uow.clock.now()
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return float(count), age
+
+
+_probe: LagProbe | None = None
+
+
+def install_lag_gauge(turnout: Turnout) -> None:
+    """Point the ``outbox lag`` gauges at this process's database (the latest wiring wins)."""
+    global _probe
+    _probe = LagProbe(turnout)
+    metrics.outbox_lag.set_function(_read_lag(0))
+    metrics.outbox_lag_seconds.set_function(_read_lag(1))
+
+
+def _read_lag(index: int) -> Callable[[], float]:
+    def read() -> float:
+        return _probe.read()[index] if _probe is not None else 0.0
+
+    return read

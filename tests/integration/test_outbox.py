@@ -1,0 +1,216 @@
+"""The outbox relay: delivery to local handlers, isolation, retries, exactly-once, two relays."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tests.fakes import FakeClock
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_messaging import message_deliveries, relay_cursors
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.adapters.outbox import Relay, backoff_seconds
+from turnout.bootstrap import Turnout, bootstrap
+from turnout.messages.base import Envelope
+from turnout.messages.facts import EventStatusChanged
+
+START = datetime(2026, 6, 1, 9, 0)
+
+
+def record_effect(name: str, envelope: Envelope, uow: UnitOfWork) -> None:
+    """A handler whose effect is a row: (message id, handler) in the audit log."""
+    uow.audit.record(
+        actor="test", action=f"effect:{name}", subject_type="message", subject_id=envelope.id, data={}
+    )
+
+
+def effects(turnout: Turnout) -> Counter[tuple[str, str]]:
+    with turnout.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.audit_log.c.subject_id, t.audit_log.c.action).where(
+                t.audit_log.c.action.like("effect:%")
+            )
+        ).all()
+    return Counter((r.subject_id, r.action.removeprefix("effect:")) for r in rows)
+
+
+def emit(turnout: Turnout, n: int, event_id: str = "e1") -> list[str]:
+    with turnout.uow() as uow:
+        ids = [
+            uow.emit(EventStatusChanged(event_id=event_id, previous="draft", status="open", actor="t")).id
+            for _ in range(n)
+        ]
+        uow.commit()
+    return ids
+
+
+def subscribe_effect(turnout: Turnout, name: str) -> None:
+    turnout.handlers.subscribe(
+        ["event.status.changed"], lambda e, uow, name=name: record_effect(name, e, uow), name=name
+    )
+
+
+def deliveries(turnout: Turnout) -> list[sa.Row[tuple[object, ...]]]:
+    with turnout.engine.connect() as conn:
+        return list(conn.execute(sa.select(message_deliveries).order_by(message_deliveries.c.message_id)))
+
+
+def test_drain_delivers_every_message_to_every_handler_once_when_pending(turnout: Turnout) -> None:
+    subscribe_effect(turnout, "a")
+    subscribe_effect(turnout, "b")
+    ids = emit(turnout, 25)
+    relay = Relay(turnout, batch_size=10)
+    delivered = relay.drain()
+    assert delivered >= 50
+    got = effects(turnout)
+    assert {(i, h) for i in ids for h in ("a", "b")} <= set(got)
+    assert all(count == 1 for count in got.values())
+    assert relay.drain() == 0
+    assert effects(turnout) == got
+
+
+def test_failing_handler_does_not_affect_others_when_one_raises(turnout: Turnout, clock: FakeClock) -> None:
+    subscribe_effect(turnout, "good")
+    down = [True]
+
+    def flaky(envelope: Envelope, uow: UnitOfWork) -> None:
+        record_effect("flaky", envelope, uow)  # this effect must be rolled back with the savepoint
+        if down[0]:
+            raise RuntimeError("downstream is down")
+
+    turnout.handlers.subscribe(["event.status.changed"], flaky, name="flaky")
+    ids = emit(turnout, 3)
+    Relay(turnout, rng=random.Random(1)).drain()
+    got = effects(turnout)
+    assert all(got[(i, "good")] == 1 for i in ids)
+    assert not any(got[(i, "flaky")] for i in ids)
+    rows = deliveries(turnout)
+    assert [(r.status, r.attempts, r.handler) for r in rows] == [("pending", 1, "flaky")] * 3
+    assert all("downstream is down" in r.last_error for r in rows)
+    assert all(r.next_attempt_at > clock.now() for r in rows)
+
+    down[0] = False
+    clock.advance(hours=1)
+    Relay(turnout).drain()
+    got = effects(turnout)
+    assert all(got[(i, "flaky")] == 1 and got[(i, "good")] == 1 for i in ids)
+    assert {r.status for r in deliveries(turnout)} == {"done"}
+
+
+def test_delivery_is_dead_lettered_when_attempts_run_out(turnout: Turnout, clock: FakeClock) -> None:
+    def broken(envelope: Envelope, uow: UnitOfWork) -> None:
+        raise ValueError("bad data")
+
+    turnout.handlers.subscribe(["event.status.changed"], broken, name="broken")
+    subscribe_effect(turnout, "good")
+    (message_id,) = emit(turnout, 1)
+    relay = Relay(turnout)
+    for _ in range(turnout.settings.handler_max_attempts + 2):
+        relay.drain()
+        clock.advance(days=1)
+    (row,) = deliveries(turnout)
+    assert (row.message_id, row.status, row.attempts) == (
+        message_id,
+        "dead",
+        turnout.settings.handler_max_attempts,
+    )
+    assert "ValueError: bad data" in row.last_error
+    assert effects(turnout)[(message_id, "good")] == 1
+
+
+def test_backoff_grows_exponentially_with_jitter_when_attempts_repeat() -> None:
+    rng = random.Random(7)
+    delays = [backoff_seconds(n, base=1.0, cap=1000.0, rng=rng) for n in range(1, 8)]
+    for attempt, delay in enumerate(delays, start=1):
+        full = 2 ** (attempt - 1)
+        assert full / 2 <= delay <= full
+    assert len({round(d / 2 ** (i), 3) for i, d in enumerate(delays)}) > 1  # jittered
+    assert backoff_seconds(30, base=1.0, cap=60.0, rng=rng) <= 60.0
+
+
+def test_batch_rolls_back_whole_when_relay_dies_mid_batch(turnout: Turnout) -> None:
+    """A crash (here: an exception escaping the relay's transaction) leaves neither effects nor
+    cursor movement; the next relay does the batch again, exactly once."""
+    subscribe_effect(turnout, "a")
+    ids = emit(turnout, 5)
+
+    class Crash(BaseException):
+        pass
+
+    def crash(envelope: Envelope, uow: UnitOfWork) -> None:
+        raise Crash
+
+    turnout.handlers.subscribe(["event.status.changed"], crash, name="z-crash")
+    with pytest.raises(Crash):
+        Relay(turnout).drain()
+    assert effects(turnout) == Counter()
+    with turnout.engine.connect() as conn:
+        assert set(conn.execute(sa.select(relay_cursors.c.position)).scalars()) == {0}
+
+    fresh = bootstrap(turnout.settings, clock=turnout.clock)
+    subscribe_effect(fresh, "a")
+    subscribe_effect(fresh, "z-crash")
+    Relay(fresh).drain()
+    fresh.close()
+    assert effects(turnout) == Counter({(i, h): 1 for i in ids for h in ("a", "z-crash")})
+
+
+def test_handler_can_emit_follow_up_messages_when_delivering(turnout: Turnout) -> None:
+    seen: list[str] = []
+
+    def follow_up(envelope: Envelope, uow: UnitOfWork) -> None:
+        if envelope.data["status"] == "open":
+            uow.emit(EventStatusChanged(event_id="e1", previous="open", status="live", actor="relay"))
+
+    turnout.handlers.subscribe(["event.status.changed"], follow_up, name="follow_up")
+    turnout.handlers.subscribe(
+        ["event.status.changed"], lambda e, uow: seen.append(e.data["status"]), name="watch"
+    )
+    emit(turnout, 1)
+    Relay(turnout).drain()
+    assert seen == ["open", "live"]
+
+
+@pytest.mark.postgres
+def test_two_relays_never_hand_a_message_to_a_handler_twice_when_concurrent(
+    turnout: Turnout, database_url: str
+) -> None:
+    if turnout.dialect != "postgresql":
+        pytest.skip("concurrent relays are a PostgreSQL matter (SQLite has one writer)")
+    ids = emit(turnout, 600)
+    relays = []
+    for _ in range(2):
+        wired = bootstrap(turnout.settings, clock=turnout.clock)
+        subscribe_effect(wired, "a")
+        subscribe_effect(wired, "b")
+        relays.append(Relay(wired, batch_size=50))
+    writer_done = threading.Event()
+
+    def write_more() -> None:
+        for _ in range(20):
+            ids.extend(emit(turnout, 10))
+        writer_done.set()
+
+    def drain(relay: Relay) -> None:
+        while not writer_done.is_set():
+            relay.drain()
+        relay.drain()
+
+    threads = [threading.Thread(target=write_more)] + [
+        threading.Thread(target=drain, args=(r,)) for r in relays
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    relays[0].drain()
+    for relay in relays:
+        relay.turnout.close()
+    got = effects(turnout)
+    assert set(got) == {(i, h) for i in ids for h in ("a", "b")}
+    assert max(got.values()) == 1
