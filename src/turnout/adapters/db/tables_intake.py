@@ -36,6 +36,7 @@ import_jobs = sa.Table(
     sa.Column("error_params", JSONType),
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("owner", sa.String(200)),  # host:pid of the process running it
     sa.Column("lease_until", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime),

@@ -67,6 +67,7 @@ def upgrade() -> None:
         ),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=True),
         sa.Column("lease_until", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,296 @@
+"""Row readers for uploaded participant files: CSV/TSV/TXT (any common encoding) and XLSX. Streamed.
+
+``open_table(path)`` looks at the first bytes, refuses what it cannot read (``FileRefused`` with a
+stable code), and returns a :class:`Table`: the header and an iterator of :class:`RawRow`.
+
+- Encoding: a BOM (UTF-8, UTF-16) wins; else UTF-8 if the sample decodes; else charset-normalizer's
+  best guess (EUC-KR is read as its superset CP949). ``encoding=`` overrides detection. Bytes that
+  do not decode become U+FFFD and the row is flagged ``encoding_error`` (mixed encodings).
+- Delimiter: ``,`` ``;`` or tab, whichever the header line uses most (outside quotes).
+- Quotes: RFC 4180 (fields with newlines are fine); a malformed or unclosed quote flags the record
+  with the line it starts on and reading goes on with the next line.
+- XLSX: openpyxl in read-only mode, first sheet, cached values of formula cells.
+
+Row numbers are what a spreadsheet shows: the header is row 1, each record is one row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any
+
+from turnout.domain.errors import DomainError
+
+SAMPLE_BYTES = 64 * 1024
+MAX_CELL_CHARS = 16 * 1024 * 1024  # a cell larger than this is a broken quote, not data
+MAX_COLUMNS = 500
+TEXT_EXTENSIONS = {".csv", ".tsv", ".txt", ""}
+EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
+REPLACEMENT = "\ufffd"
+
+
+class FileRefused(DomainError):
+    """The file as a whole cannot be imported: ``empty_file``, ``binary_file``, ``unsupported_file_type``,
+    ``unreadable_file``, ``unknown_encoding``, ``no_data_rows``, ``missing_column``, ``duplicate_column``,
+    ``too_many_columns``, ``invalid_mapping``."""
+
+    code = "unreadable_file"
+
+
+@dataclass
+class RawRow:
+    row: int  # spreadsheet row number (header = 1)
+    cells: list[Any]
+    line: int | None = None  # physical line the record starts on (CSV)
+    problem: str | None = None  # encoding_error | unbalanced_quote
+    problem_params: dict[str, Any] = field(default_factory=dict)
+
+
+class Table:
+    """A header and a stream of rows. Close it (or use ``with``)."""
+
+    kind: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    def __init__(self, header: list[str]) -> None:
+        self.header = header
+
+    def rows(self) -> Iterator[RawRow]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_table(path: str | Path, *, filename: str | None = None, encoding: str | None = None) -> Table:
+    """Open an uploaded file. ``filename`` (the name the user gave it) decides the allowed types."""
+    path = Path(path)
+    name = filename or path.name
+    extension = Path(name).suffix.lower()
+    if extension == ".xls":
+        raise FileRefused("unsupported_file_type", extension=".xls (Excel 97-2003: save as .xlsx or CSV)")
+    if extension not in TEXT_EXTENSIONS | EXCEL_EXTENSIONS:
+        raise FileRefused("unsupported_file_type", extension=extension or name)
+    with path.open("rb") as probe:
+        sample = probe.read(SAMPLE_BYTES)
+    if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise FileRefused("empty_file")
+    if sample.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path)
+    if sample.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused("unsupported_file_type", extension=".xls (Excel 97-2003: save as .xlsx or CSV)")
+    if extension in EXCEL_EXTENSIONS:
+        # a text file named .xlsx: read it for what it is
+        pass
+    chosen = _check_encoding(encoding) if encoding else detect_encoding(sample)
+    return _open_text(path, chosen, sample)
+
+
+# --- text -------------------------------------------------------------------------------------------
+
+
+def _check_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise FileRefused("unknown_encoding", encoding=name) from None
+
+
+def _looks_utf16(sample: bytes) -> str | None:
+    """UTF-16 without a BOM: NULs at every other position of ASCII text."""
+    head = sample[:4096]
+    if len(head) < 4:
+        return None
+    even_nuls = head[0::2].count(0)
+    odd_nuls = head[1::2].count(0)
+    half = len(head) // 2
+    if odd_nuls > half * 0.6 and even_nuls < half * 0.05:
+        return "utf-16-le"
+    if even_nuls > half * 0.6 and odd_nuls < half * 0.05:
+        return "utf-16-be"
+    return None
+
+
+def detect_encoding(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    utf16 = _looks_utf16(sample)
+    if utf16:
+        return utf16
+    if b"\x00" in sample:
+        raise FileRefused("binary_file")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) < SAMPLE_BYTES)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise FileRefused("binary_file")
+    name = codecs.lookup(best.encoding).name
+    if name in ("euc_kr", "iso2022_kr", "johab", "uhc"):
+        name = "cp949"  # the superset Excel writes
+    return name
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    for ch in first_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+class TextTable(Table):
+    kind = "csv"
+
+    def __init__(self, stream: IO[str], raw: IO[bytes], encoding: str, delimiter: str) -> None:
+        self._raw = raw
+        self._stream = stream
+        self.encoding = encoding
+        self.delimiter = delimiter
+        if csv.field_size_limit() < MAX_CELL_CHARS:
+            csv.field_size_limit(MAX_CELL_CHARS)
+        self._reader = csv.reader(stream, delimiter=delimiter, strict=True)
+        self._next_row = 1
+        header_row = self._read_header()
+        super().__init__(header_row)
+
+    def _read_header(self) -> list[str]:
+        for record in self._records():
+            if record.problem:
+                raise FileRefused("unreadable_file", reason=f"line {record.line}: {record.problem}")
+            cells = [str(c) for c in record.cells]
+            if any(c.strip() for c in cells):
+                return cells
+        raise FileRefused("empty_file")
+
+    def _records(self) -> Iterator[RawRow]:
+        reader = self._reader
+        previous_line = reader.line_num
+        while True:
+            start_line = previous_line + 1
+            row_number = self._next_row
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self._next_row += 1
+                previous_line = reader.line_num
+                code = "unbalanced_quote"
+                yield RawRow(row_number, [], start_line, code, {"line": start_line, "reason": str(exc)})
+                continue
+            self._next_row += 1
+            previous_line = reader.line_num
+            record = RawRow(row_number, cells, start_line)
+            if any(REPLACEMENT in c for c in cells):
+                record.problem = "encoding_error"
+                record.problem_params = {"encoding": self.encoding}
+            yield record
+
+    def rows(self) -> Iterator[RawRow]:
+        return self._records()
+
+    def close(self) -> None:
+        self._stream.close()
+        self._raw.close()
+
+
+def _open_text(path: Path, encoding: str, sample: bytes) -> TextTable:
+    raw = path.open("rb")
+    try:
+        stream = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        # the delimiter: from the first non-blank line of the decoded sample
+        decoded = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=False)
+        decoded = decoded.lstrip("\ufeff")
+        first = next((line for line in decoded.splitlines() if line.strip()), "")
+        table = TextTable(stream, raw, encoding, _sniff_delimiter(first))
+    except BaseException:
+        raw.close()
+        raise
+    return table
+
+
+# --- xlsx -------------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime) and value.time() == time(0, 0):
+        return value.date()
+    if isinstance(value, str | int | float | date) or value is None:
+        return value
+    return str(value)
+
+
+class XlsxTable(Table):
+    kind = "xlsx"
+
+    def __init__(self, path: Path) -> None:
+        from openpyxl import load_workbook
+
+        try:
+            self._book = load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise FileRefused("unreadable_file", reason=f"not a valid .xlsx workbook ({exc})") from None
+        sheet = self._book.worksheets[0] if self._book.worksheets else None
+        if sheet is None:
+            raise FileRefused("empty_file")
+        self._rows = sheet.iter_rows(values_only=True)
+        self._row_number = 0
+        header: list[str] | None = None
+        for values in self._rows:
+            self._row_number += 1
+            cells = [_cell(v) for v in values]
+            if any(c not in (None, "") for c in cells):
+                while cells and cells[-1] in (None, ""):
+                    cells.pop()
+                header = ["" if c is None else str(c) for c in cells]
+                break
+        if header is None:
+            self.close()
+            raise FileRefused("empty_file")
+        super().__init__(header)
+
+    def rows(self) -> Iterator[RawRow]:
+        for values in self._rows:
+            self._row_number += 1
+            cells = [_cell(v) for v in values]
+            while cells and cells[-1] in (None, ""):
+                cells.pop()
+            yield RawRow(self._row_number, cells)
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def _open_xlsx(path: Path) -> XlsxTable:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "xl/workbook.xml" not in archive.namelist():
+                raise FileRefused("binary_file")
+    except zipfile.BadZipFile:
+        raise FileRefused("unreadable_file", reason="a damaged zip/xlsx file") from None
+    return XlsxTable(path)

@@ -1,0 +1,1030 @@
+"""Participant import: a file -> validated, de-duplicated participants with tickets, in batches.
+
+An import is a durable job (``import_jobs``). Whoever runs it — ``turnout import`` in the
+foreground, or the ``imports`` worker loop for API uploads — streams the file's rows, cleans each
+with the domain rules, drops duplicates (within the file, then against the event with one query per
+batch) and saves each batch in one transaction: participants with their ticket tokens, one
+``participant.registered`` fact each in the outbox, the rows' errors, and the job's progress. A
+process killed mid-way loses at most the batch in flight: running the job again resumes after the
+last committed batch, and re-importing the same file creates nothing new (the rows are duplicates).
+
+Whole-file problems (unreadable, empty, no data rows, a required column missing, duplicates with
+``on_duplicate=fail``) refuse the job before anything is saved.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.participant_store import ParticipantStore, participant_from_row
+from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.adapters.readers import FileRefused, RawRow, Table, open_table
+from turnout.domain.columns import ColumnPlan, ColumnsRefused, plan_columns
+from turnout.domain.errors import DomainError, FieldError, NotFound
+from turnout.domain.events import EventStatus
+from turnout.domain.ids import new_id
+from turnout.domain.participants import (
+    Invalid,
+    ParticipantInput,
+    Rules,
+    Source,
+    clean_email,
+    clean_participant,
+    clean_phone,
+)
+from turnout.domain.tickets import TicketClaims, encode_token
+from turnout.messages.base import Envelope
+from turnout.messages.facts import ParticipantRegistered, ParticipantUpdated
+from turnout.services.events import get_event
+from turnout.services.registration import event_rules, participant_record
+
+if TYPE_CHECKING:
+    from turnout.bootstrap import Turnout
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_ERROR_CELL = 32 * 1024
+IMPORTABLE_STATUSES = (EventStatus.DRAFT, EventStatus.OPEN, EventStatus.LIVE)
+
+
+class OnDuplicate(StrEnum):
+    SKIP = "skip"
+    UPDATE = "update"
+    FAIL = "fail"
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    id: str
+    event_id: str
+    status: ImportStatus
+    filename: str
+    file_path: str | None
+    file_sha256: str
+    on_duplicate: OnDuplicate
+    mapping: dict[str, str]
+    encoding: str | None
+    detected_encoding: str | None
+    rows_read: int
+    rows_processed: int
+    total: int
+    created: int
+    updated: int
+    duplicates: int
+    invalid: int
+    error_code: str | None
+    error_params: dict[str, Any] | None
+    actor: str
+    owner: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "created": self.created,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            "invalid": self.invalid,
+        }
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+def job_from_row(row: Any) -> ImportJob:
+    return ImportJob(
+        id=row.id,
+        event_id=row.event_id,
+        status=ImportStatus(row.status),
+        filename=row.filename,
+        file_path=row.file_path,
+        file_sha256=row.file_sha256,
+        on_duplicate=OnDuplicate(row.on_duplicate),
+        mapping=dict(row.mapping or {}),
+        encoding=row.encoding,
+        detected_encoding=row.detected_encoding,
+        rows_read=row.rows_read,
+        rows_processed=row.rows_processed,
+        total=row.total,
+        created=row.created,
+        updated=row.updated,
+        duplicates=row.duplicates,
+        invalid=row.invalid,
+        error_code=row.error_code,
+        error_params=row.error_params,
+        actor=row.actor,
+        owner=row.owner,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+# --- jobs -------------------------------------------------------------------------------------------
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def create_import_job(
+    uow: UnitOfWork,
+    *,
+    event_id: str,
+    path: Path,
+    filename: str,
+    actor: str,
+    on_duplicate: OnDuplicate | str = OnDuplicate.SKIP,
+    mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
+    sha256: str | None = None,
+    size: int | None = None,
+) -> ImportJob:
+    """Queue an import of the file at ``path`` (already stored where every runner can read it)."""
+    event = get_event(uow, event_id=event_id)
+    if event.status not in IMPORTABLE_STATUSES:
+        raise DomainError("registration_closed", status=event.status.value)
+    if mapping:
+        # refuse a bad FIELD now; columns are checked against the header when the file is read
+        from turnout.domain.columns import TARGETS
+
+        bad = [f"{k}={v}" for k, v in mapping.items() if v not in TARGETS]
+        if bad:
+            raise ColumnsRefused("invalid_mapping", mapping=bad[0])
+    if sha256 is None or size is None:
+        sha256, size = file_digest(path)
+    job_id = new_id()
+    now = uow.clock.now()
+    uow.conn.execute(
+        import_jobs.insert().values(
+            id=job_id,
+            event_id=event_id,
+            status=ImportStatus.QUEUED.value,
+            filename=filename[:300],
+            file_path=str(path),
+            file_sha256=sha256,
+            file_size=size,
+            on_duplicate=OnDuplicate(on_duplicate).value,
+            mapping=mapping or {},
+            encoding=encoding,
+            actor=actor,
+            created_at=now,
+        )
+    )
+    uow.audit.record(
+        actor=actor,
+        action="import.queued",
+        subject_type="import",
+        subject_id=job_id,
+        event_id=event_id,
+        data={"filename": filename, "size": size, "on_duplicate": OnDuplicate(on_duplicate).value},
+    )
+    return get_import(uow, import_id=job_id)
+
+
+def get_import(uow: UnitOfWork, *, import_id: str) -> ImportJob:
+    row = uow.conn.execute(sa.select(import_jobs).where(import_jobs.c.id == import_id)).first()
+    if row is None:
+        raise NotFound("import_not_found", import_id=import_id)
+    return job_from_row(row)
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_is_dead(owner: str | None) -> bool:
+    """True when ``owner`` is a process on this host that no longer runs."""
+    if not owner:
+        return True
+    host, _, pid_text = owner.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def claim(uow: UnitOfWork, *, import_id: str) -> bool:
+    """Take the job: queued, or running under an expired lease or a dead process. Caller commits."""
+    job = get_import(uow, import_id=import_id)
+    now = uow.clock.now()
+    if job.status is ImportStatus.QUEUED:
+        pass
+    elif job.status is ImportStatus.RUNNING:
+        row = uow.conn.execute(
+            sa.select(import_jobs.c.lease_until).where(import_jobs.c.id == import_id)
+        ).scalar_one()
+        if not (row is None or row < now or _owner_is_dead(job.owner)):
+            return False
+    else:
+        return False
+    attempts = uow.conn.execute(
+        sa.select(import_jobs.c.attempts).where(import_jobs.c.id == import_id)
+    ).scalar_one()
+    result = uow.conn.execute(
+        import_jobs.update()
+        .where(
+            import_jobs.c.id == import_id,
+            import_jobs.c.status == job.status.value,
+            import_jobs.c.attempts == attempts,
+        )
+        .values(
+            status=ImportStatus.RUNNING.value,
+            owner=this_process(),
+            lease_until=now + LEASE,
+            attempts=attempts + 1,
+            started_at=sa.func.coalesce(import_jobs.c.started_at, now),
+        )
+    )
+    return result.rowcount == 1
+
+
+def find_resumable(uow: UnitOfWork, *, event_id: str, sha256: str, on_duplicate: str) -> ImportJob | None:
+    """An unfinished import of the same file whose runner died (``turnout import`` run again)."""
+    rows = uow.conn.execute(
+        sa.select(import_jobs)
+        .where(
+            import_jobs.c.event_id == event_id,
+            import_jobs.c.file_sha256 == sha256,
+            import_jobs.c.on_duplicate == on_duplicate,
+            import_jobs.c.status.in_([ImportStatus.QUEUED.value, ImportStatus.RUNNING.value]),
+        )
+        .order_by(import_jobs.c.created_at)
+    ).fetchall()
+    now = uow.clock.now()
+    for row in rows:
+        job = job_from_row(row)
+        if job.status is ImportStatus.RUNNING and (
+            (row.lease_until is not None and row.lease_until < now) or _owner_is_dead(job.owner)
+        ):
+            return job
+    return None
+
+
+# --- running ----------------------------------------------------------------------------------------
+
+Progress = Callable[[ImportJob, int], None]  # (job as committed, bytes read so far)
+
+
+@dataclass
+class _Candidate:
+    row: int
+    data: ParticipantInput
+    cells: list[Any]
+    keys: tuple[str, ...]
+    participant_id: str = ""
+
+
+@dataclass
+class _Batch:
+    consumed: int = 0  # records taken from the file
+    candidates: list[_Candidate] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+    error_cells: dict[int, list[Any]] = field(default_factory=dict)
+    total: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+
+
+class _Counters:
+    def __init__(self, job: ImportJob) -> None:
+        self.total = job.total
+        self.created = job.created
+        self.updated = job.updated
+        self.duplicates = job.duplicates
+        self.invalid = job.invalid
+        self.processed = job.rows_processed
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_ERROR_CELL else text[:MAX_ERROR_CELL] + "…"
+
+
+class _Cleaner:
+    """Turns raw rows into candidates and row errors (no database access)."""
+
+    def __init__(self, plan: ColumnPlan, rules: Rules, *, by_phone: bool) -> None:
+        self.plan = plan
+        self.rules = rules
+        self.by_phone = by_phone
+        self.columns = plan.column_of()
+        self.field_items = list(plan.fields.items())
+        self.seen: dict[str, int] = {}  # dedup key -> first row
+
+    def refuse(self, batch: _Batch, record: RawRow, errors: list[FieldError]) -> None:
+        batch.errors.extend(errors)
+        batch.error_cells[record.row] = [_cell_text(c) for c in record.cells]
+        batch.invalid += 1
+
+    def take(self, batch: _Batch, record: RawRow) -> None:
+        batch.consumed += 1
+        cells = record.cells
+        if record.problem is None and not any(c not in (None, "") for c in cells):
+            return  # a blank row
+        batch.total += 1
+        if record.problem:
+            self.refuse(
+                batch, record, [FieldError("", record.problem, params=record.problem_params, row=record.row)]
+            )
+            return
+        width = self.plan.width
+        if len(cells) != width:
+            extra_blank = len(cells) > width and not any(c not in (None, "") for c in cells[width:])
+            if not extra_blank:
+                params = {"expected": width, "got": len(cells)}
+                self.refuse(
+                    batch, record, [FieldError("", "wrong_field_count", params=params, row=record.row)]
+                )
+                return
+        raw = {name: cells[index] for name, index in self.field_items}
+        custom = {label: cells[index] for index, label in self.plan.custom if index < len(cells)}
+        cleaned, errors = clean_participant(
+            raw, self.rules, custom=custom, row=record.row, columns=self.columns
+        )
+        if cleaned is None:
+            self.refuse(batch, record, errors)
+            return
+        keys = cleaned.dedup_keys(by_phone=self.by_phone)
+        for key in keys:
+            first = self.seen.get(key)
+            if first is not None:
+                column = self.columns.get(key.split(":", 1)[0], key.split(":", 1)[0])
+                batch.errors.append(
+                    FieldError(
+                        column,
+                        "duplicate_in_file",
+                        params={"first_row": first},
+                        value=key.split(":", 1)[1],
+                        row=record.row,
+                    )
+                )
+                batch.error_cells[record.row] = [_cell_text(c) for c in cells]
+                batch.duplicates += 1
+                return
+        for key in keys:
+            self.seen[key] = record.row
+        batch.candidates.append(_Candidate(record.row, cleaned, cells, keys))
+
+    def remember(self, record: RawRow) -> None:
+        """On resume: learn the dedup keys of rows committed before (without re-saving them)."""
+        if record.problem or not record.cells:
+            return
+        try:
+            email = (
+                clean_email(record.cells[self.plan.fields["email"]])
+                if len(record.cells) > self.plan.fields["email"]
+                else None
+            )
+        except Invalid:
+            return
+        if email is None:
+            return
+        self.seen.setdefault(f"email:{email}", record.row)
+        if self.by_phone and "phone" in self.plan.fields and len(record.cells) > self.plan.fields["phone"]:
+            try:
+                phone = clean_phone(record.cells[self.plan.fields["phone"]])
+            except Invalid:
+                return
+            if phone:
+                self.seen.setdefault(f"phone:{phone}", record.row)
+
+
+def _batches(rows: Iterator[RawRow], cleaner: _Cleaner, size: int) -> Iterator[_Batch]:
+    while True:
+        batch = _Batch()
+        for record in itertools.islice(rows, size):
+            cleaner.take(batch, record)
+        if batch.consumed == 0:
+            return
+        yield batch
+
+
+class _Signer:
+    """Ticket tokens for a batch: in this process, or (large files) in a helper process in parallel."""
+
+    def __init__(self, sign: Callable[[bytes], bytes], event_id: str, private_raw: bytes | None) -> None:
+        self.sign = sign
+        self.event_id = event_id
+        self.private_raw = private_raw
+        self.pool: Any = None
+
+    def start_pool(self) -> None:
+        if self.private_raw is None or self.pool is not None:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from turnout.adapters import parallel_signing
+
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=parallel_signing.init, initargs=(self.private_raw,)
+        )
+
+    def submit(self, ids: list[str]) -> Callable[[], list[str]]:
+        if self.pool is not None and ids:
+            from turnout.adapters import parallel_signing
+
+            future = self.pool.submit(parallel_signing.sign_tokens, self.event_id, ids)
+            return lambda: list(future.result())
+        event_id, sign = self.event_id, self.sign
+        return lambda: [
+            encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), sign) for pid in ids
+        ]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+PARALLEL_SIGNING_MIN_BYTES = 512 * 1024
+
+
+def run_import(turnout: Turnout, *, import_id: str, progress: Progress | None = None) -> ImportJob:
+    """Run (or resume) a claimed import job to the end. Returns the finished job.
+
+    A refusal of the whole file marks the job ``failed`` (``error_code``) with nothing saved.
+    """
+    with turnout.uow(readonly=True) as uow:
+        job = get_import(uow, import_id=import_id)
+    try:
+        _execute(turnout, job, progress)
+    except (FileRefused, ColumnsRefused, DomainError) as refusal:
+        if not isinstance(refusal, FileRefused | ColumnsRefused) and refusal.code not in (
+            "registration_closed",
+            "duplicates_found",
+            "event_not_found",
+        ):
+            raise
+        _finish(turnout, import_id, ImportStatus.FAILED, error=(refusal.code, refusal.params))
+    else:
+        _finish(turnout, import_id, ImportStatus.DONE)
+    with turnout.uow(readonly=True) as uow:
+        return get_import(uow, import_id=import_id)
+
+
+def _finish(
+    turnout: Turnout, import_id: str, status: ImportStatus, error: tuple[str, dict[str, Any]] | None = None
+) -> None:
+    with turnout.uow() as uow:
+        values: dict[str, Any] = {"status": status.value, "finished_at": uow.clock.now(), "lease_until": None}
+        if error:
+            values["error_code"] = error[0]
+            values["error_params"] = {k: v for k, v in error[1].items() if isinstance(v, str | int | float)}
+        uow.conn.execute(import_jobs.update().where(import_jobs.c.id == import_id).values(**values))
+        job = get_import(uow, import_id=import_id)
+        uow.audit.record(
+            actor=job.actor,
+            action=f"import.{status.value}",
+            subject_type="import",
+            subject_id=import_id,
+            event_id=job.event_id,
+            data={**job.summary(), "error": error[0] if error else None},
+        )
+        uow.commit()
+
+
+def _open(job: ImportJob) -> Table:
+    if not job.file_path or not Path(job.file_path).exists():
+        raise FileRefused("unreadable_file", reason="the uploaded file is gone")
+    return open_table(job.file_path, filename=job.filename, encoding=job.encoding)
+
+
+def _execute(turnout: Turnout, job: ImportJob, progress: Progress | None) -> None:
+    with turnout.uow(readonly=True) as uow:
+        event = get_event(uow, event_id=job.event_id)
+    if event.status not in IMPORTABLE_STATUSES:
+        raise DomainError("registration_closed", status=event.status.value)
+    rules = event_rules(event)
+    batch_size = turnout.settings.import_batch_size
+    with _open(job) as table:
+        plan = plan_columns(table.header, job.mapping)
+        with turnout.uow() as uow:
+            uow.conn.execute(
+                import_jobs.update()
+                .where(import_jobs.c.id == job.id)
+                .values(header=[str(h) for h in table.header], detected_encoding=table.encoding)
+            )
+            uow.commit()
+        if job.on_duplicate is OnDuplicate.FAIL and job.rows_processed == 0:
+            _refuse_duplicates(turnout, table, plan, rules, event.id, event.dedup_by_phone, batch_size)
+    with _open(job) as table:
+        cleaner = _Cleaner(plan, rules, by_phone=event.dedup_by_phone)
+        rows = iter(table.rows())
+        for record in itertools.islice(rows, job.rows_processed):
+            cleaner.remember(record)
+        counters = _Counters(job)
+        with turnout.uow() as uow:
+            pair = turnout.tickets.keypair(uow, event_id=job.event_id)
+            uow.commit()
+        signer = _Signer(pair.sign, job.event_id, _private_raw(pair))
+        size = Path(job.file_path or "").stat().st_size
+        if size >= PARALLEL_SIGNING_MIN_BYTES:
+            try:
+                signer.start_pool()
+            except (OSError, ImportError) as exc:  # pragma: no cover - no processes allowed
+                log.warning("parallel token signing unavailable: %s", exc)
+        try:
+            _pipeline(turnout, job, table, rows, cleaner, signer, counters, batch_size, progress)
+        finally:
+            signer.close()
+    if counters.total == 0:
+        raise FileRefused("no_data_rows")
+
+
+def _private_raw(pair: Any) -> bytes | None:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        raw: bytes = pair.private.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+    except AttributeError:
+        return None
+    return raw
+
+
+def _pipeline(
+    turnout: Turnout,
+    job: ImportJob,
+    table: Table,
+    rows: Iterator[RawRow],
+    cleaner: _Cleaner,
+    signer: _Signer,
+    counters: _Counters,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
+    """Clean batch k (and start signing its tokens) while batch k-1's tokens are signed, then save k-1."""
+    pending: tuple[_Batch, Callable[[], list[str]]] | None = None
+    for batch in _batches(rows, cleaner, batch_size):
+        for candidate in batch.candidates:
+            candidate.participant_id = new_id()
+        tokens = signer.submit([c.participant_id for c in batch.candidates])
+        if pending is not None:
+            _save(turnout, job, *pending, counters, cleaner)
+            if progress:
+                progress(_job_now(turnout, job.id), _position(table))
+        pending = (batch, tokens)
+    if pending is not None:
+        _save(turnout, job, *pending, counters, cleaner)
+        if progress:
+            progress(_job_now(turnout, job.id), _position(table))
+
+
+def _position(table: Table) -> int:
+    raw = getattr(table, "_raw", None)
+    try:
+        return int(raw.tell()) if raw is not None else 0
+    except (OSError, ValueError):
+        return 0
+
+
+def _job_now(turnout: Turnout, import_id: str) -> ImportJob:
+    with turnout.uow(readonly=True) as uow:
+        return get_import(uow, import_id=import_id)
+
+
+def _save(
+    turnout: Turnout,
+    job: ImportJob,
+    batch: _Batch,
+    tokens: Callable[[], list[str]],
+    counters: _Counters,
+    cleaner: _Cleaner,
+) -> None:
+    signed = tokens()
+    for attempt in range(3):
+        try:
+            with turnout.uow() as uow:
+                delta = _save_batch(uow, job, batch, signed, counters, cleaner)
+                uow.commit()
+        except sa.exc.IntegrityError:
+            # another writer saved some of these rows meanwhile (PostgreSQL): dedup again
+            if attempt == 2:
+                raise
+            continue
+        counters.total += batch.total
+        counters.created += delta["created"]
+        counters.updated += delta["updated"]
+        counters.duplicates += delta["duplicates"]
+        counters.invalid += delta["invalid"]
+        counters.processed += batch.consumed
+        return
+
+
+def _save_batch(
+    uow: UnitOfWork,
+    job: ImportJob,
+    batch: _Batch,
+    signed: list[str],
+    counters: _Counters,
+    cleaner: _Cleaner,
+) -> dict[str, int]:
+    store = ParticipantStore(uow.conn)
+    event = get_event(uow, event_id=job.event_id, for_update=True)
+    now = uow.clock.now()
+    errors = list(batch.errors)
+    error_cells = dict(batch.error_cells)
+    duplicates = batch.duplicates
+    invalid = batch.invalid
+    by_phone = cleaner.by_phone
+    emails = [c.data.email for c in batch.candidates]
+    existing = store.ids_by_email(job.event_id, emails) if emails else {}
+    existing_phone: dict[str, str] = {}
+    if by_phone:
+        phones = [c.data.phone for c in batch.candidates if c.data.phone]
+        existing_phone = store.ids_by_phone(job.event_id, phones) if phones else {}
+    fresh: list[tuple[_Candidate, str]] = []
+    updates: list[tuple[_Candidate, str]] = []
+    for candidate, token in zip(batch.candidates, signed, strict=True):
+        match = existing.get(candidate.data.email)
+        match_column = "email"
+        if match is None and by_phone and candidate.data.phone:
+            match = existing_phone.get(candidate.data.phone)
+            match_column = "phone"
+        if match is None:
+            fresh.append((candidate, token))
+            continue
+        if job.on_duplicate is OnDuplicate.UPDATE:
+            updates.append((candidate, match))
+            continue
+        column = cleaner.columns.get(match_column, match_column)
+        value = candidate.data.email if match_column == "email" else candidate.data.phone
+        errors.append(FieldError(column, "already_registered", value=value, row=candidate.row))
+        error_cells[candidate.row] = [_cell_text(c) for c in candidate.cells]
+        duplicates += 1
+    if event.capacity is not None and fresh:
+        room = max(event.capacity - store.count_active(job.event_id), 0)
+        for candidate, _token in fresh[room:]:
+            errors.append(
+                FieldError("", "event_full", params={"capacity": event.capacity}, row=candidate.row)
+            )
+            error_cells[candidate.row] = [_cell_text(c) for c in candidate.cells]
+            invalid += 1
+        fresh = fresh[:room]
+    records = [
+        participant_record(
+            participant_id=c.participant_id,
+            event_id=job.event_id,
+            data=c.data,
+            token=token,
+            source=Source.IMPORT,
+            import_id=job.id,
+            now=now,
+        )
+        for c, token in fresh
+    ]
+    store.insert_many(records)
+    fact_type = ParticipantRegistered.TYPE
+    uow.emit_envelopes(
+        [
+            Envelope(
+                id=new_id(),
+                type=fact_type,
+                occurred_at=now,
+                key=job.event_id,
+                data={
+                    "event_id": job.event_id,
+                    "participant_id": c.participant_id,
+                    "source": Source.IMPORT.value,
+                    "import_id": job.id,
+                },
+            )
+            for c, _token in fresh
+        ]
+    )
+    updated = _apply_updates(uow, job, updates, now) if updates else 0
+    if errors:
+        uow.conn.execute(
+            import_errors.insert(),
+            [
+                {
+                    "import_id": job.id,
+                    "row": e.row or 0,
+                    "column": e.field[:200] if e.field else None,
+                    "code": e.code,
+                    "value": None if e.value is None else _cell_text(e.value),
+                    "params": {k: v for k, v in e.params.items() if isinstance(v, str | int | float)},
+                }
+                for e in errors
+            ],
+        )
+        uow.conn.execute(
+            import_error_rows.insert(),
+            [{"import_id": job.id, "row": row, "cells": cells} for row, cells in error_cells.items()],
+        )
+    created = len(records)
+    uow.conn.execute(
+        import_jobs.update()
+        .where(import_jobs.c.id == job.id)
+        .values(
+            rows_read=counters.processed + batch.consumed,
+            rows_processed=counters.processed + batch.consumed,
+            total=counters.total + batch.total,
+            created=counters.created + created,
+            updated=counters.updated + updated,
+            duplicates=counters.duplicates + duplicates,
+            invalid=counters.invalid + invalid,
+            lease_until=now + LEASE,
+        )
+    )
+    return {"created": created, "updated": updated, "duplicates": duplicates, "invalid": invalid}
+
+
+UPDATABLE = ("name", "phone", "birth_date", "region", "organization", "gender", "locale")
+
+
+def _apply_updates(
+    uow: UnitOfWork, job: ImportJob, updates: list[tuple[_Candidate, str]], now: datetime
+) -> int:
+    """``on_duplicate=update``: overwrite the fields the file gives (blank cells keep what is there)."""
+    table = t.participants
+    ids = [pid for _c, pid in updates]
+    current = {
+        r.id: participant_from_row(r) for r in uow.conn.execute(sa.select(table).where(table.c.id.in_(ids)))
+    }
+    changed = 0
+    envelopes: list[Envelope] = []
+    for candidate, pid in updates:
+        before = current.get(pid)
+        if before is None:
+            continue
+        values: dict[str, Any] = {}
+        for name in UPDATABLE:
+            new_value = getattr(candidate.data, name)
+            if new_value is not None and new_value != getattr(before, name):
+                values[name] = new_value
+        if candidate.data.custom_fields:
+            merged = {**before.custom_fields, **candidate.data.custom_fields}
+            if merged != before.custom_fields:
+                values["custom_fields"] = merged
+        if not values:
+            continue
+        values["updated_at"] = now
+        uow.conn.execute(table.update().where(table.c.id == pid).values(**values))
+        fields = sorted(k for k in values if k != "updated_at")
+        uow.audit.record(
+            actor=job.actor,
+            action="participant.updated",
+            subject_type="participant",
+            subject_id=pid,
+            event_id=job.event_id,
+            data={"import_id": job.id, "fields": fields, "row": candidate.row},
+        )
+        envelopes.append(
+            Envelope.wrap(
+                ParticipantUpdated(
+                    event_id=job.event_id,
+                    participant_id=pid,
+                    source=Source.IMPORT.value,
+                    import_id=job.id,
+                    fields=tuple(fields),
+                ),
+                now,
+            )
+        )
+        changed += 1
+    uow.emit_envelopes(envelopes)
+    return len(updates)
+
+
+def _refuse_duplicates(
+    turnout: Turnout,
+    table: Table,
+    plan: ColumnPlan,
+    rules: Rules,
+    event_id: str,
+    by_phone: bool,
+    batch_size: int,
+) -> None:
+    """``on_duplicate=fail``: read the whole file first; any duplicate refuses it, nothing saved."""
+    cleaner = _Cleaner(plan, rules, by_phone=by_phone)
+    count = 0
+    for batch in _batches(iter(table.rows()), cleaner, batch_size):
+        count += batch.duplicates
+        emails = [c.data.email for c in batch.candidates]
+        with turnout.uow(readonly=True) as uow:
+            store = ParticipantStore(uow.conn)
+            count += len(store.ids_by_email(event_id, emails))
+            if by_phone:
+                phones = [c.data.phone for c in batch.candidates if c.data.phone]
+                count += len(
+                    set(store.ids_by_phone(event_id, phones).values())
+                    - set(store.ids_by_email(event_id, emails).values())
+                )
+    if count:
+        raise DomainError("duplicates_found", count=count)
+
+
+# --- entry points -----------------------------------------------------------------------------------
+
+
+def import_file(
+    turnout: Turnout,
+    *,
+    event_id: str,
+    path: Path,
+    actor: str,
+    filename: str | None = None,
+    on_duplicate: OnDuplicate | str = OnDuplicate.SKIP,
+    mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> ImportJob:
+    """``turnout import``: run an import in this process (resuming a killed run of the same file)."""
+    sha256, size = file_digest(path)
+    with turnout.uow() as uow:
+        job = find_resumable(
+            uow, event_id=event_id, sha256=sha256, on_duplicate=OnDuplicate(on_duplicate).value
+        )
+        if job is None:
+            job = create_import_job(
+                uow,
+                event_id=event_id,
+                path=path.resolve(),
+                filename=filename or path.name,
+                actor=actor,
+                on_duplicate=on_duplicate,
+                mapping=mapping,
+                encoding=encoding,
+                sha256=sha256,
+                size=size,
+            )
+        if not claim(uow, import_id=job.id):
+            raise DomainError("conflict")
+        uow.commit()
+    return run_import(turnout, import_id=job.id, progress=progress)
+
+
+def run_pending_imports(turnout: Turnout, *, limit: int | None = None) -> int:
+    """Run queued jobs (and jobs whose runner died) to the end; returns how many ran. Tests call it."""
+    ran = 0
+    while limit is None or ran < limit:
+        with turnout.uow() as uow:
+            now = uow.clock.now()
+            candidates = (
+                uow.conn.execute(
+                    sa.select(import_jobs.c.id)
+                    .where(
+                        sa.or_(
+                            import_jobs.c.status == ImportStatus.QUEUED.value,
+                            sa.and_(
+                                import_jobs.c.status == ImportStatus.RUNNING.value,
+                                import_jobs.c.lease_until < now,
+                            ),
+                        )
+                    )
+                    .order_by(import_jobs.c.created_at)
+                    .limit(5)
+                )
+                .scalars()
+                .all()
+            )
+            claimed = next((c for c in candidates if claim(uow, import_id=c)), None)
+            uow.commit()
+        if claimed is None:
+            return ran
+        try:
+            run_import(turnout, import_id=claimed)
+        except Exception:
+            log.exception("import %s failed", claimed)
+            _finish(turnout, claimed, ImportStatus.FAILED, error=("import_failed", {}))
+        ran += 1
+    return ran
+
+
+def imports_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Worker loop: run uploaded imports (durable: a restarted worker resumes them)."""
+    while not stop.is_set():
+        try:
+            ran = run_pending_imports(turnout, limit=1)
+        except Exception:  # keep the loop alive; the job is retried after its lease
+            log.exception("imports loop")
+            ran = 0
+        if not ran:
+            stop.wait(1.0)
+
+
+# --- errors.csv -------------------------------------------------------------------------------------
+
+ERROR_COLUMNS = ("row", "column", "code", "message")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if cell and cell[0] in "=+-@\t\r":
+        return "'" + cell
+    return cell
+
+
+def error_report(uow: UnitOfWork, *, import_id: str, locale: str = "en") -> Iterator[str]:
+    """errors.csv: the original row (as read) plus ``row, column, code, message``; one line per error."""
+    from turnout.i18n import translate
+
+    job = get_import(uow, import_id=import_id)
+    header = [
+        str(h)
+        for h in (
+            uow.conn.execute(
+                sa.select(import_jobs.c.header).where(import_jobs.c.id == import_id)
+            ).scalar_one()
+            or []
+        )
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow([neutralise(h) for h in header] + list(ERROR_COLUMNS))
+    yield "\ufeff" + flush()  # Excel opens UTF-8 with a BOM correctly
+    cells_by_row: dict[int, list[Any]] = {}
+    last_id = 0
+    while True:
+        rows = uow.conn.execute(
+            sa.select(import_errors)
+            .where(import_errors.c.import_id == job.id, import_errors.c.id > last_id)
+            .order_by(import_errors.c.id)
+            .limit(1000)
+        ).fetchall()
+        if not rows:
+            return
+        wanted = sorted({r.row for r in rows} - set(cells_by_row))
+        if wanted:
+            cells_by_row = {
+                r.row: list(r.cells)
+                for r in uow.conn.execute(
+                    sa.select(import_error_rows).where(
+                        import_error_rows.c.import_id == job.id, import_error_rows.c.row.in_(wanted)
+                    )
+                )
+            }
+        for error in rows:
+            cells = [_cell_text(c) for c in cells_by_row.get(error.row, [])]
+            cells = (cells + [""] * len(header))[: max(len(header), len(cells))]
+            message = translate(error.code, locale, error.params or {})
+            extra = [str(error.row), error.column or "", error.code, message]
+            writer.writerow([neutralise(c) for c in cells] + [neutralise(x) for x in extra])
+        last_id = rows[-1].id
+        yield flush()
+
+
+def stored_upload_path(var_dir: Path, import_id_hint: str, filename: str) -> Path:
+    suffix = Path(filename).suffix.lower()[:10]
+    folder = var_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{import_id_hint}{suffix}"
+
+
+def summarise(job: ImportJob) -> dict[str, Any]:
+    return {"id": job.id, "status": job.status.value, **job.summary()}

@@ -1,0 +1,230 @@
+"""Importing files end to end through the service (real database, both engines)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_intake import import_errors
+from turnout.bootstrap import Turnout
+from turnout.domain.events import EventStatus
+from turnout.services import events as event_service
+from turnout.services.importing import ImportJob, error_report, import_file
+
+HEADER = ["이름", "이메일", "휴대폰", "생년월일", "소속", "티셔츠"]
+
+
+def make_event(turnout: Turnout, **overrides: Any) -> str:
+    with turnout.uow() as uow:
+        event = event_service.create_event(
+            uow,
+            actor="test",
+            name="서울 컨퍼런스",
+            starts_at=datetime.fromisoformat("2026-06-01T09:00:00+09:00"),
+            ends_at=datetime.fromisoformat("2026-06-01T18:00:00+09:00"),
+            **overrides,
+        )
+        uow.commit()
+    return event.id
+
+
+@pytest.fixture
+def event_id(turnout: Turnout) -> str:
+    return make_event(turnout)
+
+
+def write_csv(path: Path, rows: list[list[Any]], *, encoding: str = "utf-8", delimiter: str = ",") -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def people(n: int, start: int = 0) -> list[list[Any]]:
+    return [
+        [
+            f"참가자{i}",
+            f"person{i}@example.com",
+            f"010-{1000 + i % 9000:04d}-{i % 10000:04d}",
+            "1990-01-01",
+            "한빛",
+            "M",
+        ]
+        for i in range(start, start + n)
+    ]
+
+
+def run(turnout: Turnout, event_id: str, path: Path, **kwargs: Any) -> ImportJob:
+    return import_file(turnout, event_id=event_id, path=path, actor="test", **kwargs)
+
+
+def count_participants(turnout: Turnout, event_id: str) -> int:
+    with turnout.uow(readonly=True) as uow:
+        return int(
+            uow.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.participants)
+                .where(t.participants.c.event_id == event_id)
+            ).scalar_one()
+        )
+
+
+def outbox_count(turnout: Turnout, message_type: str = "participant.registered") -> int:
+    with turnout.uow(readonly=True) as uow:
+        return int(
+            uow.conn.execute(
+                sa.select(sa.func.count()).select_from(t.outbox).where(t.outbox.c.type == message_type)
+            ).scalar_one()
+        )
+
+
+def error_codes(turnout: Turnout, job: ImportJob) -> list[tuple[int, str, str]]:
+    with turnout.uow(readonly=True) as uow:
+        rows = uow.conn.execute(
+            sa.select(import_errors).where(import_errors.c.import_id == job.id).order_by(import_errors.c.id)
+        )
+        return [(r.row, r.column or "", r.code) for r in rows]
+
+
+def test_import_saves_valid_rows_with_tokens_and_messages_when_file_is_clean(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", [HEADER, *people(25)])
+    job = run(turnout, event_id, path)
+    assert job.status == "done"
+    assert job.summary() == {"total": 25, "created": 25, "updated": 0, "duplicates": 0, "invalid": 0}
+    assert count_participants(turnout, event_id) == 25
+    assert outbox_count(turnout) == 25
+    with turnout.uow(readonly=True) as uow:
+        row = uow.conn.execute(
+            sa.select(t.participants).where(t.participants.c.email == "person3@example.com")
+        ).one()
+    assert row.phone == "+821010030003"
+    assert row.custom_fields == {"티셔츠": "M"}
+    assert row.source == "import"
+    assert row.import_id == job.id
+    assert len(row.token) == 159
+
+
+def test_import_again_creates_nothing_new_when_same_file(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", [HEADER, *people(10)])
+    run(turnout, event_id, path)
+    again = run(turnout, event_id, path)
+    assert again.summary() == {"total": 10, "created": 0, "updated": 0, "duplicates": 10, "invalid": 0}
+    assert count_participants(turnout, event_id) == 10
+    assert outbox_count(turnout) == 10
+
+
+def test_import_reports_each_bad_row_with_row_column_and_code(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    rows = [
+        HEADER,
+        ["김민준", "minjun@example.com", "010-1234-5678", "1990-01-01", "", ""],  # row 2 ok
+        ["김", "short@example.com", "", "", "", ""],  # row 3 name_too_short
+        ["이서연", "not-an-email", "", "", "", ""],  # row 4 invalid_email
+        ["박지훈", "jihoon@example.com", "12345", "", "", ""],  # row 5 invalid_phone
+        ["최유진", "yujin@example.com", "", "1990-02-30", "", ""],  # row 6 invalid_birth_date
+        ["정하은", "haeun@example.com", "", "2020-01-01", "", ""],  # row 7 under_min_age
+        ["김민준", "MINJUN@example.com", "", "", "", ""],  # row 8 duplicate_in_file
+        ["", "", "", "", "", ""],  # row 9 blank: skipped
+        ["강도윤", "doyun@example.com", "", "", "", ""],  # row 10 ok
+        ["", "noname@example.com", "", "", "", ""],  # row 11 missing_field
+    ]
+    job = run(turnout, event_id, write_csv(tmp_path / "p.csv", rows))
+    assert job.summary() == {"total": 9, "created": 2, "updated": 0, "duplicates": 1, "invalid": 6}
+    assert error_codes(turnout, job) == [
+        (3, "이름", "name_too_short"),
+        (4, "이메일", "invalid_email"),
+        (5, "휴대폰", "invalid_phone"),
+        (6, "생년월일", "invalid_birth_date"),
+        (7, "생년월일", "under_min_age"),
+        (8, "이메일", "duplicate_in_file"),
+        (11, "이름", "missing_field"),
+    ]
+
+
+def test_import_skips_registered_participants_by_default(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(3)]))
+    job = run(turnout, event_id, write_csv(tmp_path / "b.csv", [HEADER, *people(5)]))
+    assert job.summary() == {"total": 5, "created": 2, "updated": 0, "duplicates": 3, "invalid": 0}
+    assert [code for _r, _c, code in error_codes(turnout, job)] == ["already_registered"] * 3
+
+
+def test_import_updates_registered_participants_when_policy_update(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(2)]))
+    changed = [HEADER, ["새이름", "person0@example.com", "", "", "새소속", "L"]]
+    job = run(turnout, event_id, write_csv(tmp_path / "b.csv", changed), on_duplicate="update")
+    assert job.summary() == {"total": 1, "created": 0, "updated": 1, "duplicates": 0, "invalid": 0}
+    with turnout.uow(readonly=True) as uow:
+        row = uow.conn.execute(
+            sa.select(t.participants).where(t.participants.c.email == "person0@example.com")
+        ).one()
+        audit = uow.audit.for_subject("participant", row.id)
+    assert (row.name, row.organization, row.phone) == ("새이름", "새소속", "+821010000000")
+    assert row.custom_fields == {"티셔츠": "L"}
+    assert audit[-1]["action"] == "participant.updated"
+    assert outbox_count(turnout, "participant.updated") == 1
+
+
+def test_import_refuses_whole_file_when_policy_fail_and_duplicates(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(1)]))
+    job = run(turnout, event_id, write_csv(tmp_path / "b.csv", [HEADER, *people(4)]), on_duplicate="fail")
+    assert job.status == "failed"
+    assert job.error_code == "duplicates_found"
+    assert count_participants(turnout, event_id) == 1
+
+
+def test_import_stops_at_capacity_and_reports_the_rest(turnout: Turnout, tmp_path: Path) -> None:
+    event_id = make_event(turnout, capacity=3)
+    job = run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(5)]))
+    assert job.summary()["created"] == 3
+    assert [code for _r, _c, code in error_codes(turnout, job)] == ["event_full", "event_full"]
+
+
+def test_import_is_refused_when_event_closed(turnout: Turnout, event_id: str, tmp_path: Path) -> None:
+    with turnout.uow() as uow:
+        for status in (EventStatus.OPEN, EventStatus.LIVE, EventStatus.CLOSED):
+            event_service.change_status(uow, event_id=event_id, status=status, actor="test")
+        uow.commit()
+    from turnout.domain.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(1)]))
+    assert caught.value.code == "registration_closed"
+
+
+def test_errors_csv_has_original_row_error_columns_and_neutralised_formulas(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    rows = [
+        HEADER,
+        ['=HYPERLINK("http://x")', "a@example.com", "", "", "", "@SUM(1)"],
+        ["박", "b@example.com", "", "", "", "+1"],
+    ]
+    job = run(turnout, event_id, write_csv(tmp_path / "a.csv", rows))
+    with turnout.uow(readonly=True) as uow:
+        text = "".join(error_report(uow, import_id=job.id, locale="en"))
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert lines[0] == [*HEADER, "row", "column", "code", "message"]
+    assert lines[1][0] == '\'=HYPERLINK("http://x")'
+    assert lines[1][5] == "'@SUM(1)"
+    assert lines[1][6:9] == ["2", "이름", "formula_not_allowed"]
+    assert lines[2][5] == "'+1"
+    assert lines[2][8] == "name_too_short"
+    assert lines[2][9]
