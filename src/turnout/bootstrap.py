@@ -14,7 +14,7 @@ from turnout.adapters.db.engine import make_engine
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, SystemClock
+from turnout.ports import Clock, Mailer, SystemClock
 from turnout.services.bus import HandlerRegistry
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.ticketing import TicketBook
@@ -30,6 +30,7 @@ class Turnout:
     authenticator: KeyAuthenticator
     tickets: TicketBook
     handlers: HandlerRegistry
+    mailer: Mailer
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
@@ -48,6 +49,7 @@ def bootstrap(
     *,
     clock: Clock | None = None,
     engine: sa.Engine | None = None,
+    mailer: Mailer | None = None,
 ) -> Turnout:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -64,10 +66,48 @@ def bootstrap(
         authenticator=KeyAuthenticator(uow_factory),
         tickets=TicketBook(KeyVault(settings.resolve_secret_key())),
         handlers=handlers,
+        mailer=mailer or default_mailer(settings),
     )
     register_handlers(turnout)
+    register_extra_handlers(turnout)
     return turnout
+
+
+def default_mailer(settings: Settings) -> Mailer:
+    """SMTP when ``TURNOUT_SMTP_URL`` is set, else ``.eml`` files under ``var/mail/``."""
+    from turnout.adapters.mail import DropFolderMailer, SmtpMailer
+
+    if settings.smtp_url:
+        return SmtpMailer(settings.smtp_url)
+    return DropFolderMailer(settings.var_dir / "mail")
+
+
+def register_extra_handlers(turnout: Turnout) -> None:
+    """``TURNOUT_EXTRA_HANDLERS=module:function[,...]``: each function is called with ``turnout`` and
+    subscribes what it wants (test harnesses, site-specific handlers)."""
+    import importlib
+
+    for spec in filter(None, (part.strip() for part in turnout.settings.extra_handlers.split(","))):
+        module_name, _, function_name = spec.partition(":")
+        setup = getattr(importlib.import_module(module_name), function_name)
+        setup(turnout)
 
 
 def register_handlers(turnout: Turnout) -> None:
     """Subscribe the default handlers (each area adds its own here)."""
+    import functools
+
+    from turnout.services import statistics
+
+    turnout.handlers.subscribe(
+        ["participant.registered", "attendance.recorded"],
+        functools.partial(statistics.signal_live, turnout),
+        name="statistics.signal_live",
+    )
+    from turnout.services import mailing
+
+    turnout.handlers.subscribe(
+        ["participant.registered", "ticket.reissued"],
+        functools.partial(mailing.queue_ticket_email, mail_from=turnout.settings.mail_from),
+        name="mailing.queue_ticket_email",
+    )

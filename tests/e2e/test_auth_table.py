@@ -42,6 +42,18 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/events/{event_id}/stats"): frozenset({A, S}),
     ("GET", "/api/v1/events/{event_id}/stats/live"): frozenset({A, S}),
     ("GET", "/api/v1/events/{event_id}/analytics"): frozenset({A, S}),
+    # tickets and mail
+    ("GET", "/api/v1/participants/{participant_id}/qr.png"): frozenset({A, S}),
+    ("GET", "/api/v1/participants/{participant_id}/qr.svg"): frozenset({A, S}),
+    ("POST", "/api/v1/participants/{participant_id}/resend-ticket"): frozenset({A, S}),
+    ("POST", "/api/v1/participants/{participant_id}/reissue-ticket"): frozenset({A, S}),
+    ("POST", "/api/v1/participants/{participant_id}/cancel"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/ticket-key"): frozenset({A, S, G}),
+    ("GET", "/api/v1/events/{event_id}/revocations"): frozenset({A, S, G}),
+    ("GET", "/api/v1/events/{event_id}/emails"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/mail-templates"): frozenset({A, S}),
+    ("PUT", "/api/v1/events/{event_id}/mail-templates/{locale}"): frozenset({A, S}),
+    ("DELETE", "/api/v1/events/{event_id}/mail-templates/{locale}"): frozenset({A, S}),
 }
 
 # Routes that list across events answer 200 with only the key's own event instead of 403.
@@ -71,7 +83,7 @@ def world(client: TestClient, turnout: Turnout) -> dict[str, Any]:
     for label in ("a", "b"):
         event = client.post("/api/v1/events", json={**EVENT_BODY, "name": label}).json()
         gate = client.post(f"/api/v1/events/{event['id']}/gates", json={"name": "g"}).json()
-        ids[label] = {"event_id": event["id"], "gate_id": gate["id"]}
+        ids[label] = {"event_id": event["id"], "gate_id": gate["id"], "locale": "en"}
         # intake: a participant (registration needs an open event)
         client.post(f"/api/v1/events/{event['id']}/status", json={"status": "open"})
         person = {"name": "참가자", "email": f"{label}@example.com"}

@@ -76,3 +76,28 @@ class ParticipantUpdated(Fact):
     source: str
     import_id: str | None = None
     fields: tuple[str, ...] = ()
+
+
+# --- tickets --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParticipantCancelled(Fact):
+    """A participant's registration was cancelled; their ticket is on the revocation list."""
+
+    TYPE = "participant.cancelled"
+
+    participant_id: str
+    ticket_version: int
+    actor: str
+
+
+@dataclass(frozen=True)
+class TicketReissued(Fact):
+    """A participant got a new ticket version; the previous token is on the revocation list."""
+
+    TYPE = "ticket.reissued"
+
+    participant_id: str
+    ticket_version: int
+    actor: str

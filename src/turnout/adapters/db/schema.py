@@ -3,6 +3,13 @@
 Each area keeps its tables in ``tables_<area>.py`` on the shared ``metadata``; import it here.
 """
 
+from turnout.adapters.db import (  # noqa: F401
+    tables_attendance,
+    tables_intake,
+    tables_mail,
+    tables_messaging,
+    tables_tickets,
+)
 from turnout.adapters.db.tables import metadata
 
 __all__ = ["metadata"]

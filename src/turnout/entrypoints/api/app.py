@@ -12,8 +12,9 @@ from turnout import __version__
 from turnout.adapters.metrics import http_latency, http_requests
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.entrypoints.api import errors
-from turnout.entrypoints.api.routes import attendance, events, gates, participants, system
+from turnout.entrypoints.api.routes import attendance, events, gates, participants, system, tickets
 from turnout.entrypoints.web import console
+from turnout.entrypoints.web import tickets as ticket_pages
 from turnout.entrypoints.web.session import SessionMiddleware, SessionSealer
 
 
@@ -60,9 +61,9 @@ def create_app(turnout: Turnout) -> FastAPI:
     errors.install(app)
     app.add_middleware(SessionMiddleware, sealer=SessionSealer(turnout.settings.resolve_secret_key()))
     app.add_middleware(MetricsMiddleware)
-    for module in (system, events, gates, participants, attendance):
+    for module in (system, events, gates, participants, attendance, tickets):
         app.include_router(module.router)
-    for page_module in (console,):
+    for page_module in (console, ticket_pages):
         app.include_router(page_module.router)
     return app
 

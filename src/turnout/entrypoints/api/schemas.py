@@ -290,7 +290,9 @@ class AttendanceCreate(Strict):
     gate_id: Annotated[str | None, Field(max_length=36, description="defaults to a gate key's gate")] = None
     method: ScanMethod = ScanMethod.QR
     direction: Literal["in", "out"] | None = None
-    timestamp: Annotated[datetime | None, Field(description="naive times are read in the event's zone")] = None
+    timestamp: Annotated[datetime | None, Field(description="naive times are read in the event's zone")] = (
+        None
+    )
     nonce: Annotated[str | None, Field(min_length=1, max_length=100)] = None
     location: ScanLocation | None = None
     device: ScanDevice | None = None
@@ -326,3 +328,84 @@ class AttendanceBulkRead(BaseModel):
     successful: int
     failed: int
     errors: list[AttendanceBulkError]
+
+
+# --- tickets and mail -----------------------------------------------------------------------------
+
+
+class TicketKeyRead(BaseModel):
+    """The event's Ed25519 public key (raw 32 bytes, base64) for verifying tokens offline."""
+
+    event_id: str
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    public_key: str
+    token_format: Literal["turnout-ticket-v1"] = "turnout-ticket-v1"
+
+
+class RevocationRead(BaseModel):
+    id: int
+    participant_id: str
+    version: int
+    token: str
+    reason: str
+    revoked_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> RevocationRead:
+        return cls(**{k: row[k] for k in cls.model_fields})
+
+
+class RevocationPage(BaseModel):
+    items: list[RevocationRead]
+    next_cursor: str | None
+
+
+class EmailJobRead(BaseModel):
+    id: str
+    event_id: str
+    participant_id: str
+    participant_name: str | None = None
+    kind: str
+    ticket_version: int
+    status: str
+    to_address: str
+    subject: str | None
+    message_id: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> EmailJobRead:
+        return cls(**{k: row.get(k) for k in cls.model_fields})
+
+
+class EmailJobPage(BaseModel):
+    items: list[EmailJobRead]
+    next_cursor: str | None
+
+
+class MailTemplateUpdate(Strict):
+    """Jinja2 sources; rendered with sample data on save (a template that does not render is refused)."""
+
+    subject: Annotated[str, Field(min_length=1, max_length=1000)]
+    html: Annotated[str, Field(min_length=1, max_length=200_000)]
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class MailTemplateRead(BaseModel):
+    event_id: str
+    kind: str
+    locale: str
+    subject: str
+    html: str
+    text: str
+    overridden: bool
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class MailTemplateList(BaseModel):
+    items: list[MailTemplateRead]

@@ -1,0 +1,236 @@
+"""Tickets: QR codes, resend / reissue / cancel, the public key and revocation list, email templates
+and the sent-mail list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Response, status
+
+from turnout.adapters import qr
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.domain.access import Permission, Principal, authorize
+from turnout.domain.errors import DomainError, NotFound
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.schemas import (
+    EmailJobPage,
+    EmailJobRead,
+    MailTemplateList,
+    MailTemplateRead,
+    MailTemplateUpdate,
+    ParticipantRead,
+    RevocationPage,
+    RevocationRead,
+    TicketKeyRead,
+)
+from turnout.services import events as event_service
+from turnout.services import mailing, ticketing
+from turnout.services import participants as participant_service
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+
+Scale = Annotated[
+    int,
+    Query(
+        ge=qr.MIN_SCALE,
+        le=qr.MAX_SCALE,
+        description="pixels per module: 8 (default) suits phone screens, 16 print",
+    ),
+]
+Locale = Literal["ko", "en"]
+
+
+def _participant_for(
+    uow: UnitOfWork, principal: Principal, participant_id: str, permission: Permission
+) -> Any:
+    row = uow.conn.execute(sa.select(t.participants).where(t.participants.c.id == participant_id)).first()
+    if row is None:
+        raise NotFound("participant_not_found", participant_id=participant_id)
+    authorize(principal, permission, event_id=row.event_id)
+    return row
+
+
+def _token_of(turnout: Any, principal: Principal, participant_id: str) -> str:
+    with turnout.uow(readonly=True) as uow:
+        row = _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_READ)
+    if not row.token:
+        raise NotFound("unknown_token", participant_id=participant_id)
+    return str(row.token)
+
+
+_NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+@router.get(
+    "/participants/{participant_id}/qr.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def participant_qr_png(
+    participant_id: str, turnout: TurnoutDep, principal: PrincipalDep, scale: Scale = qr.SCREEN_SCALE
+) -> Response:
+    """The ticket's QR code (error correction M; it encodes the ticket token)."""
+    token = _token_of(turnout, principal, participant_id)
+    return Response(qr.png(token, scale=scale), media_type="image/png", headers=_NO_STORE)
+
+
+@router.get(
+    "/participants/{participant_id}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+def participant_qr_svg(
+    participant_id: str, turnout: TurnoutDep, principal: PrincipalDep, scale: Scale = qr.SCREEN_SCALE
+) -> Response:
+    token = _token_of(turnout, principal, participant_id)
+    return Response(qr.svg(token, scale=scale), media_type="image/svg+xml", headers=_NO_STORE)
+
+
+@router.post("/participants/{participant_id}/resend-ticket", status_code=status.HTTP_202_ACCEPTED)
+def resend_ticket(participant_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> EmailJobRead:
+    """Queue the ticket email again (a new message); the answer is the email job."""
+    with turnout.uow() as uow:
+        _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_WRITE)
+        job = mailing.resend_ticket(
+            uow, participant_id=participant_id, actor=principal.actor, mail_from=turnout.settings.mail_from
+        )
+        uow.commit()
+    return EmailJobRead.of(job)
+
+
+@router.post("/participants/{participant_id}/reissue-ticket")
+def reissue_ticket(participant_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> ParticipantRead:
+    """A new ticket version (new token, emailed); the old token is revoked."""
+    with turnout.uow() as uow:
+        _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_WRITE)
+        ticketing.reissue_ticket(
+            uow, tickets=turnout.tickets, participant_id=participant_id, actor=principal.actor
+        )
+        participant = participant_service.get_participant(uow, participant_id=participant_id)
+        uow.commit()
+    return ParticipantRead.of(participant)
+
+
+@router.post("/participants/{participant_id}/cancel")
+def cancel_participant(participant_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> ParticipantRead:
+    """Cancel the registration: status ``cancelled``, ticket revoked, ``participant.cancelled`` sent."""
+    with turnout.uow() as uow:
+        _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_WRITE)
+        ticketing.cancel_participant(uow, participant_id=participant_id, actor=principal.actor)
+        participant = participant_service.get_participant(uow, participant_id=participant_id)
+        uow.commit()
+    return ParticipantRead.of(participant)
+
+
+@router.get("/events/{event_id}/ticket-key")
+def ticket_key(event_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> TicketKeyRead:
+    """The public key that verifies this event's ticket tokens offline (see docs/tickets.md)."""
+    authorize(principal, Permission.EVENT_READ, event_id=event_id)
+    with turnout.uow() as uow:
+        event_service.get_event(uow, event_id=event_id)
+        public = turnout.tickets.public_key(uow, event_id=event_id)
+        uow.commit()
+    return TicketKeyRead(event_id=event_id, public_key=public)
+
+
+@router.get("/events/{event_id}/revocations")
+def revocations(event_id: str, turnout: TurnoutDep, principal: PrincipalDep, page: PageDep) -> RevocationPage:
+    """Revoked tokens (reissued or cancelled), oldest first; poll with ``cursor`` for new ones."""
+    authorize(principal, Permission.EVENT_READ, event_id=event_id)
+    after: int | None = None
+    if page.after is not None:
+        try:
+            after = int(page.after)
+        except ValueError as exc:
+            raise DomainError("invalid_cursor") from exc
+    with turnout.uow(readonly=True) as uow:
+        event_service.get_event(uow, event_id=event_id)
+        rows = ticketing.list_revocations(uow, event_id=event_id, after_id=after, limit=page.limit)
+    last = str(rows[-1]["id"]) if rows else None
+    cursor = next_cursor(last, len(rows), page.limit)
+    return RevocationPage(items=[RevocationRead.of(r) for r in rows], next_cursor=cursor)
+
+
+@router.get("/events/{event_id}/emails")
+def list_emails(
+    event_id: str,
+    turnout: TurnoutDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    status: Annotated[Literal["queued", "sending", "sent", "failed", "dead"] | None, Query()] = None,
+    participant_id: Annotated[str | None, Query(max_length=36)] = None,
+) -> EmailJobPage:
+    """The event's email jobs (the console's sent-mail list), oldest first."""
+    authorize(principal, Permission.PARTICIPANTS_READ, event_id=event_id)
+    with turnout.uow(readonly=True) as uow:
+        event_service.get_event(uow, event_id=event_id)
+        rows = mailing.list_jobs(
+            uow,
+            event_id=event_id,
+            after_id=page.after,
+            limit=page.limit,
+            status=status,
+            participant_id=participant_id,
+        )
+    last = rows[-1]["id"] if rows else None
+    return EmailJobPage(
+        items=[EmailJobRead.of(r) for r in rows], next_cursor=next_cursor(last, len(rows), page.limit)
+    )
+
+
+def _template_read(item: mailing.TemplateSet) -> MailTemplateRead:
+    return MailTemplateRead(
+        event_id=item.event_id,
+        kind=item.kind,
+        locale=item.locale,
+        subject=item.subject,
+        html=item.html,
+        text=item.text,
+        overridden=item.overridden,
+        updated_at=item.updated_at,
+        updated_by=item.updated_by,
+    )
+
+
+@router.get("/events/{event_id}/mail-templates")
+def get_mail_templates(event_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> MailTemplateList:
+    """The ticket email templates in effect (the event's overrides, else the built-in ones)."""
+    authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    with turnout.uow(readonly=True) as uow:
+        event_service.get_event(uow, event_id=event_id)
+        items = mailing.get_templates(uow, event_id=event_id)
+    return MailTemplateList(items=[_template_read(i) for i in items])
+
+
+@router.put("/events/{event_id}/mail-templates/{locale}")
+def put_mail_template(
+    event_id: str, locale: Locale, body: MailTemplateUpdate, turnout: TurnoutDep, principal: PrincipalDep
+) -> MailTemplateRead:
+    """Override the ticket email for one language. Rendered with sample data first: a template that
+    does not render is refused (422, ``template_error`` with the error per part)."""
+    authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    with turnout.uow() as uow:
+        event_service.get_event(uow, event_id=event_id)
+        saved = mailing.save_template(
+            uow,
+            event_id=event_id,
+            locale=locale,
+            subject=body.subject,
+            html=body.html,
+            text=body.text,
+            actor=principal.actor,
+        )
+        uow.commit()
+    return _template_read(saved)
+
+
+@router.delete("/events/{event_id}/mail-templates/{locale}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_mail_template(event_id: str, locale: Locale, turnout: TurnoutDep, principal: PrincipalDep) -> None:
+    """Back to the built-in template for this language."""
+    authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    with turnout.uow() as uow:
+        event_service.get_event(uow, event_id=event_id)
+        mailing.delete_template(uow, event_id=event_id, locale=locale, actor=principal.actor)
+        uow.commit()

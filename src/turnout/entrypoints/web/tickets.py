@@ -1,0 +1,70 @@
+"""The participant's ticket page ``/t/{token}``: event details, the QR code and the ticket's status.
+
+The token in the URL is the credential: the page is not indexed, not cached and sends no referrer.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from turnout.adapters import qr
+from turnout.domain.errors import DomainError
+from turnout.entrypoints.api.deps import TurnoutDep
+from turnout.entrypoints.web.templating import page_locale, render
+from turnout.services.mailing import format_moment
+from turnout.services.ticketing import lookup_ticket
+
+router = APIRouter(include_in_schema=False)
+
+_PRIVATE = {
+    "Cache-Control": "private, no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+@router.get("/t/{token}")
+def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
+    locale = page_locale(request)
+    try:
+        with turnout.uow(readonly=True) as uow:
+            found = lookup_ticket(uow, tickets=turnout.tickets, token=token)
+    except DomainError:
+        response = render(request, "ticket_missing.html", status_code=404)
+        response.headers.update(_PRIVATE)
+        return response
+    event, participant = found.event, found.participant
+    show_qr = found.status in ("valid", "checked_in")
+    qr_svg = qr.svg(participant.token, scale=6).decode() if show_qr else None
+    if qr_svg is not None:
+        qr_svg = qr_svg.split("?>", 1)[-1]  # inline: drop the XML declaration
+    response = render(
+        request,
+        "ticket.html",
+        status=found.status,
+        event=event,
+        participant_name=participant.name,
+        starts=format_moment(event.starts_at, event.timezone, locale),
+        ends=format_moment(event.ends_at, event.timezone, locale),
+        local_zone=ZoneInfo(event.timezone),
+        qr_svg=qr_svg,
+        token=participant.token,
+    )
+    response.headers.update(_PRIVATE)
+    return response
+
+
+@router.get("/t/{token}/qr.png")
+def ticket_qr(token: str, request: Request, turnout: TurnoutDep) -> Response:
+    """The QR image for saving to a phone (only for a ticket that is still valid)."""
+    try:
+        with turnout.uow(readonly=True) as uow:
+            found = lookup_ticket(uow, tickets=turnout.tickets, token=token)
+    except DomainError:
+        return Response(status_code=404, headers=_PRIVATE)
+    if found.status not in ("valid", "checked_in"):
+        return Response(status_code=404, headers=_PRIVATE)
+    return Response(qr.png(found.participant.token), media_type="image/png", headers=_PRIVATE)
