@@ -53,6 +53,7 @@ def _library() -> ctypes.CDLL:
     lib.rd_kafka_mock_broker_set_down.argtypes = [ctypes.c_void_p, ctypes.c_int32]
     lib.rd_kafka_mock_broker_set_up.restype = ctypes.c_int
     lib.rd_kafka_mock_broker_set_up.argtypes = [ctypes.c_void_p, ctypes.c_int32]
+    lib.rd_kafka_mock_group_initial_rebalance_delay_ms.argtypes = [ctypes.c_void_p, ctypes.c_int32]
     return lib
 
 
@@ -102,6 +103,7 @@ def start_mock_cluster(brokers: int = 3) -> MockCluster:
     if not cluster:
         lib.rd_kafka_destroy(handle)
         raise RuntimeError("rd_kafka_mock_cluster_new failed")
+    lib.rd_kafka_mock_group_initial_rebalance_delay_ms(cluster, 0)  # groups form at once in tests
     bootstraps = lib.rd_kafka_mock_cluster_bootstraps(cluster).decode()
     return MockCluster(lib, handle, cluster, brokers, bootstraps)
 
@@ -153,3 +155,16 @@ def read_topics(
     finally:
         consumer.close()
     return got
+
+
+def consume_until(consumer: Any, done: Any, *, timeout: float = 30.0) -> int:
+    """Run ``consumer.consume_once()`` until ``done()`` is true (then once more, to show nothing
+    else arrives); returns the records read."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    read = 0
+    while not done() and time.monotonic() < deadline:
+        read += consumer.consume_once()
+    read += consumer.consume_once()
+    return read

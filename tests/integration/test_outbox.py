@@ -5,54 +5,17 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
 from tests.fakes import FakeClock
-from turnout.adapters.db import tables as t
+from tests.messaging_support import PROBE, ProbeHappened, effects, emit, record_effect, subscribe_effect
 from turnout.adapters.db.tables_messaging import message_deliveries, relay_cursors
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.adapters.outbox import Relay, backoff_seconds
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.messages.base import Envelope
-from turnout.messages.facts import EventStatusChanged
-
-START = datetime(2026, 6, 1, 9, 0)
-
-
-def record_effect(name: str, envelope: Envelope, uow: UnitOfWork) -> None:
-    """A handler whose effect is a row: (message id, handler) in the audit log."""
-    uow.audit.record(
-        actor="test", action=f"effect:{name}", subject_type="message", subject_id=envelope.id, data={}
-    )
-
-
-def effects(turnout: Turnout) -> Counter[tuple[str, str]]:
-    with turnout.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(t.audit_log.c.subject_id, t.audit_log.c.action).where(
-                t.audit_log.c.action.like("effect:%")
-            )
-        ).all()
-    return Counter((r.subject_id, r.action.removeprefix("effect:")) for r in rows)
-
-
-def emit(turnout: Turnout, n: int, event_id: str = "e1") -> list[str]:
-    with turnout.uow() as uow:
-        ids = [
-            uow.emit(EventStatusChanged(event_id=event_id, previous="draft", status="open", actor="t")).id
-            for _ in range(n)
-        ]
-        uow.commit()
-    return ids
-
-
-def subscribe_effect(turnout: Turnout, name: str) -> None:
-    turnout.handlers.subscribe(
-        ["event.status.changed"], lambda e, uow, name=name: record_effect(name, e, uow), name=name
-    )
 
 
 def deliveries(turnout: Turnout) -> list[sa.Row[tuple[object, ...]]]:
@@ -83,7 +46,7 @@ def test_failing_handler_does_not_affect_others_when_one_raises(turnout: Turnout
         if down[0]:
             raise RuntimeError("downstream is down")
 
-    turnout.handlers.subscribe(["event.status.changed"], flaky, name="flaky")
+    turnout.handlers.subscribe([PROBE], flaky, name="flaky")
     ids = emit(turnout, 3)
     Relay(turnout, rng=random.Random(1)).drain()
     got = effects(turnout)
@@ -106,7 +69,7 @@ def test_delivery_is_dead_lettered_when_attempts_run_out(turnout: Turnout, clock
     def broken(envelope: Envelope, uow: UnitOfWork) -> None:
         raise ValueError("bad data")
 
-    turnout.handlers.subscribe(["event.status.changed"], broken, name="broken")
+    turnout.handlers.subscribe([PROBE], broken, name="broken")
     subscribe_effect(turnout, "good")
     (message_id,) = emit(turnout, 1)
     relay = Relay(turnout)
@@ -145,7 +108,7 @@ def test_batch_rolls_back_whole_when_relay_dies_mid_batch(turnout: Turnout) -> N
     def crash(envelope: Envelope, uow: UnitOfWork) -> None:
         raise Crash
 
-    turnout.handlers.subscribe(["event.status.changed"], crash, name="z-crash")
+    turnout.handlers.subscribe([PROBE], crash, name="z-crash")
     with pytest.raises(Crash):
         Relay(turnout).drain()
     assert effects(turnout) == Counter()
@@ -161,19 +124,17 @@ def test_batch_rolls_back_whole_when_relay_dies_mid_batch(turnout: Turnout) -> N
 
 
 def test_handler_can_emit_follow_up_messages_when_delivering(turnout: Turnout) -> None:
-    seen: list[str] = []
+    seen: list[int] = []
 
     def follow_up(envelope: Envelope, uow: UnitOfWork) -> None:
-        if envelope.data["status"] == "open":
-            uow.emit(EventStatusChanged(event_id="e1", previous="open", status="live", actor="relay"))
+        if envelope.data["n"] == 0:
+            uow.emit(ProbeHappened(event_id="e1", n=1))
 
-    turnout.handlers.subscribe(["event.status.changed"], follow_up, name="follow_up")
-    turnout.handlers.subscribe(
-        ["event.status.changed"], lambda e, uow: seen.append(e.data["status"]), name="watch"
-    )
+    turnout.handlers.subscribe([PROBE], follow_up, name="follow_up")
+    turnout.handlers.subscribe([PROBE], lambda e, uow: seen.append(e.data["n"]), name="watch")
     emit(turnout, 1)
     Relay(turnout).drain()
-    assert seen == ["open", "live"]
+    assert seen == [0, 1]
 
 
 @pytest.mark.postgres

@@ -1,0 +1,59 @@
+"""Helpers for the message bus tests: a probe fact nobody else subscribes to, and a handler whose
+effect is one row per (message id, handler) so that "exactly once" can be counted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.uow import UnitOfWork
+from turnout.bootstrap import Turnout
+from turnout.messages.base import Envelope, Fact
+
+PROBE = "probe.happened"
+
+
+@dataclass(frozen=True)
+class ProbeHappened(Fact):
+    TYPE = "probe.happened"
+
+    n: int = 0
+
+
+def record_effect(name: str, envelope: Envelope, uow: UnitOfWork) -> None:
+    """The effect: a row (message id, handler) in the audit log."""
+    uow.audit.record(
+        actor="test", action=f"effect:{name}", subject_type="message", subject_id=envelope.id, data={}
+    )
+
+
+def effects(turnout: Turnout) -> Counter[tuple[str, str]]:
+    """(message id, handler) -> how many times its effect was made."""
+    with turnout.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.audit_log.c.subject_id, t.audit_log.c.action).where(
+                t.audit_log.c.action.like("effect:%")
+            )
+        ).all()
+    return Counter((r.subject_id, r.action.removeprefix("effect:")) for r in rows)
+
+
+def subscribe_effect(turnout: Turnout, name: str, types: tuple[str, ...] = (PROBE,)) -> None:
+    turnout.handlers.subscribe(types, lambda e, uow, name=name: record_effect(name, e, uow), name=name)
+
+
+def subscribe_probe_effects(turnout: Turnout) -> None:
+    """For ``TURNOUT_EXTRA_HANDLERS=tests.messaging_support:subscribe_probe_effects``."""
+    subscribe_effect(turnout, "probe-a")
+    subscribe_effect(turnout, "probe-b")
+
+
+def emit(turnout: Turnout, n: int, event_id: str = "e1") -> list[str]:
+    """Commit ``n`` probe messages; returns their ids."""
+    with turnout.uow() as uow:
+        ids = [uow.emit(ProbeHappened(event_id=event_id, n=i)).id for i in range(n)]
+        uow.commit()
+    return ids
