@@ -150,8 +150,8 @@ def sample_context(locale: str) -> dict[str, Any]:
 
 
 def mail_domain(mail_from: str) -> str:
-    address = parseaddr(mail_from)[1]
-    return address.rpartition("@")[2] or "turnout.localhost"
+    _local, at, domain = parseaddr(mail_from)[1].rpartition("@")
+    return domain if at and domain else "turnout.localhost"
 
 
 def build_message(
@@ -356,8 +356,8 @@ def _insert_job(
     )
     if dedup_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["dedup_key"])
-    if uow.conn.execute(statement).rowcount != 1:
-        return None
+    if uow.conn.execute(statement.returning(email_jobs.c.id)).first() is None:
+        return None  # the automatic mail for this ticket version is queued already
     uow.conn.execute(
         t.participants.update()
         .where(t.participants.c.id == participant.id)
