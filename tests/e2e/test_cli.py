@@ -205,3 +205,12 @@ def test_serve_prints_first_admin_key_once_and_the_key_works(workdir: Path) -> N
         output, _ = second.communicate(timeout=20)
     assert "trn_" not in output
     assert (workdir / "var" / "secret_key").exists()
+
+
+def test_demo_builds_a_live_event_with_participants_and_check_ins(workdir: Path) -> None:
+    summary = as_json(run(workdir, "demo", "--participants", "30", "--json"))
+    assert summary["participants"] == 30
+    assert summary["scans"].get("admitted", 0) > 0
+    assert summary["staff_key"].startswith("trn_")
+    events = as_json(run(workdir, "events", "list", "--json"))["items"]
+    assert [(e["id"], e["status"]) for e in events] == [(summary["event_id"], "live")]

@@ -400,6 +400,16 @@ def worker(as_json: JsonOpt = False) -> None:
         run_forever(turnout)
 
 
+def _register_areas() -> None:
+    from turnout.entrypoints import cli_demo, cli_intake
+
+    cli_intake.register(app)
+    cli_demo.register(app)
+
+
+_register_areas()
+
+
 def main() -> None:
     app()
 
