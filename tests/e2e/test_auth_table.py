@@ -36,6 +36,9 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/events/{event_id}/participants"): frozenset({A, S}),
     ("POST", "/api/v1/events/{event_id}/registrations"): PUBLIC,
     ("GET", "/api/v1/participants/{participant_id}"): frozenset({A, S}),
+    ("POST", "/api/v1/events/{event_id}/imports"): frozenset({A, S}),
+    ("GET", "/api/v1/imports/{import_id}"): frozenset({A, S}),
+    ("GET", "/api/v1/imports/{import_id}/errors.csv"): frozenset({A, S}),
     # attendance
     ("POST", "/api/v1/events/{event_id}/attendance"): frozenset({A, S, G}),
     ("POST", "/api/v1/events/{event_id}/attendance/bulk"): frozenset({A, S, G}),
@@ -90,6 +93,10 @@ def world(client: TestClient, turnout: Turnout) -> dict[str, Any]:
         ids[label]["participant_id"] = client.post(
             f"/api/v1/events/{event['id']}/participants", json=person
         ).json()["id"]
+        upload = {"file": ("p.csv", b"name,email\nxx,x@example.com\n", "text/csv")}
+        ids[label]["import_id"] = client.post(f"/api/v1/events/{event['id']}/imports", files=upload).json()[
+            "id"
+        ]
     ids["keys"] = {
         S: make_key(turnout, Role.STAFF, ids["a"]["event_id"]),
         G: make_key(turnout, Role.GATE, ids["a"]["event_id"], ids["a"]["gate_id"]),

@@ -1,28 +1,102 @@
-"""Ticket signing in a helper process (imports of large files sign while the main process parses).
+"""Ticket signing in a helper process, so that large imports sign while the main process parses.
 
-Ed25519 signing holds the GIL (~35 µs a token), so threads do not help; a process does. This module
-stays small: the helper process imports only it, ``cryptography`` and ``turnout.domain.tickets``.
+Ed25519 signing holds the GIL (~35 µs a token), so threads do not help; a second process does.
+The helper is ``python -m turnout.adapters.parallel_signing`` talking over pipes (no
+multiprocessing: nothing of the caller's ``__main__`` is re-imported):
+
+    stdin:  <private key hex> <event id>\\n      then one line per batch: id,id,id\\n
+    stdout: one line per batch: token,token,token\\n
+
+It imports only ``cryptography`` and ``turnout.domain.tickets``.
 """
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+import contextlib
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
 
 from turnout.domain.tickets import TicketClaims, encode_token
 
-_KEY: Ed25519PrivateKey | None = None
+
+class SigningHelper:
+    """One helper process; ``submit(ids)`` returns a callable that waits for that batch's tokens."""
+
+    def __init__(self, private_raw: bytes, event_id: str) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "turnout.adapters.parallel_signing"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1 << 16,
+        )
+        if self._process.stdin is None or self._process.stdout is None:
+            raise RuntimeError("the token signing helper has no pipes")
+        self._stdin = self._process.stdin
+        self._stdout = self._process.stdout
+        self._answers: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="token-signing-reader", daemon=True)
+        self._reader.start()
+        self._stdin.write(f"{private_raw.hex()} {event_id}\n")
+        self._stdin.flush()
+
+    def _read(self) -> None:
+        for line in self._stdout:
+            self._answers.put(line.rstrip("\n"))
+        self._answers.put(None)
+
+    def submit(self, ids: list[str]) -> Callable[[], list[str]]:
+        if not ids:
+            return lambda: []
+        self._stdin.write(",".join(ids) + "\n")
+        self._stdin.flush()
+        expected = len(ids)
+
+        def result() -> list[str]:
+            line = self._answers.get(timeout=300)
+            if line is None:
+                raise RuntimeError("the token signing helper stopped")
+            tokens = line.split(",")
+            if len(tokens) != expected:
+                raise RuntimeError("the token signing helper answered the wrong batch")
+            return tokens
+
+        return result
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._reader.join(timeout=5)
 
 
-def init(private_raw: bytes) -> None:
-    global _KEY
-    _KEY = Ed25519PrivateKey.from_private_bytes(private_raw)
+def serve() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    first = sys.stdin.readline().split()
+    if len(first) != 2:
+        return
+    sign = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(first[0])).sign
+    event_id = first[1]
+    out = sys.stdout
+    for line in sys.stdin:
+        ids = line.strip().split(",")
+        out.write(
+            ",".join(
+                encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), sign)
+                for pid in ids
+            )
+            + "\n"
+        )
+        out.flush()
 
 
-def sign_tokens(event_id: str, participant_ids: list[str]) -> list[str]:
-    if _KEY is None:
-        raise RuntimeError("parallel_signing.init was not called in this process")
-    sign = _KEY.sign
-    return [
-        encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), sign)
-        for pid in participant_ids
-    ]
+if __name__ == "__main__":
+    serve()

@@ -188,10 +188,10 @@ def _fast_email_ok(text: str) -> bool:
     local, _, domain = text.rpartition("@")
     if len(local) > 64:
         return False
-    labels = domain.split(".")
-    if any(len(label) >= 4 and label[2:4] == "--" for label in labels):
+    if "--" in domain and any(label[2:4] == "--" for label in domain.split(".")):
         return False  # IDNA rules on "xx--" labels: let the library decide
-    return not any(".".join(labels[i:]) in _SPECIAL_DOMAINS for i in range(len(labels)))
+    # the special-use names are single labels: a domain is special when its last label is one
+    return domain.rpartition(".")[2] not in _SPECIAL_DOMAINS
 
 
 def clean_email(value: Any) -> str:
@@ -229,7 +229,7 @@ def clean_phone(value: Any) -> str | None:
         national = compact[3:].removeprefix("0")
     if national is not None and 7 <= len(national) <= 11:
         # KR validity depends only on the leading digits and the length: ask the library once per class.
-        key = (national[:6], len(national))
+        key = (national[:5], len(national))
         valid = _PHONE_CLASS.get(key)
         if valid is None:
             valid = _library_phone(f"0{national}") is not None

@@ -46,7 +46,15 @@ def mail_sender_loop(turnout: Turnout, stop: threading.Event) -> None:
     run_mail_sender(turnout, stop)
 
 
+def imports_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Queued participant imports (API uploads); a restarted worker resumes an interrupted one."""
+    from turnout.services.importing import imports_loop as run_imports
+
+    run_imports(turnout, stop)
+
+
 LOOPS: list[tuple[str, WorkerLoop]] = [
+    ("imports", imports_loop),
     ("mail-sender", mail_sender_loop),
     ("outbox-relay", relay_loop),
     ("outbox-publisher", publisher_loop),

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
-from turnout.adapters.db.participant_store import ParticipantStore, participant_from_row
+from turnout.adapters.db.participant_store import ParticipantStore, bulk_insert, participant_from_row
 from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.adapters.readers import FileRefused, RawRow, Table, open_table
@@ -300,6 +301,39 @@ def find_resumable(uow: UnitOfWork, *, event_id: str, sha256: str, on_duplicate:
     return None
 
 
+# --- ids ------------------------------------------------------------------------------------------
+
+_id_lock = threading.Lock()
+_last_ms = 0
+
+
+def sequential_ids(count: int) -> list[str]:
+    """``count`` UUIDv7 strings in ascending order (what ``new_id`` makes, ~10x cheaper per id).
+
+    48-bit millisecond time, version 7, a 12-bit sequence number, the RFC 4122 variant and 62
+    random bits; more than 4096 ids use the following milliseconds.
+    """
+    global _last_ms
+    if count <= 0:
+        return []
+    with _id_lock:
+        start = max(time.time_ns() // 1_000_000, _last_ms + 1)
+        _last_ms = start + (count - 1) // 4096
+    randomness = os.urandom(8 * count)
+    out = []
+    for index in range(count):
+        value = (
+            ((start + (index >> 12)) << 80)
+            | (0x7 << 76)
+            | ((index & 0xFFF) << 64)
+            | (0b10 << 62)
+            | (int.from_bytes(randomness[8 * index : 8 * index + 8], "big") >> 2)
+        )
+        text = f"{value:032x}"
+        out.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+    return out
+
+
 # --- running ----------------------------------------------------------------------------------------
 
 Progress = Callable[[ImportJob, int], None]  # (job as committed, bytes read so far)
@@ -455,22 +489,14 @@ class _Signer:
     def start_pool(self) -> None:
         if self.private_raw is None or self.pool is not None:
             return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from turnout.adapters.parallel_signing import SigningHelper
 
-        from turnout.adapters import parallel_signing
-
-        context = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=context, initializer=parallel_signing.init, initargs=(self.private_raw,)
-        )
+        self.pool = SigningHelper(self.private_raw, self.event_id)
 
     def submit(self, ids: list[str]) -> Callable[[], list[str]]:
         if self.pool is not None and ids:
-            from turnout.adapters import parallel_signing
-
-            future = self.pool.submit(parallel_signing.sign_tokens, self.event_id, ids)
-            return lambda: list(future.result())
+            result: Callable[[], list[str]] = self.pool.submit(ids)
+            return result
         event_id, sign = self.event_id, self.sign
         return lambda: [
             encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), sign) for pid in ids
@@ -478,7 +504,7 @@ class _Signer:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.close()
             self.pool = None
 
 
@@ -603,8 +629,10 @@ def _pipeline(
     """Clean batch k (and start signing its tokens) while batch k-1's tokens are signed, then save k-1."""
     pending: tuple[_Batch, Callable[[], list[str]]] | None = None
     for batch in _batches(rows, cleaner, batch_size):
-        for candidate in batch.candidates:
-            candidate.participant_id = new_id()
+        for candidate, participant_id in zip(
+            batch.candidates, sequential_ids(len(batch.candidates)), strict=True
+        ):
+            candidate.participant_id = participant_id
         tokens = signer.submit([c.participant_id for c in batch.candidates])
         if pending is not None:
             _save(turnout, job, *pending, counters, cleaner)
@@ -721,24 +749,38 @@ def _save_batch(
         for c, token in fresh
     ]
     store.insert_many(records)
-    fact_type = ParticipantRegistered.TYPE
-    uow.emit_envelopes(
+    envelopes = [
+        Envelope(
+            id=envelope_id,
+            type=ParticipantRegistered.TYPE,
+            occurred_at=now,
+            key=job.event_id,
+            data={
+                "event_id": job.event_id,
+                "participant_id": c.participant_id,
+                "source": Source.IMPORT.value,
+                "import_id": job.id,
+            },
+        )
+        for (c, _token), envelope_id in zip(fresh, sequential_ids(len(fresh)), strict=True)
+    ]
+    # the outbox rows, in bulk (what uow.emit_envelopes writes, without SQLAlchemy's per-row cost)
+    bulk_insert(
+        uow.conn,
+        t.outbox,
         [
-            Envelope(
-                id=new_id(),
-                type=fact_type,
-                occurred_at=now,
-                key=job.event_id,
-                data={
-                    "event_id": job.event_id,
-                    "participant_id": c.participant_id,
-                    "source": Source.IMPORT.value,
-                    "import_id": job.id,
-                },
-            )
-            for c, _token in fresh
-        ]
+            {
+                "id": e.id,
+                "type": e.type,
+                "key": e.key,
+                "version": e.version,
+                "occurred_at": e.occurred_at,
+                "data": e.data,
+            }
+            for e in envelopes
+        ],
     )
+    uow.emitted.extend(envelopes)
     updated = _apply_updates(uow, job, updates, now) if updates else 0
     if errors:
         uow.conn.execute(

@@ -12,7 +12,7 @@ from turnout import __version__
 from turnout.adapters.metrics import http_latency, http_requests
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.entrypoints.api import errors
-from turnout.entrypoints.api.routes import attendance, events, gates, participants, system, tickets
+from turnout.entrypoints.api.routes import attendance, events, gates, imports, participants, system, tickets
 from turnout.entrypoints.web import console
 from turnout.entrypoints.web import tickets as ticket_pages
 from turnout.entrypoints.web.session import SessionMiddleware, SessionSealer
@@ -61,7 +61,7 @@ def create_app(turnout: Turnout) -> FastAPI:
     errors.install(app)
     app.add_middleware(SessionMiddleware, sealer=SessionSealer(turnout.settings.resolve_secret_key()))
     app.add_middleware(MetricsMiddleware)
-    for module in (system, events, gates, participants, attendance, tickets):
+    for module in (system, events, gates, participants, imports, attendance, tickets):
         app.include_router(module.router)
     for page_module in (console, ticket_pages):
         app.include_router(page_module.router)

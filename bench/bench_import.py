@@ -1,0 +1,143 @@
+"""Import speed: 100,000 realistic Korean rows end to end (read, validate, dedup, save, messages queued).
+
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--postgres URL] [--xlsx]
+
+Prints rows/s, wall time and peak RSS (this process, and the token-signing helper process).
+Targets: <= 5 s on SQLite, <= 10 s on PostgreSQL, peak RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from turnout.adapters.db.engine import make_engine
+from turnout.adapters.db.migrate import upgrade
+from turnout.bootstrap import bootstrap
+from turnout.config import Settings
+from turnout.services import events as event_service
+from turnout.services.importing import import_file
+
+HEADER = ["이름", "이메일", "휴대폰", "생년월일", "지역", "소속", "성별", "티셔츠 사이즈"]
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> None:
+    """Faker ko_KR names/companies/cities; unique emails; a few bad rows and in-file duplicates."""
+    from faker import Faker
+
+    fake = Faker("ko_KR")
+    Faker.seed(seed)
+    rng = random.Random(seed)
+    names = [fake.name() for _ in range(2000)]
+    companies = [fake.company() for _ in range(500)]
+    cities = [fake.city() for _ in range(200)]
+    domains = ["naver.com", "gmail.com", "daum.net", "kakao.com", "hanmail.net", "example.co.kr"]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for i in range(rows):
+            email = f"user{i}.{rng.randrange(10**6)}@{rng.choice(domains)}"
+            phone = f"010-{rng.randrange(1000, 10000)}-{rng.randrange(10000):04d}"
+            birth = f"{rng.randrange(1960, 2008)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+            if i % 500 == 1:
+                email = "broken-email"
+            writer.writerow(
+                [
+                    rng.choice(names),
+                    email.upper() if i % 7 == 0 else email,
+                    phone,
+                    birth,
+                    rng.choice(cities),
+                    rng.choice(companies),
+                    rng.choice(["남", "여", ""]),
+                    rng.choice(["S", "M", "L", "XL"]),
+                ]
+            )
+
+
+def fresh_postgres(server_url: str) -> str:
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1)
+    name = f"turnout_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(server_url: str, url: str) -> None:
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1)
+    name = sa.engine.make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a scratch database is made)")
+    parser.add_argument("--xlsx", action="store_true", help="import an .xlsx of the same rows instead")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
+    data = Path(tempfile.gettempdir()) / f"turnout-bench-{args.rows}.csv"
+    if not data.exists():
+        started = time.perf_counter()
+        generate(data, args.rows)
+        print(f"generated {args.rows} rows in {time.perf_counter() - started:.1f} s -> {data}")
+    if args.xlsx:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet()
+        with data.open(encoding="utf-8") as handle:
+            for row in csv.reader(handle):
+                sheet.append(row)
+        xlsx = work / "people.xlsx"
+        book.save(xlsx)
+        data = xlsx
+
+    url = fresh_postgres(args.postgres) if args.postgres else f"sqlite:///{work}/bench.sqlite3"
+    try:
+        upgrade(url)
+        settings = Settings(database_url=url, var_dir=work / "var", secret_key="bench", _env_file=None)  # type: ignore[call-arg]
+        turnout = bootstrap(settings)
+        with turnout.uow() as uow:
+            event = event_service.create_event(
+                uow,
+                actor="bench",
+                name="벤치마크",
+                starts_at=datetime.fromisoformat("2026-06-01T09:00:00+09:00"),
+                ends_at=datetime.fromisoformat("2026-06-01T18:00:00+09:00"),
+            )
+            uow.commit()
+        started = time.perf_counter()
+        job = import_file(turnout, event_id=event.id, path=data, actor="bench")
+        elapsed = time.perf_counter() - started
+        turnout.close()
+    finally:
+        if args.postgres:
+            drop_postgres(args.postgres, url)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    helper = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    engine = "postgresql" if args.postgres else "sqlite"
+    print(f"engine            {engine} ({data.suffix[1:]})")
+    print(f"rows              {job.total}  {job.summary()}")
+    print(f"wall time         {elapsed:.2f} s")
+    print(f"rows/s            {job.total / elapsed:,.0f}")
+    print(f"peak RSS          {own:.0f} MB (main)  {helper:.0f} MB (signing helper)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

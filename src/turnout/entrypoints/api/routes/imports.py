@@ -1,0 +1,124 @@
+"""Participant imports: upload (202, run by the ``imports`` worker), progress and summary, errors.csv."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi.responses import StreamingResponse
+
+from turnout.domain.access import Permission, authorize
+from turnout.domain.columns import parse_mapping
+from turnout.domain.errors import DomainError
+from turnout.domain.ids import new_id
+from turnout.entrypoints.api.deps import LocaleDep, PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.schemas import ImportRead, ImportSummary
+from turnout.services.events import get_event
+from turnout.services.importing import ImportJob, OnDuplicate, create_import_job, error_report, get_import
+
+router = APIRouter(prefix="/api/v1", tags=["imports"])
+
+CHUNK = 1 << 20
+
+
+def import_read(job: ImportJob) -> ImportRead:
+    return ImportRead(
+        id=job.id,
+        event_id=job.event_id,
+        status=job.status.value,
+        filename=job.filename,
+        on_duplicate=job.on_duplicate.value,
+        encoding=job.encoding or job.detected_encoding,
+        rows_read=job.rows_read,
+        rows_processed=job.rows_processed,
+        summary=ImportSummary(**job.summary()),
+        error={"code": job.error_code, "params": job.error_params or {}} if job.error_code else None,
+        errors_url=f"/api/v1/imports/{job.id}/errors.csv",
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.post("/events/{event_id}/imports", status_code=status.HTTP_202_ACCEPTED)
+async def upload_import(
+    event_id: str,
+    turnout: TurnoutDep,
+    principal: PrincipalDep,
+    file: Annotated[UploadFile, File(description="CSV, TSV, TXT or XLSX")],
+    on_duplicate: Annotated[OnDuplicate, Form()] = OnDuplicate.SKIP,
+    mapping: Annotated[list[str] | None, Form(description="COLUMN=FIELD, repeatable")] = None,
+    encoding: Annotated[str | None, Form(max_length=40)] = None,
+) -> ImportRead:
+    """Store the upload and queue the import; poll ``GET /imports/{id}`` for progress and summary."""
+    authorize(principal, Permission.PARTICIPANTS_WRITE, event_id=event_id)
+    columns = parse_mapping(mapping or [])
+    with turnout.uow(readonly=True) as uow:
+        get_event(uow, event_id=event_id)
+    filename = Path(file.filename or "upload.csv").name
+    folder = turnout.settings.var_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{new_id()}{Path(filename).suffix.lower()[:10]}"
+    limit = turnout.settings.import_max_bytes
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with target.open("wb") as handle:
+            while chunk := await file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise DomainError("payload_too_large", max_bytes=limit)
+                digest.update(chunk)
+                handle.write(chunk)
+        with turnout.uow() as uow:
+            job = create_import_job(
+                uow,
+                event_id=event_id,
+                path=target.resolve(),
+                filename=filename,
+                actor=principal.actor,
+                on_duplicate=on_duplicate,
+                mapping=columns,
+                encoding=encoding,
+                sha256=digest.hexdigest(),
+                size=size,
+            )
+            uow.commit()
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return import_read(job)
+
+
+@router.get("/imports/{import_id}")
+def get_import_job(import_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> ImportRead:
+    authorize(principal, Permission.PARTICIPANTS_READ)
+    with turnout.uow(readonly=True) as uow:
+        job = get_import(uow, import_id=import_id)
+    authorize(principal, Permission.PARTICIPANTS_READ, event_id=job.event_id)
+    return import_read(job)
+
+
+@router.get("/imports/{import_id}/errors.csv", response_class=StreamingResponse)
+def import_errors_csv(
+    import_id: str, turnout: TurnoutDep, principal: PrincipalDep, locale: LocaleDep
+) -> StreamingResponse:
+    """The refused rows as read, plus ``row, column, code, message`` (formulas neutralised)."""
+    authorize(principal, Permission.PARTICIPANTS_READ)
+    with turnout.uow(readonly=True) as uow:
+        job = get_import(uow, import_id=import_id)
+    authorize(principal, Permission.PARTICIPANTS_READ, event_id=job.event_id)
+
+    def body() -> Iterator[bytes]:
+        with turnout.uow(readonly=True) as uow:
+            for chunk in error_report(uow, import_id=import_id, locale=locale):
+                yield chunk.encode("utf-8")
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"'},
+    )

@@ -1,0 +1,122 @@
+"""``turnout import EVENT_ID FILE``: import participants with a progress bar and a summary.
+
+Exit 0 when the file was read and its valid rows saved (refused rows are counted and listed);
+1 when the file as a whole is refused (nothing saved); 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from turnout.i18n import translate
+
+out = Console()
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+
+
+def import_command(
+    event_id: Annotated[str, typer.Argument(help="the event to import into")],
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, TXT or XLSX file", exists=True, dir_okay=False)],
+    on_duplicate: Annotated[
+        str, typer.Option("--on-duplicate", help="skip (default, reported), update or fail")
+    ] = "skip",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--mapping", help="COLUMN=FIELD (name, email, phone, birth_date, ..., custom, ignore)"),
+    ] = None,
+    errors_file: Annotated[
+        Path | None, typer.Option("--errors", help="write refused rows and reasons to this CSV")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="override detection (e.g. cp949)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import participants from a file (resumes a killed run of the same file)."""
+    from turnout.domain.columns import ColumnsRefused, parse_mapping
+    from turnout.domain.errors import DomainError
+    from turnout.entrypoints.cli import cli_locale, fail, wired
+    from turnout.services.importing import OnDuplicate, error_report, get_import, import_file
+
+    if on_duplicate not in {p.value for p in OnDuplicate}:
+        raise typer.BadParameter("skip, update or fail", param_hint="--on-duplicate")
+    try:
+        columns = parse_mapping(mapping or [])
+    except ColumnsRefused as exc:
+        raise typer.BadParameter(translate(exc.code, "en", exc.params), param_hint="--mapping") from None
+    show_bar = not as_json and sys.stderr.isatty()
+    size = file.stat().st_size
+    with wired() as turnout:
+        try:
+            if show_bar:
+                with Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TextColumn("{task.fields[rows]} rows"),
+                    TimeElapsedColumn(),
+                    console=err,
+                    transient=False,
+                ) as bar:
+                    task = bar.add_task(file.name, total=size, rows=0)
+
+                    def progress(job: Any, position: int) -> None:
+                        bar.update(task, completed=min(position, size), rows=job.rows_processed)
+
+                    job = import_file(
+                        turnout,
+                        event_id=event_id,
+                        path=file,
+                        actor="cli",
+                        on_duplicate=on_duplicate,
+                        mapping=columns,
+                        encoding=encoding,
+                        progress=progress,
+                    )
+                    bar.update(task, completed=size)
+            else:
+                job = import_file(
+                    turnout,
+                    event_id=event_id,
+                    path=file,
+                    actor="cli",
+                    on_duplicate=on_duplicate,
+                    mapping=columns,
+                    encoding=encoding,
+                )
+        except DomainError as error:
+            fail(error, as_json)
+            return
+        if errors_file is not None:
+            with turnout.uow(readonly=True) as uow:
+                job = get_import(uow, import_id=job.id)
+                with errors_file.open("w", encoding="utf-8", newline="") as handle:
+                    for chunk in error_report(uow, import_id=job.id, locale=cli_locale()):
+                        handle.write(chunk)
+    if job.error_code:
+        fail(DomainError(job.error_code, **(job.error_params or {})), as_json)
+        return
+    summary = job.summary()
+    if as_json:
+        print(json.dumps({"import_id": job.id, "status": job.status.value, **summary}, ensure_ascii=False))
+        return
+    table = Table(title="import", caption=job.id, show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    out.print(table)
+    if summary["duplicates"] or summary["invalid"]:
+        hint = f" -> {errors_file}" if errors_file else " (use --errors FILE.csv for the list)"
+        err.print(f"{summary['duplicates'] + summary['invalid']} rows not saved{hint}")

@@ -1,0 +1,115 @@
+"""Imports over HTTP: upload -> 202 job -> the worker runs it -> progress, summary, errors.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from turnout.bootstrap import Turnout
+from turnout.services.importing import run_pending_imports
+
+GOOD = "이름,이메일,휴대폰\n김민준,minjun@example.com,010-1234-5678\n이서연,seoyeon@example.com,\n"
+
+
+def upload(client: TestClient, event_id: str, content: bytes, name: str = "people.csv", **form: Any) -> Any:
+    return client.post(
+        f"/api/v1/events/{event_id}/imports", files={"file": (name, content, "text/csv")}, data=form
+    )
+
+
+def test_upload_answers_202_and_worker_runs_the_job(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    response = upload(client, str(event["id"]), GOOD.encode("cp949"))
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["status"] == "queued"
+    assert job["summary"] == {"total": 0, "created": 0, "updated": 0, "duplicates": 0, "invalid": 0}
+    assert run_pending_imports(turnout) == 1
+    done = client.get(f"/api/v1/imports/{job['id']}").json()
+    assert done["status"] == "done"
+    assert done["encoding"] == "cp949"
+    assert done["summary"] == {"total": 2, "created": 2, "updated": 0, "duplicates": 0, "invalid": 0}
+    assert done["rows_processed"] == 2
+    names = [p["name"] for p in client.get(f"/api/v1/events/{event['id']}/participants").json()["items"]]
+    assert names == ["김민준", "이서연"]
+
+
+def test_uploading_the_same_file_again_creates_nothing_new(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    for _ in range(2):
+        assert upload(client, str(event["id"]), GOOD.encode()).status_code == 202
+    assert run_pending_imports(turnout) == 2
+    items = client.get(f"/api/v1/events/{event['id']}/participants").json()["items"]
+    assert len(items) == 2
+
+
+def test_errors_csv_lists_refused_rows_with_codes_in_the_requested_language(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    content = "이름,이메일\n김,a@example.com\n=cmd|' /C calc'!A0,b@example.com\n박서준,c@example.com\n"
+    job = upload(client, str(event["id"]), content.encode()).json()
+    run_pending_imports(turnout)
+    response = client.get(f"/api/v1/imports/{job['id']}/errors.csv", headers={"Accept-Language": "ko"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert rows[0] == ["이름", "이메일", "row", "column", "code", "message"]
+    assert rows[1][:5] == ["김", "a@example.com", "2", "이름", "name_too_short"]
+    assert "2자" in rows[1][5]
+    assert rows[2][0].startswith("'=")
+    assert rows[2][4] == "formula_not_allowed"
+    assert len(rows) == 3
+
+
+def test_whole_file_refusal_marks_job_failed_with_code(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    job = upload(client, str(event["id"]), b"foo,bar\n1,2\n").json()
+    run_pending_imports(turnout)
+    done = client.get(f"/api/v1/imports/{job['id']}").json()
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "missing_column"
+    assert done["error"]["params"]["column"] == "name"
+
+
+def test_upload_over_the_size_limit_is_refused_with_413(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    turnout.settings.import_max_bytes = 100
+    response = upload(client, str(event["id"]), b"x" * 101)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert not list((turnout.settings.var_dir / "imports").iterdir())
+
+
+def test_upload_with_bad_mapping_is_refused_before_queueing(
+    client: TestClient, event: dict[str, Any]
+) -> None:
+    response = upload(client, str(event["id"]), GOOD.encode(), mapping="이름=nickname")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_mapping"
+
+
+def test_upload_with_mapping_and_update_policy(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    upload(client, str(event["id"]), GOOD.encode())
+    run_pending_imports(turnout)
+    changed = "참가자,주소,회사\n김민준 박사,minjun@example.com,한빛\n".encode()
+    job = upload(
+        client,
+        str(event["id"]),
+        changed,
+        on_duplicate="update",
+        mapping=["참가자=name", "주소=email", "회사=organization"],
+    ).json()
+    run_pending_imports(turnout)
+    done = client.get(f"/api/v1/imports/{job['id']}").json()
+    assert done["summary"]["updated"] == 1
+    found = client.get(f"/api/v1/events/{event['id']}/participants", params={"q": "minjun"}).json()["items"]
+    assert (found[0]["name"], found[0]["organization"]) == ("김민준 박사", "한빛")
