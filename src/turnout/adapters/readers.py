@@ -144,11 +144,21 @@ def detect_encoding(sample: bytes) -> str:
 
     best = from_bytes(sample).best()
     if best is None:
-        raise FileRefused("binary_file")
+        # mixed encodings (a file pasted together): the encoding most lines decode in, if any
+        return _mostly_decodes(sample)
     name = codecs.lookup(best.encoding).name
     if name in ("euc_kr", "iso2022_kr", "johab", "uhc"):
         name = "cp949"  # the superset Excel writes
     return name
+
+
+def _mostly_decodes(sample: bytes) -> str:
+    lines = [line for line in sample.splitlines() if line.strip()]
+    for candidate in ("utf-8", "cp949"):
+        bad = sum(1 for line in lines if REPLACEMENT in line.decode(candidate, errors="replace"))
+        if lines and bad * 2 < len(lines):
+            return candidate
+    raise FileRefused("binary_file")
 
 
 def _sniff_delimiter(first_line: str) -> str:
