@@ -72,7 +72,10 @@ def test_unbalanced_quote_is_reported_with_its_line_and_rows_before_are_saved(
 
 def test_a_one_megabyte_cell_refuses_only_its_row(turnout: Turnout, event_id: str, tmp_path: Path) -> None:
     big = "가" * (1024 * 1024)
-    data = f"이름,이메일,메모\n김민준,a@example.com,{big}\n이서연,b@example.com,짧은 메모\n{big},c@example.com,\n"
+    data = (
+        f"이름,이메일,메모\n김민준,a@example.com,{big}\n"
+        f"이서연,b@example.com,짧은 메모\n{big},c@example.com,\n"
+    )
     job = run(turnout, event_id, write(tmp_path, "p.csv", data))
     assert job.summary() == {"total": 3, "created": 1, "updated": 0, "duplicates": 0, "invalid": 2}
     assert error_codes(turnout, job) == [(2, "메모", "cell_too_long"), (4, "이름", "too_long")]
@@ -109,7 +112,10 @@ def test_rows_with_fewer_or_more_fields_than_the_header_are_refused(
 def test_formula_cells_are_refused_in_fields_and_kept_inert_in_custom_columns(
     turnout: Turnout, event_id: str, tmp_path: Path
 ) -> None:
-    data = '이름,이메일,소속,메모\n=1+2,a@example.com,,\n김민준,b@example.com,=HYPERLINK("x"),\n이서연,c@example.com,,=SUM(A1)\n'
+    data = (
+        "이름,이메일,소속,메모\n=1+2,a@example.com,,\n"
+        '김민준,b@example.com,=HYPERLINK("x"),\n이서연,c@example.com,,=SUM(A1)\n'
+    )
     job = run(turnout, event_id, write(tmp_path, "p.csv", data))
     assert error_codes(turnout, job) == [
         (2, "이름", "formula_not_allowed"),
