@@ -19,7 +19,9 @@ from turnout.services.gates import create_gate
 STARTS = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 
 
-def live_event(turnout: Turnout, *, allow_reentry: bool = True, status: EventStatus = EventStatus.LIVE) -> str:
+def live_event(
+    turnout: Turnout, *, allow_reentry: bool = True, status: EventStatus = EventStatus.LIVE
+) -> str:
     with turnout.uow() as uow:
         event = create_event(
             uow,
@@ -100,5 +102,7 @@ def add_participant(turnout: Turnout, event_id: str, **fields: Any) -> tuple[str
 
 def set_participant(turnout: Turnout, participant_id: str, **values: Any) -> None:
     with turnout.uow() as uow:
-        uow.conn.execute(t.participants.update().where(t.participants.c.id == participant_id).values(**values))
+        uow.conn.execute(
+            t.participants.update().where(t.participants.c.id == participant_id).values(**values)
+        )
         uow.commit()

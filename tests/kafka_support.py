@@ -124,10 +124,11 @@ def kafka_cluster() -> Iterator[MockCluster]:
 
 
 def read_topics(
-    bootstrap_servers: str, topics: list[str], *, expect: int, timeout: float = 30.0
+    bootstrap_servers: str, topics: list[str], *, expect: int, timeout: float = 30.0, distinct: bool = False
 ) -> list[Any]:
     """Every message on ``topics`` from the beginning (a throwaway consumer group), stopping once
-    ``expect`` messages have arrived or after ``timeout`` seconds of no progress."""
+    ``expect`` messages (``distinct``: distinct ``id`` headers) have arrived or after ``timeout``
+    seconds of no progress."""
     import time
     import uuid
 
@@ -143,13 +144,15 @@ def read_topics(
     )
     consumer.subscribe(topics)
     got: list[Any] = []
+    ids: set[bytes] = set()
     deadline = time.monotonic() + timeout
     try:
-        while len(got) < expect and time.monotonic() < deadline:
+        while (len(ids) if distinct else len(got)) < expect and time.monotonic() < deadline:
             batch = consumer.consume(num_messages=1000, timeout=0.5)
             for message in batch:
                 if message.error() is None:
                     got.append(message)
+                    ids.add(dict(message.headers() or []).get("id", b""))
             if batch:
                 deadline = time.monotonic() + timeout
     finally:

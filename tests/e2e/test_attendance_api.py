@@ -73,7 +73,9 @@ def test_manual_check_in_records_staff_key_when_found_by_phone_digits(
     register(client, event["id"], "이영희", "lee@example.com", "010-2222-9876")
     staff_key = make_key(turnout, Role.STAFF, event["id"])
     headers = {"Authorization": f"Bearer {staff_key}"}
-    found = app_client.get(f"/api/v1/events/{event['id']}/participants", params={"q": "9876"}, headers=headers)
+    found = app_client.get(
+        f"/api/v1/events/{event['id']}/participants", params={"q": "9876"}, headers=headers
+    )
     [person] = found.json()["items"]
 
     response = app_client.post(
@@ -146,7 +148,9 @@ def test_bulk_upload_answers_summary_with_indexed_errors(
     ]
     records.append({"token": "broken", "gate_id": gate["id"], "timestamp": "2026-06-01T10:05:00+09:00"})
     response = client.post(
-        f"/api/v1/events/{event['id']}/attendance/bulk", json={"records": records}, headers={"Accept-Language": "en"}
+        f"/api/v1/events/{event['id']}/attendance/bulk",
+        json={"records": records},
+        headers={"Accept-Language": "en"},
     )
     assert response.status_code == 200, response.text
     assert response.json() == {
@@ -177,14 +181,16 @@ def test_stats_and_live_stream_show_the_same_snapshot(
         assert key in stats
     assert (stats["registered"], stats["checked_in"], stats["inside"]) == (4, 3, 3)
     assert stats["attendance_rate"] == 0.75
-    assert "emails" in stats and "arrivals" in stats
+    assert "emails" in stats
+    assert "arrivals" in stats
 
     with client.stream("GET", f"/api/v1/events/{event['id']}/stats/live", params={"max_messages": 1}) as live:
         assert live.headers["content-type"].startswith("text/event-stream")
         text = "".join(live.iter_text())
     data_line = next(line for line in text.splitlines() if line.startswith("data: "))
     streamed = json.loads(data_line.removeprefix("data: "))
-    assert streamed["checked_in"] == 3 and streamed["inside"] == 3
+    assert streamed["checked_in"] == 3
+    assert streamed["inside"] == 3
 
 
 def test_analytics_carry_no_personal_data(

@@ -43,7 +43,8 @@ def test_admits_once_then_answers_already_admitted_when_scanned_again(turnout: T
     second = desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token), actor="key:g")
 
     assert (first.result, first.code) == (Result.ADMITTED, None)
-    assert first.participant is not None and first.participant.check_in_status == "inside"
+    assert first.participant is not None
+    assert first.participant.check_in_status == "inside"
     assert (second.result, second.code) == (Result.DENIED, "already_admitted")
     rows = scan_rows(turnout)
     assert [(r.result, r.code, r.actor) for r in rows] == [
@@ -52,16 +53,21 @@ def test_admits_once_then_answers_already_admitted_when_scanned_again(turnout: T
     ]
     recorded = facts(turnout)
     assert len(recorded) == 1
-    assert recorded[0]["participant_id"] == pid and recorded[0]["result"] == "admitted"
-    assert "name" not in recorded[0] and "email" not in recorded[0]
+    assert recorded[0]["participant_id"] == pid
+    assert recorded[0]["result"] == "admitted"
+    assert "name" not in recorded[0]
+    assert "email" not in recorded[0]
     row = participant(turnout, pid)
-    assert row.check_in_status == "inside" and row.first_checked_in_at is not None
+    assert row.check_in_status == "inside"
+    assert row.first_checked_in_at is not None
 
 
-def test_exit_records_stay_and_reentry_is_admitted_when_event_allows_it(turnout: Turnout, clock: FakeClock) -> None:
+def test_exit_records_stay_and_reentry_is_admitted_when_event_allows_it(
+    turnout: Turnout, clock: FakeClock
+) -> None:
     event_id = live_event(turnout)
     gate_id = add_gate(turnout, event_id)
-    pid, token = add_participant(turnout, event_id)
+    _pid, token = add_participant(turnout, event_id)
     desk = desk_for(turnout)
 
     desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token))
@@ -119,10 +125,15 @@ def test_denies_revoked_and_cancelled_tickets_when_participant_changed(turnout: 
     set_participant(turnout, b, status="cancelled")
     desk = desk_for(turnout)
     assert desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token_a)).code == "revoked"
-    assert desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token_b)).code == "participant_cancelled"
+    assert (
+        desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token_b)).code
+        == "participant_cancelled"
+    )
 
 
-def test_denies_event_not_live_and_gate_rules_when_they_do_not_fit(turnout: Turnout, clock: FakeClock) -> None:
+def test_denies_event_not_live_and_gate_rules_when_they_do_not_fit(
+    turnout: Turnout, clock: FakeClock
+) -> None:
     draft_event = live_event(turnout, status=EventStatus.OPEN)
     gate_draft = add_gate(turnout, draft_event)
     _, token_draft = add_participant(turnout, draft_event)
@@ -138,7 +149,9 @@ def test_denies_event_not_live_and_gate_rules_when_they_do_not_fit(turnout: Turn
 
     assert code(draft_event, gate_id=gate_draft, token=token_draft) == "event_not_live"
     assert code(event_id, gate_id=closed_gate, token=token) == "gate_closed"
-    assert code(event_id, gate_id=qr_only, participant_id=pid, method=ScanMethod.MANUAL) == "method_not_allowed"
+    assert (
+        code(event_id, gate_id=qr_only, participant_id=pid, method=ScanMethod.MANUAL) == "method_not_allowed"
+    )
     assert code(event_id, gate_id=entry_only, token=token, direction=Direction.OUT) == "direction_not_allowed"
     assert code(event_id, gate_id=entry_only, token=token, direction=None) is None  # admitted
 
@@ -149,14 +162,19 @@ def test_same_nonce_gives_same_answer_and_one_record_when_repeated(turnout: Turn
     _, token = add_participant(turnout, event_id)
     desk = desk_for(turnout)
     answers = [
-        desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token, nonce="n-1")) for _ in range(3)
+        desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token, nonce="n-1"))
+        for _ in range(3)
     ]
-    assert {(a.result, a.code, a.attendance_id) for a in answers} == {(Result.ADMITTED, None, answers[0].attendance_id)}
+    assert {(a.result, a.code, a.attendance_id) for a in answers} == {
+        (Result.ADMITTED, None, answers[0].attendance_id)
+    }
     assert len(scan_rows(turnout)) == 1
     assert len(facts(turnout)) == 1
 
 
-def test_ble_detections_make_one_record_when_inside_debounce_window(turnout: Turnout, clock: FakeClock) -> None:
+def test_ble_detections_make_one_record_when_inside_debounce_window(
+    turnout: Turnout, clock: FakeClock
+) -> None:
     event_id = live_event(turnout)
     gate_id = add_gate(turnout, event_id)
     pid, _ = add_participant(turnout, event_id)
@@ -168,12 +186,18 @@ def test_ble_detections_make_one_record_when_inside_debounce_window(turnout: Tur
     clock.advance(seconds=50)
     third = desk.scan(event_id=event_id, scan=ble)
     assert first.result is Result.ADMITTED
-    assert (second.result, second.attendance_id, second.replayed) == (Result.ADMITTED, first.attendance_id, True)
+    assert (second.result, second.attendance_id, second.replayed) == (
+        Result.ADMITTED,
+        first.attendance_id,
+        True,
+    )
     assert third.code == "already_admitted"
     assert len(scan_rows(turnout)) == 2
 
 
-def test_ble_never_overrides_a_denial_when_detected_right_after_it(turnout: Turnout, clock: FakeClock) -> None:
+def test_ble_never_overrides_a_denial_when_detected_right_after_it(
+    turnout: Turnout, clock: FakeClock
+) -> None:
     event_id = live_event(turnout)
     gate_id = add_gate(turnout, event_id)
     pid, token = add_participant(turnout, event_id)
@@ -182,7 +206,9 @@ def test_ble_never_overrides_a_denial_when_detected_right_after_it(turnout: Turn
     denied = desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token))
     set_participant(turnout, pid, ticket_version=1)  # even if the ticket became good meanwhile
     clock.advance(seconds=5)
-    ble = desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, participant_id=pid, method=ScanMethod.BLE))
+    ble = desk.scan(
+        event_id=event_id, scan=ScanInput(gate_id=gate_id, participant_id=pid, method=ScanMethod.BLE)
+    )
     assert denied.code == "revoked"
     assert (ble.result, ble.code) == (Result.DENIED, "revoked")
     assert participant(turnout, pid).check_in_status == "not_checked_in"
@@ -193,7 +219,8 @@ def test_naive_timestamp_is_read_in_event_timezone_when_given(turnout: Turnout) 
     gate_id = add_gate(turnout, event_id)
     _, token = add_participant(turnout, event_id)
     desk_for(turnout).scan(
-        event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token, occurred_at=datetime(2026, 6, 1, 9, 30))
+        event_id=event_id,
+        scan=ScanInput(gate_id=gate_id, token=token, occurred_at=datetime(2026, 6, 1, 9, 30)),
     )
     stored = scan_rows(turnout)[0].occurred_at
     assert stored.isoformat() == "2026-06-01T00:30:00+00:00"  # 09:30 in Seoul

@@ -26,7 +26,13 @@ def test_exit_uploaded_before_its_entry_is_applied_in_timestamp_order(turnout: T
     gate_id = add_gate(turnout, event_id)
     [(pid, token)] = add_participants(turnout, event_id, 1)
     records = [
-        ScanInput(gate_id=gate_id, token=token, direction=Direction.OUT, occurred_at=T0 + timedelta(hours=2), nonce="b"),
+        ScanInput(
+            gate_id=gate_id,
+            token=token,
+            direction=Direction.OUT,
+            occurred_at=T0 + timedelta(hours=2),
+            nonce="b",
+        ),
         ScanInput(gate_id=gate_id, token=token, direction=Direction.IN, occurred_at=T0, nonce="a"),
     ]
     result = desk_for(turnout).bulk(event_id=event_id, records=records, actor="key:s")
@@ -66,7 +72,9 @@ def test_bulk_is_idempotent_by_nonce_when_uploaded_twice(turnout: Turnout) -> No
         ScanInput(gate_id=gate_id, token=token, occurred_at=T0 + timedelta(seconds=i), nonce=f"n{i}")
         for i, (_, token) in enumerate(people)
     ]
-    records.append(ScanInput(gate_id=gate_id, token=people[0][1], occurred_at=T0 + timedelta(hours=1), nonce="dup"))
+    records.append(
+        ScanInput(gate_id=gate_id, token=people[0][1], occurred_at=T0 + timedelta(hours=1), nonce="dup")
+    )
     desk = desk_for(turnout)
     first = desk.bulk(event_id=event_id, records=records, batch_size=7)
     second = desk.bulk(event_id=event_id, records=records, batch_size=7)

@@ -24,7 +24,11 @@ from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanM
 
 NOW = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 EVENT = Event(
-    id="e1", name="x", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=8), status=EventStatus.LIVE
+    id="e1",
+    name="x",
+    starts_at=NOW - timedelta(hours=1),
+    ends_at=NOW + timedelta(hours=8),
+    status=EventStatus.LIVE,
 )
 GATE = Gate(id="g1", event_id="e1", name="main")
 TICKET = TicketState(
@@ -97,7 +101,9 @@ def test_denies_not_inside_when_exit_comes_without_entry() -> None:
 
 
 def test_exit_records_stay_duration_when_participant_is_inside() -> None:
-    inside = replace(TICKET, check_in_status=CheckInStatus.INSIDE, last_accepted_at=NOW - timedelta(minutes=90))
+    inside = replace(
+        TICKET, check_in_status=CheckInStatus.INSIDE, last_accepted_at=NOW - timedelta(minutes=90)
+    )
     assert admit(scan(direction=Direction.OUT), inside, GATE, EVENT) == Exited(stay_seconds=5400)
 
 

@@ -36,8 +36,8 @@ p = t.participants
 def _bucket(column: Any, dialect: str, seconds: int) -> Any:
     """The start (epoch seconds) of the ``seconds``-long bucket holding ``column``."""
     if dialect == "postgresql":
-        epoch = sa.func.extract("epoch", column)
-        return sa.cast(sa.func.floor(epoch / seconds) * seconds, sa.BigInteger)
+        pg_epoch = sa.func.extract("epoch", column)
+        return sa.cast(sa.func.floor(pg_epoch / seconds) * seconds, sa.BigInteger)
     epoch = sa.cast(sa.func.strftime("%s", column), sa.Integer)
     return (epoch / seconds) * seconds
 
@@ -51,7 +51,9 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     emails: Counter[str] = Counter()
     came = sa.case((p.c.first_checked_in_at.is_(None), 0), else_=1)
     for row in conn.execute(
-        sa.select(p.c.status, p.c.check_in_status, p.c.email_status, came.label("came"), sa.func.count().label("n"))
+        sa.select(
+            p.c.status, p.c.check_in_status, p.c.email_status, came.label("came"), sa.func.count().label("n")
+        )
         .where(p.c.event_id == event_id)
         .group_by(p.c.status, p.c.check_in_status, p.c.email_status, came)
     ):
@@ -65,9 +67,12 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
             checked_in += n
         if row.check_in_status == "inside":
             inside += n
-    gate_names = dict(conn.execute(sa.select(t.gates.c.id, t.gates.c.name).where(t.gates.c.event_id == event_id)).all())
+    gate_names = dict(
+        conn.execute(sa.select(t.gates.c.id, t.gates.c.name).where(t.gates.c.event_id == event_id)).all()
+    )
     by_gate: dict[str, dict[str, Any]] = {
-        gate_id: {"name": name, "admitted": 0, "exited": 0, "denied": 0} for gate_id, name in gate_names.items()
+        gate_id: {"name": name, "admitted": 0, "exited": 0, "denied": 0}
+        for gate_id, name in gate_names.items()
     }
     by_method: dict[str, dict[str, int]] = {}
     denied_by_code: Counter[str] = Counter()
@@ -221,7 +226,13 @@ def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         "median_minutes": round(stays[len(stays) // 2] / 60, 1) if stays else None,
         "buckets": dict(
             Counter(
-                "under_1h" if s < 3600 else "1h_to_3h" if s < 3 * 3600 else "3h_to_6h" if s < 6 * 3600 else "6h_plus"
+                "under_1h"
+                if s < 3600
+                else "1h_to_3h"
+                if s < 3 * 3600
+                else "3h_to_6h"
+                if s < 6 * 3600
+                else "6h_plus"
                 for s in stays
             )
         ),

@@ -47,3 +47,15 @@ message_deliveries = sa.Table(
     sa.Index("ix_message_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     sa.Index("ix_message_deliveries_message_type_created_at", "message_type", "created_at"),
 )
+
+# Cross-process cache invalidation: a handler bumps ``version`` when something cached changes; a
+# process-local cache compares the version it cached with this row (one indexed read).
+cache_versions = sa.Table(
+    "cache_versions",
+    metadata,
+    sa.Column("scope", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reason", sa.String(100)),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

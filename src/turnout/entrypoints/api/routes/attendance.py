@@ -55,7 +55,9 @@ def _json(data: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status_code, media_type="application/json")
 
 
-def _to_input(body: AttendanceCreate, principal: Principal, event_id: str, index: int | None = None) -> ScanInput:
+def _to_input(
+    body: AttendanceCreate, principal: Principal, event_id: str, index: int | None = None
+) -> ScanInput:
     gate_id = body.gate_id or principal.gate_id
     field_prefix = f"records.{index}." if index is not None else ""
     errors = []
@@ -88,7 +90,9 @@ def answer_body(answer: ScanAnswer, locale: str) -> dict[str, Any]:
         "code": answer.code,
         "message": translate(answer.code or answer.result.value, locale),
         "participant": (
-            {"id": person.id, "name": person.name, "check_in_status": person.check_in_status} if person else None
+            {"id": person.id, "name": person.name, "check_in_status": person.check_in_status}
+            if person
+            else None
         ),
         "attendance_id": answer.attendance_id,
     }
@@ -121,7 +125,8 @@ def record_bulk(
             "successful": result.successful,
             "failed": result.failed,
             "errors": [
-                {"index": err.index, "code": err.code, "message": translate(err.code, locale)} for err in result.errors
+                {"index": err.index, "code": err.code, "message": translate(err.code, locale)}
+                for err in result.errors
             ],
         }
     )
@@ -156,12 +161,16 @@ async def live_stats(
         last_write = time.monotonic()
         data = first
         while True:
-            body = json.dumps({k: v for k, v in data.items() if k != "at"}, sort_keys=True, ensure_ascii=False)
+            body = json.dumps(
+                {k: v for k, v in data.items() if k != "at"}, sort_keys=True, ensure_ascii=False
+            )
             if body != last_body:
                 last_body = body
                 sent += 1
                 last_write = time.monotonic()
-                message = f"retry: {LIVE_RETRY_MS}\nevent: stats\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                message = (
+                    f"retry: {LIVE_RETRY_MS}\nevent: stats\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                )
                 yield message.encode()
                 if max_messages is not None and sent >= max_messages:
                     return

@@ -1,4 +1,4 @@
-"""messaging: relay cursors and message deliveries
+"""messaging: relay cursors, message deliveries, cache versions
 
 Revision ID: 0004_messaging
 Revises: 0003_scans
@@ -52,6 +52,15 @@ def upgrade() -> None:
         sa.Column("updated_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("message_id", "handler", name=op.f("pk_message_deliveries")),
     )
+    op.create_table(
+        "cache_versions",
+        sa.Column("scope", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("reason", sa.String(length=100), nullable=True),
+        sa.Column("updated_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("scope", "key", name=op.f("pk_cache_versions")),
+    )
     with op.batch_alter_table("message_deliveries", schema=None) as batch_op:
         batch_op.create_index(
             "ix_message_deliveries_status_next_attempt_at", ["status", "next_attempt_at"], unique=False
@@ -65,5 +74,6 @@ def downgrade() -> None:
     with op.batch_alter_table("message_deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_message_deliveries_message_type_created_at")
         batch_op.drop_index("ix_message_deliveries_status_next_attempt_at")
+    op.drop_table("cache_versions")
     op.drop_table("message_deliveries")
     op.drop_table("relay_cursors")

@@ -1,0 +1,313 @@
+"""Check-in throughput against the real HTTP server.
+
+Starts ``turnout serve --workers 2 --no-background`` on a temporary SQLite database, registers
+participants with real ticket tokens, then drives it with a small keep-alive HTTP/1.1 client
+(asyncio, CONCURRENCY connections, one request in flight per connection):
+
+1. ceiling: ``GET /health`` (a trivial JSON endpoint that also runs ``SELECT 1``);
+2. scans: ``POST /api/v1/events/{id}/attendance`` with a gate key, every ticket once (admitted:
+   each scan is a write transaction with its scan record, participant update and outbox fact);
+3. bulk: ``POST /api/v1/events/{id}/attendance/bulk`` with 10,000 records (5,000 tickets, entry
+   and exit each).
+
+Targets (issue 6): >= 2,000 scans/s at concurrency 32 with p99 <= 50 ms; bulk >= 20,000 records/s.
+
+    .venv/bin/python bench/bench_checkin.py [--scans 20000] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(env: dict[str, str], participants: int) -> dict[str, object]:
+    """Schema, a live event, one gate, a gate key and ``participants`` tickets (written directly)."""
+    os.environ.update(env)
+    from turnout.adapters.db import tables as t
+    from turnout.adapters.db.migrate import upgrade
+    from turnout.bootstrap import bootstrap
+    from turnout.domain.access import Role
+    from turnout.domain.events import EventStatus
+    from turnout.domain.ids import new_id
+    from turnout.services.events import change_status, create_event
+    from turnout.services.gates import create_gate
+    from turnout.services.keys import create_key
+
+    upgrade(env["TURNOUT_DATABASE_URL"])
+    turnout = bootstrap()
+    starts = datetime.now(UTC) - timedelta(hours=1)
+    with turnout.uow() as uow:
+        event = create_event(
+            uow, actor="bench", name="bench", starts_at=starts, ends_at=starts + timedelta(hours=12)
+        )
+        change_status(uow, event_id=event.id, status=EventStatus.OPEN, actor="bench")
+        change_status(uow, event_id=event.id, status=EventStatus.LIVE, actor="bench")
+        gate = create_gate(uow, actor="bench", event_id=event.id, name="main")
+        gate_key = create_key(
+            uow, actor="bench", name="gate", role=Role.GATE, event_id=event.id, gate_id=gate.id
+        )
+        admin_key = create_key(uow, actor="bench", name="admin", role=Role.ADMIN)
+        uow.commit()
+    tokens: list[str] = []
+    now = datetime.now(UTC)
+    for start in range(0, participants, 5000):
+        ids = [new_id() for _ in range(min(5000, participants - start))]
+        with turnout.uow() as uow:
+            minted = turnout.tickets.mint_many(uow, event_id=event.id, items=[(pid, 1) for pid in ids])
+            uow.conn.execute(
+                t.participants.insert(),
+                [
+                    {
+                        "id": pid,
+                        "event_id": event.id,
+                        "name": f"Bench {start + i}",
+                        "email": f"{pid}@bench.example",
+                        "custom_fields": {},
+                        "status": "registered",
+                        "check_in_status": "not_checked_in",
+                        "token": token,
+                        "source": "api",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i, (pid, token) in enumerate(zip(ids, minted, strict=True))
+                ],
+            )
+            uow.commit()
+        tokens.extend(minted)
+    turnout.close()
+    return {
+        "event_id": event.id,
+        "gate_id": gate.id,
+        "gate_key": gate_key.key,
+        "admin_key": admin_key.key,
+        "tokens": tokens,
+    }
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; one request at a time."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        chunked = False
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+            elif name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        if chunked:
+            data = b""
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                data += chunk[:-2]
+            return status, data
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def drive(
+    port: int, requests: list[tuple[str, str, dict[str, str], bytes]], concurrency: int
+) -> dict[str, float]:
+    connections = [await Connection.open(port) for _ in range(concurrency)]
+    queue = list(reversed(requests))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def worker(conn: Connection) -> None:
+        while queue:
+            method, path, headers, body = queue.pop()
+            started = time.perf_counter()
+            status, _ = await conn.request(method, path, headers, body)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - began
+    for conn in connections:
+        conn.close()
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {
+        "requests": len(latencies),
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "mean_ms": statistics.fmean(latencies) * 1000,
+        "non_2xx": sum(n for s, n in statuses.items() if not 200 <= s < 300),
+    }
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+def show(label: str, figures: dict[str, float]) -> None:
+    print(
+        f"{label:<34} {figures['per_second']:>9,.0f}/s  p50 {figures['p50_ms']:6.1f} ms  "
+        f"p95 {figures['p95_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  "
+        f"({int(figures['requests'])} requests, {int(figures['non_2xx'])} non-2xx)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scans", type=int, default=20_000)
+    parser.add_argument("--bulk", type=int, default=10_000, help="records in the bulk upload")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
+    port = free_port()
+    env = {
+        "TURNOUT_DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "TURNOUT_VAR_DIR": str(workdir / "var"),
+        "TURNOUT_SECRET_KEY": "bench-secret-key",
+        "TURNOUT_BROKER_URL": "",
+    }
+    bulk_tickets = args.bulk // 2
+    t0 = time.perf_counter()
+    world = prepare(env, args.scans + bulk_tickets)
+    print(f"prepared {args.scans + bulk_tickets:,} tickets in {time.perf_counter() - t0:.1f} s ({workdir})")
+    turnout_bin = str(Path(sys.executable).parent / "turnout")
+    server = subprocess.Popen(
+        [turnout_bin, "serve", "--port", str(port), "--workers", str(args.workers), "--no-background"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port)
+        time.sleep(1.0)
+        event_id, gate_key = world["event_id"], world["gate_key"]
+        tokens: list[str] = world["tokens"]  # type: ignore[assignment]
+        scan_tokens, bulk_tokens = tokens[: args.scans], tokens[args.scans :]
+        auth = {"Authorization": f"Bearer {gate_key}", "Content-Type": "application/json"}
+
+        # warm-up: every worker process loads keys, gate and compiled statements
+        asyncio.run(drive(port, [("GET", "/health", {}, b"")] * 500, args.concurrency))
+        health = asyncio.run(drive(port, [("GET", "/health", {}, b"")] * args.scans, args.concurrency))
+        show("ceiling: GET /health", health)
+
+        path = f"/api/v1/events/{event_id}/attendance"
+        requests = [("POST", path, auth, json.dumps({"token": tok}).encode()) for tok in scan_tokens]
+        scans = asyncio.run(drive(port, requests, args.concurrency))
+        show(f"scans (c={args.concurrency}, all admitted)", scans)
+
+        again = [
+            ("POST", path, auth, json.dumps({"token": tok}).encode())
+            for tok in scan_tokens[: args.scans // 2]
+        ]
+        repeat = asyncio.run(drive(port, again, args.concurrency))
+        show(f"scans again (c={args.concurrency}, denied)", repeat)
+
+        base = datetime.now(UTC) - timedelta(minutes=30)
+        records = []
+        for i, tok in enumerate(bulk_tokens):
+            records.append(
+                {
+                    "token": tok,
+                    "direction": "out",
+                    "timestamp": (base + timedelta(seconds=600 + i)).isoformat(),
+                    "nonce": f"o{i}",
+                }
+            )
+            records.append(
+                {
+                    "token": tok,
+                    "direction": "in",
+                    "timestamp": (base + timedelta(seconds=i)).isoformat(),
+                    "nonce": f"i{i}",
+                }
+            )
+        body = json.dumps({"records": records}).encode()
+        started = time.perf_counter()
+        status, answer = asyncio.run(
+            drive_one(port, f"/api/v1/events/{event_id}/attendance/bulk", auth, body)
+        )
+        elapsed = time.perf_counter() - started
+        summary = json.loads(answer)
+        print(
+            f"{'bulk upload (entry + exit)':<34} {len(records) / elapsed:>9,.0f} records/s  "
+            f"({len(records):,} records in {elapsed * 1000:.0f} ms; status {status}; "
+            f"successful {summary.get('successful')}, failed {summary.get('failed')})"
+        )
+        print()
+        ok_scans = scans["per_second"] >= 2000 and scans["p99_ms"] <= 50
+        ok_bulk = len(records) / elapsed >= 20_000
+        print(f"target scans >= 2,000/s with p99 <= 50 ms: {'met' if ok_scans else 'NOT met'}")
+        print(f"target bulk >= 20,000 records/s: {'met' if ok_bulk else 'NOT met'}")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+async def drive_one(port: int, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    conn = await Connection.open(port)
+    try:
+        return await conn.request("POST", path, headers, body)
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()

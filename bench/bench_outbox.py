@@ -1,0 +1,138 @@
+"""Message bus throughput.
+
+1. outbox -> local handlers on SQLite: MESSAGES ``attendance.recorded`` facts are committed to the
+   outbox, then ``Relay.drain()`` hands each to the handlers subscribed to that type: the default
+   ones (live statistics signal, ...) plus two that write to the database (an audit row per message,
+   and a per-gate counter upsert-like update), each in its savepoint, with the cursor commit.
+2. outbox -> Kafka: the same messages published by the relay to librdkafka's mock cluster (three
+   brokers, idempotent producer, acks=all), cursor commits included.
+
+Targets (issue 3): >= 10,000 messages/s for each.
+
+    .venv/bin/python bench/bench_outbox.py [--messages 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=50_000)
+    args = parser.parse_args()
+
+    import sqlalchemy as sa
+
+    from tests.kafka_support import start_mock_cluster
+    from turnout.adapters.db import tables as t
+    from turnout.adapters.db.migrate import upgrade
+    from turnout.adapters.outbox import Relay
+    from turnout.bootstrap import bootstrap
+    from turnout.config import Settings
+    from turnout.messages.base import Envelope
+    from turnout.messages.facts import AttendanceRecorded
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-outbox-"))
+    url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    upgrade(url)
+    cluster = start_mock_cluster()
+    settings = Settings(
+        database_url=url,
+        var_dir=workdir / "var",
+        secret_key="bench",
+        broker_url="",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    turnout = bootstrap(settings)
+
+    # Handlers as one would write hot ones: statements built once, parameters per message.
+    insert_audit = t.audit_log.insert()
+    touch_event = (
+        sa.update(t.events)
+        .where(t.events.c.id == sa.bindparam("event"))
+        .values(updated_at=sa.bindparam("at", type_=t.events.c.updated_at.type))
+    )
+
+    def audit(envelope: Envelope, uow: object) -> None:
+        uow.conn.execute(  # type: ignore[attr-defined]
+            insert_audit,
+            {
+                "at": envelope.occurred_at,
+                "actor": "bench",
+                "action": "seen",
+                "event_id": envelope.key,
+                "subject_type": "message",
+                "subject_id": envelope.id,
+                "data": {},
+            },
+        )
+
+    def count_by_gate(envelope: Envelope, uow: object) -> None:
+        uow.conn.execute(touch_event, {"event": envelope.key, "at": envelope.occurred_at})  # type: ignore[attr-defined]
+
+    turnout.handlers.subscribe([AttendanceRecorded.TYPE], audit, name="bench.audit")
+    turnout.handlers.subscribe([AttendanceRecorded.TYPE], count_by_gate, name="bench.count_by_gate")
+    handlers = [s.name for s in turnout.handlers.handlers_for(AttendanceRecorded.TYPE)]
+
+    with turnout.uow() as uow:
+        for start in range(0, args.messages, 5000):
+            uow.emit_envelopes(
+                [
+                    Envelope.wrap(
+                        AttendanceRecorded(
+                            event_id=f"event-{i % 10}",
+                            attendance_id=f"a{i}",
+                            participant_id=f"p{i}",
+                            gate_id=f"g{i % 4}",
+                            method="qr",
+                            direction="in",
+                            result="admitted",
+                            occurred_at="2026-06-01T09:00:00+09:00",
+                        ),
+                        uow.clock.now(),
+                    )
+                    for i in range(start, min(args.messages, start + 5000))
+                ]
+            )
+        uow.commit()
+
+    relay = Relay(turnout, batch_size=5000)
+    started = time.perf_counter()
+    deliveries = relay.drain(publish=False)
+    local = time.perf_counter() - started
+    assert deliveries == args.messages * len(handlers), (deliveries, handlers)
+
+    streaming = bootstrap(settings.model_copy(update={"broker_url": cluster.url}))
+    publisher_relay = Relay(streaming, deliver_locally=False)
+    started = time.perf_counter()
+    while publisher_relay.publish_once():
+        pass
+    published = time.perf_counter() - started
+    with streaming.engine.connect() as conn:
+        position = conn.execute(sa.text("SELECT position FROM relay_cursors WHERE consumer = 'kafka'")).scalar()
+    assert position == args.messages, position
+    publisher_relay.close()
+
+    print(f"messages: {args.messages}; local handlers per message: {len(handlers)} ({', '.join(handlers)})")
+    print(
+        f"outbox -> local handlers (SQLite): {args.messages / local:,.0f} messages/s "
+        f"({deliveries / local:,.0f} handler deliveries/s)  target >= 10,000 messages/s"
+    )
+    print(f"outbox -> Kafka (mock cluster):    {args.messages / published:,.0f} messages/s  target >= 10,000/s")
+    turnout.close()
+    streaming.close()
+    cluster.close()
+    os.environ.pop("TURNOUT_BROKER_URL", None)
+
+
+if __name__ == "__main__":
+    main()
