@@ -70,6 +70,9 @@ def bootstrap(
     )
     register_handlers(turnout)
     register_extra_handlers(turnout)
+    from turnout.adapters.outbox import install_lag_gauge
+
+    install_lag_gauge(turnout)
     return turnout
 
 
@@ -110,4 +113,12 @@ def register_handlers(turnout: Turnout) -> None:
         ["participant.registered", "ticket.reissued"],
         functools.partial(mailing.queue_ticket_email, mail_from=turnout.settings.mail_from),
         name="mailing.queue_ticket_email",
+    )
+    from turnout.services import messaging
+
+    turnout.handlers.subscribe(
+        ["event.status.changed"], messaging.audit_status_change, name="messaging.audit_status_change"
+    )
+    turnout.handlers.subscribe(
+        ["event.status.changed"], messaging.invalidate_event_caches, name="messaging.invalidate_event_caches"
     )

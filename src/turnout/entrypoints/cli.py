@@ -392,18 +392,30 @@ def serve(
 
 
 @app.command()
-def worker(as_json: JsonOpt = False) -> None:
+def worker(
+    from_kafka: Annotated[
+        bool,
+        typer.Option("--from-kafka", help="feed the local handlers from the Kafka topics (consumer group)"),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Background work only: outbox relay, email, webhooks."""
     from turnout.entrypoints.workers import run_forever
 
     with wired() as turnout:
+        if from_kafka:
+            if not turnout.settings.broker_url:
+                err.print("[red]--from-kafka needs TURNOUT_BROKER_URL[/red]")
+                raise typer.Exit(2)
+            turnout.extras["from_kafka"] = True
         run_forever(turnout)
 
 
 def _register_areas() -> None:
-    from turnout.entrypoints import cli_demo, cli_intake
+    from turnout.entrypoints import cli_demo, cli_intake, cli_messages
 
     cli_intake.register(app)
+    cli_messages.register(app)
     cli_demo.register(app)
 
 
