@@ -125,13 +125,21 @@ def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any
 
 def run_in_savepoint(uow: UnitOfWork, handler: Handler, envelopes: Iterable[Envelope]) -> Exception | None:
     """Run ``handler`` over ``envelopes`` inside one SAVEPOINT; on an exception roll it back (its
-    after-commit callbacks and emitted messages too) and return the exception."""
+    after-commit callbacks and emitted messages too) and return the exception.
+
+    A handler object that also has ``handle_many(envelopes, uow)`` gets a run of several messages in
+    one call (for ``executemany``); if that raises, the relay falls back to one call per message."""
     callbacks = uow._after_commit
     mark, emitted = len(callbacks), len(uow.emitted)
+    batch = list(envelopes)
+    many = getattr(handler, "handle_many", None) if len(batch) > 1 else None
     savepoint = uow.conn.begin_nested()
     try:
-        for envelope in envelopes:
-            handler(envelope, uow)
+        if many is not None:
+            many(batch, uow)
+        else:
+            for envelope in batch:
+                handler(envelope, uow)
     except Exception as exc:
         if savepoint.is_active:
             savepoint.rollback()
