@@ -1,0 +1,91 @@
+"""The gate scanner page ``/scan``: sign in with a gate key (or a staff key, which picks a gate), then
+scan with a keyboard-wedge scanner, the camera (where the browser has ``BarcodeDetector``) or a
+manual search (staff keys). The page calls the check-in API with the session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from turnout.domain.access import Permission, Role, authorize
+from turnout.domain.errors import DomainError
+from turnout.entrypoints.api.deps import TurnoutDep, get_principal
+from turnout.entrypoints.web.session import COOKIE, MAX_AGE_SECONDS, SessionSealer
+from turnout.entrypoints.web.templating import page_locale, render
+from turnout.i18n import translate
+from turnout.services import events as event_service
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/scan")
+def scan_page(request: Request, turnout: TurnoutDep) -> Response:
+    try:
+        principal = get_principal(request, turnout)
+    except DomainError:
+        return render(request, "scan_signin.html", error=None)
+    if principal.role is Role.ADMIN or principal.event_id is None:
+        return render(request, "scan_signin.html", status_code=403, error="scan_bad_key")
+    try:
+        authorize(principal, Permission.SCAN, event_id=principal.event_id)
+        with turnout.uow(readonly=True) as uow:
+            event = event_service.get_event(uow, event_id=principal.event_id)
+            gates = uow.gates.list_for_event(principal.event_id)
+    except DomainError:
+        return render(request, "scan_signin.html", status_code=403, error="scan_bad_key")
+    if principal.gate_id is not None:
+        gates = [g for g in gates if g.id == principal.gate_id]
+    locale = page_locale(request)
+    strings = {
+        name: translate(code, locale)
+        for name, code in (
+            ("admitted", "admitted"),
+            ("exited", "exited"),
+            ("denied", "denied"),
+            ("ready", "scan_ready"),
+            ("offline", "scan_offline"),
+            ("camera", "scan_camera"),
+            ("camera_stop", "scan_camera_stop"),
+            ("check_in", "scan_check_in"),
+        )
+    }
+    return render(
+        request,
+        "scan.html",
+        event=event,
+        gates=gates,
+        can_search=principal.role is Role.STAFF,
+        key_name=principal.name,
+        config={"event_id": event.id, "locale": locale, "strings": strings},
+    )
+
+
+@router.post("/scan/signin")
+def scan_sign_in(
+    request: Request, turnout: TurnoutDep, key: Annotated[str, Form(max_length=200)]
+) -> Response:
+    try:
+        principal = turnout.authenticator.authenticate(key.strip())
+        if principal.role is Role.ADMIN or principal.event_id is None:
+            raise DomainError("scan_bad_key")
+    except DomainError:
+        return render(request, "scan_signin.html", status_code=401, error="scan_bad_key")
+    response = RedirectResponse(f"/scan?lang={page_locale(request)}", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        SessionSealer(turnout.settings.resolve_secret_key()).seal(key.strip()),
+        max_age=MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=turnout.settings.base_url.startswith("https://"),
+    )
+    return response
+
+
+@router.post("/scan/signout")
+def scan_sign_out(request: Request) -> Response:
+    response = RedirectResponse(f"/scan?lang={page_locale(request)}", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
