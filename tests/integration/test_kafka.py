@@ -211,3 +211,39 @@ def test_failed_stream_delivery_is_retried_from_the_database_when_handler_recove
             sa.select(message_deliveries.c.status).where(message_deliveries.c.handler == "flaky")
         ).scalars()
         assert set(statuses) == {"done"}
+
+
+def test_worker_from_kafka_feeds_handlers_from_the_stream_when_flagged(
+    streaming: Turnout,
+    kafka_cluster: MockCluster,  # noqa: F811
+) -> None:
+    import threading
+
+    from turnout.entrypoints.workers import publisher_loop, relay_loop, stream_consumer_loop
+
+    subscribe_effect(streaming, "h")
+    ids = emit(streaming, 25)
+    streaming.extras["from_kafka"] = True
+    stop = threading.Event()
+    loops = [relay_loop, publisher_loop, stream_consumer_loop]
+    threads = [threading.Thread(target=loop, args=(streaming, stop)) for loop in loops]
+    for thread in threads:
+        thread.start()
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while len(effects(streaming)) < 25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+    assert effects(streaming) == {(i, "h"): 1 for i in ids}
+    with streaming.engine.connect() as conn:
+        sources = conn.execute(
+            sa.select(message_deliveries.c.source, message_deliveries.c.status).where(
+                message_deliveries.c.handler == "h"
+            )
+        ).all()
+    assert sorted(sources) == [("kafka", "done")] * 25  # through the stream, not the outbox cursor

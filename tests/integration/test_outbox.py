@@ -175,3 +175,29 @@ def test_two_relays_never_hand_a_message_to_a_handler_twice_when_concurrent(
     got = effects(turnout)
     assert set(got) == {(i, h) for i in ids for h in ("a", "b")}
     assert max(got.values()) == 1
+
+
+def test_batch_handler_falls_back_to_one_by_one_when_a_run_fails(turnout: Turnout) -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.runs: list[int] = []
+
+        def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
+            if envelope.data["n"] == 2:
+                raise ValueError("poison")
+            record_effect("batch", envelope, uow)
+
+        def handle_many(self, envelopes: list[Envelope], uow: UnitOfWork) -> None:
+            self.runs.append(len(envelopes))
+            for envelope in envelopes:
+                self(envelope, uow)
+
+    recorder = Recorder()
+    turnout.handlers.subscribe([PROBE], recorder, name="batch")
+    ids = emit(turnout, 5)
+    Relay(turnout).drain()
+    assert recorder.runs == [5]
+    got = effects(turnout)
+    assert [got[(i, "batch")] for i in ids] == [1, 1, 0, 1, 1]
+    (row,) = deliveries(turnout)
+    assert (row.message_id, row.status) == (ids[2], "pending")
