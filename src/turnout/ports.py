@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -32,10 +32,20 @@ class DeliveryError(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class OutgoingMail:
+    """One message ready for the wire: envelope addresses and the RFC 5322 bytes (CRLF lines)."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    message_id: str
+    data: bytes
+
+
 class Mailer(Protocol):
     """Sends one email message; raises ``DeliveryError`` when it was not accepted."""
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, mail: OutgoingMail) -> None: ...
 
     async def close(self) -> None:
         """Release connections (idempotent)."""

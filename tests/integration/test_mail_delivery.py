@@ -62,6 +62,16 @@ def test_ticket_email_arrives_with_both_parts_and_the_token_in_its_qr_when_regis
     with turnout.uow(readonly=True) as uow:
         jobs = {j["participant_id"]: j for j in mailing.list_jobs(uow, event_id=event_id)}
     korean = received["minjun@example.com"]
+    assert all(not part.defects for part in korean.walk())
+    assert [p.get_content_type() for p in korean.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "multipart/related",
+        "text/html",
+        "image/png",
+        "image/png",
+    ]
     assert korean["Subject"] == "[서울 개발자 컨퍼런스] 입장 티켓"
     assert korean["From"] == turnout.settings.mail_from
     assert korean["Message-ID"] == jobs[kim.id]["message_id"]

@@ -6,6 +6,7 @@ import base64
 import os
 
 import pytest
+import segno
 
 from tests.qr_decode import decode_png, decode_svg, png_pixels, qr_details_png
 from turnout.adapters import qr
@@ -46,3 +47,28 @@ def test_scale_outside_the_supported_range_is_refused_when_asked() -> None:
         qr.png(random_token(), scale=1)
     with pytest.raises(ValueError, match="scale"):
         qr.svg(random_token(), scale=41)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["HELLO WORLD", "A", "12345678901234567890", "hello, 세계", "https://example.com/t/ABC", "AB" * 600],
+)
+def test_fast_encoder_matches_segno_module_for_module_when_given_the_same_mask(text: str) -> None:
+    for token in [random_token() for _ in range(20)] + [text]:
+        ours = qr.encode(token)
+        theirs = segno.make_qr(token, error="m", boost_error=False, mask=ours.mask)
+        assert ours.version == theirs.version
+        assert [bytes(r) for r in ours.matrix] == [bytes(r) for r in theirs.matrix]
+
+
+def test_mask_choice_follows_the_penalty_score_when_encoding() -> None:
+    token = random_token()
+    chosen = qr.encode(token)
+    layout = qr._layout(chosen.version, segno.consts.ERROR_LEVEL_M)
+    scores = []
+    for mask in range(8):
+        rows = segno.make_qr(token, error="m", boost_error=False, mask=mask).matrix
+        flat = sum(bit << (i * layout.width + j) for i, row in enumerate(rows) for j, bit in enumerate(row))
+        scores.append(layout.penalty(flat))
+    assert scores[chosen.mask] == min(scores)
+    assert len(set(scores)) > 1  # the masks really differ in score

@@ -20,13 +20,12 @@ import contextlib
 import os
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from turnout.ports import DeliveryError
+from turnout.ports import DeliveryError, OutgoingMail
 
 
 @dataclass(frozen=True)
@@ -118,13 +117,13 @@ class SmtpMailer:
         await client.connect()
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, mail: OutgoingMail) -> None:
         try:
             client = await self._acquire()
         except Exception as exc:
             raise classify(exc) from exc
         try:
-            await client.send_message(message)
+            await client.sendmail(mail.sender, list(mail.recipients), mail.data)
         except Exception as exc:
             await _quietly_close(client)
             raise classify(exc) from exc
@@ -154,13 +153,13 @@ class DropFolderMailer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def send(self, message: EmailMessage) -> None:
-        message_id = str(message.get("Message-ID", "")).strip("<>") or os.urandom(8).hex()
+    async def send(self, mail: OutgoingMail) -> None:
+        message_id = mail.message_id.strip("<>") or os.urandom(8).hex()
         name = _UNSAFE.sub("_", message_id)[:150] + ".eml"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             temporary = self.folder / f".{name}.tmp"
-            temporary.write_bytes(message.as_bytes())
+            temporary.write_bytes(mail.data)
             temporary.replace(self.folder / name)
         except OSError as exc:
             raise DeliveryError(f"cannot write {name}: {exc}", permanent=False) from exc

@@ -13,13 +13,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +40,7 @@ from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from turnout.domain.ids import new_id
 from turnout.messages.base import Envelope
-from turnout.ports import Clock, DeliveryError, Mailer
+from turnout.ports import Clock, DeliveryError, Mailer, OutgoingMail
 
 log = logging.getLogger(__name__)
 
@@ -164,22 +166,80 @@ def build_message(
     qr_png: bytes,
     qr_cid: str,
     date: datetime,
-) -> EmailMessage:
-    """multipart/mixed[ alternative[ text, related[ html, qr.png (cid) ] ], ticket.png ]."""
-    message = EmailMessage()
-    message["Subject"] = rendered.subject
-    message["From"] = mail_from
-    message["To"] = formataddr((to_name, to_address))
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(date)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
-    html_part = message.get_payload()[1]  # type: ignore[index]
-    assert isinstance(html_part, EmailMessage)
-    html_part.add_related(qr_png, maintype="image", subtype="png", cid=f"<{qr_cid}>", filename="qr.png")
-    message.add_attachment(qr_png, maintype="image", subtype="png", filename="ticket.png")
-    return message
+) -> OutgoingMail:
+    """multipart/mixed[ alternative[ text, related[ html, qr.png (cid) ] ], ticket.png ].
+
+    Written directly as MIME text (CRLF lines, UTF-8 bodies in base64, RFC 2047 headers): the
+    structure the ``email`` package makes, without its per-header folding machinery, which costs
+    milliseconds per message at hundreds of messages per second."""
+    mixed, alternative, related = (f"=_turnout_{secrets.token_hex(12)}_{n}" for n in "mar")
+    qr_b64 = _base64(qr_png)
+    sender_name, sender_address = parseaddr(mail_from)
+    lines = [
+        f"From: {_address_header(sender_name, sender_address)}",
+        f"To: {_address_header(to_name, to_address)}",
+        f"Subject: {_encoded_header('Subject', rendered.subject)}",
+        f"Message-ID: {message_id}",
+        f"Date: {format_datetime(date)}",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{mixed}"',
+        "",
+        f"--{mixed}",
+        f'Content-Type: multipart/alternative; boundary="{alternative}"',
+        "",
+        f"--{alternative}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        _base64(rendered.text.encode()),
+        f"--{alternative}",
+        f'Content-Type: multipart/related; boundary="{related}"; type="text/html"',
+        "",
+        f"--{related}",
+        'Content-Type: text/html; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        _base64(rendered.html.encode()),
+        f"--{related}",
+        "Content-Type: image/png",
+        "Content-Transfer-Encoding: base64",
+        f"Content-ID: <{qr_cid}>",
+        'Content-Disposition: inline; filename="qr.png"',
+        "",
+        qr_b64,
+        f"--{related}--",
+        f"--{alternative}--",
+        f"--{mixed}",
+        "Content-Type: image/png",
+        "Content-Transfer-Encoding: base64",
+        'Content-Disposition: attachment; filename="ticket.png"',
+        "",
+        qr_b64,
+        f"--{mixed}--",
+        "",
+    ]
+    return OutgoingMail(
+        sender=sender_address,
+        recipients=(to_address,),
+        message_id=message_id,
+        data="\r\n".join(lines).encode("ascii"),
+    )
+
+
+def _base64(data: bytes) -> str:
+    return base64.encodebytes(data).decode("ascii").replace("\n", "\r\n").rstrip("\r\n")
+
+
+def _encoded_header(name: str, value: str) -> str:
+    value = " ".join(value.split())
+    if value.isascii() and len(value) < 900:
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def _address_header(name: str, address: str) -> str:
+    return formataddr((" ".join(name.split()), address), charset="utf-8") if name else address
 
 
 # ------------------------------------------------------------------------------------ template overrides
@@ -652,7 +712,7 @@ class MailSender:
             )
         return claimed
 
-    def compose(self, job: ClaimedJob, now: datetime) -> tuple[EmailMessage, str]:
+    def compose(self, job: ClaimedJob, now: datetime) -> tuple[OutgoingMail, str]:
         assert job.token is not None
         qr_cid = f"qr.{job.id}@{mail_domain(self.mail_from)}"
         context = ticket_context(
@@ -710,46 +770,64 @@ class MailSender:
         return Outcome(job, started, FAILED, error.reason, error.code, subject)
 
     def record(self, outcomes: list[Outcome]) -> None:
+        """One transaction for the batch: each job's new state, its attempt, its participant's
+        ``email_status`` (three executemany statements, whatever the batch size)."""
+        if not outcomes:
+            return
+        bind = sa.bindparam
         with self.uow_factory() as uow:
             now = uow.clock.now()
+            jobs, attempts, people = [], [], []
             for outcome in outcomes:
                 job = outcome.job
-                error = outcome.error
-                values: dict[str, Any] = {
-                    "status": outcome.status,
-                    "last_error": error,
-                    "lease_until": None,
-                    "leased_by": None,
-                    "updated_at": now,
-                }
-                if outcome.subject:
-                    values["subject"] = outcome.subject[:300]
-                if outcome.status == SENT:
-                    values["sent_at"] = now
-                if outcome.status == FAILED:
-                    values["next_attempt_at"] = now + self.policy.backoff(job.attempt)
-                uow.conn.execute(
-                    email_jobs.update()
-                    .where(email_jobs.c.id == job.id, email_jobs.c.leased_by == self.sender_id)
-                    .values(**values)
+                retry_at = now + self.policy.backoff(job.attempt) if outcome.status == FAILED else now
+                jobs.append(
+                    {
+                        "b_id": job.id,
+                        "b_status": outcome.status,
+                        "b_error": outcome.error,
+                        "b_subject": outcome.subject[:300] if outcome.subject else None,
+                        "b_sent_at": now if outcome.status == SENT else None,
+                        "b_next": retry_at,
+                    }
                 )
-                uow.conn.execute(
-                    email_attempts.insert().values(
-                        job_id=job.id,
-                        attempt=job.attempt,
-                        started_at=outcome.started_at,
-                        finished_at=now,
-                        outcome=outcome.status,
-                        smtp_code=outcome.code,
-                        error=error,
-                        sender=self.sender_id,
-                    )
+                attempts.append(
+                    {
+                        "job_id": job.id,
+                        "attempt": job.attempt,
+                        "started_at": outcome.started_at,
+                        "finished_at": now,
+                        "outcome": outcome.status,
+                        "smtp_code": outcome.code,
+                        "error": outcome.error,
+                        "sender": self.sender_id,
+                    }
                 )
-                uow.conn.execute(
-                    t.participants.update()
-                    .where(t.participants.c.id == job.participant_id)
-                    .values(email_status=outcome.status, email_error=error)
+                people.append(
+                    {"b_pid": job.participant_id, "b_status": outcome.status, "b_error": outcome.error}
                 )
+            uow.conn.execute(
+                email_jobs.update()
+                .where(email_jobs.c.id == bind("b_id"), email_jobs.c.leased_by == self.sender_id)
+                .values(
+                    status=bind("b_status"),
+                    last_error=bind("b_error"),
+                    subject=sa.func.coalesce(bind("b_subject", type_=sa.String), email_jobs.c.subject),
+                    sent_at=bind("b_sent_at"),
+                    next_attempt_at=bind("b_next"),
+                    lease_until=None,
+                    leased_by=None,
+                    updated_at=now,
+                ),
+                jobs,
+            )
+            uow.conn.execute(email_attempts.insert(), attempts)
+            uow.conn.execute(
+                t.participants.update()
+                .where(t.participants.c.id == bind("b_pid"))
+                .values(email_status=bind("b_status"), email_error=bind("b_error")),
+                people,
+            )
             uow.commit()
 
     async def run_once(self) -> int:
