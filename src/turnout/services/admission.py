@@ -699,27 +699,28 @@ def _load_people(
     uow: UnitOfWork, *, event_id: str, ids: set[str], tokens: set[str]
 ) -> tuple[dict[str, _Participant], dict[str, str]]:
     """Participants of the event named by id or by their current token (rows locked on PostgreSQL);
-    returns them by id, and token -> id for the tokens found."""
-    if not ids and not tokens:
-        return {}, {}
-    conditions = []
-    if ids:
-        conditions.append(p.c.id.in_(sorted(ids)))
-    if tokens:
-        conditions.append(p.c.token.in_(sorted(tokens)))
-    query = (
-        sa.select(*_PARTICIPANT_COLUMNS, p.c.token.label("p_token"))
-        .where(p.c.event_id == event_id, sa.or_(*conditions))
-        .order_by(p.c.id)
-    )
-    if uow.dialect == "postgresql":
-        query = query.with_for_update()
+    returns them by id, and token -> id for the tokens found.
+
+    Each look-up goes through its own unique index (primary key, ``token``); the event is checked on
+    the rows, because a condition on ``event_id`` tempts SQLite's planner into scanning the event."""
     people: dict[str, _Participant] = {}
     by_token: dict[str, str] = {}
-    for row in uow.conn.execute(query):
-        people[row.p_id] = _participant_from_row(row)
-        if row.p_token in tokens:
-            by_token[row.p_token] = row.p_id
+    for column, values in ((p.c.id, ids), (p.c.token, tokens)):
+        if not values:
+            continue
+        query = (
+            sa.select(*_PARTICIPANT_COLUMNS, p.c.token.label("p_token"), p.c.event_id.label("p_event_id"))
+            .where(column.in_(sorted(values)))
+            .order_by(p.c.id)
+        )
+        if uow.dialect == "postgresql":
+            query = query.with_for_update()
+        for row in uow.conn.execute(query):
+            if row.p_event_id != event_id:
+                continue
+            people.setdefault(row.p_id, _participant_from_row(row))
+            if row.p_token in tokens:
+                by_token[row.p_token] = row.p_id
     return people, by_token
 
 
