@@ -140,6 +140,8 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    if _reads_as_korean(sample):
+        return "cp949"
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
@@ -150,6 +152,23 @@ def detect_encoding(sample: bytes) -> str:
     if name in ("euc_kr", "iso2022_kr", "johab", "uhc"):
         name = "cp949"  # the superset Excel writes
     return name
+
+
+def _reads_as_korean(sample: bytes) -> bool:
+    """CP949 (what Korean Excel writes) when the sample decodes and its non-ASCII text is mostly Hangul.
+
+    Short Korean samples are ambiguous to statistical detectors (Big5, GB18030 ...); organisers
+    here are mostly Korean, so Korean wins when it reads cleanly.
+    """
+    try:
+        text = codecs.getincrementaldecoder("cp949")().decode(sample, final=len(sample) < SAMPLE_BYTES)
+    except UnicodeDecodeError:
+        return False
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    if not wide:
+        return False
+    hangul = sum(1 for ch in wide if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e")
+    return hangul * 10 >= len(wide) * 7
 
 
 def _mostly_decodes(sample: bytes) -> str:
