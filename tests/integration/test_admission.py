@@ -244,3 +244,16 @@ def test_statistics_follow_scans_when_people_come_and_go(turnout: Turnout) -> No
     assert stats["by_method"]["qr"]["admitted"] == 3
     assert sum(bucket["admitted"] for bucket in stats["arrivals"]) == 3
     assert stats["attendance_rate"] == 1.0
+
+
+def test_relay_wakes_live_statistics_when_attendance_is_recorded(turnout: Turnout) -> None:
+    from turnout.adapters.outbox import Relay
+    from turnout.services.statistics import statistics_for
+
+    event_id = live_event(turnout)
+    gate_id = add_gate(turnout, event_id)
+    _, token = add_participant(turnout, event_id)
+    desk_for(turnout).scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token))
+    before = statistics_for(turnout).version(event_id)
+    Relay(turnout).drain()
+    assert statistics_for(turnout).version(event_id) > before
