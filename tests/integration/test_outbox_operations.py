@@ -160,3 +160,4 @@ def test_metrics_show_outbox_lag_and_delivery_counters_when_scraped(
     body = app_client.get("/metrics").text
     assert "turnout_outbox_lag_messages 0.0" in body
     assert 'turnout_messages_delivered_total{handler="metrics-probe"}' in body
+    assert 'turnout_bus_handled_total{consumer="metrics-probe"} 4.0' in body

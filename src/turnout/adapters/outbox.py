@@ -36,7 +36,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -532,27 +532,36 @@ class Relay:
         self.close()
 
 
-# --- outbox lag (a gauge read from the database at scrape time) ---------------------------------------
+# --- bus metrics read from the database at scrape time (every process sees the same figures) ---------
 
 
-class LagProbe:
-    """Computes outbox lag for ``/metrics``: messages after the slowest consumer's cursor."""
+@dataclass
+class BusReading:
+    lag_messages: float = 0.0
+    lag_seconds: float = 0.0
+    handled: dict[str, int] = field(default_factory=dict)  # consumer -> messages passed on the fast path
+    deliveries: dict[tuple[str, str], int] = field(default_factory=dict)  # (handler, status) -> rows
+
+
+class BusProbe:
+    """Reads the bus state for ``/metrics`` (cached ``ttl`` seconds): the relay runs in the worker
+    process, so the API process's own counters would not show its work."""
 
     def __init__(self, turnout: Turnout, ttl: float = 1.0) -> None:
         self.turnout = turnout
         self.ttl = ttl
         self._at = 0.0
-        self._value = (0.0, 0.0)
+        self._value = BusReading()
         self._lock = threading.Lock()
 
-    def read(self) -> tuple[float, float]:
+    def read(self) -> BusReading:
         with self._lock:
             if time.monotonic() - self._at < self.ttl:
                 return self._value
             try:
-                self._value = outbox_lag(self.turnout)
+                self._value = read_bus(self.turnout)
             except Exception:  # the database is away: report "unknown"
-                self._value = (float("nan"), float("nan"))
+                self._value = BusReading(float("nan"), float("nan"))
             self._at = time.monotonic()
             return self._value
 
@@ -566,35 +575,73 @@ def consumer_names(turnout: Turnout) -> list[str]:
 
 def outbox_lag(turnout: Turnout) -> tuple[float, float]:
     """(messages, seconds): outbox messages some consumer has not passed yet, and the oldest's age."""
+    reading = read_bus(turnout)
+    return reading.lag_messages, reading.lag_seconds
+
+
+def read_bus(turnout: Turnout) -> BusReading:
     names = consumer_names(turnout)
-    if not names:
-        return 0.0, 0.0
+    reading = BusReading()
     with turnout.uow(readonly=True) as uow:
-        positions = dict(
-            uow.conn.execute(sa.select(rc.c.consumer, rc.c.position).where(rc.c.consumer.in_(names))).all()
+        cursors = uow.conn.execute(sa.select(rc.c.consumer, rc.c.position, rc.c.handled)).all()
+        reading.handled = {c.consumer: int(c.handled) for c in cursors}
+        reading.deliveries = {
+            (handler, status): int(n)
+            for handler, status, n in uow.conn.execute(
+                sa.select(md.c.handler, md.c.status, sa.func.count()).group_by(md.c.handler, md.c.status)
+            )
+        }
+        if names:
+            positions = {c.consumer: int(c.position) for c in cursors}
+            low = min(positions.get(n, 0) for n in names)
+            count, oldest = uow.conn.execute(
+                sa.select(sa.func.count(), sa.func.min(t.outbox.c.occurred_at)).where(t.outbox.c.seq > low)
+            ).one()
+            now = uow.clock.now()
+            reading.lag_messages = float(count)
+            reading.lag_seconds = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return reading
+
+
+class BusCollector:
+    """``turnout_bus_handled_total{consumer}`` (messages each handler passed on the fast path; for
+    ``kafka``: published) and ``turnout_bus_deliveries{handler,status}`` (pending / done / dead
+    off-path deliveries), database-wide."""
+
+    def collect(self) -> Iterable[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        reading = _probe.read() if _probe is not None else BusReading()
+        handled = CounterMetricFamily(
+            "turnout_bus_handled",
+            "Outbox messages passed by each consumer (database-wide)",
+            labels=["consumer"],
         )
-        low = min(int(positions.get(n, 0)) for n in names)
-        count, oldest = uow.conn.execute(
-            sa.select(sa.func.count(), sa.func.min(t.outbox.c.occurred_at)).where(t.outbox.c.seq > low)
-        ).one()
-        now = uow.clock.now()
-    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-    return float(count), age
+        for consumer, n in sorted(reading.handled.items()):
+            handled.add_metric([consumer], n)
+        deliveries = GaugeMetricFamily(
+            "turnout_bus_deliveries",
+            "Deliveries off the fast path by state: pending, done, dead (database-wide)",
+            labels=["handler", "status"],
+        )
+        for (handler, status), n in sorted(reading.deliveries.items()):
+            deliveries.add_metric([handler, status], n)
+        return [handled, deliveries]
+
+    def describe(self) -> Iterable[Any]:
+        return []
 
 
-_probe: LagProbe | None = None
+_probe: BusProbe | None = None
+_collector: BusCollector | None = None
 
 
 def install_lag_gauge(turnout: Turnout) -> None:
-    """Point the ``outbox lag`` gauges at this process's database (the latest wiring wins)."""
-    global _probe
-    _probe = LagProbe(turnout)
-    metrics.outbox_lag.set_function(_read_lag(0))
-    metrics.outbox_lag_seconds.set_function(_read_lag(1))
-
-
-def _read_lag(index: int) -> Callable[[], float]:
-    def read() -> float:
-        return _probe.read()[index] if _probe is not None else 0.0
-
-    return read
+    """Point the bus metrics at this process's database (the latest wiring wins)."""
+    global _probe, _collector
+    _probe = BusProbe(turnout)
+    metrics.outbox_lag.set_function(lambda: _probe.read().lag_messages if _probe else 0.0)
+    metrics.outbox_lag_seconds.set_function(lambda: _probe.read().lag_seconds if _probe else 0.0)
+    if _collector is None:
+        _collector = BusCollector()
+        metrics.REGISTRY.register(_collector)
