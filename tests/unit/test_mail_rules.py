@@ -47,6 +47,7 @@ def test_5xx_is_permanent_and_4xx_refused_and_timeouts_are_transient_when_classi
     assert classify(aiosmtplib.SMTPTimeoutError("timed out")).permanent is False
     assert classify(TimeoutError()).permanent is False
     assert classify(aiosmtplib.SMTPServerDisconnected("gone")).permanent is False
+    assert classify(aiosmtplib.SMTPAuthenticationError(535, "bad credentials")).permanent is False
 
 
 def test_backoff_doubles_up_to_its_cap_when_attempts_grow() -> None:

@@ -10,7 +10,8 @@ Query options: ``starttls=require|auto|off``, ``verify=false`` (accept self-sign
 ``timeout=SECONDS``. User and password are percent-decoded.
 
 Failures become ``DeliveryError``: a 5xx reply is permanent; 4xx replies, refused or dropped
-connections and timeouts are transient (the queue retries them later).
+connections, timeouts and rejected credentials (535: the operator fixes the URL, the mail waits)
+are transient (the queue retries them later).
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def classify(exc: BaseException) -> DeliveryError:
     """An aiosmtplib (or socket) failure as a ``DeliveryError``: 5xx permanent, the rest transient."""
     if isinstance(exc, DeliveryError):
         return exc
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # the server is fine; our credentials are not: keep the mail until the operator fixes them
+        return DeliveryError(
+            f"{exc.code} authentication failed: {exc.message}", permanent=False, code=exc.code
+        )
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         first = exc.recipients[0]
         return DeliveryError(
