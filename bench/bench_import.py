@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import resource
 import sys
@@ -121,9 +122,12 @@ def main() -> int:
                 ends_at=datetime.fromisoformat("2026-06-01T18:00:00+09:00"),
             )
             uow.commit()
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         job = import_file(turnout, event_id=event.id, path=data, actor="bench")
         elapsed = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        helper_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
         turnout.close()
     finally:
         if args.postgres:
@@ -136,6 +140,10 @@ def main() -> int:
     print(f"wall time         {elapsed:.2f} s")
     print(f"rows/s            {job.total / elapsed:,.0f}")
     print(f"peak RSS          {own:.0f} MB (main)  {helper:.0f} MB (signing helper)")
+    main_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    helper_seconds = helper_cpu.ru_utime + helper_cpu.ru_stime
+    print(f"CPU time          {main_cpu:.2f} s (main)  {helper_seconds:.2f} s (helper)")
+    print(f"load average      {os.getloadavg()[0]:.1f} (2 cores; other work on the machine slows wall time)")
     return 0
 
 

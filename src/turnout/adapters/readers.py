@@ -235,7 +235,7 @@ class TextTable(Table):
             self._next_row += 1
             previous_line = reader.line_num
             record = RawRow(row_number, cells, start_line)
-            if any(REPLACEMENT in c for c in cells):
+            if REPLACEMENT in "".join(cells):
                 record.problem = "encoding_error"
                 record.problem_params = {"encoding": self.encoding}
             yield record

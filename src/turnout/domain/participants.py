@@ -60,7 +60,7 @@ class Source(StrEnum):
     IMPORT = "import"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ParticipantInput:
     """Cleaned, valid participant data (what is saved)."""
 
@@ -402,12 +402,15 @@ def clean_participant(
         email = clean_email(raw.get("email"))
     except Invalid as exc:
         fail("email", exc)
+    phone_value = raw.get("phone")
+    if phone_value is not None and phone_value != "":
+        try:
+            phone = clean_phone(phone_value)
+        except Invalid as exc:
+            fail("phone", exc)
     try:
-        phone = clean_phone(raw.get("phone"))
-    except Invalid as exc:
-        fail("phone", exc)
-    try:
-        birth = parse_birth_date(raw.get("birth_date"))
+        birth_value = raw.get("birth_date")
+        birth = None if birth_value is None or birth_value == "" else parse_birth_date(birth_value)
         if birth is not None:
             if birth > rules.starts_on or birth.year < 1900:
                 raise Invalid("invalid_birth_date")
@@ -417,16 +420,21 @@ def clean_participant(
     except Invalid as exc:
         fail("birth_date", exc)
     for text_field in ("region", "organization", "gender"):
+        value = raw.get(text_field)
+        if value is None or value == "":
+            continue
         try:
-            texts[text_field] = clean_text(text_field, raw.get(text_field))
+            texts[text_field] = clean_text(text_field, value)
         except Invalid as exc:
             fail(text_field, exc)
+    locale_value = raw.get("locale")
+    if locale_value is not None and locale_value != "":
+        try:
+            locale = clean_locale(locale_value)
+        except Invalid as exc:
+            fail("locale", exc)
     try:
-        locale = clean_locale(raw.get("locale"))
-    except Invalid as exc:
-        fail("locale", exc)
-    try:
-        custom_clean = clean_custom(custom)
+        custom_clean = clean_custom(custom) if custom else {}
     except Invalid as exc:
         column = str(exc.params.get("column", "custom_fields"))
         value = (custom or {}).get(column)

@@ -71,21 +71,22 @@ class ParticipantStore:
 
     def ids_by_email(self, event_id: str, emails: Sequence[str]) -> dict[str, str]:
         """email -> participant id, for the given normalised emails (one query per 900)."""
-        found: dict[str, str] = {}
-        for chunk in _chunks(list(emails)):
-            rows = self.conn.execute(
-                sa.select(P.c.email, P.c.id).where(P.c.event_id == event_id, P.c.email.in_(chunk))
-            )
-            found.update({r.email: r.id for r in rows})
-        return found
+        return self._ids_by("email", event_id, emails)
 
     def ids_by_phone(self, event_id: str, phones: Sequence[str]) -> dict[str, str]:
+        return self._ids_by("phone", event_id, phones)
+
+    def _ids_by(self, column: str, event_id: str, values: Sequence[str]) -> dict[str, str]:
+        # plain driver SQL: compiling an IN list of 1,000 bound values costs more than the query
+        marker = "%s" if self.conn.dialect.name == "postgresql" else "?"
         found: dict[str, str] = {}
-        for chunk in _chunks(list(phones)):
-            rows = self.conn.execute(
-                sa.select(P.c.phone, P.c.id).where(P.c.event_id == event_id, P.c.phone.in_(chunk))
+        for chunk in _chunks(list(dict.fromkeys(values))):
+            sql = (
+                f"SELECT {column}, id FROM participants WHERE event_id = {marker} "
+                f"AND {column} IN ({', '.join([marker] * len(chunk))})"
             )
-            found.update({r.phone: r.id for r in rows})
+            rows = self.conn.exec_driver_sql(sql, (event_id, *chunk))
+            found.update(dict(rows.all()))
         return found
 
     def update_fields(self, participant_id: str, values: dict[str, Any]) -> None:
@@ -198,3 +199,29 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
                     values[index] = convert(values[index])
             params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+def json_for(conn: sa.Connection) -> Any:
+    """The function that turns a JSON value into what the driver stores for a JSON column."""
+    if conn.dialect.name == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda v: None if v is None else Jsonb(v, dumps=_json_text)
+    return _json_text
+
+
+def db_datetime(conn: sa.Connection, value: Any) -> Any:
+    """An aware datetime as the driver stores it for a ``UTCDateTime`` column."""
+    return _sqlite_datetime(value) if conn.dialect.name == "sqlite" else value
+
+
+def insert_tuples(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``INSERT INTO table (columns)`` rows already converted for the driver (see ``json_for``)."""
+    if not rows:
+        return
+    marker = "%s" if conn.dialect.name == "postgresql" else "?"
+    names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"
+    conn.exec_driver_sql(sql, list(rows))
