@@ -3,6 +3,7 @@ revocation list, resend, template overrides, the sent-mail list and the ticket p
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from turnout.adapters.db.tables import outbox, participants
 from turnout.adapters.signing import load_public, verifier
 from turnout.bootstrap import Turnout
 from turnout.domain.tickets import TicketError, verify_token
+from turnout.services import mailing
 
 
 @pytest.fixture
@@ -201,3 +203,22 @@ def test_ticket_page_says_checked_in_when_the_participant_was_admitted(
     page = client.get(f"/t/{participant['token']}?lang=en")
     assert 'data-status="checked_in"' in page.text
     assert "Checked in" in page.text
+
+
+def test_console_lists_sent_mail_when_the_sender_has_run(
+    client: TestClient, app_client: TestClient, event_id: str, participant: dict[str, Any], turnout: Turnout
+) -> None:
+    deliver(turnout)
+    assert asyncio.run(mailing.sender_for(turnout).drain()) == 1
+    page = client.get(f"/events/{event_id}/emails?lang=en")
+    assert page.status_code == 200
+    assert "minjun@example.com" in page.text
+    assert 'data-status="sent"' in page.text
+    assert 'data-count="sent">1<' in page.text
+    korean = client.get(f"/events/{event_id}/emails", params={"status": "dead", "lang": "ko"})
+    assert "아직 메일이 없습니다" in korean.text
+    listed = client.get(f"/api/v1/events/{event_id}/emails").json()["items"]
+    assert [(e["status"], e["to_address"]) for e in listed] == [("sent", "minjun@example.com")]
+    assert listed[0]["subject"] == f"[{EVENT_BODY['name']}] 입장 티켓"
+    app_client.headers.pop("Authorization", None)
+    assert app_client.get(f"/events/{event_id}/emails").status_code == 401

@@ -477,16 +477,17 @@ def list_jobs(
     limit: int = 100,
     status: str | None = None,
     participant_id: str | None = None,
+    newest_first: bool = False,
 ) -> list[dict[str, Any]]:
     query = (
         sa.select(email_jobs, t.participants.c.name.label("participant_name"))
         .join(t.participants, t.participants.c.id == email_jobs.c.participant_id)
         .where(email_jobs.c.event_id == event_id)
-        .order_by(email_jobs.c.id)
+        .order_by(email_jobs.c.id.desc() if newest_first else email_jobs.c.id)
         .limit(limit)
     )
     if after_id:
-        query = query.where(email_jobs.c.id > after_id)
+        query = query.where(email_jobs.c.id < after_id if newest_first else email_jobs.c.id > after_id)
     if status:
         query = query.where(email_jobs.c.status == status)
     if participant_id:

@@ -11,9 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from turnout.adapters import qr
+from turnout.domain.access import Permission, authorize
 from turnout.domain.errors import DomainError
 from turnout.entrypoints.api.deps import TurnoutDep
+from turnout.entrypoints.web.console import current_principal
 from turnout.entrypoints.web.templating import page_locale, render
+from turnout.services import events as event_service
+from turnout.services import mailing
 from turnout.services.mailing import format_moment
 from turnout.services.ticketing import lookup_ticket
 
@@ -68,3 +72,30 @@ def ticket_qr(token: str, request: Request, turnout: TurnoutDep) -> Response:
     if found.status not in ("valid", "checked_in"):
         return Response(status_code=404, headers=_PRIVATE)
     return Response(qr.png(found.participant.token), media_type="image/png", headers=_PRIVATE)
+
+
+@router.get("/events/{event_id}/emails")
+def sent_mail(event_id: str, request: Request, turnout: TurnoutDep, status: str | None = None) -> Response:
+    """The console's sent-mail list: counts by state and the latest 200 messages."""
+    principal = current_principal(request, turnout)
+    if principal is None:
+        return render(request, "console_signin.html", status_code=401, error=None)
+    wanted = status if status in mailing.STATUSES else None
+    try:
+        authorize(principal, Permission.PARTICIPANTS_READ, event_id=event_id)
+        with turnout.uow(readonly=True) as uow:
+            event = event_service.get_event(uow, event_id=event_id)
+            counts = mailing.count_by_status(uow, event_id=event_id)
+            jobs = mailing.list_jobs(uow, event_id=event_id, limit=200, status=wanted, newest_first=True)
+    except DomainError as error:
+        code = 404 if error.code.endswith("not_found") else 403
+        return render(request, "console_error.html", status_code=code, code=error.code)
+    return render(
+        request,
+        "mail_log.html",
+        event=event,
+        counts=counts,
+        jobs=jobs,
+        status=wanted,
+        local_zone=ZoneInfo(event.timezone),
+    )
