@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +228,53 @@ def test_errors_csv_has_original_row_error_columns_and_neutralised_formulas(
     assert lines[2][5] == "'+1"
     assert lines[2][8] == "name_too_short"
     assert lines[2][9]
+
+
+def queue_job(turnout: Turnout, event_id: str, path: Path) -> str:
+    from turnout.services.importing import create_import_job
+
+    with turnout.uow() as uow:
+        job = create_import_job(uow, event_id=event_id, path=path, filename=path.name, actor="test")
+        uow.commit()
+    return job.id
+
+
+def test_worker_resumes_a_job_whose_runner_died_only_after_its_lease(
+    turnout: Turnout, event_id: str, tmp_path: Path, clock: Any
+) -> None:
+    from turnout.adapters.db.tables_intake import import_jobs
+    from turnout.services.importing import get_import, run_pending_imports
+
+    path = write_csv(tmp_path / "people.csv", [HEADER, *people(30)])
+    job_id = queue_job(turnout, event_id, path)
+    with turnout.uow() as uow:  # a web-process worker took it, then the process vanished
+        uow.conn.execute(
+            import_jobs.update()
+            .where(import_jobs.c.id == job_id)
+            .values(
+                status="running", owner="another-host:4242", lease_until=clock.now() + timedelta(seconds=60)
+            )
+        )
+        uow.commit()
+    assert run_pending_imports(turnout) == 0  # the lease still holds
+    clock.advance(seconds=61)
+    assert run_pending_imports(turnout) == 1
+    with turnout.uow(readonly=True) as uow:
+        job = get_import(uow, import_id=job_id)
+    assert job.status == "done"
+    assert job.summary()["created"] == 30
+    assert count_participants(turnout, event_id) == 30
+
+
+def test_pending_imports_run_in_order_and_each_once(turnout: Turnout, event_id: str, tmp_path: Path) -> None:
+    from turnout.services.importing import run_pending_imports
+
+    first = queue_job(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(5)]))
+    second = queue_job(turnout, event_id, write_csv(tmp_path / "b.csv", [HEADER, *people(5, start=3)]))
+    assert run_pending_imports(turnout) == 2
+    assert run_pending_imports(turnout) == 0
+    with turnout.uow(readonly=True) as uow:
+        from turnout.services.importing import get_import
+
+        a, b = get_import(uow, import_id=first), get_import(uow, import_id=second)
+    assert (a.summary()["created"], b.summary()["created"], b.summary()["duplicates"]) == (5, 3, 2)
