@@ -139,3 +139,25 @@ def test_a_timeout_is_retried_later_when_the_server_does_not_answer(
     assert job["status"] == "failed"
     assert "timeout" in job["last_error"].lower()
     assert job["next_attempt_at"] > turnout.clock.now()
+
+
+def test_worker_loop_sends_queued_mail_and_stops_when_told(turnout: Turnout) -> None:
+    from turnout.entrypoints.workers import LOOPS
+
+    loop = dict(LOOPS)["mail-sender"]
+    event_id = queue(turnout, 2)
+    stop = threading.Event()
+    thread = threading.Thread(target=loop, args=(turnout, stop), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with turnout.uow(readonly=True) as uow:
+                if mailing.count_by_status(uow, event_id=event_id)["sent"] == 2:
+                    break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert len(list((turnout.settings.var_dir / "mail").glob("*.eml"))) == 2
