@@ -161,3 +161,19 @@ def test_worker_loop_sends_queued_mail_and_stops_when_told(turnout: Turnout) -> 
         thread.join(10)
     assert not thread.is_alive()
     assert len(list((turnout.settings.var_dir / "mail").glob("*.eml"))) == 2
+
+
+def test_two_senders_never_send_the_same_job_when_they_run_at_once(turnout: Turnout) -> None:
+    queue(turnout, 40)
+    mailers = [FakeMailer(delay=0.005), FakeMailer(delay=0.005)]
+    senders = [mailing.sender_for(turnout, m, batch_size=5) for m in mailers]  # type: ignore[arg-type]
+    counts: list[int] = []
+    threads = [threading.Thread(target=lambda s=s: counts.append(asyncio.run(s.drain()))) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    sent_ids = [mail.message_id for mailer in mailers for mail in mailer.sent]
+    assert len(counts) == 2
+    assert sum(counts) == 40
+    assert len(sent_ids) == len(set(sent_ids)) == 40
