@@ -339,7 +339,7 @@ class TicketKeyRead(BaseModel):
     event_id: str
     algorithm: Literal["Ed25519"] = "Ed25519"
     public_key: str
-    token_format: Literal["turnout-ticket-v1"] = "turnout-ticket-v1"
+    token_format: Literal["turnout-ticket-v1"] = "turnout-ticket-v1"  # noqa: S105 - a format name
 
 
 class RevocationRead(BaseModel):
