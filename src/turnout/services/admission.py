@@ -318,7 +318,12 @@ class Desk:
                         del self._pending[:GROUP_MAX]
                     if not batch:
                         break
-                    self._run_group(batch)
+                    try:
+                        self._run_group(batch)
+                    except BaseException as error:  # never leave a waiting request without an answer
+                        for other in batch:
+                            if not other.done:
+                                other.error, other.done = error, True
                     with self._group:
                         self._group.notify_all()
             finally:
@@ -544,8 +549,9 @@ class Desk:
         for attempt in range(3):
             try:
                 return self._bulk_batch_once(event_id=event_id, batch=batch, seen_nonces=seen_nonces)
-            except sa.exc.IntegrityError:
-                # a concurrent upload stored one of these nonces first: read them again and retry
+            except sa.exc.DBAPIError:
+                # a concurrent upload stored one of these nonces first, or PostgreSQL broke a lock
+                # cycle: read everything again and retry
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
