@@ -23,11 +23,37 @@ class ProbeHappened(Fact):
     n: int = 0
 
 
+INSERT_EFFECT = t.audit_log.insert()
+
+
+def effect_row(name: str, envelope: Envelope) -> dict[str, object]:
+    return {
+        "at": envelope.occurred_at,
+        "actor": "test",
+        "action": f"effect:{name}",
+        "event_id": None,
+        "subject_type": "message",
+        "subject_id": envelope.id,
+        "data": {},
+    }
+
+
 def record_effect(name: str, envelope: Envelope, uow: UnitOfWork) -> None:
     """The effect: a row (message id, handler) in the audit log."""
-    uow.audit.record(
-        actor="test", action=f"effect:{name}", subject_type="message", subject_id=envelope.id, data={}
-    )
+    uow.conn.execute(INSERT_EFFECT, effect_row(name, envelope))
+
+
+class BatchEffect:
+    """The same effect from a batch-capable handler (``handle_many``: one executemany per run)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
+        record_effect(self.name, envelope, uow)
+
+    def handle_many(self, envelopes: list[Envelope], uow: UnitOfWork) -> None:
+        uow.conn.execute(INSERT_EFFECT, [effect_row(self.name, e) for e in envelopes])
 
 
 def effects(turnout: Turnout) -> Counter[tuple[str, str]]:
@@ -47,8 +73,8 @@ def subscribe_effect(turnout: Turnout, name: str, types: tuple[str, ...] = (PROB
 
 def subscribe_probe_effects(turnout: Turnout) -> None:
     """For ``TURNOUT_EXTRA_HANDLERS=tests.messaging_support:subscribe_probe_effects``."""
-    subscribe_effect(turnout, "probe-a")
-    subscribe_effect(turnout, "probe-b")
+    subscribe_effect(turnout, "probe-a")  # one call per message
+    turnout.handlers.subscribe([PROBE], BatchEffect("probe-b"), name="probe-b")  # runs of messages
 
 
 def emit(turnout: Turnout, n: int, event_id: str = "e1") -> list[str]:

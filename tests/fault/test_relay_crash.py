@@ -70,13 +70,13 @@ def wait_for(condition: object, timeout: float, what: str, worker: subprocess.Po
 
 
 def test_every_message_handled_exactly_once_when_worker_is_killed_mid_drain(
-    sqlite_url: str,
+    database_url: str,
     tmp_path: Path,
     kafka_cluster: MockCluster,  # noqa: F811
 ) -> None:
     kafka_cluster.create_topic(TOPIC)
     settings = Settings(
-        database_url=sqlite_url,
+        database_url=database_url,
         var_dir=tmp_path / "var",
         secret_key="crash-test",
         broker_url=kafka_cluster.url,
@@ -90,12 +90,12 @@ def test_every_message_handled_exactly_once_when_worker_is_killed_mid_drain(
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "TURNOUT_DATABASE_URL": sqlite_url,
+        "TURNOUT_DATABASE_URL": database_url,
         "TURNOUT_BROKER_URL": kafka_cluster.url,
         "TURNOUT_SECRET_KEY": "crash-test",
         "TURNOUT_VAR_DIR": str(tmp_path / "var"),
         "TURNOUT_EXTRA_HANDLERS": "tests.messaging_support:subscribe_probe_effects",
-        "TURNOUT_RELAY_BATCH_SIZE": "50",
+        "TURNOUT_RELAY_BATCH_SIZE": "50" if database_url.startswith("sqlite") else "200",
         "TURNOUT_RELAY_LEASE_SECONDS": "2",
     }
 
