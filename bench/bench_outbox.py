@@ -15,7 +15,6 @@ Targets (issue 3): >= 10,000 messages/s for each.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -106,9 +105,12 @@ def main() -> None:
     def touch_params(envelope: Envelope) -> dict[str, Any]:
         return {"event": envelope.key, "at": envelope.occurred_at}
 
-    def run_local(batched: bool) -> tuple[float, int, list[str]]:
+    def run_local(batched: bool, noop: bool = False) -> tuple[float, int, list[str]]:
         turnout = bootstrap(settings)
-        if batched:
+        if noop:
+            turnout.handlers.subscribe([AttendanceRecorded.TYPE], lambda e, uow: None, name="bench.noop1")
+            turnout.handlers.subscribe([AttendanceRecorded.TYPE], lambda e, uow: None, name="bench.noop2")
+        elif batched:
             turnout.handlers.subscribe(
                 [AttendanceRecorded.TYPE], Batched(audit, audit_params, insert_audit), name="bench.audit"
             )
@@ -155,6 +157,7 @@ def main() -> None:
 
     local, deliveries, handlers = run_local(batched=False)
     local_many, _, _ = run_local(batched=True)
+    local_noop, _, _ = run_local(batched=False, noop=True)
 
     streaming = bootstrap(settings.model_copy(update={"broker_url": cluster.url}))
     publisher_relay = Relay(streaming, deliver_locally=False)
@@ -179,12 +182,15 @@ def main() -> None:
         f"{args.messages / local_many:,.0f} messages/s"
     )
     print(
+        f"relay alone (two handlers that do nothing, plus the defaults): "
+        f"{args.messages / local_noop:,.0f} messages/s"
+    )
+    print(
         f"outbox -> Kafka (mock cluster):    {args.messages / published:,.0f} messages/s  target >= 10,000/s"
     )
     turnout.close()
     streaming.close()
     cluster.close()
-    os.environ.pop("TURNOUT_BROKER_URL", None)
 
 
 if __name__ == "__main__":
