@@ -127,6 +127,14 @@ class Repeated:
 Decision = Admitted | Exited | Denied | Repeated
 
 
+# Enum members looked up once: attribute access on an Enum class is slow on the hot path.
+_LIVE = EventStatus.LIVE
+_BLE = ScanMethod.BLE
+_IN = Direction.IN
+_INSIDE = CheckInStatus.INSIDE
+_EXITED = CheckInStatus.EXITED
+
+
 def default_direction(gate: Gate) -> Direction:
     """An exit-only gate scans ``out``; every other gate scans ``in`` unless told otherwise."""
     return Direction.OUT if gate.direction is GateDirection.OUT else Direction.IN
@@ -148,27 +156,27 @@ def admit(
         return Denied("revoked")
     if ticket.status != "registered":
         return Denied("participant_cancelled")
-    if event.status is not EventStatus.LIVE:
+    if event.status is not _LIVE:
         return Denied("event_not_live")
     if not gate.is_open_at(scan.occurred_at):
         return Denied("gate_closed")
     if scan.method not in gate.methods:
         return Denied("method_not_allowed")
-    if not gate.allows_direction(scan.direction.value):
+    if not gate.allows_direction(scan.direction):
         return Denied("direction_not_allowed")
     if (
-        scan.method is ScanMethod.BLE
+        scan.method is _BLE
         and last_at_gate is not None
         and abs((scan.occurred_at - last_at_gate.occurred_at).total_seconds()) < ble_debounce_seconds
     ):
         return Repeated(last_at_gate)
-    if scan.direction is Direction.IN:
-        if ticket.check_in_status is CheckInStatus.INSIDE:
+    if scan.direction is _IN:
+        if ticket.check_in_status is _INSIDE:
             return Denied("already_admitted")
-        if ticket.check_in_status is CheckInStatus.EXITED and not event.allow_reentry:
+        if ticket.check_in_status is _EXITED and not event.allow_reentry:
             return Denied("reentry_not_allowed")
         return Admitted()
-    if ticket.check_in_status is not CheckInStatus.INSIDE:
+    if ticket.check_in_status is not _INSIDE:
         return Denied("not_inside")
     stay = None
     if ticket.last_accepted_at is not None:

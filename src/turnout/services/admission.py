@@ -22,11 +22,12 @@ rolled back and the stored answer is returned.
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -684,7 +685,7 @@ class Desk:
                     batch_nonces[nonce] = answer
                 answers.append(answer)
             if scan_rows:
-                conn.execute(scans.insert(), scan_rows)
+                _insert_scans(conn, scan_rows)
             changed = [person for person in people.values() if person.changed]
             if changed:
                 _update_participants(conn, changed, now)
@@ -738,7 +739,65 @@ def _apply(person: _Participant, decision: Admitted | Exited, occurred_at: datet
     person.changed = True
 
 
+# SQLite hot path: plain driver statements with parameters prepared here. SQLAlchemy's per-parameter
+# processing is most of a bulk upload's cost; the values below are exactly what its types would
+# store (``UTCDateTime``: naive UTC text; ``JSON``: ``json.dumps``). PostgreSQL takes the Core path.
+_SCAN_COLUMNS = tuple(column.name for column in scans.columns)
+_SQLITE_INSERT_SCANS = (
+    f"INSERT INTO scans ({', '.join(_SCAN_COLUMNS)}) VALUES ({', '.join('?' for _ in _SCAN_COLUMNS)})"
+)
+_SQLITE_UPDATE_PARTICIPANTS = (
+    "UPDATE participants SET check_in_status = ?, first_checked_in_at = ?, last_scan_at = ?, updated_at = ? "
+    "WHERE id = ?"
+)
+_JSON_COLUMNS = frozenset({"device", "location", "metadata"})
+_TIME_COLUMNS = frozenset({"occurred_at", "recorded_at"})
+
+
+def _sqlite_time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _insert_scans(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    if conn.dialect.name != "sqlite":
+        conn.execute(scans.insert(), rows)
+        return
+    times: dict[datetime, str | None] = {}  # a batch shares recorded_at, often occurred_at too
+
+    def value(column: str, raw: Any) -> Any:
+        if column in _TIME_COLUMNS:
+            text = times.get(raw)
+            if text is None:
+                text = times[raw] = _sqlite_time(raw)
+            return text
+        if column in _JSON_COLUMNS:
+            return "{}" if not raw else json.dumps(raw)
+        return raw
+
+    conn.exec_driver_sql(
+        _SQLITE_INSERT_SCANS, [tuple(value(column, row[column]) for column in _SCAN_COLUMNS) for row in rows]
+    )
+
+
 def _update_participants(conn: sa.Connection, people: Sequence[_Participant], now: datetime) -> None:
+    if conn.dialect.name == "sqlite":
+        stamp = _sqlite_time(now)
+        conn.exec_driver_sql(
+            _SQLITE_UPDATE_PARTICIPANTS,
+            [
+                (
+                    person.check_in_status.value,
+                    _sqlite_time(person.first_checked_in_at),
+                    _sqlite_time(person.last_scan_at),
+                    stamp,
+                    person.id,
+                )
+                for person in people
+            ],
+        )
+        return
     conn.execute(
         p.update()
         .where(p.c.id == sa.bindparam("b_id"))
