@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 STREAM = "kafka"  # the stream publisher's cursor
 UNDECODABLE = "-"  # handler name of a dead-lettered stream message nobody could read
 PUBLISH_BATCH = 5000
+SQLITE_BATCH_SECONDS = 0.05  # longest a relay batch should hold SQLite's write lock
+MIN_BATCH = 20
 MAX_ERROR = 4000
 
 
@@ -195,6 +197,9 @@ class Relay:
         self._publisher = publisher
         self._own_publisher = False
         self.batch_size = batch_size or turnout.settings.relay_batch_size
+        # SQLite has one writer: a batch holds the write lock, so it is sized to take about
+        # ``SQLITE_BATCH_SECONDS`` (check-in requests queue behind it). PostgreSQL writers do not wait.
+        self._batch = self.batch_size
         self.retry_base = retry_base_seconds
         self.retry_cap = retry_cap_seconds
         self.rng = rng or random.Random()
@@ -261,6 +266,7 @@ class Relay:
         if not subs:
             return tally
         self._ensure_cursors(subs)
+        started = time.perf_counter()
         with self.turnout.uow() as uow:
             conn = uow.conn
             cursors = {
@@ -278,7 +284,7 @@ class Relay:
             query = sa.select(t.outbox).where(t.outbox.c.seq > low).order_by(t.outbox.c.seq)
             if high is not None:
                 query = query.where(t.outbox.c.seq <= high)
-            rows = conn.execute(query.limit(self.batch_size)).all()
+            rows = conn.execute(query.limit(self._batch)).all()
             if not rows:
                 return tally
             last_seq = rows[-1].seq
@@ -312,8 +318,17 @@ class Relay:
                     )
                 )
             uow.commit()
+        self._size_batch(time.perf_counter() - started, full=tally.passed >= self._batch)
         tally.count()
         return tally
+
+    def _size_batch(self, seconds: float, *, full: bool) -> None:
+        if self.turnout.dialect != "sqlite":
+            return
+        if seconds > SQLITE_BATCH_SECONDS and self._batch > MIN_BATCH:
+            self._batch = max(MIN_BATCH, self._batch // 2)
+        elif full and seconds < SQLITE_BATCH_SECONDS / 2 and self._batch < self.batch_size:
+            self._batch = min(self.batch_size, self._batch * 2)
 
     def _deliver(
         self,
