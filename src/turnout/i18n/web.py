@@ -17,6 +17,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "web.events.starts": {"ko": "시작", "en": "Starts"},
     "web.dashboard": {"ko": "대시보드", "en": "Dashboard"},
     "web.registration_page": {"ko": "등록 페이지", "en": "Registration page"},
+    "web.sent_mail": {"ko": "발송 메일", "en": "Sent mail"},
     "web.status.draft": {"ko": "준비 중", "en": "Draft"},
     "web.status.open": {"ko": "등록 중", "en": "Open"},
     "web.status.live": {"ko": "진행 중", "en": "Live"},
