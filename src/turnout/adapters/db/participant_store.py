@@ -78,8 +78,18 @@ class ParticipantStore:
 
     def _ids_by(self, column: str, event_id: str, values: Sequence[str]) -> dict[str, str]:
         # plain driver SQL: compiling an IN list of 1,000 bound values costs more than the query
-        marker = "%s" if self.conn.dialect.name == "postgresql" else "?"
         found: dict[str, str] = {}
+        if self.conn.dialect.name == "postgresql":
+            # one index probe per value (a plain "= ANY" is planned as a scan of the event's rows
+            # while an import grows the table faster than autovacuum refreshes its statistics)
+            sql = (
+                f"SELECT wanted.value, found.id FROM unnest(%s::text[]) AS wanted(value) "
+                f"CROSS JOIN LATERAL (SELECT id FROM participants "
+                f"WHERE event_id = %s AND {column} = wanted.value LIMIT 1) AS found"
+            )
+            found.update(dict(self.conn.exec_driver_sql(sql, (list(dict.fromkeys(values)), event_id)).all()))
+            return found
+        marker = "?"
         for chunk in _chunks(list(dict.fromkeys(values))):
             sql = (
                 f"SELECT {column}, id FROM participants WHERE event_id = {marker} "
@@ -221,7 +231,15 @@ def insert_tuples(
     """``INSERT INTO table (columns)`` rows already converted for the driver (see ``json_for``)."""
     if not rows:
         return
-    marker = "%s" if conn.dialect.name == "postgresql" else "?"
     names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"
-    conn.exec_driver_sql(sql, list(rows))
+    if conn.dialect.name != "postgresql":
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(['?'] * len(columns))})"
+        conn.exec_driver_sql(sql, list(rows))
+        return
+    # PostgreSQL: COPY, in this transaction (executemany would be a round trip a row)
+    raw: Any = conn.connection.dbapi_connection
+    if raw is None:  # pragma: no cover - a connection always has one here
+        raise RuntimeError("no DBAPI connection")
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
