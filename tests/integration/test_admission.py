@@ -257,3 +257,24 @@ def test_relay_wakes_live_statistics_when_attendance_is_recorded(turnout: Turnou
     before = statistics_for(turnout).version(event_id)
     Relay(turnout).drain()
     assert statistics_for(turnout).version(event_id) > before
+
+
+def test_async_scans_admit_exactly_once_when_they_arrive_together(turnout: Turnout) -> None:
+    import asyncio
+
+    event_id = live_event(turnout)
+    gates = [add_gate(turnout, event_id, name=f"g{i}") for i in range(4)]
+    people = add_participants(turnout, event_id, 10)
+    desk = desk_for(turnout)
+
+    async def storm() -> list[tuple[str, str | None]]:
+        scans_ = [
+            desk.scan_async(event_id=event_id, scan=ScanInput(gate_id=gates[i % 4], token=token))
+            for _, token in people
+            for i in range(8)
+        ]
+        return [(a.result.value, a.code) for a in await asyncio.gather(*scans_)]
+
+    answers = asyncio.run(storm())
+    assert answers.count(("admitted", None)) == 10
+    assert answers.count(("denied", "already_admitted")) == 70

@@ -21,7 +21,9 @@ rolled back and the stored answer is returned.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import json
 import threading
 import time
@@ -221,6 +223,9 @@ class Desk:
         self._group = threading.Condition()
         self._pending: list[_Waiting] = []
         self._leading = False
+        self._async_lock = threading.Lock()
+        self._async_pending: list[tuple[_Waiting, asyncio.AbstractEventLoop, asyncio.Future[ScanAnswer]]] = []
+        self._async_draining = False
 
     # --- caches ------------------------------------------------------------------------------------
 
@@ -335,6 +340,46 @@ class Desk:
             raise waiting.error
         assert waiting.answer is not None
         return waiting.answer
+
+    async def scan_async(self, *, event_id: str, scan: ScanInput, actor: str | None = None) -> ScanAnswer:
+        """``scan`` for ``async`` callers: no thread waits per request. Scans queue up; one drain
+        thread at a time commits them in groups and settles each request's future."""
+        loop = asyncio.get_running_loop()
+        cached = self._gates.get(scan.gate_id)
+        if cached is not None and cached[0] >= time.monotonic() and cached[1].event_id == event_id:
+            gate = cached[1]
+        else:
+            gate = await loop.run_in_executor(
+                None, functools.partial(self.gate, event_id=event_id, gate_id=scan.gate_id)
+            )
+        identity = self.identify(event_id=event_id, token=scan.token, participant_id=scan.participant_id)
+        future: asyncio.Future[ScanAnswer] = loop.create_future()
+        waiting = _Waiting(event_id, (0, scan, gate, identity, scan.occurred_at, actor))
+        with self._async_lock:
+            self._async_pending.append((waiting, loop, future))
+            start = not self._async_draining
+            self._async_draining = True
+        if start:
+            loop.run_in_executor(None, self._drain_async)
+        return await future
+
+    def _drain_async(self) -> None:
+        while True:
+            with self._async_lock:
+                taken = self._async_pending[:GROUP_MAX]
+                del self._async_pending[:GROUP_MAX]
+                if not taken:
+                    self._async_draining = False
+                    return
+            batch = [waiting for waiting, _, _ in taken]
+            try:
+                self._run_group(batch)
+            except BaseException as error:  # never leave a waiting request without an answer
+                for waiting in batch:
+                    if not waiting.done:
+                        waiting.error, waiting.done = error, True
+            for waiting, loop, future in taken:
+                loop.call_soon_threadsafe(_settle, future, waiting)
 
     def _run_group(self, batch: list[_Waiting]) -> None:
         by_event: dict[str, list[_Waiting]] = {}
@@ -693,6 +738,16 @@ class Desk:
             uow.commit()
         seen_nonces.update(batch_nonces)
         return answers
+
+
+def _settle(future: asyncio.Future[ScanAnswer], waiting: _Waiting) -> None:
+    if future.done():  # the request went away
+        return
+    if waiting.error is not None:
+        future.set_exception(waiting.error)
+    else:
+        assert waiting.answer is not None
+        future.set_result(waiting.answer)
 
 
 def _stored_token_version(token: str) -> int:

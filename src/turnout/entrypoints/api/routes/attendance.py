@@ -113,13 +113,14 @@ def answer_body(answer: ScanAnswer, locale: str) -> dict[str, Any]:
 
 
 @router.post("/events/{event_id}/attendance", response_model=AttendanceRead)
-def record_scan(event_id: str, body: AttendanceCreate, context: ScanContextDep) -> Response:
+async def record_scan(event_id: str, body: AttendanceCreate, context: ScanContextDep) -> Response:
     """Decide and record one scan. A refusal is an answer (``result: denied`` with its ``code``), not an
     HTTP error; the same ``nonce`` twice gives the same answer and one record. A gate key scans only at
     its own gate (``gate_id`` defaults to it); manual check-in sends ``participant_id`` and
     ``method: manual``, and the key is recorded as the actor."""
     scan = _to_input(body, context.principal, event_id)
-    answer = desk_for(context.turnout).scan(event_id=event_id, scan=scan, actor=context.principal.actor)
+    desk = desk_for(context.turnout)
+    answer = await desk.scan_async(event_id=event_id, scan=scan, actor=context.principal.actor)
     return _json(answer_body(answer, context.locale))
 
 
