@@ -1,8 +1,10 @@
 """Exactly once under real concurrency: two server processes, several threads each, every thread at its
-own gate, all scanning the same ticket at the same moment. 500 rounds on SQLite and 500 on PostgreSQL."""
+own gate (one of them through the async path the HTTP route uses), all scanning the same ticket at the
+same moment. 500 rounds on SQLite and 500 on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
 from collections import Counter
@@ -42,14 +44,22 @@ def scanner_process(
     found: list[tuple[int, str, str | None]] = []
     lock = threading.Lock()
 
-    def run(gate_id: str) -> None:
+    def run(gate_id: str, use_async: bool) -> None:
+        # one thread per process goes through the async path the HTTP route uses
+        loop = asyncio.new_event_loop() if use_async else None
         for round_no, token in enumerate(tokens):
+            scan = ScanInput(gate_id=gate_id, token=token)
             barrier.wait()
-            answer = desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token))
+            if loop is not None:
+                answer = loop.run_until_complete(desk.scan_async(event_id=event_id, scan=scan))
+            else:
+                answer = desk.scan(event_id=event_id, scan=scan)
             with lock:
                 found.append((round_no, answer.result.value, answer.code))
+        if loop is not None:
+            loop.close()
 
-    threads = [threading.Thread(target=run, args=(gate_id,)) for gate_id in gate_ids]
+    threads = [threading.Thread(target=run, args=(gate_id, i == 0)) for i, gate_id in enumerate(gate_ids)]
     for thread in threads:
         thread.start()
     for thread in threads:
