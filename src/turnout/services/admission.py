@@ -3,18 +3,24 @@
 The hot path of one scan:
 
 1. the gate comes from a per-process cache (gates do not change after creation; 5 s TTL);
-2. the token's signature is checked *before* any transaction (Ed25519, the event's public key is
-   cached per process, and verified tokens are remembered so a second scan of a ticket costs a dict
-   look-up);
-3. one short transaction: read the participant joined with its event (``FOR UPDATE`` of the
-   participant row on PostgreSQL; SQLite writers hold the database's write lock from ``BEGIN
-   IMMEDIATE``), decide, insert the scan (any outcome), update the participant and write
-   ``attendance.recorded`` to the outbox for an accepted scan.
+2. the token, without the database: one this process has verified before is remembered; a new one
+   is left for step 3;
+3. scans arriving together in this process are committed together (group commit: ``scan_async``
+   for the async HTTP route, ``scan`` for threads). One short transaction per group: the event and
+   the named participants are read — a new token by the participant's stored *current* token
+   (unique index), so the usual scan needs no Ed25519 verification; only a token that matches
+   nothing is verified, to tell ``invalid_signature`` / ``wrong_event`` / ``revoked`` /
+   ``unknown_token`` apart (the event's public key is fetched before the transaction). Rows are
+   locked ``FOR UPDATE`` on PostgreSQL; SQLite writers hold the write lock from ``BEGIN IMMEDIATE``.
+   Each scan is decided in arrival order against the state the previous one left; every scan is
+   inserted (any outcome), participants updated, ``attendance.recorded`` written to the outbox for
+   accepted scans.
 
 Exactly once: the participant row lock (PostgreSQL) or the single writer (SQLite) serialises every
-scan of one ticket, so of N simultaneous entries one is admitted and the rest read ``inside``.
-Idempotency: ``(event_id, nonce)`` is unique; a repeated nonce fails the insert, the transaction is
-rolled back and the stored answer is returned.
+scan of one ticket across processes, and inside a group the in-memory state does, so of N
+simultaneous entries one is admitted and the rest read ``inside``. Idempotency: ``(event_id,
+nonce)`` is unique; known nonces are answered from the stored scan; a conflicting insert rolls the
+group back and its scans are retried one by one, returning the stored answer.
 
 ``participants.last_scan_at`` is the time of the last *accepted* scan (the start of a stay).
 """
