@@ -201,3 +201,25 @@ def test_batch_handler_falls_back_to_one_by_one_when_a_run_fails(turnout: Turnou
     assert [got[(i, "batch")] for i in ids] == [1, 1, 0, 1, 1]
     (row,) = deliveries(turnout)
     assert (row.message_id, row.status) == (ids[2], "pending")
+
+
+@pytest.mark.postgres
+def test_cursor_never_passes_a_message_committed_late_when_sequence_commits_out_of_order(
+    turnout: Turnout, database_url: str
+) -> None:
+    """PostgreSQL: a transaction that took an earlier seq commits after a later one."""
+    if turnout.dialect != "postgresql":
+        pytest.skip("SQLite has one writer: seqs commit in order")
+    subscribe_effect(turnout, "a")
+    slow = turnout.uow()
+    slow.__enter__()
+    try:
+        (early,) = [slow.emit(ProbeHappened(event_id="e1", n=0)).id]  # seq 1, not committed yet
+        (late,) = emit(turnout, 1)  # seq 2, committed
+        Relay(turnout).drain()  # waits for the slow writer (lock timeout), passes nothing
+        assert effects(turnout) == Counter()
+        slow.commit()
+    finally:
+        slow.__exit__(None, None, None)
+    Relay(turnout).drain()
+    assert effects(turnout) == Counter({(early, "a"): 1, (late, "a"): 1})
