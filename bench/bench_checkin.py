@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -224,7 +225,7 @@ def main() -> None:
     bulk_tickets = args.bulk // 2
     t0 = time.perf_counter()
     world = prepare(env, args.scans + bulk_tickets)
-    print(f"prepared {args.scans + bulk_tickets:,} tickets in {time.perf_counter() - t0:.1f} s ({workdir})")
+    print(f"prepared {args.scans + bulk_tickets:,} tickets in {time.perf_counter() - t0:.1f} s")
     turnout_bin = str(Path(sys.executable).parent / "turnout")
     server = subprocess.Popen(
         [turnout_bin, "serve", "--port", str(port), "--workers", str(args.workers), "--no-background"],
@@ -299,6 +300,7 @@ def main() -> None:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def drive_one(port: int, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
