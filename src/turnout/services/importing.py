@@ -287,7 +287,15 @@ def claim(uow: UnitOfWork, *, import_id: str) -> bool:
     return result.rowcount == 1
 
 
-def find_resumable(uow: UnitOfWork, *, event_id: str, sha256: str, on_duplicate: str) -> ImportJob | None:
+def find_resumable(
+    uow: UnitOfWork,
+    *,
+    event_id: str,
+    sha256: str,
+    on_duplicate: str,
+    mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
+) -> ImportJob | None:
     """An unfinished import of the same file whose runner died (``turnout import`` run again)."""
     rows = uow.conn.execute(
         sa.select(import_jobs)
@@ -302,6 +310,8 @@ def find_resumable(uow: UnitOfWork, *, event_id: str, sha256: str, on_duplicate:
     now = uow.clock.now()
     for row in rows:
         job = job_from_row(row)
+        if job.mapping != (mapping or {}) or job.encoding != encoding:
+            continue  # the same file read differently is another import
         if job.status is ImportStatus.RUNNING and (
             (row.lease_until is not None and row.lease_until < now) or _owner_is_dead(job.owner)
         ):
@@ -949,7 +959,12 @@ def import_file(
     sha256, size = file_digest(path)
     with turnout.uow() as uow:
         job = find_resumable(
-            uow, event_id=event_id, sha256=sha256, on_duplicate=OnDuplicate(on_duplicate).value
+            uow,
+            event_id=event_id,
+            sha256=sha256,
+            on_duplicate=OnDuplicate(on_duplicate).value,
+            mapping=mapping,
+            encoding=encoding,
         )
         if job is None:
             job = create_import_job(

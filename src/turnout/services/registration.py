@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -219,14 +220,14 @@ def check_rate_limit(uow: UnitOfWork, *, client: str, limit: int, window_seconds
     row = uow.conn.execute(sa.select(rate).where(rate.c.client == client)).first()
     if row is None:
         uow.conn.execute(rate.insert().values(client=client, window_start=window_start, count=1))
+        if secrets.randbelow(200) == 0:
+            # housekeeping, now and then: forget clients idle for an hour
+            uow.conn.execute(rate.delete().where(rate.c.window_start < now - timedelta(hours=1)))
         return
     if row.window_start != window_start:
         uow.conn.execute(
             rate.update().where(rate.c.client == client).values(window_start=window_start, count=1)
         )
-        if now.second == 0 and now.microsecond < 1000:
-            # housekeeping: forget clients idle for an hour
-            uow.conn.execute(rate.delete().where(rate.c.window_start < now - timedelta(hours=1)))
         return
     if row._mapping["count"] >= limit:
         raise RateLimited(limit=limit, retry_after=window_seconds - epoch % window_seconds)
