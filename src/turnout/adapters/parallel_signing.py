@@ -17,9 +17,10 @@ import queue
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 
-from turnout.domain.tickets import TicketClaims, encode_token
+from turnout.domain.tickets import FORMAT_V1
 
 
 class SigningHelper:
@@ -77,24 +78,42 @@ class SigningHelper:
         self._reader.join(timeout=5)
 
 
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # every 10-bit value as two base32 characters
+
+
+def b32_unpadded(data: bytes) -> str:
+    """RFC 4648 base32 without padding, ~3x faster than ``base64.b32encode`` (pure Python in 3.11)."""
+    pad = -len(data) % 5
+    number = int.from_bytes(data + b"\0" * pad, "big")
+    bits = (len(data) + pad) * 8
+    text = "".join([_PAIRS[(number >> shift) & 1023] for shift in range(bits - 10, -10, -10)])
+    return text[: (len(data) * 8 + 4) // 5]
+
+
+def token_maker(event_id: str, sign: Callable[[bytes], bytes]) -> Callable[[str], str]:
+    """``participant_id -> token`` for version-1 tickets: the bytes ``domain.tickets.encode_token``
+    makes (a test checks they are identical), with the per-event part computed once."""
+    prefix = bytes([FORMAT_V1]) + uuid.UUID(event_id).bytes
+    suffix = (1).to_bytes(2, "big")
+
+    def make(participant_id: str) -> str:
+        body = prefix + bytes.fromhex(participant_id.replace("-", "")) + suffix
+        return b32_unpadded(body + sign(body))
+
+    return make
+
+
 def serve() -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     first = sys.stdin.readline().split()
     if len(first) != 2:
         return
-    sign = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(first[0])).sign
-    event_id = first[1]
+    make = token_maker(first[1], Ed25519PrivateKey.from_private_bytes(bytes.fromhex(first[0])).sign)
     out = sys.stdout
     for line in sys.stdin:
-        ids = line.strip().split(",")
-        out.write(
-            ",".join(
-                encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), sign)
-                for pid in ids
-            )
-            + "\n"
-        )
+        out.write(",".join([make(pid) for pid in line.strip().split(",")]) + "\n")
         out.flush()
 
 

@@ -1,0 +1,49 @@
+"""The signing helper makes exactly the tokens ``domain.tickets.encode_token`` makes."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from turnout.adapters.parallel_signing import SigningHelper, b32_unpadded, token_maker
+from turnout.domain.tickets import TicketClaims, encode_token
+from turnout.services.importing import sequential_ids
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120))
+def test_b32_matches_the_standard_library(data: bytes) -> None:
+    assert b32_unpadded(data) == base64.b32encode(data).decode().rstrip("=")
+
+
+def test_token_maker_matches_encode_token() -> None:
+    key = Ed25519PrivateKey.generate()
+    event_id = str(uuid.uuid4())
+    make = token_maker(event_id, key.sign)
+    for pid in [*sequential_ids(50), str(uuid.uuid4())]:
+        assert make(pid) == encode_token(
+            TicketClaims(event_id=event_id, participant_id=pid, version=1), key.sign
+        )
+
+
+def test_helper_process_signs_batches_in_order() -> None:
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    event_id = str(uuid.uuid4())
+    helper = SigningHelper(raw, event_id)
+    try:
+        batches = [sequential_ids(3), sequential_ids(5)]
+        pending = [helper.submit(ids) for ids in batches]
+        results = [wait() for wait in pending]
+    finally:
+        helper.close()
+    for ids, tokens in zip(batches, results, strict=True):
+        assert tokens == [
+            encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), key.sign)
+            for pid in ids
+        ]
