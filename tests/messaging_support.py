@@ -83,3 +83,16 @@ def emit(turnout: Turnout, n: int, event_id: str = "e1") -> list[str]:
         ids = [uow.emit(ProbeHappened(event_id=event_id, n=i)).id for i in range(n)]
         uow.commit()
     return ids
+
+
+def subscribe_slow_probe_effects(turnout: Turnout) -> None:
+    """As ``subscribe_probe_effects``, with ``probe-a`` taking about 0.3 ms per message, so that
+    10,000 messages take seconds to drain and a crash test can kill the worker half-way."""
+    import time
+
+    def slow(envelope: Envelope, uow: UnitOfWork) -> None:
+        time.sleep(0.0003)
+        record_effect("probe-a", envelope, uow)
+
+    turnout.handlers.subscribe([PROBE], slow, name="probe-a")
+    turnout.handlers.subscribe([PROBE], BatchEffect("probe-b"), name="probe-b")

@@ -94,8 +94,8 @@ def test_every_message_handled_exactly_once_when_worker_is_killed_mid_drain(
         "TURNOUT_BROKER_URL": kafka_cluster.url,
         "TURNOUT_SECRET_KEY": "crash-test",
         "TURNOUT_VAR_DIR": str(tmp_path / "var"),
-        "TURNOUT_EXTRA_HANDLERS": "tests.messaging_support:subscribe_probe_effects",
-        "TURNOUT_RELAY_BATCH_SIZE": "50" if database_url.startswith("sqlite") else "200",
+        "TURNOUT_EXTRA_HANDLERS": "tests.messaging_support:subscribe_slow_probe_effects",
+        "TURNOUT_RELAY_BATCH_SIZE": "100",
         "TURNOUT_RELAY_LEASE_SECONDS": "2",
     }
 

@@ -18,8 +18,8 @@ How exactly-once works (see docs/messaging.md):
   server if the relay dies); on SQLite every writer takes ``BEGIN IMMEDIATE``, one at a time.
 * On PostgreSQL, outbox ``seq`` values become visible out of order (a transaction that took seq 10
   may commit after one that took seq 11). A cursor must never skip a message that is not visible yet,
-  so the relay only reads up to a *safe high-water mark*: ``max(seq)`` read while holding
-  ``LOCK TABLE outbox IN SHARE MODE`` (which waits for the transactions writing the outbox to end).
+  so the relay only reads up to a *safe high-water mark* that moves once every transaction that was
+  running when the newest seq was seen has ended (``_high_water``; it takes no lock).
 * The stream has its own cursor (``consumer = "kafka"``) guarded by a time-limited lease. A batch is
   published and flushed (acks=all, idempotent producer), then the cursor advances. A relay killed
   after the broker acknowledged but before the cursor commit republishes that batch: the only
@@ -61,6 +61,11 @@ log = logging.getLogger(__name__)
 STREAM = "kafka"  # the stream publisher's cursor
 UNDECODABLE = "-"  # handler name of a dead-lettered stream message nobody could read
 PUBLISH_BATCH = 5000
+SETTLE_SECONDS = 0.02
+SNAPSHOT = sa.text(
+    "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint,"
+    " (SELECT coalesce(max(seq), 0) FROM outbox) FROM pg_current_snapshot() AS s"
+)
 SQLITE_BATCH_SECONDS = 0.05  # longest a relay batch should hold SQLite's write lock
 MIN_BATCH = 20
 MAX_ERROR = 4000
@@ -207,6 +212,7 @@ class Relay:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
         self._known_cursors: set[str] = set()
         self._safe_high = 0  # PostgreSQL: every seq <= this is final (committed or never will be)
+        self._candidate: tuple[int, int | None, float] | None = None  # (seq, xid fence, seen at)
 
     # --- wiring -------------------------------------------------------------------------------------
 
@@ -237,25 +243,39 @@ class Relay:
             uow.commit()
         self._known_cursors.update(missing)
 
-    def _high_water(self, after: int) -> int | None:
-        """The highest seq that may be read, or None for "no bound" (SQLite: one writer at a time)."""
+    def _high_water(self) -> int | None:
+        """The highest seq that may be read, or None for "no bound" (SQLite: one writer at a time).
+
+        PostgreSQL: ``newest`` (the largest visible seq) becomes safe once every transaction that
+        could still hold a smaller seq has ended. Such a transaction was running when ``newest``
+        was seen; its xid is below the ``xmax`` of a snapshot taken ``SETTLE_SECONDS`` later (the
+        wait covers the instant between ``nextval`` and the insert's xid assignment), so the mark
+        moves once a snapshot's ``xmin`` reaches that ``xmax``. Nothing waits on a lock."""
         if self.turnout.dialect != "postgresql":
             return None
-        if after < self._safe_high:
-            return self._safe_high
         with self.turnout.engine.connect() as conn:
-            visible = conn.scalar(sa.select(sa.func.max(t.outbox.c.seq))) or 0
+            xmin, xmax, newest = conn.execute(SNAPSHOT).one()
             conn.rollback()
-            if visible <= self._safe_high:
-                return self._safe_high
-            try:
-                with conn.begin():
-                    conn.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-                    conn.exec_driver_sql("LOCK TABLE outbox IN SHARE MODE")
-                    self._safe_high = conn.scalar(sa.select(sa.func.max(t.outbox.c.seq))) or 0
-            except sa.exc.OperationalError as exc:
-                log.info("outbox high-water mark not moved this time (%s)", exc.orig)
+        now = time.monotonic()
+        candidate = self._candidate
+        if candidate is not None:
+            mark, fence, seen_at = candidate
+            if fence is None and now - seen_at >= SETTLE_SECONDS:
+                fence = int(xmax)
+            if fence is not None and int(xmin) >= fence:
+                self._safe_high = mark
+                candidate = None
+            else:
+                candidate = (mark, fence, seen_at)
+        if candidate is None and int(newest) > self._safe_high:
+            candidate = (int(newest), None, now)
+        self._candidate = candidate
         return self._safe_high
+
+    @property
+    def settling(self) -> bool:
+        """True while newer outbox messages wait for their high-water mark (PostgreSQL)."""
+        return self._candidate is not None
 
     # --- local delivery -----------------------------------------------------------------------------
 
@@ -266,6 +286,7 @@ class Relay:
         if not subs:
             return tally
         self._ensure_cursors(subs)
+        high = self._high_water()  # before our own transaction (which takes an xid)
         started = time.perf_counter()
         with self.turnout.uow() as uow:
             conn = uow.conn
@@ -280,7 +301,6 @@ class Relay:
             if not cursors:
                 return tally
             low = min(cursors.values())
-            high = self._high_water(low)
             query = sa.select(t.outbox).where(t.outbox.c.seq > low).order_by(t.outbox.c.seq)
             if high is not None:
                 query = query.where(t.outbox.c.seq <= high)
@@ -447,7 +467,7 @@ class Relay:
         published = 0
         last_seq = position
         try:
-            high = self._high_water(position)
+            high = self._high_water()
             with self.turnout.uow(readonly=True) as uow:
                 query = sa.select(t.outbox).where(t.outbox.c.seq > position).order_by(t.outbox.c.seq)
                 if high is not None:
@@ -509,12 +529,15 @@ class Relay:
         delivered += self.retry_due().deliveries
         return delivered
 
-    def drain(self, *, publish: bool = True, max_rounds: int = 100_000) -> int:
+    def drain(self, *, publish: bool = True, max_rounds: int = 100_000, settle_timeout: float = 5.0) -> int:
         """Deliver every pending outbox message to the local handlers (and publish to the stream when
-        one is configured), until nothing is left that is due now. Returns successful handler runs."""
+        one is configured), until nothing is left that is due now. Returns successful handler runs.
+        On PostgreSQL it waits up to ``settle_timeout`` for transactions still open to end."""
         total = 0
+        settle_until = time.monotonic() + settle_timeout
         for _ in range(max_rounds):
             progressed = 0
+            mark = self._safe_high
             if self.deliver_locally:
                 tally = self.deliver_once()
                 total += tally.deliveries
@@ -524,6 +547,11 @@ class Relay:
             progressed += len(retried.delivered) + len(retried.retried) + len(retried.dead)
             if publish:
                 progressed += self.publish_once()
+            if self._safe_high != mark:
+                continue  # the high-water mark moved: there is more to read
+            if not progressed and self.settling and time.monotonic() < settle_until:
+                time.sleep(SETTLE_SECONDS / 2)
+                continue
             if not progressed:
                 break
         return total
