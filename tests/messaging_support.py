@@ -58,7 +58,7 @@ class BatchEffect:
 
 def effects(turnout: Turnout) -> Counter[tuple[str, str]]:
     """(message id, handler) -> how many times its effect was made."""
-    with turnout.engine.connect() as conn:
+    with turnout.engine.connect().execution_options(turnout_readonly=True) as conn:
         rows = conn.execute(
             sa.select(t.audit_log.c.subject_id, t.audit_log.c.action).where(
                 t.audit_log.c.action.like("effect:%")

@@ -42,14 +42,14 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def published(turnout: Turnout) -> int:
-    with turnout.engine.connect() as conn:
+    with turnout.engine.connect().execution_options(turnout_readonly=True) as conn:
         value = conn.scalar(sa.select(relay_cursors.c.position).where(relay_cursors.c.consumer == STREAM))
     return int(value or 0)
 
 
 def handled(turnout: Turnout) -> int:
     """The slowest probe handler's cursor (a cheap progress reading)."""
-    with turnout.engine.connect() as conn:
+    with turnout.engine.connect().execution_options(turnout_readonly=True) as conn:
         value = conn.scalar(
             sa.select(sa.func.min(relay_cursors.c.position)).where(relay_cursors.c.consumer.in_(HANDLERS))
         )
