@@ -16,8 +16,8 @@ router = APIRouter(tags=["system"])
 @router.get("/health")
 def health(turnout: TurnoutDep) -> dict[str, str]:
     """Liveness: the process answers and the database takes a query."""
-    with turnout.engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
+    with turnout.uow(readonly=True) as uow:
+        uow.conn.execute(sa.text("SELECT 1"))
     return {"status": "ok", "version": __version__, "database": turnout.dialect}
 
 
