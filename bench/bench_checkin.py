@@ -1,18 +1,23 @@
 """Check-in throughput against the real HTTP server.
 
 Starts ``turnout serve --workers 2 --no-background`` on a temporary SQLite database, registers
-participants with real ticket tokens, then drives it with a small keep-alive HTTP/1.1 client
-(asyncio, CONCURRENCY connections, one request in flight per connection):
+participants with real ticket tokens, then drives it with CONCURRENCY keep-alive connections, one
+request in flight per connection. The load generator is ``wrk`` when ``/usr/bin/wrk`` is installed
+(C, two threads; a Lua script generated into the temp dir walks a file of request bodies and prints
+latency percentiles from its ``done()`` hook), else a small asyncio HTTP/1.1 client in this process
+(which competes with the server for CPU: its figures are lower). The output says which was used.
 
-1. ceiling: ``GET /health`` (a trivial JSON endpoint that also runs ``SELECT 1``);
-2. scans: ``POST /api/v1/events/{id}/attendance`` with a gate key, every ticket once (admitted:
-   each scan is a write transaction with its scan record, participant update and outbox fact);
+1. ceiling: ``GET /health`` (a trivial JSON endpoint: no database, no thread hop), same client;
+2. scans: ``POST /api/v1/events/{id}/attendance`` with a gate key, each ticket once (admitted:
+   each scan is a write transaction with its scan record, participant update and outbox fact;
+   with wrk the run lasts ``--duration`` seconds and would wrap round to denied repeats if the
+   tickets ran out: the line says how many requests were made);
 3. bulk: ``POST /api/v1/events/{id}/attendance/bulk`` with 10,000 records (5,000 tickets, entry
    and exit each).
 
 Targets (issue 6): >= 2,000 scans/s at concurrency 32 with p99 <= 50 ms; bulk >= 20,000 records/s.
 
-    .venv/bin/python bench/bench_checkin.py [--scans 20000] [--concurrency 32]
+    .venv/bin/python bench/bench_checkin.py [--scans 20000] [--concurrency 32] [--client wrk|python]
 """
 
 from __future__ import annotations
@@ -32,6 +37,55 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WRK = "/usr/bin/wrk"
+
+WRK_SCRIPT = r"""
+local bodies_file, method, path, auth = "%(bodies)s", "%(method)s", "%(path)s", "%(auth)s"
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  nthreads = %(threads)d
+  bodies = {}
+  if bodies_file ~= "" then
+    local i = 0
+    for line in io.lines(bodies_file) do
+      if i %% nthreads == id then table.insert(bodies, line) end
+      i = i + 1
+    end
+  end
+  headers = {["Content-Type"] = "application/json"}
+  if auth ~= "" then headers["Authorization"] = "Bearer " .. auth end
+  pos = 0
+end
+
+function request()
+  local body = nil
+  if #bodies > 0 then
+    pos = pos + 1
+    if pos > #bodies then pos = 1 end
+    body = bodies[pos]
+  end
+  return wrk.format(method, path, headers, body)
+end
+
+function done(summary, latency, requests)
+  local non2xx = summary.errors.status
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  io.write(string.format(
+    "WRKJSON {\"requests\": %%d, \"duration_us\": %%d, \"p50_us\": %%d, \"p95_us\": %%d, "
+    .. "\"p99_us\": %%d, \"mean_us\": %%f, \"non_2xx\": %%d, \"errors\": %%d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.mean, non2xx, errors))
+end
+"""
 
 
 def free_port() -> int:
@@ -185,6 +239,62 @@ async def drive(
     }
 
 
+def drive_wrk(
+    port: int,
+    workdir: Path,
+    *,
+    method: str,
+    path: str,
+    bodies: list[bytes],
+    auth: str,
+    concurrency: int,
+    duration: float,
+    threads: int = 2,
+) -> dict[str, float]:
+    """``wrk -t{threads} -c{concurrency} -d{duration}s``: each wrk thread walks its share of ``bodies``."""
+    bodies_file = workdir / f"bodies-{len(list(workdir.iterdir()))}.txt"
+    if bodies:
+        bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+    script = workdir / "bench.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "bodies": str(bodies_file) if bodies else "",
+            "method": method,
+            "path": path,
+            "auth": auth,
+            "threads": threads,
+        }
+    )
+    out = subprocess.run(
+        [
+            WRK,
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    raw = json.loads(line.removeprefix("WRKJSON "))
+    return {
+        "requests": raw["requests"],
+        "per_second": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "mean_ms": raw["mean_us"] / 1000,
+        "non_2xx": raw["non_2xx"] + raw["errors"],
+    }
+
+
 def wait_for(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -212,7 +322,10 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=10_000, help="records in the bulk upload")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--client", choices=("wrk", "python"), default=None, help="load generator")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     args = parser.parse_args()
+    use_wrk = args.client == "wrk" or (args.client is None and os.path.exists(WRK))
 
     workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
     port = free_port()
@@ -241,22 +354,44 @@ def main() -> None:
         scan_tokens, bulk_tokens = tokens[: args.scans], tokens[args.scans :]
         auth = {"Authorization": f"Bearer {gate_key}", "Content-Type": "application/json"}
 
-        # warm-up: every worker process loads keys, gate and compiled statements
-        asyncio.run(drive(port, [("GET", "/health", {}, b"")] * 500, args.concurrency))
-        health = asyncio.run(drive(port, [("GET", "/health", {}, b"")] * args.scans, args.concurrency))
-        show("ceiling: GET /health", health)
-
         path = f"/api/v1/events/{event_id}/attendance"
-        requests = [("POST", path, auth, json.dumps({"token": tok}).encode()) for tok in scan_tokens]
-        scans = asyncio.run(drive(port, requests, args.concurrency))
-        show(f"scans (c={args.concurrency}, all admitted)", scans)
+        scan_bodies = [json.dumps({"token": tok}).encode() for tok in scan_tokens]
+        if use_wrk:
+            print(f"load generator: wrk ({WRK}, 2 threads, {args.duration:g} s per run)")
 
-        again = [
-            ("POST", path, auth, json.dumps({"token": tok}).encode())
-            for tok in scan_tokens[: args.scans // 2]
-        ]
-        repeat = asyncio.run(drive(port, again, args.concurrency))
+            def run(method: str, url: str, bodies: list[bytes], key: str) -> dict[str, float]:
+                return drive_wrk(
+                    port,
+                    workdir,
+                    method=method,
+                    path=url,
+                    bodies=bodies,
+                    auth=key,
+                    concurrency=args.concurrency,
+                    duration=args.duration,
+                )
+
+            drive_wrk(  # warm-up: every worker process loads its code paths
+                port, workdir, method="GET", path="/health", bodies=[], auth="", concurrency=8, duration=1
+            )
+            health = run("GET", "/health", [], "")
+            scans = run("POST", path, scan_bodies, gate_key)
+            repeat = run("POST", path, scan_bodies[: args.scans // 2], gate_key)
+        else:
+            print("load generator: python asyncio client (in this process; install wrk for truer figures)")
+            asyncio.run(drive(port, [("GET", "/health", {}, b"")] * 500, args.concurrency))
+            health = asyncio.run(drive(port, [("GET", "/health", {}, b"")] * args.scans, args.concurrency))
+            scans = asyncio.run(drive(port, [("POST", path, auth, b) for b in scan_bodies], args.concurrency))
+            again = [("POST", path, auth, b) for b in scan_bodies[: args.scans // 2]]
+            repeat = asyncio.run(drive(port, again, args.concurrency))
+        show("ceiling: GET /health", health)
+        wrapped = scans["requests"] > len(scan_tokens)
+        show(f"scans (c={args.concurrency}, {'tickets ran out' if wrapped else 'all admitted'})", scans)
         show(f"scans again (c={args.concurrency}, denied)", repeat)
+        print(
+            f"{'scans / ceiling':<34} {scans['per_second'] / health['per_second']:>9.0%}"
+            f"  (denied: {repeat['per_second'] / health['per_second']:.0%})"
+        )
 
         base = datetime.now(UTC) - timedelta(minutes=30)
         records = []

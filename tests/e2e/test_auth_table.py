@@ -24,6 +24,7 @@ A, S, G = "admin", "staff", "gate"
 # (method, path) -> roles that may call it within their scope; PUBLIC needs no key.
 ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/health"): PUBLIC,
+    ("GET", "/health/ready"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     ("POST", "/api/v1/events"): frozenset({A}),
     ("GET", "/api/v1/events"): frozenset({A, S, G}),

@@ -149,6 +149,7 @@ def test_bad_gate_input_is_422(client: TestClient, event: dict[str, Any]) -> Non
 
 def test_health_and_metrics(client: TestClient) -> None:
     assert client.get("/health").json()["status"] == "ok"
+    assert client.get("/health/ready").json()["database"] in {"sqlite", "postgresql"}
     client.get("/api/v1/events")
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
