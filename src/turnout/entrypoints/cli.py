@@ -336,15 +336,13 @@ def ensure_first_admin(turnout: Turnout, as_json: bool) -> None:
         print(json.dumps({"first_admin_key": issued.key}))
         return
     base = turnout.settings.base_url
+    out.print(Panel(issued.key, title="First admin key — shown once, store it now", expand=False))
     out.print(
-        Panel(
-            f"[bold]{issued.key}[/bold]\n\n"
-            f"API:      curl -H 'Authorization: Bearer {issued.key}' {base}/api/v1/events\n"
-            f"Console:  {base}/  (sign in with this key)\n"
-            f"API docs: {base}/docs\n\n"
-            "This key is shown once. Store it now; create more with 'turnout keys create'.",
-            title="First admin key",
-        )
+        f"API:      curl -H 'Authorization: Bearer {issued.key}' {base}/api/v1/events\n"
+        f"Console:  {base}/  (sign in with this key)\n"
+        f"API docs: {base}/docs\n"
+        "More keys: turnout keys create --role admin|staff|gate --name NAME",
+        soft_wrap=True,
     )
 
 
@@ -361,8 +359,13 @@ def serve(
     """Serve the API, the web console and (unless --no-background) the background workers."""
     import uvicorn
 
+    from turnout.adapters import metrics_dir
     from turnout.adapters.db.migrate import is_current
+    from turnout.config import Settings
 
+    # Before anything imports prometheus_client: every process of this deployment counts into this
+    # directory, emptied for the new deployment, and /metrics adds them up.
+    metrics_path = metrics_dir.prepare(Settings(), clean=True)
     with wired() as turnout:
         if not is_current(turnout.settings.database_url):
             err.print("[red]the database schema is not current[/red]: run 'turnout db upgrade'")
@@ -384,11 +387,14 @@ def serve(
         )
     finally:
         if background is not None:
-            background.terminate()
+            if background.poll() is None:
+                background.terminate()
             try:
-                background.wait(timeout=10)
+                background.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 background.kill()
+                background.wait()
+        metrics_dir.sweep_dead(metrics_path)
 
 
 @app.command()
@@ -400,8 +406,12 @@ def worker(
     as_json: JsonOpt = False,
 ) -> None:
     """Background work only: outbox relay, email, webhooks."""
+    from turnout.adapters import metrics_dir
+    from turnout.config import Settings
     from turnout.entrypoints.workers import run_forever
 
+    # Alone, or started by ``serve`` (which set the directory up; then only dead processes' files go).
+    metrics_dir.prepare(Settings(), clean=False)
     with wired() as turnout:
         if from_kafka:
             if not turnout.settings.broker_url:

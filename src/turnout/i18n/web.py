@@ -34,6 +34,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "web.stat.scans": {"ko": "스캔", "en": "Scans"},
     "web.stat.denied": {"ko": "거부", "en": "Denied"},
     "web.stat.attendance_rate": {"ko": "참석률", "en": "Attendance rate"},
+    "web.stat.emails": {"ko": "티켓 메일", "en": "Ticket emails"},
     "web.stat.by_gate": {"ko": "게이트별", "en": "By gate"},
     "web.stat.by_method": {"ko": "방식별", "en": "By method"},
     "web.stat.arrivals": {"ko": "5분 단위 도착", "en": "Arrivals per 5 minutes"},

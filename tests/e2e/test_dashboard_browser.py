@@ -1,0 +1,41 @@
+"""The live dashboard in a real browser: the numbers come from the server-sent stats stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.attendance_support import add_gate, add_participants, live_event
+from tests.e2e.test_auth_table import make_key
+from tests.e2e.test_scanner_page import browser, served  # noqa: F401  (fixtures)
+from turnout.bootstrap import Turnout
+from turnout.domain.access import Role
+from turnout.services.admission import ScanInput, desk_for
+
+
+@pytest.mark.browser
+def test_dashboard_shows_live_numbers_when_signed_in(served: str, browser: Any, turnout: Turnout) -> None:  # noqa: F811
+    event_id = live_event(turnout)
+    gate_id = add_gate(turnout, event_id, name="정문")
+    people = add_participants(turnout, event_id, 5)
+    desk = desk_for(turnout)
+    for person in people[:3]:
+        desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=person[1]))
+    key = make_key(turnout, Role.STAFF, event_id)
+    page = browser.new_page()
+    page.goto(f"{served}/?lang=en")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.goto(f"{served}/events/{event_id}/dashboard?lang=en")
+    page.wait_for_function(
+        "document.querySelector('[data-key=registered]').textContent === '5'", timeout=10_000
+    )
+    assert page.text_content("[data-key=checked_in]") == "3"
+    assert page.text_content("[data-key=attendance_rate]") == "60.0%"
+    assert "정문" in page.text_content("#by_gate")
+    # a new scan reaches the open page without a reload
+    desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=people[3][1]))
+    page.wait_for_function(
+        "document.querySelector('[data-key=checked_in]').textContent === '4'", timeout=10_000
+    )
