@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     var_dir: Path = Path("var")
     default_locale: str = "en"
+    metrics_dir: str = Field(
+        default="", description="per-process counter files of one deployment (default <var_dir>/metrics)"
+    )
 
     # background work
     relay_batch_size: int = Field(default=500, ge=1)

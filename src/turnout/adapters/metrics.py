@@ -1,8 +1,31 @@
-"""Prometheus metrics. Collectors live in one registry per process; ``/metrics`` renders it."""
+"""Prometheus metrics, in one process or across the processes of a deployment.
+
+Work counters (HTTP requests, messages published / delivered / retried / dead) are counted by the
+process that does the work. ``turnout serve`` runs the API in several uvicorn processes and the
+background work in a ``turnout worker`` subprocess, so it sets ``PROMETHEUS_MULTIPROC_DIR`` (see
+:mod:`turnout.adapters.metrics_dir`) before any of them imports ``prometheus_client``: each process then
+keeps its counters in memory-mapped files there, and ``/metrics`` (:func:`render`) adds up the files of
+every process with ``MultiProcessCollector``. Without the variable (tests, ``create_app`` in a script)
+the counters live in this process's :data:`REGISTRY` and ``/metrics`` renders that.
+
+Database-wide readings (outbox lag, the bus collector) are not stored per process: they are read at
+scrape time by the process that renders ``/metrics`` (:func:`register_scrape_time`), the same in every
+process and in both modes.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import atexit
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import values as _values
+from prometheus_client.core import GaugeMetricFamily
+
+# Chosen once, when prometheus_client was first imported in this process (it reads the variable then).
+MULTIPROCESS: bool = _values.ValueClass is not _values.MutexValue
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -31,7 +54,69 @@ messages_retried = Counter(
 messages_dead = Counter(
     "turnout_messages_dead_total", "Deliveries given up and dead-lettered", ["handler"], registry=REGISTRY
 )
-outbox_lag = Gauge("turnout_outbox_lag_messages", "Outbox messages not yet fully handled", registry=REGISTRY)
-outbox_lag_seconds = Gauge(
-    "turnout_outbox_lag_seconds", "Age of the oldest outbox message not yet fully handled", registry=REGISTRY
+
+_scrape_time: list[Any] = []
+
+
+def register_scrape_time(collector: Any) -> None:
+    """A collector read at scrape time from shared state (the database): rendered once, by the
+    process that answers ``/metrics``, in both modes."""
+    _scrape_time.append(collector)
+    REGISTRY.register(collector)
+
+
+class ScrapeTimeGauge:
+    """A gauge whose value a function returns when ``/metrics`` is rendered (``set_function``)."""
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self._function: Callable[[], float] = lambda: 0.0
+        register_scrape_time(self)
+
+    def set_function(self, function: Callable[[], float]) -> None:
+        self._function = function
+
+    def collect(self) -> Iterable[Any]:
+        return [GaugeMetricFamily(self.name, self.documentation, value=float(self._function()))]
+
+    def describe(self) -> Iterable[Any]:
+        return [GaugeMetricFamily(self.name, self.documentation)]
+
+
+outbox_lag = ScrapeTimeGauge("turnout_outbox_lag_messages", "Outbox messages not yet fully handled")
+outbox_lag_seconds = ScrapeTimeGauge(
+    "turnout_outbox_lag_seconds", "Age of the oldest outbox message not yet fully handled"
 )
+
+
+def deployment_registry() -> CollectorRegistry:
+    """What ``/metrics`` shows: every process's counters (multiprocess mode) or this process's."""
+    if not MULTIPROCESS:
+        return REGISTRY
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    for collector in _scrape_time:
+        registry.register(collector)
+    return registry
+
+
+def render() -> tuple[bytes, str]:
+    """The ``/metrics`` body and its content type."""
+    return generate_latest(deployment_registry()), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int | None = None) -> None:
+    """Bookkeeping when a process of the deployment exits (drops its live-gauge files)."""
+    if MULTIPROCESS:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid() if pid is None else pid)  # type: ignore[no-untyped-call]
+
+
+if MULTIPROCESS:
+    # Each process of the deployment (uvicorn workers, ``turnout worker``) does its own bookkeeping on
+    # a normal exit; ``turnout serve`` sweeps what a killed one left (metrics_dir.sweep_dead).
+    atexit.register(mark_process_dead)

@@ -687,4 +687,4 @@ def install_lag_gauge(turnout: Turnout) -> None:
     metrics.outbox_lag_seconds.set_function(lambda: _probe.read().lag_seconds if _probe else 0.0)
     if _collector is None:
         _collector = BusCollector()
-        metrics.REGISTRY.register(_collector)
+        metrics.register_scrape_time(_collector)
