@@ -113,6 +113,34 @@ def test_import_saves_valid_rows_with_tokens_and_messages_when_file_is_clean(
     assert len(row.token) == 159
 
 
+def test_import_queues_one_registered_fact_per_participant_when_rows_saved(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", [HEADER, *people(12)])
+    job = run(turnout, event_id, path)
+    with turnout.uow(readonly=True) as uow:
+        ids = set(
+            uow.conn.execute(sa.select(t.participants.c.id).where(t.participants.c.event_id == event_id))
+            .scalars()
+            .all()
+        )
+        messages = uow.conn.execute(
+            sa.select(t.outbox).where(t.outbox.c.type == "participant.registered").order_by(t.outbox.c.seq)
+        ).fetchall()
+    assert [m.data for m in messages] == [
+        {
+            "event_id": event_id,
+            "participant_id": m.data["participant_id"],
+            "source": "import",
+            "import_id": job.id,
+        }
+        for m in messages
+    ]
+    assert {m.data["participant_id"] for m in messages} == ids
+    assert all(m.key == event_id for m in messages)
+    assert [m.id for m in messages] == sorted(m.id for m in messages)
+
+
 def test_import_again_creates_nothing_new_when_same_file(
     turnout: Turnout, event_id: str, tmp_path: Path
 ) -> None:

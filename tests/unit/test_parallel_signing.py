@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turnout.adapters.parallel_signing import SigningHelper, b32_unpadded, token_maker
+from turnout.domain.ids import sequential_ids
 from turnout.domain.tickets import TicketClaims, encode_token
-from turnout.services.importing import sequential_ids
 
 
 @settings(max_examples=300, deadline=None)

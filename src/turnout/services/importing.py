@@ -22,7 +22,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +37,8 @@ from turnout.adapters.db.participant_store import (
     db_datetime,
     insert_tuples,
     json_for,
+    json_text,
+    json_text_for,
     participant_from_row,
 )
 from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs
@@ -46,7 +47,7 @@ from turnout.adapters.readers import FileRefused, RawRow, Table, open_table
 from turnout.domain.columns import ColumnPlan, ColumnsRefused, plan_columns
 from turnout.domain.errors import DomainError, FieldError, NotFound
 from turnout.domain.events import EventStatus
-from turnout.domain.ids import new_id
+from turnout.domain.ids import new_id, sequential_ids
 from turnout.domain.participants import (
     CheckInStatus,
     Invalid,
@@ -317,39 +318,6 @@ def find_resumable(
         ):
             return job
     return None
-
-
-# --- ids ------------------------------------------------------------------------------------------
-
-_id_lock = threading.Lock()
-_last_ms = 0
-
-
-def sequential_ids(count: int) -> list[str]:
-    """``count`` UUIDv7 strings in ascending order (what ``new_id`` makes, ~10x cheaper per id).
-
-    48-bit millisecond time, version 7, a 12-bit sequence number, the RFC 4122 variant and 62
-    random bits; more than 4096 ids use the following milliseconds.
-    """
-    global _last_ms
-    if count <= 0:
-        return []
-    with _id_lock:
-        start = max(time.time_ns() // 1_000_000, _last_ms + 1)
-        _last_ms = start + (count - 1) // 4096
-    randomness = os.urandom(8 * count)
-    out = []
-    for index in range(count):
-        value = (
-            ((start + (index >> 12)) << 80)
-            | (0x7 << 76)
-            | ((index & 0xFFF) << 64)
-            | (0b10 << 62)
-            | (int.from_bytes(randomness[8 * index : 8 * index + 8], "big") >> 2)
-        )
-        text = f"{value:032x}"
-        out.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
-    return out
 
 
 # --- running ----------------------------------------------------------------------------------------
@@ -833,22 +801,14 @@ def _insert_participants(
         )  # fmt: skip
     insert_tuples(uow.conn, t.participants, _PARTICIPANT_COLUMNS, participants)
     fact_type = ParticipantRegistered.TYPE
+    # the fact's JSON differs between rows only in the participant id (hex and dashes: no escaping)
+    template = json_text(
+        {"event_id": event_id, "participant_id": "\0", "source": _IMPORT, "import_id": import_id}
+    )
+    before, after = template.split("\\u0000")
+    as_json = json_text_for(uow.conn)
     messages = [
-        (
-            message_id,
-            fact_type,
-            event_id,
-            1,
-            stamp,
-            to_json(
-                {
-                    "event_id": event_id,
-                    "participant_id": candidate.participant_id,
-                    "source": _IMPORT,
-                    "import_id": import_id,
-                }
-            ),
-        )
+        (message_id, fact_type, event_id, 1, stamp, as_json(before + candidate.participant_id + after))
         for (candidate, _token), message_id in zip(fresh, sequential_ids(len(fresh)), strict=True)
     ]
     insert_tuples(uow.conn, t.outbox, _OUTBOX_COLUMNS, messages)

@@ -161,6 +161,11 @@ def _sqlite_date(value: Any) -> Any:
     return None if value is None else value.isoformat()
 
 
+def json_text(value: Any) -> str:
+    """``value`` as the compact JSON text stored in JSON columns."""
+    return orjson.dumps(value).decode()
+
+
 def _json_text(value: Any) -> Any:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -218,6 +223,19 @@ def json_for(conn: sa.Connection) -> Any:
 
         return lambda v: None if v is None else Jsonb(v, dumps=_json_text)
     return _json_text
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def json_text_for(conn: sa.Connection) -> Any:
+    """Like ``json_for``, for a value that is already JSON text (serialised once, reused per row)."""
+    if conn.dialect.name == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda text: Jsonb(text, dumps=_same)
+    return _same
 
 
 def db_datetime(conn: sa.Connection, value: Any) -> Any:
