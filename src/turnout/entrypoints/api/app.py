@@ -60,6 +60,7 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.state.turnout = turnout
     app.state.default_locale = turnout.settings.default_locale
     errors.install(app)
+    app.add_middleware(attendance.ScanFastPath)
     app.add_middleware(SessionMiddleware, sealer=SessionSealer(turnout.settings.resolve_secret_key()))
     app.add_middleware(MetricsMiddleware)
     for module in (system, events, gates, participants, imports, attendance, tickets):

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Permission, Principal, authorize
 from turnout.domain.admission import Direction
-from turnout.domain.errors import FieldError, ValidationFailed
+from turnout.domain.errors import DomainError, FieldError, ValidationFailed
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, get_principal, get_turnout
 from turnout.entrypoints.api.errors import locale_of
 from turnout.entrypoints.api.schemas import (
@@ -26,7 +30,7 @@ from turnout.entrypoints.api.schemas import (
     AttendanceCreate,
     AttendanceRead,
 )
-from turnout.i18n import translate
+from turnout.i18n import pick_locale, translate
 from turnout.services.admission import ScanAnswer, ScanInput, desk_for
 from turnout.services.statistics import analytics, statistics_for
 
@@ -211,3 +215,111 @@ def get_analytics(event_id: str, turnout: TurnoutDep, principal: StatsReaderDep)
     """Anonymised analytics: counts, age groups, regions, check-in times, stays, methods, peak hours."""
     with turnout.uow(readonly=True) as uow:
         return _json(analytics(uow, event_id=event_id))
+
+
+# --- the scan fast path -----------------------------------------------------------------------------
+
+SCAN_PATH = re.compile(r"^/api/v1/events/([^/]+)/attendance$")
+FAST_BODY_LIMIT = 64 * 1024
+_SCAN_ROUTE = SimpleNamespace(path="/api/v1/events/{event_id}/attendance")
+
+
+class ScanFastPath:
+    """Plain ASGI in front of the router for ``POST /api/v1/events/{event_id}/attendance``: the scan
+    route's usual success (a bearer key, a JSON body that validates, a key allowed to scan at a gate
+    this process has cached) answered without FastAPI's routing, dependency solving and exception
+    layers, which cost more CPU than the scan itself. Everything else — no key, a cookie session, a
+    refusal of the key or the body, ``?lang=``, a cold gate cache — is handed on to the real route
+    with the body replayed, so errors and their formats stay exactly the route's own. Answers are
+    the same as the route's (same function builds them)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("query_string"):
+            await self.app(scope, receive, send)
+            return
+        match = SCAN_PATH.match(scope["path"])
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        authorization = content_type = accept_language = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"accept-language":
+                accept_language = value
+        if authorization is None or content_type is None or not content_type.startswith(b"application/json"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more = message.get("more_body", False)
+            if size > FAST_BODY_LIMIT:
+                break
+        body = b"".join(chunks)
+        if not more:
+            answer = await self._try(scope, match.group(1), authorization, accept_language, body)
+            if answer is not None:
+                scope["route"] = _SCAN_ROUTE  # for the metrics middleware's route label
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-length", str(len(answer)).encode()),
+                            (b"content-type", b"application/json"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": answer})
+                return
+        await self.app(scope, _replay(body, more, receive), send)
+
+    async def _try(
+        self, scope: Scope, event_id: str, authorization: bytes, accept_language: bytes | None, body: bytes
+    ) -> bytes | None:
+        scheme, _, credential = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return None
+        app = scope["app"]
+        turnout: Turnout = app.state.turnout
+        try:
+            principal = turnout.authenticator.authenticate(credential.strip())
+            authorize(principal, Permission.SCAN, event_id=event_id)
+            scan = _to_input(AttendanceCreate.model_validate_json(body), principal, event_id)
+        except (DomainError, ValidationError, ValueError):
+            return None
+        desk = desk_for(turnout)
+        if desk.cached_gate(event_id=event_id, gate_id=scan.gate_id) is None:
+            return None  # the route looks the gate up (and refuses an unknown one)
+        locale = pick_locale(
+            accept_language.decode("latin-1") if accept_language else None,
+            getattr(app.state, "default_locale", "en"),
+        )
+        answer = await desk.scan_async(event_id=event_id, scan=scan, actor=principal.actor)
+        return orjson.dumps(answer_body(answer, locale))
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replay
