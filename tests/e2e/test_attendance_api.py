@@ -209,3 +209,44 @@ def test_analytics_carry_no_personal_data(
     text = response.text
     for secret in ("박민수", "park@example.com", "3333", person["id"], token):
         assert secret not in text
+
+
+def test_scan_answers_and_errors_are_the_routes_own_when_the_fast_path_serves_or_declines(
+    client: TestClient, app_client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    go_live(client, event["id"])
+    [(first_id, first), (second_id, second), (_, third)] = add_participants(turnout, event["id"], 3)
+    gate_key = make_key(turnout, Role.GATE, event["id"], gate["id"])
+    headers = {"Authorization": f"Bearer {gate_key}"}
+    url = f"/api/v1/events/{event['id']}/attendance"
+
+    cold = app_client.post(url, json={"token": first}, headers=headers)  # route: gate not cached yet
+    fast = app_client.post(url, json={"token": second}, headers=headers)  # fast path
+    routed = app_client.post(f"{url}?lang=ko", json={"token": first}, headers=headers)  # route
+    fast_again = app_client.post(url, json={"token": second}, headers={**headers, "Accept-Language": "ko"})
+    bad_body = app_client.post(url, json={"token": third, "direction": "sideways"}, headers=headers)
+    bad_key = app_client.post(url, json={"token": third}, headers={"Authorization": "Bearer nope"})
+    text_body = app_client.post(
+        url, content=json.dumps({"token": third}), headers={**headers, "Content-Type": "text/plain"}
+    )
+
+    assert [cold.json()["result"], fast.json()["result"]] == ["admitted", "admitted"]
+    assert fast.json()["participant"]["id"] == second_id
+    assert cold.json()["participant"]["id"] == first_id
+    assert set(fast.json()) == set(cold.json())
+    assert fast.headers["content-type"] == cold.headers["content-type"] == "application/json"
+    assert (routed.json()["code"], routed.json()["message"]) == (
+        "already_admitted",
+        "이미 입장한 참가자입니다.",
+    )
+    assert (fast_again.json()["code"], fast_again.json()["message"]) == (
+        "already_admitted",
+        "이미 입장한 참가자입니다.",
+    )
+    assert bad_body.status_code == 422
+    assert bad_body.json()["error"]["details"][0]["field"] == "direction"
+    assert bad_key.status_code == 401
+    assert text_body.status_code == 422
+    metrics = app_client.get("/metrics").text
+    label = 'method="POST",route="/api/v1/events/{event_id}/attendance",status="200"'
+    assert f"turnout_http_requests_total{{{label}}} 4.0" in metrics
