@@ -97,8 +97,10 @@ def wait_for(condition: str, check: object, timeout: float = 60) -> None:
     raise AssertionError(f"timed out waiting for {condition}")
 
 
-@pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[Deployment]:
+@pytest.fixture(params=[2])
+def deployment(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Deployment]:
+    """``turnout serve --workers N`` (N from ``params``, 2 unless a test says otherwise) with its
+    background worker, on a fresh SQLite database, answering; its first admin key read from its output."""
     env = {
         **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "TURNOUT_DATABASE_URL": f"sqlite:///{tmp_path}/var/t.sqlite3",
@@ -117,7 +119,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*TURNOUT, "serve", "--port", str(port), "--workers", "2", "--json"],
+            [*TURNOUT, "serve", "--port", str(port), "--workers", str(request.param), "--json"],
             cwd=tmp_path,
             env=env,
             stdout=out,
@@ -232,4 +234,27 @@ def test_metrics_add_up_every_process_when_served_by_two_workers_and_a_backgroun
     d.proc.send_signal(signal.SIGTERM)
     assert d.proc.wait(timeout=30) == 0, d.log.read_text()
     wait_for("the children to exit", lambda: not any(running(pid) for pid in children), timeout=15)
+    assert list(d.metrics_dir.glob("*.db")) == []
+
+
+@pytest.mark.parametrize("deployment", [1], indirect=True)
+def test_metrics_show_the_background_workers_counts_when_served_by_one_process(
+    deployment: Deployment,
+) -> None:
+    d = deployment
+    children = descendants(d.proc.pid)
+    assert children, "expected the background worker"
+    with httpx.Client(base_url=d.base, headers=d.headers) as api:
+        created = api.post("/api/v1/events", json=EVENT_BODY)
+        assert created.status_code == 201, created.text
+        assert api.post(f"/api/v1/events/{created.json()['id']}/status", json={"status": "open"}).is_success
+
+    def delivered() -> float:
+        body = httpx.get(f"{d.base}/metrics", timeout=5).text
+        return value(body, "turnout_messages_delivered_total", handler="messaging.audit_status_change")
+
+    wait_for("the worker's delivery to show on /metrics", lambda: delivered() == 1)
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(timeout=30) == 0, d.log.read_text()
+    wait_for("the background worker to exit", lambda: not any(running(pid) for pid in children), timeout=15)
     assert list(d.metrics_dir.glob("*.db")) == []

@@ -41,11 +41,12 @@ def prepare(settings: Settings, *, clean: bool) -> Path:
     return path
 
 
-def sweep_dead(path: Path) -> None:
-    """Drop the files of processes that no longer run (a restarted worker starts its counters anew)."""
+def sweep_dead(path: Path, *, leaving: int | None = None) -> None:
+    """Drop the files of processes that no longer run (a restarted worker starts its counters anew),
+    and those of ``leaving`` (a process about to exit)."""
     for file in path.glob("*.db"):
         match = _FILE.match(file.name)
-        if match and not _alive(int(match.group(1))):
+        if match and (int(match.group(1)) == leaving or not _alive(int(match.group(1)))):
             file.unlink(missing_ok=True)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -375,6 +376,13 @@ def serve(
     background: subprocess.Popen[bytes] | None = None
     if not no_background:
         background = subprocess.Popen([sys.executable, "-m", "turnout.entrypoints.cli", "worker"])
+
+    def _stopped(signum: int, _frame: object) -> None:
+        # uvicorn shuts the server down on SIGTERM, then raises the signal again: without this handler
+        # that kills this process before it stops the background worker (left running, orphaned).
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         uvicorn.run(
             "turnout.entrypoints.api.app:create_app_from_env",
@@ -394,7 +402,7 @@ def serve(
             except subprocess.TimeoutExpired:
                 background.kill()
                 background.wait()
-        metrics_dir.sweep_dead(metrics_path)
+        metrics_dir.sweep_dead(metrics_path, leaving=os.getpid())  # serve's own, with --workers 1
 
 
 @app.command()
