@@ -20,6 +20,7 @@ import io
 import itertools
 import logging
 import os
+import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -612,23 +613,47 @@ def _pipeline(
     batch_size: int,
     progress: Progress | None,
 ) -> None:
-    """Clean batch k (and start signing its tokens) while batch k-1's tokens are signed, then save k-1."""
-    pending: tuple[_Batch, Callable[[], list[str]]] | None = None
-    for batch in _batches(rows, cleaner, batch_size):
-        for candidate, participant_id in zip(
-            batch.candidates, sequential_ids(len(batch.candidates)), strict=True
-        ):
-            candidate.participant_id = participant_id
-        tokens = signer.submit([c.participant_id for c in batch.candidates])
-        if pending is not None:
-            _save(turnout, job, *pending, counters, cleaner)
-            if progress:
-                progress(_job_now(turnout, job.id), _position(table))
-        pending = (batch, tokens)
-    if pending is not None:
-        _save(turnout, job, *pending, counters, cleaner)
-        if progress:
-            progress(_job_now(turnout, job.id), _position(table))
+    """Clean batch k (and start signing its tokens) while batch k-1 is saved in a saver thread.
+
+    Three things overlap on two cores: cleaning (this thread), signing (the helper process) and
+    saving (the saver thread: the database driver releases the GIL while SQLite writes pages or
+    PostgreSQL answers). Batches are saved one at a time in file order, as before.
+    """
+    saves: queue.Queue[tuple[_Batch, Callable[[], list[str]], int] | None] = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def saver() -> None:
+        while True:
+            item = saves.get()
+            if item is None:
+                return
+            if failure:
+                continue  # drain, so that the reader never blocks on a full queue
+            batch, tokens, position = item
+            try:
+                _save(turnout, job, batch, tokens, counters, cleaner)
+                if progress:
+                    progress(_job_now(turnout, job.id), position)
+            except BaseException as exc:  # re-raised in the calling thread
+                failure.append(exc)
+
+    thread = threading.Thread(target=saver, name="import-saver", daemon=True)
+    thread.start()
+    try:
+        for batch in _batches(rows, cleaner, batch_size):
+            for candidate, participant_id in zip(
+                batch.candidates, sequential_ids(len(batch.candidates)), strict=True
+            ):
+                candidate.participant_id = participant_id
+            tokens = signer.submit([c.participant_id for c in batch.candidates])
+            saves.put((batch, tokens, _position(table)))
+            if failure:
+                break
+    finally:
+        saves.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _position(table: Table) -> int:
