@@ -32,7 +32,7 @@ class Settings(BaseSettings):
 
     # uploads and limits
     import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
-    import_batch_size: int = Field(default=1000, ge=1)
+    import_batch_size: int = Field(default=5000, ge=1)
     registration_rate_limit: int = Field(
         default=30, ge=1, description="public registrations per client per minute"
     )
