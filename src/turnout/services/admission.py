@@ -69,7 +69,7 @@ from turnout.domain.admission import (
 )
 from turnout.domain.errors import NotFound
 from turnout.domain.events import Event, Gate, ScanMethod, localize
-from turnout.domain.ids import new_id
+from turnout.domain.ids import new_id, sequential_ids
 from turnout.domain.tickets import TicketClaims, TicketError, normalise_token, verify_token
 from turnout.messages.base import Envelope
 from turnout.messages.facts import AttendanceRecorded
@@ -684,6 +684,7 @@ class Desk:
                         Result(row.result), row.code, row.id, person.brief() if person else None, True
                     )
             now = uow.clock.now()
+            fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
             answers: list[ScanAnswer] = []
             scan_rows: list[dict[str, Any]] = []
             envelopes: list[Envelope] = []
@@ -726,7 +727,7 @@ class Desk:
                         prev.result, prev.code, prev.scan_id, person.brief() if person else None, True
                     )
                 else:
-                    scan_id = new_id()
+                    scan_id = next(fresh_ids)
                     scan_rows.append(
                         _scan_row(
                             scan_id,
@@ -753,6 +754,7 @@ class Desk:
                                 direction,
                                 occurred_at,
                                 decision,
+                                next(fresh_ids),
                             )
                         )
                     if person is not None:
@@ -770,7 +772,7 @@ class Desk:
             changed = [person for person in people.values() if person.changed]
             if changed:
                 _update_participants(conn, changed, now)
-            uow.emit_envelopes(envelopes)
+            _emit(uow, envelopes)
             uow.commit()
         seen_nonces.update(batch_nonces)
         return answers
@@ -848,7 +850,30 @@ _TIME_COLUMNS = frozenset({"occurred_at", "recorded_at"})
 def _sqlite_time(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # what ``strftime("%Y-%m-%d %H:%M:%S.%f")`` gives, at a third of the cost
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_SQLITE_INSERT_OUTBOX = (
+    "INSERT INTO outbox (id, type, key, version, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _emit(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+    """``uow.emit_envelopes`` with the SQLite insert done as a plain driver statement (see above)."""
+    if not envelopes:
+        return
+    if uow.dialect != "sqlite":
+        uow.emit_envelopes(envelopes)
+        return
+    uow.conn.exec_driver_sql(
+        _SQLITE_INSERT_OUTBOX,
+        [
+            (e.id, e.type, e.key, e.version, _sqlite_time(e.occurred_at), json.dumps(e.data))
+            for e in envelopes
+        ],
+    )
+    uow.emitted.extend(envelopes)
 
 
 def _insert_scans(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
@@ -952,6 +977,7 @@ def _fact(
     direction: Direction,
     occurred_at: datetime,
     decision: Admitted | Exited,
+    fact_id: str | None = None,
 ) -> Envelope:
     # The fields of ``AttendanceRecorded``, written out directly: ``dataclasses.asdict`` is a
     # measurable share of a bulk upload's time.
@@ -967,7 +993,7 @@ def _fact(
         "stay_seconds": decision.stay_seconds if isinstance(decision, Exited) else None,
     }
     return Envelope(
-        id=new_id(),
+        id=fact_id or new_id(),
         type=AttendanceRecorded.TYPE,
         occurred_at=occurred_at,
         key=event_id,
