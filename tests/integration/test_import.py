@@ -141,6 +141,25 @@ def test_import_queues_one_registered_fact_per_participant_when_rows_saved(
     assert [m.id for m in messages] == sorted(m.id for m in messages)
 
 
+def test_import_stores_each_rows_own_custom_fields_when_values_repeat(
+    turnout: Turnout, event_id: str, tmp_path: Path
+) -> None:
+    sizes = ["M", "L", "M", "", "L", "M"]
+    rows = [[*row[:5], size] for row, size in zip(people(6), sizes, strict=True)]
+    run(turnout, event_id, write_csv(tmp_path / "people.csv", [HEADER, *rows]))
+    with turnout.uow(readonly=True) as uow:
+        stored = dict(
+            uow.conn.execute(
+                sa.select(t.participants.c.email, t.participants.c.custom_fields).where(
+                    t.participants.c.event_id == event_id
+                )
+            ).all()
+        )
+    assert stored == {
+        f"person{i}@example.com": ({"티셔츠": size} if size else {}) for i, size in enumerate(sizes)
+    }
+
+
 def test_import_again_creates_nothing_new_when_same_file(
     turnout: Turnout, event_id: str, tmp_path: Path
 ) -> None:

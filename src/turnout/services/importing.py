@@ -812,15 +812,26 @@ def _insert_participants(
     empty = to_json({})
     event_id, import_id = job.event_id, job.id
     participants = []
+    custom_json: dict[tuple[tuple[str, str], ...], Any] = {}  # files repeat a few custom values a lot
     for candidate, token in fresh:
         data = candidate.data
         birth = data.birth_date
+        custom = data.custom_fields
+        if not custom:
+            custom_value = empty
+        elif all(type(v) is str for v in custom.values()):  # 1, 1.0 and True are equal keys: str only
+            key = tuple(custom.items())
+            custom_value = custom_json.get(key)
+            if custom_value is None:
+                custom_value = custom_json[key] = to_json(custom)
+        else:
+            custom_value = to_json(custom)
         participants.append(
             (
                 candidate.participant_id, event_id, data.name, data.email, data.phone,
                 birth.isoformat() if sqlite and birth is not None else birth,
                 data.region, data.organization, data.gender, data.locale,
-                to_json(data.custom_fields) if data.custom_fields else empty,
+                custom_value,
                 _REGISTERED, _NOT_CHECKED_IN, 1, token, "none", _IMPORT, import_id, stamp, stamp,
             )
         )  # fmt: skip
