@@ -163,7 +163,9 @@ def test_birth_date_formats_are_read(raw: object) -> None:
     assert parse_birth_date(raw) == date(1990, 3, 15)
 
 
-@pytest.mark.parametrize("raw", ["1990-02-30", "15/03/1990", "yesterday", "1990-13-01", 0, 1.5])
+@pytest.mark.parametrize(
+    "raw", ["1990-02-30", "15/03/1990", "yesterday", "1990-13-01", 0, 1.5, "²", " 1990-02-30 "]
+)
 def test_birth_date_is_refused_when_unreadable(raw: object) -> None:
     assert code_of(parse_birth_date, raw) == "invalid_birth_date"
 

@@ -270,6 +270,13 @@ def excel_serial_to_date(serial: float) -> date:
 
 
 def parse_birth_date(value: Any) -> date | None:
+    if type(value) is str:  # the usual case first: "1990-01-31"
+        match = _DATE_SEPARATED.fullmatch(value)
+        if match:
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                raise Invalid("invalid_birth_date") from None
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -292,7 +299,7 @@ def parse_birth_date(value: Any) -> date | None:
             return date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             raise Invalid("invalid_birth_date") from None
-    if text.isdigit() and len(text) <= 7:
+    if text.isdecimal() and len(text) <= 7:  # isdigit() is also true for "²", which int() refuses
         return excel_serial_to_date(int(text))
     if re.fullmatch(r"\d{1,7}\.0+", text):
         return excel_serial_to_date(int(float(text)))
