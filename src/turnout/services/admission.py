@@ -795,6 +795,17 @@ def _stored_token_version(token: str) -> int:
     return int.from_bytes(group[3:5], "big")
 
 
+_SQLITE_SELECT_PEOPLE = (
+    "SELECT id, name, status, check_in_status, ticket_version, first_checked_in_at, last_scan_at, token, "
+    "event_id FROM participants WHERE {column} IN ({marks}) ORDER BY id"
+)
+
+
+def _utc(text: str | None) -> datetime | None:
+    """A stored ``UTCDateTime`` (naive UTC text on SQLite) as an aware datetime."""
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 def _load_people(
     uow: UnitOfWork, *, event_id: str, ids: set[str], tokens: set[str]
 ) -> tuple[dict[str, _Participant], dict[str, str]]:
@@ -805,6 +816,31 @@ def _load_people(
     the rows, because a condition on ``event_id`` tempts SQLite's planner into scanning the event."""
     people: dict[str, _Participant] = {}
     by_token: dict[str, str] = {}
+    if uow.dialect == "sqlite":
+        for name, values in (("id", ids), ("token", tokens)):
+            if not values:
+                continue
+            sql = _SQLITE_SELECT_PEOPLE.format(column=name, marks=", ".join("?" * len(values)))
+            for (
+                pid,
+                pname,
+                status,
+                check_in,
+                version,
+                first,
+                last,
+                token,
+                row_event,
+            ) in uow.conn.exec_driver_sql(sql, tuple(sorted(values))):
+                if row_event != event_id:
+                    continue
+                if pid not in people:
+                    people[pid] = _Participant(
+                        pid, pname, status, CheckInStatus(check_in), int(version), _utc(first), _utc(last)
+                    )
+                if token in tokens:
+                    by_token[token] = pid
+        return people, by_token
     for column, values in ((p.c.id, ids), (p.c.token, tokens)):
         if not values:
             continue
