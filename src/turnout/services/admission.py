@@ -414,8 +414,11 @@ class Desk:
                 for waiting in batch:
                     if not waiting.done:
                         waiting.error, waiting.done = error, True
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[ScanAnswer], _Waiting]]] = {}
             for waiting, loop, future in taken:
-                loop.call_soon_threadsafe(_settle, future, waiting)
+                by_loop.setdefault(loop, []).append((future, waiting))
+            for loop, settled in by_loop.items():  # one wake-up per loop, not one per scan
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _run_group(self, batch: list[_Waiting]) -> None:
         by_event: dict[str, list[_Waiting]] = {}
@@ -649,7 +652,7 @@ class Desk:
             self._verifier(event_id)  # the key first: fetching it may write, outside our transaction
         with self._write_turn(), self._uow_factory() as uow:
             conn = uow.conn
-            event_row = conn.execute(sa.select(e).where(e.c.id == event_id)).one()
+            event_row = conn.execute(_SELECT_EVENT, {"event_id": event_id}).one()
             event = event_from_row(event_row)
             ids = {item[3].participant_id for item in batch if item[3].participant_id and not item[3].denial}
             tokens = {item[3].token for item in batch if item[3].token}
@@ -778,6 +781,11 @@ class Desk:
         return answers
 
 
+def _settle_all(settled: list[tuple[asyncio.Future[ScanAnswer], _Waiting]]) -> None:
+    for future, waiting in settled:
+        _settle(future, waiting)
+
+
 def _settle(future: asyncio.Future[ScanAnswer], waiting: _Waiting) -> None:
     if future.done():  # the request went away
         return
@@ -795,6 +803,7 @@ def _stored_token_version(token: str) -> int:
     return int.from_bytes(group[3:5], "big")
 
 
+_SELECT_EVENT = sa.select(e).where(e.c.id == sa.bindparam("event_id"))  # built once, not per group
 _SQLITE_SELECT_PEOPLE = (
     "SELECT id, name, status, check_in_status, ticket_version, first_checked_in_at, last_scan_at, token, "
     "event_id FROM participants WHERE {column} IN ({marks}) ORDER BY id"
