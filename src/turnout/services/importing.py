@@ -323,7 +323,7 @@ def find_resumable(
 
 # --- running ----------------------------------------------------------------------------------------
 
-Progress = Callable[[ImportJob, int], None]  # (job as committed, bytes read so far)
+Progress = Callable[[ImportJob, int], None]  # (job as committed, bytes read); runs on the saver thread
 
 
 @dataclass
