@@ -290,7 +290,9 @@ class Desk:
     def _verifier(self, event_id: str) -> Callable[[bytes, bytes], bool]:
         verify = self._verifiers.get(event_id)
         if verify is None:
-            with self._uow_factory() as uow:
+            # a write transaction (the key pair is made on first use): it takes its writer turn too,
+            # or SQLite's busy handler can lose to the other processes' turns for seconds
+            with self._write_turn(), self._uow_factory() as uow:
                 pair = self._tickets.keypair(uow, event_id=event_id)
                 uow.commit()
             verify = verifier(pair.public)
