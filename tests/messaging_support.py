@@ -86,12 +86,13 @@ def emit(turnout: Turnout, n: int, event_id: str = "e1") -> list[str]:
 
 
 def subscribe_slow_probe_effects(turnout: Turnout) -> None:
-    """As ``subscribe_probe_effects``, with ``probe-a`` taking about 0.3 ms per message, so that
-    10,000 messages take seconds to drain and a crash test can kill the worker half-way."""
+    """As ``subscribe_probe_effects``, with ``probe-a`` taking about 1 ms per message, so that
+    10,000 messages take about ten seconds to drain and a crash test can kill the worker half-way
+    even on a loaded machine."""
     import time
 
     def slow(envelope: Envelope, uow: UnitOfWork) -> None:
-        time.sleep(0.0003)
+        time.sleep(0.001)
         record_effect("probe-a", envelope, uow)
 
     turnout.handlers.subscribe([PROBE], slow, name="probe-a")
