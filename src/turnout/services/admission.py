@@ -28,7 +28,6 @@ group back and its scans are retried one by one, returning the stored answer.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import fcntl
 import functools
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -679,14 +679,12 @@ class Desk:
             nonces = [item[1].nonce for item in batch if item[1].nonce and item[1].nonce not in seen_nonces]
             stored: dict[str, ScanAnswer] = {}
             if nonces:
-                for row in conn.execute(
-                    sa.select(
-                        scans.c.id, scans.c.nonce, scans.c.result, scans.c.code, scans.c.participant_id
-                    ).where(scans.c.event_id == event_id, scans.c.nonce.in_(nonces))
+                for scan_id, nonce, result, code, participant_id in _stored_nonces(
+                    conn, event_id=event_id, nonces=nonces
                 ):
-                    person = people.get(row.participant_id) if row.participant_id else None
-                    stored[row.nonce] = ScanAnswer(
-                        Result(row.result), row.code, row.id, person.brief() if person else None, True
+                    person = people.get(participant_id) if participant_id else None
+                    stored[nonce] = ScanAnswer(
+                        Result(result), code, scan_id, person.brief() if person else None, True
                     )
             now = uow.clock.now()
             fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
@@ -801,8 +799,11 @@ def _settle(future: asyncio.Future[ScanAnswer], waiting: _Waiting) -> None:
 def _stored_token_version(token: str) -> int:
     """The ticket version inside a well-formed token (one that matched a stored token): bytes 33-34,
     which sit in the base32 group of characters 48-55 (bytes 30-34)."""
-    group = base64.b32decode(token[48:56])
-    return int.from_bytes(group[3:5], "big")
+    # the low 16 bits of the group's 40; ``int(..., 32)`` reads base32hex digits, so translate first
+    return int(token[48:56].translate(_BASE32_TO_HEX), 32) & 0xFFFF
+
+
+_BASE32_TO_HEX = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHIJKLMNOPQRSTUV")
 
 
 _SELECT_EVENT = sa.select(e).where(e.c.id == sa.bindparam("event_id"))  # built once, not per group
@@ -881,8 +882,26 @@ def _apply(person: _Participant, decision: Admitted | Exited, occurred_at: datet
 
 # SQLite hot path: plain driver statements with parameters prepared here. SQLAlchemy's per-parameter
 # processing is most of a bulk upload's cost; the values below are exactly what its types would
-# store (``UTCDateTime``: naive UTC text; ``JSON``: ``json.dumps``). PostgreSQL takes the Core path.
-_SCAN_COLUMNS = tuple(column.name for column in scans.columns)
+# store (``UTCDateTime``: naive UTC text; ``JSON``: the same JSON, written by orjson). PostgreSQL
+# takes the Core path.
+_SCAN_COLUMNS = (
+    "id",
+    "event_id",
+    "participant_id",
+    "gate_id",
+    "method",
+    "direction",
+    "result",
+    "code",
+    "occurred_at",
+    "recorded_at",
+    "nonce",
+    "stay_seconds",
+    "actor",
+    "device",
+    "location",
+    "metadata",
+)  # the order of the tuples ``_insert_scans`` builds
 _SQLITE_INSERT_SCANS = (
     f"INSERT INTO scans ({', '.join(_SCAN_COLUMNS)}) VALUES ({', '.join('?' for _ in _SCAN_COLUMNS)})"
 )
@@ -890,8 +909,6 @@ _SQLITE_UPDATE_PARTICIPANTS = (
     "UPDATE participants SET check_in_status = ?, first_checked_in_at = ?, last_scan_at = ?, updated_at = ? "
     "WHERE id = ?"
 )
-_JSON_COLUMNS = frozenset({"device", "location", "metadata"})
-_TIME_COLUMNS = frozenset({"occurred_at", "recorded_at"})
 
 
 def _sqlite_time(moment: datetime | None) -> str | None:
@@ -916,11 +933,36 @@ def _emit(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
     uow.conn.exec_driver_sql(
         _SQLITE_INSERT_OUTBOX,
         [
-            (e.id, e.type, e.key, e.version, _sqlite_time(e.occurred_at), json.dumps(e.data))
+            (e.id, e.type, e.key, e.version, _sqlite_time(e.occurred_at), orjson.dumps(e.data).decode())
             for e in envelopes
         ],
     )
     uow.emitted.extend(envelopes)
+
+
+_SQLITE_STORED_NONCES = (
+    "SELECT id, nonce, result, code, participant_id FROM scans WHERE event_id = ? AND nonce IN ({marks})"
+)
+
+
+def _stored_nonces(conn: sa.Connection, *, event_id: str, nonces: list[str]) -> Iterator[Any]:
+    """(id, nonce, result, code, participant_id) of the scans already stored under these nonces."""
+    if conn.dialect.name == "sqlite":
+        sql = _SQLITE_STORED_NONCES.format(marks=", ".join("?" * len(nonces)))
+        return iter(conn.exec_driver_sql(sql, (event_id, *nonces)).all())
+    query = sa.select(scans.c.id, scans.c.nonce, scans.c.result, scans.c.code, scans.c.participant_id).where(
+        scans.c.event_id == event_id, scans.c.nonce.in_(nonces)
+    )
+    return iter(conn.execute(query).all())
+
+
+def _json_text(value: dict[str, Any]) -> str:
+    if not value:
+        return "{}"
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson refuses (integers beyond 64 bits): the standard library's text
+        return json.dumps(value)
 
 
 def _insert_scans(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
@@ -929,18 +971,35 @@ def _insert_scans(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         return
     times: dict[datetime, str | None] = {}  # a batch shares recorded_at, often occurred_at too
 
-    def value(column: str, raw: Any) -> Any:
-        if column in _TIME_COLUMNS:
-            text = times.get(raw)
-            if text is None:
-                text = times[raw] = _sqlite_time(raw)
-            return text
-        if column in _JSON_COLUMNS:
-            return "{}" if not raw else json.dumps(raw)
-        return raw
+    def text(moment: datetime) -> str | None:
+        found = times.get(moment)
+        if found is None:
+            found = times[moment] = _sqlite_time(moment)
+        return found
 
     conn.exec_driver_sql(
-        _SQLITE_INSERT_SCANS, [tuple(value(column, row[column]) for column in _SCAN_COLUMNS) for row in rows]
+        _SQLITE_INSERT_SCANS,
+        [
+            (
+                row["id"],
+                row["event_id"],
+                row["participant_id"],
+                row["gate_id"],
+                row["method"],
+                row["direction"],
+                row["result"],
+                row["code"],
+                text(row["occurred_at"]),
+                text(row["recorded_at"]),
+                row["nonce"],
+                row["stay_seconds"],
+                row["actor"],
+                _json_text(row["device"]),
+                _json_text(row["location"]),
+                _json_text(row["metadata"]),
+            )
+            for row in rows
+        ],
     )
 
 

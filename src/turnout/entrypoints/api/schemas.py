@@ -296,7 +296,8 @@ class AttendanceCreate(Strict):
     nonce: Annotated[str | None, Field(min_length=1, max_length=100)] = None
     location: ScanLocation | None = None
     device: ScanDevice | None = None
-    metadata: dict[str, Any] = {}
+    # a factory, not ``= {}``: pydantic deep-copies a mutable default per record (most of a bulk parse)
+    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class AttendanceParticipant(BaseModel):
