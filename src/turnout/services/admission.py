@@ -613,18 +613,18 @@ class Desk:
             key=lambda item: (item[4] or now_fallback, item[0])
         )  # timestamp order; stable by upload order
         seen_nonces: dict[str, ScanAnswer] = {}
-        for start in range(0, len(prepared), size):
-            batch = prepared[start : start + size]
-            with _gc_paused():
+        with _gc_paused():
+            for start in range(0, len(prepared), size):
+                batch = prepared[start : start + size]
                 answers = self._bulk_batch(event_id=event_id, batch=batch, seen_nonces=seen_nonces)
-            for (index, *_), answer in zip(batch, answers, strict=True):
-                if answer.accepted:
-                    result.successful += 1
-                else:
-                    result.failed += 1
-                    result.errors.append(BulkError(index, answer.code or "denied"))
-            if self._on_recorded is not None:
-                self._on_recorded(event_id)
+                for (index, *_), answer in zip(batch, answers, strict=True):
+                    if answer.accepted:
+                        result.successful += 1
+                    else:
+                        result.failed += 1
+                        result.errors.append(BulkError(index, answer.code or "denied"))
+                if self._on_recorded is not None:
+                    self._on_recorded(event_id)
         result.errors.sort(key=lambda err: err.index)
         return result
 
@@ -791,9 +791,10 @@ _gc_was_enabled = False
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector held off while a bulk batch runs (nested across threads). A batch
-    makes thousands of short-lived, acyclic objects (freed by reference counting); the collections
-    they trigger walk the whole heap and were about a tenth of a bulk upload's time."""
+    """The cyclic garbage collector held off while a bulk upload's batches run (nested across threads).
+    An upload makes tens of thousands of acyclic objects (freed by reference counting), many kept to
+    its end (the answers by nonce); the collections they trigger walked a growing heap again and
+    again, about a tenth of an upload's time. One upload is at most 10,000 records."""
     global _gc_pauses, _gc_was_enabled
     with _gc_lock:
         if _gc_pauses == 0:
