@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -128,10 +129,64 @@ async def record_scan(event_id: str, body: AttendanceCreate, context: ScanContex
     return _json(answer_body(answer, context.locale))
 
 
-@router.post("/events/{event_id}/attendance/bulk", response_model=AttendanceBulkRead)
-def record_bulk(event_id: str, body: AttendanceBulkCreate, context: ScanContextDep) -> Response:
+_BULK_ADAPTER = TypeAdapter(AttendanceBulkCreate)
+_BULK_SCHEMA = {
+    key: value
+    for key, value in AttendanceBulkCreate.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    ).items()
+    if key != "$defs"  # AttendanceCreate and its parts are in the components (the scan route's body)
+}
+_BULK_BODY_DOC = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _BULK_SCHEMA}}}
+}
+
+
+def _bulk_body(raw: bytes) -> AttendanceBulkCreate:
+    """The bulk body, parsed straight from the bytes (``validate_json``: about a fifth of the time of
+    FastAPI's ``json.loads`` then ``validate_python`` for 10,000 records). A body that does not validate
+    is parsed again FastAPI's way, so refusals read exactly as a declared body parameter's would."""
+    try:
+        return AttendanceBulkCreate.model_validate_json(raw)
+    except ValidationError:
+        pass
+    if not raw:
+        raise RequestValidationError(
+            [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+        )
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", error.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": error.msg},
+                }
+            ]
+        ) from None
+    try:
+        return _BULK_ADAPTER.validate_python(data, from_attributes=True)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in error.errors(include_url=False)]
+        ) from None
+
+
+@router.post(
+    "/events/{event_id}/attendance/bulk", response_model=AttendanceBulkRead, openapi_extra=_BULK_BODY_DOC
+)
+async def record_bulk(event_id: str, request: Request, context: ScanContextDep) -> Response:
     """Up to 10,000 offline scans, applied in timestamp order in batches (statistics move after each
     batch); idempotent by nonce. Refused records are listed by their index in ``records``."""
+    body = _bulk_body(await request.body())
+    return await run_in_threadpool(_record_bulk, event_id, body, context)
+
+
+def _record_bulk(event_id: str, body: AttendanceBulkCreate, context: ScanContext) -> Response:
     principal, locale = context.principal, context.locale
     inputs = [_to_input(record, principal, event_id, index) for index, record in enumerate(body.records)]
     result = desk_for(context.turnout).bulk(event_id=event_id, records=inputs, actor=principal.actor)
