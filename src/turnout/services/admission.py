@@ -613,7 +613,7 @@ class Desk:
             key=lambda item: (item[4] or now_fallback, item[0])
         )  # timestamp order; stable by upload order
         seen_nonces: dict[str, ScanAnswer] = {}
-        with _gc_paused():
+        with gc_paused():
             for start in range(0, len(prepared), size):
                 batch = prepared[start : start + size]
                 answers = self._bulk_batch(event_id=event_id, batch=batch, seen_nonces=seen_nonces)
@@ -790,7 +790,7 @@ _gc_was_enabled = False
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector held off while a bulk upload's batches run (nested across threads).
     An upload makes tens of thousands of acyclic objects (freed by reference counting), many kept to
     its end (the answers by nonce); the collections they trigger walked a growing heap again and

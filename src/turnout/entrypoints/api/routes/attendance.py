@@ -32,7 +32,7 @@ from turnout.entrypoints.api.schemas import (
     AttendanceRead,
 )
 from turnout.i18n import pick_locale, translate
-from turnout.services.admission import ScanAnswer, ScanInput, desk_for
+from turnout.services.admission import ScanAnswer, ScanInput, desk_for, gc_paused
 from turnout.services.statistics import analytics, statistics_for
 
 router = APIRouter(prefix="/api/v1", tags=["attendance"])
@@ -182,14 +182,15 @@ def _bulk_body(raw: bytes) -> AttendanceBulkCreate:
 async def record_bulk(event_id: str, request: Request, context: ScanContextDep) -> Response:
     """Up to 10,000 offline scans, applied in timestamp order in batches (statistics move after each
     batch); idempotent by nonce. Refused records are listed by their index in ``records``."""
-    body = _bulk_body(await request.body())
-    return await run_in_threadpool(_record_bulk, event_id, body, context)
+    return await run_in_threadpool(_record_bulk, event_id, await request.body(), context)
 
 
-def _record_bulk(event_id: str, body: AttendanceBulkCreate, context: ScanContext) -> Response:
+def _record_bulk(event_id: str, raw: bytes, context: ScanContext) -> Response:
     principal, locale = context.principal, context.locale
-    inputs = [_to_input(record, principal, event_id, index) for index, record in enumerate(body.records)]
-    result = desk_for(context.turnout).bulk(event_id=event_id, records=inputs, actor=principal.actor)
+    with gc_paused():  # tens of thousands of objects: collections would walk the server's heap repeatedly
+        body = _bulk_body(raw)
+        inputs = [_to_input(record, principal, event_id, index) for index, record in enumerate(body.records)]
+        result = desk_for(context.turnout).bulk(event_id=event_id, records=inputs, actor=principal.actor)
     return _json(
         {
             "total_processed": result.total_processed,
