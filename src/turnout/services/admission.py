@@ -48,6 +48,7 @@ from sqlalchemy.engine import make_url
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.engine import is_sqlite
 from turnout.adapters.db.repositories import event_from_row
+from turnout.adapters.db.sqlite_rows import insert_many, update_many
 from turnout.adapters.db.tables_attendance import scans
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.adapters.signing import verifier
@@ -931,13 +932,7 @@ _SCAN_COLUMNS = (
     "location",
     "metadata",
 )  # the order of the tuples ``_insert_scans`` builds
-_SQLITE_INSERT_SCANS = (
-    f"INSERT INTO scans ({', '.join(_SCAN_COLUMNS)}) VALUES ({', '.join('?' for _ in _SCAN_COLUMNS)})"
-)
-_SQLITE_UPDATE_PARTICIPANTS = (
-    "UPDATE participants SET check_in_status = ?, first_checked_in_at = ?, last_scan_at = ?, updated_at = ? "
-    "WHERE id = ?"
-)
+_PARTICIPANT_SCAN_COLUMNS = ("check_in_status", "first_checked_in_at", "last_scan_at", "updated_at")
 
 
 def _sqlite_time(moment: datetime | None) -> str | None:
@@ -947,9 +942,7 @@ def _sqlite_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-_SQLITE_INSERT_OUTBOX = (
-    "INSERT INTO outbox (id, type, key, version, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?)"
-)
+_OUTBOX_COLUMNS = ("id", "type", "key", "version", "occurred_at", "data")
 
 
 class _TimeTexts(dict[datetime | None, str | None]):
@@ -969,8 +962,10 @@ def _emit(uow: UnitOfWork, envelopes: list[Envelope], texts: _TimeTexts | None =
         uow.emit_envelopes(envelopes)
         return
     texts = _TimeTexts() if texts is None else texts
-    uow.conn.exec_driver_sql(
-        _SQLITE_INSERT_OUTBOX,
+    insert_many(
+        uow.conn,
+        "outbox",
+        _OUTBOX_COLUMNS,
         [
             (e.id, e.type, e.key, e.version, texts[e.occurred_at], orjson.dumps(e.data).decode())
             for e in envelopes
@@ -1009,8 +1004,10 @@ def _insert_scans(conn: sa.Connection, rows: list[dict[str, Any]], texts: _TimeT
         conn.execute(scans.insert(), rows)
         return
 
-    conn.exec_driver_sql(
-        _SQLITE_INSERT_SCANS,
+    insert_many(
+        conn,
+        "scans",
+        _SCAN_COLUMNS,
         [
             (
                 row["id"],
@@ -1041,8 +1038,11 @@ def _update_participants(
     if conn.dialect.name == "sqlite":
         texts = _TimeTexts() if texts is None else texts
         stamp = texts[now]
-        conn.exec_driver_sql(
-            _SQLITE_UPDATE_PARTICIPANTS,
+        update_many(
+            conn,
+            "participants",
+            _PARTICIPANT_SCAN_COLUMNS,
+            "id",
             [
                 (
                     person.check_in_status.value,

@@ -10,6 +10,7 @@ import orjson
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.sqlite_rows import insert_many
 from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
 
 P = t.participants
@@ -213,6 +214,9 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
                 if convert is not None:
                     values[index] = convert(values[index])
             params.append(tuple(values))
+    if conn.dialect.name == "sqlite":
+        insert_many(conn, table.name, columns, params)
+        return
     conn.exec_driver_sql(sql, params)
 
 
@@ -249,11 +253,10 @@ def insert_tuples(
     """``INSERT INTO table (columns)`` rows already converted for the driver (see ``json_for``)."""
     if not rows:
         return
-    names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
     if conn.dialect.name != "postgresql":
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(['?'] * len(columns))})"
-        conn.exec_driver_sql(sql, list(rows))
+        insert_many(conn, table.name, columns, rows)
         return
+    names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
     # PostgreSQL: COPY, in this transaction (executemany would be a round trip a row)
     raw: Any = conn.connection.dbapi_connection
     if raw is None:  # pragma: no cover - a connection always has one here
