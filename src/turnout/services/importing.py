@@ -14,6 +14,7 @@ Whole-file problems (unreadable, empty, no data rows, a required column missing,
 
 from __future__ import annotations
 
+import collections
 import csv
 import hashlib
 import io
@@ -23,12 +24,12 @@ import os
 import queue
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -44,6 +45,15 @@ from turnout.adapters.db.participant_store import (
 )
 from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs
 from turnout.adapters.db.uow import UnitOfWork
+from turnout.adapters.import_workers import (
+    Answer,
+    ImportWorkers,
+    LocalCleaning,
+    Outcome,
+    RowCleaning,
+    WorkerStopped,
+)
+from turnout.adapters.parallel_signing import token_maker
 from turnout.adapters.readers import FileRefused, RawRow, Table, open_table
 from turnout.domain.columns import ColumnPlan, ColumnsRefused, plan_columns
 from turnout.domain.errors import DomainError, FieldError, NotFound
@@ -57,12 +67,12 @@ from turnout.domain.participants import (
     Rules,
     Source,
     clean_email,
-    clean_participant,
     clean_phone,
+    dedup_keys,
 )
-from turnout.domain.tickets import TicketClaims, encode_token
 from turnout.messages.base import Envelope
 from turnout.messages.facts import ParticipantRegistered, ParticipantUpdated
+from turnout.services.admission import gc_paused
 from turnout.services.events import get_event
 from turnout.services.registration import event_rules
 
@@ -326,13 +336,14 @@ def find_resumable(
 Progress = Callable[[ImportJob, int], None]  # (job as committed, bytes read); runs on the saver thread
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     row: int
     data: ParticipantInput
     cells: list[Any]
     keys: tuple[str, ...]
     participant_id: str = ""
+    token: str = ""
 
 
 @dataclass
@@ -365,15 +376,29 @@ def _cell_text(value: Any) -> str:
     return text if len(text) <= MAX_ERROR_CELL else text[:MAX_ERROR_CELL] + "…"
 
 
+_BLANK, _PROBLEM, _WIDTH = "blank", "problem", "width"
+
+
 class _Cleaner:
-    """Turns raw rows into candidates and row errors (no database access)."""
+    """Turns raw rows into candidates and row errors (no database access).
+
+    A row is looked at twice: ``verdict`` (here, when it is read) sets aside blank rows, rows the
+    reader flagged and rows of the wrong width; the others are cleaned by a :class:`RowCleaning`
+    (in this process or in a worker) and ``merge`` then takes the outcomes in file order, dropping
+    rows whose dedup key an earlier row of the file has.
+    """
 
     def __init__(self, plan: ColumnPlan, rules: Rules, *, by_phone: bool) -> None:
         self.plan = plan
         self.rules = rules
         self.by_phone = by_phone
         self.columns = plan.column_of()
-        self.field_items = list(plan.fields.items())
+        self.cleaning = RowCleaning(
+            fields=tuple(plan.fields.items()),
+            custom=tuple(plan.custom),
+            columns=self.columns,
+            rules=rules,
+        )
         self.seen: dict[str, int] = {}  # dedup key -> first row
 
     def refuse(self, batch: _Batch, record: RawRow, errors: list[FieldError]) -> None:
@@ -381,54 +406,90 @@ class _Cleaner:
         batch.error_cells[record.row] = [_cell_text(c) for c in record.cells]
         batch.invalid += 1
 
-    def take(self, batch: _Batch, record: RawRow) -> None:
-        batch.consumed += 1
+    def verdict(self, record: RawRow) -> str | None:
+        """None for a row to clean; else why not (blank, flagged by the reader, wrong width)."""
         cells = record.cells
         if record.problem is None and not any(cells) and not any(c not in (None, "") for c in cells):
-            return  # a blank row (``any(cells)``: the quick answer for the usual row with text in it)
-        batch.total += 1
+            return _BLANK  # a blank row (``any(cells)``: the quick answer for the usual row with text in it)
         if record.problem:
-            self.refuse(
-                batch, record, [FieldError("", record.problem, params=record.problem_params, row=record.row)]
-            )
-            return
+            return _PROBLEM
         width = self.plan.width
         if len(cells) != width:
             extra_blank = len(cells) > width and not any(c not in (None, "") for c in cells[width:])
             if not extra_blank:
-                params = {"expected": width, "got": len(cells)}
+                return _WIDTH
+        return None
+
+    def merge(
+        self,
+        records: list[RawRow],
+        verdicts: list[str | None],
+        ids: list[str],
+        outcomes: list[Outcome],
+        tokens: list[str],
+    ) -> _Batch:
+        """The batch of ``records``: ``outcomes`` (and ``ids``) are those of the rows to clean, in order;
+        ``tokens`` those of the rows that cleaned (none when not signing)."""
+        batch = _Batch(consumed=len(records))
+        by_phone, seen = self.by_phone, self.seen
+        candidates = batch.candidates
+        width = self.plan.width
+        cleaned_index = 0  # into outcomes and ids
+        token_index = 0
+        for record, verdict in zip(records, verdicts, strict=True):
+            if verdict is None:
+                outcome = outcomes[cleaned_index]
+                participant_id = ids[cleaned_index] if ids else ""
+                cleaned_index += 1
+                batch.total += 1
+                if type(outcome) is not tuple:
+                    self.refuse(batch, record, outcome)  # type: ignore[arg-type]
+                    continue
+                token = tokens[token_index] if tokens else ""
+                token_index += 1
+                data = ParticipantInput(*outcome)
+                email, phone = data.email, data.phone
+                keys = dedup_keys(email, phone, by_phone=by_phone)
+                first = None
+                for key in keys:
+                    first = seen.get(key)
+                    if first is not None:
+                        self._duplicate(batch, record, key, first)
+                        break
+                if first is not None:
+                    continue
+                for key in keys:
+                    seen[key] = record.row
+                candidates.append(_Candidate(record.row, data, record.cells, keys, participant_id, token))
+            elif verdict is _BLANK:
+                continue
+            elif verdict is _PROBLEM:
+                batch.total += 1
+                problem = FieldError("", record.problem or "", params=record.problem_params, row=record.row)
+                self.refuse(batch, record, [problem])
+            else:
+                batch.total += 1
+                params = {"expected": width, "got": len(record.cells)}
                 self.refuse(
                     batch, record, [FieldError("", "wrong_field_count", params=params, row=record.row)]
                 )
-                return
-        raw = {name: cells[index] for name, index in self.field_items}
-        custom = {label: cells[index] for index, label in self.plan.custom if index < len(cells)}
-        cleaned, errors = clean_participant(
-            raw, self.rules, custom=custom, row=record.row, columns=self.columns
+        if cleaned_index != len(outcomes) or (tokens and token_index != len(tokens)):
+            raise RuntimeError("the cleaned rows do not match the batch")
+        return batch
+
+    def _duplicate(self, batch: _Batch, record: RawRow, key: str, first: int) -> None:
+        kind, _, value = key.partition(":")
+        batch.errors.append(
+            FieldError(
+                self.columns.get(kind, kind),
+                "duplicate_in_file",
+                params={"first_row": first},
+                value=value,
+                row=record.row,
+            )
         )
-        if cleaned is None:
-            self.refuse(batch, record, errors)
-            return
-        keys = cleaned.dedup_keys(by_phone=self.by_phone)
-        for key in keys:
-            first = self.seen.get(key)
-            if first is not None:
-                column = self.columns.get(key.split(":", 1)[0], key.split(":", 1)[0])
-                batch.errors.append(
-                    FieldError(
-                        column,
-                        "duplicate_in_file",
-                        params={"first_row": first},
-                        value=key.split(":", 1)[1],
-                        row=record.row,
-                    )
-                )
-                batch.error_cells[record.row] = [_cell_text(c) for c in cells]
-                batch.duplicates += 1
-                return
-        for key in keys:
-            self.seen[key] = record.row
-        batch.candidates.append(_Candidate(record.row, cleaned, cells, keys))
+        batch.error_cells[record.row] = [_cell_text(c) for c in record.cells]
+        batch.duplicates += 1
 
     def remember(self, record: RawRow) -> None:
         """On resume: learn the dedup keys of rows committed before (without re-saving them)."""
@@ -454,48 +515,75 @@ class _Cleaner:
                 self.seen.setdefault(f"phone:{phone}", record.row)
 
 
-def _batches(rows: Iterator[RawRow], cleaner: _Cleaner, size: int) -> Iterator[_Batch]:
+class _Engine(Protocol):
+    """Where rows are cleaned (and tokens signed): ``LocalCleaning`` or ``ImportWorkers``."""
+
+    depth: int
+
+    def submit(self, rows: Sequence[tuple[int, list[Any]]], ids: Sequence[str]) -> Callable[[], Answer]: ...
+
+    def close(self) -> None: ...
+
+
+def _batches(
+    rows: Iterator[RawRow],
+    cleaner: _Cleaner,
+    size: int,
+    engine: _Engine,
+    *,
+    sign: bool,
+    fallback: _Engine | None = None,
+) -> Iterator[_Batch]:
+    """Batches of ``size`` records in file order, up to ``engine.depth`` of them being cleaned at once.
+
+    With ``sign`` each row to clean gets its participant id here (ids are handed out in file order,
+    so they sort like the rows) and its token signed with the cleaning; a row that turns out a
+    duplicate simply drops its id and token. Should the workers stop (a worker cannot start, or
+    dies), the batches not yet answered are cleaned by ``fallback``: the same results.
+    """
+    pending: collections.deque[_Pending] = collections.deque()
+    verdict = cleaner.verdict
+    exhausted = False
     while True:
-        batch = _Batch()
-        for record in itertools.islice(rows, size):
-            cleaner.take(batch, record)
-        if batch.consumed == 0:
+        while not exhausted and len(pending) < engine.depth:
+            records = list(itertools.islice(rows, size))
+            if not records:
+                exhausted = True
+                break
+            verdicts = [verdict(r) for r in records]
+            to_clean = [(r.row, r.cells) for r, v in zip(records, verdicts, strict=True) if v is None]
+            ids = sequential_ids(len(to_clean)) if sign else []
+            pending.append(_Pending(records, verdicts, to_clean, ids, engine.submit(to_clean, ids)))
+        if not pending:
             return
-        yield batch
+        try:
+            outcomes, tokens = pending[0].answer()
+        except WorkerStopped as exc:
+            if fallback is None:
+                raise
+            log.warning("import workers stopped, cleaning in this process: %s", exc)
+            engine.close()
+            engine, fallback = fallback, None
+            for item in pending:
+                item.answer = engine.submit(item.to_clean, item.ids)
+            continue
+        item = pending.popleft()
+        yield cleaner.merge(item.records, item.verdicts, item.ids, outcomes, tokens)
 
 
-class _Signer:
-    """Ticket tokens for a batch: in this process, or (large files) in a helper process in parallel."""
-
-    def __init__(self, sign: Callable[[bytes], bytes], event_id: str, private_raw: bytes | None) -> None:
-        self.sign = sign
-        self.event_id = event_id
-        self.private_raw = private_raw
-        self.pool: Any = None
-
-    def start_pool(self) -> None:
-        if self.private_raw is None or self.pool is not None:
-            return
-        from turnout.adapters.parallel_signing import SigningHelper
-
-        self.pool = SigningHelper(self.private_raw, self.event_id)
-
-    def submit(self, ids: list[str]) -> Callable[[], list[str]]:
-        if self.pool is not None and ids:
-            result: Callable[[], list[str]] = self.pool.submit(ids)
-            return result
-        event_id, sign = self.event_id, self.sign
-        return lambda: [
-            encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), sign) for pid in ids
-        ]
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
+@dataclass(slots=True)
+class _Pending:
+    records: list[RawRow]
+    verdicts: list[str | None]
+    to_clean: list[tuple[int, list[Any]]]
+    ids: list[str]
+    answer: Callable[[], Answer]
 
 
-PARALLEL_SIGNING_MIN_BYTES = 512 * 1024
+#: files at least this large are cleaned and signed in worker processes
+PARALLEL_MIN_BYTES = 512 * 1024
+#: worker processes for a large file (the importing process keeps reading and saving)
+WORKERS = 2
 
 
 def run_import(turnout: Turnout, *, import_id: str, progress: Progress | None = None) -> ImportJob:
@@ -549,6 +637,30 @@ def _open(job: ImportJob) -> Table:
 
 
 def _execute(turnout: Turnout, job: ImportJob, progress: Progress | None) -> None:
+    workers = _start_workers(job)  # first: their start-up overlaps ours
+    try:
+        _run(turnout, job, progress, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _start_workers(job: ImportJob) -> ImportWorkers | None:
+    """Worker processes for a large file; None for a small one or when processes cannot start."""
+    try:
+        size = Path(job.file_path or "").stat().st_size
+    except OSError:
+        return None
+    if size < PARALLEL_MIN_BYTES:
+        return None
+    try:
+        return ImportWorkers(WORKERS)
+    except OSError as exc:  # pragma: no cover - no processes allowed here
+        log.warning("import workers unavailable, cleaning in this process: %s", exc)
+        return None
+
+
+def _run(turnout: Turnout, job: ImportJob, progress: Progress | None, workers: ImportWorkers | None) -> None:
     with turnout.uow(readonly=True) as uow:
         event = get_event(uow, event_id=job.event_id)
     if event.status not in IMPORTABLE_STATUSES:
@@ -575,17 +687,15 @@ def _execute(turnout: Turnout, job: ImportJob, progress: Progress | None) -> Non
         with turnout.uow() as uow:
             pair = turnout.tickets.keypair(uow, event_id=job.event_id)
             uow.commit()
-        signer = _Signer(pair.sign, job.event_id, _private_raw(pair))
-        size = Path(job.file_path or "").stat().st_size
-        if size >= PARALLEL_SIGNING_MIN_BYTES:
-            try:
-                signer.start_pool()
-            except (OSError, ImportError) as exc:  # pragma: no cover - no processes allowed
-                log.warning("parallel token signing unavailable: %s", exc)
-        try:
-            _pipeline(turnout, job, table, rows, cleaner, signer, counters, batch_size, progress)
-        finally:
-            signer.close()
+        local = LocalCleaning(cleaner.cleaning, token_maker(job.event_id, pair.sign))
+        engine: _Engine = local
+        private_raw = _private_raw(pair)
+        if workers is not None and private_raw is not None:
+            workers.start(cleaner.cleaning, job.event_id, private_raw)
+            engine = workers
+        batches = _batches(rows, cleaner, batch_size, engine, sign=True, fallback=local)
+        with gc_paused():
+            _pipeline(turnout, job, table, batches, cleaner, counters, progress)
     if counters.total == 0:
         raise FileRefused("no_data_rows")
 
@@ -606,20 +716,18 @@ def _pipeline(
     turnout: Turnout,
     job: ImportJob,
     table: Table,
-    rows: Iterator[RawRow],
+    batches: Iterator[_Batch],
     cleaner: _Cleaner,
-    signer: _Signer,
     counters: _Counters,
-    batch_size: int,
     progress: Progress | None,
 ) -> None:
-    """Clean batch k (and start signing its tokens) while batch k-1 is saved in a saver thread.
+    """Read (and dedup) batch k while batch k-1 is saved in a saver thread.
 
-    Three things overlap on two cores: cleaning (this thread), signing (the helper process) and
-    saving (the saver thread: the database driver releases the GIL while SQLite writes pages or
-    PostgreSQL answers). Batches are saved one at a time in file order, as before.
+    Cleaning and signing happen in the worker processes (large files) while this thread reads the
+    next batches; saving overlaps in the saver thread (the database driver releases the GIL while
+    SQLite writes pages or PostgreSQL answers). Batches are saved one at a time in file order.
     """
-    saves: queue.Queue[tuple[_Batch, Callable[[], list[str]], int] | None] = queue.Queue(maxsize=2)
+    saves: queue.Queue[tuple[_Batch, int] | None] = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
     def saver() -> None:
@@ -629,9 +737,9 @@ def _pipeline(
                 return
             if failure:
                 continue  # drain, so that the reader never blocks on a full queue
-            batch, tokens, position = item
+            batch, position = item
             try:
-                _save(turnout, job, batch, tokens, counters, cleaner)
+                _save(turnout, job, batch, counters, cleaner)
                 if progress:
                     progress(_job_now(turnout, job.id), position)
             except BaseException as exc:  # re-raised in the calling thread
@@ -640,13 +748,8 @@ def _pipeline(
     thread = threading.Thread(target=saver, name="import-saver", daemon=True)
     thread.start()
     try:
-        for batch in _batches(rows, cleaner, batch_size):
-            for candidate, participant_id in zip(
-                batch.candidates, sequential_ids(len(batch.candidates)), strict=True
-            ):
-                candidate.participant_id = participant_id
-            tokens = signer.submit([c.participant_id for c in batch.candidates])
-            saves.put((batch, tokens, _position(table)))
+        for batch in batches:
+            saves.put((batch, _position(table)))
             if failure:
                 break
     finally:
@@ -673,15 +776,13 @@ def _save(
     turnout: Turnout,
     job: ImportJob,
     batch: _Batch,
-    tokens: Callable[[], list[str]],
     counters: _Counters,
     cleaner: _Cleaner,
 ) -> None:
-    signed = tokens()
     for attempt in range(3):
         try:
             with turnout.uow() as uow:
-                delta = _save_batch(uow, job, batch, signed, counters, cleaner)
+                delta = _save_batch(uow, job, batch, counters, cleaner)
                 uow.commit()
         except sa.exc.IntegrityError:
             # another writer saved some of these rows meanwhile (PostgreSQL): dedup again
@@ -701,7 +802,6 @@ def _save_batch(
     uow: UnitOfWork,
     job: ImportJob,
     batch: _Batch,
-    signed: list[str],
     counters: _Counters,
     cleaner: _Cleaner,
 ) -> dict[str, int]:
@@ -721,14 +821,14 @@ def _save_batch(
         existing_phone = store.ids_by_phone(job.event_id, phones) if phones else {}
     fresh: list[tuple[_Candidate, str]] = []
     updates: list[tuple[_Candidate, str]] = []
-    for candidate, token in zip(batch.candidates, signed, strict=True):
+    for candidate in batch.candidates:
         match = existing.get(candidate.data.email)
         match_column = "email"
         if match is None and by_phone and candidate.data.phone:
             match = existing_phone.get(candidate.data.phone)
             match_column = "phone"
         if match is None:
-            fresh.append((candidate, token))
+            fresh.append((candidate, candidate.token))
             continue
         if job.on_duplicate is OnDuplicate.UPDATE:
             updates.append((candidate, match))
@@ -919,8 +1019,9 @@ def _refuse_duplicates(
 ) -> None:
     """``on_duplicate=fail``: read the whole file first; any duplicate refuses it, nothing saved."""
     cleaner = _Cleaner(plan, rules, by_phone=by_phone)
+    engine = LocalCleaning(cleaner.cleaning, None)
     count = 0
-    for batch in _batches(iter(table.rows()), cleaner, batch_size):
+    for batch in _batches(iter(table.rows()), cleaner, batch_size, engine, sign=False):
         count += batch.duplicates
         emails = [c.data.email for c in batch.candidates]
         with turnout.uow(readonly=True) as uow:

@@ -1,0 +1,363 @@
+"""Import workers: clean a file's rows and sign their ticket tokens in helper processes.
+
+Why processes: cleaning (~16 µs a row) and Ed25519 signing (~19 µs a token) are Python or hold the
+GIL, and the importing process is already busy reading the file and saving batches (the database
+driver's work). On a 2-core machine the three used to share one GIL and starve the saver; the
+workers take cleaning and signing to the other core, the importing process keeps reading,
+within-file dedup, database dedup, inserts and the job's bookkeeping.
+
+The same :class:`RowCleaning` runs in-process for small files (and when processes are not
+available, see :class:`LocalCleaning`), so the results are the same either way. A worker is
+``python -m turnout.adapters.import_workers`` over pipes (no ``multiprocessing``: nothing of the
+caller's ``__main__`` is re-imported and no fork happens beside running threads). Messages are
+length-prefixed pickles:
+
+    ->  setup: (RowCleaning, event id, 32-byte Ed25519 private key or None)
+    ->  batch: (sequence number, [(row, cells), ...], participant ids: 16 bytes a row, or b"")
+    <-  ("ok", sequence number, [cleaned tuple or [FieldError, ...] per row], tokens)
+    <-  ("error", sequence number, traceback text)
+
+``tokens`` is one ASCII blob, ``TOKEN_LENGTH`` characters for each row that cleaned, in order.
+A worker reads until its stdin closes, so it ends with the importing process however that one
+ends (an exception, SIGKILL: the pipe's far end closes and the worker reads end-of-file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import IO, Any
+
+from turnout.domain.errors import FieldError
+from turnout.domain.participants import Rules, clean_participant
+from turnout.domain.tickets import FORMAT_V1, TOKEN_BYTES, TOKEN_LENGTH
+
+#: a cleaned row as it travels: ``ParticipantInput``'s fields in their order
+Cleaned = tuple[
+    str, str, str | None, date | None, str | None, str | None, str | None, str | None, dict[str, Any]
+]
+Outcome = Cleaned | list[FieldError]
+Answer = tuple[list[Outcome], list[str]]
+
+_FRAME = struct.Struct(">Q")
+
+
+@dataclass(frozen=True)
+class RowCleaning:
+    """Which cell holds which field, and the event's rules: what turns a file's row into participant data."""
+
+    fields: tuple[tuple[str, int], ...]  # field name -> cell index
+    custom: tuple[tuple[int, str], ...]  # cell index -> custom field label
+    columns: Mapping[str, str]  # field name -> the file's column name (for errors)
+    rules: Rules
+
+    def clean(self, rows: Sequence[tuple[int, list[Any]]]) -> list[Outcome]:
+        """``clean_participant`` for each ``(row number, cells)`` (cells at least as wide as the header)."""
+        fields, custom_columns, columns, rules = self.fields, self.custom, self.columns, self.rules
+        out: list[Outcome] = []
+        append = out.append
+        for row, cells in rows:
+            raw = {name: cells[index] for name, index in fields}
+            width = len(cells)
+            custom = {label: cells[index] for index, label in custom_columns if index < width}
+            cleaned, errors = clean_participant(raw, rules, custom=custom, row=row, columns=columns)
+            if cleaned is None:
+                append(errors)
+            else:
+                append(
+                    (
+                        cleaned.name, cleaned.email, cleaned.phone, cleaned.birth_date, cleaned.region,
+                        cleaned.organization, cleaned.gender, cleaned.locale, cleaned.custom_fields,
+                    )
+                )  # fmt: skip
+        return out
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+
+def b32_records(data: bytes, width: int) -> bytes:
+    """RFC 4648 base32 without padding of each ``width``-byte record of ``data``, concatenated.
+
+    Vectorised with numpy (~0.6 µs a token instead of ~8 µs for the per-token Python encoder):
+    each record is zero-filled to whole 5-byte groups and each group cut into eight 5-bit digits
+    with byte arithmetic; the characters past the record's own bits are dropped (the zero fill only
+    completes the last character, as the standard encoder does).
+    """
+    import numpy as np
+
+    count = len(data) // width
+    if count * width != len(data):
+        raise ValueError("data is not whole records")
+    if count == 0:
+        return b""
+    groups = -(-width // 5)
+    filled = np.zeros((count, groups * 5), dtype=np.uint8)
+    filled[:, :width] = np.frombuffer(data, dtype=np.uint8).reshape(count, width)
+    quintets = filled.reshape(count, groups, 5)
+    b0, b1, b2, b3, b4 = (quintets[:, :, i] for i in range(5))
+    digits = np.empty((count, groups, 8), dtype=np.uint8)
+    digits[:, :, 0] = b0 >> 3
+    digits[:, :, 1] = ((b0 & 7) << 2) | (b1 >> 6)
+    digits[:, :, 2] = (b1 >> 1) & 31
+    digits[:, :, 3] = ((b1 & 1) << 4) | (b2 >> 4)
+    digits[:, :, 4] = ((b2 & 15) << 1) | (b3 >> 7)
+    digits[:, :, 5] = (b3 >> 2) & 31
+    digits[:, :, 6] = ((b3 & 3) << 3) | (b4 >> 5)
+    digits[:, :, 7] = b4 & 31
+    # 0-25 -> "A".."Z" (65-90), 26-31 -> "2".."7" (50-55)
+    digits += 65
+    digits -= (digits > 90) * np.uint8(41)
+    return bytes(digits.reshape(count, groups * 8)[:, : (width * 8 + 4) // 5].tobytes())
+
+
+class TokenSigner:
+    """Version-1 ticket tokens of one event for many participant ids at once (the bytes that
+    ``domain.tickets.encode_token`` makes: a test checks them)."""
+
+    def __init__(self, event_id: str, private_raw: bytes) -> None:
+        from turnout.adapters.parallel_signing import fast_signer
+
+        self._sign = fast_signer(private_raw)
+        self._head = bytes([FORMAT_V1]) + uuid.UUID(event_id).bytes
+        self._version = (1).to_bytes(2, "big")
+
+    def tokens(self, participant_ids: Sequence[bytes]) -> bytes:
+        """One ASCII blob: ``TOKEN_LENGTH`` characters for each 16-byte participant id, in order."""
+        sign, head, version = self._sign, self._head, self._version
+        bodies = [head + pid + version for pid in participant_ids]
+        signed = b"".join([body + sign(body) for body in bodies])
+        return b32_records(signed, TOKEN_BYTES)
+
+
+def split_tokens(blob: bytes) -> list[str]:
+    text = blob.decode("ascii")
+    return [text[i : i + TOKEN_LENGTH] for i in range(0, len(text), TOKEN_LENGTH)]
+
+
+# --- in this process --------------------------------------------------------------------------------
+
+
+class LocalCleaning:
+    """Cleaning and signing in this process (small files; no helper processes): the same results."""
+
+    def __init__(self, cleaning: RowCleaning, make_token: Callable[[str], str] | None) -> None:
+        self.cleaning = cleaning
+        self.make_token = make_token
+        self.depth = 1
+
+    def submit(self, rows: Sequence[tuple[int, list[Any]]], ids: Sequence[str]) -> Callable[[], Answer]:
+        outcomes = self.cleaning.clean(rows)
+        tokens: list[str] = []
+        if ids and self.make_token is not None:
+            make = self.make_token
+            tokens = [make(pid) for pid, o in zip(ids, outcomes, strict=True) if type(o) is tuple]
+        return lambda: (outcomes, tokens)
+
+    def close(self) -> None:
+        pass
+
+
+# --- helper processes -------------------------------------------------------------------------------
+
+
+def _write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(_FRAME.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None
+    (size,) = _FRAME.unpack(head)
+    payload = stream.read(size)
+    return payload if len(payload) == size else None
+
+
+class WorkerStopped(RuntimeError):
+    """A worker process ended or answered out of turn (its stderr says why)."""
+
+
+class _Worker:
+    def __init__(self, nice: int) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+            [sys.executable, "-m", "turnout.adapters.import_workers", str(nice)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=1 << 16,
+        )
+        if self.process.stdin is None or self.process.stdout is None:
+            raise RuntimeError("an import worker has no pipes")
+        self.stdin: IO[bytes] = self.process.stdin
+        self.stdout: IO[bytes] = self.process.stdout
+        self.answers: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, name="import-worker-reader", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        """Answers are unpickled here, while the importing thread reads the file and the saver saves."""
+        try:
+            while True:
+                frame = _read_frame(self.stdout)
+                if frame is None:
+                    break
+                answer = pickle.loads(frame)  # noqa: S301 - our own child process's answer
+                if answer[0] == "ok":
+                    answer = (*answer[:3], split_tokens(answer[3]))
+                self.answers.put(answer)
+        except (OSError, ValueError, pickle.UnpicklingError):
+            pass
+        finally:
+            self.answers.put(None)
+
+    def send(self, payload: bytes) -> None:
+        try:
+            _write_frame(self.stdin, payload)
+        except (OSError, ValueError) as exc:
+            raise WorkerStopped(f"an import worker stopped ({exc})") from exc
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=5)
+        with contextlib.suppress(OSError, ValueError):
+            self.stdout.close()
+
+
+class ImportWorkers:
+    """``count`` worker processes taking batches in turn; answers come back in submission order.
+
+    The processes start at once (their imports overlap the caller's own start-up work); ``start``
+    tells them the file's cleaning and the event's key. ``close`` ends them (stdin closed, then
+    killed if they do not finish within 10 s); call it in a ``finally``.
+    """
+
+    def __init__(self, count: int = 2, *, nice: int = 0) -> None:
+        self._workers: list[_Worker] = []
+        try:
+            for _ in range(count):
+                self._workers.append(_Worker(nice))
+        except BaseException:
+            self.close()
+            raise
+        self.depth = 2 * count
+        self._sent = 0
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers]
+
+    def start(self, cleaning: RowCleaning, event_id: str, private_raw: bytes | None) -> None:
+        setup = pickle.dumps((cleaning, event_id, private_raw), protocol=pickle.HIGHEST_PROTOCOL)
+        for worker in self._workers:
+            worker.send(setup)
+
+    def submit(self, rows: Sequence[tuple[int, list[Any]]], ids: Sequence[str]) -> Callable[[], Answer]:
+        sequence = self._sent
+        worker = self._workers[sequence % len(self._workers)]
+        raw_ids = bytes.fromhex("".join(ids).replace("-", "")) if ids else b""
+        if len(raw_ids) != 16 * len(ids):
+            raise ValueError("participant ids must be UUIDs")
+        worker.send(pickle.dumps((sequence, rows, raw_ids), protocol=pickle.HIGHEST_PROTOCOL))
+        self._sent += 1
+
+        def result() -> Answer:
+            answer = worker.answers.get()
+            if answer is None:
+                worker.answers.put(None)  # every later wait sees the end too
+                raise WorkerStopped("an import worker stopped")
+            if answer[0] != "ok":
+                raise WorkerStopped(f"an import worker failed:\n{answer[2]}")
+            if answer[1] != sequence:
+                raise WorkerStopped("an import worker answered out of turn")
+            outcomes: list[Outcome] = answer[2]
+            tokens: list[str] = answer[3]
+            return outcomes, tokens
+
+        return result
+
+    def close(self) -> None:
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.stdin.close()
+        for worker in self._workers:
+            worker.close()
+        self._workers = []
+
+
+# --- the worker process -----------------------------------------------------------------------------
+
+
+def _pump(stream: IO[bytes], inbox: queue.Queue[bytes | None]) -> None:
+    """Read requests as they come, so the importing process never blocks writing while we work."""
+    try:
+        while True:
+            frame = _read_frame(stream)
+            if frame is None:
+                break
+            inbox.put(frame)
+    except (OSError, ValueError):
+        pass
+    finally:
+        inbox.put(None)
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    inbox: queue.Queue[bytes | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(stdin, inbox), name="requests", daemon=True).start()
+    setup = inbox.get()
+    if setup is None:
+        return
+    cleaning, event_id, private_raw = pickle.loads(setup)  # noqa: S301 - from the process that started us
+    signer = TokenSigner(event_id, private_raw) if private_raw else None
+    while True:
+        request = inbox.get()
+        if request is None:
+            return
+        sequence, rows, raw_ids = pickle.loads(request)  # noqa: S301
+        answer: tuple[Any, ...]
+        try:
+            outcomes = cleaning.clean(rows)
+            tokens = b""
+            if raw_ids and signer is not None:
+                valid = [raw_ids[16 * i : 16 * i + 16] for i, o in enumerate(outcomes) if type(o) is tuple]
+                tokens = signer.tokens(valid)
+            answer = ("ok", sequence, outcomes, tokens)
+        except Exception:
+            answer = ("error", sequence, traceback.format_exc())
+        _write_frame(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def main(argv: Sequence[str]) -> None:
+    import os
+
+    nice = int(argv[1]) if len(argv) > 1 else 0
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
+    # numpy and the signer's libraries load while the importing process gets its first batch ready
+    import numpy  # noqa: F401
+
+    with contextlib.suppress(BrokenPipeError):  # the importing process is gone
+        serve(sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
