@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Callable
 
+from turnout.adapters.db.engine import checkpointer_for
 from turnout.bootstrap import Turnout
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,13 @@ def run_forever(turnout: Turnout, stop: threading.Event | None = None) -> None:
     threads = [
         threading.Thread(target=loop, args=(turnout, stop), name=name, daemon=True) for name, loop in LOOPS
     ]
+    checkpointer = checkpointer_for(turnout.settings.database_url)
+    if checkpointer is not None:
+        checkpointer.start()  # the relay's and the mailer's commits do not checkpoint the WAL themselves
     for thread in threads:
         thread.start()
     stop.wait()
     for thread in threads:
         thread.join(timeout=10)
+    if checkpointer is not None:
+        checkpointer.stop()
