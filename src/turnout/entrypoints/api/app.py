@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout import __version__
+from turnout.adapters.db.engine import checkpointer_for
 from turnout.adapters.metrics import http_latency, http_requests
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.entrypoints.api import errors
@@ -47,8 +51,34 @@ class MetricsMiddleware:
             http_latency.labels(method, template).observe(time.perf_counter() - started)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Per server process: WAL checkpoints in a background thread (SQLite), not in requests; and, in
+    a server process (``create_app_from_env``), the start-up heap frozen out of the collector's way.
+
+    A full (generation 2) collection walks every tracked object: after start-up that is mostly
+    modules, routes, schemas and the ORM's tables, ~100 ms a pass, taken in the middle of whatever
+    requests are in flight. ``gc.freeze()`` sets those objects aside for good, so a full collection
+    only walks what was made since. Measured with the check-in bench: scan p99 63 ms -> 25 ms.
+    Not in tests and other embedders: there, earlier apps' garbage would be frozen with the rest.
+    """
+    turnout: Turnout = app.state.turnout
+    checkpointer = checkpointer_for(turnout.settings.database_url)
+    if checkpointer is not None:
+        checkpointer.start()
+    if getattr(app.state, "freeze_heap", False):
+        gc.collect()
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if checkpointer is not None:
+            checkpointer.stop()
+
+
 def create_app(turnout: Turnout) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Turnout",
         version=__version__,
         description="Registration, tickets, gate check-in and live statistics for events.",
@@ -72,4 +102,6 @@ def create_app(turnout: Turnout) -> FastAPI:
 
 def create_app_from_env(**overrides: Any) -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker process wires itself)."""
-    return create_app(bootstrap())
+    app = create_app(bootstrap())
+    app.state.freeze_heap = True
+    return app
