@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,12 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_intake import import_errors
+from turnout.adapters.import_workers import ImportWorkers
 from turnout.bootstrap import Turnout
 from turnout.domain.events import EventStatus
+from turnout.domain.tickets import TicketClaims, encode_token
 from turnout.services import events as event_service
+from turnout.services import importing
 from turnout.services.importing import ImportJob, error_report, import_file
 
 HEADER = ["이름", "이메일", "휴대폰", "생년월일", "소속", "티셔츠"]
@@ -325,3 +330,79 @@ def test_pending_imports_run_in_order_and_each_once(turnout: Turnout, event_id: 
 
         a, b = get_import(uow, import_id=first), get_import(uow, import_id=second)
     assert (a.summary()["created"], b.summary()["created"], b.summary()["duplicates"]) == (5, 3, 2)
+
+
+def _mixed_rows() -> list[list[Any]]:
+    """Valid rows, bad cells, in-file duplicates, blank and short rows, spread over several batches."""
+    rows: list[list[Any]] = []
+    for i in range(60):
+        row = people(1, i)[0]
+        if i % 9 == 4:
+            row[1] = "not-an-email"
+        if i % 13 == 6:
+            row[1] = "person1@example.com"  # an in-file duplicate of row 3
+        if i % 17 == 8:
+            row[3] = "2030-01-01"
+        rows.append(row)
+    rows[20] = ["", "", "", "", "", ""]
+    rows[31] = ["짧은 행", "short@example.com"]
+    return rows
+
+
+def _import_outcome(turnout: Turnout, event_id: str, job: ImportJob) -> dict[str, Any]:
+    with turnout.uow() as uow:
+        sign = turnout.tickets.keypair(uow, event_id=event_id).sign
+        uow.commit()
+    with turnout.uow(readonly=True) as uow:
+        stored = uow.conn.execute(
+            sa.select(t.participants)
+            .where(t.participants.c.event_id == event_id)
+            .order_by(t.participants.c.id)
+        ).fetchall()
+        report = "".join(error_report(uow, import_id=job.id))
+    for row in stored:
+        claims = TicketClaims(event_id=event_id, participant_id=row.id, version=1)
+        assert row.token == encode_token(claims, sign)
+    return {
+        "summary": job.summary(),
+        "participants": [
+            (r.name, r.email, r.phone, r.birth_date, r.gender, r.custom_fields, r.status) for r in stored
+        ],
+        "errors": error_codes(turnout, job),
+        "report": report,
+    }
+
+
+def test_import_in_worker_processes_saves_what_in_process_cleaning_saves(
+    turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
+    path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
+    outcomes = []
+    for threshold in (10**9, 0):  # in this process, then in worker processes
+        monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", threshold)
+        event_id = make_event(turnout)
+        outcomes.append(_import_outcome(turnout, event_id, run(turnout, event_id, path)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0]["summary"]["created"] > 0
+    assert outcomes[0]["errors"]
+
+
+def test_import_finishes_in_this_process_when_the_workers_stop(
+    turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class DyingWorkers(ImportWorkers):
+        def start(self, *args: Any) -> None:
+            super().start(*args)
+            for pid in self.pids:
+                os.kill(pid, signal.SIGKILL)
+
+    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
+    path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 10**9)
+    first = make_event(turnout)
+    expected = _import_outcome(turnout, first, run(turnout, first, path))
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(importing, "ImportWorkers", DyingWorkers)
+    second = make_event(turnout)
+    assert _import_outcome(turnout, second, run(turnout, second, path)) == expected

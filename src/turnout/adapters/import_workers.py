@@ -25,6 +25,7 @@ ends (an exception, SIGKILL: the pipe's far end closes and the worker reads end-
 from __future__ import annotations
 
 import contextlib
+import gc
 import pickle
 import queue
 import struct
@@ -327,22 +328,34 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         return
     cleaning, event_id, private_raw = pickle.loads(setup)  # noqa: S301 - from the process that started us
     signer = TokenSigner(event_id, private_raw) if private_raw else None
+    gc.freeze()  # the modules loaded so far are never garbage: collections need not walk them
     while True:
         request = inbox.get()
         if request is None:
             return
-        sequence, rows, raw_ids = pickle.loads(request)  # noqa: S301
-        answer: tuple[Any, ...]
+        # a batch makes ~100,000 acyclic objects (freed by reference counting); collections they
+        # would trigger cost ~30% of the batch: the collector runs between batches instead
+        gc.disable()
         try:
-            outcomes = cleaning.clean(rows)
-            tokens = b""
-            if raw_ids and signer is not None:
-                valid = [raw_ids[16 * i : 16 * i + 16] for i, o in enumerate(outcomes) if type(o) is tuple]
-                tokens = signer.tokens(valid)
-            answer = ("ok", sequence, outcomes, tokens)
-        except Exception:
-            answer = ("error", sequence, traceback.format_exc())
-        _write_frame(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+            answer = _answer(cleaning, signer, request)
+            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            del answer
+        finally:
+            gc.enable()
+        _write_frame(stdout, payload)
+
+
+def _answer(cleaning: RowCleaning, signer: TokenSigner | None, request: bytes) -> tuple[Any, ...]:
+    sequence, rows, raw_ids = pickle.loads(request)  # noqa: S301 - from the process that started us
+    try:
+        outcomes = cleaning.clean(rows)
+        tokens = b""
+        if raw_ids and signer is not None:
+            valid = [raw_ids[16 * i : 16 * i + 16] for i, o in enumerate(outcomes) if type(o) is tuple]
+            tokens = signer.tokens(valid)
+        return ("ok", sequence, outcomes, tokens)
+    except Exception:
+        return ("error", sequence, traceback.format_exc())
 
 
 def main(argv: Sequence[str]) -> None:

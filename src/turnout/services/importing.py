@@ -553,7 +553,14 @@ def _batches(
             verdicts = [verdict(r) for r in records]
             to_clean = [(r.row, r.cells) for r, v in zip(records, verdicts, strict=True) if v is None]
             ids = sequential_ids(len(to_clean)) if sign else []
-            pending.append(_Pending(records, verdicts, to_clean, ids, engine.submit(to_clean, ids)))
+            try:
+                answer = engine.submit(to_clean, ids)
+            except WorkerStopped as exc:
+                if fallback is None:
+                    raise
+                engine, fallback = _fall_back(engine, fallback, pending, exc), None
+                answer = engine.submit(to_clean, ids)
+            pending.append(_Pending(records, verdicts, to_clean, ids, answer))
         if not pending:
             return
         try:
@@ -561,14 +568,21 @@ def _batches(
         except WorkerStopped as exc:
             if fallback is None:
                 raise
-            log.warning("import workers stopped, cleaning in this process: %s", exc)
-            engine.close()
-            engine, fallback = fallback, None
-            for item in pending:
-                item.answer = engine.submit(item.to_clean, item.ids)
+            engine, fallback = _fall_back(engine, fallback, pending, exc), None
             continue
         item = pending.popleft()
         yield cleaner.merge(item.records, item.verdicts, item.ids, outcomes, tokens)
+
+
+def _fall_back(
+    engine: _Engine, fallback: _Engine, pending: collections.deque[_Pending], exc: Exception
+) -> _Engine:
+    """The workers stopped: end them, and clean the batches they had not answered with ``fallback``."""
+    log.warning("import workers stopped, cleaning in this process: %s", exc)
+    engine.close()
+    for item in pending:
+        item.answer = fallback.submit(item.to_clean, item.ids)
+    return fallback
 
 
 @dataclass(slots=True)
