@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
+from typing import Any
 
 import email_validator
 import phonenumbers
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from turnout.domain import participants
 from turnout.domain.columns import ColumnsRefused, normalise_header, parse_mapping, plan_columns
 from turnout.domain.participants import (
     Invalid,
@@ -20,6 +22,7 @@ from turnout.domain.participants import (
     clean_name,
     clean_participant,
     clean_phone,
+    clean_text,
     parse_birth_date,
 )
 
@@ -309,3 +312,33 @@ def test_mapping_with_unknown_field_is_refused() -> None:
     with pytest.raises(ColumnsRefused) as caught:
         parse_mapping(["이름=nickname"])
     assert caught.value.code == "invalid_mapping"
+
+
+# --- memos (names, texts, dates repeat in a file: cleaned once) ---
+
+
+def _outcome(fn: Any, *args: Any) -> tuple[str, Any]:
+    try:
+        return ("ok", fn(*args))
+    except Invalid as exc:
+        return (exc.code, exc.params)
+
+
+_CELL = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["  김 민준 ", "=SUM(A1)", "남", "F", "서울", "", "1990-02-30", "2001.3.4", "19900101"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CELL)
+def test_memoised_cleaning_answers_what_the_rules_answer_every_time(value: str) -> None:
+    for field_name in ("region", "organization", "gender"):
+        expected = _outcome(participants._clean_text, field_name, value)
+        assert _outcome(clean_text, field_name, value) == expected
+        assert _outcome(clean_text, field_name, value) == expected
+    expected = _outcome(participants._clean_name, value)
+    assert _outcome(clean_name, value) == expected
+    assert _outcome(clean_name, value) == expected
+    first = _outcome(parse_birth_date, value)
+    assert _outcome(parse_birth_date, value) == first

@@ -159,7 +159,24 @@ def is_formula(text: str) -> bool:
     return text.startswith("=")
 
 
+_CACHE_MAX = 20_000  # entries each memo below keeps at most (files repeat names, cities, companies)
+_NAMES: dict[str, str] = {}
+_TEXTS: dict[tuple[str, str], str | None] = {}
+
+
 def clean_name(value: Any) -> str:
+    if type(value) is str:
+        known = _NAMES.get(value)
+        if known is not None:
+            return known
+        text = _clean_name(value)
+        if len(_NAMES) < _CACHE_MAX:
+            _NAMES[value] = text
+        return text
+    return _clean_name(value)
+
+
+def _clean_name(value: Any) -> str:
     text = _text(value)
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
@@ -218,7 +235,9 @@ def clean_phone(value: Any) -> str | None:
     text = _text(value).strip()
     if not text:
         return None
-    compact = text.translate(_PHONE_STRIP)
+    compact = text.replace("-", "")  # "010-1234-5678": what translate gives when no other mark is in it
+    if not (compact.isdigit() and compact.isascii()):
+        compact = text.translate(_PHONE_STRIP)
     national: str | None = None
     if compact.isdigit() and compact.isascii():
         if compact.startswith("0") and not compact.startswith("00"):
@@ -269,14 +288,23 @@ def excel_serial_to_date(serial: float) -> date:
     return _EXCEL_EPOCH + timedelta(days=whole)
 
 
+_DATES: dict[str, date] = {}  # "1990-01-31" -> its date: a file repeats a few thousand birth dates
+
+
 def parse_birth_date(value: Any) -> date | None:
     if type(value) is str:  # the usual case first: "1990-01-31"
+        known = _DATES.get(value)
+        if known is not None:
+            return known
         match = _DATE_SEPARATED.fullmatch(value)
         if match:
             try:
-                return date(int(match[1]), int(match[2]), int(match[3]))
+                parsed = date(int(match[1]), int(match[2]), int(match[3]))
             except ValueError:
                 raise Invalid("invalid_birth_date") from None
+            if len(_DATES) < _CACHE_MAX:
+                _DATES[value] = parsed
+            return parsed
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -327,6 +355,19 @@ _GENDERS = {
 
 
 def clean_text(name: str, value: Any) -> str | None:
+    if type(value) is str:
+        key = (name, value)
+        known = _TEXTS.get(key, key)
+        if known is not key:
+            return known  # type: ignore[return-value]
+        text = _clean_text(name, value)
+        if len(_TEXTS) < _CACHE_MAX:
+            _TEXTS[key] = text
+        return text
+    return _clean_text(name, value)
+
+
+def _clean_text(name: str, value: Any) -> str | None:
     text = " ".join(_text(value).split())
     if not text:
         return None
@@ -387,36 +428,29 @@ def clean_participant(
     """
     errors: list[FieldError] = []
     columns = columns or {}
-
-    def fail(name: str, exc: Invalid) -> None:
-        value = raw.get(name)
-        shown = value if isinstance(value, str | int | float) else (None if value is None else str(value))
-        if isinstance(shown, str) and len(shown) > 200:
-            shown = shown[:200] + "…"
-        errors.append(FieldError(columns.get(name, name), exc.code, params=exc.params, value=shown, row=row))
-
     name = email = None
     phone = None
     birth: date | None = None
-    texts: dict[str, str | None] = {}
+    region = organization = gender = None
     locale = None
     custom_clean: dict[str, Any] = {}
+    get = raw.get
     try:
-        name = clean_name(raw.get("name"))
+        name = clean_name(get("name"))
     except Invalid as exc:
-        fail("name", exc)
+        errors.append(_field_error(raw, columns, row, "name", exc))
     try:
-        email = clean_email(raw.get("email"))
+        email = clean_email(get("email"))
     except Invalid as exc:
-        fail("email", exc)
-    phone_value = raw.get("phone")
+        errors.append(_field_error(raw, columns, row, "email", exc))
+    phone_value = get("phone")
     if phone_value is not None and phone_value != "":
         try:
             phone = clean_phone(phone_value)
         except Invalid as exc:
-            fail("phone", exc)
+            errors.append(_field_error(raw, columns, row, "phone", exc))
     try:
-        birth_value = raw.get("birth_date")
+        birth_value = get("birth_date")
         birth = None if birth_value is None or birth_value == "" else parse_birth_date(birth_value)
         if birth is not None:
             if birth > rules.starts_on or birth.year < 1900:
@@ -425,21 +459,32 @@ def clean_participant(
             if age < rules.min_age:
                 raise Invalid("under_min_age", min_age=rules.min_age, age=age)
     except Invalid as exc:
-        fail("birth_date", exc)
-    for text_field in ("region", "organization", "gender"):
-        value = raw.get(text_field)
-        if value is None or value == "":
-            continue
+        errors.append(_field_error(raw, columns, row, "birth_date", exc))
+    # region, organization, gender: in this order (the errors' order)
+    value = get("region")
+    if value is not None and value != "":
         try:
-            texts[text_field] = clean_text(text_field, value)
+            region = clean_text("region", value)
         except Invalid as exc:
-            fail(text_field, exc)
-    locale_value = raw.get("locale")
+            errors.append(_field_error(raw, columns, row, "region", exc))
+    value = get("organization")
+    if value is not None and value != "":
+        try:
+            organization = clean_text("organization", value)
+        except Invalid as exc:
+            errors.append(_field_error(raw, columns, row, "organization", exc))
+    value = get("gender")
+    if value is not None and value != "":
+        try:
+            gender = clean_text("gender", value)
+        except Invalid as exc:
+            errors.append(_field_error(raw, columns, row, "gender", exc))
+    locale_value = get("locale")
     if locale_value is not None and locale_value != "":
         try:
             locale = clean_locale(locale_value)
         except Invalid as exc:
-            fail("locale", exc)
+            errors.append(_field_error(raw, columns, row, "locale", exc))
     try:
         custom_clean = clean_custom(custom) if custom else {}
     except Invalid as exc:
@@ -449,17 +494,14 @@ def clean_participant(
         errors.append(FieldError(column, exc.code, params=exc.params, value=shown, row=row))
     if errors or name is None or email is None:
         return None, errors
-    return (
-        ParticipantInput(
-            name=name,
-            email=email,
-            phone=phone,
-            birth_date=birth,
-            region=texts.get("region"),
-            organization=texts.get("organization"),
-            gender=texts.get("gender"),
-            locale=locale,
-            custom_fields=custom_clean,
-        ),
-        [],
-    )
+    return ParticipantInput(name, email, phone, birth, region, organization, gender, locale, custom_clean), []
+
+
+def _field_error(
+    raw: Mapping[str, Any], columns: Mapping[str, str], row: int | None, name: str, exc: Invalid
+) -> FieldError:
+    value = raw.get(name)
+    shown = value if isinstance(value, str | int | float) else (None if value is None else str(value))
+    if isinstance(shown, str) and len(shown) > 200:
+        shown = shown[:200] + "…"
+    return FieldError(columns.get(name, name), exc.code, params=exc.params, value=shown, row=row)
