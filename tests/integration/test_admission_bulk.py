@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event as sa_event
 
-from tests.attendance_support import add_gate, add_participants, live_event
+from tests.attendance_support import add_gate, add_participants, live_event, set_participant
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_attendance import scans
-from turnout.bootstrap import Turnout
+from turnout.bootstrap import Turnout, bootstrap
+from turnout.config import Settings
 from turnout.domain.admission import Direction
 from turnout.services.admission import ScanInput, desk_for
 
@@ -104,3 +108,122 @@ def test_bulk_statistics_are_signalled_after_each_batch(turnout: Turnout) -> Non
     records = [ScanInput(gate_id=gate_id, token=token, occurred_at=T0) for _, token in people]
     desk_for(turnout).bulk(event_id=event_id, records=records, batch_size=10)
     assert statistics_for(turnout).version(event_id) - before == 3
+
+
+def test_a_write_between_batches_is_seen_by_the_next_batch(turnout: Turnout) -> None:
+    """Batches after the first reuse what they read only while nothing else has committed: a gate
+    that cancels a participant (another connection) between two batches changes the next answer."""
+    event_id = live_event(turnout)
+    gate_id = add_gate(turnout, event_id)
+    [(pid, token), (other_pid, other_token)] = add_participants(turnout, event_id, 2)
+    records = [
+        ScanInput(gate_id=gate_id, token=token, direction=Direction.IN, occurred_at=T0, nonce="1"),
+        ScanInput(gate_id=gate_id, token=other_token, direction=Direction.IN, occurred_at=T0, nonce="2"),
+        ScanInput(
+            gate_id=gate_id,
+            token=token,
+            direction=Direction.OUT,
+            occurred_at=T0 + timedelta(hours=1),
+            nonce="3",
+        ),
+        ScanInput(
+            gate_id=gate_id,
+            token=other_token,
+            direction=Direction.OUT,
+            occurred_at=T0 + timedelta(hours=1),
+            nonce="4",
+        ),
+    ]
+    desk = desk_for(turnout)
+    batches: list[int] = []
+
+    def after_batch(_event_id: str) -> None:
+        batches.append(1)
+        if len(batches) == 2:  # both entered; now someone else cancels the first participant
+            set_participant(turnout, pid, status="cancelled")
+
+    desk._on_recorded = after_batch
+    result = desk.bulk(event_id=event_id, records=records, batch_size=1)
+    assert len(batches) == 4
+    assert [(e.index, e.code) for e in result.errors] == [(2, "participant_cancelled")]
+    assert result.successful == 3
+    with turnout.uow(readonly=True) as uow:
+        statuses = dict(
+            uow.conn.execute(sa.select(t.participants.c.id, t.participants.c.check_in_status)).all()
+        )
+    assert statuses == {pid: "inside", other_pid: "exited"}
+
+
+def test_batches_carry_their_own_changes_forward(turnout: Turnout) -> None:
+    """Entry in one batch, exit in the next, nothing else writing: the second batch decides on the
+    state the first one committed (the exit is accepted with its stay)."""
+    event_id = live_event(turnout)
+    gate_id = add_gate(turnout, event_id)
+    people = add_participants(turnout, event_id, 3)
+    records = (
+        [
+            ScanInput(
+                gate_id=gate_id, token=tok, direction=Direction.IN, occurred_at=T0 + timedelta(seconds=i)
+            )
+            for i, (_, tok) in enumerate(people)
+        ]
+        + [
+            ScanInput(
+                gate_id=gate_id,
+                token=tok,
+                direction=Direction.OUT,
+                occurred_at=T0 + timedelta(minutes=10 + i),
+            )
+            for i, (_, tok) in enumerate(people)
+        ]
+        + [
+            ScanInput(
+                gate_id=gate_id,
+                token=people[0][1],
+                direction=Direction.OUT,
+                occurred_at=T0 + timedelta(hours=1),
+            )
+        ]
+    )
+    result = desk_for(turnout).bulk(event_id=event_id, records=records, batch_size=2)
+    assert result.successful == 6
+    assert [(e.index, e.code) for e in result.errors] == [(6, "not_inside")]
+    with turnout.uow(readonly=True) as uow:
+        stays = [r.stay_seconds for r in uow.conn.execute(sa.select(scans).where(scans.c.result == "exited"))]
+        changed = uow.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t.participants)
+            .where(t.participants.c.check_in_status == "exited")
+        ).scalar_one()
+    assert sorted(stays) == [600, 659, 718]
+    assert changed == 3
+
+
+def test_later_batches_do_not_read_again_what_nobody_changed(sqlite_url: str, tmp_path: Path) -> None:
+    """SQLite: with nothing else writing, a participant already read is not read again (one look-up
+    per participant for the whole upload, not one per batch)."""
+    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
+    wired = bootstrap(settings)
+    try:
+        event_id = live_event(wired)
+        gate_id = add_gate(wired, event_id)
+        people = add_participants(wired, event_id, 2)
+        records = [
+            ScanInput(
+                gate_id=gate_id, token=tok, direction=direction, occurred_at=T0 + timedelta(minutes=m + i)
+            )
+            for m, direction in ((0, Direction.IN), (10, Direction.OUT), (20, Direction.IN))
+            for i, (_, tok) in enumerate(people)
+        ]
+        looked_up: list[str] = []
+
+        @sa_event.listens_for(wired.engine, "before_cursor_execute")
+        def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.startswith("SELECT id, name, status") and "FROM participants" in statement:
+                looked_up.append(statement)
+
+        result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
+        assert (result.successful, result.failed) == (6, 0)
+        assert len(looked_up) == 2  # the first batch of each participant, then nothing
+    finally:
+        wired.close()

@@ -168,6 +168,32 @@ _Item = tuple[int, "ScanInput", Gate, "_Identity", datetime | None, str | None]
 
 
 @dataclass
+class _Carry:
+    """What one bulk upload's transactions hand on to the next, on SQLite: the event row and the
+    participants as the previous batch committed them, so that they need not be read again.
+
+    Trusted only while nothing else has written since: the next batch runs on the same connection,
+    ``PRAGMA data_version`` (which moves whenever another connection commits) has not moved, and the
+    connection's own change count is where this upload left it (nobody else borrowed it to write).
+    Otherwise, and after any failure, everything is read again as for a first batch.
+    """
+
+    key: tuple[int, int, int] | None = None
+    event_row: Any = None
+    people: dict[str, _Participant] = field(default_factory=dict)
+    by_token: dict[str, str] = field(default_factory=dict)
+
+
+def _unchanged_key(uow: UnitOfWork) -> tuple[int, int, int] | None:
+    """(this connection, its ``data_version``, its change count) on SQLite; None elsewhere."""
+    if uow.dialect != "sqlite":
+        return None
+    raw: Any = uow.conn.connection.dbapi_connection
+    version = uow.conn.exec_driver_sql("PRAGMA data_version").scalar()
+    return (id(raw), int(version or 0), int(raw.total_changes))
+
+
+@dataclass
 class _Waiting:
     """A scan queued for the next group commit."""
 
@@ -491,8 +517,10 @@ class Desk:
             now = uow.clock.now()
             conn.execute(
                 scans.insert(),
-                _scan_row(
-                    scan_id, event_id, gate.id, person, scan, direction, occurred_at, now, decision, actor
+                _scan_dict(
+                    _scan_row(
+                        scan_id, event_id, gate.id, person, scan, direction, occurred_at, now, decision, actor
+                    )
                 ),
             )
             if person is not None and not isinstance(decision, Denied):
@@ -614,10 +642,13 @@ class Desk:
             key=lambda item: (item[4] or now_fallback, item[0])
         )  # timestamp order; stable by upload order
         seen_nonces: dict[str, ScanAnswer] = {}
+        carry = _Carry()
         with gc_paused():
             for start in range(0, len(prepared), size):
                 batch = prepared[start : start + size]
-                answers = self._bulk_batch(event_id=event_id, batch=batch, seen_nonces=seen_nonces)
+                answers = self._bulk_batch(
+                    event_id=event_id, batch=batch, seen_nonces=seen_nonces, carry=carry
+                )
                 for (index, *_), answer in zip(batch, answers, strict=True):
                     if answer.accepted:
                         result.successful += 1
@@ -635,10 +666,13 @@ class Desk:
         event_id: str,
         batch: list[_Item],
         seen_nonces: dict[str, ScanAnswer],
+        carry: _Carry | None = None,
     ) -> list[ScanAnswer]:
         for attempt in range(3):
             try:
-                return self._bulk_batch_once(event_id=event_id, batch=batch, seen_nonces=seen_nonces)
+                return self._bulk_batch_once(
+                    event_id=event_id, batch=batch, seen_nonces=seen_nonces, carry=carry, briefs=False
+                )
             except sa.exc.DBAPIError:
                 # a concurrent upload stored one of these nonces first, or PostgreSQL broke a lock
                 # cycle: read everything again and retry
@@ -652,19 +686,39 @@ class Desk:
         event_id: str,
         batch: list[_Item],
         seen_nonces: dict[str, ScanAnswer],
+        carry: _Carry | None = None,
+        briefs: bool = True,
     ) -> list[ScanAnswer]:
+        """Decide and record ``batch`` in one transaction. ``briefs=False``: answers without the
+        participant's name and status (a bulk upload reports codes only)."""
         if any(item[3].token for item in batch):
             self._verifier(event_id)  # the key first: fetching it may write, outside our transaction
         with self._write_turn(), self._uow_factory() as uow:
             conn = uow.conn
-            event_row = conn.execute(_SELECT_EVENT, {"event_id": event_id}).one()
-            event = event_from_row(event_row)
+            carry_key = _unchanged_key(uow) if carry is not None else None
+            reuse = carry is not None and carry_key is not None and carry.key == carry_key
+            if carry is not None:
+                carry.key = None  # until this batch has committed
             ids = {item[3].participant_id for item in batch if item[3].participant_id and not item[3].denial}
             tokens = {item[3].token for item in batch if item[3].token}
-            people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
+            if reuse:
+                assert carry is not None
+                event_row = carry.event_row
+                people, by_token = carry.people, carry.by_token
+                more, more_tokens = _load_people(
+                    uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens - by_token.keys()
+                )
+                for pid, loaded in more.items():
+                    people.setdefault(pid, loaded)
+                by_token.update(more_tokens)
+            else:
+                event_row = conn.execute(_SELECT_EVENT, {"event_id": event_id}).one()
+                people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
+            event = event_from_row(event_row)
             resolved: dict[str, _Identity] = {
-                token: _Identity(participant_id=pid, token_version=_stored_token_version(token))
-                for token, pid in by_token.items()
+                token: _Identity(participant_id=by_token[token], token_version=_stored_token_version(token))
+                for token in tokens
+                if token in by_token
             }
             later: set[str] = set()
             for token in tokens - by_token.keys():
@@ -678,7 +732,8 @@ class Desk:
                     if found.participant_id not in people:
                         later.add(found.participant_id)
             if later:
-                people.update(_load_people(uow, event_id=event_id, ids=later, tokens=set())[0])
+                for pid, loaded in _load_people(uow, event_id=event_id, ids=later, tokens=set())[0].items():
+                    people.setdefault(pid, loaded)
             nonces = [item[1].nonce for item in batch if item[1].nonce and item[1].nonce not in seen_nonces]
             stored: dict[str, ScanAnswer] = {}
             if nonces:
@@ -692,10 +747,12 @@ class Desk:
             now = uow.clock.now()
             fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
             answers: list[ScanAnswer] = []
-            scan_rows: list[dict[str, Any]] = []
+            scan_rows: list[tuple[Any, ...]] = []
             envelopes: list[Envelope] = []
             batch_nonces: dict[str, ScanAnswer] = {}
             last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
+            changed: dict[str, _Participant] = {}
+            any_ble = any(item[1].method is ScanMethod.BLE for item in batch)
             for _, record, gate, identity, at, actor in batch:
                 if identity.token is not None:
                     identity = resolved[identity.token]
@@ -750,6 +807,7 @@ class Desk:
                     )
                     if person is not None and not isinstance(decision, Denied):
                         _apply(person, decision, occurred_at)
+                        changed[person.id] = person
                         envelopes.append(
                             _fact(
                                 event_id,
@@ -763,12 +821,12 @@ class Desk:
                                 next(fresh_ids),
                             )
                         )
-                    if person is not None:
+                    if person is not None and any_ble:  # what a later BLE detection here is debounced against
                         last_at_gate[(person.id, gate.id)] = PreviousScan(
                             scan_id, occurred_at, decision.result, decision.code
                         )
                     answer = ScanAnswer(
-                        decision.result, decision.code, scan_id, person.brief() if person else None
+                        decision.result, decision.code, scan_id, person.brief() if person and briefs else None
                     )
                 if nonce is not None:
                     batch_nonces[nonce] = answer
@@ -776,11 +834,20 @@ class Desk:
             texts = _TimeTexts()  # each moment of the batch formatted once for SQLite
             if scan_rows:
                 _insert_scans(conn, scan_rows, texts)
-            changed = [person for person in people.values() if person.changed]
             if changed:
-                _update_participants(conn, changed, now, texts)
+                _update_participants(conn, list(changed.values()), now, texts)
             _emit(uow, envelopes, texts)
             uow.commit()
+            for person in changed.values():
+                person.changed = False
+            if carry is not None and carry_key is not None:
+                raw: Any = conn.connection.dbapi_connection
+                carry.key, carry.event_row, carry.people, carry.by_token = (
+                    (carry_key[0], carry_key[1], int(raw.total_changes)),
+                    event_row,
+                    people,
+                    by_token,
+                )
         seen_nonces.update(batch_nonces)
         return answers
 
@@ -843,6 +910,9 @@ _SQLITE_SELECT_PEOPLE = (
 )
 
 
+_CHECK_IN = {status.value: status for status in CheckInStatus}  # a dict look-up, not Enum's __call__
+
+
 def _utc(text: str | None) -> datetime | None:
     """A stored ``UTCDateTime`` (naive UTC text on SQLite) as an aware datetime."""
     return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
@@ -878,7 +948,7 @@ def _load_people(
                     continue
                 if pid not in people:
                     people[pid] = _Participant(
-                        pid, pname, status, CheckInStatus(check_in), int(version), _utc(first), _utc(last)
+                        pid, pname, status, _CHECK_IN[check_in], int(version), _utc(first), _utc(last)
                     )
                 if token in tokens:
                     by_token[token] = pid
@@ -999,33 +1069,33 @@ def _json_text(value: dict[str, Any]) -> str:
         return json.dumps(value)
 
 
-def _insert_scans(conn: sa.Connection, rows: list[dict[str, Any]], texts: _TimeTexts) -> None:
-    if conn.dialect.name != "sqlite":
-        conn.execute(scans.insert(), rows)
-        return
+def _scan_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A ``_scan_row`` tuple as the Core insert's parameters (enum members as their plain values)."""
+    values = dict(zip(_SCAN_COLUMNS, row, strict=True))
+    for name in ("method", "direction", "result"):
+        values[name] = str(values[name])
+    return values
 
+
+def _insert_scans(conn: sa.Connection, rows: list[tuple[Any, ...]], texts: _TimeTexts) -> None:
+    if conn.dialect.name != "sqlite":
+        conn.execute(scans.insert(), [_scan_dict(row) for row in rows])
+        return
     insert_many(
         conn,
         "scans",
         _SCAN_COLUMNS,
         [
             (
-                row["id"],
-                row["event_id"],
-                row["participant_id"],
-                row["gate_id"],
-                row["method"],
-                row["direction"],
-                row["result"],
-                row["code"],
-                texts[row["occurred_at"]],
-                texts[row["recorded_at"]],
-                row["nonce"],
-                row["stay_seconds"],
-                row["actor"],
-                _json_text(row["device"]),
-                _json_text(row["location"]),
-                _json_text(row["metadata"]),
+                *row[:8],
+                texts[row[8]],
+                texts[row[9]],
+                row[10],
+                row[11],
+                row[12],
+                _json_text(row[13]),
+                _json_text(row[14]),
+                _json_text(row[15]),
             )
             for row in rows
         ],
@@ -1088,25 +1158,26 @@ def _scan_row(
     now: datetime,
     decision: Admitted | Exited | Denied,
     actor: str | None,
-) -> dict[str, Any]:
-    return {
-        "id": scan_id,
-        "event_id": event_id,
-        "participant_id": person.id if person else None,
-        "gate_id": gate_id,
-        "method": scan.method.value,
-        "direction": direction.value,
-        "result": decision.result.value,
-        "code": decision.code,
-        "occurred_at": occurred_at,
-        "recorded_at": now,
-        "nonce": scan.nonce,
-        "stay_seconds": decision.stay_seconds if isinstance(decision, Exited) else None,
-        "actor": actor,
-        "device": scan.device,
-        "location": scan.location,
-        "metadata": scan.metadata,
-    }
+) -> tuple[Any, ...]:
+    """The scan's row, values in ``_SCAN_COLUMNS`` order (enum members are ``str``: stored as their value)."""
+    return (
+        scan_id,
+        event_id,
+        person.id if person else None,
+        gate_id,
+        scan.method,
+        direction,
+        decision.result,
+        decision.code,
+        occurred_at,
+        now,
+        scan.nonce,
+        decision.stay_seconds if type(decision) is Exited else None,
+        actor,
+        scan.device,
+        scan.location,
+        scan.metadata,
+    )
 
 
 def _fact(
