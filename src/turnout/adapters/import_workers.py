@@ -51,6 +51,7 @@ Outcome = Cleaned | list[FieldError]
 Answer = tuple[list[Outcome], list[str]]
 
 _FRAME = struct.Struct(">Q")
+_READY = b"ready"  # a worker's first frame (never a pickle: those start with b"\x80")
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ class _Worker:
         self.stdin: IO[bytes] = self.process.stdin
         self.stdout: IO[bytes] = self.process.stdout
         self.answers: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self.ready = threading.Event()  # set when the worker has loaded its modules
         self.reader = threading.Thread(target=self._read, name="import-worker-reader", daemon=True)
         self.reader.start()
 
@@ -214,6 +216,9 @@ class _Worker:
                 frame = _read_frame(self.stdout)
                 if frame is None:
                     break
+                if frame == _READY:
+                    self.ready.set()
+                    continue
                 answer = pickle.loads(frame)  # noqa: S301 - our own child process's answer
                 if answer[0] == "ok":
                     answer = (*answer[:3], split_tokens(answer[3]))
@@ -260,6 +265,11 @@ class ImportWorkers:
             raise
         self.depth = 2 * count
         self._sent = 0
+
+    @property
+    def ready(self) -> bool:
+        """True once every worker has started (until then the caller may clean batches itself)."""
+        return all(w.ready.is_set() for w in self._workers)
 
     @property
     def pids(self) -> list[int]:
@@ -321,6 +331,7 @@ def _pump(stream: IO[bytes], inbox: queue.Queue[bytes | None]) -> None:
 
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    _write_frame(stdout, _READY)
     inbox: queue.Queue[bytes | None] = queue.Queue()
     threading.Thread(target=_pump, args=(stdin, inbox), name="requests", daemon=True).start()
     setup = inbox.get()

@@ -546,7 +546,12 @@ def _batches(
     exhausted = False
     while True:
         while not exhausted and len(pending) < engine.depth:
-            records = list(itertools.islice(rows, size))
+            # while the workers load their modules (~0.3 s), small batches are cleaned here: the
+            # saver has work from the start instead of waiting for the workers' first answer
+            warming = fallback is not None and not getattr(engine, "ready", True)
+            if warming and pending:
+                break  # hand the batch cleaned here to the saver first
+            records = list(itertools.islice(rows, min(size, WARM_UP_BATCH) if warming else size))
             if not records:
                 exhausted = True
                 break
@@ -554,7 +559,7 @@ def _batches(
             to_clean = [(r.row, r.cells) for r, v in zip(records, verdicts, strict=True) if v is None]
             ids = sequential_ids(len(to_clean)) if sign else []
             try:
-                answer = engine.submit(to_clean, ids)
+                answer = (fallback if warming and fallback is not None else engine).submit(to_clean, ids)
             except WorkerStopped as exc:
                 if fallback is None:
                     raise
@@ -596,6 +601,8 @@ class _Pending:
 
 #: files at least this large are cleaned and signed in worker processes
 PARALLEL_MIN_BYTES = 512 * 1024
+#: rows a batch cleaned in this process while the workers start
+WARM_UP_BATCH = 1000
 #: worker processes for a large file (the importing process keeps reading and saving)
 WORKERS = 2
 
