@@ -748,7 +748,7 @@ class Desk:
             fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
             answers: list[ScanAnswer] = []
             scan_rows: list[tuple[Any, ...]] = []
-            envelopes: list[Envelope] = []
+            facts: list[tuple[str, datetime, dict[str, Any]]] = []  # attendance.recorded: id, when, data
             batch_nonces: dict[str, ScanAnswer] = {}
             last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
             changed: dict[str, _Participant] = {}
@@ -808,17 +808,20 @@ class Desk:
                     if person is not None and not isinstance(decision, Denied):
                         _apply(person, decision, occurred_at)
                         changed[person.id] = person
-                        envelopes.append(
-                            _fact(
-                                event_id,
-                                scan_id,
-                                person.id,
-                                gate.id,
-                                record.method,
-                                direction,
-                                occurred_at,
-                                decision,
+                        facts.append(
+                            (
                                 next(fresh_ids),
+                                occurred_at,
+                                _fact_data(
+                                    event_id,
+                                    scan_id,
+                                    person.id,
+                                    gate.id,
+                                    record.method,
+                                    direction,
+                                    occurred_at,
+                                    decision,
+                                ),
                             )
                         )
                     if person is not None and any_ble:  # what a later BLE detection here is debounced against
@@ -836,7 +839,7 @@ class Desk:
                 _insert_scans(conn, scan_rows, texts)
             if changed:
                 _update_participants(conn, list(changed.values()), now, texts)
-            _emit(uow, envelopes, texts)
+            _emit_recorded(uow, event_id, facts, texts)
             uow.commit()
             for person in changed.values():
                 person.changed = False
@@ -1044,6 +1047,42 @@ def _emit(uow: UnitOfWork, envelopes: list[Envelope], texts: _TimeTexts | None =
     uow.emitted.extend(envelopes)
 
 
+def _emit_recorded(
+    uow: UnitOfWork, event_id: str, facts: list[tuple[str, datetime, dict[str, Any]]], texts: _TimeTexts
+) -> None:
+    """``attendance.recorded`` facts of one batch into the outbox: on SQLite as rows straight away
+    (no ``Envelope`` objects: nothing in this process reads them back), elsewhere via ``_emit``."""
+    if not facts:
+        return
+    if uow.dialect != "sqlite":
+        _emit(
+            uow,
+            [
+                Envelope(
+                    id=fact_id,
+                    type=AttendanceRecorded.TYPE,
+                    occurred_at=occurred_at,
+                    key=event_id,
+                    data=data,
+                    version=AttendanceRecorded.VERSION,
+                )
+                for fact_id, occurred_at, data in facts
+            ],
+            texts,
+        )
+        return
+    fact_type, version, dumps = AttendanceRecorded.TYPE, AttendanceRecorded.VERSION, orjson.dumps
+    insert_many(
+        uow.conn,
+        "outbox",
+        _OUTBOX_COLUMNS,
+        [
+            (fact_id, fact_type, event_id, version, texts[occurred_at], dumps(data).decode())
+            for fact_id, occurred_at, data in facts
+        ],
+    )
+
+
 _SQLITE_STORED_NONCES = (
     "SELECT id, nonce, result, code, participant_id FROM scans WHERE event_id = ? AND nonce IN ({marks})"
 )
@@ -1180,6 +1219,31 @@ def _scan_row(
     )
 
 
+def _fact_data(
+    event_id: str,
+    scan_id: str,
+    participant_id: str,
+    gate_id: str,
+    method: ScanMethod,
+    direction: Direction,
+    occurred_at: datetime,
+    decision: Admitted | Exited,
+) -> dict[str, Any]:
+    # The fields of ``AttendanceRecorded``, written out directly: ``dataclasses.asdict`` is a
+    # measurable share of a bulk upload's time. The enums are ``StrEnum``: JSON writes their values.
+    return {
+        "event_id": event_id,
+        "attendance_id": scan_id,
+        "participant_id": participant_id,
+        "gate_id": gate_id,
+        "method": method,
+        "direction": direction,
+        "result": decision.result,
+        "occurred_at": occurred_at.isoformat(),
+        "stay_seconds": decision.stay_seconds if type(decision) is Exited else None,
+    }
+
+
 def _fact(
     event_id: str,
     scan_id: str,
@@ -1191,25 +1255,12 @@ def _fact(
     decision: Admitted | Exited,
     fact_id: str | None = None,
 ) -> Envelope:
-    # The fields of ``AttendanceRecorded``, written out directly: ``dataclasses.asdict`` is a
-    # measurable share of a bulk upload's time.
-    data = {
-        "event_id": event_id,
-        "attendance_id": scan_id,
-        "participant_id": participant_id,
-        "gate_id": gate_id,
-        "method": method.value,
-        "direction": direction.value,
-        "result": decision.result.value,
-        "occurred_at": occurred_at.isoformat(),
-        "stay_seconds": decision.stay_seconds if isinstance(decision, Exited) else None,
-    }
     return Envelope(
         id=fact_id or new_id(),
         type=AttendanceRecorded.TYPE,
         occurred_at=occurred_at,
         key=event_id,
-        data=data,
+        data=_fact_data(event_id, scan_id, participant_id, gate_id, method, direction, occurred_at, decision),
         version=AttendanceRecorded.VERSION,
     )
 
