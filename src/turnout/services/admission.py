@@ -616,10 +616,17 @@ class Desk:
         timezone = row.timezone
         now_fallback = None
         prepared: list[_Item] = []
+        gates: dict[str, Gate | None] = {}  # an upload names a few gates, thousands of times
         for index, record in enumerate(records):
-            try:
-                gate = self.gate(event_id=event_id, gate_id=record.gate_id)
-            except NotFound:
+            gate_id = record.gate_id
+            if gate_id in gates:
+                gate = gates[gate_id]
+            else:
+                try:
+                    gate = gates[gate_id] = self.gate(event_id=event_id, gate_id=gate_id)
+                except NotFound:
+                    gate = gates[gate_id] = None
+            if gate is None:
                 result.failed += 1
                 result.errors.append(BulkError(index, "gate_not_found"))
                 continue

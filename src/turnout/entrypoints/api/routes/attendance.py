@@ -88,6 +88,10 @@ def _to_input(
         raise ValidationFailed(errors)
     assert gate_id is not None
     authorize(principal, Permission.SCAN, event_id=event_id, gate_id=gate_id)
+    return _scan_input(body, gate_id)
+
+
+def _scan_input(body: AttendanceCreate, gate_id: str) -> ScanInput:
     return ScanInput(
         gate_id=gate_id,
         method=body.method,
@@ -100,6 +104,28 @@ def _to_input(
         device=body.device.model_dump(exclude_none=True) if body.device else {},
         metadata=body.metadata,
     )
+
+
+def _to_inputs(records: list[AttendanceCreate], principal: Principal, event_id: str) -> list[ScanInput]:
+    """``_to_input`` for each record of a bulk upload; the scope check runs once per gate named, and
+    a refusal names the first record it applies to."""
+    allowed: set[str] = set()
+    inputs: list[ScanInput] = []
+    append = inputs.append
+    default_gate = principal.gate_id
+    for index, record in enumerate(records):
+        gate_id = record.gate_id or default_gate
+        if (
+            gate_id is None
+            or gate_id not in allowed
+            or (record.token is None and record.participant_id is None)
+        ):
+            scan = _to_input(record, principal, event_id, index)  # checks, and raises what is refused
+            allowed.add(scan.gate_id)
+            append(scan)
+            continue
+        append(_scan_input(record, gate_id))
+    return inputs
 
 
 def answer_body(answer: ScanAnswer, locale: str) -> dict[str, Any]:
@@ -189,7 +215,7 @@ def _record_bulk(event_id: str, raw: bytes, context: ScanContext) -> Response:
     principal, locale = context.principal, context.locale
     with gc_paused():  # tens of thousands of objects: collections would walk the server's heap repeatedly
         body = _bulk_body(raw)
-        inputs = [_to_input(record, principal, event_id, index) for index, record in enumerate(body.records)]
+        inputs = _to_inputs(body.records, principal, event_id)
         result = desk_for(context.turnout).bulk(event_id=event_id, records=inputs, actor=principal.actor)
     return _json(
         {
