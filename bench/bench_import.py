@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_import.py [--rows 100000] [--postgres URL] [--xlsx]
 
-Prints rows/s, wall time and peak RSS (this process, and the token-signing helper process).
+Prints rows/s, wall time, peak RSS (this process, and the largest import worker process) and CPU time
+(this process, and the worker processes together).
 Targets: <= 5 s on SQLite, <= 10 s on PostgreSQL, peak RSS <= 300 MB.
 """
 
@@ -139,10 +140,10 @@ def main() -> int:
     print(f"rows              {job.total}  {job.summary()}")
     print(f"wall time         {elapsed:.2f} s")
     print(f"rows/s            {job.total / elapsed:,.0f}")
-    print(f"peak RSS          {own:.0f} MB (main)  {helper:.0f} MB (signing helper)")
+    print(f"peak RSS          {own:.0f} MB (main)  {helper:.0f} MB (largest worker)")
     main_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     helper_seconds = helper_cpu.ru_utime + helper_cpu.ru_stime
-    print(f"CPU time          {main_cpu:.2f} s (main)  {helper_seconds:.2f} s (helper)")
+    print(f"CPU time          {main_cpu:.2f} s (main)  {helper_seconds:.2f} s (workers)")
     print(f"load average      {os.getloadavg()[0]:.1f} (2 cores; other work on the machine slows wall time)")
     return 0
 

@@ -263,7 +263,7 @@ class ImportWorkers:
         except BaseException:
             self.close()
             raise
-        self.depth = 2 * count
+        self.depth = count + 1  # one batch at each worker, one waiting: bounded memory
         self._sent = 0
 
     @property
