@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -93,3 +94,20 @@ def test_update_many_takes_a_repeated_key_with_the_same_values(engine: sa.Engine
         insert_many(conn, "things", COLUMNS, _rows(2))
         update_many(conn, "things", ("note",), "id", [("x", "id-00001"), ("x", "id-00001")])
         assert conn.exec_driver_sql("SELECT note FROM things ORDER BY seq").scalars().all() == ["메모", "x"]
+
+
+def test_rows_go_in_power_of_two_pieces(engine: sa.Engine) -> None:
+    """Few distinct statements (each row count is a statement sqlite3 keeps prepared)."""
+    seen: list[int] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO things"):
+            seen.append(statement.count("("))
+
+    with engine.begin() as conn:
+        insert_many(conn, "things", COLUMNS, _rows(1500))
+        insert_many(conn, "things", COLUMNS[:1], [(f"x{i}",) for i in range(37)])
+        assert conn.exec_driver_sql("SELECT count(*) FROM things").scalar() == 1537
+    # (the column list is one parenthesis; each row another)
+    assert [n - 1 for n in seen] == [1024, 256, 128, 64, 16, 8, 4, 32, 4, 1]
