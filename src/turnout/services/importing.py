@@ -344,6 +344,8 @@ class _Candidate:
     keys: tuple[str, ...]
     participant_id: str = ""
     token: str = ""
+    values: tuple[Any, ...] = ()  # the participants row but its timestamps (see ``_Rows``)
+    fact: Any = None  # its participant.registered fact's JSON, as the driver takes it
 
 
 @dataclass
@@ -533,6 +535,7 @@ def _batches(
     *,
     sign: bool,
     fallback: _Engine | None = None,
+    rows_for: _Rows | None = None,
 ) -> Iterator[_Batch]:
     """Batches of ``size`` records in file order, up to ``engine.depth`` of them being cleaned at once.
 
@@ -576,7 +579,10 @@ def _batches(
             engine, fallback = _fall_back(engine, fallback, pending, exc), None
             continue
         item = pending.popleft()
-        yield cleaner.merge(item.records, item.verdicts, item.ids, outcomes, tokens)
+        batch = cleaner.merge(item.records, item.verdicts, item.ids, outcomes, tokens)
+        if rows_for is not None:
+            rows_for.fill(batch.candidates)
+        yield batch
 
 
 def _fall_back(
@@ -714,7 +720,9 @@ def _run(turnout: Turnout, job: ImportJob, progress: Progress | None, workers: I
         if workers is not None and private_raw is not None:
             workers.start(cleaner.cleaning, job.event_id, private_raw)
             engine = workers
-        batches = _batches(rows, cleaner, batch_size, engine, sign=True, fallback=local)
+        with turnout.uow(readonly=True) as uow:
+            rows_for = _Rows(uow.conn, job)
+        batches = _batches(rows, cleaner, batch_size, engine, sign=True, fallback=local, rows_for=rows_for)
         with gc_paused():
             _pipeline(turnout, job, table, batches, cleaner, counters, progress)
     if counters.total == 0:
@@ -917,55 +925,78 @@ _NOT_CHECKED_IN = CheckInStatus.NOT_CHECKED_IN.value
 _IMPORT = Source.IMPORT.value
 
 
+class _Rows:
+    """A candidate's ``participants`` row but its two timestamps, and its fact's JSON, as the driver
+    takes them (see ``participant_store.json_for``).
+
+    The importing thread builds them as it merges a batch, while the saver thread is in the
+    database driver (which releases the GIL), so that the saver only adds the save time: the
+    saver is the stage every batch waits for.
+    """
+
+    def __init__(self, conn: sa.Connection, job: ImportJob) -> None:
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.to_json = json_for(conn)
+        self.as_json = json_text_for(conn)
+        self.empty = self.to_json({})
+        self.event_id, self.import_id = job.event_id, job.id
+        # files repeat a few custom values a lot: each distinct set is serialised once
+        self.custom_json: dict[tuple[tuple[str, str], ...], Any] = {}
+        # the fact's JSON differs between rows only in the participant id (hex and dashes: no escaping)
+        template = json_text(
+            {"event_id": job.event_id, "participant_id": "\0", "source": _IMPORT, "import_id": job.id}
+        )
+        self.before, self.after = template.split("\\u0000")
+
+    def fill(self, candidates: list[_Candidate]) -> None:
+        for candidate in candidates:
+            candidate.values = self.values(candidate)
+            candidate.fact = self.as_json(self.before + candidate.participant_id + self.after)
+
+    def values(self, candidate: _Candidate) -> tuple[Any, ...]:
+        data = candidate.data
+        birth = data.birth_date
+        custom = data.custom_fields
+        if not custom:
+            custom_value = self.empty
+        elif all(type(v) is str for v in custom.values()):  # 1, 1.0 and True are equal keys: str only
+            key = tuple(custom.items())
+            custom_value = self.custom_json.get(key)
+            if custom_value is None:
+                if len(self.custom_json) >= 10_000:
+                    self.custom_json.clear()
+                custom_value = self.custom_json[key] = self.to_json(custom)
+        else:
+            custom_value = self.to_json(custom)
+        return (
+            candidate.participant_id, self.event_id, data.name, data.email, data.phone,
+            birth.isoformat() if self.sqlite and birth is not None else birth,
+            data.region, data.organization, data.gender, data.locale,
+            custom_value,
+            _REGISTERED, _NOT_CHECKED_IN, 1, candidate.token, "none", _IMPORT, self.import_id,
+        )  # fmt: skip
+
+
 def _insert_participants(
     uow: UnitOfWork, job: ImportJob, fresh: list[tuple[_Candidate, str]], now: datetime
 ) -> int:
     """Participants and their ``participant.registered`` outbox rows, as plain tuples through the driver.
 
-    The same rows ``participant_record`` / ``uow.emit_envelopes`` describe, converted once per batch
-    instead of once per value (see ``participant_store.bulk_insert``).
+    The same rows ``participant_record`` / ``uow.emit_envelopes`` describe, converted once per
+    candidate by :class:`_Rows` (usually already in the importing thread) instead of once per value
+    (see ``participant_store.bulk_insert``).
     """
     if not fresh:
         return 0
-    sqlite = uow.dialect == "sqlite"
-    to_json = json_for(uow.conn)
     stamp = db_datetime(uow.conn, now)
-    empty = to_json({})
-    event_id, import_id = job.event_id, job.id
-    participants = []
-    custom_json: dict[tuple[tuple[str, str], ...], Any] = {}  # files repeat a few custom values a lot
-    for candidate, token in fresh:
-        data = candidate.data
-        birth = data.birth_date
-        custom = data.custom_fields
-        if not custom:
-            custom_value = empty
-        elif all(type(v) is str for v in custom.values()):  # 1, 1.0 and True are equal keys: str only
-            key = tuple(custom.items())
-            custom_value = custom_json.get(key)
-            if custom_value is None:
-                custom_value = custom_json[key] = to_json(custom)
-        else:
-            custom_value = to_json(custom)
-        participants.append(
-            (
-                candidate.participant_id, event_id, data.name, data.email, data.phone,
-                birth.isoformat() if sqlite and birth is not None else birth,
-                data.region, data.organization, data.gender, data.locale,
-                custom_value,
-                _REGISTERED, _NOT_CHECKED_IN, 1, token, "none", _IMPORT, import_id, stamp, stamp,
-            )
-        )  # fmt: skip
+    stamps = (stamp, stamp)
+    if any(not candidate.values for candidate, _token in fresh):
+        _Rows(uow.conn, job).fill([candidate for candidate, _token in fresh if not candidate.values])
+    participants = [candidate.values + stamps for candidate, _token in fresh]
     _insert_pieces(uow, t.participants, _PARTICIPANT_COLUMNS, participants)
-    fact_type = ParticipantRegistered.TYPE
-    # the fact's JSON differs between rows only in the participant id (hex and dashes: no escaping)
-    template = json_text(
-        {"event_id": event_id, "participant_id": "\0", "source": _IMPORT, "import_id": import_id}
-    )
-    before, after = template.split("\\u0000")
-    as_json = json_text_for(uow.conn)
+    fact_type, event_id = ParticipantRegistered.TYPE, job.event_id
     messages = [
-        (message_id, fact_type, event_id, 1, stamp, as_json(before + candidate.participant_id + after))
+        (message_id, fact_type, event_id, 1, stamp, candidate.fact)
         for (candidate, _token), message_id in zip(fresh, sequential_ids(len(fresh)), strict=True)
     ]
     _insert_pieces(uow, t.outbox, _OUTBOX_COLUMNS, messages)
