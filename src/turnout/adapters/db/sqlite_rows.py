@@ -34,21 +34,30 @@ def _variable_limit(conn: sa.Connection) -> int:
     return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
+def _piece_size(left: int, most: int) -> int:
+    """The next piece: a power of two from 128 rows up, else a multiple of 8, else what is left."""
+    if left >= 128 and most >= 128:
+        return 1 << (min(left, most).bit_length() - 1)
+    if left >= 8 and most >= 8:
+        return min(left, most) // 8 * 8
+    return max(1, min(left, most))
+
+
 def _chunks(conn: sa.Connection, width: int, rows: Sequence[Sequence[Any]]) -> list[Sequence[Sequence[Any]]]:
-    """``rows`` in pieces whose sizes are powers of two (1,024, 512, ..., 1), each within the limit.
+    """``rows`` in pieces of few distinct sizes, each within SQLite's variable limit.
 
     Python's ``sqlite3`` keeps the last 128 distinct statements prepared, and a multi-row statement is
     prepared per row count: a 2,000-row insert of 20 columns is ~2.7 MB prepared. With any size
-    allowed, nearly every batch brings a new one (an import grew by ~40 MB; a server's group commits
-    of 1 to 64 scans would evict each other); powers of two make at most a dozen sizes a statement.
+    allowed, nearly every import batch brings a new one (an import grew by ~40 MB) and a server's
+    group commits of 1 to 64 scans evict each other. Pieces of 128 rows and more are powers of two,
+    smaller ones a multiple of 8 and then fewer than 8: at most ~30 sizes a statement, and a batch
+    of 100 rows is two statements (96 + 4).
     """
     most = max(1, min(MAX_ROWS, _variable_limit(conn) // max(width, 1)))
-    size = 1 << (most.bit_length() - 1)  # the largest power of two within the limit
     pieces: list[Sequence[Sequence[Any]]] = []
     start = 0
     while start < len(rows):
-        while size > len(rows) - start:
-            size //= 2
+        size = _piece_size(len(rows) - start, most)
         pieces.append(rows[start : start + size])
         start += size
     return pieces
