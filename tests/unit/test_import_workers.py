@@ -76,10 +76,14 @@ def test_token_signer_makes_the_tokens_encode_token_makes() -> None:
     key, raw = private_key()
     event_id = str(uuid.uuid4())
     ids = [*sequential_ids(40), str(uuid.uuid4())]
-    tokens = split_tokens(TokenSigner(event_id, raw).tokens([uuid.UUID(i).bytes for i in ids]))
-    assert tokens == [
+    signer = TokenSigner(event_id, raw)
+    expected = [
         encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), key.sign) for pid in ids
     ]
+    assert split_tokens(signer.tokens([uuid.UUID(i).bytes for i in ids])) == expected
+    signer._sodium = None  # without libsodium's buffer: one signature at a time
+    assert split_tokens(signer.tokens([uuid.UUID(i).bytes for i in ids])) == expected
+    assert signer.tokens([]) == b""
 
 
 def test_workers_answer_batches_in_order_with_the_in_process_results() -> None:

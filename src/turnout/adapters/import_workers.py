@@ -51,6 +51,7 @@ Outcome = Cleaned | list[FieldError]
 Answer = tuple[list[Outcome], list[str]]
 
 _FRAME = struct.Struct(">Q")
+_SIGNATURE = 64  # bytes of an Ed25519 signature
 _READY = b"ready"  # a worker's first frame (never a pickle: those start with b"\x80")
 
 
@@ -131,15 +132,51 @@ class TokenSigner:
         from turnout.adapters.parallel_signing import fast_signer
 
         self._sign = fast_signer(private_raw)
+        self._sodium = _sodium_signer(private_raw)
         self._head = bytes([FORMAT_V1]) + uuid.UUID(event_id).bytes
         self._version = (1).to_bytes(2, "big")
 
     def tokens(self, participant_ids: Sequence[bytes]) -> bytes:
         """One ASCII blob: ``TOKEN_LENGTH`` characters for each 16-byte participant id, in order."""
-        sign, head, version = self._sign, self._head, self._version
+        head, version = self._head, self._version
         bodies = [head + pid + version for pid in participant_ids]
-        signed = b"".join([body + sign(body) for body in bodies])
+        if self._sodium is not None:
+            signed = self._sodium(bodies)
+        else:
+            sign = self._sign
+            signed = b"".join([body + sign(body) for body in bodies])
         return b32_records(signed, TOKEN_BYTES)
+
+
+def _sodium_signer(private_raw: bytes) -> Callable[[list[bytes]], bytes] | None:
+    """``bodies -> body + signature, ...`` straight through libsodium's ``crypto_sign`` into one buffer.
+
+    ~17.5 µs a token against ~19-22 µs through ``nacl.bindings.crypto_sign`` (which allocates and
+    copies per call). ``crypto_sign`` writes ``signature || body``; numpy turns each record round to
+    the token's ``body || signature``. None without PyNaCl's libsodium (``fast_signer`` is used then).
+    """
+    try:
+        import numpy as np
+        from nacl._sodium import ffi, lib  # type: ignore[import-not-found]
+        from nacl.bindings import crypto_sign_seed_keypair
+    except ImportError:  # pragma: no cover - PyNaCl is a dependency
+        return None
+    _public, secret = crypto_sign_seed_keypair(private_raw)
+    body_size = TOKEN_BYTES - _SIGNATURE
+    sign, null = lib.crypto_sign, ffi.NULL
+
+    def sign_all(bodies: list[bytes]) -> bytes:
+        count = len(bodies)
+        if count == 0:
+            return b""
+        out = ffi.new("unsigned char[]", TOKEN_BYTES * count)
+        for index, body in enumerate(bodies):
+            if len(body) != body_size or sign(out + TOKEN_BYTES * index, null, body, body_size, secret):
+                raise ValueError("libsodium refused to sign a ticket")
+        records = np.frombuffer(ffi.buffer(out), dtype=np.uint8).reshape(count, TOKEN_BYTES)
+        return bytes(np.concatenate((records[:, _SIGNATURE:], records[:, :_SIGNATURE]), axis=1).tobytes())
+
+    return sign_all
 
 
 def split_tokens(blob: bytes) -> list[str]:
