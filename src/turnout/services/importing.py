@@ -53,7 +53,7 @@ from turnout.adapters.import_workers import (
     RowCleaning,
     WorkerStopped,
 )
-from turnout.adapters.parallel_signing import token_maker
+from turnout.adapters.parallel_signing import fast_signer, token_maker
 from turnout.adapters.readers import FileRefused, RawRow, Table, open_table
 from turnout.domain.columns import ColumnPlan, ColumnsRefused, plan_columns
 from turnout.domain.errors import DomainError, FieldError, NotFound
@@ -714,9 +714,11 @@ def _run(turnout: Turnout, job: ImportJob, progress: Progress | None, workers: I
         with turnout.uow() as uow:
             pair = turnout.tickets.keypair(uow, event_id=job.event_id)
             uow.commit()
-        local = LocalCleaning(cleaner.cleaning, token_maker(job.event_id, pair.sign))
-        engine: _Engine = local
         private_raw = _private_raw(pair)
+        # libsodium signs the same bytes ~1.5x faster than OpenSSL (Ed25519 is deterministic)
+        sign = fast_signer(private_raw) if private_raw is not None else pair.sign
+        local = LocalCleaning(cleaner.cleaning, token_maker(job.event_id, sign))
+        engine: _Engine = local
         if workers is not None and private_raw is not None:
             workers.start(cleaner.cleaning, job.event_id, private_raw)
             engine = workers
