@@ -90,7 +90,7 @@ def test_workers_answer_batches_in_order_with_the_in_process_results() -> None:
     key, raw = private_key()
     event_id = str(uuid.uuid4())
     local = LocalCleaning(CLEANING, token_maker(event_id, key.sign))
-    batches = [rows(300, 2), rows(5, 302), [], rows(1000, 307), rows(40, 1307)]
+    batches = [rows(300, 2), rows(5, 302), [], rows(5000, 307), rows(40, 5307)]
     ids = [sequential_ids(len(batch)) for batch in batches]
     workers = ImportWorkers(2)
     try:

@@ -1,4 +1,7 @@
-"""The signing helper makes exactly the tokens ``domain.tickets.encode_token`` makes."""
+"""In-process token signing makes exactly the tokens ``domain.tickets.encode_token`` makes.
+
+(Batches signed in worker processes: ``test_import_workers.py``.)
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from turnout.adapters.parallel_signing import SigningHelper, b32_unpadded, fast_signer, token_maker
+from turnout.adapters.parallel_signing import b32_unpadded, fast_signer, token_maker
 from turnout.domain.ids import sequential_ids
 from turnout.domain.tickets import TicketClaims, encode_token
 
@@ -31,43 +34,9 @@ def test_token_maker_matches_encode_token() -> None:
         )
 
 
-def test_helper_process_signs_batches_in_order() -> None:
-    key = Ed25519PrivateKey.generate()
-    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    event_id = str(uuid.uuid4())
-    helper = SigningHelper(raw, event_id)
-    try:
-        batches = [sequential_ids(3), sequential_ids(5)]
-        pending = [helper.submit(ids) for ids in batches]
-        results = [wait() for wait in pending]
-    finally:
-        helper.close()
-    for ids, tokens in zip(batches, results, strict=True):
-        assert tokens == [
-            encode_token(TicketClaims(event_id=event_id, participant_id=pid, version=1), key.sign)
-            for pid in ids
-        ]
-
-
 def test_fast_signer_signs_like_openssl_when_libsodium_is_used() -> None:
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     sign = fast_signer(raw)
     for message in (b"", b"x", bytes(range(35)) * 3):
         assert sign(message) == key.sign(message)
-
-
-def test_helper_process_signs_large_batches_when_many_ids() -> None:
-    key = Ed25519PrivateKey.generate()
-    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    event_id = str(uuid.uuid4())
-    helper = SigningHelper(raw, event_id)
-    try:
-        ids = sequential_ids(5000)
-        tokens = helper.submit(ids)()
-        assert helper.submit([])() == []
-    finally:
-        helper.close()
-    make = token_maker(event_id, key.sign)
-    assert len(tokens) == 5000
-    assert [tokens[0], tokens[2500], tokens[-1]] == [make(ids[0]), make(ids[2500]), make(ids[-1])]

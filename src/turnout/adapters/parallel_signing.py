@@ -1,102 +1,18 @@
-"""Ticket signing in a helper process, so that large imports sign while the main process parses.
+"""Ticket tokens one at a time, fast: the per-event part encoded once, libsodium's Ed25519.
 
-Ed25519 signing holds the GIL (~25-35 µs a token), so threads do not help; a second process does.
-The helper is ``python -m turnout.adapters.parallel_signing`` talking over pipes (no
-multiprocessing: nothing of the caller's ``__main__`` is re-imported), in raw bytes:
-
-    stdin:  32-byte private key, 16-byte event id;   then per batch: u32 count, count x 16-byte ids
-    stdout: per batch: u32 count, u32 length, ``length`` bytes of ASCII tokens (equal widths)
-
-It signs with libsodium (PyNaCl) when installed (~1.5x faster than OpenSSL through
-``cryptography``; Ed25519 signatures are deterministic, so the tokens are the same bytes) and
-imports only that, ``cryptography`` as a fallback, and ``turnout.domain.tickets``.
+Version-1 tokens (``domain.tickets``) for in-process signing (small imports, and the import
+workers' fallback); the import workers sign whole batches (``adapters.import_workers``). libsodium
+(PyNaCl) signs ~1.5x faster than OpenSSL through ``cryptography``; Ed25519 signatures are
+deterministic, so the tokens are the same bytes (tests check ``encode_token`` makes them too).
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import struct
-import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Callable
-from typing import IO
 
 from turnout.domain.tickets import FORMAT_V1
-
-_COUNT = struct.Struct(">I")
-_ANSWER = struct.Struct(">II")
-
-
-class SigningHelper:
-    """One helper process; ``submit(ids)`` returns a callable that waits for that batch's tokens."""
-
-    def __init__(self, private_raw: bytes, event_id: str) -> None:
-        if len(private_raw) != 32:
-            raise ValueError("an Ed25519 private key is 32 bytes")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "turnout.adapters.parallel_signing"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            bufsize=1 << 16,
-        )
-        if self._process.stdin is None or self._process.stdout is None:
-            raise RuntimeError("the token signing helper has no pipes")
-        self._stdin: IO[bytes] = self._process.stdin
-        self._stdout: IO[bytes] = self._process.stdout
-        self._answers: queue.Queue[list[str] | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, name="token-signing-reader", daemon=True)
-        self._reader.start()
-        self._stdin.write(private_raw + uuid.UUID(event_id).bytes)
-        self._stdin.flush()
-
-    def _read(self) -> None:
-        read = self._stdout.read
-        while True:
-            head = read(_ANSWER.size)
-            if len(head) < _ANSWER.size:
-                break
-            count, length = _ANSWER.unpack(head)
-            blob = read(length)
-            if len(blob) < length or count == 0 or length % count:
-                break
-            text = blob.decode("ascii")
-            width = length // count
-            self._answers.put([text[i : i + width] for i in range(0, length, width)])
-        self._answers.put(None)
-
-    def submit(self, ids: list[str]) -> Callable[[], list[str]]:
-        if not ids:
-            return lambda: []
-        raw = bytes.fromhex("".join(ids).replace("-", ""))
-        if len(raw) != 16 * len(ids):
-            raise ValueError("participant ids must be UUIDs")
-        self._stdin.write(_COUNT.pack(len(ids)) + raw)
-        self._stdin.flush()
-        expected = len(ids)
-
-        def result() -> list[str]:
-            tokens = self._answers.get(timeout=300)
-            if tokens is None:
-                raise RuntimeError("the token signing helper stopped")
-            if len(tokens) != expected:
-                raise RuntimeError("the token signing helper answered the wrong batch")
-            return tokens
-
-        return result
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._reader.join(timeout=5)
-
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # every 10-bit value as two base32 characters
@@ -163,30 +79,3 @@ def fast_signer(private_raw: bytes) -> Callable[[bytes], bytes]:
         return Ed25519PrivateKey.from_private_bytes(private_raw).sign
     _public, secret = crypto_sign_seed_keypair(private_raw)
     return lambda message: crypto_sign(message, secret)[:64]
-
-
-def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
-    data = stream.read(size)
-    return data if len(data) == size else None
-
-
-def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
-    first = _read_exactly(stdin, 48)
-    if first is None:
-        return
-    make = raw_token_maker(str(uuid.UUID(bytes=first[32:])), fast_signer(first[:32]))
-    while True:
-        head = _read_exactly(stdin, _COUNT.size)
-        if head is None:
-            return
-        (count,) = _COUNT.unpack(head)
-        raw = _read_exactly(stdin, 16 * count)
-        if raw is None:
-            return
-        blob = "".join([make(raw[i : i + 16]) for i in range(0, 16 * count, 16)]).encode("ascii")
-        stdout.write(_ANSWER.pack(count, len(blob)) + blob)
-        stdout.flush()
-
-
-if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)
