@@ -406,3 +406,24 @@ def test_import_finishes_in_this_process_when_the_workers_stop(
     monkeypatch.setattr(importing, "ImportWorkers", DyingWorkers)
     second = make_event(turnout)
     assert _import_outcome(turnout, second, run(turnout, second, path)) == expected
+
+
+def test_import_runs_in_this_process_when_the_workers_cannot_start(
+    turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class DeadWorkers(ImportWorkers):
+        def __init__(self, count: int = 2, *, nice: int = 0) -> None:
+            super().__init__(count, nice=nice)
+            for worker in self._workers:
+                worker.process.kill()
+                worker.process.wait()
+
+    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
+    path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 10**9)
+    first = make_event(turnout)
+    expected = _import_outcome(turnout, first, run(turnout, first, path))
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(importing, "ImportWorkers", DeadWorkers)
+    second = make_event(turnout)
+    assert _import_outcome(turnout, second, run(turnout, second, path)) == expected

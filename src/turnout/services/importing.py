@@ -720,8 +720,12 @@ def _run(turnout: Turnout, job: ImportJob, progress: Progress | None, workers: I
         local = LocalCleaning(cleaner.cleaning, token_maker(job.event_id, sign))
         engine: _Engine = local
         if workers is not None and private_raw is not None:
-            workers.start(cleaner.cleaning, job.event_id, private_raw)
-            engine = workers
+            try:
+                workers.start(cleaner.cleaning, job.event_id, private_raw)
+                engine = workers
+            except WorkerStopped as exc:  # a worker could not start (its stderr says why)
+                log.warning("import workers unavailable, cleaning in this process: %s", exc)
+                workers.close()
         with turnout.uow(readonly=True) as uow:
             rows_for = _Rows(uow.conn, job)
         batches = _batches(rows, cleaner, batch_size, engine, sign=True, fallback=local, rows_for=rows_for)
