@@ -763,7 +763,12 @@ class Desk:
             for _, record, gate, identity, at, actor in batch:
                 if identity.token is not None:
                     identity = resolved[identity.token]
-                occurred_at = localize(at, event.timezone) if at is not None else now
+                if at is None:
+                    occurred_at = now
+                elif at.tzinfo is None:
+                    occurred_at = localize(at, event.timezone)
+                else:
+                    occurred_at = at
                 nonce = record.nonce
                 if nonce is not None:
                     known = seen_nonces.get(nonce) or batch_nonces.get(nonce) or stored.get(nonce)

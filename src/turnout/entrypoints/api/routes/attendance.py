@@ -91,13 +91,16 @@ def _to_input(
     return _scan_input(body, gate_id)
 
 
+_DIRECTIONS = {direction.value: direction for direction in Direction}  # a look-up, not Enum's __call__
+
+
 def _scan_input(body: AttendanceCreate, gate_id: str) -> ScanInput:
     return ScanInput(
         gate_id=gate_id,
         method=body.method,
         token=body.token,
         participant_id=body.participant_id,
-        direction=Direction(body.direction) if body.direction else None,
+        direction=_DIRECTIONS[body.direction] if body.direction else None,
         occurred_at=body.timestamp,
         nonce=body.nonce,
         location=body.location.model_dump(exclude_none=True) if body.location else {},
