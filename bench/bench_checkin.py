@@ -17,7 +17,7 @@ latency percentiles from its ``done()`` hook), else a small asyncio HTTP/1.1 cli
 
 Targets (issue 6): >= 2,000 scans/s at concurrency 32 with p99 <= 50 ms; bulk >= 20,000 records/s.
 
-    .venv/bin/python bench/bench_checkin.py [--scans 20000] [--concurrency 32] [--client wrk|python]
+    .venv/bin/python bench/bench_checkin.py [--scans 40000] [--concurrency 32] [--client wrk|python]
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scans", type=int, default=20_000)
+    parser.add_argument("--scans", type=int, default=40_000)
     parser.add_argument("--bulk", type=int, default=10_000, help="records in the bulk upload")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
