@@ -999,37 +999,14 @@ def _insert_participants(
     if any(not candidate.values for candidate, _token in fresh):
         _Rows(uow.conn, job).fill([candidate for candidate, _token in fresh if not candidate.values])
     participants = [candidate.values + stamps for candidate, _token in fresh]
-    _insert_pieces(uow, t.participants, _PARTICIPANT_COLUMNS, participants)
+    insert_tuples(uow.conn, t.participants, _PARTICIPANT_COLUMNS, participants)
     fact_type, event_id = ParticipantRegistered.TYPE, job.event_id
     messages = [
         (message_id, fact_type, event_id, 1, stamp, candidate.fact)
         for (candidate, _token), message_id in zip(fresh, sequential_ids(len(fresh)), strict=True)
     ]
-    _insert_pieces(uow, t.outbox, _OUTBOX_COLUMNS, messages)
+    insert_tuples(uow.conn, t.outbox, _OUTBOX_COLUMNS, messages)
     return len(participants)
-
-
-_PIECE = 1024
-
-
-def _insert_pieces(uow: UnitOfWork, table: sa.Table, columns: tuple[str, ...], rows: list[Any]) -> None:
-    """``insert_tuples``, on SQLite in pieces of 1024, 512, 256 ... rows.
-
-    Why: SQLite gets each piece as one multi-row ``INSERT`` and Python's ``sqlite3`` keeps the last
-    128 distinct statements prepared; a 2,000-row statement of 20 columns is ~2.7 MB prepared, and a
-    batch's last piece has a new size nearly every batch, so cached statements grew the importing
-    process by ~40 MB over 100,000 rows. Power-of-two pieces make at most eleven sizes a table.
-    """
-    if uow.dialect != "sqlite":
-        insert_tuples(uow.conn, table, columns, rows)
-        return
-    start = 0
-    while start < len(rows):
-        size = _PIECE
-        while size > len(rows) - start:
-            size //= 2
-        insert_tuples(uow.conn, table, columns, rows[start : start + size])
-        start += size
 
 
 UPDATABLE = ("name", "phone", "birth_date", "region", "organization", "gender", "locale")
