@@ -125,7 +125,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key",
         broker_url="",
         smtp_url="",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

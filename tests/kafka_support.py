@@ -11,12 +11,15 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from turnout.adapters.kafka import StreamConsumer
 
 REQUIRE_SERVICES = os.environ.get("TURNOUT_REQUIRE_SERVICES") == "1"
 RD_KAFKA_PRODUCER = 0
@@ -144,7 +147,7 @@ def read_topics(
     )
     consumer.subscribe(topics)
     got: list[Any] = []
-    ids: set[bytes] = set()
+    ids: set[str | bytes | None] = set()
     deadline = time.monotonic() + timeout
     try:
         while (len(ids) if distinct else len(got)) < expect and time.monotonic() < deadline:
@@ -160,7 +163,7 @@ def read_topics(
     return got
 
 
-def consume_until(consumer: Any, done: Any, *, timeout: float = 30.0) -> int:
+def consume_until(consumer: StreamConsumer, done: Callable[[], bool], *, timeout: float = 30.0) -> int:
     """Run ``consumer.consume_once()`` until ``done()`` is true (then once more, to show nothing
     else arrives); returns the records read."""
     import time

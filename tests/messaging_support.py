@@ -68,7 +68,10 @@ def effects(turnout: Turnout) -> Counter[tuple[str, str]]:
 
 
 def subscribe_effect(turnout: Turnout, name: str, types: tuple[str, ...] = (PROBE,)) -> None:
-    turnout.handlers.subscribe(types, lambda e, uow, name=name: record_effect(name, e, uow), name=name)
+    def handle(envelope: Envelope, uow: UnitOfWork) -> None:
+        record_effect(name, envelope, uow)
+
+    turnout.handlers.subscribe(types, handle, name=name)
 
 
 def subscribe_probe_effects(turnout: Turnout) -> None:

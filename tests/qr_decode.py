@@ -72,7 +72,7 @@ def _unfilter(kind: int, line: bytearray, previous: bytearray) -> None:
 
 def decode_pixels(width: int, height: int, pixels: bytearray) -> str:
     view = memoryview(bytes(pixels)).cast("B", (height, width))
-    result = zxingcpp.read_barcode(view, formats=zxingcpp.BarcodeFormat.QRCode)
+    result = zxingcpp.read_barcode(view, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     assert result is not None, "no QR code found"
     return str(result.text)
 
@@ -85,7 +85,7 @@ def qr_details_png(data: bytes) -> tuple[str, str]:
     """(text, error-correction level) of the QR in ``data``."""
     width, height, pixels = png_pixels(data)
     view = memoryview(bytes(pixels)).cast("B", (height, width))
-    result = zxingcpp.read_barcode(view, formats=zxingcpp.BarcodeFormat.QRCode)
+    result = zxingcpp.read_barcode(view, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     assert result is not None, "no QR code found"
     return str(result.text), str(result.ec_level)
 

@@ -45,7 +45,7 @@ class RecordingHandler:
         raw = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=email.policy.default)
         with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
+            self.messages.append(message)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
 

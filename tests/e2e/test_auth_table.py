@@ -68,6 +68,7 @@ def api_routes(client: TestClient) -> list[tuple[str, str]]:
     found = []
     for route in client.app.routes:  # type: ignore[attr-defined]
         if isinstance(route, APIRoute) and route.include_in_schema:
+            assert route.methods is not None  # APIRoute defaults it to {"GET"}
             for method in sorted(route.methods - {"HEAD"}):
                 found.append((method, route.path))
     return found

@@ -197,7 +197,7 @@ def test_metrics_add_up_every_process_when_served_by_two_workers_and_a_backgroun
             alone.mkdir(exist_ok=True)
             shutil.copy(file, alone / file.name)
             registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=str(alone))
+            MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]  # no annotations upstream
             n = sum(
                 s.value
                 for family in registry.collect()

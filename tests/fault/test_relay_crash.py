@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,15 +57,18 @@ def handled(turnout: Turnout) -> int:
     return int(value or 0)
 
 
-def wait_for(condition: object, timeout: float, what: str, worker: subprocess.Popen[bytes]) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, worker: subprocess.Popen[bytes]
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         if worker.poll() is not None:
+            assert worker.stderr is not None  # start_worker pipes it
             raise AssertionError(
                 f"worker exited ({worker.returncode}): {worker.stderr.read().decode()[-2000:]}"
-            )  # type: ignore[union-attr]
+            )
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -81,10 +85,10 @@ def test_every_message_handled_exactly_once_when_worker_is_killed_mid_drain(
         secret_key="crash-test",
         broker_url=kafka_cluster.url,
         extra_handlers="tests.messaging_support:subscribe_probe_effects",
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     turnout = bootstrap(settings)
-    ids = []
+    ids: list[str] = []
     for _ in range(10):
         ids += emit(turnout, MESSAGES // 10, event_id=f"e{len(ids) % 7}")
     env = {

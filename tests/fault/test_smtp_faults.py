@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -28,7 +29,7 @@ def drain(turnout: Turnout, mailer: SmtpMailer) -> int:
     return asyncio.run(run())
 
 
-def jobs_of(turnout: Turnout, event_id: str) -> list[dict[str, object]]:
+def jobs_of(turnout: Turnout, event_id: str) -> list[dict[str, Any]]:
     with turnout.uow(readonly=True) as uow:
         return mailing.list_jobs(uow, event_id=event_id, limit=1000)
 

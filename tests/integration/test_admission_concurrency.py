@@ -37,7 +37,7 @@ def scanner_process(
     """One 'server process': a Turnout of its own, one thread per gate, all meeting at the barrier."""
     settings = Settings(
         database_url=database_url, var_dir=Path(var_dir), secret_key="test-secret-key", _env_file=None
-    )  # type: ignore[call-arg]
+    )
     turnout = bootstrap(settings)
     desk = desk_for(turnout)
     desk.identify(event_id=event_id, token=tokens[0], participant_id=None)  # warm the key cache

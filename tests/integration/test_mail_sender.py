@@ -53,7 +53,7 @@ def queue(turnout: Turnout, count: int) -> str:
 def test_no_more_sends_overlap_than_the_concurrency_when_sending(turnout: Turnout) -> None:
     queue(turnout, 12)
     mailer = FakeMailer(delay=0.02)
-    sender = mailing.sender_for(turnout, mailer)  # type: ignore[arg-type]
+    sender = mailing.sender_for(turnout, mailer)
     sender.policy = mailing.SenderPolicy(rate_per_second=10_000, concurrency=3)
     assert asyncio.run(sender.drain()) == 12
     assert len(mailer.sent) == 12
@@ -63,7 +63,7 @@ def test_no_more_sends_overlap_than_the_concurrency_when_sending(turnout: Turnou
 def test_sending_keeps_to_the_rate_limit_when_many_are_due(turnout: Turnout) -> None:
     queue(turnout, 30)
     mailer = FakeMailer()
-    sender = mailing.sender_for(turnout, mailer)  # type: ignore[arg-type]
+    sender = mailing.sender_for(turnout, mailer)
     sender.policy = mailing.SenderPolicy(rate_per_second=50, concurrency=8)
     started = time.monotonic()
     asyncio.run(sender.drain())
@@ -91,7 +91,7 @@ def test_a_job_whose_template_fails_at_send_time_is_dead_with_the_error_when_ren
         )
         uow.commit()
     mailer = FakeMailer()
-    asyncio.run(mailing.sender_for(turnout, mailer).drain())  # type: ignore[arg-type]
+    asyncio.run(mailing.sender_for(turnout, mailer).drain())
     with turnout.uow(readonly=True) as uow:
         (job,) = mailing.list_jobs(uow, event_id=event_id)
     assert mailer.sent == []
@@ -166,7 +166,7 @@ def test_worker_loop_sends_queued_mail_and_stops_when_told(turnout: Turnout) -> 
 def test_two_senders_never_send_the_same_job_when_they_run_at_once(turnout: Turnout) -> None:
     queue(turnout, 40)
     mailers = [FakeMailer(delay=0.005), FakeMailer(delay=0.005)]
-    senders = [mailing.sender_for(turnout, m, batch_size=5) for m in mailers]  # type: ignore[arg-type]
+    senders = [mailing.sender_for(turnout, m, batch_size=5) for m in mailers]
     counts: list[int] = []
     threads = [threading.Thread(target=lambda s=s: counts.append(asyncio.run(s.drain()))) for s in senders]
     for thread in threads:

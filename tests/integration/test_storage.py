@@ -39,7 +39,9 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+        busy_timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert busy_timeout is not None
+        assert busy_timeout > 0
     engine.dispose()
 
 
