@@ -35,7 +35,7 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: install-dev
-	$(BIN)/mypy
+	$(BIN)/mypy src tests
 
 unit: install-dev
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
