@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
@@ -15,7 +17,7 @@ from turnout.adapters.db.tables_attendance import scans
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
 from turnout.domain.admission import Direction
-from turnout.services.admission import ScanInput, desk_for
+from turnout.services.admission import Desk, ScanAnswer, ScanInput, desk_for
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
@@ -225,5 +227,147 @@ def test_later_batches_do_not_read_again_what_nobody_changed(sqlite_url: str, tm
         result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
         assert (result.successful, result.failed) == (6, 0)
         assert len(looked_up) == 2  # the first batch of each participant, then nothing
+    finally:
+        wired.close()
+
+
+def _mixed_upload(wired: Turnout) -> tuple[str, list[ScanInput]]:
+    """An upload with every kind of answer: entries, exits uploaded before their entries, repeats,
+    a cancelled participant, an unknown token, a nonce given twice."""
+    event_id = live_event(wired)
+    gate_id = add_gate(wired, event_id)
+    people = add_participants(wired, event_id, 40)
+    set_participant(wired, people[3][0], status="cancelled")
+    records: list[ScanInput] = []
+    for i, (_, token) in enumerate(people):
+        records.append(
+            ScanInput(
+                gate_id=gate_id,
+                token=token,
+                direction=Direction.OUT,
+                occurred_at=T0 + timedelta(hours=1, seconds=i),
+                nonce=f"o{i}",
+            )
+        )
+        records.append(
+            ScanInput(
+                gate_id=gate_id,
+                token=token,
+                direction=Direction.IN,
+                occurred_at=T0 + timedelta(seconds=i),
+                nonce=f"i{i}",
+            )
+        )
+        if i % 5 == 0:  # entered twice
+            records.append(
+                ScanInput(
+                    gate_id=gate_id,
+                    token=token,
+                    direction=Direction.IN,
+                    occurred_at=T0 + timedelta(minutes=5, seconds=i),
+                )
+            )
+    records.append(ScanInput(gate_id=gate_id, token="A" * 150, occurred_at=T0))
+    records.append(records[0])  # the same nonce again
+    return event_id, records
+
+
+def _outcome(wired: Turnout, event_id: str, result: Any) -> tuple[Any, ...]:
+    with wired.uow(readonly=True) as uow:
+        stored = sorted(
+            (r.nonce or "", r.result, r.code or "", r.stay_seconds or 0)
+            for r in uow.conn.execute(sa.select(scans).where(scans.c.event_id == event_id))
+        )
+        statuses = sorted(
+            r[0]
+            for r in uow.conn.execute(
+                sa.select(t.participants.c.check_in_status).where(t.participants.c.event_id == event_id)
+            )
+        )
+        facts = uow.conn.execute(
+            sa.select(sa.func.count()).select_from(t.outbox).where(t.outbox.c.type == "attendance.recorded")
+        ).scalar_one()
+    errors = [(e.index, e.code) for e in result.errors]
+    return (result.total_processed, result.successful, result.failed, errors, stored, statuses, facts)
+
+
+def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the pipelined path (batches decided while the one before is written) and the plain
+    batch-by-batch path give the same answers, rows and participant states."""
+    outcomes = []
+    calls: list[str] = []
+    original = Desk._bulk_batch
+
+    def counted(self: Desk, **kwargs: Any) -> list[ScanAnswer]:
+        calls.append("batch")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Desk, "_bulk_batch", counted)
+    for pipelined in (True, False):
+        path = tmp_path / f"{pipelined}.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        settings = Settings(
+            database_url=f"sqlite:///{path}", var_dir=tmp_path / "var", secret_key="k", _env_file=None
+        )
+        wired = bootstrap(settings)
+        try:
+            event_id, records = _mixed_upload(wired)
+            desk = desk_for(wired)
+            if not pipelined:
+                desk._engine = None  # no writer connection: batch by batch
+            calls.clear()
+            result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+            assert (len(calls) == 0) is pipelined  # nothing else wrote: the pipeline did every batch
+            outcomes.append(_outcome(wired, event_id, result))
+        finally:
+            wired.close()
+    assert outcomes[0] == outcomes[1]
+    total, successful, failed, errors, _stored, statuses, _facts = outcomes[0]
+    # 39 entries and exits, and the repeated nonce's stored answer; 8 second entries, the cancelled
+    # participant's 2 records and the unknown token refused
+    assert (total, successful, failed) == (90, 79, 11)
+    assert sorted({code for _, code in errors}) == [
+        "already_admitted",
+        "malformed_token",
+        "participant_cancelled",
+    ]
+    assert statuses.count("exited") == 39
+
+
+def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
+    wired = bootstrap(settings)
+    try:
+        event_id, records = _mixed_upload(wired)
+        desk = desk_for(wired)
+        calls: list[str] = []
+        original = Desk._bulk_batch
+
+        def counted(self: Desk, **kwargs: Any) -> list[ScanAnswer]:
+            calls.append("batch")
+            return original(self, **kwargs)
+
+        monkeypatch.setattr(Desk, "_bulk_batch", counted)
+        committed: list[str] = []
+
+        def after_batch(_event_id: str) -> None:
+            committed.append(_event_id)
+            if len(committed) == 3:  # another connection writes while the upload is under way
+                with wired.uow() as uow:
+                    uow.conn.execute(
+                        t.events.update().where(t.events.c.id == event_id).values(name="이름 변경")
+                    )
+                    uow.commit()
+
+        desk._on_recorded = after_batch
+        result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+        assert len(committed) == 13  # every batch counted once (90 records / 7)
+        assert 0 < len(calls) < 13  # the pipeline did the first batches, the rest went one by one
+        errors = [(e.index, e.code) for e in result.errors]
+        assert _outcome(wired, event_id, result)[:4] == (90, 79, 11, errors)
     finally:
         wired.close()

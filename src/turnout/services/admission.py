@@ -34,6 +34,8 @@ import functools
 import gc
 import json
 import os
+import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -147,7 +149,6 @@ class _Participant:
     ticket_version: int
     first_checked_in_at: datetime | None
     last_scan_at: datetime | None
-    changed: bool = False
 
     def ticket(self, token_version: int | None) -> TicketState:
         return TicketState(
@@ -165,6 +166,68 @@ class _Participant:
 
 # (index, record, gate, identity, occurred_at or None for "now", actor)
 _Item = tuple[int, "ScanInput", Gate, "_Identity", datetime | None, str | None]
+
+
+class _Moved(Exception):
+    """Something else wrote to the database while a bulk upload decided ahead."""
+
+
+def _data_version(raw: Any) -> int:
+    return int(raw.execute("PRAGMA data_version").fetchone()[0])
+
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.005
+
+
+@contextlib.contextmanager
+def _short_switches(interval: float = 0.0002) -> Iterator[None]:
+    """A short GIL switch interval while a bulk upload's two threads work (nested across threads).
+
+    The writer thread gives the GIL up around each SQLite call and asks for it back after; while the
+    deciding thread runs Python, each ask waits out the switch interval (5 ms by default), which
+    would cost more than the overlap gains. 0.2 ms keeps the wait small."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(interval)
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
+
+
+@dataclass
+class _Plan:
+    """One batch decided: the answers, and the rows that record them (written by ``_write_plan``)."""
+
+    answers: list[ScanAnswer]
+    scan_rows: list[tuple[Any, ...]]  # ``_scan_row`` tuples
+    facts: list[tuple[str, datetime, dict[str, Any]]]  # attendance.recorded: id, when, data
+    changed: list[tuple[Any, ...]]  # ``_snapshot`` of each participant whose state moved
+    batch_nonces: dict[str, ScanAnswer]
+    now: datetime
+
+
+def _snapshot(person: _Participant) -> tuple[Any, ...]:
+    """A participant's check-in state as it is now: (status, first checked in, last scan, id)."""
+    return (person.check_in_status, person.first_checked_in_at, person.last_scan_at, person.id)
+
+
+def _write_plan(conn: sa.Connection, event_id: str, plan: _Plan, uow: UnitOfWork) -> None:
+    """The batch's scan rows, participant updates and facts, in ``uow``'s transaction."""
+    texts = _TimeTexts()  # each moment of the batch formatted once for SQLite
+    if plan.scan_rows:
+        _insert_scans(conn, plan.scan_rows, texts)
+    if plan.changed:
+        _update_participants(conn, plan.changed, plan.now, texts)
+    _emit_recorded(uow, event_id, plan.facts, texts)
 
 
 @dataclass
@@ -250,8 +313,10 @@ class Desk:
         settings: Settings,
         *,
         on_recorded: Callable[[str], None] | None = None,
+        engine: sa.Engine | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._engine = engine  # for a bulk upload's writer connection (SQLite)
         self._tickets = tickets
         self._settings = settings
         self._on_recorded = on_recorded
@@ -525,7 +590,7 @@ class Desk:
             )
             if person is not None and not isinstance(decision, Denied):
                 _apply(person, decision, occurred_at)
-                _update_participants(conn, [person], now)
+                _update_participants(conn, [_snapshot(person)], now)
                 uow.emit_envelopes(
                     [
                         _fact(
@@ -649,23 +714,139 @@ class Desk:
             key=lambda item: (item[4] or now_fallback, item[0])
         )  # timestamp order; stable by upload order
         seen_nonces: dict[str, ScanAnswer] = {}
-        carry = _Carry()
+        batches = [prepared[start : start + size] for start in range(0, len(prepared), size)]
         with gc_paused():
-            for start in range(0, len(prepared), size):
-                batch = prepared[start : start + size]
+            done = 0
+            if self._can_pipeline(batches):
+                done = self._bulk_pipelined(
+                    event_id=event_id, batches=batches, seen_nonces=seen_nonces, result=result
+                )
+            carry = _Carry()
+            for batch in batches[done:]:  # all of them, or those after the pipeline stopped
                 answers = self._bulk_batch(
                     event_id=event_id, batch=batch, seen_nonces=seen_nonces, carry=carry
                 )
-                for (index, *_), answer in zip(batch, answers, strict=True):
-                    if answer.accepted:
-                        result.successful += 1
-                    else:
-                        result.failed += 1
-                        result.errors.append(BulkError(index, answer.code or "denied"))
-                if self._on_recorded is not None:
-                    self._on_recorded(event_id)
+                self._count(event_id, batch, answers, result)
         result.errors.sort(key=lambda err: err.index)
         return result
+
+    def _count(
+        self, event_id: str, batch: list[_Item], answers: list[ScanAnswer], result: BulkResult
+    ) -> None:
+        """A committed batch into the upload's result; statistics move."""
+        for (index, *_), answer in zip(batch, answers, strict=True):
+            if answer.accepted:
+                result.successful += 1
+            else:
+                result.failed += 1
+                result.errors.append(BulkError(index, answer.code or "denied"))
+        if self._on_recorded is not None:
+            self._on_recorded(event_id)
+
+    def _can_pipeline(self, batches: list[list[_Item]]) -> bool:
+        """Pipelining needs a SQLite file (``data_version``), more than one batch, and no BLE records
+        (their debounce reads the scans table, which the batch before may not have committed yet)."""
+        return (
+            self._engine is not None
+            and self._turn_path is not None
+            and len(batches) > 1
+            and not any(item[1].method is ScanMethod.BLE for batch in batches for item in batch)
+        )
+
+    def _bulk_pipelined(
+        self,
+        *,
+        event_id: str,
+        batches: list[list[_Item]],
+        seen_nonces: dict[str, ScanAnswer],
+        result: BulkResult,
+    ) -> int:
+        """SQLite: decide batch k+1 while batch k is written, on two threads.
+
+        This thread decides each batch against the participants as the batches before it left
+        them (in memory) and reads only what no batch of this upload has touched, through its own
+        read transactions. A writer thread writes each batch's rows on one connection kept for the
+        upload, in a transaction of its own, after checking under the write lock that nothing else
+        has written since the upload began: ``PRAGMA data_version`` on that connection (it moves
+        when another connection commits) and the connection's change count (only this upload writes
+        through it). Then every decision made ahead stands on exactly the state it assumed. If the
+        check fails, or a write does, the batch is rolled back, the batches decided after it are
+        dropped, and the caller goes on from it batch by batch. SQLite's work (index upkeep,
+        commits; the driver releases the GIL) runs on the other core meanwhile.
+
+        Returns the number of batches committed (and counted into ``result``).
+        """
+        assert self._engine is not None
+        if any(item[3].token for batch in batches for item in batch):
+            self._verifier(event_id)  # the key first: fetching it may write
+        plans: queue.Queue[tuple[int, _Plan, _SqliteRows] | None] = queue.Queue(maxsize=1)
+        failed = threading.Event()
+        committed: list[int] = []
+        pinned = self._engine.connect()
+        raw: Any = pinned.connection.dbapi_connection
+        expected = (_data_version(raw), int(raw.total_changes))
+
+        def write() -> None:
+            nonlocal expected
+            while True:
+                item = plans.get()
+                if item is None:
+                    return
+                if failed.is_set():
+                    continue  # drain, so that the deciding thread never blocks
+                k, plan, rows = item
+                try:
+                    with self._write_turn(), pinned.begin():
+                        if (_data_version(raw), int(raw.total_changes)) != expected:
+                            raise _Moved
+                        _write_sqlite_rows(pinned, rows)
+                    expected = (expected[0], int(raw.total_changes))
+                except Exception:
+                    failed.set()
+                    continue
+                seen_nonces.update(plan.batch_nonces)
+                self._count(event_id, batches[k], plan.answers, result)
+                committed.append(k)
+
+        writer = threading.Thread(target=write, name="bulk-writer", daemon=True)
+        people: dict[str, _Participant] = {}
+        by_token: dict[str, str] = {}
+        ahead = dict(seen_nonces)  # answers by nonce, this upload's batches decided so far included
+        event_row: Any = None
+        with _short_switches():
+            writer.start()
+            try:
+                for k, batch in enumerate(batches):
+                    if failed.is_set():
+                        break
+                    with self._uow_factory(readonly=True) as uow:
+                        if event_row is None:
+                            event_row = uow.conn.execute(_SELECT_EVENT, {"event_id": event_id}).one()
+                        ids = {i[3].participant_id for i in batch if i[3].participant_id and not i[3].denial}
+                        tokens = {i[3].token for i in batch if i[3].token}
+                        more, more_tokens = _load_people(
+                            uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens - by_token.keys()
+                        )
+                        for pid, loaded in more.items():
+                            people.setdefault(pid, loaded)
+                        by_token.update(more_tokens)
+                        plan = self._decide(
+                            uow,
+                            event_id=event_id,
+                            event=event_from_row(event_row),
+                            batch=batch,
+                            people=people,
+                            by_token=by_token,
+                            seen_nonces=ahead,
+                            briefs=False,
+                        )
+                    ahead.update(plan.batch_nonces)
+                    plans.put((k, plan, _sqlite_rows(event_id, plan)))
+            finally:
+                plans.put(None)
+                writer.join()
+                pinned.close()
+        return len(committed)
 
     def _bulk_batch(
         self,
@@ -722,139 +903,18 @@ class Desk:
                 event_row = conn.execute(_SELECT_EVENT, {"event_id": event_id}).one()
                 people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
             event = event_from_row(event_row)
-            resolved: dict[str, _Identity] = {
-                token: _Identity(participant_id=by_token[token], token_version=_stored_token_version(token))
-                for token in tokens
-                if token in by_token
-            }
-            later: set[str] = set()
-            for token in tokens - by_token.keys():
-                found = self.verify(event_id=event_id, token=token)
-                if isinstance(found, str):
-                    resolved[token] = _Identity(participant_id=None, token_version=None, denial=found)
-                else:
-                    resolved[token] = _Identity(
-                        participant_id=found.participant_id, token_version=found.version
-                    )
-                    if found.participant_id not in people:
-                        later.add(found.participant_id)
-            if later:
-                for pid, loaded in _load_people(uow, event_id=event_id, ids=later, tokens=set())[0].items():
-                    people.setdefault(pid, loaded)
-            nonces = [item[1].nonce for item in batch if item[1].nonce and item[1].nonce not in seen_nonces]
-            stored: dict[str, ScanAnswer] = {}
-            if nonces:
-                for scan_id, nonce, result, code, participant_id in _stored_nonces(
-                    conn, event_id=event_id, nonces=nonces
-                ):
-                    person = people.get(participant_id) if participant_id else None
-                    stored[nonce] = ScanAnswer(
-                        Result(result), code, scan_id, person.brief() if person else None, True
-                    )
-            now = uow.clock.now()
-            fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
-            answers: list[ScanAnswer] = []
-            scan_rows: list[tuple[Any, ...]] = []
-            facts: list[tuple[str, datetime, dict[str, Any]]] = []  # attendance.recorded: id, when, data
-            batch_nonces: dict[str, ScanAnswer] = {}
-            last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
-            changed: dict[str, _Participant] = {}
-            any_ble = any(item[1].method is ScanMethod.BLE for item in batch)
-            for _, record, gate, identity, at, actor in batch:
-                if identity.token is not None:
-                    identity = resolved[identity.token]
-                if at is None:
-                    occurred_at = now
-                elif at.tzinfo is None:
-                    occurred_at = localize(at, event.timezone)
-                else:
-                    occurred_at = at
-                nonce = record.nonce
-                if nonce is not None:
-                    known = seen_nonces.get(nonce) or batch_nonces.get(nonce) or stored.get(nonce)
-                    if known is not None:
-                        answers.append(known)
-                        continue
-                person = people.get(identity.participant_id) if identity.participant_id else None
-                direction = record.direction or default_direction(gate)
-                if identity.denial is not None:
-                    decision: Decision = Denied(identity.denial)
-                else:
-                    previous = None
-                    if record.method is ScanMethod.BLE and person is not None:
-                        key = (person.id, gate.id)
-                        if key not in last_at_gate:
-                            last_at_gate[key] = self._last_at_gate(
-                                conn, participant_id=person.id, gate_id=gate.id
-                            )
-                        previous = last_at_gate[key]
-                    decision = admit(
-                        Scan(gate.id, record.method, direction, occurred_at),
-                        person.ticket(identity.token_version) if person else None,
-                        gate,
-                        event,
-                        previous,
-                        ble_debounce_seconds=self._settings.ble_debounce_seconds,
-                    )
-                if isinstance(decision, Repeated):
-                    prev = decision.previous
-                    answer = ScanAnswer(
-                        prev.result, prev.code, prev.scan_id, person.brief() if person else None, True
-                    )
-                else:
-                    scan_id = next(fresh_ids)
-                    scan_rows.append(
-                        _scan_row(
-                            scan_id,
-                            event_id,
-                            gate.id,
-                            person,
-                            record,
-                            direction,
-                            occurred_at,
-                            now,
-                            decision,
-                            actor,
-                        )
-                    )
-                    if person is not None and not isinstance(decision, Denied):
-                        _apply(person, decision, occurred_at)
-                        changed[person.id] = person
-                        facts.append(
-                            (
-                                next(fresh_ids),
-                                occurred_at,
-                                _fact_data(
-                                    event_id,
-                                    scan_id,
-                                    person.id,
-                                    gate.id,
-                                    record.method,
-                                    direction,
-                                    occurred_at,
-                                    decision,
-                                ),
-                            )
-                        )
-                    if person is not None and any_ble:  # what a later BLE detection here is debounced against
-                        last_at_gate[(person.id, gate.id)] = PreviousScan(
-                            scan_id, occurred_at, decision.result, decision.code
-                        )
-                    answer = ScanAnswer(
-                        decision.result, decision.code, scan_id, person.brief() if person and briefs else None
-                    )
-                if nonce is not None:
-                    batch_nonces[nonce] = answer
-                answers.append(answer)
-            texts = _TimeTexts()  # each moment of the batch formatted once for SQLite
-            if scan_rows:
-                _insert_scans(conn, scan_rows, texts)
-            if changed:
-                _update_participants(conn, list(changed.values()), now, texts)
-            _emit_recorded(uow, event_id, facts, texts)
+            plan = self._decide(
+                uow,
+                event_id=event_id,
+                event=event,
+                batch=batch,
+                people=people,
+                by_token=by_token,
+                seen_nonces=seen_nonces,
+                briefs=briefs,
+            )
+            _write_plan(uow.conn, event_id, plan, uow)
             uow.commit()
-            for person in changed.values():
-                person.changed = False
             if carry is not None and carry_key is not None:
                 raw: Any = conn.connection.dbapi_connection
                 carry.key, carry.event_row, carry.people, carry.by_token = (
@@ -863,8 +923,151 @@ class Desk:
                     people,
                     by_token,
                 )
-        seen_nonces.update(batch_nonces)
-        return answers
+        seen_nonces.update(plan.batch_nonces)
+        return plan.answers
+
+    def _decide(
+        self,
+        uow: UnitOfWork,
+        *,
+        event_id: str,
+        event: Event,
+        batch: list[_Item],
+        people: dict[str, _Participant],
+        by_token: dict[str, str],
+        seen_nonces: dict[str, ScanAnswer],
+        briefs: bool,
+    ) -> _Plan:
+        """Decide ``batch`` against ``people`` (updated in place as each scan is applied) and build
+        the rows to write. Reads through ``uow``: participants named by a token not stored (after
+        its signature is checked), the nonces already stored, the last scan at a gate for BLE."""
+        conn = uow.conn
+        tokens = {item[3].token for item in batch if item[3].token}
+        resolved: dict[str, _Identity] = {
+            token: _Identity(participant_id=by_token[token], token_version=_stored_token_version(token))
+            for token in tokens
+            if token in by_token
+        }
+        later: set[str] = set()
+        for token in tokens - by_token.keys():
+            found = self.verify(event_id=event_id, token=token)
+            if isinstance(found, str):
+                resolved[token] = _Identity(participant_id=None, token_version=None, denial=found)
+            else:
+                resolved[token] = _Identity(participant_id=found.participant_id, token_version=found.version)
+                if found.participant_id not in people:
+                    later.add(found.participant_id)
+        if later:
+            for pid, loaded in _load_people(uow, event_id=event_id, ids=later, tokens=set())[0].items():
+                people.setdefault(pid, loaded)
+        nonces = [item[1].nonce for item in batch if item[1].nonce and item[1].nonce not in seen_nonces]
+        stored: dict[str, ScanAnswer] = {}
+        if nonces:
+            for scan_id, nonce, result, code, participant_id in _stored_nonces(
+                conn, event_id=event_id, nonces=nonces
+            ):
+                person = people.get(participant_id) if participant_id else None
+                stored[nonce] = ScanAnswer(
+                    Result(result), code, scan_id, person.brief() if person else None, True
+                )
+        now = uow.clock.now()
+        fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
+        answers: list[ScanAnswer] = []
+        scan_rows: list[tuple[Any, ...]] = []
+        facts: list[tuple[str, datetime, dict[str, Any]]] = []  # attendance.recorded: id, when, data
+        batch_nonces: dict[str, ScanAnswer] = {}
+        last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
+        changed: dict[str, _Participant] = {}
+        any_ble = any(item[1].method is ScanMethod.BLE for item in batch)
+        for _, record, gate, identity, at, actor in batch:
+            if identity.token is not None:
+                identity = resolved[identity.token]
+            if at is None:
+                occurred_at = now
+            elif at.tzinfo is None:
+                occurred_at = localize(at, event.timezone)
+            else:
+                occurred_at = at
+            nonce = record.nonce
+            if nonce is not None:
+                known = seen_nonces.get(nonce) or batch_nonces.get(nonce) or stored.get(nonce)
+                if known is not None:
+                    answers.append(known)
+                    continue
+            person = people.get(identity.participant_id) if identity.participant_id else None
+            direction = record.direction or default_direction(gate)
+            if identity.denial is not None:
+                decision: Decision = Denied(identity.denial)
+            else:
+                previous = None
+                if record.method is ScanMethod.BLE and person is not None:
+                    key = (person.id, gate.id)
+                    if key not in last_at_gate:
+                        last_at_gate[key] = self._last_at_gate(
+                            conn, participant_id=person.id, gate_id=gate.id
+                        )
+                    previous = last_at_gate[key]
+                decision = admit(
+                    Scan(gate.id, record.method, direction, occurred_at),
+                    person.ticket(identity.token_version) if person else None,
+                    gate,
+                    event,
+                    previous,
+                    ble_debounce_seconds=self._settings.ble_debounce_seconds,
+                )
+            if isinstance(decision, Repeated):
+                prev = decision.previous
+                answer = ScanAnswer(
+                    prev.result, prev.code, prev.scan_id, person.brief() if person else None, True
+                )
+            else:
+                scan_id = next(fresh_ids)
+                scan_rows.append(
+                    _scan_row(
+                        scan_id,
+                        event_id,
+                        gate.id,
+                        person,
+                        record,
+                        direction,
+                        occurred_at,
+                        now,
+                        decision,
+                        actor,
+                    )
+                )
+                if person is not None and not isinstance(decision, Denied):
+                    _apply(person, decision, occurred_at)
+                    changed[person.id] = person
+                    facts.append(
+                        (
+                            next(fresh_ids),
+                            occurred_at,
+                            _fact_data(
+                                event_id,
+                                scan_id,
+                                person.id,
+                                gate.id,
+                                record.method,
+                                direction,
+                                occurred_at,
+                                decision,
+                            ),
+                        )
+                    )
+                if person is not None and any_ble:  # what a later BLE detection here is debounced against
+                    last_at_gate[(person.id, gate.id)] = PreviousScan(
+                        scan_id, occurred_at, decision.result, decision.code
+                    )
+                answer = ScanAnswer(
+                    decision.result, decision.code, scan_id, person.brief() if person and briefs else None
+                )
+            if nonce is not None:
+                batch_nonces[nonce] = answer
+            answers.append(answer)
+        return _Plan(
+            answers, scan_rows, facts, [_snapshot(person) for person in changed.values()], batch_nonces, now
+        )
 
 
 _gc_lock = threading.Lock()
@@ -992,7 +1195,6 @@ def _apply(person: _Participant, decision: Admitted | Exited, occurred_at: datet
     if isinstance(decision, Admitted) and person.first_checked_in_at is None:
         person.first_checked_in_at = occurred_at
     person.last_scan_at = occurred_at
-    person.changed = True
 
 
 # SQLite hot path: plain driver statements with parameters prepared here. SQLAlchemy's per-parameter
@@ -1083,16 +1285,44 @@ def _emit_recorded(
             texts,
         )
         return
+    _insert_recorded(uow.conn, event_id, facts, texts)
+
+
+def _insert_recorded(
+    conn: sa.Connection, event_id: str, facts: list[tuple[str, datetime, dict[str, Any]]], texts: _TimeTexts
+) -> None:
+    """SQLite: ``attendance.recorded`` outbox rows straight from the batch."""
+    insert_many(conn, "outbox", _OUTBOX_COLUMNS, _sqlite_fact_rows(event_id, facts, texts))
+
+
+def _sqlite_fact_rows(
+    event_id: str, facts: list[tuple[str, datetime, dict[str, Any]]], texts: _TimeTexts
+) -> list[tuple[Any, ...]]:
     fact_type, version, dumps = AttendanceRecorded.TYPE, AttendanceRecorded.VERSION, orjson.dumps
-    insert_many(
-        uow.conn,
-        "outbox",
-        _OUTBOX_COLUMNS,
-        [
-            (fact_id, fact_type, event_id, version, texts[occurred_at], dumps(data).decode())
-            for fact_id, occurred_at, data in facts
-        ],
+    return [
+        (fact_id, fact_type, event_id, version, texts[occurred_at], dumps(data).decode())
+        for fact_id, occurred_at, data in facts
+    ]
+
+
+_SqliteRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _sqlite_rows(event_id: str, plan: _Plan) -> _SqliteRows:
+    """A plan's rows ready for SQLite's driver: scans, participant updates, outbox facts."""
+    texts = _TimeTexts()
+    return (
+        _sqlite_scan_rows(plan.scan_rows, texts),
+        _sqlite_participant_rows(plan.changed, plan.now, texts),
+        _sqlite_fact_rows(event_id, plan.facts, texts),
     )
+
+
+def _write_sqlite_rows(conn: sa.Connection, rows: _SqliteRows) -> None:
+    scan_rows, participant_rows, fact_rows = rows
+    insert_many(conn, "scans", _SCAN_COLUMNS, scan_rows)
+    update_many(conn, "participants", _PARTICIPANT_SCAN_COLUMNS, "id", participant_rows)
+    insert_many(conn, "outbox", _OUTBOX_COLUMNS, fact_rows)
 
 
 _SQLITE_STORED_NONCES = (
@@ -1132,48 +1362,47 @@ def _insert_scans(conn: sa.Connection, rows: list[tuple[Any, ...]], texts: _Time
     if conn.dialect.name != "sqlite":
         conn.execute(scans.insert(), [_scan_dict(row) for row in rows])
         return
-    insert_many(
-        conn,
-        "scans",
-        _SCAN_COLUMNS,
-        [
-            (
-                *row[:8],
-                texts[row[8]],
-                texts[row[9]],
-                row[10],
-                row[11],
-                row[12],
-                _json_text(row[13]),
-                _json_text(row[14]),
-                _json_text(row[15]),
-            )
-            for row in rows
-        ],
-    )
+    insert_many(conn, "scans", _SCAN_COLUMNS, _sqlite_scan_rows(rows, texts))
+
+
+def _sqlite_scan_rows(rows: list[tuple[Any, ...]], texts: _TimeTexts) -> list[tuple[Any, ...]]:
+    """``_scan_row`` tuples as SQLite stores them (times as text, JSON columns as JSON text)."""
+    return [
+        (
+            *row[:8],
+            texts[row[8]],
+            texts[row[9]],
+            row[10],
+            row[11],
+            row[12],
+            _json_text(row[13]),
+            _json_text(row[14]),
+            _json_text(row[15]),
+        )
+        for row in rows
+    ]
+
+
+def _sqlite_participant_rows(
+    changed: Sequence[tuple[Any, ...]], now: datetime, texts: _TimeTexts
+) -> list[tuple[Any, ...]]:
+    """``_snapshot`` tuples as the SQLite update's rows (the id last)."""
+    stamp = texts[now]
+    return [(status.value, texts[first], texts[last], stamp, pid) for status, first, last, pid in changed]
 
 
 def _update_participants(
-    conn: sa.Connection, people: Sequence[_Participant], now: datetime, texts: _TimeTexts | None = None
+    conn: sa.Connection, changed: Sequence[tuple[Any, ...]], now: datetime, texts: _TimeTexts | None = None
 ) -> None:
+    """Participants' check-in state from ``_snapshot`` tuples."""
     if conn.dialect.name == "sqlite":
         texts = _TimeTexts() if texts is None else texts
-        stamp = texts[now]
         update_many(
             conn,
             "participants",
             _PARTICIPANT_SCAN_COLUMNS,
             "id",
-            [
-                (
-                    person.check_in_status.value,
-                    texts[person.first_checked_in_at],
-                    texts[person.last_scan_at],
-                    stamp,
-                    person.id,
-                )
-                for person in people
-            ],
+            _sqlite_participant_rows(changed, now, texts),
         )
         return
     conn.execute(
@@ -1186,14 +1415,8 @@ def _update_participants(
             updated_at=sa.bindparam("b_now"),
         ),
         [
-            {
-                "b_id": person.id,
-                "b_check_in_status": person.check_in_status.value,
-                "b_first": person.first_checked_in_at,
-                "b_last": person.last_scan_at,
-                "b_now": now,
-            }
-            for person in people
+            {"b_id": pid, "b_check_in_status": status.value, "b_first": first, "b_last": last, "b_now": now}
+            for status, first, last, pid in changed
         ],
     )
 
@@ -1297,6 +1520,7 @@ def desk_for(turnout: Any) -> Desk:
             turnout.tickets,
             turnout.settings,
             on_recorded=lambda event_id: statistics.changed(turnout, event_id=event_id),
+            engine=turnout.engine,
         )
         turnout.extras["attendance_desk"] = desk
     return desk
