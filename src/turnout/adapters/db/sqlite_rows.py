@@ -35,11 +35,11 @@ def _variable_limit(conn: sa.Connection) -> int:
 
 
 def _piece_size(left: int, most: int) -> int:
-    """The next piece: a power of two from 128 rows up, else a multiple of 8, else what is left."""
+    """The next piece: a power of two from 128 rows up, else a multiple of 4, else what is left."""
     if left >= 128 and most >= 128:
         return 1 << (min(left, most).bit_length() - 1)
-    if left >= 8 and most >= 8:
-        return min(left, most) // 8 * 8
+    if left >= 4 and most >= 4:
+        return min(left, most) // 4 * 4
     return max(1, min(left, most))
 
 
@@ -50,8 +50,8 @@ def _chunks(conn: sa.Connection, width: int, rows: Sequence[Sequence[Any]]) -> l
     prepared per row count: a 2,000-row insert of 20 columns is ~2.7 MB prepared. With any size
     allowed, nearly every import batch brings a new one (an import grew by ~40 MB) and a server's
     group commits of 1 to 64 scans evict each other. Pieces of 128 rows and more are powers of two,
-    smaller ones a multiple of 8 and then fewer than 8: at most ~30 sizes a statement, and a batch
-    of 100 rows is two statements (96 + 4).
+    smaller ones a multiple of 4 and then fewer than 4: at most ~40 sizes a statement (three kinds of
+    statement fit the cache), and a batch of 100 rows is one statement.
     """
     most = max(1, min(MAX_ROWS, _variable_limit(conn) // max(width, 1)))
     pieces: list[Sequence[Sequence[Any]]] = []
