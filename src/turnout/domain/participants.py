@@ -412,6 +412,8 @@ def clean_custom(values: Mapping[str, Any] | None) -> dict[str, Any]:
 
 # --- the whole record -------------------------------------------------------------------------------
 
+_TEXT_FIELDS = ("region", "organization", "gender")
+
 
 def clean_participant(
     raw: Mapping[str, Any],
@@ -431,7 +433,6 @@ def clean_participant(
     name = email = None
     phone = None
     birth: date | None = None
-    region = organization = gender = None
     locale = None
     custom_clean: dict[str, Any] = {}
     get = raw.get
@@ -460,25 +461,14 @@ def clean_participant(
                 raise Invalid("under_min_age", min_age=rules.min_age, age=age)
     except Invalid as exc:
         errors.append(_field_error(raw, columns, row, "birth_date", exc))
-    # region, organization, gender: in this order (the errors' order)
-    value = get("region")
-    if value is not None and value != "":
-        try:
-            region = clean_text("region", value)
-        except Invalid as exc:
-            errors.append(_field_error(raw, columns, row, "region", exc))
-    value = get("organization")
-    if value is not None and value != "":
-        try:
-            organization = clean_text("organization", value)
-        except Invalid as exc:
-            errors.append(_field_error(raw, columns, row, "organization", exc))
-    value = get("gender")
-    if value is not None and value != "":
-        try:
-            gender = clean_text("gender", value)
-        except Invalid as exc:
-            errors.append(_field_error(raw, columns, row, "gender", exc))
+    texts: dict[str, str | None] = {}
+    for text_field in _TEXT_FIELDS:  # in this order: the errors' order
+        value = get(text_field)
+        if value is not None and value != "":
+            try:
+                texts[text_field] = clean_text(text_field, value)
+            except Invalid as exc:
+                errors.append(_field_error(raw, columns, row, text_field, exc))
     locale_value = get("locale")
     if locale_value is not None and locale_value != "":
         try:
@@ -494,7 +484,21 @@ def clean_participant(
         errors.append(FieldError(column, exc.code, params=exc.params, value=shown, row=row))
     if errors or name is None or email is None:
         return None, errors
-    return ParticipantInput(name, email, phone, birth, region, organization, gender, locale, custom_clean), []
+    get_text = texts.get
+    return (
+        ParticipantInput(
+            name,
+            email,
+            phone,
+            birth,
+            get_text("region"),
+            get_text("organization"),
+            get_text("gender"),
+            locale,
+            custom_clean,
+        ),
+        [],
+    )
 
 
 def _field_error(
