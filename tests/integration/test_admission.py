@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tests.attendance_support import add_gate, add_participant, add_participants, live_event, set_participant
@@ -12,9 +14,10 @@ from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_attendance import scans
 from turnout.bootstrap import Turnout
 from turnout.domain.admission import Direction, Result
+from turnout.domain.errors import NotFound
 from turnout.domain.events import EventStatus, GateDirection, ScanMethod
 from turnout.domain.ids import new_id
-from turnout.services.admission import ScanInput, desk_for
+from turnout.services.admission import Desk, ScanAnswer, ScanInput, desk_for
 from turnout.services.statistics import snapshot
 
 
@@ -278,3 +281,38 @@ def test_async_scans_admit_exactly_once_when_they_arrive_together(turnout: Turno
     answers = asyncio.run(storm())
     assert answers.count(("admitted", None)) == 10
     assert answers.count(("denied", "already_admitted")) == 70
+
+
+def test_scans_are_answered_one_by_one_when_their_group_cannot_commit(
+    turnout: Turnout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group whose transaction fails (here: the first attempt) is retried scan by scan, each in a
+    transaction of its own; the answers are those of the usual path, and a vanished event is a 404."""
+    event_id = live_event(turnout)
+    gate_id = add_gate(turnout, event_id)
+    pid, token = add_participant(turnout, event_id)
+    desk = desk_for(turnout)
+    original = Desk._bulk_batch_once
+    groups: list[int] = []
+
+    def failing_once(self: Desk, **kwargs: Any) -> list[ScanAnswer]:
+        groups.append(len(kwargs["batch"]))
+        if len(groups) == 1:
+            raise RuntimeError("the group's transaction failed")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Desk, "_bulk_batch_once", failing_once)
+    first = desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token, nonce="n1"))
+    again = desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token, nonce="n1"))
+    assert (first.result, first.code) == (Result.ADMITTED, None)
+    assert first.participant is not None
+    assert first.participant.name
+    assert (again.result, again.attendance_id, again.replayed) == (Result.ADMITTED, first.attendance_id, True)
+    assert len(groups) == 3  # the failed group, the scan alone, the repeated nonce
+    assert [(r.result, r.nonce) for r in scan_rows(turnout)] == [("admitted", "n1")]
+    assert participant(turnout, pid).check_in_status == "inside"
+    gate = desk.gate(event_id=event_id, gate_id=gate_id)
+    identity = desk.identify(event_id=event_id, token=None, participant_id=pid)
+    scan = ScanInput(gate_id=gate_id, participant_id=pid, method=ScanMethod.MANUAL)
+    with pytest.raises(NotFound):
+        desk._scan_alone(event_id=new_id(), item=(0, scan, gate, identity, None, None))

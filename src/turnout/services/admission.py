@@ -73,7 +73,7 @@ from turnout.domain.admission import (
 )
 from turnout.domain.errors import NotFound
 from turnout.domain.events import Event, Gate, ScanMethod, localize
-from turnout.domain.ids import new_id, sequential_ids
+from turnout.domain.ids import sequential_ids
 from turnout.domain.tickets import TicketClaims, TicketError, normalise_token, verify_token
 from turnout.messages.base import Envelope
 from turnout.messages.facts import AttendanceRecorded
@@ -423,14 +423,6 @@ class Desk:
                 self._tokens[key] = found
         return found
 
-    def _resolve_alone(self, *, event_id: str, identity: _Identity) -> _Identity:
-        if identity.token is None:
-            return identity
-        found = self.verify(event_id=event_id, token=identity.token)
-        if isinstance(found, str):
-            return _Identity(participant_id=None, token_version=None, denial=found)
-        return _Identity(participant_id=found.participant_id, token_version=found.version)
-
     # --- one scan ----------------------------------------------------------------------------------
 
     def scan(self, *, event_id: str, scan: ScanInput, actor: str | None = None) -> ScanAnswer:
@@ -539,10 +531,11 @@ class Desk:
                 self._on_recorded(event_id)
 
     def _scan_alone(self, *, event_id: str, item: _Item) -> ScanAnswer:
-        _, scan, gate, identity, _, actor = item
-        identity = self._resolve_alone(event_id=event_id, identity=identity)
+        """One scan in a transaction of its own (when its group could not commit): the group path
+        with a group of one. A nonce stored meanwhile by another process gives its stored answer."""
+        scan = item[1]
         try:
-            return self._scan_once(event_id=event_id, gate=gate, scan=scan, identity=identity, actor=actor)
+            [answer] = self._bulk_batch_once(event_id=event_id, batch=[item], seen_nonces={})
         except sa.exc.IntegrityError:
             if scan.nonce is None:
                 raise
@@ -550,83 +543,7 @@ class Desk:
             if stored is None:
                 raise
             return stored
-
-    def _scan_once(
-        self, *, event_id: str, gate: Gate, scan: ScanInput, identity: _Identity, actor: str | None
-    ) -> ScanAnswer:
-        with self._write_turn(), self._uow_factory() as uow:
-            conn = uow.conn
-            event, person = self._load(uow, event_id=event_id, participant_id=identity.participant_id)
-            occurred_at = localize(scan.occurred_at, event.timezone) if scan.occurred_at else uow.clock.now()
-            direction = scan.direction or default_direction(gate)
-            if identity.denial is not None:
-                decision: Decision = Denied(identity.denial)
-            else:
-                last = None
-                if scan.method is ScanMethod.BLE and person is not None:
-                    last = self._last_at_gate(conn, participant_id=person.id, gate_id=gate.id)
-                decision = admit(
-                    Scan(gate.id, scan.method, direction, occurred_at),
-                    person.ticket(identity.token_version) if person else None,
-                    gate,
-                    event,
-                    last,
-                    ble_debounce_seconds=self._settings.ble_debounce_seconds,
-                )
-            if isinstance(decision, Repeated):
-                previous = decision.previous
-                return ScanAnswer(
-                    previous.result, previous.code, previous.scan_id, person.brief() if person else None, True
-                )
-            scan_id = new_id()
-            now = uow.clock.now()
-            conn.execute(
-                scans.insert(),
-                _scan_dict(
-                    _scan_row(
-                        scan_id, event_id, gate.id, person, scan, direction, occurred_at, now, decision, actor
-                    )
-                ),
-            )
-            if person is not None and not isinstance(decision, Denied):
-                _apply(person, decision, occurred_at)
-                _update_participants(conn, [_snapshot(person)], now)
-                uow.emit_envelopes(
-                    [
-                        _fact(
-                            event_id,
-                            scan_id,
-                            person.id,
-                            gate.id,
-                            scan.method,
-                            direction,
-                            occurred_at,
-                            decision,
-                        )
-                    ]
-                )
-            uow.commit()
-        return ScanAnswer(decision.result, decision.code, scan_id, person.brief() if person else None)
-
-    def _load(
-        self, uow: UnitOfWork, *, event_id: str, participant_id: str | None
-    ) -> tuple[Event, _Participant | None]:
-        conn = uow.conn
-        if participant_id is not None:
-            query = (
-                sa.select(e, *_PARTICIPANT_COLUMNS)
-                .select_from(e.join(p, p.c.event_id == e.c.id))
-                .where(e.c.id == event_id, p.c.id == participant_id)
-            )
-            if uow.dialect == "postgresql":
-                query = query.with_for_update(of=p)
-            row = conn.execute(query).first()
-            if row is not None:
-                return event_from_row(row), _participant_from_row(row)
-        row = conn.execute(sa.select(e).where(e.c.id == event_id)).first()
-        if row is None:
-            raise NotFound("event_not_found", event_id=event_id)
-        return event_from_row(row), None
+        return answer
 
     @staticmethod
     def _last_at_gate(conn: sa.Connection, *, participant_id: str, gate_id: str) -> PreviousScan | None:
@@ -821,7 +738,7 @@ class Desk:
                         break
                     with self._uow_factory(readonly=True) as uow:
                         if event_row is None:
-                            event_row = uow.conn.execute(_SELECT_EVENT, {"event_id": event_id}).one()
+                            event_row = _event_row(uow.conn, event_id)
                         ids = {i[3].participant_id for i in batch if i[3].participant_id and not i[3].denial}
                         tokens = {i[3].token for i in batch if i[3].token}
                         more, more_tokens = _load_people(
@@ -900,7 +817,7 @@ class Desk:
                     people.setdefault(pid, loaded)
                 by_token.update(more_tokens)
             else:
-                event_row = conn.execute(_SELECT_EVENT, {"event_id": event_id}).one()
+                event_row = _event_row(conn, event_id)
                 people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
             event = event_from_row(event_row)
             plan = self._decide(
@@ -1129,6 +1046,13 @@ _SQLITE_SELECT_PEOPLE = (
 
 
 _CHECK_IN = {status.value: status for status in CheckInStatus}  # a dict look-up, not Enum's __call__
+
+
+def _event_row(conn: sa.Connection, event_id: str) -> Any:
+    row = conn.execute(_SELECT_EVENT, {"event_id": event_id}).first()
+    if row is None:
+        raise NotFound("event_not_found", event_id=event_id)
+    return row
 
 
 def _utc(text: str | None) -> datetime | None:
@@ -1477,27 +1401,6 @@ def _fact_data(
         "occurred_at": occurred_at.isoformat(),
         "stay_seconds": decision.stay_seconds if type(decision) is Exited else None,
     }
-
-
-def _fact(
-    event_id: str,
-    scan_id: str,
-    participant_id: str,
-    gate_id: str,
-    method: ScanMethod,
-    direction: Direction,
-    occurred_at: datetime,
-    decision: Admitted | Exited,
-    fact_id: str | None = None,
-) -> Envelope:
-    return Envelope(
-        id=fact_id or new_id(),
-        type=AttendanceRecorded.TYPE,
-        occurred_at=occurred_at,
-        key=event_id,
-        data=_fact_data(event_id, scan_id, participant_id, gate_id, method, direction, occurred_at, decision),
-        version=AttendanceRecorded.VERSION,
-    )
 
 
 def _turn_path(database_url: str) -> str | None:
