@@ -291,20 +291,26 @@ def _outcome(wired: Turnout, event_id: str, result: Any) -> tuple[Any, ...]:
     return (result.total_processed, result.successful, result.failed, errors, stored, statuses, facts)
 
 
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each batch that went the batch-by-batch path (``Desk._bulk_batch``), as it goes."""
+    seen: list[str] = []
+    original = Desk._bulk_batch
+
+    def counted(self: Desk, **kwargs: Any) -> list[ScanAnswer]:
+        seen.append("batch")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Desk, "_bulk_batch", counted)
+    return seen
+
+
 def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
-    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_template: Path, tmp_path: Path, calls: list[str]
 ) -> None:
     """SQLite: the pipelined path (batches decided while the one before is written) and the plain
     batch-by-batch path give the same answers, rows and participant states."""
     outcomes = []
-    calls: list[str] = []
-    original = Desk._bulk_batch
-
-    def counted(self: Desk, **kwargs: Any) -> list[ScanAnswer]:
-        calls.append("batch")
-        return original(self, **kwargs)
-
-    monkeypatch.setattr(Desk, "_bulk_batch", counted)
     for pipelined in (True, False):
         path = tmp_path / f"{pipelined}.sqlite3"
         shutil.copyfile(sqlite_template, path)
@@ -337,21 +343,13 @@ def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
 
 
 def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_url: str, tmp_path: Path, calls: list[str]
 ) -> None:
     settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
     wired = bootstrap(settings)
     try:
         event_id, records = _mixed_upload(wired)
         desk = desk_for(wired)
-        calls: list[str] = []
-        original = Desk._bulk_batch
-
-        def counted(self: Desk, **kwargs: Any) -> list[ScanAnswer]:
-            calls.append("batch")
-            return original(self, **kwargs)
-
-        monkeypatch.setattr(Desk, "_bulk_batch", counted)
         committed: list[str] = []
 
         def after_batch(_event_id: str) -> None:
