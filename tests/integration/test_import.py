@@ -388,6 +388,21 @@ def test_import_in_worker_processes_saves_what_in_process_cleaning_saves(
     assert outcomes[0]["errors"]
 
 
+def _assert_same_as_in_process(
+    turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: type[ImportWorkers]
+) -> None:
+    """The mixed file imported in this process, then with ``workers``: the same outcome."""
+    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
+    path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 10**9)
+    first = make_event(turnout)
+    expected = _import_outcome(turnout, first, run(turnout, first, path))
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(importing, "ImportWorkers", workers)
+    second = make_event(turnout)
+    assert _import_outcome(turnout, second, run(turnout, second, path)) == expected
+
+
 def test_import_finishes_in_this_process_when_the_workers_stop(
     turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -397,15 +412,7 @@ def test_import_finishes_in_this_process_when_the_workers_stop(
             for pid in self.pids:
                 os.kill(pid, signal.SIGKILL)
 
-    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
-    path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
-    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 10**9)
-    first = make_event(turnout)
-    expected = _import_outcome(turnout, first, run(turnout, first, path))
-    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(importing, "ImportWorkers", DyingWorkers)
-    second = make_event(turnout)
-    assert _import_outcome(turnout, second, run(turnout, second, path)) == expected
+    _assert_same_as_in_process(turnout, tmp_path, monkeypatch, DyingWorkers)
 
 
 def test_import_runs_in_this_process_when_the_workers_cannot_start(
@@ -418,12 +425,4 @@ def test_import_runs_in_this_process_when_the_workers_cannot_start(
                 worker.process.kill()
                 worker.process.wait()
 
-    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
-    path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
-    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 10**9)
-    first = make_event(turnout)
-    expected = _import_outcome(turnout, first, run(turnout, first, path))
-    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(importing, "ImportWorkers", DeadWorkers)
-    second = make_event(turnout)
-    assert _import_outcome(turnout, second, run(turnout, second, path)) == expected
+    _assert_same_as_in_process(turnout, tmp_path, monkeypatch, DeadWorkers)
