@@ -6,6 +6,7 @@ Exit 0 when the file was read and its valid rows saved (refused rows are counted
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -61,6 +62,16 @@ def import_command(
     size = file.stat().st_size
     with wired() as turnout:
         try:
+            run = functools.partial(
+                import_file,
+                turnout,
+                event_id=event_id,
+                path=file,
+                actor="cli",
+                on_duplicate=on_duplicate,
+                mapping=columns,
+                encoding=encoding,
+            )
             if show_bar:
                 with Progress(
                     TextColumn("[bold]{task.description}"),
@@ -76,27 +87,10 @@ def import_command(
                     def progress(job: Any, position: int) -> None:
                         bar.update(task, completed=min(position, size), rows=job.rows_processed)
 
-                    job = import_file(
-                        turnout,
-                        event_id=event_id,
-                        path=file,
-                        actor="cli",
-                        on_duplicate=on_duplicate,
-                        mapping=columns,
-                        encoding=encoding,
-                        progress=progress,
-                    )
+                    job = run(progress=progress)
                     bar.update(task, completed=size)
             else:
-                job = import_file(
-                    turnout,
-                    event_id=event_id,
-                    path=file,
-                    actor="cli",
-                    on_duplicate=on_duplicate,
-                    mapping=columns,
-                    encoding=encoding,
-                )
+                job = run()
         except DomainError as error:
             fail(error, as_json)
             return
