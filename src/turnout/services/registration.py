@@ -33,6 +33,7 @@ from turnout.messages.facts import ParticipantRegistered
 from turnout.services.events import get_event
 
 if TYPE_CHECKING:
+    from turnout.bootstrap import Turnout
     from turnout.services.ticketing import TicketBook
 
 ACCEPTED_FIELDS = (
@@ -199,6 +200,34 @@ def register_participant(
         )
     participant = store.get(participant_id)
     assert participant is not None
+    return participant
+
+
+def register_publicly(
+    turnout: Turnout,
+    *,
+    event_id: str,
+    data: Mapping[str, Any] | ParticipantInput,
+    client: str,
+    idempotency_key: str | None = None,
+) -> Participant:
+    """Self-registration by a member of the public (the API's ``/registrations``, the registration
+    page): the client's rate limit counted and committed first, then ``register_participant``
+    with source ``form`` and the client as the actor. ``rate_limited`` past the limit."""
+    with turnout.uow() as uow:
+        check_rate_limit(uow, client=f"ip:{client}", limit=turnout.settings.registration_rate_limit)
+        uow.commit()
+    with turnout.uow() as uow:
+        participant = register_participant(
+            uow,
+            tickets=turnout.tickets,
+            event_id=event_id,
+            data=data,
+            source=Source.FORM,
+            actor=f"public:{client}",
+            idempotency_key=idempotency_key,
+        )
+        uow.commit()
     return participant
 
 

@@ -13,12 +13,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from turnout.domain.errors import DomainError, NotFound, ValidationFailed
-from turnout.domain.participants import Source
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.templating import page_locale, render
 from turnout.i18n import translate
 from turnout.services import events as event_service
-from turnout.services.registration import check_rate_limit, register_participant
+from turnout.services.registration import register_publicly
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,22 +80,14 @@ def submit_registration(
     data.setdefault("name", "")
     data.setdefault("email", "")
     data["locale"] = locale
-    client = request.client.host if request.client else "unknown"
     try:
-        with turnout.uow() as uow:
-            check_rate_limit(uow, client=f"ip:{client}", limit=turnout.settings.registration_rate_limit)
-            uow.commit()
-        with turnout.uow() as uow:
-            participant = register_participant(
-                uow,
-                tickets=turnout.tickets,
-                event_id=event_id,
-                data=data,
-                source=Source.FORM,
-                actor=f"public:{client}",
-                idempotency_key=f"form:{submission_id}" if submission_id else None,
-            )
-            uow.commit()
+        participant = register_publicly(
+            turnout,
+            event_id=event_id,
+            data=data,
+            client=request.client.host if request.client else "unknown",
+            idempotency_key=f"form:{submission_id}" if submission_id else None,
+        )
     except ValidationFailed as failed:
         errors = {e.field: translate(e.code, locale, e.params) for e in failed.errors}
         return render(

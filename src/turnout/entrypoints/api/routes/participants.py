@@ -16,7 +16,7 @@ from turnout.entrypoints.api.schemas import (
     RegistrationRead,
 )
 from turnout.services import participants as participant_service
-from turnout.services.registration import check_rate_limit, register_participant
+from turnout.services.registration import register_participant, register_publicly
 
 router = APIRouter(prefix="/api/v1", tags=["participants"])
 
@@ -60,22 +60,13 @@ def self_register(
     idempotency_key: IdempotencyKey = None,
 ) -> RegistrationRead:
     """Public self-registration (no key) for open events; rate-limited per client."""
-    with turnout.uow() as uow:
-        check_rate_limit(
-            uow, client=f"ip:{client_of(request)}", limit=turnout.settings.registration_rate_limit
-        )
-        uow.commit()
-    with turnout.uow() as uow:
-        participant = register_participant(
-            uow,
-            tickets=turnout.tickets,
-            event_id=event_id,
-            data=body.data(),
-            source=Source.FORM,
-            actor=f"public:{client_of(request)}",
-            idempotency_key=idempotency_key,
-        )
-        uow.commit()
+    participant = register_publicly(
+        turnout,
+        event_id=event_id,
+        data=body.data(),
+        client=client_of(request),
+        idempotency_key=idempotency_key,
+    )
     return RegistrationRead.of(participant)
 
 
