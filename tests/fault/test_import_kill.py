@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -43,22 +44,27 @@ def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def test_import_killed_with_sigkill_resumes_to_completion_without_duplicates(tmp_path: Path) -> None:
-    cli(tmp_path, "db", "upgrade")
-    event = json.loads(
-        cli(
-            tmp_path,
-            "events",
-            "create",
-            "--name",
-            "장애 시험",
-            "--starts",
-            "2026-06-01T09:00",
-            "--ends",
-            "2026-06-01T18:00",
-            "--json",
-        ).stdout
+def new_event(workdir: Path, name: str) -> dict[str, Any]:
+    """A fresh database in ``workdir`` with one event, made through the CLI."""
+    cli(workdir, "db", "upgrade")
+    made = cli(
+        workdir,
+        "events",
+        "create",
+        "--name",
+        name,
+        "--starts",
+        "2026-06-01T09:00",
+        "--ends",
+        "2026-06-01T18:00",
+        "--json",
     )
+    event: dict[str, Any] = json.loads(made.stdout)
+    return event
+
+
+def test_import_killed_with_sigkill_resumes_to_completion_without_duplicates(tmp_path: Path) -> None:
+    event = new_event(tmp_path, "장애 시험")
     data = tmp_path / "people.csv"
     lines = ["이름,이메일,휴대폰,메모"]
     lines += [
@@ -124,21 +130,7 @@ def test_import_killed_with_sigkill_resumes_to_completion_without_duplicates(tmp
 
 
 def test_importing_the_same_file_again_after_completion_creates_nothing(tmp_path: Path) -> None:
-    cli(tmp_path, "db", "upgrade")
-    event = json.loads(
-        cli(
-            tmp_path,
-            "events",
-            "create",
-            "--name",
-            "재시험",
-            "--starts",
-            "2026-06-01T09:00",
-            "--ends",
-            "2026-06-01T18:00",
-            "--json",
-        ).stdout
-    )
+    event = new_event(tmp_path, "재시험")
     data = tmp_path / "people.csv"
     data.write_text("이름,이메일\n김민준,a@example.com\n이서연,b@example.com\n", encoding="utf-8")
     first = json.loads(cli(tmp_path, "import", event["id"], str(data), "--json").stdout)
