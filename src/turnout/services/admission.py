@@ -31,11 +31,9 @@ import asyncio
 import contextlib
 import fcntl
 import functools
-import gc
 import json
 import os
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -77,6 +75,7 @@ from turnout.domain.ids import sequential_ids
 from turnout.domain.tickets import TicketClaims, TicketError, normalise_token, verify_token
 from turnout.messages.base import Envelope
 from turnout.messages.facts import AttendanceRecorded
+from turnout.runtime import gc_paused, short_switches
 from turnout.services.ticketing import TicketBook
 
 GATE_TTL_SECONDS = 5.0
@@ -174,33 +173,6 @@ class _Moved(Exception):
 
 def _data_version(raw: Any) -> int:
     return int(raw.execute("PRAGMA data_version").fetchone()[0])
-
-
-_switch_lock = threading.Lock()
-_switch_users = 0
-_switch_saved = 0.005
-
-
-@contextlib.contextmanager
-def _short_switches(interval: float = 0.0002) -> Iterator[None]:
-    """A short GIL switch interval while a bulk upload's two threads work (nested across threads).
-
-    The writer thread gives the GIL up around each SQLite call and asks for it back after; while the
-    deciding thread runs Python, each ask waits out the switch interval (5 ms by default), which
-    would cost more than the overlap gains. 0.2 ms keeps the wait small."""
-    global _switch_users, _switch_saved
-    with _switch_lock:
-        if _switch_users == 0:
-            _switch_saved = sys.getswitchinterval()
-            sys.setswitchinterval(interval)
-        _switch_users += 1
-    try:
-        yield
-    finally:
-        with _switch_lock:
-            _switch_users -= 1
-            if _switch_users == 0:
-                sys.setswitchinterval(_switch_saved)
 
 
 @dataclass
@@ -730,7 +702,7 @@ class Desk:
         by_token: dict[str, str] = {}
         ahead = dict(seen_nonces)  # answers by nonce, this upload's batches decided so far included
         event_row: Any = None
-        with _short_switches():
+        with short_switches():
             writer.start()
             try:
                 for k, batch in enumerate(batches):
@@ -985,32 +957,6 @@ class Desk:
         return _Plan(
             answers, scan_rows, facts, [_snapshot(person) for person in changed.values()], batch_nonces, now
         )
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector held off while a bulk upload's batches run (nested across threads).
-    An upload makes tens of thousands of acyclic objects (freed by reference counting), many kept to
-    its end (the answers by nonce); the collections they trigger walked a growing heap again and
-    again, about a tenth of an upload's time. One upload is at most 10,000 records."""
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def _settle_all(settled: list[tuple[asyncio.Future[ScanAnswer], _Waiting]]) -> None:

@@ -72,7 +72,7 @@ from turnout.domain.participants import (
 )
 from turnout.messages.base import Envelope
 from turnout.messages.facts import ParticipantRegistered, ParticipantUpdated
-from turnout.services.admission import gc_paused
+from turnout.runtime import gc_paused
 from turnout.services.events import get_event
 from turnout.services.registration import event_rules
 

@@ -32,7 +32,8 @@ from turnout.entrypoints.api.schemas import (
     AttendanceRead,
 )
 from turnout.i18n import pick_locale, translate
-from turnout.services.admission import ScanAnswer, ScanInput, desk_for, gc_paused
+from turnout.runtime import gc_paused
+from turnout.services.admission import ScanAnswer, ScanInput, desk_for
 from turnout.services.statistics import analytics, statistics_for
 
 router = APIRouter(prefix="/api/v1", tags=["attendance"])
