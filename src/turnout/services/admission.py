@@ -203,32 +203,6 @@ def _write_plan(conn: sa.Connection, event_id: str, plan: _Plan, uow: UnitOfWork
 
 
 @dataclass
-class _Carry:
-    """What one bulk upload's transactions hand on to the next, on SQLite: the event row and the
-    participants as the previous batch committed them, so that they need not be read again.
-
-    Trusted only while nothing else has written since: the next batch runs on the same connection,
-    ``PRAGMA data_version`` (which moves whenever another connection commits) has not moved, and the
-    connection's own change count is where this upload left it (nobody else borrowed it to write).
-    Otherwise, and after any failure, everything is read again as for a first batch.
-    """
-
-    key: tuple[int, int, int] | None = None
-    event_row: Any = None
-    people: dict[str, _Participant] = field(default_factory=dict)
-    by_token: dict[str, str] = field(default_factory=dict)
-
-
-def _unchanged_key(uow: UnitOfWork) -> tuple[int, int, int] | None:
-    """(this connection, its ``data_version``, its change count) on SQLite; None elsewhere."""
-    if uow.dialect != "sqlite":
-        return None
-    raw: Any = uow.conn.connection.dbapi_connection
-    version = uow.conn.exec_driver_sql("PRAGMA data_version").scalar()
-    return (id(raw), int(version or 0), int(raw.total_changes))
-
-
-@dataclass
 class _Waiting:
     """A scan queued for the next group commit."""
 
@@ -610,11 +584,8 @@ class Desk:
                 done = self._bulk_pipelined(
                     event_id=event_id, batches=batches, seen_nonces=seen_nonces, result=result
                 )
-            carry = _Carry()
             for batch in batches[done:]:  # all of them, or those after the pipeline stopped
-                answers = self._bulk_batch(
-                    event_id=event_id, batch=batch, seen_nonces=seen_nonces, carry=carry
-                )
+                answers = self._bulk_batch(event_id=event_id, batch=batch, seen_nonces=seen_nonces)
                 self._count(event_id, batch, answers, result)
         result.errors.sort(key=lambda err: err.index)
         return result
@@ -743,12 +714,11 @@ class Desk:
         event_id: str,
         batch: list[_Item],
         seen_nonces: dict[str, ScanAnswer],
-        carry: _Carry | None = None,
     ) -> list[ScanAnswer]:
         for attempt in range(3):
             try:
                 return self._bulk_batch_once(
-                    event_id=event_id, batch=batch, seen_nonces=seen_nonces, carry=carry, briefs=False
+                    event_id=event_id, batch=batch, seen_nonces=seen_nonces, briefs=False
                 )
             except sa.exc.DBAPIError:
                 # a concurrent upload stored one of these nonces first, or PostgreSQL broke a lock
@@ -763,7 +733,6 @@ class Desk:
         event_id: str,
         batch: list[_Item],
         seen_nonces: dict[str, ScanAnswer],
-        carry: _Carry | None = None,
         briefs: bool = True,
     ) -> list[ScanAnswer]:
         """Decide and record ``batch`` in one transaction. ``briefs=False``: answers without the
@@ -772,25 +741,10 @@ class Desk:
             self._verifier(event_id)  # the key first: fetching it may write, outside our transaction
         with self._write_turn(), self._uow_factory() as uow:
             conn = uow.conn
-            carry_key = _unchanged_key(uow) if carry is not None else None
-            reuse = carry is not None and carry_key is not None and carry.key == carry_key
-            if carry is not None:
-                carry.key = None  # until this batch has committed
             ids = {item[3].participant_id for item in batch if item[3].participant_id and not item[3].denial}
             tokens = {item[3].token for item in batch if item[3].token}
-            if reuse:
-                assert carry is not None
-                event_row = carry.event_row
-                people, by_token = carry.people, carry.by_token
-                more, more_tokens = _load_people(
-                    uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens - by_token.keys()
-                )
-                for pid, loaded in more.items():
-                    people.setdefault(pid, loaded)
-                by_token.update(more_tokens)
-            else:
-                event_row = _event_row(conn, event_id)
-                people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
+            event_row = _event_row(conn, event_id)
+            people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
             event = event_from_row(event_row)
             plan = self._decide(
                 uow,
@@ -804,14 +758,6 @@ class Desk:
             )
             _write_plan(uow.conn, event_id, plan, uow)
             uow.commit()
-            if carry is not None and carry_key is not None:
-                raw: Any = conn.connection.dbapi_connection
-                carry.key, carry.event_row, carry.people, carry.by_token = (
-                    (carry_key[0], carry_key[1], int(raw.total_changes)),
-                    event_row,
-                    people,
-                    by_token,
-                )
         seen_nonces.update(plan.batch_nonces)
         return plan.answers
 

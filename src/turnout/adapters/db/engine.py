@@ -43,8 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             pool_size=kwargs.pop("pool_size", 20),
             max_overflow=kwargs.pop("max_overflow", 20),
-            # the connection a thread just gave back is the one it gets next: its page cache is warm,
-            # and a bulk upload's batches find their own connection (see admission's ``_Carry``)
+            # the connection a thread just gave back is the one it gets next: its page cache is warm
             pool_use_lifo=kwargs.pop("pool_use_lifo", True),
             **kwargs,
         )
