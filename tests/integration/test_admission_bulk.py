@@ -202,8 +202,8 @@ def test_batches_carry_their_own_changes_forward(turnout: Turnout) -> None:
 
 
 def test_later_batches_do_not_read_again_what_nobody_changed(sqlite_url: str, tmp_path: Path) -> None:
-    """SQLite: with nothing else writing, a participant already read is not read again (one look-up
-    per participant for the whole upload, not one per batch)."""
+    """SQLite: with nothing else writing, the participants are read once for the whole upload (one
+    look-up before the first batch is decided), not once per batch."""
     settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
     wired = bootstrap(settings)
     try:
@@ -226,7 +226,7 @@ def test_later_batches_do_not_read_again_what_nobody_changed(sqlite_url: str, tm
 
         result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
         assert (result.successful, result.failed) == (6, 0)
-        assert len(looked_up) == 2  # the first batch of each participant, then nothing
+        assert len(looked_up) == 1  # every participant the upload names, at once, then nothing
     finally:
         wired.close()
 

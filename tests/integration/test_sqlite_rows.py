@@ -102,7 +102,7 @@ def test_rows_go_in_pieces_of_few_sizes(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith("INSERT INTO things"):
+        if statement.startswith('INSERT INTO "things"'):
             seen.append(statement.count("("))
 
     with engine.begin() as conn:
@@ -111,3 +111,33 @@ def test_rows_go_in_pieces_of_few_sizes(engine: sa.Engine) -> None:
         assert conn.exec_driver_sql("SELECT count(*) FROM things").scalar() == 1537
     # (the column list is one parenthesis; each row another)
     assert [n - 1 for n in seen] == [1024, 256, 128, 92, 36, 1]
+
+
+def test_the_driver_connection_writes_what_the_sqlalchemy_one_writes(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """A bulk upload's writer thread passes the driver's connection: same statements, same rows."""
+    rows = _rows(150)
+    other = make_engine(f"sqlite:///{tmp_path / 'driver.sqlite3'}")
+    with other.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE things (seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, name TEXT, "
+            '"count" INTEGER, ratio REAL, note TEXT, data JSON)'
+        )
+    with engine.begin() as conn:
+        insert_many(conn, "things", COLUMNS, rows)
+        update_many(conn, "things", ("note", "count"), "id", [("바뀜", 7, "id-00003"), ("x", 1, "id-00149")])
+        update_many(conn, "things", ("note",), "id", [("하나", "id-00000")])
+        expected = _stored(conn)
+    with other.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        raw.execute("BEGIN IMMEDIATE")
+        insert_many(raw, "things", COLUMNS, rows)
+        update_many(raw, "things", ("note", "count"), "id", [("바뀜", 7, "id-00003"), ("x", 1, "id-00149")])
+        update_many(raw, "things", ("note",), "id", [("하나", "id-00000")])
+        raw.execute("COMMIT")
+    with other.connect() as conn:
+        assert _stored(conn) == expected
+    assert expected[3][4] == "바뀜"
+    assert expected[0][4] == "하나"
+    other.dispose()

@@ -48,7 +48,7 @@ from sqlalchemy.engine import make_url
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.engine import is_sqlite
 from turnout.adapters.db.repositories import event_from_row
-from turnout.adapters.db.sqlite_rows import insert_many, update_many
+from turnout.adapters.db.sqlite_rows import Target, insert_many, update_many
 from turnout.adapters.db.tables_attendance import scans
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.adapters.signing import verifier
@@ -81,12 +81,18 @@ from turnout.services.ticketing import TicketBook
 GATE_TTL_SECONDS = 5.0
 TOKEN_CACHE_SIZE = 200_000
 GROUP_MAX = 64  # scans per group commit
+READ_AHEAD_BATCHES = 10  # a pipelined bulk upload reads for this many batches at a time
 
 p = t.participants
 e = t.events
 
 
-@dataclass(frozen=True)
+# The records below are built for every scan (10,000 of each for a full bulk upload): slotted
+# dataclasses, not frozen ones, whose ``__init__`` costs several times as much (see
+# ``domain.admission``). Nothing changes them once built; treat them as values.
+
+
+@dataclass(slots=True)
 class ScanInput:
     """One scan as a gate (or an offline upload) reports it. ``occurred_at`` may be naive: it is then
     read in the event's timezone; ``None`` means now."""
@@ -103,14 +109,14 @@ class ScanInput:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ParticipantBrief:
     id: str
     name: str
     check_in_status: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScanAnswer:
     result: Result
     code: str | None
@@ -177,14 +183,19 @@ def _data_version(raw: Any) -> int:
 
 @dataclass
 class _Plan:
-    """One batch decided: the answers, and the rows that record them (written by ``_write_plan``)."""
+    """One batch decided: the answers, and the rows that record them (written by ``_write_plan``).
+
+    With ``texts`` (SQLite) the scan rows and facts are the driver's rows (``_sqlite_scan_row``;
+    outbox rows in ``_OUTBOX_COLUMNS`` order); without, ``_scan_row`` tuples and
+    ``(id, occurred_at, data)`` facts for SQLAlchemy Core."""
 
     answers: list[ScanAnswer]
-    scan_rows: list[tuple[Any, ...]]  # ``_scan_row`` tuples
-    facts: list[tuple[str, datetime, dict[str, Any]]]  # attendance.recorded: id, when, data
+    scan_rows: list[tuple[Any, ...]]  # in ``_SCAN_COLUMNS`` order
+    facts: list[tuple[Any, ...]]  # attendance.recorded
     changed: list[tuple[Any, ...]]  # ``_snapshot`` of each participant whose state moved
     batch_nonces: dict[str, ScanAnswer]
     now: datetime
+    texts: _TimeTexts | None = None
 
 
 def _snapshot(person: _Participant) -> tuple[Any, ...]:
@@ -194,12 +205,27 @@ def _snapshot(person: _Participant) -> tuple[Any, ...]:
 
 def _write_plan(conn: sa.Connection, event_id: str, plan: _Plan, uow: UnitOfWork) -> None:
     """The batch's scan rows, participant updates and facts, in ``uow``'s transaction."""
-    texts = _TimeTexts()  # each moment of the batch formatted once for SQLite
+    if plan.texts is not None:
+        _write_sqlite_rows(conn, _sqlite_rows(plan))
+        return
     if plan.scan_rows:
-        _insert_scans(conn, plan.scan_rows, texts)
+        conn.execute(scans.insert(), [_scan_dict(row) for row in plan.scan_rows])
     if plan.changed:
-        _update_participants(conn, plan.changed, plan.now, texts)
-    _emit_recorded(uow, event_id, plan.facts, texts)
+        _update_participants(conn, plan.changed, plan.now)
+    if plan.facts:
+        uow.emit_envelopes(
+            [
+                Envelope(
+                    id=fact_id,
+                    type=AttendanceRecorded.TYPE,
+                    occurred_at=occurred_at,
+                    key=event_id,
+                    data=data,
+                    version=AttendanceRecorded.VERSION,
+                )
+                for fact_id, occurred_at, data in plan.facts
+            ]
+        )
 
 
 @dataclass
@@ -213,7 +239,7 @@ class _Waiting:
     done: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Identity:
     """Who a scan names, once the token is checked: a participant id, or a refusal code."""
 
@@ -625,8 +651,11 @@ class Desk:
 
         This thread decides each batch against the participants as the batches before it left
         them (in memory) and reads only what no batch of this upload has touched, through its own
-        read transactions. A writer thread writes each batch's rows on one connection kept for the
-        upload, in a transaction of its own, after checking under the write lock that nothing else
+        read transactions, ``READ_AHEAD_BATCHES`` batches at a time (``_read_ahead``). A writer
+        thread writes each batch's rows on one connection kept for the upload, in a transaction of
+        its own driven on the driver connection (``BEGIN IMMEDIATE`` … ``COMMIT``: no SQLAlchemy
+        work per statement on the thread that is the pipeline's slower half), after checking under
+        the write lock that nothing else
         has written since the upload began: ``PRAGMA data_version`` on that connection (it moves
         when another connection commits) and the connection's change count (only this upload writes
         through it). Then every decision made ahead stands on exactly the state it assumed. If the
@@ -656,10 +685,17 @@ class Desk:
                     continue  # drain, so that the deciding thread never blocks
                 k, plan, rows = item
                 try:
-                    with self._write_turn(), pinned.begin():
-                        if (_data_version(raw), int(raw.total_changes)) != expected:
-                            raise _Moved
-                        _write_sqlite_rows(pinned, rows)
+                    with self._write_turn():
+                        raw.execute("BEGIN IMMEDIATE")
+                        try:
+                            if (_data_version(raw), int(raw.total_changes)) != expected:
+                                raise _Moved
+                            _write_sqlite_rows(raw, rows)
+                            raw.execute("COMMIT")
+                        except BaseException:
+                            if raw.in_transaction:
+                                raw.rollback()
+                            raise
                     expected = (expected[0], int(raw.total_changes))
                 except Exception:
                     failed.set()
@@ -669,44 +705,74 @@ class Desk:
                 committed.append(k)
 
         writer = threading.Thread(target=write, name="bulk-writer", daemon=True)
+        with self._uow_factory(readonly=True) as uow:
+            event = event_from_row(_event_row(uow.conn, event_id))
+            clock = uow.clock
         people: dict[str, _Participant] = {}
         by_token: dict[str, str] = {}
+        resolved: dict[str, _Identity] = {}
         ahead = dict(seen_nonces)  # answers by nonce, this upload's batches decided so far included
-        event_row: Any = None
         with short_switches():
             writer.start()
             try:
                 for k, batch in enumerate(batches):
                     if failed.is_set():
                         break
-                    with self._uow_factory(readonly=True) as uow:
-                        if event_row is None:
-                            event_row = _event_row(uow.conn, event_id)
-                        ids = {i[3].participant_id for i in batch if i[3].participant_id and not i[3].denial}
-                        tokens = {i[3].token for i in batch if i[3].token}
-                        more, more_tokens = _load_people(
-                            uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens - by_token.keys()
-                        )
-                        for pid, loaded in more.items():
-                            people.setdefault(pid, loaded)
-                        by_token.update(more_tokens)
-                        plan = self._decide(
-                            uow,
+                    if k % READ_AHEAD_BATCHES == 0:
+                        self._read_ahead(
                             event_id=event_id,
-                            event=event_from_row(event_row),
-                            batch=batch,
+                            items=[item for later in batches[k : k + READ_AHEAD_BATCHES] for item in later],
                             people=people,
                             by_token=by_token,
-                            seen_nonces=ahead,
-                            briefs=False,
+                            resolved=resolved,
+                            known=ahead,
                         )
+                    plan = self._decide(
+                        event_id=event_id,
+                        event=event,
+                        batch=batch,
+                        people=people,
+                        resolved=resolved,
+                        known=ahead,
+                        now=clock.now(),
+                        conn=None,
+                        briefs=False,
+                        sqlite=True,
+                    )
                     ahead.update(plan.batch_nonces)
-                    plans.put((k, plan, _sqlite_rows(event_id, plan)))
+                    plans.put((k, plan, _sqlite_rows(plan)))
             finally:
                 plans.put(None)
                 writer.join()
                 pinned.close()
         return len(committed)
+
+    def _read_ahead(
+        self,
+        *,
+        event_id: str,
+        items: list[_Item],
+        people: dict[str, _Participant],
+        by_token: dict[str, str],
+        resolved: dict[str, _Identity],
+        known: dict[str, ScanAnswer],
+    ) -> None:
+        """What the next batches of a pipelined upload need and nobody has read yet: participants,
+        tokens, stored nonces — in one read transaction for several batches. What the upload has
+        already read (or changed) is not read again: its state in memory is the newer one."""
+        tokens = {item[3].token for item in items if item[3].token} - resolved.keys()
+        ids = {item[3].participant_id for item in items if item[3].participant_id and not item[3].denial}
+        with self._uow_factory(readonly=True) as uow:
+            more, more_tokens = _load_people(uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens)
+            for pid, loaded in more.items():
+                people.setdefault(pid, loaded)
+            by_token.update(more_tokens)
+            resolved.update(
+                self._resolve(uow, event_id=event_id, tokens=tokens, people=people, by_token=by_token)
+            )
+            known.update(
+                _stored_answers(uow.conn, event_id=event_id, items=items, known=known, people=people)
+            )
 
     def _bulk_batch(
         self,
@@ -743,48 +809,46 @@ class Desk:
             conn = uow.conn
             ids = {item[3].participant_id for item in batch if item[3].participant_id and not item[3].denial}
             tokens = {item[3].token for item in batch if item[3].token}
-            event_row = _event_row(conn, event_id)
+            event = event_from_row(_event_row(conn, event_id))
             people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
-            event = event_from_row(event_row)
+            resolved = self._resolve(uow, event_id=event_id, tokens=tokens, people=people, by_token=by_token)
+            stored = _stored_answers(conn, event_id=event_id, items=batch, known=seen_nonces, people=people)
             plan = self._decide(
-                uow,
                 event_id=event_id,
                 event=event,
                 batch=batch,
                 people=people,
-                by_token=by_token,
-                seen_nonces=seen_nonces,
+                resolved=resolved,
+                known={**seen_nonces, **stored} if stored else seen_nonces,
+                now=uow.clock.now(),
+                conn=conn,
                 briefs=briefs,
+                sqlite=uow.dialect == "sqlite",
             )
             _write_plan(uow.conn, event_id, plan, uow)
             uow.commit()
         seen_nonces.update(plan.batch_nonces)
         return plan.answers
 
-    def _decide(
+    def _resolve(
         self,
         uow: UnitOfWork,
         *,
         event_id: str,
-        event: Event,
-        batch: list[_Item],
+        tokens: set[str],
         people: dict[str, _Participant],
         by_token: dict[str, str],
-        seen_nonces: dict[str, ScanAnswer],
-        briefs: bool,
-    ) -> _Plan:
-        """Decide ``batch`` against ``people`` (updated in place as each scan is applied) and build
-        the rows to write. Reads through ``uow``: participants named by a token not stored (after
-        its signature is checked), the nonces already stored, the last scan at a gate for BLE."""
-        conn = uow.conn
-        tokens = {item[3].token for item in batch if item[3].token}
-        resolved: dict[str, _Identity] = {
-            token: _Identity(participant_id=by_token[token], token_version=_stored_token_version(token))
-            for token in tokens
-            if token in by_token
-        }
+    ) -> dict[str, _Identity]:
+        """Who each token still to be looked up names: a participant's stored current token names
+        them; any other token is verified (signature, event, revocation) and the participant it
+        names, if any, is loaded into ``people``."""
+        resolved: dict[str, _Identity] = {}
         later: set[str] = set()
-        for token in tokens - by_token.keys():
+        for token in tokens:
+            pid = by_token.get(token)
+            if pid is not None:
+                resolved[token] = _Identity(participant_id=pid, token_version=_stored_token_version(token))
+                continue
             found = self.verify(event_id=event_id, token=token)
             if isinstance(found, str):
                 resolved[token] = _Identity(participant_id=None, token_version=None, denial=found)
@@ -795,21 +859,37 @@ class Desk:
         if later:
             for pid, loaded in _load_people(uow, event_id=event_id, ids=later, tokens=set())[0].items():
                 people.setdefault(pid, loaded)
-        nonces = [item[1].nonce for item in batch if item[1].nonce and item[1].nonce not in seen_nonces]
-        stored: dict[str, ScanAnswer] = {}
-        if nonces:
-            for scan_id, nonce, result, code, participant_id in _stored_nonces(
-                conn, event_id=event_id, nonces=nonces
-            ):
-                person = people.get(participant_id) if participant_id else None
-                stored[nonce] = ScanAnswer(
-                    Result(result), code, scan_id, person.brief() if person else None, True
-                )
-        now = uow.clock.now()
+        return resolved
+
+    def _decide(
+        self,
+        *,
+        event_id: str,
+        event: Event,
+        batch: list[_Item],
+        people: dict[str, _Participant],
+        resolved: dict[str, _Identity],
+        known: dict[str, ScanAnswer],
+        now: datetime,
+        conn: sa.Connection | None,
+        briefs: bool,
+        sqlite: bool,
+    ) -> _Plan:
+        """Decide ``batch`` against ``people`` (updated in place as each scan is applied) and build
+        the rows to write, without reading: tokens come ``resolved``, and ``known`` holds the answers
+        of nonces already stored or decided. ``conn`` reads the last scan at a gate for a BLE
+        detection (an upload without BLE records passes ``None``). ``sqlite``: rows for SQLite's
+        driver, else for SQLAlchemy Core."""
         fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
         answers: list[ScanAnswer] = []
         scan_rows: list[tuple[Any, ...]] = []
-        facts: list[tuple[str, datetime, dict[str, Any]]] = []  # attendance.recorded: id, when, data
+        facts: list[tuple[Any, ...]] = []
+        # On SQLite the rows are built as the driver takes them (times as text, JSON as text); each
+        # moment is formatted once, shared by a scan's row and its fact
+        texts = _TimeTexts() if sqlite else None
+        now_text = texts[now] if texts is not None else None
+        fact_type, fact_version = AttendanceRecorded.TYPE, AttendanceRecorded.VERSION
+        dumps = _dumps_text
         batch_nonces: dict[str, ScanAnswer] = {}
         last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
         changed: dict[str, _Participant] = {}
@@ -825,9 +905,9 @@ class Desk:
                 occurred_at = at
             nonce = record.nonce
             if nonce is not None:
-                known = seen_nonces.get(nonce) or batch_nonces.get(nonce) or stored.get(nonce)
-                if known is not None:
-                    answers.append(known)
+                earlier = known.get(nonce) or batch_nonces.get(nonce)
+                if earlier is not None:
+                    answers.append(earlier)
                     continue
             person = people.get(identity.participant_id) if identity.participant_id else None
             direction = record.direction or default_direction(gate)
@@ -838,6 +918,7 @@ class Desk:
                 if record.method is ScanMethod.BLE and person is not None:
                     key = (person.id, gate.id)
                     if key not in last_at_gate:
+                        assert conn is not None, "BLE records are decided with a connection"
                         last_at_gate[key] = self._last_at_gate(
                             conn, participant_id=person.id, gate_id=gate.id
                         )
@@ -857,51 +938,72 @@ class Desk:
                 )
             else:
                 scan_id = next(fresh_ids)
-                scan_rows.append(
-                    _scan_row(
-                        scan_id,
-                        event_id,
-                        gate.id,
-                        person,
-                        record,
-                        direction,
-                        occurred_at,
-                        now,
-                        decision,
-                        actor,
+                pid = person.id if person is not None else None
+                stay = decision.stay_seconds if type(decision) is Exited else None
+                result, code = decision.result, decision.code
+                if texts is not None:
+                    at_text = texts[occurred_at]
+                    scan_rows.append(
+                        _sqlite_scan_row(
+                            scan_id,
+                            event_id,
+                            gate.id,
+                            pid,
+                            record,
+                            direction,
+                            at_text,
+                            now_text,
+                            result,
+                            code,
+                            stay,
+                            actor,
+                        )
                     )
-                )
+                else:
+                    scan_rows.append(
+                        _scan_row(
+                            scan_id,
+                            event_id,
+                            gate.id,
+                            pid,
+                            record,
+                            direction,
+                            occurred_at,
+                            now,
+                            result,
+                            code,
+                            stay,
+                            actor,
+                        )
+                    )
                 if person is not None and not isinstance(decision, Denied):
                     _apply(person, decision, occurred_at)
                     changed[person.id] = person
-                    facts.append(
-                        (
-                            next(fresh_ids),
-                            occurred_at,
-                            _fact_data(
-                                event_id,
-                                scan_id,
-                                person.id,
-                                gate.id,
-                                record.method,
-                                direction,
-                                occurred_at,
-                                decision,
-                            ),
-                        )
+                    data = _fact_data(
+                        event_id, scan_id, person.id, gate.id, record.method, direction, occurred_at, decision
                     )
+                    if texts is not None:
+                        facts.append(
+                            (next(fresh_ids), fact_type, event_id, fact_version, at_text, dumps(data))
+                        )
+                    else:
+                        facts.append((next(fresh_ids), occurred_at, data))
                 if person is not None and any_ble:  # what a later BLE detection here is debounced against
                     last_at_gate[(person.id, gate.id)] = PreviousScan(
                         scan_id, occurred_at, decision.result, decision.code
                     )
-                answer = ScanAnswer(
-                    decision.result, decision.code, scan_id, person.brief() if person and briefs else None
-                )
+                answer = ScanAnswer(result, code, scan_id, person.brief() if person and briefs else None)
             if nonce is not None:
                 batch_nonces[nonce] = answer
             answers.append(answer)
         return _Plan(
-            answers, scan_rows, facts, [_snapshot(person) for person in changed.values()], batch_nonces, now
+            answers,
+            scan_rows,
+            facts,
+            [_snapshot(person) for person in changed.values()],
+            batch_nonces,
+            now,
+            texts,
         )
 
 
@@ -937,6 +1039,7 @@ _SQLITE_SELECT_PEOPLE = (
 )
 
 
+_IN_CHUNK = 2_000  # values per ``IN (...)`` look-up: well under SQLite's and PostgreSQL's parameter limits
 _CHECK_IN = {status.value: status for status in CheckInStatus}  # a dict look-up, not Enum's __call__
 
 
@@ -964,28 +1067,29 @@ def _load_people(
     by_token: dict[str, str] = {}
     if uow.dialect == "sqlite":
         for name, values in (("id", ids), ("token", tokens)):
-            if not values:
-                continue
-            sql = _SQLITE_SELECT_PEOPLE.format(column=name, marks=", ".join("?" * len(values)))
-            for (
-                pid,
-                pname,
-                status,
-                check_in,
-                version,
-                first,
-                last,
-                token,
-                row_event,
-            ) in uow.conn.exec_driver_sql(sql, tuple(sorted(values))):
-                if row_event != event_id:
-                    continue
-                if pid not in people:
-                    people[pid] = _Participant(
-                        pid, pname, status, _CHECK_IN[check_in], int(version), _utc(first), _utc(last)
-                    )
-                if token in tokens:
-                    by_token[token] = pid
+            ordered = sorted(values)
+            for start in range(0, len(ordered), _IN_CHUNK):
+                chunk = ordered[start : start + _IN_CHUNK]
+                sql = _SQLITE_SELECT_PEOPLE.format(column=name, marks=", ".join("?" * len(chunk)))
+                for (
+                    pid,
+                    pname,
+                    status,
+                    check_in,
+                    version,
+                    first,
+                    last,
+                    token,
+                    row_event,
+                ) in uow.conn.exec_driver_sql(sql, tuple(chunk)):
+                    if row_event != event_id:
+                        continue
+                    if pid not in people:
+                        people[pid] = _Participant(
+                            pid, pname, status, _CHECK_IN[check_in], int(version), _utc(first), _utc(last)
+                        )
+                    if token in tokens:
+                        by_token[token] = pid
         return people, by_token
     for column, values in ((p.c.id, ids), (p.c.token, tokens)):
         if not values:
@@ -1057,84 +1161,20 @@ class _TimeTexts(dict[datetime | None, str | None]):
         return text
 
 
-def _emit(uow: UnitOfWork, envelopes: list[Envelope], texts: _TimeTexts | None = None) -> None:
-    """``uow.emit_envelopes`` with the SQLite insert done as a plain driver statement (see above)."""
-    if not envelopes:
-        return
-    if uow.dialect != "sqlite":
-        uow.emit_envelopes(envelopes)
-        return
-    texts = _TimeTexts() if texts is None else texts
-    insert_many(
-        uow.conn,
-        "outbox",
-        _OUTBOX_COLUMNS,
-        [
-            (e.id, e.type, e.key, e.version, texts[e.occurred_at], orjson.dumps(e.data).decode())
-            for e in envelopes
-        ],
-    )
-    uow.emitted.extend(envelopes)
-
-
-def _emit_recorded(
-    uow: UnitOfWork, event_id: str, facts: list[tuple[str, datetime, dict[str, Any]]], texts: _TimeTexts
-) -> None:
-    """``attendance.recorded`` facts of one batch into the outbox: on SQLite as rows straight away
-    (no ``Envelope`` objects: nothing in this process reads them back), elsewhere via ``_emit``."""
-    if not facts:
-        return
-    if uow.dialect != "sqlite":
-        _emit(
-            uow,
-            [
-                Envelope(
-                    id=fact_id,
-                    type=AttendanceRecorded.TYPE,
-                    occurred_at=occurred_at,
-                    key=event_id,
-                    data=data,
-                    version=AttendanceRecorded.VERSION,
-                )
-                for fact_id, occurred_at, data in facts
-            ],
-            texts,
-        )
-        return
-    _insert_recorded(uow.conn, event_id, facts, texts)
-
-
-def _insert_recorded(
-    conn: sa.Connection, event_id: str, facts: list[tuple[str, datetime, dict[str, Any]]], texts: _TimeTexts
-) -> None:
-    """SQLite: ``attendance.recorded`` outbox rows straight from the batch."""
-    insert_many(conn, "outbox", _OUTBOX_COLUMNS, _sqlite_fact_rows(event_id, facts, texts))
-
-
-def _sqlite_fact_rows(
-    event_id: str, facts: list[tuple[str, datetime, dict[str, Any]]], texts: _TimeTexts
-) -> list[tuple[Any, ...]]:
-    fact_type, version, dumps = AttendanceRecorded.TYPE, AttendanceRecorded.VERSION, orjson.dumps
-    return [
-        (fact_id, fact_type, event_id, version, texts[occurred_at], dumps(data).decode())
-        for fact_id, occurred_at, data in facts
-    ]
+def _dumps_text(data: dict[str, Any]) -> str:
+    return orjson.dumps(data).decode()
 
 
 _SqliteRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
-def _sqlite_rows(event_id: str, plan: _Plan) -> _SqliteRows:
-    """A plan's rows ready for SQLite's driver: scans, participant updates, outbox facts."""
-    texts = _TimeTexts()
-    return (
-        _sqlite_scan_rows(plan.scan_rows, texts),
-        _sqlite_participant_rows(plan.changed, plan.now, texts),
-        _sqlite_fact_rows(event_id, plan.facts, texts),
-    )
+def _sqlite_rows(plan: _Plan) -> _SqliteRows:
+    """A SQLite plan's rows ready for the driver: scans, participant updates, outbox facts."""
+    assert plan.texts is not None
+    return plan.scan_rows, _sqlite_participant_rows(plan.changed, plan.now, plan.texts), plan.facts
 
 
-def _write_sqlite_rows(conn: sa.Connection, rows: _SqliteRows) -> None:
+def _write_sqlite_rows(conn: Target, rows: _SqliteRows) -> None:
     scan_rows, participant_rows, fact_rows = rows
     insert_many(conn, "scans", _SCAN_COLUMNS, scan_rows)
     update_many(conn, "participants", _PARTICIPANT_SCAN_COLUMNS, "id", participant_rows)
@@ -1144,6 +1184,27 @@ def _write_sqlite_rows(conn: sa.Connection, rows: _SqliteRows) -> None:
 _SQLITE_STORED_NONCES = (
     "SELECT id, nonce, result, code, participant_id FROM scans WHERE event_id = ? AND nonce IN ({marks})"
 )
+
+
+def _stored_answers(
+    conn: sa.Connection,
+    *,
+    event_id: str,
+    items: Sequence[_Item],
+    known: dict[str, ScanAnswer],
+    people: dict[str, _Participant],
+) -> dict[str, ScanAnswer]:
+    """The stored answers of the items' nonces that are not ``known`` already (replays)."""
+    nonces = list({item[1].nonce for item in items if item[1].nonce and item[1].nonce not in known})
+    stored: dict[str, ScanAnswer] = {}
+    for start in range(0, len(nonces), _IN_CHUNK):
+        for scan_id, nonce, result, code, participant_id in _stored_nonces(
+            conn, event_id=event_id, nonces=nonces[start : start + _IN_CHUNK]
+        ):
+            person = people.get(participant_id) if participant_id else None
+            brief = person.brief() if person else None
+            stored[nonce] = ScanAnswer(Result(result), code, scan_id, brief, replayed=True)
+    return stored
 
 
 def _stored_nonces(conn: sa.Connection, *, event_id: str, nonces: list[str]) -> Iterator[Any]:
@@ -1174,31 +1235,6 @@ def _scan_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     return values
 
 
-def _insert_scans(conn: sa.Connection, rows: list[tuple[Any, ...]], texts: _TimeTexts) -> None:
-    if conn.dialect.name != "sqlite":
-        conn.execute(scans.insert(), [_scan_dict(row) for row in rows])
-        return
-    insert_many(conn, "scans", _SCAN_COLUMNS, _sqlite_scan_rows(rows, texts))
-
-
-def _sqlite_scan_rows(rows: list[tuple[Any, ...]], texts: _TimeTexts) -> list[tuple[Any, ...]]:
-    """``_scan_row`` tuples as SQLite stores them (times as text, JSON columns as JSON text)."""
-    return [
-        (
-            *row[:8],
-            texts[row[8]],
-            texts[row[9]],
-            row[10],
-            row[11],
-            row[12],
-            _json_text(row[13]),
-            _json_text(row[14]),
-            _json_text(row[15]),
-        )
-        for row in rows
-    ]
-
-
 def _sqlite_participant_rows(
     changed: Sequence[tuple[Any, ...]], now: datetime, texts: _TimeTexts
 ) -> list[tuple[Any, ...]]:
@@ -1207,20 +1243,9 @@ def _sqlite_participant_rows(
     return [(status.value, texts[first], texts[last], stamp, pid) for status, first, last, pid in changed]
 
 
-def _update_participants(
-    conn: sa.Connection, changed: Sequence[tuple[Any, ...]], now: datetime, texts: _TimeTexts | None = None
-) -> None:
-    """Participants' check-in state from ``_snapshot`` tuples."""
-    if conn.dialect.name == "sqlite":
-        texts = _TimeTexts() if texts is None else texts
-        update_many(
-            conn,
-            "participants",
-            _PARTICIPANT_SCAN_COLUMNS,
-            "id",
-            _sqlite_participant_rows(changed, now, texts),
-        )
-        return
+def _update_participants(conn: sa.Connection, changed: Sequence[tuple[Any, ...]], now: datetime) -> None:
+    """Participants' check-in state from ``_snapshot`` tuples, through SQLAlchemy Core (SQLite's
+    rows go through ``_write_sqlite_rows``)."""
     conn.execute(
         p.update()
         .where(p.c.id == sa.bindparam("b_id"))
@@ -1241,32 +1266,70 @@ def _scan_row(
     scan_id: str,
     event_id: str,
     gate_id: str,
-    person: _Participant | None,
+    participant_id: str | None,
     scan: ScanInput,
     direction: Direction,
     occurred_at: datetime,
     now: datetime,
-    decision: Admitted | Exited | Denied,
+    result: Result,
+    code: str | None,
+    stay_seconds: int | None,
     actor: str | None,
 ) -> tuple[Any, ...]:
-    """The scan's row, values in ``_SCAN_COLUMNS`` order (enum members are ``str``: stored as their value)."""
+    """The scan's row for SQLAlchemy Core, values in ``_SCAN_COLUMNS`` order."""
     return (
         scan_id,
         event_id,
-        person.id if person else None,
+        participant_id,
         gate_id,
         scan.method,
         direction,
-        decision.result,
-        decision.code,
+        result,
+        code,
         occurred_at,
         now,
         scan.nonce,
-        decision.stay_seconds if type(decision) is Exited else None,
+        stay_seconds,
         actor,
         scan.device,
         scan.location,
         scan.metadata,
+    )
+
+
+def _sqlite_scan_row(
+    scan_id: str,
+    event_id: str,
+    gate_id: str,
+    participant_id: str | None,
+    scan: ScanInput,
+    direction: Direction,
+    occurred_at: str | None,
+    now: str | None,
+    result: Result,
+    code: str | None,
+    stay_seconds: int | None,
+    actor: str | None,
+) -> tuple[Any, ...]:
+    """``_scan_row`` as SQLite's driver takes it: times as ``_sqlite_time`` text, JSON as text
+    (enum members are ``str``: stored as their value)."""
+    return (
+        scan_id,
+        event_id,
+        participant_id,
+        gate_id,
+        scan.method,
+        direction,
+        result,
+        code,
+        occurred_at,
+        now,
+        scan.nonce,
+        stay_seconds,
+        actor,
+        _json_text(scan.device),
+        _json_text(scan.location),
+        _json_text(scan.metadata),
     )
 
 

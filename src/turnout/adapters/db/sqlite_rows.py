@@ -12,6 +12,7 @@ bind exactly as ``executemany`` binds them, so the stored values are the same.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sqlite3
 from collections.abc import Sequence
@@ -26,8 +27,33 @@ MAX_ROWS = 1024
 _DEFAULT_VARIABLES = 999  # SQLite's limit before 3.32 (32766 since)
 
 
-def _variable_limit(conn: sa.Connection) -> int:
-    raw: Any = conn.connection.dbapi_connection
+#: what the functions below write through: a SQLAlchemy connection, or the driver's own (a bulk
+#: upload's writer thread drives its transactions on the driver connection, without SQLAlchemy's
+#: per-statement work)
+Target = sa.Connection | sqlite3.Connection
+
+
+def _driver(conn: Target) -> Any:
+    return conn if isinstance(conn, sqlite3.Connection) else conn.connection.dbapi_connection
+
+
+def _execute(conn: Target, sql: str, params: Any) -> None:
+    if isinstance(conn, sqlite3.Connection):
+        if isinstance(params, list):
+            conn.executemany(sql, params)
+        else:
+            conn.execute(sql, params)
+    else:
+        conn.exec_driver_sql(sql, params)
+
+
+def _quote(name: str) -> str:
+    """An identifier, always quoted (``"key"``, ``"metadata"``: SQLite keywords among the columns)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _variable_limit(conn: Target) -> int:
+    raw = _driver(conn)
     getlimit = getattr(raw, "getlimit", None)  # Python 3.11+
     if getlimit is None:
         return _DEFAULT_VARIABLES
@@ -43,7 +69,7 @@ def _piece_size(left: int, most: int) -> int:
     return max(1, min(left, most))
 
 
-def _chunks(conn: sa.Connection, width: int, rows: Sequence[Sequence[Any]]) -> list[Sequence[Sequence[Any]]]:
+def _chunks(conn: Target, width: int, rows: Sequence[Sequence[Any]]) -> list[Sequence[Sequence[Any]]]:
     """``rows`` in pieces of few distinct sizes, each within SQLite's variable limit.
 
     Python's ``sqlite3`` keeps the last 128 distinct statements prepared, and a multi-row statement is
@@ -63,29 +89,27 @@ def _chunks(conn: sa.Connection, width: int, rows: Sequence[Sequence[Any]]) -> l
     return pieces
 
 
+@functools.lru_cache(maxsize=256)
 def _values(width: int, count: int) -> str:
     one = "(" + ", ".join("?" * width) + ")"
     return ", ".join([one] * count)
 
 
-def insert_many(
-    conn: sa.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
+def insert_many(conn: Target, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """``INSERT INTO table (columns)`` each row (values in ``columns`` order), in the rows' order."""
     if not rows:
         return
-    quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
+    names = ", ".join(_quote(c) for c in columns)
     width = len(columns)
     for chunk in _chunks(conn, width, rows):
         params = tuple(itertools.chain.from_iterable(chunk))
         if len(params) != width * len(chunk):
             raise ValueError(f"every row needs {width} values")
-        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES {_values(width, len(chunk))}", params)
+        _execute(conn, f"INSERT INTO {_quote(table)} ({names}) VALUES {_values(width, len(chunk))}", params)
 
 
 def update_many(
-    conn: sa.Connection, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]]
+    conn: Target, table: str, columns: Sequence[str], key: str, rows: Sequence[Sequence[Any]]
 ) -> None:
     """``UPDATE table SET columns... WHERE key = ...`` for each row ``(*values, key_value)``.
 
@@ -93,13 +117,12 @@ def update_many(
     """
     if not rows:
         return
-    quote = conn.dialect.identifier_preparer.quote
-    names = [quote(c) for c in columns]
-    key_name = quote(key)
+    names = [_quote(c) for c in columns]
+    key_name = _quote(key)
     width = len(columns) + 1
     if not _UPDATE_FROM or len(rows) == 1:
         sets = ", ".join(f"{name} = ?" for name in names)
-        conn.exec_driver_sql(f"UPDATE {table} SET {sets} WHERE {key_name} = ?", [tuple(r) for r in rows])
+        _execute(conn, f"UPDATE {_quote(table)} SET {sets} WHERE {key_name} = ?", [tuple(r) for r in rows])
         return
     # a VALUES list's columns are column1, column2, ...
     sets = ", ".join(f"{name} = src.column{i + 1}" for i, name in enumerate(names))
@@ -107,8 +130,9 @@ def update_many(
         params = tuple(itertools.chain.from_iterable(chunk))
         if len(params) != width * len(chunk):
             raise ValueError(f"every row needs {width} values")
-        conn.exec_driver_sql(
-            f"UPDATE {table} SET {sets} FROM (VALUES {_values(width, len(chunk))}) AS src "
-            f"WHERE {table}.{key_name} = src.column{width}",
+        _execute(
+            conn,
+            f"UPDATE {_quote(table)} SET {sets} FROM (VALUES {_values(width, len(chunk))}) AS src "
+            f"WHERE {_quote(table)}.{key_name} = src.column{width}",
             params,
         )
