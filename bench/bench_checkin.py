@@ -13,7 +13,9 @@ latency percentiles from its ``done()`` hook), else a small asyncio HTTP/1.1 cli
    with wrk the run lasts ``--duration`` seconds and would wrap round to denied repeats if the
    tickets ran out: the line says how many requests were made);
 3. bulk: ``POST /api/v1/events/{id}/attendance/bulk`` with 10,000 records (5,000 tickets, entry
-   and exit each).
+   and exit each), ``--bulk-runs`` times (3) on fresh tickets; each upload is printed, and the
+   median is what the target is judged on (one upload lasts under half a second, and single runs
+   on this 2-core VM vary by +-15%).
 
 Targets (issue 6): >= 2,000 scans/s at concurrency 32 with p99 <= 50 ms; bulk >= 20,000 records/s.
 
@@ -319,7 +321,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scans", type=int, default=40_000)
-    parser.add_argument("--bulk", type=int, default=10_000, help="records in the bulk upload")
+    parser.add_argument("--bulk", type=int, default=10_000, help="records in each bulk upload")
+    parser.add_argument(
+        "--bulk-runs", type=int, default=3, help="bulk uploads (fresh tickets each); the median is judged"
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client", choices=("wrk", "python"), default=None, help="load generator")
@@ -337,8 +342,10 @@ def main() -> None:
     }
     bulk_tickets = args.bulk // 2
     t0 = time.perf_counter()
-    world = prepare(env, args.scans + bulk_tickets)
-    print(f"prepared {args.scans + bulk_tickets:,} tickets in {time.perf_counter() - t0:.1f} s")
+    world = prepare(env, args.scans + bulk_tickets * args.bulk_runs)
+    print(
+        f"prepared {args.scans + bulk_tickets * args.bulk_runs:,} tickets in {time.perf_counter() - t0:.1f} s"
+    )
     turnout_bin = str(Path(sys.executable).parent / "turnout")
     server = subprocess.Popen(
         [turnout_bin, "serve", "--port", str(port), "--workers", str(args.workers), "--no-background"],
@@ -393,40 +400,47 @@ def main() -> None:
             f"  (denied: {repeat['per_second'] / health['per_second']:.0%})"
         )
 
-        base = datetime.now(UTC) - timedelta(minutes=30)
-        records = []
-        for i, tok in enumerate(bulk_tokens):
-            records.append(
-                {
-                    "token": tok,
-                    "direction": "out",
-                    "timestamp": (base + timedelta(seconds=600 + i)).isoformat(),
-                    "nonce": f"o{i}",
-                }
+        rates = []
+        for upload in range(args.bulk_runs):
+            run_tokens = bulk_tokens[upload * bulk_tickets : (upload + 1) * bulk_tickets]
+            base = datetime.now(UTC) - timedelta(minutes=30)
+            records = []
+            for i, tok in enumerate(run_tokens):
+                records.append(
+                    {
+                        "token": tok,
+                        "direction": "out",
+                        "timestamp": (base + timedelta(seconds=600 + i)).isoformat(),
+                        "nonce": f"o{upload}-{i}",
+                    }
+                )
+                records.append(
+                    {
+                        "token": tok,
+                        "direction": "in",
+                        "timestamp": (base + timedelta(seconds=i)).isoformat(),
+                        "nonce": f"i{upload}-{i}",
+                    }
+                )
+            body = json.dumps({"records": records}).encode()
+            started = time.perf_counter()
+            status, answer = asyncio.run(
+                drive_one(port, f"/api/v1/events/{event_id}/attendance/bulk", auth, body)
             )
-            records.append(
-                {
-                    "token": tok,
-                    "direction": "in",
-                    "timestamp": (base + timedelta(seconds=i)).isoformat(),
-                    "nonce": f"i{i}",
-                }
+            elapsed = time.perf_counter() - started
+            summary = json.loads(answer)
+            rates.append(len(records) / elapsed)
+            print(
+                f"{f'bulk upload {upload + 1} (entry + exit)':<34} {len(records) / elapsed:>9,.0f} records/s  "
+                f"({len(records):,} records in {elapsed * 1000:.0f} ms; "
+                f"status {status}; "
+                f"successful {summary.get('successful')}, failed {summary.get('failed')})"
             )
-        body = json.dumps({"records": records}).encode()
-        started = time.perf_counter()
-        status, answer = asyncio.run(
-            drive_one(port, f"/api/v1/events/{event_id}/attendance/bulk", auth, body)
-        )
-        elapsed = time.perf_counter() - started
-        summary = json.loads(answer)
-        print(
-            f"{'bulk upload (entry + exit)':<34} {len(records) / elapsed:>9,.0f} records/s  "
-            f"({len(records):,} records in {elapsed * 1000:.0f} ms; status {status}; "
-            f"successful {summary.get('successful')}, failed {summary.get('failed')})"
-        )
+        bulk_rate = statistics.median(rates)
+        print(f"{'bulk upload, median':<34} {bulk_rate:>9,.0f} records/s  ({len(rates)} uploads)")
         print()
         ok_scans = scans["per_second"] >= 2000 and scans["p99_ms"] <= 50
-        ok_bulk = len(records) / elapsed >= 20_000
+        ok_bulk = bulk_rate >= 20_000
         print(f"target scans >= 2,000/s with p99 <= 50 ms: {'met' if ok_scans else 'NOT met'}")
         print(f"target bulk >= 20,000 records/s: {'met' if ok_bulk else 'NOT met'}")
     finally:

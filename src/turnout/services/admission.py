@@ -1033,9 +1033,12 @@ _BASE32_TO_HEX = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789AB
 
 
 _SELECT_EVENT = sa.select(e).where(e.c.id == sa.bindparam("event_id"))  # built once, not per group
+# The rows of one look-up as one JSON array in one result row: Python's sqlite3 steps (and hands the
+# GIL over and back) once a row, and each take-back waits out the other thread's switch interval while
+# a bulk upload's writer thread runs (see ``adapters.db.sqlite_rows``); one row, one hand-over.
 _SQLITE_SELECT_PEOPLE = (
-    "SELECT id, name, status, check_in_status, ticket_version, first_checked_in_at, last_scan_at, token, "
-    "event_id FROM participants WHERE {column} IN ({marks}) ORDER BY id"
+    "SELECT json_group_array(json_array(id, name, status, check_in_status, ticket_version, "
+    "first_checked_in_at, last_scan_at, token, event_id)) FROM participants WHERE {column} IN ({marks})"
 )
 
 
@@ -1071,17 +1074,8 @@ def _load_people(
             for start in range(0, len(ordered), _IN_CHUNK):
                 chunk = ordered[start : start + _IN_CHUNK]
                 sql = _SQLITE_SELECT_PEOPLE.format(column=name, marks=", ".join("?" * len(chunk)))
-                for (
-                    pid,
-                    pname,
-                    status,
-                    check_in,
-                    version,
-                    first,
-                    last,
-                    token,
-                    row_event,
-                ) in uow.conn.exec_driver_sql(sql, tuple(chunk)):
+                found = orjson.loads(uow.conn.exec_driver_sql(sql, tuple(chunk)).scalar_one())
+                for pid, pname, status, check_in, version, first, last, token, row_event in found:
                     if row_event != event_id:
                         continue
                     if pid not in people:
