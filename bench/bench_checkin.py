@@ -430,8 +430,9 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             summary = json.loads(answer)
             rates.append(len(records) / elapsed)
+            label = f"bulk upload {upload + 1} (entry + exit)"
             print(
-                f"{f'bulk upload {upload + 1} (entry + exit)':<34} {len(records) / elapsed:>9,.0f} records/s  "
+                f"{label:<34} {len(records) / elapsed:>9,.0f} records/s  "
                 f"({len(records):,} records in {elapsed * 1000:.0f} ms; "
                 f"status {status}; "
                 f"successful {summary.get('successful')}, failed {summary.get('failed')})"
