@@ -185,7 +185,7 @@ def _data_version(raw: Any) -> int:
 class _Plan:
     """One batch decided: the answers, and the rows that record them (written by ``_write_plan``).
 
-    With ``texts`` (SQLite) the scan rows and facts are the driver's rows (``_sqlite_scan_row``;
+    With ``texts`` (SQLite) the scan rows and facts are the driver's rows (``_scan_row`` with texts;
     outbox rows in ``_OUTBOX_COLUMNS`` order); without, ``_scan_row`` tuples and
     ``(id, occurred_at, data)`` facts for SQLAlchemy Core."""
 
@@ -887,7 +887,8 @@ class Desk:
         # On SQLite the rows are built as the driver takes them (times as text, JSON as text); each
         # moment is formatted once, shared by a scan's row and its fact
         texts = _TimeTexts() if sqlite else None
-        now_text = texts[now] if texts is not None else None
+        now_value = texts[now] if texts is not None else now
+        json_value = _json_text if sqlite else _as_is
         fact_type, fact_version = AttendanceRecorded.TYPE, AttendanceRecorded.VERSION
         dumps = _dumps_text
         batch_nonces: dict[str, ScanAnswer] = {}
@@ -941,41 +942,24 @@ class Desk:
                 pid = person.id if person is not None else None
                 stay = decision.stay_seconds if type(decision) is Exited else None
                 result, code = decision.result, decision.code
-                if texts is not None:
-                    at_text = texts[occurred_at]
-                    scan_rows.append(
-                        _sqlite_scan_row(
-                            scan_id,
-                            event_id,
-                            gate.id,
-                            pid,
-                            record,
-                            direction,
-                            at_text,
-                            now_text,
-                            result,
-                            code,
-                            stay,
-                            actor,
-                        )
+                at_value = texts[occurred_at] if texts is not None else occurred_at
+                scan_rows.append(
+                    _scan_row(
+                        scan_id,
+                        event_id,
+                        gate.id,
+                        pid,
+                        record,
+                        direction,
+                        at_value,
+                        now_value,
+                        result,
+                        code,
+                        stay,
+                        actor,
+                        json_value,
                     )
-                else:
-                    scan_rows.append(
-                        _scan_row(
-                            scan_id,
-                            event_id,
-                            gate.id,
-                            pid,
-                            record,
-                            direction,
-                            occurred_at,
-                            now,
-                            result,
-                            code,
-                            stay,
-                            actor,
-                        )
-                    )
+                )
                 if person is not None and not isinstance(decision, Denied):
                     _apply(person, decision, occurred_at)
                     changed[person.id] = person
@@ -984,7 +968,7 @@ class Desk:
                     )
                     if texts is not None:
                         facts.append(
-                            (next(fresh_ids), fact_type, event_id, fact_version, at_text, dumps(data))
+                            (next(fresh_ids), fact_type, event_id, fact_version, at_value, dumps(data))
                         )
                     else:
                         facts.append((next(fresh_ids), occurred_at, data))
@@ -1263,14 +1247,17 @@ def _scan_row(
     participant_id: str | None,
     scan: ScanInput,
     direction: Direction,
-    occurred_at: datetime,
-    now: datetime,
+    occurred_at: datetime | str | None,
+    now: datetime | str | None,
     result: Result,
     code: str | None,
     stay_seconds: int | None,
     actor: str | None,
+    json_value: Callable[[dict[str, Any]], Any],
 ) -> tuple[Any, ...]:
-    """The scan's row for SQLAlchemy Core, values in ``_SCAN_COLUMNS`` order."""
+    """The scan's row, values in ``_SCAN_COLUMNS`` order. For SQLAlchemy Core: times as datetimes,
+    ``json_value`` leaves the dicts as they are; for SQLite's driver: times as ``_sqlite_time``
+    text and ``json_value=_json_text`` (enum members are ``str``: stored as their value)."""
     return (
         scan_id,
         event_id,
@@ -1285,46 +1272,14 @@ def _scan_row(
         scan.nonce,
         stay_seconds,
         actor,
-        scan.device,
-        scan.location,
-        scan.metadata,
+        json_value(scan.device),
+        json_value(scan.location),
+        json_value(scan.metadata),
     )
 
 
-def _sqlite_scan_row(
-    scan_id: str,
-    event_id: str,
-    gate_id: str,
-    participant_id: str | None,
-    scan: ScanInput,
-    direction: Direction,
-    occurred_at: str | None,
-    now: str | None,
-    result: Result,
-    code: str | None,
-    stay_seconds: int | None,
-    actor: str | None,
-) -> tuple[Any, ...]:
-    """``_scan_row`` as SQLite's driver takes it: times as ``_sqlite_time`` text, JSON as text
-    (enum members are ``str``: stored as their value)."""
-    return (
-        scan_id,
-        event_id,
-        participant_id,
-        gate_id,
-        scan.method,
-        direction,
-        result,
-        code,
-        occurred_at,
-        now,
-        scan.nonce,
-        stay_seconds,
-        actor,
-        _json_text(scan.device),
-        _json_text(scan.location),
-        _json_text(scan.metadata),
-    )
+def _as_is(value: dict[str, Any]) -> dict[str, Any]:
+    return value
 
 
 def _fact_data(
