@@ -369,3 +369,62 @@ def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
         assert _outcome(wired, event_id, result)[:4] == (90, 79, 11, errors)
     finally:
         wired.close()
+
+
+def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
+    sqlite_url: str, tmp_path: Path, calls: list[str]
+) -> None:
+    """The writer thread counts each committed batch and signals statistics; if that raises, the
+    upload stops and the error reaches the caller (it used to leave the deciding thread waiting on
+    a writer that had died). Batches committed before it stay, and a retry answers them by nonce."""
+    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
+    wired = bootstrap(settings)
+    try:
+        event_id, records = _mixed_upload(wired)
+        desk = desk_for(wired)
+        signalled: list[str] = []
+
+        def after_batch(_event_id: str) -> None:
+            signalled.append(_event_id)
+            if len(signalled) == 2:
+                raise RuntimeError("statistics are down")
+
+        desk._on_recorded = after_batch
+        with pytest.raises(RuntimeError, match="statistics are down"):
+            desk.bulk(event_id=event_id, records=records, batch_size=7)
+        assert calls == []  # nothing went on batch by batch after the error
+        stored = count(wired, scans, scans.c.event_id == event_id)
+        assert 14 <= stored <= 21  # the two batches counted, perhaps the one being written then
+        desk._on_recorded = None
+        again = desk.bulk(event_id=event_id, records=records, batch_size=7)
+        assert (again.total_processed, again.successful, again.failed) == (90, 79, 11)
+    finally:
+        wired.close()
+
+
+def test_look_ups_stay_within_a_low_sqlite_variable_limit(sqlite_url: str, tmp_path: Path) -> None:
+    """Reading ahead names hundreds of tokens and nonces at once; on a SQLite built with a low
+    variable limit (999 before 3.32) the look-ups are cut to fit."""
+    import sqlite3
+
+    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
+    wired = bootstrap(settings)
+    try:
+        event_id = live_event(wired)
+        gate_id = add_gate(wired, event_id)
+        people = add_participants(wired, event_id, 60)
+
+        @sa_event.listens_for(wired.engine, "connect")
+        def _low_limit(raw: Any, _record: Any) -> None:
+            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+
+        wired.engine.dispose()  # new connections, each with the low limit
+        records = [
+            ScanInput(gate_id=gate_id, token=token, occurred_at=T0 + timedelta(seconds=i), nonce=f"n{i}")
+            for i, (_, token) in enumerate(people)
+        ]
+        result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=10)
+        assert (result.successful, result.failed) == (60, 0)
+        assert count(wired, scans, scans.c.event_id == event_id) == 60
+    finally:
+        wired.close()

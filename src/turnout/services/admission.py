@@ -48,7 +48,7 @@ from sqlalchemy.engine import make_url
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.engine import is_sqlite
 from turnout.adapters.db.repositories import event_from_row
-from turnout.adapters.db.sqlite_rows import Target, insert_many, update_many
+from turnout.adapters.db.sqlite_rows import Target, insert_many, update_many, variable_limit
 from turnout.adapters.db.tables_attendance import scans
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.adapters.signing import verifier
@@ -671,6 +671,7 @@ class Desk:
         plans: queue.Queue[tuple[int, _Plan, _SqliteRows] | None] = queue.Queue(maxsize=1)
         failed = threading.Event()
         committed: list[int] = []
+        raised: list[BaseException] = []  # what the writer thread could not handle, raised here
         pinned = self._engine.connect()
         raw: Any = pinned.connection.dbapi_connection
         expected = (_data_version(raw), int(raw.total_changes))
@@ -700,9 +701,13 @@ class Desk:
                 except Exception:
                     failed.set()
                     continue
-                seen_nonces.update(plan.batch_nonces)
-                self._count(event_id, batches[k], plan.answers, result)
                 committed.append(k)
+                seen_nonces.update(plan.batch_nonces)
+                try:
+                    self._count(event_id, batches[k], plan.answers, result)
+                except BaseException as error:  # e.g. the statistics callback: stop, and raise it there
+                    raised.append(error)
+                    failed.set()
 
         writer = threading.Thread(target=write, name="bulk-writer", daemon=True)
         with self._uow_factory(readonly=True) as uow:
@@ -745,6 +750,8 @@ class Desk:
                 plans.put(None)
                 writer.join()
                 pinned.close()
+        if raised:
+            raise raised[0]
         return len(committed)
 
     def _read_ahead(
@@ -1026,8 +1033,16 @@ _SQLITE_SELECT_PEOPLE = (
 )
 
 
-_IN_CHUNK = 2_000  # values per ``IN (...)`` look-up: well under SQLite's and PostgreSQL's parameter limits
+_IN_CHUNK = 2_000  # values per ``IN (...)`` look-up at most (and within SQLite's variable limit)
 _CHECK_IN = {status.value: status for status in CheckInStatus}  # a dict look-up, not Enum's __call__
+
+
+def _in_chunk(conn: sa.Connection) -> int:
+    """Values per ``IN (...)`` look-up: ``_IN_CHUNK``, less on a SQLite built with a lower variable
+    limit (999 before 3.32; one variable is the event id)."""
+    if conn.dialect.name != "sqlite":
+        return _IN_CHUNK
+    return max(1, min(_IN_CHUNK, variable_limit(conn) - 1))
 
 
 def _event_row(conn: sa.Connection, event_id: str) -> Any:
@@ -1055,8 +1070,9 @@ def _load_people(
     if uow.dialect == "sqlite":
         for name, values in (("id", ids), ("token", tokens)):
             ordered = sorted(values)
-            for start in range(0, len(ordered), _IN_CHUNK):
-                chunk = ordered[start : start + _IN_CHUNK]
+            size = _in_chunk(uow.conn)
+            for start in range(0, len(ordered), size):
+                chunk = ordered[start : start + size]
                 sql = _SQLITE_SELECT_PEOPLE.format(column=name, marks=", ".join("?" * len(chunk)))
                 found = orjson.loads(uow.conn.exec_driver_sql(sql, tuple(chunk)).scalar_one())
                 for pid, pname, status, check_in, version, first, last, token, row_event in found:
@@ -1116,7 +1132,7 @@ _SCAN_COLUMNS = (
     "device",
     "location",
     "metadata",
-)  # the order of the tuples ``_insert_scans`` builds
+)  # the order of ``_scan_row``'s values
 _PARTICIPANT_SCAN_COLUMNS = ("check_in_status", "first_checked_in_at", "last_scan_at", "updated_at")
 
 
@@ -1175,9 +1191,10 @@ def _stored_answers(
     """The stored answers of the items' nonces that are not ``known`` already (replays)."""
     nonces = list({item[1].nonce for item in items if item[1].nonce and item[1].nonce not in known})
     stored: dict[str, ScanAnswer] = {}
-    for start in range(0, len(nonces), _IN_CHUNK):
+    size = _in_chunk(conn)
+    for start in range(0, len(nonces), size):
         for scan_id, nonce, result, code, participant_id in _stored_nonces(
-            conn, event_id=event_id, nonces=nonces[start : start + _IN_CHUNK]
+            conn, event_id=event_id, nonces=nonces[start : start + size]
         ):
             person = people.get(participant_id) if participant_id else None
             brief = person.brief() if person else None

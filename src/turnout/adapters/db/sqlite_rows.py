@@ -52,7 +52,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _variable_limit(conn: Target) -> int:
+def variable_limit(conn: Target) -> int:
+    """How many ``?`` one statement may bind on this connection's SQLite."""
     raw = _driver(conn)
     getlimit = getattr(raw, "getlimit", None)  # Python 3.11+
     if getlimit is None:
@@ -79,7 +80,7 @@ def _chunks(conn: Target, width: int, rows: Sequence[Sequence[Any]]) -> list[Seq
     smaller ones a multiple of 4 and then fewer than 4: at most ~40 sizes a statement (three kinds of
     statement fit the cache), and a batch of 100 rows is one statement.
     """
-    most = max(1, min(MAX_ROWS, _variable_limit(conn) // max(width, 1)))
+    most = max(1, min(MAX_ROWS, variable_limit(conn) // max(width, 1)))
     pieces: list[Sequence[Sequence[Any]]] = []
     start = 0
     while start < len(rows):
