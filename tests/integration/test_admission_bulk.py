@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,17 @@ T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 def count(turnout: Turnout, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
     with turnout.uow(readonly=True) as uow:
         return int(uow.conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one())
+
+
+@pytest.fixture
+def wired(sqlite_url: str, tmp_path: Path) -> Iterator[Turnout]:
+    """SQLite only, wired with an engine (so that bulk uploads can take the pipelined path)."""
+    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
+    turnout = bootstrap(settings)
+    try:
+        yield turnout
+    finally:
+        turnout.close()
 
 
 def test_exit_uploaded_before_its_entry_is_applied_in_timestamp_order(turnout: Turnout) -> None:
@@ -201,34 +213,27 @@ def test_batches_carry_their_own_changes_forward(turnout: Turnout) -> None:
     assert changed == 3
 
 
-def test_later_batches_do_not_read_again_what_nobody_changed(sqlite_url: str, tmp_path: Path) -> None:
+def test_later_batches_do_not_read_again_what_nobody_changed(wired: Turnout) -> None:
     """SQLite: with nothing else writing, the participants are read once for the whole upload (one
     look-up before the first batch is decided), not once per batch."""
-    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
-    wired = bootstrap(settings)
-    try:
-        event_id = live_event(wired)
-        gate_id = add_gate(wired, event_id)
-        people = add_participants(wired, event_id, 2)
-        records = [
-            ScanInput(
-                gate_id=gate_id, token=tok, direction=direction, occurred_at=T0 + timedelta(minutes=m + i)
-            )
-            for m, direction in ((0, Direction.IN), (10, Direction.OUT), (20, Direction.IN))
-            for i, (_, tok) in enumerate(people)
-        ]
-        looked_up: list[str] = []
+    event_id = live_event(wired)
+    gate_id = add_gate(wired, event_id)
+    people = add_participants(wired, event_id, 2)
+    records = [
+        ScanInput(gate_id=gate_id, token=tok, direction=direction, occurred_at=T0 + timedelta(minutes=m + i))
+        for m, direction in ((0, Direction.IN), (10, Direction.OUT), (20, Direction.IN))
+        for i, (_, tok) in enumerate(people)
+    ]
+    looked_up: list[str] = []
 
-        @sa_event.listens_for(wired.engine, "before_cursor_execute")
-        def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if statement.startswith("SELECT json_group_array") and "FROM participants" in statement:
-                looked_up.append(statement)
+    @sa_event.listens_for(wired.engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("SELECT json_group_array") and "FROM participants" in statement:
+            looked_up.append(statement)
 
-        result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
-        assert (result.successful, result.failed) == (6, 0)
-        assert len(looked_up) == 1  # every participant the upload names, at once, then nothing
-    finally:
-        wired.close()
+    result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
+    assert (result.successful, result.failed) == (6, 0)
+    assert len(looked_up) == 1  # every participant the upload names, at once, then nothing
 
 
 def _mixed_upload(wired: Turnout) -> tuple[str, list[ScanInput]]:
@@ -343,88 +348,71 @@ def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
 
 
 def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
-    sqlite_url: str, tmp_path: Path, calls: list[str]
+    wired: Turnout, calls: list[str]
 ) -> None:
-    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
-    wired = bootstrap(settings)
-    try:
-        event_id, records = _mixed_upload(wired)
-        desk = desk_for(wired)
-        committed: list[str] = []
+    event_id, records = _mixed_upload(wired)
+    desk = desk_for(wired)
+    committed: list[str] = []
 
-        def after_batch(_event_id: str) -> None:
-            committed.append(_event_id)
-            if len(committed) == 3:  # another connection writes while the upload is under way
-                with wired.uow() as uow:
-                    uow.conn.execute(
-                        t.events.update().where(t.events.c.id == event_id).values(name="이름 변경")
-                    )
-                    uow.commit()
+    def after_batch(_event_id: str) -> None:
+        committed.append(_event_id)
+        if len(committed) == 3:  # another connection writes while the upload is under way
+            with wired.uow() as uow:
+                uow.conn.execute(t.events.update().where(t.events.c.id == event_id).values(name="이름 변경"))
+                uow.commit()
 
-        desk._on_recorded = after_batch
-        result = desk.bulk(event_id=event_id, records=records, batch_size=7)
-        assert len(committed) == 13  # every batch counted once (90 records / 7)
-        assert 0 < len(calls) < 13  # the pipeline did the first batches, the rest went one by one
-        errors = [(e.index, e.code) for e in result.errors]
-        assert _outcome(wired, event_id, result)[:4] == (90, 79, 11, errors)
-    finally:
-        wired.close()
+    desk._on_recorded = after_batch
+    result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+    assert len(committed) == 13  # every batch counted once (90 records / 7)
+    assert 0 < len(calls) < 13  # the pipeline did the first batches, the rest went one by one
+    errors = [(e.index, e.code) for e in result.errors]
+    assert _outcome(wired, event_id, result)[:4] == (90, 79, 11, errors)
 
 
 def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
-    sqlite_url: str, tmp_path: Path, calls: list[str]
+    wired: Turnout, calls: list[str]
 ) -> None:
     """The writer thread counts each committed batch and signals statistics; if that raises, the
     upload stops and the error reaches the caller (it used to leave the deciding thread waiting on
     a writer that had died). Batches committed before it stay, and a retry answers them by nonce."""
-    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
-    wired = bootstrap(settings)
-    try:
-        event_id, records = _mixed_upload(wired)
-        desk = desk_for(wired)
-        signalled: list[str] = []
+    event_id, records = _mixed_upload(wired)
+    desk = desk_for(wired)
+    signalled: list[str] = []
 
-        def after_batch(_event_id: str) -> None:
-            signalled.append(_event_id)
-            if len(signalled) == 2:
-                raise RuntimeError("statistics are down")
+    def after_batch(_event_id: str) -> None:
+        signalled.append(_event_id)
+        if len(signalled) == 2:
+            raise RuntimeError("statistics are down")
 
-        desk._on_recorded = after_batch
-        with pytest.raises(RuntimeError, match="statistics are down"):
-            desk.bulk(event_id=event_id, records=records, batch_size=7)
-        assert calls == []  # nothing went on batch by batch after the error
-        stored = count(wired, scans, scans.c.event_id == event_id)
-        assert 14 <= stored <= 21  # the two batches counted, perhaps the one being written then
-        desk._on_recorded = None
-        again = desk.bulk(event_id=event_id, records=records, batch_size=7)
-        assert (again.total_processed, again.successful, again.failed) == (90, 79, 11)
-    finally:
-        wired.close()
+    desk._on_recorded = after_batch
+    with pytest.raises(RuntimeError, match="statistics are down"):
+        desk.bulk(event_id=event_id, records=records, batch_size=7)
+    assert calls == []  # nothing went on batch by batch after the error
+    stored = count(wired, scans, scans.c.event_id == event_id)
+    assert 14 <= stored <= 21  # the two batches counted, perhaps the one being written then
+    desk._on_recorded = None
+    again = desk.bulk(event_id=event_id, records=records, batch_size=7)
+    assert (again.total_processed, again.successful, again.failed) == (90, 79, 11)
 
 
-def test_look_ups_stay_within_a_low_sqlite_variable_limit(sqlite_url: str, tmp_path: Path) -> None:
+def test_look_ups_stay_within_a_low_sqlite_variable_limit(wired: Turnout) -> None:
     """Reading ahead names hundreds of tokens and nonces at once; on a SQLite built with a low
     variable limit (999 before 3.32) the look-ups are cut to fit."""
     import sqlite3
 
-    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
-    wired = bootstrap(settings)
-    try:
-        event_id = live_event(wired)
-        gate_id = add_gate(wired, event_id)
-        people = add_participants(wired, event_id, 60)
+    event_id = live_event(wired)
+    gate_id = add_gate(wired, event_id)
+    people = add_participants(wired, event_id, 60)
 
-        @sa_event.listens_for(wired.engine, "connect")
-        def _low_limit(raw: Any, _record: Any) -> None:
-            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+    @sa_event.listens_for(wired.engine, "connect")
+    def _low_limit(raw: Any, _record: Any) -> None:
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
 
-        wired.engine.dispose()  # new connections, each with the low limit
-        records = [
-            ScanInput(gate_id=gate_id, token=token, occurred_at=T0 + timedelta(seconds=i), nonce=f"n{i}")
-            for i, (_, token) in enumerate(people)
-        ]
-        result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=10)
-        assert (result.successful, result.failed) == (60, 0)
-        assert count(wired, scans, scans.c.event_id == event_id) == 60
-    finally:
-        wired.close()
+    wired.engine.dispose()  # new connections, each with the low limit
+    records = [
+        ScanInput(gate_id=gate_id, token=token, occurred_at=T0 + timedelta(seconds=i), nonce=f"n{i}")
+        for i, (_, token) in enumerate(people)
+    ]
+    result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=10)
+    assert (result.successful, result.failed) == (60, 0)
+    assert count(wired, scans, scans.c.event_id == event_id) == 60
