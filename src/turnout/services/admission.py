@@ -651,7 +651,7 @@ class Desk:
 
         This thread decides each batch against the participants as the batches before it left
         them (in memory) and reads only what no batch of this upload has touched, through its own
-        read transactions, ``READ_AHEAD_BATCHES`` batches at a time (``_read_ahead``). A writer
+        read transactions, ``READ_AHEAD_BATCHES`` batches at a time (``_read``). A writer
         thread writes each batch's rows on one connection kept for the upload, in a transaction of
         its own driven on the driver connection (``BEGIN IMMEDIATE`` … ``COMMIT``: no SQLAlchemy
         work per statement on the thread that is the pipeline's slower half), after checking under
@@ -723,15 +723,23 @@ class Desk:
                 for k, batch in enumerate(batches):
                     if failed.is_set():
                         break
-                    if k % READ_AHEAD_BATCHES == 0:
-                        self._read_ahead(
-                            event_id=event_id,
-                            items=[item for later in batches[k : k + READ_AHEAD_BATCHES] for item in later],
-                            people=people,
-                            by_token=by_token,
-                            resolved=resolved,
-                            known=ahead,
-                        )
+                    if k % READ_AHEAD_BATCHES == 0:  # what the next batches need, in one read transaction
+                        with self._uow_factory(readonly=True) as uow:
+                            ahead.update(
+                                self._read(
+                                    uow,
+                                    event_id=event_id,
+                                    items=[
+                                        item
+                                        for later in batches[k : k + READ_AHEAD_BATCHES]
+                                        for item in later
+                                    ],
+                                    people=people,
+                                    by_token=by_token,
+                                    resolved=resolved,
+                                    known=ahead,
+                                )
+                            )
                     plan = self._decide(
                         event_id=event_id,
                         event=event,
@@ -754,8 +762,9 @@ class Desk:
             raise raised[0]
         return len(committed)
 
-    def _read_ahead(
+    def _read(
         self,
+        uow: UnitOfWork,
         *,
         event_id: str,
         items: list[_Item],
@@ -763,23 +772,21 @@ class Desk:
         by_token: dict[str, str],
         resolved: dict[str, _Identity],
         known: dict[str, ScanAnswer],
-    ) -> None:
-        """What the next batches of a pipelined upload need and nobody has read yet: participants,
-        tokens, stored nonces — in one read transaction for several batches. What the upload has
-        already read (or changed) is not read again: its state in memory is the newer one."""
+    ) -> dict[str, ScanAnswer]:
+        """What ``items`` need and is not in hand yet, read through ``uow``: participants (into
+        ``people``, rows locked on PostgreSQL), tokens (into ``by_token`` and ``resolved``), and the
+        stored answers of nonces not ``known``, which are returned. What is already in hand is not
+        read again: in a pipelined upload its state in memory is the newer one."""
         tokens = {item[3].token for item in items if item[3].token} - resolved.keys()
         ids = {item[3].participant_id for item in items if item[3].participant_id and not item[3].denial}
-        with self._uow_factory(readonly=True) as uow:
-            more, more_tokens = _load_people(uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens)
-            for pid, loaded in more.items():
-                people.setdefault(pid, loaded)
-            by_token.update(more_tokens)
-            resolved.update(
-                self._resolve(uow, event_id=event_id, tokens=tokens, people=people, by_token=by_token)
-            )
-            known.update(
-                _stored_answers(uow.conn, event_id=event_id, items=items, known=known, people=people)
-            )
+        more, more_tokens = _load_people(uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens)
+        for pid, loaded in more.items():
+            people.setdefault(pid, loaded)
+        by_token.update(more_tokens)
+        resolved.update(
+            self._resolve(uow, event_id=event_id, tokens=tokens, people=people, by_token=by_token)
+        )
+        return _stored_answers(uow.conn, event_id=event_id, items=items, known=known, people=people)
 
     def _bulk_batch(
         self,
@@ -814,12 +821,18 @@ class Desk:
             self._verifier(event_id)  # the key first: fetching it may write, outside our transaction
         with self._write_turn(), self._uow_factory() as uow:
             conn = uow.conn
-            ids = {item[3].participant_id for item in batch if item[3].participant_id and not item[3].denial}
-            tokens = {item[3].token for item in batch if item[3].token}
             event = event_from_row(_event_row(conn, event_id))
-            people, by_token = _load_people(uow, event_id=event_id, ids=ids, tokens=tokens)
-            resolved = self._resolve(uow, event_id=event_id, tokens=tokens, people=people, by_token=by_token)
-            stored = _stored_answers(conn, event_id=event_id, items=batch, known=seen_nonces, people=people)
+            people: dict[str, _Participant] = {}
+            resolved: dict[str, _Identity] = {}
+            stored = self._read(
+                uow,
+                event_id=event_id,
+                items=batch,
+                people=people,
+                by_token={},
+                resolved=resolved,
+                known=seen_nonces,
+            )
             plan = self._decide(
                 event_id=event_id,
                 event=event,
@@ -897,7 +910,6 @@ class Desk:
         now_value = texts[now] if texts is not None else now
         json_value = _json_text if sqlite else _as_is
         fact_type, fact_version = AttendanceRecorded.TYPE, AttendanceRecorded.VERSION
-        dumps = _dumps_text
         batch_nonces: dict[str, ScanAnswer] = {}
         last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
         changed: dict[str, _Participant] = {}
@@ -975,7 +987,7 @@ class Desk:
                     )
                     if texts is not None:
                         facts.append(
-                            (next(fresh_ids), fact_type, event_id, fact_version, at_value, dumps(data))
+                            (next(fresh_ids), fact_type, event_id, fact_version, at_value, _json_text(data))
                         )
                     else:
                         facts.append((next(fresh_ids), occurred_at, data))
@@ -1153,10 +1165,6 @@ class _TimeTexts(dict[datetime | None, str | None]):
     def __missing__(self, moment: datetime | None) -> str | None:
         text = self[moment] = _sqlite_time(moment)
         return text
-
-
-def _dumps_text(data: dict[str, Any]) -> str:
-    return orjson.dumps(data).decode()
 
 
 _SqliteRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
