@@ -8,9 +8,8 @@ within-file dedup, database dedup, inserts and the job's bookkeeping.
 
 The same :class:`RowCleaning` runs in-process for small files (and when processes are not
 available, see :class:`LocalCleaning`), so the results are the same either way. A worker is
-``python -m turnout.adapters.import_workers`` over pipes (no ``multiprocessing``: nothing of the
-caller's ``__main__`` is re-imported and no fork happens beside running threads). Messages are
-length-prefixed pickles:
+``python -m turnout.adapters.import_workers``, a helper process over pipes (``adapters.child``).
+Messages are length-prefixed pickles:
 
     ->  setup: (RowCleaning, event id, 32-byte Ed25519 private key or None)
     ->  batch: (sequence number, [(row, cells), ...], participant ids: 16 bytes a row, or b"")
@@ -18,8 +17,6 @@ length-prefixed pickles:
     <-  ("error", sequence number, traceback text)
 
 ``tokens`` is one ASCII blob, ``TOKEN_LENGTH`` characters for each row that cleaned, in order.
-A worker reads until its stdin closes, so it ends with the importing process however that one
-ends (an exception, SIGKILL: the pipe's far end closes and the worker reads end-of-file).
 """
 
 from __future__ import annotations
@@ -27,11 +24,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import pickle
-import queue
-import struct
-import subprocess
 import sys
-import threading
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 
+from turnout.adapters.child import Child, ChildStopped, start_pump, write_frame
 from turnout.domain.errors import FieldError
 from turnout.domain.participants import Rules, clean_participant
 from turnout.domain.tickets import FORMAT_V1, TOKEN_BYTES, TOKEN_LENGTH
@@ -50,9 +44,7 @@ Cleaned = tuple[
 Outcome = Cleaned | list[FieldError]
 Answer = tuple[list[Outcome], list[str]]
 
-_FRAME = struct.Struct(">Q")
 _SIGNATURE = 64  # bytes of an Ed25519 signature
-_READY = b"ready"  # a worker's first frame (never a pickle: those start with b"\x80")
 
 
 @dataclass(frozen=True)
@@ -210,78 +202,21 @@ class LocalCleaning:
 # --- helper processes -------------------------------------------------------------------------------
 
 
-def _write_frame(stream: IO[bytes], payload: bytes) -> None:
-    stream.write(_FRAME.pack(len(payload)))
-    stream.write(payload)
-    stream.flush()
-
-
-def _read_frame(stream: IO[bytes]) -> bytes | None:
-    head = stream.read(_FRAME.size)
-    if len(head) < _FRAME.size:
-        return None
-    (size,) = _FRAME.unpack(head)
-    payload = stream.read(size)
-    return payload if len(payload) == size else None
-
-
-class WorkerStopped(RuntimeError):
+class WorkerStopped(ChildStopped):
     """A worker process ended or answered out of turn (its stderr says why)."""
 
 
-class _Worker:
-    def __init__(self, nice: int) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-            [sys.executable, "-m", "turnout.adapters.import_workers", str(nice)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            bufsize=1 << 16,
-        )
-        if self.process.stdin is None or self.process.stdout is None:
-            raise RuntimeError("an import worker has no pipes")
-        self.stdin: IO[bytes] = self.process.stdin
-        self.stdout: IO[bytes] = self.process.stdout
-        self.answers: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
-        self.ready = threading.Event()  # set when the worker has loaded its modules
-        self.reader = threading.Thread(target=self._read, name="import-worker-reader", daemon=True)
-        self.reader.start()
+def _decode(frame: bytes) -> tuple[Any, ...]:
+    """Answers are unpickled on the reader thread, while the importing thread reads the file and the
+    saver saves."""
+    answer: tuple[Any, ...] = pickle.loads(frame)  # noqa: S301 - our own child process's answer
+    if answer[0] == "ok":
+        answer = (*answer[:3], split_tokens(answer[3]))
+    return answer
 
-    def _read(self) -> None:
-        """Answers are unpickled here, while the importing thread reads the file and the saver saves."""
-        try:
-            while True:
-                frame = _read_frame(self.stdout)
-                if frame is None:
-                    break
-                if frame == _READY:
-                    self.ready.set()
-                    continue
-                answer = pickle.loads(frame)  # noqa: S301 - our own child process's answer
-                if answer[0] == "ok":
-                    answer = (*answer[:3], split_tokens(answer[3]))
-                self.answers.put(answer)
-        except (OSError, ValueError, pickle.UnpicklingError):
-            pass
-        finally:
-            self.answers.put(None)
 
-    def send(self, payload: bytes) -> None:
-        try:
-            _write_frame(self.stdin, payload)
-        except (OSError, ValueError) as exc:
-            raise WorkerStopped(f"an import worker stopped ({exc})") from exc
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.reader.join(timeout=5)
-        with contextlib.suppress(OSError, ValueError):
-            self.stdout.close()
+def _worker(nice: int) -> Child:
+    return Child("turnout.adapters.import_workers", str(nice), decode=_decode, name="import worker")
 
 
 class ImportWorkers:
@@ -293,10 +228,10 @@ class ImportWorkers:
     """
 
     def __init__(self, count: int = 2, *, nice: int = 0) -> None:
-        self._workers: list[_Worker] = []
+        self._workers: list[Child] = []
         try:
             for _ in range(count):
-                self._workers.append(_Worker(nice))
+                self._workers.append(_worker(nice))
         except BaseException:
             self.close()
             raise
@@ -310,12 +245,12 @@ class ImportWorkers:
 
     @property
     def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers]
+        return [w.pid for w in self._workers]
 
     def start(self, cleaning: RowCleaning, event_id: str, private_raw: bytes | None) -> None:
         setup = pickle.dumps((cleaning, event_id, private_raw), protocol=pickle.HIGHEST_PROTOCOL)
         for worker in self._workers:
-            worker.send(setup)
+            self._send(worker, setup)
 
     def submit(self, rows: Sequence[tuple[int, list[Any]]], ids: Sequence[str]) -> Callable[[], Answer]:
         sequence = self._sent
@@ -323,7 +258,7 @@ class ImportWorkers:
         raw_ids = bytes.fromhex("".join(ids).replace("-", "")) if ids else b""
         if len(raw_ids) != 16 * len(ids):
             raise ValueError("participant ids must be UUIDs")
-        worker.send(pickle.dumps((sequence, rows, raw_ids), protocol=pickle.HIGHEST_PROTOCOL))
+        self._send(worker, pickle.dumps((sequence, rows, raw_ids), protocol=pickle.HIGHEST_PROTOCOL))
         self._sent += 1
 
         def result() -> Answer:
@@ -341,6 +276,13 @@ class ImportWorkers:
 
         return result
 
+    @staticmethod
+    def _send(worker: Child, payload: bytes) -> None:
+        try:
+            worker.send(payload)
+        except ChildStopped as exc:
+            raise WorkerStopped(str(exc)) from exc
+
     def close(self) -> None:
         for worker in self._workers:
             with contextlib.suppress(OSError, ValueError):
@@ -353,24 +295,8 @@ class ImportWorkers:
 # --- the worker process -----------------------------------------------------------------------------
 
 
-def _pump(stream: IO[bytes], inbox: queue.Queue[bytes | None]) -> None:
-    """Read requests as they come, so the importing process never blocks writing while we work."""
-    try:
-        while True:
-            frame = _read_frame(stream)
-            if frame is None:
-                break
-            inbox.put(frame)
-    except (OSError, ValueError):
-        pass
-    finally:
-        inbox.put(None)
-
-
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
-    _write_frame(stdout, _READY)
-    inbox: queue.Queue[bytes | None] = queue.Queue()
-    threading.Thread(target=_pump, args=(stdin, inbox), name="requests", daemon=True).start()
+    inbox = start_pump(stdin, stdout)
     setup = inbox.get()
     if setup is None:
         return
@@ -390,7 +316,7 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
             del answer
         finally:
             gc.enable()
-        _write_frame(stdout, payload)
+        write_frame(stdout, payload)
 
 
 def _answer(cleaning: RowCleaning, signer: TokenSigner | None, request: bytes) -> tuple[Any, ...]:
