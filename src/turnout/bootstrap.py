@@ -5,6 +5,7 @@ Tests call ``bootstrap(settings, clock=FakeClock(), ...)`` to swap collaborators
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,8 @@ class Turnout:
     handlers: HandlerRegistry
     mailer: Mailer
     extras: dict[str, Any] = field(default_factory=dict)
+    #: called by ``close`` (what was started on demand: a bulk upload's writer process)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, self.clock, readonly=readonly)
@@ -41,6 +44,8 @@ class Turnout:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        while self.on_close:
+            self.on_close.pop()()
         self.engine.dispose()
 
 

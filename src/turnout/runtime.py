@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -48,21 +47,7 @@ def _resume_gc(was_enabled: bool) -> None:
         gc.enable()
 
 
-def _shorten_switches() -> float:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(SHORT_SWITCH_INTERVAL)
-    return before
-
-
-#: the GIL switch interval while ``short_switches()`` is held (CPython's default is 5 ms)
-SHORT_SWITCH_INTERVAL = 0.0002
-
 #: The cyclic garbage collector held off (a bulk upload's batches, an import's pipeline). Such work
 #: makes tens of thousands of acyclic objects (freed by reference counting), many kept to its end;
 #: the collections they trigger walked a growing heap again and again.
 gc_paused = _Held(_pause_gc, _resume_gc)
-
-#: A short GIL switch interval while two threads of one job hand work to each other: a thread that
-#: gives the GIL up around a C call (SQLite) and asks for it back waits out the interval whenever
-#: the other one runs Python, 5 ms by default; 0.2 ms keeps that wait small.
-short_switches = _Held(_shorten_switches, sys.setswitchinterval)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+import signal
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from sqlalchemy import event as sa_event
 
 from tests.attendance_support import add_gate, add_participants, live_event, set_participant
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.sqlite_writer import SqliteWriter
 from turnout.adapters.db.tables_attendance import scans
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
@@ -124,9 +128,8 @@ def test_bulk_statistics_are_signalled_after_each_batch(turnout: Turnout) -> Non
     assert statistics_for(turnout).version(event_id) - before == 3
 
 
-def test_a_write_between_batches_is_seen_by_the_next_batch(turnout: Turnout) -> None:
-    """Batches after the first reuse what they read only while nothing else has committed: a gate
-    that cancels a participant (another connection) between two batches changes the next answer."""
+def _enter_then_leave(turnout: Turnout) -> tuple[str, str, str, list[ScanInput]]:
+    """Two participants enter (nonces 1, 2), then leave an hour later (3, 4): one batch each."""
     event_id = live_event(turnout)
     gate_id = add_gate(turnout, event_id)
     [(pid, token), (other_pid, other_token)] = add_participants(turnout, event_id, 2)
@@ -148,7 +151,21 @@ def test_a_write_between_batches_is_seen_by_the_next_batch(turnout: Turnout) -> 
             nonce="4",
         ),
     ]
+    return event_id, pid, other_pid, records
+
+
+def _statuses(turnout: Turnout) -> dict[str, str]:
+    with turnout.uow(readonly=True) as uow:
+        return dict(uow.conn.execute(sa.select(t.participants.c.id, t.participants.c.check_in_status)).all())
+
+
+def test_a_write_between_batches_is_seen_by_the_next_batch(turnout: Turnout) -> None:
+    """Batch by batch, each batch reads afresh: a gate that cancels a participant (another
+    connection) between two batches changes the next answer. (The pipelined path, where batches are
+    decided ahead: ``test_a_write_while_batches_are_decided_ahead_is_seen_by_the_next_batch``.)"""
+    event_id, pid, other_pid, records = _enter_then_leave(turnout)
     desk = desk_for(turnout)
+    desk._writer_database = None  # batch by batch on SQLite too
     batches: list[int] = []
 
     def after_batch(_event_id: str) -> None:
@@ -161,11 +178,49 @@ def test_a_write_between_batches_is_seen_by_the_next_batch(turnout: Turnout) -> 
     assert len(batches) == 4
     assert [(e.index, e.code) for e in result.errors] == [(2, "participant_cancelled")]
     assert result.successful == 3
-    with turnout.uow(readonly=True) as uow:
-        statuses = dict(
-            uow.conn.execute(sa.select(t.participants.c.id, t.participants.c.check_in_status)).all()
-        )
-    assert statuses == {pid: "inside", other_pid: "exited"}
+    assert _statuses(turnout) == {pid: "inside", other_pid: "exited"}
+
+
+@pytest.fixture
+def before_batch_is_sent(monkeypatch: pytest.MonkeyPatch, wired: Turnout) -> Callable[..., None]:
+    """``(event_id, batch, committed_scans, action)``: run ``action`` (once) on the deciding thread
+    just before batch ``batch`` goes to the writer process, after waiting until the batches before it
+    are committed (``committed_scans`` scan rows stored): a write from elsewhere at an exact point
+    of a pipelined upload."""
+    planned: dict[int, tuple[str, int, Callable[[], None]]] = {}
+    original = SqliteWriter.write
+
+    def write(self: SqliteWriter, batch: int, statements: Any) -> None:
+        if batch in planned:
+            event_id, stored, action = planned.pop(batch)
+            deadline = time.monotonic() + 30
+            while count(wired, scans, scans.c.event_id == event_id) < stored:
+                assert time.monotonic() < deadline, "the batches before were not committed"
+                time.sleep(0.005)
+            action()
+        original(self, batch, statements)
+
+    monkeypatch.setattr(SqliteWriter, "write", write)
+
+    def plan(event_id: str, batch: int, committed_scans: int, action: Callable[[], None]) -> None:
+        planned[batch] = (event_id, committed_scans, action)
+
+    return plan
+
+
+def test_a_write_while_batches_are_decided_ahead_is_seen_by_the_next_batch(
+    wired: Turnout, before_batch_is_sent: Callable[..., None], calls: list[str]
+) -> None:
+    """Pipelined (SQLite): the third batch was decided ahead on what was read before a gate cancelled
+    the participant; the writer finds that something else committed and does not write it, and the
+    batch is decided again, batch by batch, on what is stored now."""
+    event_id, pid, other_pid, records = _enter_then_leave(wired)
+    before_batch_is_sent(event_id, 2, 2, lambda: set_participant(wired, pid, status="cancelled"))
+    result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
+    assert [(e.index, e.code) for e in result.errors] == [(2, "participant_cancelled")]
+    assert result.successful == 3
+    assert calls == ["batch", "batch"]  # the two batches from the third on went one by one
+    assert _statuses(wired) == {pid: "inside", other_pid: "exited"}
 
 
 def test_batches_carry_their_own_changes_forward(turnout: Turnout) -> None:
@@ -327,7 +382,7 @@ def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
             event_id, records = _mixed_upload(wired)
             desk = desk_for(wired)
             if not pipelined:
-                desk._engine = None  # no writer connection: batch by batch
+                desk._writer_database = None  # no writer process: batch by batch
             calls.clear()
             result = desk.bulk(event_id=event_id, records=records, batch_size=7)
             assert (len(calls) == 0) is pipelined  # nothing else wrote: the pipeline did every batch
@@ -348,23 +403,22 @@ def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
 
 
 def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
-    wired: Turnout, calls: list[str]
+    wired: Turnout, calls: list[str], before_batch_is_sent: Callable[..., None]
 ) -> None:
     event_id, records = _mixed_upload(wired)
     desk = desk_for(wired)
-    committed: list[str] = []
+    counted: list[str] = []
+    desk._on_recorded = counted.append
 
-    def after_batch(_event_id: str) -> None:
-        committed.append(_event_id)
-        if len(committed) == 3:  # another connection writes while the upload is under way
-            with wired.uow() as uow:
-                uow.conn.execute(t.events.update().where(t.events.c.id == event_id).values(name="이름 변경"))
-                uow.commit()
+    def rename() -> None:  # another connection writes while the upload is under way
+        with wired.uow() as uow:
+            uow.conn.execute(t.events.update().where(t.events.c.id == event_id).values(name="이름 변경"))
+            uow.commit()
 
-    desk._on_recorded = after_batch
+    before_batch_is_sent(event_id, 3, 21, rename)  # three batches of 7 stored, then the write
     result = desk.bulk(event_id=event_id, records=records, batch_size=7)
-    assert len(committed) == 13  # every batch counted once (90 records / 7)
-    assert 0 < len(calls) < 13  # the pipeline did the first batches, the rest went one by one
+    assert len(counted) == 13  # every batch counted once (90 records / 7)
+    assert len(calls) == 10  # the pipeline committed three batches, the rest went one by one
     errors = [(e.index, e.code) for e in result.errors]
     assert _outcome(wired, event_id, result)[:4] == (90, 79, 11, errors)
 
@@ -372,9 +426,9 @@ def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
 def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
     wired: Turnout, calls: list[str]
 ) -> None:
-    """The writer thread counts each committed batch and signals statistics; if that raises, the
-    upload stops and the error reaches the caller (it used to leave the deciding thread waiting on
-    a writer that had died). Batches committed before it stay, and a retry answers them by nonce."""
+    """Committed batches are counted (and statistics signalled) as the writer process reports them;
+    if the callback raises, the upload stops: the writer's session is ended and the error reaches
+    the caller. Batches committed by then stay, and a retry answers them by nonce."""
     event_id, records = _mixed_upload(wired)
     desk = desk_for(wired)
     signalled: list[str] = []
@@ -388,11 +442,80 @@ def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
     with pytest.raises(RuntimeError, match="statistics are down"):
         desk.bulk(event_id=event_id, records=records, batch_size=7)
     assert calls == []  # nothing went on batch by batch after the error
-    stored = count(wired, scans, scans.c.event_id == event_id)
-    assert 14 <= stored <= 21  # the two batches counted, perhaps the one being written then
+    assert len(signalled) == 2
+    assert count(wired, scans, scans.c.event_id == event_id) >= 14  # at least the two batches counted
     desk._on_recorded = None
     again = desk.bulk(event_id=event_id, records=records, batch_size=7)
-    assert (again.total_processed, again.successful, again.failed) == (90, 79, 11)
+    assert again.total_processed == 90
+    assert _nonces_stored(wired, event_id) == 80  # each nonce once: replayed, not recorded again
+
+
+def _nonces_stored(wired: Turnout, event_id: str) -> int:
+    """Scans stored with a nonce (the mixed upload has 80 distinct nonces)."""
+    return count(wired, scans, scans.c.event_id == event_id, scans.c.nonce.is_not(None))
+
+
+def test_a_writer_process_that_dies_mid_upload_loses_nothing(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer process is killed after the sixth batch is sent: the batches it committed are
+    found (their first scan row is stored) and counted, the rest go batch by batch, and the upload
+    ends exactly as it does with no writer at all. The next upload starts a new writer."""
+    original = SqliteWriter.write
+
+    def write_then_die(self: SqliteWriter, batch: int, statements: Any) -> None:
+        original(self, batch, statements)
+        if batch == 5:
+            os.kill(self.pid, signal.SIGKILL)
+
+    outcomes = []
+    for with_writer in (True, False):
+        path = tmp_path / f"{with_writer}.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        settings = Settings(
+            database_url=f"sqlite:///{path}", var_dir=tmp_path / "var", secret_key="k", _env_file=None
+        )
+        wired = bootstrap(settings)
+        try:
+            event_id, records = _mixed_upload(wired)
+            desk = desk_for(wired)
+            if with_writer:
+                monkeypatch.setattr(SqliteWriter, "write", write_then_die)
+                killed = desk.start_writer()
+                assert killed is not None
+            else:
+                desk._writer_database = None
+            result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+            outcomes.append(_outcome(wired, event_id, result))
+            if with_writer:
+                monkeypatch.setattr(SqliteWriter, "write", original)
+                desk.bulk(event_id=event_id, records=records, batch_size=7)
+                assert _nonces_stored(wired, event_id) == 80  # each nonce once: replayed, not recorded again
+                assert desk.start_writer() is not killed  # a new process took over
+        finally:
+            wired.close()
+    assert outcomes[0] == outcomes[1]
+
+
+def test_an_upload_while_another_has_the_writer_goes_batch_by_batch(wired: Turnout, calls: list[str]) -> None:
+    event_id, records = _mixed_upload(wired)
+    desk = desk_for(wired)
+    writer = desk.start_writer()
+    assert writer is not None
+    with writer.lock:  # another upload is using it
+        result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+    assert len(calls) == 13
+    assert (result.successful, result.failed) == (79, 11)
+
+
+def test_closing_turnout_ends_the_writer_process(sqlite_url: str, tmp_path: Path) -> None:
+    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
+    wired = bootstrap(settings)
+    writer = desk_for(wired).start_writer()
+    assert writer is not None
+    assert writer.wait_ready(10)
+    wired.close()
+    assert not writer.alive
 
 
 def test_look_ups_stay_within_a_low_sqlite_variable_limit(wired: Turnout) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from turnout.adapters.db.engine import SQLITE_AUTOCHECKPOINT_PAGES, checkpointer_for, make_engine
+from turnout.adapters.db.engine import checkpointer_for, make_engine
+from turnout.adapters.db.sqlite_pragmas import SQLITE_AUTOCHECKPOINT_PAGES
 from turnout.bootstrap import bootstrap
 from turnout.config import Settings
 from turnout.entrypoints.api.app import create_app

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 
-import pytest
-
-from turnout.runtime import SHORT_SWITCH_INTERVAL, gc_paused, short_switches
+from turnout.runtime import gc_paused
 
 
 def test_the_collector_stays_off_until_the_last_holder_leaves() -> None:
@@ -40,18 +37,3 @@ def test_a_collector_that_was_off_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
-
-
-def _nested_then_fail() -> None:
-    with short_switches():
-        with short_switches():
-            assert sys.getswitchinterval() == pytest.approx(SHORT_SWITCH_INTERVAL)
-        assert sys.getswitchinterval() == pytest.approx(SHORT_SWITCH_INTERVAL)
-        raise RuntimeError("boom")
-
-
-def test_the_switch_interval_comes_back_even_after_an_error() -> None:
-    before = sys.getswitchinterval()
-    with pytest.raises(RuntimeError, match="boom"):
-        _nested_then_fail()
-    assert sys.getswitchinterval() == pytest.approx(before)

@@ -13,6 +13,7 @@ neither ever blocks writing while the other is busy: frames wait in a queue, not
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import pickle
 import queue
 import struct
@@ -24,6 +25,7 @@ from typing import IO, Any
 
 FRAME = struct.Struct(">Q")
 READY = b"ready"  # a helper's first frame (never a pickle: those start with b"\x80")
+PIPE_BYTES = 1 << 20  # the requests pipe's size, where the system allows (64 KiB by default)
 
 
 def write_frame(stream: IO[bytes], payload: bytes) -> None:
@@ -62,6 +64,8 @@ class Child:
         if self.process.stdin is None or self.process.stdout is None:
             raise RuntimeError(f"{name} has no pipes")
         self.name = name
+        with contextlib.suppress(AttributeError, OSError):  # Linux: room for a few batches in the pipe
+            fcntl.fcntl(self.process.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self.stdin: IO[bytes] = self.process.stdin
         self.stdout: IO[bytes] = self.process.stdout
         self._decode = decode

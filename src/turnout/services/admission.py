@@ -32,8 +32,8 @@ import contextlib
 import fcntl
 import functools
 import json
+import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,7 +48,8 @@ from sqlalchemy.engine import make_url
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.engine import is_sqlite
 from turnout.adapters.db.repositories import event_from_row
-from turnout.adapters.db.sqlite_rows import Target, insert_many, update_many, variable_limit
+from turnout.adapters.db.sqlite_rows import Statement, variable_limit, write_statements
+from turnout.adapters.db.sqlite_writer import SqliteWriter, WriterStopped, Written
 from turnout.adapters.db.tables_attendance import scans
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.adapters.signing import verifier
@@ -75,13 +76,16 @@ from turnout.domain.ids import sequential_ids
 from turnout.domain.tickets import TicketClaims, TicketError, normalise_token, verify_token
 from turnout.messages.base import Envelope
 from turnout.messages.facts import AttendanceRecorded
-from turnout.runtime import gc_paused, short_switches
+from turnout.runtime import gc_paused
 from turnout.services.ticketing import TicketBook
 
 GATE_TTL_SECONDS = 5.0
 TOKEN_CACHE_SIZE = 200_000
 GROUP_MAX = 64  # scans per group commit
 READ_AHEAD_BATCHES = 10  # a pipelined bulk upload reads for this many batches at a time
+WRITER_START_SECONDS = 10.0  # a bulk upload waits this long at most for the writer process to start
+
+log = logging.getLogger(__name__)
 
 p = t.participants
 e = t.events
@@ -173,14 +177,6 @@ class _Participant:
 _Item = tuple[int, "ScanInput", Gate, "_Identity", datetime | None, str | None]
 
 
-class _Moved(Exception):
-    """Something else wrote to the database while a bulk upload decided ahead."""
-
-
-def _data_version(raw: Any) -> int:
-    return int(raw.execute("PRAGMA data_version").fetchone()[0])
-
-
 @dataclass
 class _Plan:
     """One batch decided: the answers, and the rows that record them (written by ``_write_plan``).
@@ -206,7 +202,7 @@ def _snapshot(person: _Participant) -> tuple[Any, ...]:
 def _write_plan(conn: sa.Connection, event_id: str, plan: _Plan, uow: UnitOfWork) -> None:
     """The batch's scan rows, participant updates and facts, in ``uow``'s transaction."""
     if plan.texts is not None:
-        _write_sqlite_rows(conn, _sqlite_rows(plan))
+        write_statements(conn, _statements(plan))
         return
     if plan.scan_rows:
         conn.execute(scans.insert(), [_scan_dict(row) for row in plan.scan_rows])
@@ -285,10 +281,12 @@ class Desk:
         settings: Settings,
         *,
         on_recorded: Callable[[str], None] | None = None,
-        engine: sa.Engine | None = None,
+        bulk_writer: bool = False,
     ) -> None:
         self._uow_factory = uow_factory
-        self._engine = engine  # for a bulk upload's writer connection (SQLite)
+        # a bulk upload's batches are committed by a writer process (SQLite file only)
+        self._writer_database = _sqlite_file(settings.database_url) if bulk_writer else None
+        self._writer: SqliteWriter | None = None
         self._tickets = tickets
         self._settings = settings
         self._on_recorded = on_recorded
@@ -630,14 +628,33 @@ class Desk:
             self._on_recorded(event_id)
 
     def _can_pipeline(self, batches: list[list[_Item]]) -> bool:
-        """Pipelining needs a SQLite file (``data_version``), more than one batch, and no BLE records
-        (their debounce reads the scans table, which the batch before may not have committed yet)."""
+        """Pipelining needs a SQLite file (a writer process, ``data_version``), more than one batch,
+        and no BLE records (their debounce reads the scans table, which the batch before may not
+        have committed yet)."""
         return (
-            self._engine is not None
-            and self._turn_path is not None
+            self._writer_database is not None
             and len(batches) > 1
             and not any(item[1].method is ScanMethod.BLE for batch in batches for item in batch)
         )
+
+    def start_writer(self) -> SqliteWriter | None:
+        """The bulk uploads' writer process (SQLite file only, else None), started if it is not
+        running. A server starts it with the process, so that the first upload finds it ready."""
+        if self._writer_database is None:
+            return None
+        with self._lock:
+            if self._writer is None or not self._writer.alive:
+                if self._writer is not None:
+                    self._writer.close()
+                self._writer = SqliteWriter(self._writer_database, self._turn_path)
+            return self._writer
+
+    def close(self) -> None:
+        """End the writer process, if one was started."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
     def _bulk_pipelined(
         self,
@@ -647,120 +664,139 @@ class Desk:
         seen_nonces: dict[str, ScanAnswer],
         result: BulkResult,
     ) -> int:
-        """SQLite: decide batch k+1 while batch k is written, on two threads.
+        """SQLite: decide batch k+1 while the writer process commits batch k (``adapters.db.sqlite_writer``).
 
         This thread decides each batch against the participants as the batches before it left
         them (in memory) and reads only what no batch of this upload has touched, through its own
-        read transactions, ``READ_AHEAD_BATCHES`` batches at a time (``_read``). A writer
-        thread writes each batch's rows on one connection kept for the upload, in a transaction of
-        its own driven on the driver connection (``BEGIN IMMEDIATE`` … ``COMMIT``: no SQLAlchemy
-        work per statement on the thread that is the pipeline's slower half), after checking under
-        the write lock that nothing else
-        has written since the upload began: ``PRAGMA data_version`` on that connection (it moves
-        when another connection commits) and the connection's change count (only this upload writes
-        through it). Then every decision made ahead stands on exactly the state it assumed. If the
-        check fails, or a write does, the batch is rolled back, the batches decided after it are
-        dropped, and the caller goes on from it batch by batch. SQLite's work (index upkeep,
-        commits; the driver releases the GIL) runs on the other core meanwhile.
+        read transactions, ``READ_AHEAD_BATCHES`` batches at a time (``_read``), after the writer's
+        session has begun. The writer commits each batch in a transaction of its own, after checking
+        under the write lock that nothing else has written since the session began; then every
+        decision made ahead stands on exactly the state it assumed. Committed batches are counted
+        here as their outcomes come back (statistics move). If a batch is not written (another
+        connection wrote; an error), the batches after it are not either, and the caller goes on
+        from it batch by batch. Another upload already using the writer, or a writer that does not
+        start: 0, all batch by batch.
 
         Returns the number of batches committed (and counted into ``result``).
         """
-        assert self._engine is not None
-        if any(item[3].token for batch in batches for item in batch):
-            self._verifier(event_id)  # the key first: fetching it may write
-        plans: queue.Queue[tuple[int, _Plan, _SqliteRows] | None] = queue.Queue(maxsize=1)
-        failed = threading.Event()
-        committed: list[int] = []
-        raised: list[BaseException] = []  # what the writer thread could not handle, raised here
-        pinned = self._engine.connect()
-        raw: Any = pinned.connection.dbapi_connection
-        expected = (_data_version(raw), int(raw.total_changes))
+        writer = self.start_writer()
+        if writer is None or not writer.wait_ready(WRITER_START_SECONDS):
+            return 0
+        if not writer.lock.acquire(blocking=False):
+            return 0
+        try:
+            if any(item[3].token for batch in batches for item in batch):
+                self._verifier(event_id)  # the key first: fetching it may write
+            return self._pipeline(
+                writer, event_id=event_id, batches=batches, seen_nonces=seen_nonces, result=result
+            )
+        finally:
+            writer.lock.release()
 
-        def write() -> None:
-            nonlocal expected
-            while True:
-                item = plans.get()
-                if item is None:
-                    return
-                if failed.is_set():
-                    continue  # drain, so that the deciding thread never blocks
-                k, plan, rows = item
-                try:
-                    with self._write_turn():
-                        raw.execute("BEGIN IMMEDIATE")
-                        try:
-                            if (_data_version(raw), int(raw.total_changes)) != expected:
-                                raise _Moved
-                            _write_sqlite_rows(raw, rows)
-                            raw.execute("COMMIT")
-                        except BaseException:
-                            if raw.in_transaction:
-                                raw.rollback()
-                            raise
-                    expected = (expected[0], int(raw.total_changes))
-                except Exception:
-                    failed.set()
+    def _pipeline(
+        self,
+        writer: SqliteWriter,
+        *,
+        event_id: str,
+        batches: list[list[_Item]],
+        seen_nonces: dict[str, ScanAnswer],
+        result: BulkResult,
+    ) -> int:
+        sent: dict[int, _Plan] = {}  # batches sent and not counted yet
+        counted = 0
+        stopped = False
+
+        def settle(outcomes: list[Written]) -> None:
+            nonlocal counted, stopped
+            for outcome in outcomes:
+                if not outcome.committed:
+                    if outcome.outcome == "error":
+                        log.warning("bulk writer: batch %d not written:\n%s", outcome.batch, outcome.detail)
+                    stopped = True
                     continue
-                committed.append(k)
+                plan = sent.pop(outcome.batch)
                 seen_nonces.update(plan.batch_nonces)
-                try:
-                    self._count(event_id, batches[k], plan.answers, result)
-                except BaseException as error:  # e.g. the statistics callback: stop, and raise it there
-                    raised.append(error)
-                    failed.set()
+                counted += 1
+                self._count(event_id, batches[outcome.batch], plan.answers, result)
 
-        writer = threading.Thread(target=write, name="bulk-writer", daemon=True)
-        with self._uow_factory(readonly=True) as uow:
-            event = event_from_row(_event_row(uow.conn, event_id))
-            clock = uow.clock
-        people: dict[str, _Participant] = {}
-        by_token: dict[str, str] = {}
-        resolved: dict[str, _Identity] = {}
-        ahead = dict(seen_nonces)  # answers by nonce, this upload's batches decided so far included
-        with short_switches():
-            writer.start()
-            try:
-                for k, batch in enumerate(batches):
-                    if failed.is_set():
-                        break
-                    if k % READ_AHEAD_BATCHES == 0:  # what the next batches need, in one read transaction
-                        with self._uow_factory(readonly=True) as uow:
-                            ahead.update(
-                                self._read(
-                                    uow,
-                                    event_id=event_id,
-                                    items=[
-                                        item
-                                        for later in batches[k : k + READ_AHEAD_BATCHES]
-                                        for item in later
-                                    ],
-                                    people=people,
-                                    by_token=by_token,
-                                    resolved=resolved,
-                                    known=ahead,
-                                )
+        try:
+            writer.begin()
+        except WriterStopped:
+            log.warning("bulk writer stopped; this upload goes batch by batch", exc_info=True)
+            return 0
+        lost = False
+        try:
+            with self._uow_factory(readonly=True) as uow:  # read only after the session began
+                event = event_from_row(_event_row(uow.conn, event_id))
+                clock = uow.clock
+            people: dict[str, _Participant] = {}
+            by_token: dict[str, str] = {}
+            resolved: dict[str, _Identity] = {}
+            ahead = dict(seen_nonces)  # answers by nonce, this upload's batches decided so far included
+            texts = _TimeTexts()
+            for k, batch in enumerate(batches):
+                settle(writer.written())
+                if stopped:
+                    break
+                if k % READ_AHEAD_BATCHES == 0:  # what the next batches need, in one read transaction
+                    with self._uow_factory(readonly=True) as uow:
+                        ahead.update(
+                            self._read(
+                                uow,
+                                event_id=event_id,
+                                items=[
+                                    item for later in batches[k : k + READ_AHEAD_BATCHES] for item in later
+                                ],
+                                people=people,
+                                by_token=by_token,
+                                resolved=resolved,
+                                known=ahead,
                             )
-                    plan = self._decide(
-                        event_id=event_id,
-                        event=event,
-                        batch=batch,
-                        people=people,
-                        resolved=resolved,
-                        known=ahead,
-                        now=clock.now(),
-                        conn=None,
-                        briefs=False,
-                        sqlite=True,
-                    )
-                    ahead.update(plan.batch_nonces)
-                    plans.put((k, plan, _sqlite_rows(plan)))
-            finally:
-                plans.put(None)
-                writer.join()
-                pinned.close()
-        if raised:
-            raise raised[0]
-        return len(committed)
+                        )
+                plan = self._decide(
+                    event_id=event_id,
+                    event=event,
+                    batch=batch,
+                    people=people,
+                    resolved=resolved,
+                    known=ahead,
+                    now=clock.now(),
+                    conn=None,
+                    briefs=False,
+                    texts=texts,
+                )
+                ahead.update(plan.batch_nonces)
+                sent[k] = plan
+                writer.write(k, _statements(plan))
+        except WriterStopped:
+            lost = True
+        except BaseException:  # e.g. the statistics callback: the session ends, nothing more is counted
+            with contextlib.suppress(WriterStopped):
+                writer.end()
+            raise
+        if not lost:
+            try:
+                outcomes = writer.end()
+            except WriterStopped:
+                lost = True
+            else:
+                settle(outcomes)
+        if lost:  # the writer process died: which of the batches sent did it commit?
+            log.warning("bulk writer stopped mid-upload; finding what it committed")
+            for k in sorted(sent):
+                if not self._committed(sent[k]):
+                    break
+                settle([Written("ok", k)])
+        return counted
+
+    def _committed(self, plan: _Plan) -> bool:
+        """Whether a batch sent to a writer that died was committed: its first scan row is stored
+        (a batch is one transaction). A batch with no rows to write (every record a replay) is."""
+        if not plan.scan_rows:
+            return True
+        with self._uow_factory(readonly=True) as uow:
+            found = uow.conn.execute(sa.select(scans.c.id).where(scans.c.id == plan.scan_rows[0][0])).first()
+        return found is not None
 
     def _read(
         self,
@@ -843,7 +879,7 @@ class Desk:
                 now=uow.clock.now(),
                 conn=conn,
                 briefs=briefs,
-                sqlite=uow.dialect == "sqlite",
+                texts=_TimeTexts() if uow.dialect == "sqlite" else None,
             )
             _write_plan(uow.conn, event_id, plan, uow)
             uow.commit()
@@ -893,22 +929,21 @@ class Desk:
         now: datetime,
         conn: sa.Connection | None,
         briefs: bool,
-        sqlite: bool,
+        texts: _TimeTexts | None,
     ) -> _Plan:
         """Decide ``batch`` against ``people`` (updated in place as each scan is applied) and build
         the rows to write, without reading: tokens come ``resolved``, and ``known`` holds the answers
         of nonces already stored or decided. ``conn`` reads the last scan at a gate for a BLE
-        detection (an upload without BLE records passes ``None``). ``sqlite``: rows for SQLite's
-        driver, else for SQLAlchemy Core."""
+        detection (an upload without BLE records passes ``None``). With ``texts`` (SQLite): rows for
+        SQLite's driver, each moment formatted once through ``texts`` (shared by a scan's row, its
+        fact and its participant's update; a pipelined upload shares one across its batches), else
+        rows for SQLAlchemy Core."""
         fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
         answers: list[ScanAnswer] = []
         scan_rows: list[tuple[Any, ...]] = []
         facts: list[tuple[Any, ...]] = []
-        # On SQLite the rows are built as the driver takes them (times as text, JSON as text); each
-        # moment is formatted once, shared by a scan's row and its fact
-        texts = _TimeTexts() if sqlite else None
         now_value = texts[now] if texts is not None else now
-        json_value = _json_text if sqlite else _as_is
+        json_value = _json_text if texts is not None else _as_is
         fact_type, fact_version = AttendanceRecorded.TYPE, AttendanceRecorded.VERSION
         batch_nonces: dict[str, ScanAnswer] = {}
         last_at_gate: dict[tuple[str, str], PreviousScan | None] = {}
@@ -1151,8 +1186,12 @@ _PARTICIPANT_SCAN_COLUMNS = ("check_in_status", "first_checked_in_at", "last_sca
 def _sqlite_time(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    # what ``strftime("%Y-%m-%d %H:%M:%S.%f")`` gives, at a third of the cost
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # what ``strftime("%Y-%m-%d %H:%M:%S.%f")`` of the moment in UTC gives, at a third of the cost
+    naive = moment.replace(tzinfo=None)
+    offset = moment.utcoffset()
+    if offset:
+        naive -= offset
+    return naive.isoformat(" ", "microseconds")
 
 
 _OUTBOX_COLUMNS = ("id", "type", "key", "version", "occurred_at", "data")
@@ -1167,20 +1206,21 @@ class _TimeTexts(dict[datetime | None, str | None]):
         return text
 
 
-_SqliteRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
-
-
-def _sqlite_rows(plan: _Plan) -> _SqliteRows:
-    """A SQLite plan's rows ready for the driver: scans, participant updates, outbox facts."""
+def _statements(plan: _Plan) -> list[Statement]:
+    """A SQLite plan's writes (``sqlite_rows.write_statements``): scans, participant updates, outbox
+    facts. Plain values only: a writer process unpickles them without Turnout's types."""
     assert plan.texts is not None
-    return plan.scan_rows, _sqlite_participant_rows(plan.changed, plan.now, plan.texts), plan.facts
-
-
-def _write_sqlite_rows(conn: Target, rows: _SqliteRows) -> None:
-    scan_rows, participant_rows, fact_rows = rows
-    insert_many(conn, "scans", _SCAN_COLUMNS, scan_rows)
-    update_many(conn, "participants", _PARTICIPANT_SCAN_COLUMNS, "id", participant_rows)
-    insert_many(conn, "outbox", _OUTBOX_COLUMNS, fact_rows)
+    return [
+        ("insert", "scans", _SCAN_COLUMNS, plan.scan_rows),
+        (
+            "update",
+            "participants",
+            _PARTICIPANT_SCAN_COLUMNS,
+            "id",
+            _sqlite_participant_rows(plan.changed, plan.now, plan.texts),
+        ),
+        ("insert", "outbox", _OUTBOX_COLUMNS, plan.facts),
+    ]
 
 
 _SQLITE_STORED_NONCES = (
@@ -1231,11 +1271,8 @@ def _json_text(value: dict[str, Any]) -> str:
 
 
 def _scan_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A ``_scan_row`` tuple as the Core insert's parameters (enum members as their plain values)."""
-    values = dict(zip(_SCAN_COLUMNS, row, strict=True))
-    for name in ("method", "direction", "result"):
-        values[name] = str(values[name])
-    return values
+    """A ``_scan_row`` tuple as the Core insert's parameters."""
+    return dict(zip(_SCAN_COLUMNS, row, strict=True))
 
 
 def _sqlite_participant_rows(
@@ -1248,7 +1285,7 @@ def _sqlite_participant_rows(
 
 def _update_participants(conn: sa.Connection, changed: Sequence[tuple[Any, ...]], now: datetime) -> None:
     """Participants' check-in state from ``_snapshot`` tuples, through SQLAlchemy Core (SQLite's
-    rows go through ``_write_sqlite_rows``)."""
+    rows go through ``_statements``)."""
     conn.execute(
         p.update()
         .where(p.c.id == sa.bindparam("b_id"))
@@ -1282,15 +1319,16 @@ def _scan_row(
 ) -> tuple[Any, ...]:
     """The scan's row, values in ``_SCAN_COLUMNS`` order. For SQLAlchemy Core: times as datetimes,
     ``json_value`` leaves the dicts as they are; for SQLite's driver: times as ``_sqlite_time``
-    text and ``json_value=_json_text`` (enum members are ``str``: stored as their value)."""
+    text and ``json_value=_json_text``. Enum members as plain ``str`` (``str()`` of a ``StrEnum`` is
+    its value): rows travel to a writer process, which does not import Turnout's types."""
     return (
         scan_id,
         event_id,
         participant_id,
         gate_id,
-        scan.method,
-        direction,
-        result,
+        str(scan.method),
+        str(direction),
+        str(result),
         code,
         occurred_at,
         now,
@@ -1332,13 +1370,19 @@ def _fact_data(
     }
 
 
-def _turn_path(database_url: str) -> str | None:
+def _sqlite_file(database_url: str) -> str | None:
+    """The SQLite database file named by the URL (None: PostgreSQL, in memory, a ``file:`` URI)."""
     if not is_sqlite(database_url):
         return None
     database = make_url(database_url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return f"{database}-checkin.lock"
+    return database
+
+
+def _turn_path(database_url: str) -> str | None:
+    database = _sqlite_file(database_url)
+    return None if database is None else f"{database}-checkin.lock"
 
 
 def desk_for(turnout: Any) -> Desk:
@@ -1352,7 +1396,8 @@ def desk_for(turnout: Any) -> Desk:
             turnout.tickets,
             turnout.settings,
             on_recorded=lambda event_id: statistics.changed(turnout, event_id=event_id),
-            engine=turnout.engine,
+            bulk_writer=True,
         )
         turnout.extras["attendance_desk"] = desk
+        turnout.on_close.append(desk.close)
     return desk

@@ -12,10 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: WAL pages after which a committing connection checkpoints by itself (SQLite's default is 1,000).
-#: A ``WalCheckpointer`` normally keeps the WAL far below this; it is the safety net without one.
-SQLITE_AUTOCHECKPOINT_PAGES = 4000
+from turnout.adapters.db.sqlite_pragmas import SQLITE_BUSY_TIMEOUT_MS, configure
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +58,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 def _configure_sqlite(engine: sa.Engine) -> None:
     @sa_event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from pysqlite so that we can say BEGIN IMMEDIATE ourselves.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA cache_size=-65536")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
-        cursor.close()
+        configure(dbapi_connection)
 
     @sa_event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

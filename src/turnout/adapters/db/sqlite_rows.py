@@ -16,9 +16,10 @@ import functools
 import itertools
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import sqlalchemy as sa
+if TYPE_CHECKING:  # not imported at run time: a bulk upload's writer process loads no SQLAlchemy
+    import sqlalchemy as sa
 
 #: ``UPDATE ... FROM`` (SQLite 3.33+); before that, one ``UPDATE`` a row
 _UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
@@ -28,9 +29,8 @@ _DEFAULT_VARIABLES = 999  # SQLite's limit before 3.32 (32766 since)
 
 
 #: what the functions below write through: a SQLAlchemy connection, or the driver's own (a bulk
-#: upload's writer thread drives its transactions on the driver connection, without SQLAlchemy's
-#: per-statement work)
-Target = sa.Connection | sqlite3.Connection
+#: upload's writer process has no SQLAlchemy)
+Target: TypeAlias = "sa.Connection | sqlite3.Connection"
 
 
 def _driver(conn: Target) -> Any:
@@ -137,3 +137,20 @@ def update_many(
             f"WHERE {_quote(table)}.{key_name} = src.column{width}",
             params,
         )
+
+
+#: ``("insert", table, columns, rows)`` or ``("update", table, columns, key, rows)``: one
+#: ``insert_many`` or ``update_many``, as data (a bulk upload's writer process receives them)
+Statement = tuple[Any, ...]
+
+
+def write_statements(conn: Target, statements: Sequence[Statement]) -> None:
+    """Each statement in order (``insert_many`` / ``update_many``)."""
+    for statement in statements:
+        kind = statement[0]
+        if kind == "insert":
+            insert_many(conn, statement[1], statement[2], statement[3])
+        elif kind == "update":
+            update_many(conn, statement[1], statement[2], statement[3], statement[4])
+        else:
+            raise ValueError(f"not a statement: {kind!r}")

@@ -21,6 +21,7 @@ from turnout.entrypoints.web import console, scanner
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
 from turnout.entrypoints.web.session import SessionMiddleware, SessionSealer
+from turnout.services.admission import desk_for
 
 
 class MetricsMiddleware:
@@ -54,7 +55,8 @@ class MetricsMiddleware:
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Per server process: WAL checkpoints in a background thread (SQLite), not in requests; and, in
-    a server process (``create_app_from_env``), the start-up heap frozen out of the collector's way.
+    a server process (``create_app_from_env``), the bulk uploads' writer process started (SQLite
+    file) and the start-up heap frozen out of the collector's way.
 
     A full (generation 2) collection walks every tracked object: after start-up that is mostly
     modules, routes, schemas and the ORM's tables, ~100 ms a pass, taken in the middle of whatever
@@ -67,11 +69,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if checkpointer is not None:
         checkpointer.start()
     if getattr(app.state, "freeze_heap", False):
+        desk_for(turnout).start_writer()  # SQLite: ready before the first bulk upload comes
         gc.collect()
         gc.freeze()
     try:
         yield
     finally:
+        if getattr(app.state, "freeze_heap", False):
+            desk_for(turnout).close()
         if checkpointer is not None:
             checkpointer.stop()
 
