@@ -147,7 +147,7 @@ class BulkResult:
     errors: list[BulkError] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Participant:
     """Mutable state of one participant while a transaction decides its scans."""
 
@@ -569,6 +569,7 @@ class Desk:
         now_fallback = None
         prepared: list[_Item] = []
         gates: dict[str, Gate | None] = {}  # an upload names a few gates, thousands of times
+        identities: dict[str, _Identity] = {}  # by token as given
         for index, record in enumerate(records):
             gate_id = record.gate_id
             if gate_id in gates:
@@ -586,9 +587,13 @@ class Desk:
                 result.failed += 1
                 result.errors.append(BulkError(index, "token_or_participant_required"))
                 continue
-            identity = self.identify(
-                event_id=event_id, token=record.token, participant_id=record.participant_id
-            )
+            # an upload names most tokens more than once (an entry, an exit): identified once each
+            token = record.token
+            identity = identities.get(token) if token is not None else None
+            if identity is None:
+                identity = self.identify(event_id=event_id, token=token, participant_id=record.participant_id)
+                if token is not None:
+                    identities[token] = identity
             if record.occurred_at is not None:
                 at = localize(record.occurred_at, timezone)
             else:
@@ -618,12 +623,15 @@ class Desk:
         self, event_id: str, batch: list[_Item], answers: list[ScanAnswer], result: BulkResult
     ) -> None:
         """A committed batch into the upload's result; statistics move."""
-        for (index, *_), answer in zip(batch, answers, strict=True):
-            if answer.accepted:
-                result.successful += 1
-            else:
-                result.failed += 1
-                result.errors.append(BulkError(index, answer.code or "denied"))
+        denied = Result.DENIED
+        refused = [
+            BulkError(item[0], answer.code or "denied")
+            for item, answer in zip(batch, answers, strict=True)
+            if answer.result is denied
+        ]
+        result.failed += len(refused)
+        result.successful += len(batch) - len(refused)
+        result.errors += refused
         if self._on_recorded is not None:
             self._on_recorded(event_id)
 
@@ -1071,12 +1079,11 @@ _BASE32_TO_HEX = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789AB
 
 
 _SELECT_EVENT = sa.select(e).where(e.c.id == sa.bindparam("event_id"))  # built once, not per group
-# The rows of one look-up as one JSON array in one result row: Python's sqlite3 steps (and hands the
-# GIL over and back) once a row, and each take-back waits out the other thread's switch interval while
-# a bulk upload's writer thread runs (see ``adapters.db.sqlite_rows``); one row, one hand-over.
+# On SQLite the driver's rows as they are (SQLAlchemy's result processing would cost more than the
+# look-up itself); times are parsed by ``_utc``
 _SQLITE_SELECT_PEOPLE = (
-    "SELECT json_group_array(json_array(id, name, status, check_in_status, ticket_version, "
-    "first_checked_in_at, last_scan_at, token, event_id)) FROM participants WHERE {column} IN ({marks})"
+    "SELECT id, name, status, check_in_status, ticket_version, first_checked_in_at, last_scan_at, "
+    "token, event_id FROM participants WHERE {column} IN ({marks})"
 )
 
 
@@ -1121,7 +1128,7 @@ def _load_people(
             for start in range(0, len(ordered), size):
                 chunk = ordered[start : start + size]
                 sql = _SQLITE_SELECT_PEOPLE.format(column=name, marks=", ".join("?" * len(chunk)))
-                found = orjson.loads(uow.conn.exec_driver_sql(sql, tuple(chunk)).scalar_one())
+                found = uow.conn.exec_driver_sql(sql, tuple(chunk)).all()
                 for pid, pname, status, check_in, version, first, last, token, row_event in found:
                     if row_event != event_id:
                         continue
