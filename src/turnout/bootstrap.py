@@ -44,9 +44,11 @@ class Turnout:
         return self.engine.dialect.name
 
     def close(self) -> None:
-        while self.on_close:
-            self.on_close.pop()()
-        self.engine.dispose()
+        try:
+            while self.on_close:
+                self.on_close.pop()()
+        finally:
+            self.engine.dispose()
 
 
 def bootstrap(

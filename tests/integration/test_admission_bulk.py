@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,12 +20,12 @@ from sqlalchemy import event as sa_event
 
 from tests.attendance_support import add_gate, add_participants, live_event, set_participant
 from turnout.adapters.db import tables as t
-from turnout.adapters.db.sqlite_writer import SqliteWriter
+from turnout.adapters.db.sqlite_writer import SqliteWriter, WriterStopped, Written
 from turnout.adapters.db.tables_attendance import scans
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
 from turnout.domain.admission import Direction
-from turnout.services.admission import Desk, ScanAnswer, ScanInput, desk_for
+from turnout.services.admission import WRITER_IN_FLIGHT, Desk, ScanAnswer, ScanInput, desk_for
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
@@ -443,7 +446,11 @@ def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
         desk.bulk(event_id=event_id, records=records, batch_size=7)
     assert calls == []  # nothing went on batch by batch after the error
     assert len(signalled) == 2
-    assert count(wired, scans, scans.c.event_id == event_id) >= 14  # at least the two batches counted
+    stored = count(wired, scans, scans.c.event_id == event_id)
+    # the two batches counted, and at most the batches then in flight: the writer was stopped there
+    assert 14 <= stored <= (2 + WRITER_IN_FLIGHT) * 7
+    time.sleep(0.3)
+    assert count(wired, scans, scans.c.event_id == event_id) == stored  # nothing written after
     desk._on_recorded = None
     again = desk.bulk(event_id=event_id, records=records, batch_size=7)
     assert again.total_processed == 90
@@ -456,7 +463,7 @@ def _nonces_stored(wired: Turnout, event_id: str) -> int:
 
 
 def test_a_writer_process_that_dies_mid_upload_loses_nothing(
-    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The writer process is killed after the sixth batch is sent: the batches it committed are
     found (their first scan row is stored) and counted, the rest go batch by batch, and the upload
@@ -485,9 +492,11 @@ def test_a_writer_process_that_dies_mid_upload_loses_nothing(
                 assert killed is not None
             else:
                 desk._writer_database = None
-            result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+            with caplog.at_level(logging.WARNING, logger="turnout.services.admission"):
+                result = desk.bulk(event_id=event_id, records=records, batch_size=7)
             outcomes.append(_outcome(wired, event_id, result))
             if with_writer:
+                assert "finding what it committed" in caplog.text
                 monkeypatch.setattr(SqliteWriter, "write", original)
                 desk.bulk(event_id=event_id, records=records, batch_size=7)
                 assert _nonces_stored(wired, event_id) == 80  # each nonce once: replayed, not recorded again
@@ -495,6 +504,81 @@ def test_a_writer_process_that_dies_mid_upload_loses_nothing(
         finally:
             wired.close()
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_writer_that_stops_answering_is_stopped_before_its_batches_are_looked_for(
+    wired: Turnout, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer stops answering (a broken pipe, a timeout) while it still has batches to commit:
+    it is killed before the upload looks for what it committed, so nothing it was sent is committed
+    after the look, and no batch is written twice (entries without nonces would be)."""
+    event_id = live_event(wired)
+    gate_id = add_gate(wired, event_id)
+    people = add_participants(wired, event_id, 6)
+    records = [
+        ScanInput(gate_id=gate_id, token=token, direction=Direction.IN, occurred_at=T0 + timedelta(seconds=i))
+        for i, (_, token) in enumerate(people)
+    ]
+    desk = desk_for(wired)
+    desk._verifier(event_id)  # the event's key pair made now, before the write lock is taken below
+    database = wired.settings.database_url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer waits for the write lock: it commits nothing yet
+    original = SqliteWriter.write
+
+    def write_then_lose(self: SqliteWriter, batch: int, statements: Any) -> None:
+        original(self, batch, statements)
+        if batch == 2:
+            threading.Timer(0.5, blocker.rollback).start()  # then the writer could go on
+            raise WriterStopped("the pipe broke")
+
+    monkeypatch.setattr(SqliteWriter, "write", write_then_lose)
+    with caplog.at_level(logging.WARNING, logger="turnout.services.admission"):
+        result = desk.bulk(event_id=event_id, records=records, batch_size=1)
+    assert "finding what it committed" in caplog.text
+    assert (result.successful, result.failed) == (6, 0)
+    time.sleep(0.5)
+    assert count(wired, scans, scans.c.event_id == event_id) == 6
+    blocker.close()
+
+
+def test_the_upload_runs_at_most_a_few_batches_ahead_of_the_writer(
+    wired: Turnout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded: memory, and what an error mid-upload can leave committed beyond what was counted.
+    The writer is held back (another connection has the write lock) while the upload decides."""
+    event_id, records = _mixed_upload(wired)
+    desk = desk_for(wired)
+    desk._verifier(event_id)
+    database = wired.settings.database_url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.5, blocker.rollback).start()
+    ahead: list[int] = []
+    reported = [0]
+    write, written, next_written = SqliteWriter.write, SqliteWriter.written, SqliteWriter.next_written
+
+    def counted_write(self: SqliteWriter, batch: int, statements: Any) -> None:
+        ahead.append(batch + 1 - reported[0])  # sent and not reported, this one included
+        write(self, batch, statements)
+
+    def counted_written(self: SqliteWriter) -> list[Written]:
+        outcomes = written(self)
+        reported[0] += len(outcomes)
+        return outcomes
+
+    def counted_next(self: SqliteWriter, timeout: float = 120) -> Written:
+        reported[0] += 1
+        return next_written(self, timeout)
+
+    monkeypatch.setattr(SqliteWriter, "write", counted_write)
+    monkeypatch.setattr(SqliteWriter, "written", counted_written)
+    monkeypatch.setattr(SqliteWriter, "next_written", counted_next)
+    result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+    blocker.close()
+    assert (result.successful, result.failed) == (79, 11)
+    assert len(ahead) == 13
+    assert max(ahead) == WRITER_IN_FLIGHT
 
 
 def test_an_upload_while_another_has_the_writer_goes_batch_by_batch(wired: Turnout, calls: list[str]) -> None:
@@ -506,6 +590,39 @@ def test_an_upload_while_another_has_the_writer_goes_batch_by_batch(wired: Turno
         result = desk.bulk(event_id=event_id, records=records, batch_size=7)
     assert len(calls) == 13
     assert (result.successful, result.failed) == (79, 11)
+
+
+def test_closing_while_an_upload_uses_the_writer_waits_for_it(
+    wired: Turnout, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server shutting down (the lifespan closes the desk) lets a running upload finish first."""
+    event_id, records = _mixed_upload(wired)
+    desk = desk_for(wired)
+    writer = desk.start_writer()
+    assert writer is not None
+    desk._verifier(event_id)
+    database = wired.settings.database_url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # holds the writer up for a while
+    results: list[Any] = []
+    upload = threading.Thread(
+        target=lambda: results.append(desk.bulk(event_id=event_id, records=records, batch_size=7))
+    )
+    upload.start()
+    deadline = time.monotonic() + 10
+    while not writer.lock.locked():  # the upload has the writer
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    threading.Timer(0.3, blocker.rollback).start()
+    with caplog.at_level(logging.WARNING, logger="turnout.services.admission"):
+        desk.close()
+        upload.join(30)
+    assert "bulk writer" not in caplog.text  # the writer was not taken from under the upload
+    blocker.close()
+    assert not writer.alive
+    [result] = results
+    assert (result.successful, result.failed) == (79, 11)
+    assert _nonces_stored(wired, event_id) == 80
 
 
 def test_closing_turnout_ends_the_writer_process(sqlite_url: str, tmp_path: Path) -> None:

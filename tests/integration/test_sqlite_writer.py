@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from turnout.adapters.db import sqlite_writer
 from turnout.adapters.db.sqlite_rows import write_statements
 from turnout.adapters.db.sqlite_writer import SqliteWriter, WriterStopped, Written
 
@@ -74,12 +75,12 @@ def test_a_commit_from_elsewhere_stops_the_session(writer: SqliteWriter, databas
     assert writer.end() == [Written("ok", 0)]
     writer.begin()
     writer.write(0, insert((2, "b", 2)))
-    time.sleep(0.2)  # committed before the other connection writes
+    assert writer.next_written(10) == Written("ok", 0)  # committed before the other connection writes
     with sqlite3.connect(database) as other:
         other.execute("UPDATE things SET size = 100 WHERE id = 1")
     writer.write(1, insert((3, "c", 3)))
     writer.write(2, insert((4, "d", 4)))
-    assert writer.end() == [Written("ok", 0), Written("moved", 1), Written("skipped", 2)]
+    assert writer.end() == [Written("moved", 1), Written("skipped", 2)]
     assert stored(database) == [(1, "a", 100), (2, "b", 2)]
     writer.begin()  # a new session starts from what is stored now
     writer.write(0, insert((3, "c", 3)))
@@ -143,6 +144,34 @@ def test_a_writer_whose_database_cannot_be_opened_stops(tmp_path: Path) -> None:
             broken.begin(timeout=10)
     finally:
         broken.close()
+
+
+def test_a_writer_that_ends_before_it_is_ready_is_known_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_writer, "MODULE", "turnout.no_such_module")
+    started = time.monotonic()
+    broken = SqliteWriter(str(tmp_path / "x.sqlite3"), None)
+    try:
+        assert not broken.wait_ready(10)
+    finally:
+        broken.close()
+    assert time.monotonic() - started < 5  # not the whole wait
+
+
+def test_a_writer_whose_begin_went_unanswered_is_not_used_again(database: str) -> None:
+    """A late answer to that begin would be taken for the next one (and the session would start
+    before the writer noted the database's state)."""
+    writer = SqliteWriter(database, None)
+    try:
+        assert writer.wait_ready(10)
+        with pytest.raises(WriterStopped):
+            writer.begin(timeout=0)
+        with pytest.raises(WriterStopped, match="out of step"):
+            writer.begin()
+    finally:
+        writer.kill()
+    assert not writer.alive
 
 
 def test_statements_are_only_inserts_and_updates(database: str) -> None:

@@ -70,7 +70,8 @@ class Child:
         self.stdout: IO[bytes] = self.process.stdout
         self._decode = decode
         self.answers: queue.Queue[Any] = queue.Queue()
-        self.ready = threading.Event()
+        self.ready = threading.Event()  # set when it has loaded its modules (or has ended)
+        self.ended = threading.Event()  # set when its answers have ended (it exited or closed stdout)
         self.reader = threading.Thread(target=self._read, name=f"{name} reader", daemon=True)
         self.reader.start()
 
@@ -95,13 +96,26 @@ class Child:
         except (OSError, ValueError, pickle.UnpicklingError):
             pass
         finally:
+            self.ended.set()
+            self.ready.set()  # a wait for readiness ends too
             self.answers.put(None)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once it has started, within ``timeout`` seconds; False if it ended first or is late."""
+        return self.ready.wait(timeout) and not self.ended.is_set()
 
     def send(self, payload: bytes) -> None:
         try:
             write_frame(self.stdin, payload)
         except (OSError, ValueError) as exc:
             raise ChildStopped(f"{self.name} stopped ({exc})") from exc
+
+    def kill(self) -> None:
+        """Stop it now (SIGKILL) and wait until it has exited: nothing it was given is done after."""
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+        self.close()
 
     def close(self, timeout: float = 10) -> None:
         """Close its stdin (it ends), wait for it (killed after ``timeout`` seconds)."""

@@ -241,7 +241,7 @@ class ImportWorkers:
     @property
     def ready(self) -> bool:
         """True once every worker has started (until then the caller may clean batches itself)."""
-        return all(w.ready.is_set() for w in self._workers)
+        return all(w.ready.is_set() and not w.ended.is_set() for w in self._workers)
 
     @property
     def pids(self) -> list[int]:

@@ -45,6 +45,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from turnout.adapters.child import ChildStopped
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.engine import is_sqlite
 from turnout.adapters.db.repositories import event_from_row
@@ -84,6 +85,10 @@ TOKEN_CACHE_SIZE = 200_000
 GROUP_MAX = 64  # scans per group commit
 READ_AHEAD_BATCHES = 10  # a pipelined bulk upload reads for this many batches at a time
 WRITER_START_SECONDS = 10.0  # a bulk upload waits this long at most for the writer process to start
+WRITER_CLOSE_WAIT_SECONDS = 30.0  # closing waits this long at most for an upload using the writer
+# batches sent to the writer and not yet reported at most: enough to keep it busy; and what an error
+# in the middle of an upload can leave committed beyond what was counted
+WRITER_IN_FLIGHT = 8
 
 log = logging.getLogger(__name__)
 
@@ -654,15 +659,36 @@ class Desk:
             if self._writer is None or not self._writer.alive:
                 if self._writer is not None:
                     self._writer.close()
-                self._writer = SqliteWriter(self._writer_database, self._turn_path)
+                    self._writer = None
+                try:
+                    self._writer = SqliteWriter(self._writer_database, self._turn_path)
+                except (OSError, ChildStopped):
+                    log.warning(
+                        "the bulk writer process did not start; uploads go batch by batch", exc_info=True
+                    )
+                    return None
             return self._writer
 
     def close(self) -> None:
-        """End the writer process, if one was started."""
+        """End the writer process, if one was started, after the upload using it (if any) ends."""
         with self._lock:
             writer, self._writer = self._writer, None
-        if writer is not None:
+        if writer is None:
+            return
+        taken = writer.lock.acquire(timeout=WRITER_CLOSE_WAIT_SECONDS)
+        try:
             writer.close()
+        finally:
+            if taken:
+                writer.lock.release()
+
+    def _drop(self, writer: SqliteWriter) -> None:
+        """Kill a writer that failed or may be out of step (nothing it was sent is done after), and
+        forget it: the next upload starts another."""
+        writer.kill()
+        with self._lock:
+            if self._writer is writer:
+                self._writer = None
 
     def _bulk_pipelined(
         self,
@@ -717,20 +743,22 @@ class Desk:
         def settle(outcomes: list[Written]) -> None:
             nonlocal counted, stopped
             for outcome in outcomes:
-                if not outcome.committed:
+                k = outcome.batch
+                if k is None or not outcome.committed:
                     if outcome.outcome == "error":
-                        log.warning("bulk writer: batch %d not written:\n%s", outcome.batch, outcome.detail)
+                        log.warning("bulk writer: batch %s not written:\n%s", k, outcome.detail)
                     stopped = True
                     continue
-                plan = sent.pop(outcome.batch)
+                plan = sent.pop(k)
                 seen_nonces.update(plan.batch_nonces)
                 counted += 1
-                self._count(event_id, batches[outcome.batch], plan.answers, result)
+                self._count(event_id, batches[k], plan.answers, result)
 
         try:
             writer.begin()
         except WriterStopped:
-            log.warning("bulk writer stopped; this upload goes batch by batch", exc_info=True)
+            log.warning("bulk writer did not begin; this upload goes batch by batch", exc_info=True)
+            self._drop(writer)
             return 0
         lost = False
         try:
@@ -774,13 +802,18 @@ class Desk:
                     texts=texts,
                 )
                 ahead.update(plan.batch_nonces)
+                while len(sent) >= WRITER_IN_FLIGHT and not stopped:  # far enough ahead: wait
+                    settle([writer.next_written()])
+                if stopped:
+                    break
                 sent[k] = plan
                 writer.write(k, _statements(plan))
         except WriterStopped:
             lost = True
-        except BaseException:  # e.g. the statistics callback: the session ends, nothing more is counted
-            with contextlib.suppress(WriterStopped):
-                writer.end()
+        except BaseException:
+            # e.g. the statistics callback: stop the writer where it is (batches it has committed
+            # stay, and a retry answers them by nonce); nothing more is written or counted
+            self._drop(writer)
             raise
         if not lost:
             try:
@@ -789,8 +822,9 @@ class Desk:
                 lost = True
             else:
                 settle(outcomes)
-        if lost:  # the writer process died: which of the batches sent did it commit?
+        if lost:  # the writer died or stopped answering: which of the batches sent did it commit?
             log.warning("bulk writer stopped mid-upload; finding what it committed")
+            self._drop(writer)  # first: a writer still alive could commit more while we look
             for k in sorted(sent):
                 if not self._committed(sent[k]):
                     break
@@ -1194,8 +1228,10 @@ def _sqlite_time(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     # what ``strftime("%Y-%m-%d %H:%M:%S.%f")`` of the moment in UTC gives, at a third of the cost
-    naive = moment.replace(tzinfo=None)
     offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError(f"a time without a timezone: {moment}")
+    naive = moment.replace(tzinfo=None)
     if offset:
         naive -= offset
     return naive.isoformat(" ", "microseconds")

@@ -61,7 +61,7 @@ class Written:
     ``begin``), ``skipped`` (a batch before it was not written), ``error`` (``detail``: why)."""
 
     outcome: str
-    batch: int
+    batch: int | None  # None for the answers to ``begin`` and ``end``
     detail: str | None = None
 
     @property
@@ -78,6 +78,7 @@ class SqliteWriter:
         self._child = Child(MODULE, name="sqlite writer")
         self._child.send(pickle.dumps(("open", database, turn_path), protocol=pickle.HIGHEST_PROTOCOL))
         self._open = False  # in a session
+        self._broken = False  # a begin went unanswered: a late answer would be taken for the next
 
     @property
     def alive(self) -> bool:
@@ -88,8 +89,9 @@ class SqliteWriter:
         return self._child.pid
 
     def wait_ready(self, timeout: float) -> bool:
-        """True once the process has started (loaded its modules), within ``timeout`` seconds."""
-        return self._child.ready.wait(timeout) and self._child.alive
+        """True once the process has started (loaded its modules), within ``timeout`` seconds; False
+        at once if it ended first."""
+        return self._child.wait_ready(timeout)
 
     def _send(self, message: tuple[Any, ...]) -> None:
         try:
@@ -97,22 +99,30 @@ class SqliteWriter:
         except ChildStopped as exc:
             raise WriterStopped(str(exc)) from exc
 
-    def _next(self, timeout: float | None = None) -> Written:
+    def _next(self, timeout: float) -> Written:
         try:
             answer = self._child.answers.get(timeout=timeout)
         except queue.Empty:
-            raise WriterStopped("the sqlite writer did not answer") from None
+            raise WriterStopped(f"the sqlite writer did not answer within {timeout:.0f} s") from None
         if answer is None:
             self._child.answers.put(None)  # every later wait sees the end too
             raise WriterStopped("the sqlite writer stopped")
         return Written(*answer)
 
     def begin(self, timeout: float = 30) -> None:
-        """Start a session: the database's state is noted now (read what the batches need after)."""
+        """Start a session: the database's state is noted now (read what the batches need after).
+
+        Raises ``WriterStopped`` if the writer does not answer in time or answers out of turn; the
+        writer is then of no further use (``kill`` it): a late answer would be taken for the next
+        one."""
+        if self._broken:
+            raise WriterStopped("an earlier begin failed: this writer is out of step")
+        self._broken = True  # until the answer comes
         self._send(("begin",))
         answer = self._next(timeout)
         if answer.outcome != "begun":
             raise WriterStopped(f"the sqlite writer answered {answer.outcome!r} to begin")
+        self._broken = False
         self._open = True
 
     def write(self, batch: int, statements: Sequence[Statement]) -> None:
@@ -120,6 +130,10 @@ class SqliteWriter:
         if not self._open:
             raise RuntimeError("write outside a session (begin first)")
         self._send(("write", batch, statements))
+
+    def next_written(self, timeout: float = 120) -> Written:
+        """The next batch's outcome, waiting for it (``timeout`` seconds at most)."""
+        return self._next(timeout)
 
     def written(self) -> list[Written]:
         """The batches' outcomes that have come back so far (without waiting)."""
@@ -134,18 +148,25 @@ class SqliteWriter:
                 raise WriterStopped("the sqlite writer stopped")
             outcomes.append(Written(*answer))
 
-    def end(self) -> list[Written]:
-        """End the session: waits for the outcomes of the batches still being written."""
+    def end(self, timeout: float = 120) -> list[Written]:
+        """End the session: waits for the outcomes of the batches still being written (each within
+        ``timeout`` seconds, else ``WriterStopped``)."""
         self._open = False
         self._send(("end",))
         outcomes: list[Written] = []
         while True:
-            answer = self._next()
+            answer = self._next(timeout)
             if answer.outcome == "ended":
                 return outcomes
             outcomes.append(answer)
 
+    def kill(self) -> None:
+        """Stop the process now and wait until it has exited: no batch sent is committed after this
+        returns (what it had committed stays)."""
+        self._child.kill()
+
     def close(self) -> None:
+        """End the process once it has done what it was sent (its stdin is closed)."""
         self._child.close()
 
 
@@ -216,7 +237,8 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
             if kind == "open":
                 session = _Session(request[1], request[2])
                 continue
-            assert session is not None, "open comes first"
+            if session is None:
+                raise RuntimeError("the first request must be open")
             if kind == "begin":
                 session.expected = session.state()
                 answer: tuple[Any, ...] = ("begun", None, None)
