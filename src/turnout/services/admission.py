@@ -88,7 +88,7 @@ WRITER_START_SECONDS = 10.0  # a bulk upload waits this long at most for the wri
 WRITER_CLOSE_WAIT_SECONDS = 30.0  # closing waits this long at most for an upload using the writer
 # batches sent to the writer and not yet reported at most: enough to keep it busy; and what an error
 # in the middle of an upload can leave committed beyond what was counted
-WRITER_IN_FLIGHT = 8
+WRITER_IN_FLIGHT = 16
 
 log = logging.getLogger(__name__)
 
