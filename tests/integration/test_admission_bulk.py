@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -36,9 +37,20 @@ def count(turnout: Turnout, table: sa.Table, *where: sa.ColumnElement[bool]) -> 
 
 
 @pytest.fixture
-def wired(sqlite_url: str, tmp_path: Path) -> Iterator[Turnout]:
-    """SQLite only, wired with an engine (so that bulk uploads can take the pipelined path)."""
-    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
+def wired(sqlite_template: Path, tmp_path: Path) -> Iterator[Turnout]:
+    """SQLite only, on a file (so that bulk uploads can take the pipelined path, with a writer process)."""
+    with _own_database(sqlite_template, tmp_path, "turnout") as turnout:
+        yield turnout
+
+
+@contextlib.contextmanager
+def _own_database(sqlite_template: Path, tmp_path: Path, name: str) -> Iterator[Turnout]:
+    """Wired on a copy of the migrated SQLite template of its own (``name``: the file's)."""
+    path = tmp_path / f"{name}.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    settings = Settings(
+        database_url=f"sqlite:///{path}", var_dir=tmp_path / "var", secret_key="k", _env_file=None
+    )
     turnout = bootstrap(settings)
     try:
         yield turnout
@@ -375,13 +387,7 @@ def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
     batch-by-batch path give the same answers, rows and participant states."""
     outcomes = []
     for pipelined in (True, False):
-        path = tmp_path / f"{pipelined}.sqlite3"
-        shutil.copyfile(sqlite_template, path)
-        settings = Settings(
-            database_url=f"sqlite:///{path}", var_dir=tmp_path / "var", secret_key="k", _env_file=None
-        )
-        wired = bootstrap(settings)
-        try:
+        with _own_database(sqlite_template, tmp_path, f"{pipelined}") as wired:
             event_id, records = _mixed_upload(wired)
             desk = desk_for(wired)
             if not pipelined:
@@ -390,8 +396,6 @@ def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
             result = desk.bulk(event_id=event_id, records=records, batch_size=7)
             assert (len(calls) == 0) is pipelined  # nothing else wrote: the pipeline did every batch
             outcomes.append(_outcome(wired, event_id, result))
-        finally:
-            wired.close()
     assert outcomes[0] == outcomes[1]
     total, successful, failed, errors, _stored, statuses, _facts = outcomes[0]
     # 39 entries and exits, and the repeated nonce's stored answer; 8 second entries, the cancelled
@@ -477,13 +481,7 @@ def test_a_writer_process_that_dies_mid_upload_loses_nothing(
 
     outcomes = []
     for with_writer in (True, False):
-        path = tmp_path / f"{with_writer}.sqlite3"
-        shutil.copyfile(sqlite_template, path)
-        settings = Settings(
-            database_url=f"sqlite:///{path}", var_dir=tmp_path / "var", secret_key="k", _env_file=None
-        )
-        wired = bootstrap(settings)
-        try:
+        with _own_database(sqlite_template, tmp_path, f"{with_writer}") as wired:
             event_id, records = _mixed_upload(wired)
             desk = desk_for(wired)
             if with_writer:
@@ -501,8 +499,6 @@ def test_a_writer_process_that_dies_mid_upload_loses_nothing(
                 desk.bulk(event_id=event_id, records=records, batch_size=7)
                 assert _nonces_stored(wired, event_id) == 80  # each nonce once: replayed, not recorded again
                 assert desk.start_writer() is not killed  # a new process took over
-        finally:
-            wired.close()
     assert outcomes[0] == outcomes[1]
 
 
@@ -625,13 +621,11 @@ def test_closing_while_an_upload_uses_the_writer_waits_for_it(
     assert _nonces_stored(wired, event_id) == 80
 
 
-def test_closing_turnout_ends_the_writer_process(sqlite_url: str, tmp_path: Path) -> None:
-    settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var", secret_key="k", _env_file=None)
-    wired = bootstrap(settings)
-    writer = desk_for(wired).start_writer()
-    assert writer is not None
-    assert writer.wait_ready(10)
-    wired.close()
+def test_closing_turnout_ends_the_writer_process(sqlite_template: Path, tmp_path: Path) -> None:
+    with _own_database(sqlite_template, tmp_path, "closing") as wired:  # closed on the way out
+        writer = desk_for(wired).start_writer()
+        assert writer is not None
+        assert writer.wait_ready(10)
     assert not writer.alive
 
 
