@@ -44,11 +44,17 @@ class Turnout:
         return self.engine.dialect.name
 
     def close(self) -> None:
-        try:
-            while self.on_close:
+        """Each ``on_close`` hook (the last added first; all of them, even after one raises), then the
+        engine. The first error a hook raised is raised at the end."""
+        failed: BaseException | None = None
+        while self.on_close:
+            try:
                 self.on_close.pop()()
-        finally:
-            self.engine.dispose()
+            except BaseException as error:  # the other hooks and the engine still close
+                failed = failed or error
+        self.engine.dispose()
+        if failed is not None:
+            raise failed
 
 
 def bootstrap(

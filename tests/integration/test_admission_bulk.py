@@ -446,8 +446,12 @@ def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
             raise RuntimeError("statistics are down")
 
     desk._on_recorded = after_batch
+    writer = desk.start_writer()
+    assert writer is not None
     with pytest.raises(RuntimeError, match="statistics are down"):
         desk.bulk(event_id=event_id, records=records, batch_size=3)
+    assert not writer.alive  # stopped where it was, not left to finish what it had been sent
+    assert desk._writer is None
     assert calls == []  # nothing went on batch by batch after the error
     assert len(signalled) == 2
     stored = count(wired, scans, scans.c.event_id == event_id)
@@ -528,10 +532,24 @@ def test_a_writer_that_stops_answering_is_stopped_before_its_batches_are_looked_
             threading.Timer(0.5, blocker.rollback).start()  # then the writer could go on
             raise WriterStopped("the pipe broke")
 
+    committed = Desk._committed
+    looked: list[bool] = []
+
+    def look(self: Desk, plan: Any) -> bool:
+        writer = self._writer
+        looked.append(writer is None or not writer.alive)  # stopped before the look
+        return committed(self, plan)
+
     monkeypatch.setattr(SqliteWriter, "write", write_then_lose)
+    monkeypatch.setattr(Desk, "_committed", look)
+    writer = desk.start_writer()
+    assert writer is not None
     with caplog.at_level(logging.WARNING, logger="turnout.services.admission"):
         result = desk.bulk(event_id=event_id, records=records, batch_size=1)
     assert "finding what it committed" in caplog.text
+    assert looked
+    assert all(looked)
+    assert not writer.alive
     assert (result.successful, result.failed) == (6, 0)
     time.sleep(0.5)
     assert count(wired, scans, scans.c.event_id == event_id) == 6
@@ -549,7 +567,15 @@ def test_the_upload_runs_at_most_a_few_batches_ahead_of_the_writer(
     database = wired.settings.database_url.removeprefix("sqlite:///")
     blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
-    threading.Timer(0.5, blocker.rollback).start()
+    released = threading.Event()
+
+    def release() -> None:
+        if not released.is_set():
+            released.set()
+            blocker.rollback()
+
+    safety = threading.Timer(10, release)  # should the limit never be reached
+    safety.start()
     ahead: list[int] = []
     reported = [0]
     write, written, next_written = SqliteWriter.write, SqliteWriter.written, SqliteWriter.next_written
@@ -564,6 +590,7 @@ def test_the_upload_runs_at_most_a_few_batches_ahead_of_the_writer(
         return outcomes
 
     def counted_next(self: SqliteWriter, timeout: float = 120) -> Written:
+        release()  # the upload waits for the writer: the limit is reached; let the writer go on
         reported[0] += 1
         return next_written(self, timeout)
 
@@ -571,6 +598,7 @@ def test_the_upload_runs_at_most_a_few_batches_ahead_of_the_writer(
     monkeypatch.setattr(SqliteWriter, "written", counted_written)
     monkeypatch.setattr(SqliteWriter, "next_written", counted_next)
     result = desk.bulk(event_id=event_id, records=records, batch_size=3)
+    safety.cancel()
     blocker.close()
     assert (result.successful, result.failed) == (79, 11)
     assert len(ahead) == 30 > WRITER_IN_FLIGHT
@@ -619,6 +647,17 @@ def test_closing_while_an_upload_uses_the_writer_waits_for_it(
     [result] = results
     assert (result.successful, result.failed) == (79, 11)
     assert _nonces_stored(wired, event_id) == 80
+
+
+def test_no_writer_is_started_after_the_desk_is_closed(wired: Turnout, calls: list[str]) -> None:
+    """A server shutting down: an upload that still comes goes batch by batch, and leaves no process."""
+    event_id, records = _mixed_upload(wired)
+    desk = desk_for(wired)
+    desk.close()
+    assert desk.start_writer() is None
+    result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+    assert (result.successful, result.failed) == (79, 11)
+    assert len(calls) == 13
 
 
 def test_closing_turnout_ends_the_writer_process(sqlite_template: Path, tmp_path: Path) -> None:

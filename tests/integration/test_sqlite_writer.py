@@ -165,8 +165,12 @@ def test_a_writer_whose_begin_went_unanswered_is_not_used_again(database: str) -
     writer = SqliteWriter(database, None)
     try:
         assert writer.wait_ready(10)
-        with pytest.raises(WriterStopped):
-            writer.begin(timeout=0)
+        os.kill(writer.pid, signal.SIGSTOP)  # it cannot answer in time
+        try:
+            with pytest.raises(WriterStopped, match="did not answer"):
+                writer.begin(timeout=0.1)
+        finally:
+            os.kill(writer.pid, signal.SIGCONT)
         with pytest.raises(WriterStopped, match="out of step"):
             writer.begin()
     finally:

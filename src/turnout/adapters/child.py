@@ -81,7 +81,8 @@ class Child:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        """Running and answering (once its answers have ended it is of no use, reaped or not)."""
+        return not self.ended.is_set() and self.process.poll() is None
 
     def _read(self) -> None:
         try:

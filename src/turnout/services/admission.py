@@ -292,6 +292,7 @@ class Desk:
         # a bulk upload's batches are committed by a writer process (SQLite file only)
         self._writer_database = _sqlite_file(settings.database_url) if bulk_writer else None
         self._writer: SqliteWriter | None = None
+        self._closed = False
         self._tickets = tickets
         self._settings = settings
         self._on_recorded = on_recorded
@@ -656,6 +657,8 @@ class Desk:
         if self._writer_database is None:
             return None
         with self._lock:
+            if self._closed:  # shutting down: no new writer (uploads go batch by batch)
+                return None
             if self._writer is None or not self._writer.alive:
                 if self._writer is not None:
                     self._writer.close()
@@ -670,8 +673,10 @@ class Desk:
             return self._writer
 
     def close(self) -> None:
-        """End the writer process, if one was started, after the upload using it (if any) ends."""
+        """End the writer process, if one was started, after the upload using it (if any) ends; no
+        other is started after this."""
         with self._lock:
+            self._closed = True
             writer, self._writer = self._writer, None
         if writer is None:
             return
@@ -714,7 +719,11 @@ class Desk:
         Returns the number of batches committed (and counted into ``result``).
         """
         writer = self.start_writer()
-        if writer is None or not writer.wait_ready(WRITER_START_SECONDS):
+        if writer is None:
+            return 0
+        if not writer.wait_ready(WRITER_START_SECONDS):
+            log.warning("the bulk writer did not start in time; this upload goes batch by batch")
+            self._drop(writer)
             return 0
         if not writer.lock.acquire(blocking=False):
             return 0
@@ -739,14 +748,17 @@ class Desk:
         sent: dict[int, _Plan] = {}  # batches sent and not counted yet
         counted = 0
         stopped = False
+        unwritten = len(batches)  # the first batch the writer reported not written
 
         def settle(outcomes: list[Written]) -> None:
-            nonlocal counted, stopped
+            nonlocal counted, stopped, unwritten
             for outcome in outcomes:
                 k = outcome.batch
                 if k is None or not outcome.committed:
                     if outcome.outcome == "error":
                         log.warning("bulk writer: batch %s not written:\n%s", k, outcome.detail)
+                    if k is not None:
+                        unwritten = min(unwritten, k)
                     stopped = True
                     continue
                 plan = sent.pop(k)
@@ -826,7 +838,7 @@ class Desk:
             log.warning("bulk writer stopped mid-upload; finding what it committed")
             self._drop(writer)  # first: a writer still alive could commit more while we look
             for k in sorted(sent):
-                if not self._committed(sent[k]):
+                if k >= unwritten or not self._committed(sent[k]):
                     break
                 settle([Written("ok", k)])
         return counted

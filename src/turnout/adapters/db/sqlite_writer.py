@@ -76,7 +76,11 @@ class SqliteWriter:
     def __init__(self, database: str, turn_path: str | None) -> None:
         self.lock = threading.Lock()
         self._child = Child(MODULE, name="sqlite writer")
-        self._child.send(pickle.dumps(("open", database, turn_path), protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            self._child.send(pickle.dumps(("open", database, turn_path), protocol=pickle.HIGHEST_PROTOCOL))
+        except ChildStopped:
+            self._child.kill()
+            raise
         self._open = False  # in a session
         self._broken = False  # a begin went unanswered: a late answer would be taken for the next
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -75,8 +76,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if getattr(app.state, "freeze_heap", False):
-            desk_for(turnout).close()
+        if getattr(app.state, "freeze_heap", False):  # waits for a running upload: off the event loop
+            await anyio.to_thread.run_sync(desk_for(turnout).close)
         if checkpointer is not None:
             checkpointer.stop()
 
