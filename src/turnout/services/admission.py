@@ -36,7 +36,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -248,6 +249,18 @@ class _Identity:
     token_version: int | None
     denial: str | None = None
     token: str | None = None  # a normalised token still to be looked up (see ``_resolve``)
+
+
+@dataclass
+class _InHand:
+    """What an upload (or one batch) holds in memory while it decides: participants by id (their
+    state as the batches decided so far left it), tokens resolved, and the answers of nonces
+    already stored or decided (``known``; a batch reads through ``seen_nonces`` of the upload)."""
+
+    known: MutableMapping[str, ScanAnswer]
+    people: dict[str, _Participant] = field(default_factory=dict)
+    by_token: dict[str, str] = field(default_factory=dict)  # a participant's stored current token
+    resolved: dict[str, _Identity] = field(default_factory=dict)
 
 
 _PARTICIPANT_COLUMNS = (
@@ -777,43 +790,20 @@ class Desk:
             with self._uow_factory(readonly=True) as uow:  # read only after the session began
                 event = event_from_row(_event_row(uow.conn, event_id))
                 clock = uow.clock
-            people: dict[str, _Participant] = {}
-            by_token: dict[str, str] = {}
-            resolved: dict[str, _Identity] = {}
-            ahead = dict(seen_nonces)  # answers by nonce, this upload's batches decided so far included
+            hand = _InHand(known=dict(seen_nonces))  # with this upload's batches decided so far
             texts = _TimeTexts()
             for k, batch in enumerate(batches):
                 settle(writer.written())
                 if stopped:
                     break
                 if k % READ_AHEAD_BATCHES == 0:  # what the next batches need, in one read transaction
+                    items = [item for later in batches[k : k + READ_AHEAD_BATCHES] for item in later]
                     with self._uow_factory(readonly=True) as uow:
-                        ahead.update(
-                            self._read(
-                                uow,
-                                event_id=event_id,
-                                items=[
-                                    item for later in batches[k : k + READ_AHEAD_BATCHES] for item in later
-                                ],
-                                people=people,
-                                by_token=by_token,
-                                resolved=resolved,
-                                known=ahead,
-                            )
-                        )
+                        self._read(uow, event_id=event_id, items=items, hand=hand)
                 plan = self._decide(
-                    event_id=event_id,
-                    event=event,
-                    batch=batch,
-                    people=people,
-                    resolved=resolved,
-                    known=ahead,
-                    now=clock.now(),
-                    conn=None,
-                    briefs=False,
-                    texts=texts,
+                    event_id=event_id, event=event, batch=batch, hand=hand, now=clock.now(), texts=texts
                 )
-                ahead.update(plan.batch_nonces)
+                hand.known.update(plan.batch_nonces)
                 while len(sent) >= WRITER_IN_FLIGHT and not stopped:  # far enough ahead: wait
                     settle([writer.next_written()])
                 if stopped:
@@ -858,25 +848,24 @@ class Desk:
         *,
         event_id: str,
         items: list[_Item],
-        people: dict[str, _Participant],
-        by_token: dict[str, str],
-        resolved: dict[str, _Identity],
-        known: dict[str, ScanAnswer],
-    ) -> dict[str, ScanAnswer]:
-        """What ``items`` need and is not in hand yet, read through ``uow``: participants (into
-        ``people``, rows locked on PostgreSQL), tokens (into ``by_token`` and ``resolved``), and the
-        stored answers of nonces not ``known``, which are returned. What is already in hand is not
-        read again: in a pipelined upload its state in memory is the newer one."""
-        tokens = {item[3].token for item in items if item[3].token} - resolved.keys()
+        hand: _InHand,
+    ) -> None:
+        """What ``items`` need and is not in ``hand`` yet, read through ``uow`` into it: participants
+        (rows locked on PostgreSQL), tokens, and the stored answers of nonces not known. What is
+        already in hand is not read again: in a pipelined upload its state in memory is the newer one."""
+        people = hand.people
+        tokens = {item[3].token for item in items if item[3].token} - hand.resolved.keys()
         ids = {item[3].participant_id for item in items if item[3].participant_id and not item[3].denial}
         more, more_tokens = _load_people(uow, event_id=event_id, ids=ids - people.keys(), tokens=tokens)
         for pid, loaded in more.items():
             people.setdefault(pid, loaded)
-        by_token.update(more_tokens)
-        resolved.update(
-            self._resolve(uow, event_id=event_id, tokens=tokens, people=people, by_token=by_token)
+        hand.by_token.update(more_tokens)
+        hand.resolved.update(
+            self._resolve(uow, event_id=event_id, tokens=tokens, people=people, by_token=hand.by_token)
         )
-        return _stored_answers(uow.conn, event_id=event_id, items=items, known=known, people=people)
+        hand.known.update(
+            _stored_answers(uow.conn, event_id=event_id, items=items, known=hand.known, people=people)
+        )
 
     def _bulk_batch(
         self,
@@ -912,24 +901,13 @@ class Desk:
         with self._write_turn(), self._uow_factory() as uow:
             conn = uow.conn
             event = event_from_row(_event_row(conn, event_id))
-            people: dict[str, _Participant] = {}
-            resolved: dict[str, _Identity] = {}
-            stored = self._read(
-                uow,
-                event_id=event_id,
-                items=batch,
-                people=people,
-                by_token={},
-                resolved=resolved,
-                known=seen_nonces,
-            )
+            hand = _InHand(known=ChainMap({}, seen_nonces))  # what the batch reads goes in front
+            self._read(uow, event_id=event_id, items=batch, hand=hand)
             plan = self._decide(
                 event_id=event_id,
                 event=event,
                 batch=batch,
-                people=people,
-                resolved=resolved,
-                known={**seen_nonces, **stored} if stored else seen_nonces,
+                hand=hand,
                 now=uow.clock.now(),
                 conn=conn,
                 briefs=briefs,
@@ -977,21 +955,21 @@ class Desk:
         event_id: str,
         event: Event,
         batch: list[_Item],
-        people: dict[str, _Participant],
-        resolved: dict[str, _Identity],
-        known: dict[str, ScanAnswer],
+        hand: _InHand,
         now: datetime,
-        conn: sa.Connection | None,
-        briefs: bool,
         texts: _TimeTexts | None,
+        conn: sa.Connection | None = None,
+        briefs: bool = False,
     ) -> _Plan:
-        """Decide ``batch`` against ``people`` (updated in place as each scan is applied) and build
-        the rows to write, without reading: tokens come ``resolved``, and ``known`` holds the answers
-        of nonces already stored or decided. ``conn`` reads the last scan at a gate for a BLE
-        detection (an upload without BLE records passes ``None``). With ``texts`` (SQLite): rows for
+        """Decide ``batch`` against ``hand.people`` (updated in place as each scan is applied) and
+        build the rows to write, without reading: tokens come ``hand.resolved``, and ``hand.known``
+        holds the answers of nonces already stored or decided. ``conn`` reads the last scan at a gate
+        for a BLE detection (an upload without BLE records passes none). ``briefs``: answers with the
+        participant's name and status (a bulk upload reports codes only). With ``texts`` (SQLite): rows for
         SQLite's driver, each moment formatted once through ``texts`` (shared by a scan's row, its
         fact and its participant's update; a pipelined upload shares one across its batches), else
         rows for SQLAlchemy Core."""
+        people, resolved, known = hand.people, hand.resolved, hand.known
         fresh_ids = iter(sequential_ids(2 * len(batch)))  # a scan id and a fact id per record
         answers: list[ScanAnswer] = []
         scan_rows: list[tuple[Any, ...]] = []
@@ -1288,7 +1266,7 @@ def _stored_answers(
     *,
     event_id: str,
     items: Sequence[_Item],
-    known: dict[str, ScanAnswer],
+    known: Mapping[str, ScanAnswer],
     people: dict[str, _Participant],
 ) -> dict[str, ScanAnswer]:
     """The stored answers of the items' nonces that are not ``known`` already (replays)."""
