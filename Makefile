@@ -31,6 +31,7 @@ test: install-dev lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 

@@ -1,8 +1,24 @@
-"""Test doubles (``Fake*``): only ports are faked, never our own database."""
+"""Test doubles (``Fake*``) of the ports. Only ports are faked, never our own database: the store
+contract suites (``tests/integration/test_*_contract.py``) run the same checks on these fakes and
+on the real stores, on SQLite and PostgreSQL, so a service test on fakes means what it says.
+
+``FakeUnitOfWork`` keeps its state in a ``FakeDatabase`` (plain dicts and lists); each transaction
+works on it directly and a rollback puts back the copy taken when the transaction began.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from turnout.domain.access import Principal, Role
+from turnout.domain.events import Event, EventStatus, Gate
+from turnout.messages.base import Envelope, Message
 
 
 class FakeClock:
@@ -19,3 +35,273 @@ class FakeClock:
 
     def set(self, moment: datetime) -> None:
         self.current = moment
+
+
+@dataclass
+class FakeDatabase:
+    """What the fake stores hold. Each store keeps its rows under its own key of ``tables``."""
+
+    tables: dict[str, Any] = field(default_factory=dict)
+    outbox: list[Envelope] = field(default_factory=list)
+
+    def table(self, name: str) -> Any:
+        """The rows a store keeps under ``name`` (a dict by key unless the store made it otherwise).
+        Stores look their rows up on every call: a rollback replaces them."""
+        return self.tables.setdefault(name, {})
+
+
+class FakeEvents:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    @property
+    def _rows(self) -> dict[str, Event]:
+        rows: dict[str, Event] = self._db.table("events")
+        return rows
+
+    def add(self, event: Event, *, now: datetime) -> None:
+        if event.id in self._rows:
+            raise KeyError(f"event {event.id} exists")
+        self._rows[event.id] = event
+
+    def get(self, event_id: str, *, for_update: bool = False) -> Event | None:
+        return self._rows.get(event_id)
+
+    def set_status(self, event_id: str, status: EventStatus, *, now: datetime) -> None:
+        self._rows[event_id] = replace(self._rows[event_id], status=status)
+
+    def list(self, *, after_id: str | None, limit: int, only_ids: Sequence[str] | None = None) -> list[Event]:
+        events = sorted(self._rows.values(), key=lambda event: event.id)
+        return [
+            event
+            for event in events
+            if (after_id is None or event.id > after_id) and (only_ids is None or event.id in only_ids)
+        ][:limit]
+
+
+class FakeGates:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    @property
+    def _rows(self) -> dict[str, Gate]:
+        rows: dict[str, Gate] = self._db.table("gates")
+        return rows
+
+    def add(self, gate: Gate, *, now: datetime) -> None:
+        self._rows[gate.id] = gate
+
+    def get(self, gate_id: str) -> Gate | None:
+        return self._rows.get(gate_id)
+
+    def list_for_event(self, event_id: str, *, after_id: str | None = None, limit: int = 1000) -> list[Gate]:
+        gates = sorted((g for g in self._rows.values() if g.event_id == event_id), key=lambda g: g.id)
+        return [g for g in gates if after_id is None or g.id > after_id][:limit]
+
+
+class FakeApiKeys:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    @property
+    def _rows(self) -> dict[str, dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = self._db.table("api_keys")
+        return rows
+
+    def add(
+        self,
+        *,
+        key_id: str,
+        secret_hash: str,
+        name: str,
+        role: Role,
+        event_id: str | None,
+        gate_id: str | None,
+        now: datetime,
+    ) -> None:
+        self._rows[key_id] = {
+            "id": key_id,
+            "secret_hash": secret_hash,
+            "name": name,
+            "role": role.value,
+            "event_id": event_id,
+            "gate_id": gate_id,
+            "created_at": now,
+            "revoked_at": None,
+        }
+
+    def find(self, key_id: str) -> tuple[str, Principal] | None:
+        row = self._rows.get(key_id)
+        if row is None or row["revoked_at"] is not None:
+            return None
+        principal = Principal(
+            key_id=key_id,
+            name=row["name"],
+            role=Role(row["role"]),
+            event_id=row["event_id"],
+            gate_id=row["gate_id"],
+        )
+        return row["secret_hash"], principal
+
+    def count(self) -> int:
+        return len(self._rows)
+
+    def list_all(self) -> list[dict[str, Any]]:
+        rows = sorted(self._rows.values(), key=lambda row: row["created_at"])
+        return [{k: v for k, v in row.items() if k != "secret_hash"} for row in rows]
+
+    def revoke(self, key_id: str, *, now: datetime) -> bool:
+        row = self._rows.get(key_id)
+        if row is None or row["revoked_at"] is not None:
+            return False
+        row["revoked_at"] = now
+        return True
+
+
+class FakeAuditLog:
+    def __init__(self, db: FakeDatabase, clock: FakeClock) -> None:
+        self._db = db
+        self._clock = clock
+
+    @property
+    def _rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._db.tables.setdefault("audit_log", [])
+        return rows
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        event_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self._rows.append(
+            {
+                "id": len(self._rows) + 1,
+                "at": self._clock.now(),
+                "actor": actor,
+                "action": action,
+                "event_id": event_id,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "data": data or {},
+            }
+        )
+
+    def for_subject(self, subject_type: str, subject_id: str) -> list[dict[str, Any]]:
+        return [
+            dict(row)
+            for row in self._rows
+            if row["subject_type"] == subject_type and row["subject_id"] == subject_id
+        ]
+
+
+class FakeIdempotencyStore:
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    @property
+    def _rows(self) -> dict[tuple[str, str], tuple[str, int, Any]]:
+        rows: dict[tuple[str, str], tuple[str, int, Any]] = self._db.table("idempotency_keys")
+        return rows
+
+    def get(self, scope: str, key: str) -> tuple[str, int, Any] | None:
+        return self._rows.get((scope, key))
+
+    def put(
+        self, scope: str, key: str, *, request_hash: str, status_code: int, response: Any, now: datetime
+    ) -> None:
+        if (scope, key) in self._rows:
+            raise KeyError("idempotency key stored already")
+        self._rows[(scope, key)] = (request_hash, status_code, response)
+
+
+class FakeUnitOfWork:
+    """``ports.UnitOfWork`` over a ``FakeDatabase``: commit keeps what the transaction did, leaving
+    without commit puts the database back as it was, messages included."""
+
+    def __init__(self, db: FakeDatabase, clock: FakeClock, *, readonly: bool = False) -> None:
+        self.db = db
+        self._clock = clock
+        self.readonly = readonly
+        self._before: FakeDatabase | None = None
+        self._committed = False
+        self._after_commit: list[Callable[[], Any]] = []
+        self.emitted: list[Envelope] = []
+
+    # the repositories, made fresh on each ``__enter__`` over the shared state
+    @property
+    def clock(self) -> FakeClock:
+        return self._clock
+
+    def __enter__(self) -> Self:
+        self._before = copy.deepcopy(self.db)
+        self._committed = False
+        self.events = FakeEvents(self.db)
+        self.gates = FakeGates(self.db)
+        self.api_keys = FakeApiKeys(self.db)
+        self.audit = FakeAuditLog(self.db, self._clock)
+        self.idempotency = FakeIdempotencyStore(self.db)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self._committed:
+            self._restore()
+        elif exc_type is None:
+            for callback in self._after_commit:
+                callback()
+
+    def _restore(self) -> None:
+        assert self._before is not None
+        self.db.tables = self._before.tables
+        self.db.outbox = self._before.outbox
+
+    def commit(self) -> None:
+        if self.readonly and self.emitted:
+            raise RuntimeError("a read-only transaction emitted messages")
+        self._committed = True
+        self._before = copy.deepcopy(self.db)
+
+    def rollback(self) -> None:
+        self._restore()
+
+    def emit(self, message: Message) -> Envelope:
+        return self.emit_all([message])[0]
+
+    def emit_all(self, messages: Sequence[Message], *, occurred_at: datetime | None = None) -> list[Envelope]:
+        at = occurred_at or self._clock.now()
+        envelopes = [Envelope.wrap(message, at) for message in messages]
+        self.db.outbox.extend(envelopes)
+        self.emitted.extend(envelopes)
+        return envelopes
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        self._after_commit.append(callback)
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        saved = copy.deepcopy(self.db)
+        callbacks, emitted = len(self._after_commit), len(self.emitted)
+        try:
+            yield
+        except BaseException:
+            self.db.tables, self.db.outbox = saved.tables, saved.outbox
+            del self._after_commit[callbacks:]
+            del self.emitted[emitted:]
+            raise
+
+
+class FakeUnitOfWorkFactory:
+    """``ports.UnitOfWorkFactory`` whose transactions share one ``FakeDatabase``."""
+
+    def __init__(self, clock: FakeClock | None = None, db: FakeDatabase | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self.db = db or FakeDatabase()
+
+    def __call__(self, *, readonly: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.db, self.clock, readonly=readonly)

@@ -11,11 +11,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from turnout.adapters.clock import SystemClock
 from turnout.adapters.db.engine import make_engine
-from turnout.adapters.db.uow import UnitOfWork
+from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, Mailer, SystemClock
+from turnout.ports import Clock, Mailer
 from turnout.services.bus import HandlerRegistry
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.ticketing import TicketBook
@@ -36,8 +37,8 @@ class Turnout:
     #: called by ``close`` (what was started on demand: a bulk upload's writer process)
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
-    def uow(self, *, readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.clock, readonly=readonly)
+    def uow(self, *, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.clock, readonly=readonly)
 
     @property
     def dialect(self) -> str:
@@ -68,8 +69,8 @@ def bootstrap(
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
 
-    def uow_factory(*, readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(engine, clock, readonly=readonly)
+    def uow_factory(*, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, clock, readonly=readonly)
 
     handlers = HandlerRegistry()
     turnout = Turnout(

@@ -1,14 +1,35 @@
-"""Ports: what the services need from the outside world. Adapters implement them; tests fake them."""
+"""Ports: what the services need from the outside world, as ``Protocol``s.
+
+Services import only ``domain``, ``messages``, this module and each other (``import-linter`` checks
+it). Adapters implement the ports (``adapters/db`` for storage, on SQLite and PostgreSQL); tests
+fake them (``tests/fakes*.py``); ``bootstrap.py`` picks the implementations and passes them in.
+
+The storage ports come in two kinds:
+
+* the **unit of work** (``UnitOfWork``): one transaction, the repositories and stores that share
+  it, and the outbox (``emit``). Most use cases run inside one.
+* **stores with their own transactions** (``CheckInStore``): where the fastest way to store a use
+  case's writes is the adapter's business (group commit, a writer process, multi-row statements),
+  the service hands over what it decided and the store commits it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 if TYPE_CHECKING:
-    from turnout.messages.base import Envelope
+    from turnout.domain.access import Principal, Role
+    from turnout.domain.events import Event, EventStatus, Gate
+    from turnout.domain.participants import Participant
+    from turnout.messages.base import Envelope, Message
+
+
+# --- time ------------------------------------------------------------------------------------------
 
 
 class Clock(Protocol):
@@ -17,9 +38,7 @@ class Clock(Protocol):
         ...
 
 
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+# --- mail ------------------------------------------------------------------------------------------
 
 
 class DeliveryError(Exception):
@@ -52,6 +71,9 @@ class Mailer(Protocol):
         ...
 
 
+# --- the stream ------------------------------------------------------------------------------------
+
+
 class Publisher(Protocol):
     """Streams messages (Kafka in production). ``publish`` returns how many of ``envelopes``, counted
     from the first, are durably on the stream; the rest are offered again later."""
@@ -59,3 +81,250 @@ class Publisher(Protocol):
     def publish(self, envelopes: Sequence[Envelope]) -> int: ...
 
     def close(self) -> None: ...
+
+
+# --- ticket keys -----------------------------------------------------------------------------------
+
+
+class SigningKey(Protocol):
+    """One event's Ed25519 key pair."""
+
+    def sign(self, body: bytes) -> bytes:
+        """The 64-byte signature of ``body``."""
+        ...
+
+    def verify(self, signature: bytes, body: bytes) -> bool: ...
+
+    def public_b64(self) -> str:
+        """The public key, 32 raw bytes in base64 (what gate systems are given)."""
+        ...
+
+    def private_bytes(self) -> bytes:
+        """The 32-byte private seed (for signing in helper processes)."""
+        ...
+
+
+class KeyVault(Protocol):
+    """Makes ticket signing keys and seals them for storage (a copy of the database alone cannot
+    mint tickets)."""
+
+    def generate(self) -> tuple[SigningKey, str]:
+        """A new key and its sealed form."""
+        ...
+
+    def open(self, sealed: str) -> SigningKey: ...
+
+
+# --- the unit of work and the spine's repositories -------------------------------------------------
+
+
+class EventRepository(Protocol):
+    def add(self, event: Event, *, now: datetime) -> None: ...
+
+    def get(self, event_id: str, *, for_update: bool = False) -> Event | None:
+        """``for_update``: the row stays locked until the transaction ends (where the database
+        locks rows; SQLite's writer holds the whole database anyway)."""
+        ...
+
+    def set_status(self, event_id: str, status: EventStatus, *, now: datetime) -> None: ...
+
+    def list(
+        self, *, after_id: str | None, limit: int, only_ids: Sequence[str] | None = None
+    ) -> list[Event]: ...
+
+
+class GateRepository(Protocol):
+    def add(self, gate: Gate, *, now: datetime) -> None: ...
+
+    def get(self, gate_id: str) -> Gate | None: ...
+
+    def list_for_event(
+        self, event_id: str, *, after_id: str | None = None, limit: int = 1000
+    ) -> list[Gate]: ...
+
+
+class ApiKeyRepository(Protocol):
+    def add(
+        self,
+        *,
+        key_id: str,
+        secret_hash: str,
+        name: str,
+        role: Role,
+        event_id: str | None,
+        gate_id: str | None,
+        now: datetime,
+    ) -> None: ...
+
+    def find(self, key_id: str) -> tuple[str, Principal] | None:
+        """The stored secret hash and the principal of a key that is not revoked."""
+        ...
+
+    def count(self) -> int: ...
+
+    def list_all(self) -> list[dict[str, Any]]: ...
+
+    def revoke(self, key_id: str, *, now: datetime) -> bool: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        event_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def for_subject(self, subject_type: str, subject_id: str) -> list[dict[str, Any]]: ...
+
+
+class IdempotencyStore(Protocol):
+    """Stored answers for requests that carry an ``Idempotency-Key``."""
+
+    def get(self, scope: str, key: str) -> tuple[str, int, Any] | None:
+        """``(request hash, status code, response)`` stored under the key."""
+        ...
+
+    def put(
+        self, scope: str, key: str, *, request_hash: str, status_code: int, response: Any, now: datetime
+    ) -> None: ...
+
+
+# --- participants ----------------------------------------------------------------------------------
+
+
+class ParticipantStore(Protocol):
+    """Participants of events: look-ups, search, and the writes registration and tickets make."""
+
+    def get(self, participant_id: str, *, for_update: bool = False) -> Participant | None:
+        """``for_update``: the row stays locked until the transaction ends (see ``EventRepository``)."""
+        ...
+
+    def insert_many(self, records: list[dict[str, Any]]) -> None:
+        """Complete participant rows (every column given)."""
+        ...
+
+    def update_fields(self, participant_id: str, values: dict[str, Any]) -> None: ...
+
+    def count_active(self, event_id: str) -> int:
+        """Registered (not cancelled) participants of the event."""
+        ...
+
+    def ids_by_email(self, event_id: str, emails: Sequence[str]) -> dict[str, str]:
+        """Normalised email -> participant id, for those of ``emails`` the event has."""
+        ...
+
+    def ids_by_phone(self, event_id: str, phones: Sequence[str]) -> dict[str, str]: ...
+
+    def search(
+        self,
+        *,
+        event_id: str,
+        q: str | None = None,
+        phone_suffix: str | None = None,
+        phone_exact: str | None = None,
+        status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Participant]:
+        """In registration order; ``q`` in the name (any case) or the email, or the phone's last
+        digits, or the whole phone number."""
+        ...
+
+
+# --- tickets ---------------------------------------------------------------------------------------
+# (the ticket key and revocation store)
+
+
+# --- intake ----------------------------------------------------------------------------------------
+# (import jobs, their errors; the import pipeline)
+
+
+# --- mail ------------------------------------------------------------------------------------------
+# (templates, the email queue, composing)
+
+
+# --- messaging -------------------------------------------------------------------------------------
+# (deliveries, dead letters, cache versions)
+
+
+# --- statistics ------------------------------------------------------------------------------------
+# (the read model behind snapshots and analytics)
+
+
+# --- check-in --------------------------------------------------------------------------------------
+# (the check-in store: scans decided by the service, stored by the adapter)
+
+
+class UnitOfWork(Protocol):
+    """One transaction, the repositories that share it, and the outbox.
+
+        with uow_factory() as uow:
+            uow.events.add(...)
+            uow.emit(EventStatusChanged(...))   # written to the outbox in the same transaction
+            uow.commit()
+
+    Leaving the block without ``commit()`` rolls everything back, messages included. Side effects
+    outside the database happen only after commit: through the outbox, or ``after_commit``.
+    """
+
+    # read-only in the protocol (properties) so that an implementation may hold its own subtypes
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def gates(self) -> GateRepository: ...
+
+    @property
+    def participants(self) -> ParticipantStore: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def emit(self, message: Message) -> Envelope:
+        """Write ``message`` to the outbox in this transaction (occurred now)."""
+        ...
+
+    def emit_all(self, messages: Sequence[Message], *, occurred_at: datetime | None = None) -> list[Envelope]:
+        """Write several messages to the outbox in this transaction, in order."""
+        ...
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` once the transaction has committed (never on rollback)."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: an exception inside rolls back what was done inside it (its
+        writes, its messages and its ``after_commit`` callbacks) and propagates; the outer
+        transaction goes on."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """``uow_factory()`` for a read-write transaction, ``uow_factory(readonly=True)`` for reads."""
+
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...

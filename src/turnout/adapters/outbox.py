@@ -136,24 +136,17 @@ def run_in_savepoint(uow: UnitOfWork, handler: Handler, envelopes: Iterable[Enve
 
     A handler object that also has ``handle_many(envelopes, uow)`` gets a run of several messages in
     one call (for ``executemany``); if that raises, the relay falls back to one call per message."""
-    callbacks = uow._after_commit
-    mark, emitted = len(callbacks), len(uow.emitted)
     batch = list(envelopes)
     many = getattr(handler, "handle_many", None) if len(batch) > 1 else None
-    savepoint = uow.conn.begin_nested()
     try:
-        if many is not None:
-            many(batch, uow)
-        else:
-            for envelope in batch:
-                handler(envelope, uow)
+        with uow.savepoint():
+            if many is not None:
+                many(batch, uow)
+            else:
+                for envelope in batch:
+                    handler(envelope, uow)
     except Exception as exc:
-        if savepoint.is_active:
-            savepoint.rollback()
-        del callbacks[mark:]
-        del uow.emitted[emitted:]
         return exc
-    savepoint.commit()
     return None
 
 

@@ -35,7 +35,6 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.participant_store import (
-    ParticipantStore,
     db_datetime,
     insert_tuples,
     json_for,
@@ -840,7 +839,7 @@ def _save_batch(
     counters: _Counters,
     cleaner: _Cleaner,
 ) -> dict[str, int]:
-    store = ParticipantStore(uow.conn)
+    store = uow.participants
     event = get_event(uow, event_id=job.event_id, for_update=True)
     now = uow.clock.now()
     errors = list(batch.errors)
@@ -1083,7 +1082,7 @@ def _refuse_duplicates(
         count += batch.duplicates
         emails = [c.data.email for c in batch.candidates]
         with turnout.uow(readonly=True) as uow:
-            store = ParticipantStore(uow.conn)
+            store = uow.participants
             count += len(store.ids_by_email(event_id, emails))
             if by_phone:
                 phones = [c.data.phone for c in batch.candidates if c.data.phone]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from turnout.adapters.db.participant_store import ParticipantStore
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import NotFound
 from turnout.domain.participants import Invalid, Participant, clean_phone
@@ -10,7 +9,7 @@ from turnout.services.events import get_event
 
 
 def get_participant(uow: UnitOfWork, *, participant_id: str) -> Participant:
-    participant = ParticipantStore(uow.conn).get(participant_id)
+    participant = uow.participants.get(participant_id)
     if participant is None:
         raise NotFound("participant_not_found", participant_id=participant_id)
     return participant
@@ -43,7 +42,7 @@ def list_participants(
                 phone_exact = clean_phone(query)
             except Invalid:
                 phone_exact = None
-    return ParticipantStore(uow.conn).search(
+    return uow.participants.search(
         event_id=event_id,
         q=query,
         phone_suffix=phone_suffix,

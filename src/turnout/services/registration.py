@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from turnout.adapters.db.participant_store import ParticipantStore
 from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import Conflict, DomainError, ValidationFailed
 from turnout.domain.events import Event
@@ -139,7 +138,7 @@ def register_participant(
     phone when the event dedups by phone), ``idempotency_conflict`` (key reused with another body).
     """
     source = Source(source)
-    store = ParticipantStore(uow.conn)
+    store = uow.participants
     scope = f"registration:{event_id}"
     digest = request_hash(data) if idempotency_key else ""
     # The event row lock serialises registrations of one event on PostgreSQL (capacity, duplicates,

@@ -1,4 +1,5 @@
-"""Participant queries for intake, lookups and search (SQLAlchemy Core over the unit of work's connection)."""
+"""``SqlParticipantStore``: participant queries for intake, look-ups and search (SQLAlchemy Core over the
+unit of work's connection), and fast multi-row inserts."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class ParticipantStore:
+class SqlParticipantStore:
+    """``ports.ParticipantStore`` over the unit of work's connection."""
+
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
@@ -57,8 +60,11 @@ class ParticipantStore:
         """Multi-row insert of complete participant rows (every column given)."""
         bulk_insert(self.conn, P, records)
 
-    def get(self, participant_id: str) -> Participant | None:
-        row = self.conn.execute(sa.select(P).where(P.c.id == participant_id)).first()
+    def get(self, participant_id: str, *, for_update: bool = False) -> Participant | None:
+        query = sa.select(P).where(P.c.id == participant_id)
+        if for_update and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
         return participant_from_row(row) if row else None
 
     def count_active(self, event_id: str) -> int:

@@ -125,22 +125,6 @@ class GateRepository:
         return [gate_from_row(r) for r in self.conn.execute(query)]
 
 
-class ParticipantRepository:
-    """Spine-level access; the intake and tickets services add their own queries."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-
-    def count_active(self, event_id: str) -> int:
-        return int(
-            self.conn.execute(
-                sa.select(sa.func.count())
-                .select_from(t.participants)
-                .where(t.participants.c.event_id == event_id, t.participants.c.status == "registered")
-            ).scalar_one()
-        )
-
-
 class ApiKeyRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn

@@ -1,35 +1,46 @@
-"""Unit of work: one database transaction, the repositories that share it, and the outbox.
+"""``SqlUnitOfWork``: the ``ports.UnitOfWork`` over one SQLAlchemy connection (SQLite or PostgreSQL).
 
     with uow_factory() as uow:
         uow.events.add(...)
         uow.emit(EventStatusChanged(...))   # written to the outbox in the same transaction
         uow.commit()
 
-Leaving the block without ``commit()`` rolls everything back, messages included.
+Leaving the block without ``commit()`` rolls everything back, messages included. The repositories
+and stores share the connection; they are the only code that reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.outbox_rows import outbox_row
+from turnout.adapters.db.participant_store import SqlParticipantStore
 from turnout.adapters.db.repositories import (
     ApiKeyRepository,
     AuditLog,
     EventRepository,
     GateRepository,
     IdempotencyStore,
-    ParticipantRepository,
 )
 from turnout.messages.base import Envelope, Message
 from turnout.ports import Clock
 
 
-class UnitOfWork:
+class SqlUnitOfWork:
+    events: EventRepository
+    gates: GateRepository
+    participants: SqlParticipantStore
+    api_keys: ApiKeyRepository
+    audit: AuditLog
+    idempotency: IdempotencyStore
+
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
         self.clock = clock
@@ -49,7 +60,7 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside its 'with' block")
         return self._conn
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> Self:
         conn = self._engine.connect()
         if self.readonly:
             conn = conn.execution_options(turnout_readonly=True)
@@ -57,7 +68,7 @@ class UnitOfWork:
         self._conn = conn
         self.events = EventRepository(conn)
         self.gates = GateRepository(conn)
-        self.participants = ParticipantRepository(conn)
+        self.participants = SqlParticipantStore(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.audit = AuditLog(conn, self.clock)
         self.idempotency = IdempotencyStore(conn)
@@ -81,27 +92,19 @@ class UnitOfWork:
 
     def emit(self, message: Message) -> Envelope:
         """Write ``message`` to the outbox in this transaction."""
-        envelope = Envelope.wrap(message, self.clock.now())
-        self.emit_envelopes([envelope])
-        return envelope
+        return self.emit_all([message])[0]
 
-    def emit_envelopes(self, envelopes: list[Envelope]) -> None:
+    def emit_all(self, messages: Sequence[Message], *, occurred_at: datetime | None = None) -> list[Envelope]:
+        at = occurred_at or self.clock.now()
+        envelopes = [Envelope.wrap(message, at) for message in messages]
+        self.emit_envelopes(envelopes)
+        return envelopes
+
+    def emit_envelopes(self, envelopes: Sequence[Envelope]) -> None:
+        """Envelopes already made (the relay re-emits dead letters as they are)."""
         if not envelopes:
             return
-        self.conn.execute(
-            t.outbox.insert(),
-            [
-                {
-                    "id": e.id,
-                    "type": e.type,
-                    "key": e.key,
-                    "version": e.version,
-                    "occurred_at": e.occurred_at,
-                    "data": e.data,
-                }
-                for e in envelopes
-            ],
-        )
+        self.conn.execute(t.outbox.insert(), [outbox_row(envelope) for envelope in envelopes])
         self.emitted.extend(envelopes)
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
@@ -115,5 +118,21 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.conn.rollback()
 
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT: an exception inside rolls back its writes, the messages emitted and the
+        ``after_commit`` callbacks added inside it, and propagates."""
+        callbacks, emitted = len(self._after_commit), len(self.emitted)
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            del self._after_commit[callbacks:]
+            del self.emitted[emitted:]
+            raise
+        nested.commit()
 
-UnitOfWorkFactory = Callable[..., UnitOfWork]
+
+UnitOfWork = SqlUnitOfWork  # transitional name, until every service takes ``ports.UnitOfWork``
