@@ -19,14 +19,28 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 @dataclass(frozen=True)
 class KeyPair:
+    """``ports.SigningKey`` with the ``cryptography`` package's Ed25519 keys."""
+
     private: Ed25519PrivateKey
     public: Ed25519PublicKey
 
     def sign(self, data: bytes) -> bytes:
         return self.private.sign(data)
 
+    def verify(self, signature: bytes, body: bytes) -> bool:
+        try:
+            self.public.verify(signature, body)
+        except InvalidSignature:
+            return False
+        return True
+
     def public_b64(self) -> str:
         return public_key_b64(self.public)
+
+    def private_bytes(self) -> bytes:
+        return self.private.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
 
 
 def public_key_b64(public: Ed25519PublicKey) -> str:
