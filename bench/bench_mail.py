@@ -79,10 +79,10 @@ def bench_mail(participants: int, concurrency: int) -> None:
     from turnout.adapters.db.migrate import upgrade
     from turnout.adapters.mail import SmtpMailer
     from turnout.adapters.outbox import Relay
-    from turnout.bootstrap import bootstrap
+    from turnout.bootstrap import bootstrap, mail_sender
     from turnout.config import Settings
     from turnout.domain.events import EventStatus
-    from turnout.services import mailing
+    from turnout.services import mail_queue
     from turnout.services.events import change_status, create_event
     from turnout.services.registration import register_participant
 
@@ -130,7 +130,7 @@ def bench_mail(participants: int, concurrency: int) -> None:
     relay.drain(publish=False)
     relay.close()
     with turnout.uow(readonly=True) as uow:
-        queued = mailing.count_by_status(uow, event_id=event.id)["queued"]
+        queued = mail_queue.count_by_status(uow, event_id=event.id)["queued"]
     print(
         f"setup: {participants} participants registered and {queued} emails queued in "
         f"{time.perf_counter() - started:.1f} s"
@@ -139,7 +139,7 @@ def bench_mail(participants: int, concurrency: int) -> None:
     port = free_port()
     server = start_sink(port)
     try:
-        sender = mailing.sender_for(
+        sender = mail_sender(
             turnout,
             SmtpMailer(f"smtp://127.0.0.1:{port}?starttls=off"),
             batch_size=max(100, concurrency * 16),
@@ -158,7 +158,7 @@ def bench_mail(participants: int, concurrency: int) -> None:
         server.terminate()
         server.wait(10)
     with turnout.uow(readonly=True) as uow:
-        counts = mailing.count_by_status(uow, event_id=event.id)
+        counts = mail_queue.count_by_status(uow, event_id=event.id)
     print(
         f"emails with QR inline + attached: {sent / elapsed:8.0f} /s  ({sent} in {elapsed:.1f} s, "
         f"concurrency {concurrency}; jobs {counts})"

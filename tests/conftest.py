@@ -87,12 +87,17 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_server_url: str | None
+def fresh_database_url(
+    request: pytest.FixtureRequest,
+    kind: str,
+    *,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_server_url: str | None,
 ) -> str:
-    """A fresh, migrated database for one test: SQLite file or PostgreSQL."""
-    if request.param == "sqlite":
+    """A fresh, migrated database of ``kind`` (``sqlite`` or ``postgresql``) for one test. Store
+    contract suites that also run a fake call it from their own parametrised fixture."""
+    if kind == "sqlite":
         path = tmp_path / "turnout.sqlite3"
         shutil.copyfile(sqlite_template, path)
         return f"sqlite:///{path}"
@@ -102,6 +107,20 @@ def database_url(
     assert url is not None
     _truncate_all(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_server_url: str | None
+) -> str:
+    """A fresh, migrated database for one test: SQLite file or PostgreSQL."""
+    return fresh_database_url(
+        request,
+        request.param,
+        tmp_path=tmp_path,
+        sqlite_template=sqlite_template,
+        postgres_server_url=postgres_server_url,
+    )
 
 
 @pytest.fixture

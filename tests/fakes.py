@@ -16,8 +16,11 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
+from tests.fakes_tickets import FakeTicketStore
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
+from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
 from turnout.messages.base import Envelope, Message
 
 
@@ -219,6 +222,101 @@ class FakeIdempotencyStore:
         self._rows[(scope, key)] = (request_hash, status_code, response)
 
 
+_PARTICIPANT_ENUMS: dict[str, Any] = {
+    "status": ParticipantStatus,
+    "check_in_status": CheckInStatus,
+    "source": Source,
+}
+
+
+class FakeParticipantStore:
+    """``ports.ParticipantStore`` over participants kept as ``Participant`` records by id."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    @property
+    def _rows(self) -> dict[str, Participant]:
+        rows: dict[str, Participant] = self._db.table("participants")
+        return rows
+
+    def _typed(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: _PARTICIPANT_ENUMS[k](v) if k in _PARTICIPANT_ENUMS else v for k, v in values.items()}
+
+    def get(self, participant_id: str, *, for_update: bool = False) -> Participant | None:
+        return self._rows.get(participant_id)
+
+    def insert_many(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            participant = Participant(**self._typed(record))
+            if participant.id in self._rows:
+                raise KeyError(f"participant {participant.id} exists")
+            if any(
+                p.event_id == participant.event_id and p.email == participant.email
+                for p in self._rows.values()
+            ):
+                raise KeyError(f"{participant.email} is registered already")
+            if participant.token and any(p.token == participant.token for p in self._rows.values()):
+                raise KeyError("token exists")
+            self._rows[participant.id] = participant
+
+    def update_fields(self, participant_id: str, values: dict[str, Any]) -> None:
+        self._rows[participant_id] = replace(self._rows[participant_id], **self._typed(values))
+
+    def count_active(self, event_id: str) -> int:
+        return sum(
+            1
+            for p in self._rows.values()
+            if p.event_id == event_id and p.status is ParticipantStatus.REGISTERED
+        )
+
+    def ids_by_email(self, event_id: str, emails: Sequence[str]) -> dict[str, str]:
+        wanted = set(emails)
+        return {p.email: p.id for p in self._rows.values() if p.event_id == event_id and p.email in wanted}
+
+    def ids_by_phone(self, event_id: str, phones: Sequence[str]) -> dict[str, str]:
+        wanted = set(phones)
+        return {
+            p.phone: p.id
+            for p in self._rows.values()
+            if p.event_id == event_id and p.phone is not None and p.phone in wanted
+        }
+
+    def search(
+        self,
+        *,
+        event_id: str,
+        q: str | None = None,
+        phone_suffix: str | None = None,
+        phone_exact: str | None = None,
+        status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Participant]:
+        def matches(p: Participant) -> bool:
+            if not (q or phone_suffix or phone_exact):
+                return True
+            phone = p.phone or ""
+            return bool(
+                (q and (q.lower() in p.name.lower() or q.lower() in p.email))
+                or (phone_suffix and phone.endswith(phone_suffix))
+                or (phone_exact and phone == phone_exact)
+            )
+
+        found = sorted(
+            (
+                p
+                for p in self._rows.values()
+                if p.event_id == event_id
+                and (status is None or p.status == status)
+                and (after_id is None or p.id > after_id)
+                and matches(p)
+            ),
+            key=lambda p: p.id,
+        )
+        return found[:limit]
+
+
 class FakeUnitOfWork:
     """``ports.UnitOfWork`` over a ``FakeDatabase``: commit keeps what the transaction did, leaving
     without commit puts the database back as it was, messages included."""
@@ -242,9 +340,13 @@ class FakeUnitOfWork:
         self._committed = False
         self.events = FakeEvents(self.db)
         self.gates = FakeGates(self.db)
+        self.participants = FakeParticipantStore(self.db)
         self.api_keys = FakeApiKeys(self.db)
         self.audit = FakeAuditLog(self.db, self._clock)
         self.idempotency = FakeIdempotencyStore(self.db)
+        self.tickets = FakeTicketStore(self.db)
+        self.mail = FakeEmailQueue(self.db)
+        self.mail_templates = FakeMailTemplateStore(self.db)
         return self
 
     def __exit__(

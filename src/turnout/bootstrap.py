@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from turnout.adapters.clock import SystemClock
 from turnout.adapters.db.engine import make_engine
 from turnout.adapters.db.uow import SqlUnitOfWork
+from turnout.adapters.mail_templates import JinjaTemplates
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, Mailer
+from turnout.ports import Clock, Mailer, TemplateRenderer
 from turnout.services.bus import HandlerRegistry
 from turnout.services.keys import KeyAuthenticator
+from turnout.services.mail_sending import MailSender, SenderPolicy
 from turnout.services.ticketing import TicketBook
 
 
@@ -36,6 +38,8 @@ class Turnout:
     extras: dict[str, Any] = field(default_factory=dict)
     #: called by ``close`` (what was started on demand: a bulk upload's writer process)
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    #: renders mail templates (ticket emails, the template editor's checks)
+    template_renderer: TemplateRenderer = field(default_factory=JinjaTemplates)
 
     def uow(self, *, readonly: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, readonly=readonly)
@@ -99,6 +103,27 @@ def default_mailer(settings: Settings) -> Mailer:
     return DropFolderMailer(settings.var_dir / "mail")
 
 
+def mail_sender(turnout: Turnout, mailer: Mailer | None = None, **policy: Any) -> MailSender:
+    """The email sender: ``turnout.mailer`` (or ``mailer``), the settings' rate and concurrency;
+    ``policy`` overrides other ``SenderPolicy`` fields (``batch_size=…``, ``lease_seconds=…``)."""
+    from turnout.adapters.mail_compose import TicketMailComposer
+
+    settings = turnout.settings
+    return MailSender(
+        uow_factory=turnout.uow,
+        clock=turnout.clock,
+        mailer=mailer or turnout.mailer,
+        composer=TicketMailComposer(mail_from=settings.mail_from, templates=turnout.template_renderer),
+        mail_from=settings.mail_from,
+        base_url=settings.base_url,
+        policy=SenderPolicy(
+            rate_per_second=settings.mail_rate_per_second,
+            concurrency=settings.mail_concurrency,
+            **policy,
+        ),
+    )
+
+
 def register_extra_handlers(turnout: Turnout) -> None:
     """``TURNOUT_EXTRA_HANDLERS=module:function[,...]``: each function is called with ``turnout`` and
     subscribes what it wants (test harnesses, site-specific handlers)."""
@@ -121,12 +146,12 @@ def register_handlers(turnout: Turnout) -> None:
         functools.partial(statistics.signal_live, turnout),
         name="statistics.signal_live",
     )
-    from turnout.services import mailing
+    from turnout.services import mail_queue
 
     turnout.handlers.subscribe(
         ["participant.registered", "ticket.reissued"],
-        functools.partial(mailing.queue_ticket_email, mail_from=turnout.settings.mail_from),
-        name="mailing.queue_ticket_email",
+        functools.partial(mail_queue.queue_ticket_email, mail_from=turnout.settings.mail_from),
+        name="mailing.queue_ticket_email",  # the stable name in delivery records
     )
     from turnout.services import messaging
 

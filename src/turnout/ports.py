@@ -237,15 +237,310 @@ class ParticipantStore(Protocol):
 
 
 # --- tickets ---------------------------------------------------------------------------------------
-# (the ticket key and revocation store)
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """A revoked ticket token (``reason``: ``reissued`` or ``cancelled``); ``id`` orders the list."""
+
+    id: int
+    event_id: str
+    participant_id: str
+    version: int
+    token: str
+    reason: str
+    revoked_at: datetime
+
+
+class TicketStore(Protocol):
+    """Each event's sealed signing key, and the revocation list."""
+
+    def sealed_key(self, event_id: str) -> str | None:
+        """The event's sealed private key, if it has one."""
+        ...
+
+    def add_key(self, *, event_id: str, public_key: str, sealed: str, now: datetime) -> None:
+        """Store the event's key pair, unless it has one already (then nothing changes: concurrent
+        first uses agree on whichever was stored first)."""
+        ...
+
+    def revoke(
+        self, *, event_id: str, participant_id: str, version: int, token: str, reason: str, now: datetime
+    ) -> None:
+        """Put ``token`` on the revocation list (nothing when it is there already)."""
+        ...
+
+    def revocations(
+        self, event_id: str, *, after_id: int | None = None, limit: int = 1000
+    ) -> list[Revocation]:
+        """The event's revocations in ``id`` order, those after ``after_id``."""
+        ...
 
 
 # --- intake ----------------------------------------------------------------------------------------
 # (import jobs, their errors; the import pipeline)
 
 
-# --- mail ------------------------------------------------------------------------------------------
-# (templates, the email queue, composing)
+# --- mail: templates, the email queue, composing ---------------------------------------------------
+
+
+class EmailStatus:
+    """An email job's states: ``queued -> sending -> sent``; ``failed`` is retried at its next
+    attempt time; ``dead`` is final. A participant's ``email_status`` is its latest job's state
+    (``none`` before any)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+    ALL = (QUEUED, SENDING, SENT, FAILED, DEAD)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEmailJob:
+    """A job to queue. ``dedup_key`` (or None) allows at most one job per key."""
+
+    id: str
+    event_id: str
+    participant_id: str
+    kind: str
+    ticket_version: int
+    dedup_key: str | None
+    message_id: str
+    to_address: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EmailJob:
+    """A stored job; ``participant_name`` is filled by listings only."""
+
+    id: str
+    event_id: str
+    participant_id: str
+    kind: str
+    ticket_version: int
+    dedup_key: str | None
+    status: str
+    message_id: str
+    to_address: str
+    subject: str | None
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime | None
+    leased_by: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    participant_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAttempt:
+    """One try at sending a job (``outcome``: sent, failed or dead); ``id`` is set once stored."""
+
+    job_id: str
+    attempt: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    smtp_code: int | None
+    error: str | None
+    sender: str | None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEmail:
+    """A job taken by a sender, with what composing it needs: its participant and event as they are
+    now. ``attempt`` is the number of this attempt; ``taken_over``: the job was ``sending`` under
+    another sender's lease, which had expired."""
+
+    job_id: str
+    attempt: int
+    taken_over: bool
+    kind: str
+    message_id: str
+    to_address: str
+    event_id: str
+    participant_id: str
+    ticket_version: int
+    participant_name: str
+    participant_status: str
+    participant_locale: str | None
+    participant_token: str | None
+    participant_ticket_version: int
+    event_name: str
+    event_locale: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    venue: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailOutcome:
+    """How one claimed job's attempt ended, as the sender records it."""
+
+    job_id: str
+    participant_id: str
+    attempt: int
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None = None
+    error: str | None = None
+    smtp_code: int | None = None
+    subject: str | None = None
+
+
+class EmailQueue(Protocol):
+    """Email jobs and their attempt log. Every write that sets jobs' state also sets their
+    participants' ``email_status`` (and ``email_error``) to that state."""
+
+    def add(self, job: NewEmailJob) -> bool:
+        """Queue ``job`` (status ``queued``, due at ``created_at``); False, and nothing written, when a
+        job with its ``dedup_key`` exists already."""
+        ...
+
+    def get(self, job_id: str) -> EmailJob | None: ...
+
+    def list_for_event(
+        self,
+        event_id: str,
+        *,
+        after_id: str | None = None,
+        limit: int = 100,
+        status: str | None = None,
+        participant_id: str | None = None,
+        newest_first: bool = False,
+    ) -> list[EmailJob]:
+        """In id order (creation order), with ``participant_name``; ``after_id`` pages in that order."""
+        ...
+
+    def attempts(self, job_id: str) -> list[EmailAttempt]:
+        """In the order they were recorded."""
+        ...
+
+    def count_by_status(self, event_id: str) -> dict[str, int]:
+        """Jobs per state, every state present (0 when none)."""
+        ...
+
+    def claim_due(
+        self, *, now: datetime, lease_until: datetime, sender: str, limit: int
+    ) -> list[ClaimedEmail]:
+        """Take up to ``limit`` due jobs, oldest ``next_attempt_at`` first: ``queued``/``failed`` whose
+        next attempt time has come, and ``sending`` whose lease ended before ``now``. Two senders
+        claiming at once never get the same job. Each becomes ``sending`` under ``sender``'s lease
+        until ``lease_until``, its attempt count one higher."""
+        ...
+
+    def add_attempts(self, attempts: Sequence[EmailAttempt]) -> None: ...
+
+    def record(self, outcomes: Sequence[EmailOutcome], *, sender: str) -> None:
+        """For each outcome: the job's new state, error, subject (kept when None), ``sent_at`` and next
+        attempt time, its lease released (only while ``sender`` still holds it); an attempt row; the
+        participant's ``email_status`` and ``email_error``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSources:
+    """A mail template's three Jinja2 sources."""
+
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTemplate:
+    """An event's override of a built-in template (one kind, one language)."""
+
+    event_id: str
+    kind: str
+    locale: str
+    sources: TemplateSources
+    updated_at: datetime
+    updated_by: str
+
+
+class MailTemplateStore(Protocol):
+    """Per-event template overrides."""
+
+    def for_events(self, event_ids: Sequence[str]) -> list[StoredTemplate]: ...
+
+    def save(self, template: StoredTemplate) -> None:
+        """Insert, or replace the event's template of that kind and language."""
+        ...
+
+    def delete(self, *, event_id: str, kind: str, locale: str) -> bool:
+        """False when there was none."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+class TemplateProblem(Exception):
+    """A template part that does not compile or render: ``message`` says why."""
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__(f"{part}: {message}")
+        self.part = part
+        self.message = message
+
+
+class TemplateRenderer(Protocol):
+    """Renders mail templates (sandboxed: a template cannot reach beyond its variables)."""
+
+    def builtin(self, kind: str, locale: str) -> TemplateSources:
+        """The built-in template of ``kind`` in ``locale``."""
+        ...
+
+    def render_part(self, part: str, source: str, context: dict[str, Any]) -> str:
+        """One part (``subject``, ``html`` — auto-escaped — or ``text``); raises ``TemplateProblem``."""
+        ...
+
+    def render(self, sources: TemplateSources, context: dict[str, Any]) -> RenderedEmail:
+        """All three parts; the subject on one line. Raises what rendering raised."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TicketMail:
+    """What a ticket email says: ``sources`` None means the built-in template of ``kind`` and
+    ``locale``; ``context`` holds the template variables (``qr_cid`` among them)."""
+
+    message_id: str
+    to_name: str
+    to_address: str
+    token: str
+    kind: str
+    locale: str
+    sources: TemplateSources | None
+    context: dict[str, Any]
+    qr_cid: str
+    date: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedMail:
+    mail: OutgoingMail
+    subject: str
+
+
+class MailComposer(Protocol):
+    """Makes the message for a ticket email: rendered templates, the QR code inline and attached."""
+
+    def compose_ticket(self, ticket: TicketMail) -> ComposedMail: ...
 
 
 # --- messaging -------------------------------------------------------------------------------------
@@ -294,6 +589,15 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def tickets(self) -> TicketStore: ...
+
+    @property
+    def mail(self) -> EmailQueue: ...
+
+    @property
+    def mail_templates(self) -> MailTemplateStore: ...
 
     def __enter__(self) -> Self: ...
 

@@ -15,9 +15,8 @@ from tests.qr_decode import decode_png, decode_svg, png_pixels, qr_details_png
 from tests.ticket_support import deliver
 from turnout.adapters.db.tables import outbox, participants
 from turnout.adapters.signing import load_public, verifier
-from turnout.bootstrap import Turnout
+from turnout.bootstrap import Turnout, mail_sender
 from turnout.domain.tickets import TicketError, verify_token
-from turnout.services import mailing
 
 
 @pytest.fixture
@@ -209,7 +208,7 @@ def test_console_lists_sent_mail_when_the_sender_has_run(
     client: TestClient, app_client: TestClient, event_id: str, participant: dict[str, Any], turnout: Turnout
 ) -> None:
     deliver(turnout)
-    assert asyncio.run(mailing.sender_for(turnout).drain()) == 1
+    assert asyncio.run(mail_sender(turnout).drain()) == 1
     page = client.get(f"/events/{event_id}/emails?lang=en")
     assert page.status_code == 200
     assert "minjun@example.com" in page.text

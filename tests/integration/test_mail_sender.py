@@ -1,5 +1,6 @@
-"""The sender's limits: concurrency, rate, render failures and timeouts (a fake mailer or a silent
-server; only the SMTP side is replaced)."""
+"""The sender on a real database: a server that does not answer, the worker loop, and two senders at
+once (the claim's locking). Its rules (retries, backoff, dead jobs, lease take-over, concurrency,
+rate) are service tests on fakes: ``tests/unit/test_mail_sending.py``."""
 
 from __future__ import annotations
 
@@ -10,36 +11,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
+from tests.fakes_mail import FakeMailer
 from tests.ticket_support import deliver, open_event, register
-from turnout.adapters.db.tables_mail import mail_templates
 from turnout.adapters.mail import SmtpMailer
-from turnout.bootstrap import Turnout
-from turnout.ports import OutgoingMail
-from turnout.services import mailing
-
-
-class FakeMailer:
-    """Accepts everything after ``delay`` seconds; remembers how many sends overlapped."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.sent: list[OutgoingMail] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-    async def send(self, mail: OutgoingMail) -> None:
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(self.delay)
-            self.sent.append(mail)
-        finally:
-            self.in_flight -= 1
-
-    async def close(self) -> None:
-        return None
+from turnout.bootstrap import Turnout, mail_sender
+from turnout.services import mail_queue
 
 
 def queue(turnout: Turnout, count: int) -> str:
@@ -48,55 +25,6 @@ def queue(turnout: Turnout, count: int) -> str:
         register(turnout, event_id, name=f"참가자 {i}", email=f"p{i}@example.com")
     deliver(turnout)
     return event_id
-
-
-def test_no_more_sends_overlap_than_the_concurrency_when_sending(turnout: Turnout) -> None:
-    queue(turnout, 12)
-    mailer = FakeMailer(delay=0.02)
-    sender = mailing.sender_for(turnout, mailer)
-    sender.policy = mailing.SenderPolicy(rate_per_second=10_000, concurrency=3)
-    assert asyncio.run(sender.drain()) == 12
-    assert len(mailer.sent) == 12
-    assert mailer.max_in_flight == 3
-
-
-def test_sending_keeps_to_the_rate_limit_when_many_are_due(turnout: Turnout) -> None:
-    queue(turnout, 30)
-    mailer = FakeMailer()
-    sender = mailing.sender_for(turnout, mailer)
-    sender.policy = mailing.SenderPolicy(rate_per_second=50, concurrency=8)
-    started = time.monotonic()
-    asyncio.run(sender.drain())
-    # a burst of 5, then 25 more at 50/s: at least half a second
-    assert time.monotonic() - started >= 0.45
-    assert len(mailer.sent) == 30
-
-
-def test_a_job_whose_template_fails_at_send_time_is_dead_with_the_error_when_rendered(
-    turnout: Turnout,
-) -> None:
-    event_id = queue(turnout, 1)
-    with turnout.uow() as uow:  # a stored override that no longer renders (e.g. edited in the database)
-        uow.conn.execute(
-            sa.insert(mail_templates).values(
-                event_id=event_id,
-                kind="ticket",
-                locale="ko",
-                subject="{{ 1 / 0 }}",
-                html="x",
-                text="x",
-                updated_at=turnout.clock.now(),
-                updated_by="test",
-            )
-        )
-        uow.commit()
-    mailer = FakeMailer()
-    asyncio.run(mailing.sender_for(turnout, mailer).drain())
-    with turnout.uow(readonly=True) as uow:
-        (job,) = mailing.list_jobs(uow, event_id=event_id)
-    assert mailer.sent == []
-    assert job["status"] == "dead"
-    assert "render failed" in job["last_error"]
 
 
 @pytest.fixture
@@ -133,12 +61,12 @@ def test_a_timeout_is_retried_later_when_the_server_does_not_answer(
 ) -> None:
     event_id = queue(turnout, 1)
     mailer = SmtpMailer(f"smtp://127.0.0.1:{silent_server}?starttls=off&timeout=0.3")
-    asyncio.run(mailing.sender_for(turnout, mailer).drain())
+    asyncio.run(mail_sender(turnout, mailer).drain())
     with turnout.uow(readonly=True) as uow:
-        (job,) = mailing.list_jobs(uow, event_id=event_id)
-    assert job["status"] == "failed"
-    assert "timeout" in job["last_error"].lower()
-    assert job["next_attempt_at"] > turnout.clock.now()
+        (job,) = mail_queue.list_jobs(uow, event_id=event_id)
+    assert job.status == "failed"
+    assert "timeout" in str(job.last_error).lower()
+    assert job.next_attempt_at > turnout.clock.now()
 
 
 def test_worker_loop_sends_queued_mail_and_stops_when_told(turnout: Turnout) -> None:
@@ -153,7 +81,7 @@ def test_worker_loop_sends_queued_mail_and_stops_when_told(turnout: Turnout) -> 
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with turnout.uow(readonly=True) as uow:
-                if mailing.count_by_status(uow, event_id=event_id)["sent"] == 2:
+                if mail_queue.count_by_status(uow, event_id=event_id)["sent"] == 2:
                     break
             time.sleep(0.05)
     finally:
@@ -166,7 +94,7 @@ def test_worker_loop_sends_queued_mail_and_stops_when_told(turnout: Turnout) -> 
 def test_two_senders_never_send_the_same_job_when_they_run_at_once(turnout: Turnout) -> None:
     queue(turnout, 40)
     mailers = [FakeMailer(delay=0.005), FakeMailer(delay=0.005)]
-    senders = [mailing.sender_for(turnout, m, batch_size=5) for m in mailers]
+    senders = [mail_sender(turnout, m, batch_size=5) for m in mailers]
     counts: list[int] = []
     threads = [threading.Thread(target=lambda s=s: counts.append(asyncio.run(s.drain()))) for s in senders]
     for thread in threads:

@@ -8,7 +8,8 @@ import aiosmtplib
 import pytest
 
 from turnout.adapters.mail import classify, parse_smtp_url
-from turnout.services.mailing import SenderPolicy, format_moment, mail_domain
+from turnout.services.mail_sending import SenderPolicy
+from turnout.services.mail_templates import format_moment
 
 
 def test_smtp_url_options_are_read_when_given() -> None:
@@ -63,8 +64,3 @@ def test_event_time_is_shown_in_its_timezone_and_language_when_formatted() -> No
     assert format_moment(moment, "Asia/Seoul", "ko") == "2026년 6월 1일 (월) 09:30"
     assert format_moment(moment, "Asia/Seoul", "en") == "Mon 1 June 2026, 09:30"
     assert format_moment(moment, "America/New_York", "en") == "Sun 31 May 2026, 20:30"
-
-
-def test_message_ids_use_the_senders_domain_when_there_is_one() -> None:
-    assert mail_domain("Turnout <tickets@events.example.kr>") == "events.example.kr"
-    assert mail_domain("nobody") == "turnout.localhost"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
 from collections.abc import Callable
 
 from turnout.adapters.db.engine import checkpointer_for
-from turnout.bootstrap import Turnout
+from turnout.bootstrap import Turnout, mail_sender
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,25 @@ def stream_consumer_loop(turnout: Turnout, stop: threading.Event) -> None:
         StreamConsumer(turnout).run(stop)
 
 
-def mail_sender_loop(turnout: Turnout, stop: threading.Event) -> None:
-    """Email jobs -> the Mailer (SMTP or the drop folder)."""
-    from turnout.services.mailing import run_mail_sender
-
-    run_mail_sender(turnout, stop)
+def mail_sender_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.5) -> None:
+    """Email jobs -> the Mailer (SMTP or the drop folder): one batch after another on one asyncio
+    loop in this thread, a pause when nothing was due, until ``stop`` is set."""
+    sender = mail_sender(turnout)
+    loop = asyncio.new_event_loop()
+    try:
+        while not stop.is_set():
+            try:
+                handled = loop.run_until_complete(sender.send_batch())
+            except Exception:
+                log.exception("mail sender batch failed")
+                handled = 0
+            if not handled:
+                stop.wait(poll_seconds)
+    finally:
+        try:
+            loop.run_until_complete(sender.mailer.close())
+        finally:
+            loop.close()
 
 
 def imports_loop(turnout: Turnout, stop: threading.Event) -> None:

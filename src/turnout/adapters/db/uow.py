@@ -20,6 +20,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.email_queue import SqlEmailQueue, SqlMailTemplateStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
 from turnout.adapters.db.repositories import (
@@ -29,6 +30,7 @@ from turnout.adapters.db.repositories import (
     GateRepository,
     IdempotencyStore,
 )
+from turnout.adapters.db.ticket_store import SqlTicketStore
 from turnout.messages.base import Envelope, Message
 from turnout.ports import Clock
 
@@ -40,6 +42,9 @@ class SqlUnitOfWork:
     api_keys: ApiKeyRepository
     audit: AuditLog
     idempotency: IdempotencyStore
+    tickets: SqlTicketStore
+    mail: SqlEmailQueue
+    mail_templates: SqlMailTemplateStore
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -72,6 +77,9 @@ class SqlUnitOfWork:
         self.api_keys = ApiKeyRepository(conn)
         self.audit = AuditLog(conn, self.clock)
         self.idempotency = IdempotencyStore(conn)
+        self.tickets = SqlTicketStore(conn)
+        self.mail = SqlEmailQueue(conn)
+        self.mail_templates = SqlMailTemplateStore(conn)
         return self
 
     def __exit__(

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanMethod, zone_exists
 from turnout.domain.participants import Participant
+from turnout.ports import EmailJob, Revocation
 
 
 class Strict(BaseModel):
@@ -352,8 +353,8 @@ class RevocationRead(BaseModel):
     revoked_at: datetime
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> RevocationRead:
-        return cls(**{k: row[k] for k in cls.model_fields})
+    def of(cls, revocation: Revocation) -> RevocationRead:
+        return cls(**{k: getattr(revocation, k) for k in cls.model_fields})
 
 
 class RevocationPage(BaseModel):
@@ -379,8 +380,8 @@ class EmailJobRead(BaseModel):
     sent_at: datetime | None
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> EmailJobRead:
-        return cls(**{k: row.get(k) for k in cls.model_fields})
+    def of(cls, job: EmailJob) -> EmailJobRead:
+        return cls(**{k: getattr(job, k) for k in cls.model_fields})
 
 
 class EmailJobPage(BaseModel):

@@ -16,9 +16,10 @@ from turnout.domain.errors import DomainError
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.console import current_principal
 from turnout.entrypoints.web.templating import page_locale, render
+from turnout.ports import EmailStatus
 from turnout.services import events as event_service
-from turnout.services import mailing
-from turnout.services.mailing import format_moment
+from turnout.services import mail_queue
+from turnout.services.mail_templates import format_moment
 from turnout.services.ticketing import lookup_ticket
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +43,7 @@ def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
         return response
     event, participant = found.event, found.participant
     show_qr = found.status in ("valid", "checked_in")
-    qr_svg = qr.svg(participant.token, scale=6).decode() if show_qr else None
+    qr_svg = qr.svg(participant.token, scale=6).decode() if show_qr and participant.token else None
     if qr_svg is not None:
         qr_svg = qr_svg.split("?>", 1)[-1]  # inline: drop the XML declaration
     response = render(
@@ -69,7 +70,7 @@ def ticket_qr(token: str, request: Request, turnout: TurnoutDep) -> Response:
             found = lookup_ticket(uow, tickets=turnout.tickets, token=token)
     except DomainError:
         return Response(status_code=404, headers=_PRIVATE)
-    if found.status not in ("valid", "checked_in"):
+    if found.status not in ("valid", "checked_in") or not found.participant.token:
         return Response(status_code=404, headers=_PRIVATE)
     return Response(qr.png(found.participant.token), media_type="image/png", headers=_PRIVATE)
 
@@ -80,13 +81,13 @@ def sent_mail(event_id: str, request: Request, turnout: TurnoutDep, status: str 
     principal = current_principal(request, turnout)
     if principal is None:
         return render(request, "console_signin.html", status_code=401, error=None)
-    wanted = status if status in mailing.STATUSES else None
+    wanted = status if status in EmailStatus.ALL else None
     try:
         authorize(principal, Permission.PARTICIPANTS_READ, event_id=event_id)
         with turnout.uow(readonly=True) as uow:
             event = event_service.get_event(uow, event_id=event_id)
-            counts = mailing.count_by_status(uow, event_id=event_id)
-            jobs = mailing.list_jobs(uow, event_id=event_id, limit=200, status=wanted, newest_first=True)
+            counts = mail_queue.count_by_status(uow, event_id=event_id)
+            jobs = mail_queue.list_jobs(uow, event_id=event_id, limit=200, status=wanted, newest_first=True)
     except DomainError as error:
         code = 404 if error.code.endswith("not_found") else 403
         return render(request, "console_error.html", status_code=code, code=error.code)

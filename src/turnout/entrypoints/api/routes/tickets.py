@@ -3,16 +3,15 @@ and the sent-mail list."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
 
 from turnout.adapters import qr
-from turnout.adapters.db import tables as t
-from turnout.adapters.db.uow import UnitOfWork
+from turnout.bootstrap import Turnout
 from turnout.domain.access import Permission, Principal, authorize
 from turnout.domain.errors import DomainError, NotFound
+from turnout.domain.participants import Participant
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
 from turnout.entrypoints.api.schemas import (
     EmailJobPage,
@@ -25,8 +24,9 @@ from turnout.entrypoints.api.schemas import (
     RevocationRead,
     TicketKeyRead,
 )
+from turnout.ports import UnitOfWork
 from turnout.services import events as event_service
-from turnout.services import mailing, ticketing
+from turnout.services import mail_queue, mail_templates, ticketing
 from turnout.services import participants as participant_service
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
@@ -44,20 +44,20 @@ Locale = Literal["ko", "en"]
 
 def _participant_for(
     uow: UnitOfWork, principal: Principal, participant_id: str, permission: Permission
-) -> Any:
-    row = uow.conn.execute(sa.select(t.participants).where(t.participants.c.id == participant_id)).first()
-    if row is None:
+) -> Participant:
+    participant = uow.participants.get(participant_id)
+    if participant is None:
         raise NotFound("participant_not_found", participant_id=participant_id)
-    authorize(principal, permission, event_id=row.event_id)
-    return row
+    authorize(principal, permission, event_id=participant.event_id)
+    return participant
 
 
-def _token_of(turnout: Any, principal: Principal, participant_id: str) -> str:
+def _token_of(turnout: Turnout, principal: Principal, participant_id: str) -> str:
     with turnout.uow(readonly=True) as uow:
-        row = _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_READ)
-    if not row.token:
+        participant = _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_READ)
+    if not participant.token:
         raise NotFound("unknown_token", participant_id=participant_id)
-    return str(row.token)
+    return participant.token
 
 
 _NO_STORE = {"Cache-Control": "private, no-store"}
@@ -93,7 +93,7 @@ def resend_ticket(participant_id: str, turnout: TurnoutDep, principal: Principal
     """Queue the ticket email again (a new message); the answer is the email job."""
     with turnout.uow() as uow:
         _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_WRITE)
-        job = mailing.resend_ticket(
+        job = mail_queue.resend_ticket(
             uow, participant_id=participant_id, actor=principal.actor, mail_from=turnout.settings.mail_from
         )
         uow.commit()
@@ -148,7 +148,7 @@ def revocations(event_id: str, turnout: TurnoutDep, principal: PrincipalDep, pag
     with turnout.uow(readonly=True) as uow:
         event_service.get_event(uow, event_id=event_id)
         rows = ticketing.list_revocations(uow, event_id=event_id, after_id=after, limit=page.limit)
-    last = str(rows[-1]["id"]) if rows else None
+    last = str(rows[-1].id) if rows else None
     cursor = next_cursor(last, len(rows), page.limit)
     return RevocationPage(items=[RevocationRead.of(r) for r in rows], next_cursor=cursor)
 
@@ -166,7 +166,7 @@ def list_emails(
     authorize(principal, Permission.PARTICIPANTS_READ, event_id=event_id)
     with turnout.uow(readonly=True) as uow:
         event_service.get_event(uow, event_id=event_id)
-        rows = mailing.list_jobs(
+        rows = mail_queue.list_jobs(
             uow,
             event_id=event_id,
             after_id=page.after,
@@ -174,13 +174,13 @@ def list_emails(
             status=status,
             participant_id=participant_id,
         )
-    last = rows[-1]["id"] if rows else None
+    last = rows[-1].id if rows else None
     return EmailJobPage(
         items=[EmailJobRead.of(r) for r in rows], next_cursor=next_cursor(last, len(rows), page.limit)
     )
 
 
-def _template_read(item: mailing.TemplateSet) -> MailTemplateRead:
+def _template_read(item: mail_templates.TemplateSet) -> MailTemplateRead:
     return MailTemplateRead(
         event_id=item.event_id,
         kind=item.kind,
@@ -200,7 +200,7 @@ def get_mail_templates(event_id: str, turnout: TurnoutDep, principal: PrincipalD
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow(readonly=True) as uow:
         event_service.get_event(uow, event_id=event_id)
-        items = mailing.get_templates(uow, event_id=event_id)
+        items = mail_templates.get_templates(uow, renderer=turnout.template_renderer, event_id=event_id)
     return MailTemplateList(items=[_template_read(i) for i in items])
 
 
@@ -213,8 +213,9 @@ def put_mail_template(
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow() as uow:
         event_service.get_event(uow, event_id=event_id)
-        saved = mailing.save_template(
+        saved = mail_templates.save_template(
             uow,
+            renderer=turnout.template_renderer,
             event_id=event_id,
             locale=locale,
             subject=body.subject,
@@ -232,5 +233,5 @@ def delete_mail_template(event_id: str, locale: Locale, turnout: TurnoutDep, pri
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow() as uow:
         event_service.get_event(uow, event_id=event_id)
-        mailing.delete_template(uow, event_id=event_id, locale=locale, actor=principal.actor)
+        mail_templates.delete_template(uow, event_id=event_id, locale=locale, actor=principal.actor)
         uow.commit()
