@@ -229,16 +229,22 @@ def test_a_sender_that_reports_after_losing_its_lease_does_not_undo_the_new_send
     uows: FakeUnitOfWorkFactory, tickets: ticketing.TicketBook, mailer: FakeMailer, clock: FakeClock
 ) -> None:
     (person,) = queued(uows, tickets)
-    slow = fake_sender(uows, FakeMailer(), lease_seconds=300)
+    slow_mailer = FakeMailer()
+    slow_mailer.refuse(person.email, code=451)
+    slow = fake_sender(uows, slow_mailer, lease_seconds=300)
     claimed = slow.claim()
     clock.advance(seconds=301)
     assert drain(fake_sender(uows, mailer)) == 1
-    # the slow sender's batch comes back at last: only its attempt is logged
+    # the slow sender's batch comes back at last, failed: only its attempt is logged
     results = [asyncio.run(slow._send_one(item, asyncio.Semaphore(1))) for item in claimed]
     slow.record(results)
     job = job_of(uows, person)
-    assert job.status == EmailStatus.SENT
-    assert [a.outcome for a in attempts_of(uows, job)] == ["failed", "sent", "sent"]
+    assert (job.status, job.last_error, job.attempts) == (EmailStatus.SENT, None, 2)
+    assert [(a.outcome, a.smtp_code) for a in attempts_of(uows, job)] == [
+        ("failed", None),
+        ("sent", None),
+        ("failed", 451),
+    ]
 
 
 def test_a_cancelled_participants_ticket_is_dead_without_sending_when_claimed(
