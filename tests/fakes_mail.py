@@ -190,7 +190,8 @@ class FakeEmailQueue:
     def record(self, outcomes: Sequence[EmailOutcome], *, sender: str) -> None:
         for outcome in outcomes:
             job = self._jobs.get(outcome.job_id)
-            if job is not None and job.leased_by == sender:
+            holds_lease = job is not None and job.leased_by == sender
+            if job is not None and holds_lease:
                 self._jobs[job.id] = replace(
                     job,
                     status=outcome.status,
@@ -216,7 +217,8 @@ class FakeEmailQueue:
                     )
                 ]
             )
-            self._set_email_status(outcome.participant_id, outcome.status, outcome.error)
+            if holds_lease:
+                self._set_email_status(outcome.participant_id, outcome.status, outcome.error)
 
 
 class FakeMailTemplateStore:

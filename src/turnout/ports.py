@@ -442,8 +442,8 @@ class EmailQueue(Protocol):
 
     def record(self, outcomes: Sequence[EmailOutcome], *, sender: str) -> None:
         """For each outcome: the job's new state, error, subject (kept when None), ``sent_at`` and next
-        attempt time, its lease released (only while ``sender`` still holds it); an attempt row; the
-        participant's ``email_status`` and ``email_error``."""
+        attempt time, its lease released, and the participant's ``email_status`` and ``email_error`` —
+        these only while ``sender`` still holds the job's lease; and always an attempt row."""
         ...
 
 

@@ -353,6 +353,8 @@ def test_record_keeps_the_subject_and_leaves_a_taken_over_job_alone_when_told_la
         "again",
     )
     assert [(a.outcome, a.sender) for a in attempts] == [("failed", "s1"), ("failed", "s2"), ("sent", "s2")]
+    # nor the participant's email status: the job is s3's now, still being sent
+    assert email_status(any_uows, person) == (EmailStatus.SENDING, "again")
 
 
 def test_added_attempts_are_listed_in_the_order_they_were_added(

@@ -257,8 +257,24 @@ class SqlEmailQueue:
                 )
             )
             people.append(
-                {"b_pid": outcome.participant_id, "b_status": outcome.status, "b_error": outcome.error}
+                {
+                    "b_pid": outcome.participant_id,
+                    "b_job": outcome.job_id,
+                    "b_status": outcome.status,
+                    "b_error": outcome.error,
+                }
             )
+        # the participant first, while the job still names its sender: a report that comes after
+        # another sender took the job over changes neither the job nor the participant
+        self.conn.execute(
+            t.participants.update()
+            .where(
+                t.participants.c.id == bind("b_pid"),
+                sa.exists().where(email_jobs.c.id == bind("b_job"), email_jobs.c.leased_by == sender),
+            )
+            .values(email_status=bind("b_status"), email_error=bind("b_error")),
+            people,
+        )
         self.conn.execute(
             email_jobs.update()
             .where(email_jobs.c.id == bind("b_id"), email_jobs.c.leased_by == sender)
@@ -275,12 +291,6 @@ class SqlEmailQueue:
             jobs,
         )
         self.conn.execute(email_attempts.insert(), attempts)
-        self.conn.execute(
-            t.participants.update()
-            .where(t.participants.c.id == bind("b_pid"))
-            .values(email_status=bind("b_status"), email_error=bind("b_error")),
-            people,
-        )
 
 
 def _attempt_row(attempt: EmailAttempt) -> dict[str, Any]:
