@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from tests.fakes_spine import FakeMessageStore, FakeRateLimits, FakeStatistics
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
 from turnout.messages.base import Envelope, Message
@@ -245,6 +246,9 @@ class FakeUnitOfWork:
         self.api_keys = FakeApiKeys(self.db)
         self.audit = FakeAuditLog(self.db, self._clock)
         self.idempotency = FakeIdempotencyStore(self.db)
+        self.rate_limits = FakeRateLimits(self.db)
+        self.messages = FakeMessageStore(self.db)
+        self.statistics = FakeStatistics(self.db)
         return self
 
     def __exit__(

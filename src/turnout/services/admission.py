@@ -1428,7 +1428,7 @@ def desk_for(turnout: Any) -> Desk:
             turnout.uow,
             turnout.tickets,
             turnout.settings,
-            on_recorded=lambda event_id: statistics.changed(turnout, event_id=event_id),
+            on_recorded=lambda event_id: statistics.changed(turnout.statistics, event_id=event_id),
             bulk_writer=True,
         )
         turnout.extras["attendance_desk"] = desk

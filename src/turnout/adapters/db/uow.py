@@ -20,8 +20,10 @@ from typing import Any, Self
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
+from turnout.adapters.db.rate_limits import SqlRateLimits
 from turnout.adapters.db.repositories import (
     ApiKeyRepository,
     AuditLog,
@@ -29,6 +31,7 @@ from turnout.adapters.db.repositories import (
     GateRepository,
     IdempotencyStore,
 )
+from turnout.adapters.db.statistics_store import SqlStatistics
 from turnout.messages.base import Envelope, Message
 from turnout.ports import Clock
 
@@ -40,6 +43,9 @@ class SqlUnitOfWork:
     api_keys: ApiKeyRepository
     audit: AuditLog
     idempotency: IdempotencyStore
+    rate_limits: SqlRateLimits
+    messages: SqlMessageStore
+    statistics: SqlStatistics
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -72,6 +78,9 @@ class SqlUnitOfWork:
         self.api_keys = ApiKeyRepository(conn)
         self.audit = AuditLog(conn, self.clock)
         self.idempotency = IdempotencyStore(conn)
+        self.rate_limits = SqlRateLimits(conn)
+        self.messages = SqlMessageStore(conn)
+        self.statistics = SqlStatistics(conn)
         return self
 
     def __exit__(
