@@ -20,6 +20,7 @@ from tests.fakes_spine import FakeMessageStore, FakeRateLimits, FakeStatistics
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
 from turnout.messages.base import Envelope, Message
+from turnout.ports import ParticipantStore
 
 
 class FakeClock:
@@ -223,6 +224,10 @@ class FakeIdempotencyStore:
 class FakeUnitOfWork:
     """``ports.UnitOfWork`` over a ``FakeDatabase``: commit keeps what the transaction did, leaving
     without commit puts the database back as it was, messages included."""
+
+    #: no fake of the participant store yet (declared so that the fake satisfies the protocol;
+    #: services that read participants are tested on the database until one is added)
+    participants: ParticipantStore
 
     def __init__(self, db: FakeDatabase, clock: FakeClock, *, readonly: bool = False) -> None:
         self.db = db

@@ -2,9 +2,10 @@
 (``uow.messages``) and the statistics read model (``uow.statistics``).
 
 They keep their rows in the ``FakeDatabase`` (so a rollback undoes them) under their own keys.
-``FakeStatistics`` reads what a test put in with ``add_participant``, ``add_gate`` and ``add_scan``
-(the check-in and participant fakes of other areas do not feed it). ``tests/integration/
-test_spine_store_contract.py`` runs the same checks on these and on the SQL stores.
+``FakeStatistics`` reads the gates of ``FakeGates`` and the participants and scans a test put in
+with ``add_participant`` and ``add_scan`` (the fakes of the participant and check-in stores do not
+feed it). ``tests/integration/test_spine_store_contract.py`` runs the same checks on these and on
+the SQL stores.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from turnout.ports import (
 
 if TYPE_CHECKING:
     from tests.fakes import FakeDatabase
+    from turnout.domain.events import Gate
 
 
 class FakeRateLimits:
@@ -191,17 +193,14 @@ class FakeStatistics:
         return rows
 
     @property
-    def _gates(self) -> dict[str, tuple[str, str]]:
-        rows: dict[str, tuple[str, str]] = self._db.table("statistics.gates")
+    def _gates(self) -> dict[str, Gate]:
+        rows: dict[str, Gate] = self._db.table("gates")  # ``FakeGates``' rows
         return rows
 
     # set-up by tests
 
     def add_participant(self, participant: FakeParticipant) -> None:
         self._participants.append(participant)
-
-    def add_gate(self, *, event_id: str, gate_id: str, name: str) -> None:
-        self._gates[gate_id] = (event_id, name)
 
     def add_scan(self, scan: FakeScan) -> None:
         self._scans.append(scan)
@@ -220,7 +219,7 @@ class FakeStatistics:
         ]
 
     def gate_names(self, event_id: str) -> dict[str, str]:
-        return {gate_id: name for gate_id, (owner, name) in self._gates.items() if owner == event_id}
+        return {gate.id: gate.name for gate in self._gates.values() if gate.event_id == event_id}
 
     def scan_tallies(self, event_id: str) -> list[ScanTally]:
         counts = Counter(

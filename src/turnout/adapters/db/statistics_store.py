@@ -21,7 +21,7 @@ def _bucket(column: Any, dialect: str, seconds: int) -> Any:
         pg_epoch = sa.func.extract("epoch", column)
         return sa.cast(sa.func.floor(pg_epoch / seconds) * seconds, sa.BigInteger)
     epoch = sa.cast(sa.func.strftime("%s", column), sa.Integer)
-    return (epoch / seconds) * seconds
+    return (epoch // seconds) * seconds  # ``//``: SQLAlchemy renders ``/`` as true division
 
 
 class SqlStatistics:
