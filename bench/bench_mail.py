@@ -78,7 +78,6 @@ def start_sink(port: int) -> subprocess.Popen[bytes]:
 def bench_mail(participants: int, concurrency: int) -> None:
     from turnout.adapters.db.migrate import upgrade
     from turnout.adapters.mail import SmtpMailer
-    from turnout.adapters.outbox import Relay
     from turnout.bootstrap import bootstrap, mail_sender
     from turnout.config import Settings
     from turnout.domain.events import EventStatus
@@ -126,7 +125,7 @@ def bench_mail(participants: int, concurrency: int) -> None:
                     actor="bench",
                 )
             uow.commit()
-    relay = Relay(turnout)
+    relay = turnout.relay()
     relay.drain(publish=False)
     relay.close()
     with turnout.uow(readonly=True) as uow:

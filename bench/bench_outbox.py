@@ -1,7 +1,7 @@
 """Message bus throughput.
 
 1. outbox -> local handlers on SQLite: MESSAGES ``attendance.recorded`` facts are committed to the
-   outbox, then ``Relay.drain()`` hands each to the handlers subscribed to that type: the default
+   outbox, then ``turnout.relay().drain()`` hands each to the handlers subscribed to that type: the default
    ones (live statistics signal, ...) plus two that write to the database (an audit row per message,
    and a per-gate counter upsert-like update), each in its savepoint, with the cursor commit.
 2. outbox -> Kafka: the same messages published by the relay to librdkafka's mock cluster (three
@@ -35,7 +35,6 @@ def main() -> None:
 
     from turnout.adapters.db import tables as t
     from turnout.adapters.db.migrate import upgrade
-    from turnout.adapters.outbox import Relay
     from turnout.bootstrap import bootstrap
     from turnout.config import Settings
     from turnout.messages.base import Envelope
@@ -125,7 +124,7 @@ def main() -> None:
         handlers = [s.name for s in turnout.handlers.handlers_for(AttendanceRecorded.TYPE)]
         with turnout.engine.begin() as conn:  # start from the beginning of the outbox again
             conn.execute(sa.text("DELETE FROM relay_cursors"))
-        relay = Relay(turnout, batch_size=2000)
+        relay = turnout.relay(batch_size=2000)
         started = time.perf_counter()
         deliveries = relay.drain(publish=False)
         elapsed = time.perf_counter() - started
@@ -160,7 +159,7 @@ def main() -> None:
     local_noop, _, _ = run_local(batched=False, noop=True)
 
     streaming = bootstrap(settings.model_copy(update={"broker_url": cluster.url}))
-    publisher_relay = Relay(streaming, deliver_locally=False)
+    publisher_relay = streaming.relay(deliver_locally=False)
     started = time.perf_counter()
     while publisher_relay.publish_once():
         pass

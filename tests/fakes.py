@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
+from tests.fakes_spine import FakeMessageStore, FakeRateLimits, FakeStatistics
 from tests.fakes_tickets import FakeTicketStore
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
@@ -347,6 +348,9 @@ class FakeUnitOfWork:
         self.tickets = FakeTicketStore(self.db)
         self.mail = FakeEmailQueue(self.db)
         self.mail_templates = FakeMailTemplateStore(self.db)
+        self.rate_limits = FakeRateLimits(self.db)
+        self.messages = FakeMessageStore(self.db)
+        self.statistics = FakeStatistics(self.db)
         return self
 
     def __exit__(

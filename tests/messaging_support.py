@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.bootstrap import Turnout
 from turnout.messages.base import Envelope, Fact
+from turnout.ports import UnitOfWork
 
 PROBE = "probe.happened"
 
@@ -23,28 +23,14 @@ class ProbeHappened(Fact):
     n: int = 0
 
 
-INSERT_EFFECT = t.audit_log.insert()
-
-
-def effect_row(name: str, envelope: Envelope) -> dict[str, object]:
-    return {
-        "at": envelope.occurred_at,
-        "actor": "test",
-        "action": f"effect:{name}",
-        "event_id": None,
-        "subject_type": "message",
-        "subject_id": envelope.id,
-        "data": {},
-    }
-
-
 def record_effect(name: str, envelope: Envelope, uow: UnitOfWork) -> None:
-    """The effect: a row (message id, handler) in the audit log."""
-    uow.conn.execute(INSERT_EFFECT, effect_row(name, envelope))
+    """The effect: an entry (message id, handler) in the audit log, written in the handler's
+    transaction."""
+    uow.audit.record(actor="test", action=f"effect:{name}", subject_type="message", subject_id=envelope.id)
 
 
 class BatchEffect:
-    """The same effect from a batch-capable handler (``handle_many``: one executemany per run)."""
+    """The same effect from a batch-capable handler (``handle_many``: a run of messages at once)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -53,7 +39,8 @@ class BatchEffect:
         record_effect(self.name, envelope, uow)
 
     def handle_many(self, envelopes: list[Envelope], uow: UnitOfWork) -> None:
-        uow.conn.execute(INSERT_EFFECT, [effect_row(self.name, e) for e in envelopes])
+        for envelope in envelopes:
+            record_effect(self.name, envelope, uow)
 
 
 def effects(turnout: Turnout) -> Counter[tuple[str, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from turnout.adapters.outbox import Relay
 from turnout.bootstrap import Turnout
 from turnout.domain.events import EventStatus
 from turnout.services.events import change_status, create_event
@@ -47,7 +46,7 @@ def register(turnout: Turnout, event_id: str, *, name: str, email: str, locale: 
 
 def deliver(turnout: Turnout) -> None:
     """Hand every outbox message to the local handlers (queue_ticket_email among them)."""
-    relay = Relay(turnout)
+    relay = turnout.relay()
     try:
         relay.drain(publish=False)
     finally:

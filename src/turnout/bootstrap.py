@@ -5,23 +5,34 @@ Tests call ``bootstrap(settings, clock=FakeClock(), ...)`` to swap collaborators
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from turnout.adapters.clock import SystemClock
-from turnout.adapters.db.engine import make_engine
+from turnout.adapters.db.engine import make_engine, ping
 from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.mail_templates import JinjaTemplates
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, Mailer, TemplateRenderer
+from turnout.ports import Clock, Mailer, Publisher, TemplateRenderer
 from turnout.services.bus import HandlerRegistry
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.mail_sending import MailSender, SenderPolicy
+from turnout.services.statistics import Statistics
 from turnout.services.ticketing import TicketBook
+
+# The message bus's adapters are imported where they are used: they import ``prometheus_client``,
+# which must not happen before ``turnout serve`` / ``worker`` set up the metrics directory (the
+# command line imports this module first; see ``adapters/metrics_dir.py``).
+if TYPE_CHECKING:
+    from turnout.adapters.kafka import StreamConsumer
+    from turnout.adapters.outbox import Relay, RelaySettings
 
 
 @dataclass
@@ -35,6 +46,11 @@ class Turnout:
     tickets: TicketBook
     handlers: HandlerRegistry
     mailer: Mailer
+    #: this process's snapshot cache and change counters of the live statistics
+    statistics: Statistics
+    #: ``turnout worker --from-kafka``: the local handlers are fed from the stream, not the outbox
+    from_kafka: bool = False
+    #: the check-in desk (``services.admission.desk_for``) until it is wired here; nothing else
     extras: dict[str, Any] = field(default_factory=dict)
     #: called by ``close`` (what was started on demand: a bulk upload's writer process)
     on_close: list[Callable[[], None]] = field(default_factory=list)
@@ -47,6 +63,72 @@ class Turnout:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def check_database(self) -> str:
+        """The database answers a query (raises if not); returns which it is: sqlite or postgresql."""
+        ping(self.engine)
+        return self.dialect
+
+    # --- the message bus ----------------------------------------------------------------------------
+
+    def relay(
+        self,
+        *,
+        deliver_locally: bool = True,
+        publisher: Publisher | None = None,
+        batch_size: int | None = None,
+        rng: random.Random | None = None,
+    ) -> Relay:
+        """An outbox relay over this process's database and handlers. It streams to Kafka when
+        ``TURNOUT_BROKER_URL`` is set (or through ``publisher``)."""
+        from turnout.adapters.outbox import Relay
+
+        settings = self.relay_settings()
+        if batch_size is not None:
+            settings = dataclasses.replace(settings, batch_size=batch_size)
+        return Relay(
+            self.uow,
+            self.handlers,
+            settings=settings,
+            single_writer=self.dialect == "sqlite",
+            deliver_locally=deliver_locally,
+            publisher=publisher,
+            publisher_factory=self.stream_publisher if self.settings.broker_url else None,
+            rng=rng,
+        )
+
+    def relay_settings(self) -> RelaySettings:
+        from turnout.adapters.outbox import RelaySettings
+
+        return RelaySettings(
+            batch_size=self.settings.relay_batch_size,
+            max_attempts=self.settings.handler_max_attempts,
+            lease_seconds=self.settings.relay_lease_seconds,
+        )
+
+    def stream_publisher(self) -> Publisher:
+        from turnout.adapters.kafka import KafkaPublisher
+
+        return KafkaPublisher.from_url(self.settings.broker_url)
+
+    def stream_consumer(self, *, group_id: str | None = None, poll_timeout: float = 0.5) -> StreamConsumer:
+        """A Kafka consumer that feeds this process's handlers (needs ``TURNOUT_BROKER_URL``)."""
+        from turnout.adapters.kafka import CONSUMER_GROUP, StreamConsumer, bootstrap_servers
+
+        return StreamConsumer(
+            self.uow,
+            self.handlers,
+            servers=bootstrap_servers(self.settings.broker_url),
+            max_attempts=self.settings.handler_max_attempts,
+            group_id=group_id or CONSUMER_GROUP,
+            poll_timeout=poll_timeout,
+        )
+
+    def bus_consumers(self) -> list[str]:
+        """Every consumer of the outbox: the subscribed handlers, and the stream when streaming."""
+        from turnout.adapters.outbox import consumer_names
+
+        return consumer_names(self.handlers, streaming=bool(self.settings.broker_url))
 
     def close(self) -> None:
         """Each ``on_close`` hook (the last added first; all of them, even after one raises), then the
@@ -85,12 +167,13 @@ def bootstrap(
         tickets=TicketBook(KeyVault(settings.resolve_secret_key())),
         handlers=handlers,
         mailer=mailer or default_mailer(settings),
+        statistics=Statistics(uow_factory),
     )
     register_handlers(turnout)
     register_extra_handlers(turnout)
-    from turnout.adapters.outbox import install_lag_gauge
+    from turnout.adapters.outbox import install_lag_gauge, read_bus
 
-    install_lag_gauge(turnout)
+    install_lag_gauge(lambda: read_bus(uow_factory, turnout.bus_consumers()))
     return turnout
 
 
@@ -137,13 +220,11 @@ def register_extra_handlers(turnout: Turnout) -> None:
 
 def register_handlers(turnout: Turnout) -> None:
     """Subscribe the default handlers (each area adds its own here)."""
-    import functools
-
     from turnout.services import statistics
 
     turnout.handlers.subscribe(
         ["participant.registered", "attendance.recorded"],
-        functools.partial(statistics.signal_live, turnout),
+        functools.partial(statistics.signal_live, turnout.statistics),
         name="statistics.signal_live",
     )
     from turnout.services import mail_queue

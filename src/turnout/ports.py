@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -192,6 +192,32 @@ class IdempotencyStore(Protocol):
     def put(
         self, scope: str, key: str, *, request_hash: str, status_code: int, response: Any, now: datetime
     ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """A client's current fixed rate-limit window: when it began and the requests counted in it."""
+
+    started_at: datetime
+    count: int
+
+
+class RateLimitStore(Protocol):
+    """Request counts per client, shared by every process (public registration's rate limit)."""
+
+    def window(self, client: str) -> RateWindow | None: ...
+
+    def start_window(self, client: str, *, started_at: datetime) -> None:
+        """The client's window begins at ``started_at`` with one request counted."""
+        ...
+
+    def count_request(self, client: str) -> None:
+        """One more request in the client's current window."""
+        ...
+
+    def forget_idle(self, *, before: datetime) -> None:
+        """Drop clients whose window began before ``before``."""
+        ...
 
 
 # --- participants ----------------------------------------------------------------------------------
@@ -544,11 +570,178 @@ class MailComposer(Protocol):
 
 
 # --- messaging -------------------------------------------------------------------------------------
-# (deliveries, dead letters, cache versions)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The state of one message for one handler, off the relay's fast path: a failed attempt waiting
+    for its retry (``pending``), a handler given up on (``dead``), a delivery made from the stream
+    (``done``), or a stream record nobody could decode (``dead``, handler ``-``)."""
+
+    message_id: str
+    handler: str
+    message_type: str
+    message_seq: int | None  # the outbox seq, when the message came from this database's outbox
+    envelope: dict[str, Any]  # ``Envelope.as_dict()`` (or what is known of an undecodable record)
+    source: str  # outbox | kafka
+    status: str  # pending | done | dead
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    """Which deliveries: every field given must match; ``since`` bounds the first failure."""
+
+    status: str = "dead"
+    message_id: str | None = None
+    message_type: str | None = None
+    since: datetime | None = None
+    handler: str | None = None
+    exclude_handlers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerCursor:
+    """How far a consumer of the outbox (a local handler, or the stream publisher) has got."""
+
+    consumer: str
+    position: int  # the last outbox seq passed
+    handled: int  # messages it handled on the fast path (the stream publisher: published)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCount:
+    handler: str
+    status: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTotals:
+    messages: int
+    newest_seq: int  # 0 when the outbox is empty
+
+
+class MessageStore(Protocol):
+    """The message bus's own state: consumer cursors, deliveries, and cache versions."""
+
+    def bump_cache_version(self, *, scope: str, key: str, reason: str, now: datetime) -> int:
+        """One more version of a cached thing (1 the first time); returns the new version."""
+        ...
+
+    def cache_version(self, *, scope: str, key: str) -> int:
+        """The current version of a cached thing (0 when it never changed)."""
+        ...
+
+    def outbox_totals(self) -> OutboxTotals: ...
+
+    def count_after(self, seq: int) -> int:
+        """Outbox messages with a seq above ``seq``."""
+        ...
+
+    def cursors(self) -> list[ConsumerCursor]: ...
+
+    def delivery_counts(self) -> list[DeliveryCount]:
+        """Deliveries per (handler, status); only pairs that have any."""
+        ...
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest ``pending`` delivery was first recorded."""
+        ...
+
+    def deliveries(self, where: DeliveryFilter, *, limit: int) -> list[Delivery]:
+        """Matching deliveries, the most recently updated first (then by message id)."""
+        ...
+
+    def revive(self, where: DeliveryFilter, *, now: datetime) -> int:
+        """Matching deliveries become ``pending`` with no attempts made, due at ``now``; returns how
+        many."""
+        ...
+
+    def message_known(self, message_id: str) -> bool:
+        """The message is in the outbox or has a delivery."""
+        ...
 
 
 # --- statistics ------------------------------------------------------------------------------------
-# (the read model behind snapshots and analytics)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantTally:
+    """How many participants of an event share these states."""
+
+    status: str  # registered | cancelled
+    check_in_status: str  # not_checked_in | inside | exited
+    email_status: str
+    came: bool  # checked in at least once
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScanTally:
+    """How many scans of an event share gate, method, result and refusal code."""
+
+    gate_id: str | None
+    method: str
+    result: str  # admitted | exited | denied
+    code: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalCount:
+    """Admissions in the bucket that begins at ``starts_at`` (UTC, a multiple of the bucket length
+    since the Unix epoch)."""
+
+    starts_at: datetime
+    admitted: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttendeeProfile:
+    """What anonymised analytics read of one registered participant."""
+
+    birth_date: date | None
+    region: str | None
+    came: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScanMoment:
+    """What anonymised analytics read of one admission or exit."""
+
+    occurred_at: datetime
+    method: str
+    result: str  # admitted | exited
+    stay_seconds: int | None
+
+
+class StatisticsReadModel(Protocol):
+    """Aggregates behind the live statistics and the anonymised analytics of an event."""
+
+    def participant_tallies(self, event_id: str) -> list[ParticipantTally]: ...
+
+    def gate_names(self, event_id: str) -> dict[str, str]:
+        """Gate id -> name, for every gate of the event."""
+        ...
+
+    def scan_tallies(self, event_id: str) -> list[ScanTally]: ...
+
+    def arrivals(self, event_id: str, *, bucket_seconds: int) -> list[ArrivalCount]:
+        """Admissions per ``bucket_seconds``-long bucket, earliest first; empty buckets left out."""
+        ...
+
+    def attendee_profiles(self, event_id: str) -> list[AttendeeProfile]:
+        """One per registered (not cancelled) participant."""
+        ...
+
+    def scan_moments(self, event_id: str) -> list[ScanMoment]:
+        """Every scan of the event that was not denied."""
+        ...
 
 
 # --- check-in --------------------------------------------------------------------------------------
@@ -598,6 +791,15 @@ class UnitOfWork(Protocol):
 
     @property
     def mail_templates(self) -> MailTemplateStore: ...
+
+    @property
+    def rate_limits(self) -> RateLimitStore: ...
+
+    @property
+    def messages(self) -> MessageStore: ...
+
+    @property
+    def statistics(self) -> StatisticsReadModel: ...
 
     def __enter__(self) -> Self: ...
 

@@ -250,16 +250,13 @@ def test_statistics_follow_scans_when_people_come_and_go(turnout: Turnout) -> No
 
 
 def test_relay_wakes_live_statistics_when_attendance_is_recorded(turnout: Turnout) -> None:
-    from turnout.adapters.outbox import Relay
-    from turnout.services.statistics import statistics_for
-
     event_id = live_event(turnout)
     gate_id = add_gate(turnout, event_id)
     _, token = add_participant(turnout, event_id)
     desk_for(turnout).scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token))
-    before = statistics_for(turnout).version(event_id)
-    Relay(turnout).drain()
-    assert statistics_for(turnout).version(event_id) > before
+    before = turnout.statistics.version(event_id)
+    turnout.relay().drain()
+    assert turnout.statistics.version(event_id) > before
 
 
 def test_async_scans_admit_exactly_once_when_they_arrive_together(turnout: Turnout) -> None:

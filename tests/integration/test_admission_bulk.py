@@ -135,12 +135,11 @@ def test_bulk_statistics_are_signalled_after_each_batch(turnout: Turnout) -> Non
     event_id = live_event(turnout)
     gate_id = add_gate(turnout, event_id)
     people = add_participants(turnout, event_id, 25)
-    from turnout.services.statistics import statistics_for
 
-    before = statistics_for(turnout).version(event_id)
+    before = turnout.statistics.version(event_id)
     records = [ScanInput(gate_id=gate_id, token=token, occurred_at=T0) for _, token in people]
     desk_for(turnout).bulk(event_id=event_id, records=records, batch_size=10)
-    assert statistics_for(turnout).version(event_id) - before == 3
+    assert turnout.statistics.version(event_id) - before == 3
 
 
 def _enter_then_leave(turnout: Turnout) -> tuple[str, str, str, list[ScanInput]]:

@@ -31,3 +31,17 @@ def test_close_runs_every_hook_and_disposes_the_engine_even_when_a_hook_fails(
     assert ran == ["last", "failing", "first"]  # the last added first, all of them
     assert turnout.engine.pool is not pool  # disposed: its connections closed, a new pool in its place
     assert turnout.on_close == []
+
+
+def test_command_line_leaves_prometheus_unimported_when_loaded() -> None:
+    """``turnout serve`` / ``worker`` choose the metrics directory after the command line is loaded,
+    and ``prometheus_client`` picks its multiprocess mode when it is first imported: loading the
+    command line (and so ``bootstrap``) must not import it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, turnout.entrypoints.cli; print('prometheus_client' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert found.stdout.strip() == "False"

@@ -14,8 +14,8 @@ from tests.fakes import FakeClock
 from tests.kafka_support import MockCluster, consume_until, kafka_cluster, read_topics  # noqa: F401
 from tests.messaging_support import PROBE, effects, emit, subscribe_effect
 from turnout.adapters.db.tables_messaging import message_deliveries, relay_cursors
-from turnout.adapters.kafka import DEAD_LETTER_TOPIC, KafkaPublisher, StreamConsumer, bootstrap_servers
-from turnout.adapters.outbox import STREAM, Relay, outbox_lag
+from turnout.adapters.kafka import DEAD_LETTER_TOPIC, KafkaPublisher, bootstrap_servers
+from turnout.adapters.outbox import STREAM, outbox_lag
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
 
@@ -39,6 +39,11 @@ def stream_position(turnout: Turnout) -> int:
         )
 
 
+def lag(turnout: Turnout) -> float:
+    """Outbox messages some consumer (a handler, or the stream) has not passed yet."""
+    return outbox_lag(turnout.uow, turnout.bus_consumers())[0]
+
+
 def test_broker_url_names_bootstrap_servers_when_parsed() -> None:
     assert bootstrap_servers("kafka://a:9092,b:9093") == "a:9092,b:9093"
     with pytest.raises(ValueError, match="kafka://"):
@@ -50,7 +55,7 @@ def test_relay_publishes_every_message_with_key_headers_and_json_when_broker_set
     kafka_cluster: MockCluster,  # noqa: F811
 ) -> None:
     ids = emit(streaming, 30, event_id="ev-1") + emit(streaming, 20, event_id="ev-2")
-    relay = Relay(streaming)
+    relay = streaming.relay()
     relay.drain()
     relay.close()
     records = read_topics(kafka_cluster.bootstrap_servers, [TOPIC], expect=50)
@@ -64,7 +69,7 @@ def test_relay_publishes_every_message_with_key_headers_and_json_when_broker_set
     # per-event order: one key, one partition, in outbox order
     ev1 = [json.loads(r.value())["id"] for r in records if r.key() == b"ev-1"]
     assert ev1 == ids[:30]
-    assert outbox_lag(streaming)[0] == 0
+    assert lag(streaming) == 0
 
 
 def test_outbox_accumulates_and_drains_later_when_broker_is_down(
@@ -73,12 +78,12 @@ def test_outbox_accumulates_and_drains_later_when_broker_is_down(
 ) -> None:
     subscribe_effect(streaming, "local")
     publisher = KafkaPublisher(kafka_cluster.bootstrap_servers, message_timeout_ms=1500)
-    relay = Relay(streaming, publisher=publisher)
+    relay = streaming.relay(publisher=publisher)
     kafka_cluster.set_down()
     before = emit(streaming, 40)
     relay.drain()
     assert stream_position(streaming) == 0
-    assert outbox_lag(streaming)[0] == 40
+    assert lag(streaming) == 40
     # local handlers do not wait for the stream
     assert all(effects(streaming)[(i, "local")] == 1 for i in before)
 
@@ -88,7 +93,7 @@ def test_outbox_accumulates_and_drains_later_when_broker_is_down(
     publisher.close()
     records = read_topics(kafka_cluster.bootstrap_servers, [TOPIC], expect=50)
     assert {json.loads(r.value())["id"] for r in records} == set(before + after)
-    assert outbox_lag(streaming)[0] == 0
+    assert lag(streaming) == 0
 
 
 def test_consumer_group_runs_handlers_and_commits_offsets_when_consuming(
@@ -97,8 +102,8 @@ def test_consumer_group_runs_handlers_and_commits_offsets_when_consuming(
 ) -> None:
     subscribe_effect(streaming, "from-stream")
     ids = emit(streaming, 60)
-    Relay(streaming, deliver_locally=False).drain()  # publish only
-    consumer = StreamConsumer(streaming, group_id="g1", poll_timeout=0.2)
+    streaming.relay(deliver_locally=False).drain()  # publish only
+    consumer = streaming.stream_consumer(group_id="g1", poll_timeout=0.2)
     assert TOPIC in consumer.topics()
     consume_until(consumer, lambda: len(effects(streaming)) >= 60)
     consumer.close()
@@ -116,13 +121,13 @@ def test_consumer_handles_a_message_once_when_the_stream_repeats_it(
 ) -> None:
     subscribe_effect(streaming, "from-stream")
     ids = emit(streaming, 10)
-    relay = Relay(streaming, deliver_locally=False)
+    relay = streaming.relay(deliver_locally=False)
     relay.drain()
     with streaming.engine.begin() as conn:  # a relay killed before its cursor commit publishes again
         conn.execute(relay_cursors.update().where(relay_cursors.c.consumer == STREAM).values(position=0))
     relay.drain()
     assert len(read_topics(kafka_cluster.bootstrap_servers, [TOPIC], expect=20)) == 20
-    consumer = StreamConsumer(streaming, group_id="g2", poll_timeout=0.2)
+    consumer = streaming.stream_consumer(group_id="g2", poll_timeout=0.2)
     read = [0]
 
     def all_read() -> bool:
@@ -140,8 +145,8 @@ def test_consumer_skips_messages_the_outbox_relay_already_handled_when_both_run(
 ) -> None:
     subscribe_effect(streaming, "h")
     ids = emit(streaming, 5)
-    Relay(streaming).drain()  # local delivery and publishing
-    consumer = StreamConsumer(streaming, group_id="g3", poll_timeout=0.2)
+    streaming.relay().drain()  # local delivery and publishing
+    consumer = streaming.stream_consumer(group_id="g3", poll_timeout=0.2)
     read = [0]
 
     def all_read() -> bool:
@@ -164,8 +169,8 @@ def test_poison_message_is_dead_lettered_and_partition_keeps_flowing_when_undeco
     producer.produce(TOPIC, key=b"e1", value=orjson.dumps({"id": "x", "type": PROBE}))  # no data
     producer.flush(10)
     ids = emit(streaming, 3)  # same key "e1": the same partition, after the poison
-    Relay(streaming, deliver_locally=False).drain()
-    consumer = StreamConsumer(streaming, group_id="g4", poll_timeout=0.2)
+    streaming.relay(deliver_locally=False).drain()
+    consumer = streaming.stream_consumer(group_id="g4", poll_timeout=0.2)
     consume_until(consumer, lambda: len(effects(streaming)) >= 3)
     consumer.close()
     assert effects(streaming) == {(i, "h"): 1 for i in ids}
@@ -193,8 +198,8 @@ def test_failed_stream_delivery_is_retried_from_the_database_when_handler_recove
     streaming.handlers.subscribe([PROBE], flaky, name="flaky")
     subscribe_effect(streaming, "h")
     ids = emit(streaming, 4)
-    Relay(streaming, deliver_locally=False).drain()
-    consumer = StreamConsumer(streaming, group_id="g5", poll_timeout=0.2)
+    streaming.relay(deliver_locally=False).drain()
+    consumer = streaming.stream_consumer(group_id="g5", poll_timeout=0.2)
     consume_until(consumer, lambda: len(effects(streaming)) >= 4)
     consumer.close()
     with streaming.engine.connect() as conn:
@@ -205,7 +210,7 @@ def test_failed_stream_delivery_is_retried_from_the_database_when_handler_recove
     assert {(r.status, r.source) for r in rows} == {("pending", "kafka")}
     down[0] = False
     clock.advance(hours=1)
-    Relay(streaming, deliver_locally=False).drain()
+    streaming.relay(deliver_locally=False).drain()
     with streaming.engine.connect() as conn:
         statuses = conn.execute(
             sa.select(message_deliveries.c.status).where(message_deliveries.c.handler == "flaky")
@@ -223,7 +228,7 @@ def test_worker_from_kafka_feeds_handlers_from_the_stream_when_flagged(
 
     subscribe_effect(streaming, "h")
     ids = emit(streaming, 25)
-    streaming.extras["from_kafka"] = True
+    streaming.from_kafka = True
     stop = threading.Event()
     loops = [relay_loop, publisher_loop, stream_consumer_loop]
     threads = [threading.Thread(target=loop, args=(streaming, stop)) for loop in loops]

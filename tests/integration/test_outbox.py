@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from tests.fakes import FakeClock
 from tests.messaging_support import PROBE, ProbeHappened, effects, emit, record_effect, subscribe_effect
 from turnout.adapters.db.tables_messaging import message_deliveries, relay_cursors
-from turnout.adapters.db.uow import UnitOfWork
-from turnout.adapters.outbox import Relay, backoff_seconds
+from turnout.adapters.deliveries import backoff_seconds
+from turnout.adapters.outbox import Relay
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.messages.base import Envelope
+from turnout.ports import UnitOfWork
 
 
 def deliveries(turnout: Turnout) -> list[sa.Row[tuple[object, ...]]]:
@@ -27,7 +28,7 @@ def test_drain_delivers_every_message_to_every_handler_once_when_pending(turnout
     subscribe_effect(turnout, "a")
     subscribe_effect(turnout, "b")
     ids = emit(turnout, 25)
-    relay = Relay(turnout, batch_size=10)
+    relay = turnout.relay(batch_size=10)
     delivered = relay.drain()
     assert delivered >= 50
     got = effects(turnout)
@@ -48,7 +49,7 @@ def test_failing_handler_does_not_affect_others_when_one_raises(turnout: Turnout
 
     turnout.handlers.subscribe([PROBE], flaky, name="flaky")
     ids = emit(turnout, 3)
-    Relay(turnout, rng=random.Random(1)).drain()
+    turnout.relay(rng=random.Random(1)).drain()
     got = effects(turnout)
     assert all(got[(i, "good")] == 1 for i in ids)
     assert not any(got[(i, "flaky")] for i in ids)
@@ -59,7 +60,7 @@ def test_failing_handler_does_not_affect_others_when_one_raises(turnout: Turnout
 
     down[0] = False
     clock.advance(hours=1)
-    Relay(turnout).drain()
+    turnout.relay().drain()
     got = effects(turnout)
     assert all(got[(i, "flaky")] == 1 and got[(i, "good")] == 1 for i in ids)
     assert {r.status for r in deliveries(turnout)} == {"done"}
@@ -72,7 +73,7 @@ def test_delivery_is_dead_lettered_when_attempts_run_out(turnout: Turnout, clock
     turnout.handlers.subscribe([PROBE], broken, name="broken")
     subscribe_effect(turnout, "good")
     (message_id,) = emit(turnout, 1)
-    relay = Relay(turnout)
+    relay = turnout.relay()
     for _ in range(turnout.settings.handler_max_attempts + 2):
         relay.drain()
         clock.advance(days=1)
@@ -110,7 +111,7 @@ def test_batch_rolls_back_whole_when_relay_dies_mid_batch(turnout: Turnout) -> N
 
     turnout.handlers.subscribe([PROBE], crash, name="z-crash")
     with pytest.raises(Crash):
-        Relay(turnout).drain()
+        turnout.relay().drain()
     assert effects(turnout) == Counter()
     with turnout.engine.connect() as conn:
         assert set(conn.execute(sa.select(relay_cursors.c.position)).scalars()) == {0}
@@ -118,7 +119,7 @@ def test_batch_rolls_back_whole_when_relay_dies_mid_batch(turnout: Turnout) -> N
     fresh = bootstrap(turnout.settings, clock=turnout.clock)
     subscribe_effect(fresh, "a")
     subscribe_effect(fresh, "z-crash")
-    Relay(fresh).drain()
+    fresh.relay().drain()
     fresh.close()
     assert effects(turnout) == Counter({(i, h): 1 for i in ids for h in ("a", "z-crash")})
 
@@ -133,7 +134,7 @@ def test_handler_can_emit_follow_up_messages_when_delivering(turnout: Turnout) -
     turnout.handlers.subscribe([PROBE], follow_up, name="follow_up")
     turnout.handlers.subscribe([PROBE], lambda e, uow: seen.append(e.data["n"]), name="watch")
     emit(turnout, 1)
-    Relay(turnout).drain()
+    turnout.relay().drain()
     assert seen == [0, 1]
 
 
@@ -144,12 +145,14 @@ def test_two_relays_never_hand_a_message_to_a_handler_twice_when_concurrent(
     if turnout.dialect != "postgresql":
         pytest.skip("concurrent relays are a PostgreSQL matter (SQLite has one writer)")
     ids = emit(turnout, 600)
-    relays = []
+    relays: list[Relay] = []
+    wirings: list[Turnout] = []
     for _ in range(2):
         wired = bootstrap(turnout.settings, clock=turnout.clock)
         subscribe_effect(wired, "a")
         subscribe_effect(wired, "b")
-        relays.append(Relay(wired, batch_size=50))
+        wirings.append(wired)
+        relays.append(wired.relay(batch_size=50))
     writer_done = threading.Event()
 
     def write_more() -> None:
@@ -170,8 +173,8 @@ def test_two_relays_never_hand_a_message_to_a_handler_twice_when_concurrent(
     for thread in threads:
         thread.join(timeout=120)
     relays[0].drain()
-    for relay in relays:
-        relay.turnout.close()
+    for wired in wirings:
+        wired.close()
     got = effects(turnout)
     assert set(got) == {(i, h) for i in ids for h in ("a", "b")}
     assert max(got.values()) == 1
@@ -195,7 +198,7 @@ def test_batch_handler_falls_back_to_one_by_one_when_a_run_fails(turnout: Turnou
     recorder = Recorder()
     turnout.handlers.subscribe([PROBE], recorder, name="batch")
     ids = emit(turnout, 5)
-    Relay(turnout).drain()
+    turnout.relay().drain()
     assert recorder.runs == [5]
     got = effects(turnout)
     assert [got[(i, "batch")] for i in ids] == [1, 1, 0, 1, 1]
@@ -216,10 +219,10 @@ def test_cursor_never_passes_a_message_committed_late_when_sequence_commits_out_
     try:
         (early,) = [slow.emit(ProbeHappened(event_id="e1", n=0)).id]  # seq 1, not committed yet
         (late,) = emit(turnout, 1)  # seq 2, committed
-        Relay(turnout).drain()  # waits for the slow writer (lock timeout), passes nothing
+        turnout.relay().drain()  # waits for the slow writer (lock timeout), passes nothing
         assert effects(turnout) == Counter()
         slow.commit()
     finally:
         slow.__exit__(None, None, None)
-    Relay(turnout).drain()
+    turnout.relay().drain()
     assert effects(turnout) == Counter({(early, "a"): 1, (late, "a"): 1})

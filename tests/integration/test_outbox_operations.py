@@ -13,12 +13,11 @@ from typer.testing import CliRunner
 from tests.fakes import FakeClock
 from tests.messaging_support import PROBE, emit, subscribe_effect
 from turnout.adapters.db import tables as t
-from turnout.adapters.db.uow import UnitOfWork
-from turnout.adapters.outbox import Relay, consumer_names
 from turnout.bootstrap import Turnout
 from turnout.config import Settings
 from turnout.domain.events import EventStatus
 from turnout.messages.base import Envelope
+from turnout.ports import UnitOfWork
 from turnout.services.events import change_status, create_event
 from turnout.services.messaging import (
     EVENT_SCOPE,
@@ -39,7 +38,7 @@ def kill_probe_handler(turnout: Turnout) -> None:
 
 def make_dead(turnout: Turnout, clock: FakeClock, n: int) -> list[str]:
     ids = emit(turnout, n)
-    relay = Relay(turnout)
+    relay = turnout.relay()
     for _ in range(turnout.settings.handler_max_attempts + 1):
         relay.drain()
         clock.advance(days=1)
@@ -56,11 +55,11 @@ def test_status_change_is_audited_and_caches_invalidated_when_relayed(
         change_status(uow, event_id=event.id, status=EventStatus.OPEN, actor="t")
         uow.commit()
     clock.advance(seconds=3)
-    Relay(turnout).drain()
+    turnout.relay().drain()
     with turnout.uow() as uow:
         change_status(uow, event_id=event.id, status=EventStatus.LIVE, actor="t")
         uow.commit()
-    Relay(turnout).drain()
+    turnout.relay().drain()
     with turnout.uow(readonly=True) as uow:
         entries = uow.conn.execute(
             sa.select(t.audit_log.c.data)
@@ -78,7 +77,7 @@ def test_stats_show_progress_pending_and_dead_when_asked(turnout: Turnout, clock
     make_dead(turnout, clock, 2)
     emit(turnout, 3)  # not relayed yet
     with turnout.uow(readonly=True) as uow:
-        stats = message_stats(uow, consumers=consumer_names(turnout))
+        stats = message_stats(uow, consumers=turnout.bus_consumers())
     rows = {r["consumer"]: r for r in stats["consumers"]}
     assert rows["good"]["handled"] == 2
     assert rows["good"]["behind"] == 3
@@ -103,7 +102,7 @@ def test_replay_gives_dead_deliveries_fresh_attempts_when_asked(turnout: Turnout
         s if s.name != "broken" else type(s)("broken", lambda e, uow: healed.append(e.id))
         for s in turnout.handlers.handlers_for(PROBE)
     ]
-    Relay(turnout).drain()
+    turnout.relay().drain()
     assert healed == [ids[0]]
     with turnout.uow(readonly=True) as uow:
         assert {d["message_id"] for d in dead_letters(uow)} == set(ids[1:])
@@ -153,7 +152,7 @@ def test_metrics_show_outbox_lag_and_delivery_counters_when_scraped(
     emit(turnout, 4)
     body = app_client.get("/metrics").text
     assert "turnout_outbox_lag_messages 4.0" in body
-    Relay(turnout).drain()
+    turnout.relay().drain()
     import time
 
     time.sleep(1.1)  # the lag reading is cached for a second

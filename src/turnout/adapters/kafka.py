@@ -8,33 +8,27 @@ The producer is idempotent with ``acks=all``: retries inside one producer sessio
 from __future__ import annotations
 
 import logging
-import threading
+import random
 from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-import sqlalchemy as sa
 
-from turnout.adapters.db import tables as t
-from turnout.adapters.db.tables_messaging import message_deliveries as md
-from turnout.adapters.db.tables_messaging import relay_cursors as rc
-from turnout.adapters.db.uow import UnitOfWork
-from turnout.adapters.outbox import (
+from turnout.adapters.db.uow import SqlUnitOfWork
+from turnout.adapters.deliveries import (
     UNDECODABLE,
     Tally,
     backoff_seconds,
     describe_error,
     envelope_from_dict,
-    insert_ignore,
     run_in_savepoint,
-    subscriptions,
 )
+from turnout.adapters.outbox import SqlUnitOfWorkFactory
 from turnout.messages.base import Envelope, fact_types, topic_for
-
-if TYPE_CHECKING:
-    from turnout.bootstrap import Turnout
+from turnout.ports import Delivery, Publisher
+from turnout.services.bus import HandlerRegistry
 
 log = logging.getLogger(__name__)
 
@@ -129,28 +123,33 @@ class StreamConsumer:
     """``turnout worker --from-kafka``: consume the topics of every subscribed type in a consumer
     group, run the local handlers, and commit offsets only after the handling has committed.
 
-    Each (message id, handler) gets a ``message_deliveries`` row in the handling transaction (the
-    inbox: a message seen twice is handled once). A handler that fails is retried from that row by
-    the relay's retry loop (backoff, then ``dead``); an undecodable record is dead-lettered to
-    ``turnout.dead-letter.v1`` and recorded; either way the partition keeps flowing."""
+    Each (message id, handler) gets a delivery record in the handling transaction (the inbox: a
+    message seen twice is handled once). A handler that fails is retried from that record by the
+    relay's retries (backoff, then ``dead``, after ``max_attempts``); an undecodable record is
+    dead-lettered to ``turnout.dead-letter.v1`` (through ``dead_letters``, a ``KafkaPublisher`` on
+    ``servers`` unless given) and recorded; either way the partition keeps flowing."""
 
     def __init__(
         self,
-        turnout: Turnout,
+        uow_factory: SqlUnitOfWorkFactory,
+        handlers: HandlerRegistry,
         *,
-        servers: str | None = None,
+        servers: str,
+        max_attempts: int,
         group_id: str = CONSUMER_GROUP,
         batch_size: int = 500,
         poll_timeout: float = 0.5,
         config: dict[str, Any] | None = None,
+        dead_letters: Publisher | None = None,
+        rng: random.Random | None = None,
     ) -> None:
-        import random
-
-        self.turnout = turnout
-        self.servers = servers or bootstrap_servers(turnout.settings.broker_url)
+        self.uow_factory = uow_factory
+        self.handlers = handlers
+        self.servers = servers
+        self.max_attempts = max_attempts
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
-        self.rng = random.Random()
+        self.rng = rng or random.Random()
         self.config: dict[str, Any] = {
             "bootstrap.servers": self.servers,
             "group.id": group_id,
@@ -160,13 +159,13 @@ class StreamConsumer:
             **(config or {}),
         }
         self._consumer: Any = None
-        self._dead_letters = KafkaPublisher(self.servers)
+        self._dead_letters = dead_letters or KafkaPublisher(self.servers)
 
     def topics(self) -> list[str]:
         known = fact_types()
         return sorted(
             topic_for(message_type, known[message_type].VERSION if message_type in known else 1)
-            for message_type in self.turnout.handlers.types()
+            for message_type in self.handlers.types()
         )
 
     def start(self) -> None:
@@ -177,6 +176,7 @@ class StreamConsumer:
             self._consumer.subscribe(self.topics())
 
     def close(self) -> None:
+        """Leave the group (a later ``consume_once`` joins again, from the committed offsets)."""
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
@@ -207,78 +207,58 @@ class StreamConsumer:
         """Run the handlers for ``records`` in one transaction; returns what it did and the
         dead-letter envelopes to publish."""
         tally = Tally()
-        subs = subscriptions(self.turnout.handlers)
         dead_letters: list[Envelope] = []
-        with self.turnout.uow() as uow:
+        with self.uow_factory() as uow:
             now = uow.clock.now()
             decoded: list[Envelope] = []
-            poison: list[dict[str, Any]] = []
+            poison: list[Delivery] = []
             for record in records:
                 try:
                     decoded.append(envelope_from_dict(orjson.loads(record.value())))
                 except (ValueError, KeyError, TypeError) as exc:
-                    poison.append(self._poison_row(record, exc, now))
+                    poison.append(self._poison(record, exc, now))
             if poison:
-                insert_ignore(uow.conn, md, poison)
-                dead_letters = [self._dead_letter(row, now) for row in poison]
+                uow.messages.add_deliveries_once(poison)
+                dead_letters = [self._dead_letter(delivery, now) for delivery in poison]
                 tally.add(tally.dead, UNDECODABLE, len(poison))
             if decoded:
-                self._run_handlers(uow, decoded, subs, now, tally)
+                self._run_handlers(uow, decoded, now, tally)
             uow.commit()
         return tally, dead_letters
 
     def _run_handlers(
-        self,
-        uow: UnitOfWork,
-        envelopes: list[Envelope],
-        subs: dict[str, Any],
-        now: datetime,
-        tally: Tally,
+        self, uow: SqlUnitOfWork, envelopes: list[Envelope], now: datetime, tally: Tally
     ) -> None:
-        conn = uow.conn
+        store = uow.messages
         ids = list({e.id for e in envelopes})
-        taken = {
-            (r.message_id, r.handler)
-            for r in conn.execute(sa.select(md.c.message_id, md.c.handler).where(md.c.message_id.in_(ids)))
-        }
+        recorded = store.recorded(ids)
         # A message this database wrote itself may already have been handled by the outbox relay
         # (the fast path, up to each handler's cursor). Lock those cursors so that the relay and
         # this consumer cannot both run a handler for the same message.
-        local = dict(
-            conn.execute(sa.select(t.outbox.c.id, t.outbox.c.seq).where(t.outbox.c.id.in_(ids))).all()
-        )
-        cursors: dict[str, int] = {}
-        if local:
-            cursors = dict(
-                conn.execute(
-                    sa.select(rc.c.consumer, rc.c.position)
-                    .where(rc.c.consumer.in_(list(subs)))
-                    .order_by(rc.c.consumer)
-                    .with_for_update()
-                ).all()
-            )
-        max_attempts = self.turnout.settings.handler_max_attempts
+        local = store.outbox_seqs(ids)
+        cursors = store.lock_cursors(self.handlers.names()) if local else {}
         for envelope in envelopes:
-            for sub in self.turnout.handlers.handlers_for(envelope.type):
-                if (envelope.id, sub.name) in taken:
+            for sub in self.handlers.handlers_for(envelope.type):
+                if (envelope.id, sub.name) in recorded:
                     continue
                 seq = local.get(envelope.id)
                 if seq is not None and seq <= cursors.get(sub.name, 0):
                     continue
-                taken.add((envelope.id, sub.name))
+                recorded.add((envelope.id, sub.name))
                 error = run_in_savepoint(uow, sub.handler, [envelope])
+                next_at: datetime | None = None
                 if error is None:
-                    status, next_at, text = "done", None, None
+                    status, text = "done", None
                     tally.add(tally.delivered, sub.name)
-                elif max_attempts <= 1:
-                    status, next_at, text = "dead", None, describe_error(error)
+                elif self.max_attempts <= 1:
+                    status, text = "dead", describe_error(error)
                     tally.add(tally.dead, sub.name)
                 else:
                     delay = backoff_seconds(1, base=1.0, cap=3600.0, rng=self.rng)
-                    status, next_at, text = "pending", now + _seconds(delay), describe_error(error)
+                    status, next_at, text = "pending", now + timedelta(seconds=delay), describe_error(error)
                     tally.add(tally.retried, sub.name)
-                conn.execute(
-                    md.insert().values(
+                store.add_delivery(
+                    Delivery(
                         message_id=envelope.id,
                         handler=sub.name,
                         message_type=envelope.type,
@@ -295,58 +275,36 @@ class StreamConsumer:
                 )
 
     @staticmethod
-    def _poison_row(record: Any, error: Exception, now: datetime) -> dict[str, Any]:
+    def _poison(record: Any, error: Exception, now: datetime) -> Delivery:
         raw = record.value() or b""
-        return {
-            "message_id": f"kafka:{record.topic()}/{record.partition()}/{record.offset()}"[:200],
-            "handler": UNDECODABLE,
-            "message_type": "undecodable",
-            "message_seq": None,
-            "envelope": {
+        return Delivery(
+            message_id=f"kafka:{record.topic()}/{record.partition()}/{record.offset()}"[:200],
+            handler=UNDECODABLE,
+            message_type="undecodable",
+            message_seq=None,
+            envelope={
                 "topic": record.topic(),
                 "partition": record.partition(),
                 "offset": record.offset(),
                 "key": (record.key() or b"").decode("utf-8", "replace"),
                 "value": raw.decode("utf-8", "replace")[:10_000],
             },
-            "source": "kafka",
-            "status": "dead",
-            "attempts": 1,
-            "next_attempt_at": None,
-            "last_error": describe_error(error),
-            "created_at": now,
-            "updated_at": now,
-        }
-
-    @staticmethod
-    def _dead_letter(row: dict[str, Any], now: datetime) -> Envelope:
-        return Envelope(
-            id=row["message_id"],
-            type="dead-letter",
-            occurred_at=now,
-            key=str(row["envelope"]["key"]) or row["message_id"],
-            data={**row["envelope"], "error": row["last_error"]},
-            version=1,
+            source="kafka",
+            status="dead",
+            attempts=1,
+            next_attempt_at=None,
+            last_error=describe_error(error),
+            created_at=now,
+            updated_at=now,
         )
 
-    def run(self, stop: threading.Event) -> None:
-        failures = 0
-        try:
-            while not stop.is_set():
-                try:
-                    self.consume_once()
-                    failures = 0
-                except Exception:
-                    failures += 1
-                    log.exception("stream consumer cycle failed (%d in a row)", failures)
-                    # Start again from the last committed offsets: what was read is read again.
-                    self.close()
-                    stop.wait(min(30.0, 0.5 * 2**failures))
-        finally:
-            self.close()
-
-
-def _seconds(value: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=value)
+    @staticmethod
+    def _dead_letter(delivery: Delivery, now: datetime) -> Envelope:
+        return Envelope(
+            id=delivery.message_id,
+            type="dead-letter",
+            occurred_at=now,
+            key=str(delivery.envelope["key"]) or delivery.message_id,
+            data={**delivery.envelope, "error": delivery.last_error},
+            version=1,
+        )

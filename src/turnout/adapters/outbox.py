@@ -1,7 +1,11 @@
 """The outbox relay: hands outbox messages to local handlers and publishes them to the stream.
 
-    from turnout.adapters.outbox import Relay
-    Relay(turnout).drain()      # deliver everything pending now (tests, scripts); returns deliveries
+    relay = Relay(uow_factory, handlers, settings=RelaySettings(), single_writer=True)
+    relay.drain()      # deliver everything pending now (tests, scripts); returns deliveries
+
+``bootstrap.Turnout.relay()`` makes one wired to the process's database, handlers and settings. The
+relay's reads and writes of the bus state go through ``uow.messages`` (``SqlMessageStore``); the
+loops that drive it are in ``entrypoints/workers.py``.
 
 How exactly-once works (see docs/messaging.md):
 
@@ -12,7 +16,7 @@ How exactly-once works (see docs/messaging.md):
 * A handler that raises has its savepoint rolled back; a ``message_deliveries`` row (``pending``) is
   written for that (message, handler) with the error and a retry time (exponential backoff with
   jitter); the cursor moves on and the other handlers are untouched. After
-  ``settings.handler_max_attempts`` failed attempts the delivery is ``dead``.
+  ``RelaySettings.max_attempts`` failed attempts the delivery is ``dead``.
 * Two relays never hand the same message to the same handler: on PostgreSQL a relay locks the
   cursor rows it works on (``FOR UPDATE SKIP LOCKED``, held by its transaction, released by the
   server if the relay dies); on SQLite every writer takes ``BEGIN IMMEDIATE``, one at a time.
@@ -34,174 +38,86 @@ import random
 import socket
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from typing import Any, Protocol
 
 from turnout.adapters import metrics
-from turnout.adapters.db import tables as t
-from turnout.adapters.db.tables_messaging import message_deliveries as md
-from turnout.adapters.db.tables_messaging import relay_cursors as rc
-from turnout.adapters.db.uow import UnitOfWork
-from turnout.messages.base import Envelope
-from turnout.ports import Publisher
-
-if TYPE_CHECKING:
-    from turnout.bootstrap import Turnout
-    from turnout.services.bus import Handler, HandlerRegistry
+from turnout.adapters.db.message_store import OutboxEntry
+from turnout.adapters.db.uow import SqlUnitOfWork
+from turnout.adapters.deliveries import (
+    Subscription,
+    Tally,
+    backoff_seconds,
+    describe_error,
+    envelope_from_dict,
+    run_in_savepoint,
+    subscriptions,
+)
+from turnout.ports import Delivery, Publisher
+from turnout.services.bus import Handler, HandlerRegistry
 
 log = logging.getLogger(__name__)
 
 STREAM = "kafka"  # the stream publisher's cursor
-UNDECODABLE = "-"  # handler name of a dead-lettered stream message nobody could read
 PUBLISH_BATCH = 5000
 SETTLE_SECONDS = 0.02
-SNAPSHOT = sa.text(
-    "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint,"
-    " (SELECT coalesce(max(seq), 0) FROM outbox) FROM pg_current_snapshot() AS s"
-)
 SQLITE_BATCH_SECONDS = 0.05  # longest a relay batch should hold SQLite's write lock
 MIN_BATCH = 20
-MAX_ERROR = 4000
 
 
-def envelope_from_row(row: Any) -> Envelope:
-    return Envelope(
-        id=row.id,
-        type=row.type,
-        occurred_at=row.occurred_at,
-        key=row.key,
-        data=row.data,
-        version=row.version,
-    )
+class SqlUnitOfWorkFactory(Protocol):
+    def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork: ...
 
 
-def envelope_from_dict(data: dict[str, Any]) -> Envelope:
-    """The inverse of ``Envelope.as_dict()``; raises ``KeyError``/``ValueError``/``TypeError`` on junk."""
-    occurred = data["occurred_at"]
-    occurred_at = occurred if isinstance(occurred, datetime) else datetime.fromisoformat(str(occurred))
-    if occurred_at.tzinfo is None:
-        raise ValueError("occurred_at has no timezone")
-    if not isinstance(data["data"], dict):
-        raise TypeError("data is not an object")
-    return Envelope(
-        id=str(data["id"]),
-        type=str(data["type"]),
-        occurred_at=occurred_at,
-        key=str(data["key"]),
-        data=data["data"],
-        version=int(data.get("version", 1)),
-        source=str(data.get("source", "turnout")),
-    )
+@dataclass(frozen=True, slots=True)
+class RelaySettings:
+    """``TURNOUT_RELAY_BATCH_SIZE``, ``TURNOUT_HANDLER_MAX_ATTEMPTS``, ``TURNOUT_RELAY_LEASE_SECONDS``."""
 
-
-def describe_error(exc: BaseException) -> str:
-    tail = "".join(traceback.format_exception(exc)[-3:])
-    return f"{type(exc).__name__}: {exc}\n{tail}"[:MAX_ERROR]
-
-
-def backoff_seconds(attempts: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff with ("equal") jitter: half fixed, half random, never 0."""
-    delay = min(cap, base * 2.0 ** max(0, attempts - 1))
-    return delay / 2 + rng.uniform(0, delay / 2)
-
-
-def subscriptions(registry: HandlerRegistry) -> dict[str, tuple[Handler, frozenset[str]]]:
-    """Handler name -> (handler, the message types it takes)."""
-    found: dict[str, tuple[Handler, set[str]]] = {}
-    for message_type in registry.types():
-        for sub in registry.handlers_for(message_type):
-            found.setdefault(sub.name, (sub.handler, set()))[1].add(message_type)
-    return {name: (handler, frozenset(types)) for name, (handler, types) in found.items()}
-
-
-def insert_ignore(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
-    else:
-        conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
-
-
-def run_in_savepoint(uow: UnitOfWork, handler: Handler, envelopes: Iterable[Envelope]) -> Exception | None:
-    """Run ``handler`` over ``envelopes`` inside one SAVEPOINT; on an exception roll it back (its
-    after-commit callbacks and emitted messages too) and return the exception.
-
-    A handler object that also has ``handle_many(envelopes, uow)`` gets a run of several messages in
-    one call (for ``executemany``); if that raises, the relay falls back to one call per message."""
-    batch = list(envelopes)
-    many = getattr(handler, "handle_many", None) if len(batch) > 1 else None
-    try:
-        with uow.savepoint():
-            if many is not None:
-                many(batch, uow)
-            else:
-                for envelope in batch:
-                    handler(envelope, uow)
-    except Exception as exc:
-        return exc
-    return None
-
-
-@dataclass
-class Tally:
-    """What one relay cycle did (metrics are counted after its commit)."""
-
-    delivered: dict[str, int] = field(default_factory=dict)
-    retried: dict[str, int] = field(default_factory=dict)
-    dead: dict[str, int] = field(default_factory=dict)
-    passed: int = 0  # outbox messages the cursors moved past
-
-    def add(self, counter: dict[str, int], name: str, n: int = 1) -> None:
-        if n:
-            counter[name] = counter.get(name, 0) + n
-
-    @property
-    def deliveries(self) -> int:
-        return sum(self.delivered.values())
-
-    def count(self) -> None:
-        for name, n in self.delivered.items():
-            metrics.messages_delivered.labels(name).inc(n)
-        for name, n in self.retried.items():
-            metrics.messages_retried.labels(name).inc(n)
-        for name, n in self.dead.items():
-            metrics.messages_dead.labels(name).inc(n)
+    batch_size: int = 500
+    max_attempts: int = 8
+    lease_seconds: float = 30.0
 
 
 class Relay:
-    """Outbox -> local handlers (+ retries) and outbox -> stream. Safe to run in several processes."""
+    """Outbox -> local handlers (+ retries) and outbox -> stream. Safe to run in several processes.
+
+    ``single_writer``: the database lets one transaction write at a time and commits seqs in order
+    (SQLite): no high-water mark is needed, and a batch, which holds the write lock, is sized to take
+    about ``SQLITE_BATCH_SECONDS``. ``publisher`` (or ``publisher_factory``, called on first use, the
+    publisher then closed by ``close``) streams the outbox; with neither, ``publish_once`` does nothing.
+    """
 
     def __init__(
         self,
-        turnout: Turnout,
+        uow_factory: SqlUnitOfWorkFactory,
+        handlers: HandlerRegistry,
         *,
+        settings: RelaySettings,
+        single_writer: bool,
         deliver_locally: bool = True,
         publisher: Publisher | None = None,
-        batch_size: int | None = None,
+        publisher_factory: Callable[[], Publisher] | None = None,
         retry_base_seconds: float = 1.0,
         retry_cap_seconds: float = 3600.0,
         rng: random.Random | None = None,
     ) -> None:
-        self.turnout = turnout
+        self.uow_factory = uow_factory
+        self.handlers = handlers
+        self.settings = settings
+        self.single_writer = single_writer
         self.deliver_locally = deliver_locally
         self._publisher = publisher
+        self._publisher_factory = publisher_factory
         self._own_publisher = False
-        self.batch_size = batch_size or turnout.settings.relay_batch_size
-        # SQLite has one writer: a batch holds the write lock, so it is sized to take about
-        # ``SQLITE_BATCH_SECONDS`` (check-in requests queue behind it). PostgreSQL writers do not wait.
+        self.batch_size = settings.batch_size
         self._batch = self.batch_size
         self.retry_base = retry_base_seconds
         self.retry_cap = retry_cap_seconds
         self.rng = rng or random.Random()
-        self.max_attempts = turnout.settings.handler_max_attempts
+        self.max_attempts = settings.max_attempts
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
         self._known_cursors: set[str] = set()
         self._safe_high = 0  # PostgreSQL: every seq <= this is final (committed or never will be)
@@ -211,10 +127,8 @@ class Relay:
 
     @property
     def publisher(self) -> Publisher | None:
-        if self._publisher is None and self.turnout.settings.broker_url:
-            from turnout.adapters.kafka import KafkaPublisher
-
-            self._publisher = KafkaPublisher.from_url(self.turnout.settings.broker_url)
+        if self._publisher is None and self._publisher_factory is not None:
+            self._publisher = self._publisher_factory()
             self._own_publisher = True
         return self._publisher
 
@@ -224,44 +138,45 @@ class Relay:
             self._publisher = None
 
     @property
-    def subscriptions(self) -> dict[str, tuple[Handler, frozenset[str]]]:
-        return subscriptions(self.turnout.handlers)
+    def subscriptions(self) -> dict[str, Subscription]:
+        return subscriptions(self.handlers)
 
     def _ensure_cursors(self, names: Iterable[str]) -> None:
         missing = [n for n in names if n not in self._known_cursors]
         if not missing:
             return
-        with self.turnout.uow() as uow:
-            insert_ignore(uow.conn, rc, [{"consumer": n, "position": 0, "handled": 0} for n in missing])
+        with self.uow_factory() as uow:
+            uow.messages.ensure_cursors(missing)
             uow.commit()
         self._known_cursors.update(missing)
 
     def _high_water(self) -> int | None:
-        """The highest seq that may be read, or None for "no bound" (SQLite: one writer at a time).
+        """The highest seq that may be read, or None for "no bound" (one writer at a time).
 
         PostgreSQL: ``newest`` (the largest visible seq) becomes safe once every transaction that
         could still hold a smaller seq has ended. Such a transaction was running when ``newest``
         was seen; its xid is below the ``xmax`` of a snapshot taken ``SETTLE_SECONDS`` later (the
         wait covers the instant between ``nextval`` and the insert's xid assignment), so the mark
         moves once a snapshot's ``xmin`` reaches that ``xmax``. Nothing waits on a lock."""
-        if self.turnout.dialect != "postgresql":
+        if self.single_writer:
             return None
-        with self.turnout.engine.connect() as conn:
-            xmin, xmax, newest = conn.execute(SNAPSHOT).one()
-            conn.rollback()
+        with self.uow_factory(readonly=True) as uow:
+            seen = uow.messages.outbox_snapshot()
+        if seen is None:
+            return None
         now = time.monotonic()
         candidate = self._candidate
         if candidate is not None:
             mark, fence, seen_at = candidate
             if fence is None and now - seen_at >= SETTLE_SECONDS:
-                fence = int(xmax)
-            if fence is not None and int(xmin) >= fence:
+                fence = seen.xmax
+            if fence is not None and seen.xmin >= fence:
                 self._safe_high = mark
                 candidate = None
             else:
                 candidate = (mark, fence, seen_at)
-        if candidate is None and int(newest) > self._safe_high:
-            candidate = (int(newest), None, now)
+        if candidate is None and seen.newest_seq > self._safe_high:
+            candidate = (seen.newest_seq, None, now)
         self._candidate = candidate
         return self._safe_high
 
@@ -281,54 +196,31 @@ class Relay:
         self._ensure_cursors(subs)
         high = self._high_water()  # before our own transaction (which takes an xid)
         started = time.perf_counter()
-        with self.turnout.uow() as uow:
-            conn = uow.conn
-            cursors = {
-                row.consumer: row.position
-                for row in conn.execute(
-                    sa.select(rc.c.consumer, rc.c.position)
-                    .where(rc.c.consumer.in_(list(subs)))
-                    .with_for_update(skip_locked=True)
-                )
-            }
+        with self.uow_factory() as uow:
+            store = uow.messages
+            cursors = store.claim_cursors(list(subs))
             if not cursors:
                 return tally
-            low = min(cursors.values())
-            query = sa.select(t.outbox).where(t.outbox.c.seq > low).order_by(t.outbox.c.seq)
-            if high is not None:
-                query = query.where(t.outbox.c.seq <= high)
-            rows = conn.execute(query.limit(self._batch)).all()
-            if not rows:
+            entries = store.outbox_batch(after=min(cursors.values()), up_to=high, limit=self._batch)
+            if not entries:
                 return tally
-            last_seq = rows[-1].seq
-            tally.passed = len(rows)
-            envelopes = [(row.seq, envelope_from_row(row)) for row in rows]
-            taken = {
-                (r.message_id, r.handler)
-                for r in conn.execute(
-                    sa.select(md.c.message_id, md.c.handler).where(
-                        md.c.message_id.in_([e.id for _, e in envelopes])
-                    )
-                )
-            }
+            last_seq = entries[-1].seq
+            tally.passed = len(entries)
+            recorded = store.recorded([entry.envelope.id for entry in entries])
             now = uow.clock.now()
             for name, position in cursors.items():
-                handler, types = subs[name]
+                sub = subs[name]
                 todo = [
-                    (seq, e)
-                    for seq, e in envelopes
-                    if seq > position and e.type in types and (e.id, name) not in taken
+                    entry
+                    for entry in entries
+                    if entry.seq > position
+                    and entry.envelope.type in sub.types
+                    and (entry.envelope.id, name) not in recorded
                 ]
                 if todo:
-                    self._deliver(uow, name, handler, todo, now, tally)
-                conn.execute(
-                    rc.update()
-                    .where(rc.c.consumer == name)
-                    .values(
-                        position=max(position, last_seq),
-                        handled=rc.c.handled + tally.delivered.get(name, 0),
-                        updated_at=now,
-                    )
+                    self._deliver(uow, name, sub.handler, todo, now, tally)
+                store.advance_cursor(
+                    name, position=max(position, last_seq), handled=tally.delivered.get(name, 0), now=now
                 )
             uow.commit()
         self._size_batch(time.perf_counter() - started, full=tally.passed >= self._batch)
@@ -336,7 +228,7 @@ class Relay:
         return tally
 
     def _size_batch(self, seconds: float, *, full: bool) -> None:
-        if self.turnout.dialect != "sqlite":
+        if not self.single_writer:
             return
         if seconds > SQLITE_BATCH_SECONDS and self._batch > MIN_BATCH:
             self._batch = max(MIN_BATCH, self._batch // 2)
@@ -345,18 +237,19 @@ class Relay:
 
     def _deliver(
         self,
-        uow: UnitOfWork,
+        uow: SqlUnitOfWork,
         name: str,
         handler: Handler,
-        todo: list[tuple[int, Envelope]],
+        todo: list[OutboxEntry],
         now: datetime,
         tally: Tally,
     ) -> None:
         # Optimistic: the whole run in one savepoint; if anything fails, one savepoint per message.
-        if run_in_savepoint(uow, handler, [e for _, e in todo]) is None:
+        if run_in_savepoint(uow, handler, [entry.envelope for entry in todo]) is None:
             tally.add(tally.delivered, name, len(todo))
             return
-        for seq, envelope in todo:
+        for entry in todo:
+            envelope = entry.envelope
             error = run_in_savepoint(uow, handler, [envelope])
             if error is None:
                 tally.add(tally.delivered, name)
@@ -364,12 +257,12 @@ class Relay:
             log.warning("handler %s failed on %s %s: %s", name, envelope.type, envelope.id, error)
             dead = self.max_attempts <= 1
             tally.add(tally.dead if dead else tally.retried, name)
-            uow.conn.execute(
-                md.insert().values(
+            uow.messages.add_delivery(
+                Delivery(
                     message_id=envelope.id,
                     handler=name,
                     message_type=envelope.type,
-                    message_seq=seq,
+                    message_seq=entry.seq,
                     envelope=envelope.as_dict(),
                     source="outbox",
                     status="dead" if dead else "pending",
@@ -393,63 +286,58 @@ class Relay:
         subs = self.subscriptions
         if not subs:
             return tally
-        with self.turnout.uow() as uow:
+        with self.uow_factory() as uow:
             now = uow.clock.now()
-            rows = uow.conn.execute(
-                sa.select(md)
-                .where(
-                    md.c.status == "pending",
-                    md.c.next_attempt_at <= now,
-                    md.c.handler.in_(list(subs)),
-                )
-                .order_by(md.c.next_attempt_at)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not rows:
+            due = uow.messages.claim_due(list(subs), now=now, limit=self.batch_size)
+            if not due:
                 return tally
-            for row in rows:
-                self._attempt(uow, row, subs[row.handler][0], now, tally)
+            for delivery in due:
+                self._attempt(uow, delivery, subs[delivery.handler].handler, now, tally)
             uow.commit()
         tally.count()
         return tally
 
-    def _attempt(self, uow: UnitOfWork, row: Any, handler: Handler, now: datetime, tally: Tally) -> None:
-        attempts = row.attempts + 1
-        where = sa.and_(md.c.message_id == row.message_id, md.c.handler == row.handler)
+    def _attempt(
+        self, uow: SqlUnitOfWork, delivery: Delivery, handler: Handler, now: datetime, tally: Tally
+    ) -> None:
+        attempts = delivery.attempts + 1
         try:
-            envelope = envelope_from_dict(row.envelope)
+            envelope = envelope_from_dict(delivery.envelope)
         except (KeyError, ValueError, TypeError) as exc:
             error: Exception | None = exc
         else:
             error = run_in_savepoint(uow, handler, [envelope])
         if error is None:
-            tally.add(tally.delivered, row.handler)
-            uow.conn.execute(
-                md.update()
-                .where(where)
-                .values(status="done", attempts=attempts, next_attempt_at=None, updated_at=now)
+            tally.add(tally.delivered, delivery.handler)
+            uow.messages.record_attempt(
+                message_id=delivery.message_id,
+                handler=delivery.handler,
+                status="done",
+                attempts=attempts,
+                next_attempt_at=None,
+                last_error=None,
+                now=now,
             )
             return
         dead = attempts >= self.max_attempts
-        tally.add(tally.dead if dead else tally.retried, row.handler)
-        log.warning("handler %s failed again (%d) on %s: %s", row.handler, attempts, row.message_id, error)
-        uow.conn.execute(
-            md.update()
-            .where(where)
-            .values(
-                status="dead" if dead else "pending",
-                attempts=attempts,
-                next_attempt_at=None if dead else now + self._backoff(attempts),
-                last_error=describe_error(error),
-                updated_at=now,
-            )
+        tally.add(tally.dead if dead else tally.retried, delivery.handler)
+        log.warning(
+            "handler %s failed again (%d) on %s: %s", delivery.handler, attempts, delivery.message_id, error
+        )
+        uow.messages.record_attempt(
+            message_id=delivery.message_id,
+            handler=delivery.handler,
+            status="dead" if dead else "pending",
+            attempts=attempts,
+            next_attempt_at=None if dead else now + self._backoff(attempts),
+            last_error=describe_error(error),
+            now=now,
         )
 
     # --- the stream ---------------------------------------------------------------------------------
 
     def publish_once(self) -> int:
-        """Publish one batch to the stream (when a broker is configured); returns messages published."""
+        """Publish one batch to the stream (when there is a publisher); returns messages published."""
         publisher = self.publisher
         if publisher is None:
             return 0
@@ -461,16 +349,13 @@ class Relay:
         last_seq = position
         try:
             high = self._high_water()
-            with self.turnout.uow(readonly=True) as uow:
-                query = sa.select(t.outbox).where(t.outbox.c.seq > position).order_by(t.outbox.c.seq)
-                if high is not None:
-                    query = query.where(t.outbox.c.seq <= high)
-                rows = uow.conn.execute(query.limit(PUBLISH_BATCH)).all()
-            if rows:
-                envelopes = [envelope_from_row(row) for row in rows]
+            with self.uow_factory(readonly=True) as uow:
+                entries = uow.messages.outbox_batch(after=position, up_to=high, limit=PUBLISH_BATCH)
+            if entries:
+                envelopes = [entry.envelope for entry in entries]
                 published = publisher.publish(envelopes)
                 if published:
-                    last_seq = rows[published - 1].seq
+                    last_seq = entries[published - 1].seq
                     for envelope in envelopes[:published]:
                         metrics.messages_published.labels(envelope.type).inc()
         finally:
@@ -478,37 +363,17 @@ class Relay:
         return published
 
     def _take_lease(self) -> int | None:
-        with self.turnout.uow() as uow:
+        with self.uow_factory() as uow:
             now = uow.clock.now()
-            taken = uow.conn.execute(
-                rc.update()
-                .where(
-                    rc.c.consumer == STREAM,
-                    sa.or_(
-                        rc.c.lease_owner.is_(None), rc.c.lease_owner == self.owner, rc.c.lease_until < now
-                    ),
-                )
-                .values(
-                    lease_owner=self.owner,
-                    lease_until=now + timedelta(seconds=self.turnout.settings.relay_lease_seconds),
-                )
-            ).rowcount
-            position = uow.conn.scalar(sa.select(rc.c.position).where(rc.c.consumer == STREAM))
+            until = now + timedelta(seconds=self.settings.lease_seconds)
+            position = uow.messages.take_lease(STREAM, owner=self.owner, until=until, now=now)
             uow.commit()
-        return int(position) if taken == 1 and position is not None else None
+        return position
 
     def _release_lease(self, last_seq: int, published: int) -> None:
-        with self.turnout.uow() as uow:
-            uow.conn.execute(
-                rc.update()
-                .where(rc.c.consumer == STREAM, rc.c.lease_owner == self.owner)
-                .values(
-                    position=last_seq,
-                    handled=rc.c.handled + published,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=uow.clock.now(),
-                )
+        with self.uow_factory() as uow:
+            uow.messages.release_lease(
+                STREAM, owner=self.owner, position=last_seq, handled=published, now=uow.clock.now()
             )
             uow.commit()
 
@@ -524,7 +389,7 @@ class Relay:
 
     def drain(self, *, publish: bool = True, max_rounds: int = 100_000, settle_timeout: float = 5.0) -> int:
         """Deliver every pending outbox message to the local handlers (and publish to the stream when
-        one is configured), until nothing is left that is due now. Returns successful handler runs.
+        there is a publisher), until nothing is left that is due now. Returns successful handler runs.
         On PostgreSQL it waits up to ``settle_timeout`` for transactions still open to end."""
         total = 0
         settle_until = time.monotonic() + settle_timeout
@@ -549,26 +414,16 @@ class Relay:
                 break
         return total
 
-    def run(self, stop: threading.Event, *, publish: bool | None = None) -> None:
-        """Loop until ``stop``: local delivery and retries (``publish=False``), or the stream only
-        (``publish=True``)."""
-        poll = self.turnout.settings.relay_poll_interval
-        failures = 0
-        while not stop.is_set():
-            try:
-                done = self.publish_once() if publish else self.run_once()
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("relay cycle failed (%d in a row)", failures)
-                stop.wait(min(30.0, poll * 2**failures))
-                continue
-            if not done:
-                stop.wait(poll)
-        self.close()
-
 
 # --- bus metrics read from the database at scrape time (every process sees the same figures) ---------
+
+
+def consumer_names(handlers: HandlerRegistry, *, streaming: bool) -> list[str]:
+    """Every consumer of the outbox: each subscribed handler, and the stream publisher when streaming."""
+    names = list(subscriptions(handlers))
+    if streaming:
+        names.append(STREAM)
+    return names
 
 
 @dataclass
@@ -579,12 +434,36 @@ class BusReading:
     deliveries: dict[tuple[str, str], int] = field(default_factory=dict)  # (handler, status) -> rows
 
 
+def read_bus(uow_factory: SqlUnitOfWorkFactory, consumers: Sequence[str]) -> BusReading:
+    """The bus figures now: the lag behind the slowest of ``consumers``, messages each consumer
+    handled, deliveries by handler and state."""
+    reading = BusReading()
+    with uow_factory(readonly=True) as uow:
+        store = uow.messages
+        cursors = store.cursors()
+        reading.handled = {cursor.consumer: cursor.handled for cursor in cursors}
+        reading.deliveries = {(c.handler, c.status): c.count for c in store.delivery_counts()}
+        if consumers:
+            positions = {cursor.consumer: cursor.position for cursor in cursors}
+            lag = store.lag_after(min(positions.get(name, 0) for name in consumers))
+            reading.lag_messages = float(lag.messages)
+            if lag.oldest_at is not None:
+                reading.lag_seconds = max(0.0, (uow.clock.now() - lag.oldest_at).total_seconds())
+    return reading
+
+
+def outbox_lag(uow_factory: SqlUnitOfWorkFactory, consumers: Sequence[str]) -> tuple[float, float]:
+    """(messages, seconds): outbox messages some consumer has not passed yet, and the oldest's age."""
+    reading = read_bus(uow_factory, consumers)
+    return reading.lag_messages, reading.lag_seconds
+
+
 class BusProbe:
     """Reads the bus state for ``/metrics`` (cached ``ttl`` seconds): the relay runs in the worker
     process, so the API process's own counters would not show its work."""
 
-    def __init__(self, turnout: Turnout, ttl: float = 1.0) -> None:
-        self.turnout = turnout
+    def __init__(self, read: Callable[[], BusReading], ttl: float = 1.0) -> None:
+        self._read_now = read
         self.ttl = ttl
         self._at = 0.0
         self._value = BusReading()
@@ -595,48 +474,11 @@ class BusProbe:
             if time.monotonic() - self._at < self.ttl:
                 return self._value
             try:
-                self._value = read_bus(self.turnout)
+                self._value = self._read_now()
             except Exception:  # the database is away: report "unknown"
                 self._value = BusReading(float("nan"), float("nan"))
             self._at = time.monotonic()
             return self._value
-
-
-def consumer_names(turnout: Turnout) -> list[str]:
-    names = list(subscriptions(turnout.handlers))
-    if turnout.settings.broker_url:
-        names.append(STREAM)
-    return names
-
-
-def outbox_lag(turnout: Turnout) -> tuple[float, float]:
-    """(messages, seconds): outbox messages some consumer has not passed yet, and the oldest's age."""
-    reading = read_bus(turnout)
-    return reading.lag_messages, reading.lag_seconds
-
-
-def read_bus(turnout: Turnout) -> BusReading:
-    names = consumer_names(turnout)
-    reading = BusReading()
-    with turnout.uow(readonly=True) as uow:
-        cursors = uow.conn.execute(sa.select(rc.c.consumer, rc.c.position, rc.c.handled)).all()
-        reading.handled = {c.consumer: int(c.handled) for c in cursors}
-        reading.deliveries = {
-            (handler, status): int(n)
-            for handler, status, n in uow.conn.execute(
-                sa.select(md.c.handler, md.c.status, sa.func.count()).group_by(md.c.handler, md.c.status)
-            )
-        }
-        if names:
-            positions = {c.consumer: int(c.position) for c in cursors}
-            low = min(positions.get(n, 0) for n in names)
-            count, oldest = uow.conn.execute(
-                sa.select(sa.func.count(), sa.func.min(t.outbox.c.occurred_at)).where(t.outbox.c.seq > low)
-            ).one()
-            now = uow.clock.now()
-            reading.lag_messages = float(count)
-            reading.lag_seconds = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-    return reading
 
 
 class BusCollector:
@@ -672,10 +514,10 @@ _probe: BusProbe | None = None
 _collector: BusCollector | None = None
 
 
-def install_lag_gauge(turnout: Turnout) -> None:
-    """Point the bus metrics at this process's database (the latest wiring wins)."""
+def install_lag_gauge(read: Callable[[], BusReading]) -> None:
+    """Point the bus metrics at ``read`` (this process's database; the latest wiring wins)."""
     global _probe, _collector
-    _probe = BusProbe(turnout)
+    _probe = BusProbe(read)
     metrics.outbox_lag.set_function(lambda: _probe.read().lag_messages if _probe else 0.0)
     metrics.outbox_lag_seconds.set_function(lambda: _probe.read().lag_seconds if _probe else 0.0)
     if _collector is None:

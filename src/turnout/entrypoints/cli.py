@@ -425,7 +425,7 @@ def worker(
             if not turnout.settings.broker_url:
                 err.print("[red]--from-kafka needs TURNOUT_BROKER_URL[/red]")
                 raise typer.Exit(2)
-            turnout.extras["from_kafka"] = True
+            turnout.from_kafka = True
         run_forever(turnout)
 
 

@@ -45,13 +45,12 @@ def parse_since(value: str | None) -> datetime | None:
 @messages_app.command("stats")
 def stats_command(as_json: JsonOpt = False) -> None:
     """Outbox size, each consumer's progress and lag, pending and dead deliveries."""
-    from turnout.adapters.outbox import consumer_names
     from turnout.entrypoints.cli import run_service
     from turnout.services.messaging import message_stats
 
     def action(turnout: Any) -> dict[str, Any]:
         with turnout.uow(readonly=True) as uow:
-            return message_stats(uow, consumers=consumer_names(turnout))
+            return message_stats(uow, consumers=turnout.bus_consumers())
 
     data = run_service(as_json, action)
     if as_json:

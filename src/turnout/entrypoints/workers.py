@@ -17,28 +17,77 @@ log = logging.getLogger(__name__)
 WorkerLoop = Callable[[Turnout, threading.Event], None]
 
 
+def repeat(
+    step: Callable[[], int],
+    stop: threading.Event,
+    *,
+    name: str,
+    idle_seconds: float,
+    backoff_seconds: float,
+    after_failure: Callable[[], None] | None = None,
+) -> None:
+    """Run ``step`` until ``stop``; wait ``idle_seconds`` after a step that did nothing (returned 0).
+    A step that raises is logged, ``after_failure`` runs, and the next try waits ``backoff_seconds``
+    doubled for each failure in a row (at most 30 s)."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            done = step()
+            failures = 0
+        except Exception:
+            failures += 1
+            log.exception("%s failed (%d in a row)", name, failures)
+            if after_failure is not None:
+                after_failure()
+            stop.wait(min(30.0, backoff_seconds * 2**failures))
+            continue
+        if not done and idle_seconds:
+            stop.wait(idle_seconds)
+
+
 def relay_loop(turnout: Turnout, stop: threading.Event) -> None:
     """Outbox -> local handlers, and due retries. With ``--from-kafka`` the handlers are fed from the
     stream instead, and this loop only runs the retries."""
-    from turnout.adapters.outbox import Relay
-
-    Relay(turnout, deliver_locally=not turnout.extras.get("from_kafka")).run(stop, publish=False)
+    relay = turnout.relay(deliver_locally=not turnout.from_kafka)
+    poll = turnout.settings.relay_poll_interval
+    try:
+        repeat(relay.run_once, stop, name="relay cycle", idle_seconds=poll, backoff_seconds=poll)
+    finally:
+        relay.close()
 
 
 def publisher_loop(turnout: Turnout, stop: threading.Event) -> None:
     """Outbox -> Kafka, when ``TURNOUT_BROKER_URL`` is set."""
-    from turnout.adapters.outbox import Relay
-
-    if turnout.settings.broker_url:
-        Relay(turnout).run(stop, publish=True)
+    if not turnout.settings.broker_url:
+        return
+    relay = turnout.relay()
+    poll = turnout.settings.relay_poll_interval
+    try:
+        repeat(
+            relay.publish_once, stop, name="stream publisher cycle", idle_seconds=poll, backoff_seconds=poll
+        )
+    finally:
+        relay.close()
 
 
 def stream_consumer_loop(turnout: Turnout, stop: threading.Event) -> None:
-    """Kafka -> local handlers (``turnout worker --from-kafka`` only)."""
-    if turnout.extras.get("from_kafka"):
-        from turnout.adapters.kafka import StreamConsumer
-
-        StreamConsumer(turnout).run(stop)
+    """Kafka -> local handlers (``turnout worker --from-kafka`` only). A failed cycle leaves the
+    consumer group, so the next starts again from the last committed offsets: what was read is read
+    again."""
+    if not turnout.from_kafka:
+        return
+    consumer = turnout.stream_consumer()
+    try:
+        repeat(
+            consumer.consume_once,  # waits up to its poll timeout for records
+            stop,
+            name="stream consumer cycle",
+            idle_seconds=0,
+            backoff_seconds=0.5,
+            after_failure=consumer.close,
+        )
+    finally:
+        consumer.close()
 
 
 def mail_sender_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.5) -> None:

@@ -54,7 +54,6 @@ from turnout.adapters.db.sqlite_rows import Statement, variable_limit, write_sta
 from turnout.adapters.db.sqlite_writer import SqliteWriter, WriterStopped, Written
 from turnout.adapters.db.tables_attendance import scans
 from turnout.adapters.db.uow import UnitOfWork
-from turnout.adapters.signing import verifier
 from turnout.config import Settings
 from turnout.domain.admission import (
     Admitted,
@@ -377,7 +376,7 @@ class Desk:
             with self._write_turn(), self._uow_factory() as uow:
                 pair = self._tickets.keypair(uow, event_id=event_id)
                 uow.commit()
-            verify = verifier(pair.public)
+            verify = pair.verify
             with self._lock:
                 self._verifiers[event_id] = verify
         return verify
@@ -1428,7 +1427,7 @@ def desk_for(turnout: Any) -> Desk:
             turnout.uow,
             turnout.tickets,
             turnout.settings,
-            on_recorded=lambda event_id: statistics.changed(turnout, event_id=event_id),
+            on_recorded=lambda event_id: statistics.changed(turnout.statistics, event_id=event_id),
             bulk_writer=True,
         )
         turnout.extras["attendance_desk"] = desk

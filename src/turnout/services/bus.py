@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.messages.base import Envelope
+from turnout.ports import UnitOfWork
 
 Handler = Callable[[Envelope, UnitOfWork], None]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import NotFound
 from turnout.domain.events import (
     DEFAULT_MIN_AGE,
@@ -18,6 +17,7 @@ from turnout.domain.events import (
 )
 from turnout.domain.ids import new_id
 from turnout.messages.facts import EventCreated, EventStatusChanged
+from turnout.ports import UnitOfWork
 
 
 def create_event(

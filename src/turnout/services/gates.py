@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import NotFound
 from turnout.domain.events import Gate, GateDirection, ScanMethod, localize, validate_gate
 from turnout.domain.ids import new_id
 from turnout.messages.facts import GateCreated
+from turnout.ports import UnitOfWork
 from turnout.services.events import get_event
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.access import Principal, Role, validate_scope
 from turnout.domain.errors import Unauthenticated
+from turnout.ports import UnitOfWork, UnitOfWorkFactory
 from turnout.services.events import get_event
 from turnout.services.gates import get_gate
 
@@ -78,15 +77,31 @@ def parse_key(key: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
+@dataclass(frozen=True, slots=True)
+class _KnownKey:
+    expires: float  # on the ``monotonic`` clock
+    secret_hash: str
+    principal: Principal
+
+
 class KeyAuthenticator:
     """Checks bearer keys; remembers good ones for ``ttl`` seconds to spare the database on hot paths
-    (a revoked key stops working within ``ttl``)."""
+    (a revoked key stops working within ``ttl``).
 
-    def __init__(self, uow_factory: Callable[..., UnitOfWork], ttl: float = 5.0) -> None:
+    Safe to share between threads: the cache is a plain dict whose single ``get``, assignment and
+    ``pop`` are atomic; two threads missing the same key both read it and store the same answer."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        ttl: float = 5.0,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._uow_factory = uow_factory
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, str, Principal]] = {}
-        self._lock = threading.Lock()
+        self._monotonic = monotonic
+        self._cache: dict[str, _KnownKey] = {}
 
     def authenticate(self, key: str | None) -> Principal:
         if not key:
@@ -96,23 +111,19 @@ class KeyAuthenticator:
             raise Unauthenticated()
         key_id, secret = parsed
         digest = _hash(secret)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(key_id)
-        if cached is None or cached[0] < now:
+        now = self._monotonic()
+        known = self._cache.get(key_id)
+        if known is None or known.expires < now:
             with self._uow_factory(readonly=True) as uow:
                 found = uow.api_keys.find(key_id)
             if found is None:
                 raise Unauthenticated()
             stored_hash, principal = found
-            with self._lock:
-                self._cache[key_id] = (now + self._ttl, stored_hash, principal)
-        else:
-            _, stored_hash, principal = cached
-        if not hmac.compare_digest(stored_hash, digest):
+            known = _KnownKey(expires=now + self._ttl, secret_hash=stored_hash, principal=principal)
+            self._cache[key_id] = known
+        if not hmac.compare_digest(known.secret_hash, digest):
             raise Unauthenticated()
-        return principal
+        return known.principal
 
     def forget(self, key_id: str) -> None:
-        with self._lock:
-            self._cache.pop(key_id, None)
+        self._cache.pop(key_id, None)

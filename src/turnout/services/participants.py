@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import NotFound
 from turnout.domain.participants import Invalid, Participant, clean_phone
+from turnout.ports import UnitOfWork
 from turnout.services.events import get_event
 
 

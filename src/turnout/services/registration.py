@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import Conflict, DomainError, ValidationFailed
 from turnout.domain.events import Event
 from turnout.domain.ids import new_id
@@ -29,10 +28,10 @@ from turnout.domain.participants import (
     clean_participant,
 )
 from turnout.messages.facts import ParticipantRegistered
+from turnout.ports import UnitOfWork, UnitOfWorkFactory
 from turnout.services.events import get_event
 
 if TYPE_CHECKING:
-    from turnout.bootstrap import Turnout
     from turnout.services.ticketing import TicketBook
 
 ACCEPTED_FIELDS = (
@@ -203,23 +202,26 @@ def register_participant(
 
 
 def register_publicly(
-    turnout: Turnout,
+    uow_factory: UnitOfWorkFactory,
     *,
+    tickets: TicketBook,
+    rate_limit: int,
     event_id: str,
     data: Mapping[str, Any] | ParticipantInput,
     client: str,
     idempotency_key: str | None = None,
 ) -> Participant:
     """Self-registration by a member of the public (the API's ``/registrations``, the registration
-    page): the client's rate limit counted and committed first, then ``register_participant``
-    with source ``form`` and the client as the actor. ``rate_limited`` past the limit."""
-    with turnout.uow() as uow:
-        check_rate_limit(uow, client=f"ip:{client}", limit=turnout.settings.registration_rate_limit)
+    page): the client's request counted against ``rate_limit`` (per minute) and committed first,
+    then ``register_participant`` with source ``form`` and the client as the actor.
+    ``rate_limited`` past the limit."""
+    with uow_factory() as uow:
+        check_rate_limit(uow, client=f"ip:{client}", limit=rate_limit)
         uow.commit()
-    with turnout.uow() as uow:
+    with uow_factory() as uow:
         participant = register_participant(
             uow,
-            tickets=turnout.tickets,
+            tickets=tickets,
             event_id=event_id,
             data=data,
             source=Source.FORM,
@@ -232,31 +234,33 @@ def register_publicly(
 
 # --- public rate limit ------------------------------------------------------------------------------
 
+IDLE_CLIENT = timedelta(hours=1)
 
-def check_rate_limit(uow: UnitOfWork, *, client: str, limit: int, window_seconds: int = 60) -> None:
-    """Count one request of ``client`` in the current fixed window; ``rate_limited`` past ``limit``.
 
-    Kept in the database so every web worker process shares the count. The caller commits.
-    """
-    import sqlalchemy as sa
+def check_rate_limit(
+    uow: UnitOfWork,
+    *,
+    client: str,
+    limit: int,
+    window_seconds: int = 60,
+    housekeeping: Callable[[], bool] = lambda: secrets.randbelow(200) == 0,
+) -> None:
+    """Count one request of ``client`` in the current fixed window (windows start at multiples of
+    ``window_seconds`` since the epoch); ``rate_limited`` past ``limit``, with the seconds until the
+    next window as ``retry_after``. The caller commits.
 
-    from turnout.adapters.db.tables_intake import registration_rate as rate
-
+    When a client starts a window, now and then (``housekeeping()``) the clients idle for an hour
+    are forgotten."""
+    store = uow.rate_limits
     now = uow.clock.now()
     epoch = int(now.timestamp())
     window_start = datetime.fromtimestamp(epoch - epoch % window_seconds, tz=now.tzinfo)
-    row = uow.conn.execute(sa.select(rate).where(rate.c.client == client)).first()
-    if row is None:
-        uow.conn.execute(rate.insert().values(client=client, window_start=window_start, count=1))
-        if secrets.randbelow(200) == 0:
-            # housekeeping, now and then: forget clients idle for an hour
-            uow.conn.execute(rate.delete().where(rate.c.window_start < now - timedelta(hours=1)))
+    window = store.window(client)
+    if window is None or window.started_at != window_start:
+        store.start_window(client, started_at=window_start)
+        if window is None and housekeeping():
+            store.forget_idle(before=now - IDLE_CLIENT)
         return
-    if row.window_start != window_start:
-        uow.conn.execute(
-            rate.update().where(rate.c.client == client).values(window_start=window_start, count=1)
-        )
-        return
-    if row._mapping["count"] >= limit:
+    if window.count >= limit:
         raise RateLimited(limit=limit, retry_after=window_seconds - epoch % window_seconds)
-    uow.conn.execute(rate.update().where(rate.c.client == client).values(count=rate.c.count + 1))
+    store.count_request(client)

@@ -1,4 +1,4 @@
-"""Live statistics of an event, computed from the tables with a few indexed aggregates.
+"""Live statistics of an event, and its anonymised analytics, from the read model (``uow.statistics``).
 
 ``snapshot(uow, event_id=...)`` is the truth; ``Statistics`` caches it per process for about a second
 and keeps a change counter per event that the live stream (``/stats/live``) watches. Check-ins in
@@ -12,99 +12,73 @@ distributions only, never a name, email, phone or id of a person.
 
 from __future__ import annotations
 
-import threading
+import itertools
 import time
 from collections import Counter
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
-from turnout.adapters.db import tables as t
-from turnout.adapters.db.tables_attendance import scans
-from turnout.adapters.db.uow import UnitOfWork
 from turnout.domain.errors import NotFound
+from turnout.domain.events import Event
 from turnout.messages.base import Envelope
+from turnout.ports import UnitOfWork, UnitOfWorkFactory
 
 CACHE_SECONDS = 1.0
 ARRIVAL_BUCKET_SECONDS = 300
+SCAN_RESULTS = ("admitted", "exited", "denied")
 
-p = t.participants
 
-
-def _bucket(column: Any, dialect: str, seconds: int) -> Any:
-    """The start (epoch seconds) of the ``seconds``-long bucket holding ``column``."""
-    if dialect == "postgresql":
-        pg_epoch = sa.func.extract("epoch", column)
-        return sa.cast(sa.func.floor(pg_epoch / seconds) * seconds, sa.BigInteger)
-    epoch = sa.cast(sa.func.strftime("%s", column), sa.Integer)
-    return (epoch / seconds) * seconds
+def _event(uow: UnitOfWork, event_id: str) -> Event:
+    event = uow.events.get(event_id)
+    if event is None:
+        raise NotFound("event_not_found", event_id=event_id)
+    return event
 
 
 def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
-    conn = uow.conn
-    event = conn.execute(sa.select(t.events.c.status).where(t.events.c.id == event_id)).first()
-    if event is None:
-        raise NotFound("event_not_found", event_id=event_id)
+    """The event's numbers now: participants by state, scans by gate, method and refusal code,
+    admissions per five minutes, the attendance rate and the welcome emails by state."""
+    event = _event(uow, event_id)
+    read = uow.statistics
     registered = cancelled = checked_in = inside = 0
     emails: Counter[str] = Counter()
-    came = sa.case((p.c.first_checked_in_at.is_(None), 0), else_=1)
-    for row in conn.execute(
-        sa.select(
-            p.c.status, p.c.check_in_status, p.c.email_status, came.label("came"), sa.func.count().label("n")
-        )
-        .where(p.c.event_id == event_id)
-        .group_by(p.c.status, p.c.check_in_status, p.c.email_status, came)
-    ):
-        n = int(row.n)
-        if row.status == "cancelled":
-            cancelled += n
+    for tally in read.participant_tallies(event_id):
+        if tally.status == "cancelled":
+            cancelled += tally.count
             continue
-        registered += n
-        emails[row.email_status] += n
-        if row.came:
-            checked_in += n
-        if row.check_in_status == "inside":
-            inside += n
-    gate_names = dict(
-        conn.execute(sa.select(t.gates.c.id, t.gates.c.name).where(t.gates.c.event_id == event_id)).all()
-    )
+        registered += tally.count
+        emails[tally.email_status] += tally.count
+        if tally.came:
+            checked_in += tally.count
+        if tally.check_in_status == "inside":
+            inside += tally.count
     by_gate: dict[str, dict[str, Any]] = {
-        gate_id: {"name": name, "admitted": 0, "exited": 0, "denied": 0}
-        for gate_id, name in gate_names.items()
+        gate_id: {"name": name, **dict.fromkeys(SCAN_RESULTS, 0)}
+        for gate_id, name in read.gate_names(event_id).items()
     }
     by_method: dict[str, dict[str, int]] = {}
     denied_by_code: Counter[str] = Counter()
     total = denied = 0
-    for row in conn.execute(
-        sa.select(scans.c.gate_id, scans.c.method, scans.c.result, scans.c.code, sa.func.count().label("n"))
-        .where(scans.c.event_id == event_id)
-        .group_by(scans.c.gate_id, scans.c.method, scans.c.result, scans.c.code)
-    ):
-        n = int(row.n)
-        total += n
-        if row.result == "denied":
-            denied += n
-            denied_by_code[row.code or "denied"] += n
-        if row.gate_id is not None:
-            gate = by_gate.setdefault(row.gate_id, {"name": None, "admitted": 0, "exited": 0, "denied": 0})
-            gate[row.result] = gate.get(row.result, 0) + n
-        method = by_method.setdefault(row.method, {"admitted": 0, "exited": 0, "denied": 0})
-        method[row.result] = method.get(row.result, 0) + n
-    bucket = _bucket(scans.c.occurred_at, uow.dialect, ARRIVAL_BUCKET_SECONDS).label("bucket")
+    for scans in read.scan_tallies(event_id):
+        total += scans.count
+        if scans.result == "denied":
+            denied += scans.count
+            denied_by_code[scans.code or "denied"] += scans.count
+        if scans.gate_id is not None:
+            gate = by_gate.setdefault(scans.gate_id, {"name": None, **dict.fromkeys(SCAN_RESULTS, 0)})
+            gate[scans.result] = gate.get(scans.result, 0) + scans.count
+        method = by_method.setdefault(scans.method, dict.fromkeys(SCAN_RESULTS, 0))
+        method[scans.result] = method.get(scans.result, 0) + scans.count
     arrivals = [
-        {"at": datetime.fromtimestamp(int(row.bucket), UTC).isoformat(), "admitted": int(row.n)}
-        for row in conn.execute(
-            sa.select(bucket, sa.func.count().label("n"))
-            .where(scans.c.event_id == event_id, scans.c.result == "admitted")
-            .group_by(bucket)
-            .order_by(bucket)
-        )
+        {"at": bucket.starts_at.isoformat(), "admitted": bucket.admitted}
+        for bucket in read.arrivals(event_id, bucket_seconds=ARRIVAL_BUCKET_SECONDS)
     ]
     return {
         "event_id": event_id,
-        "event_status": event.status,
+        "event_status": event.status.value,
         "registered": registered,
         "cancelled": cancelled,
         "checked_in": checked_in,
@@ -121,50 +95,67 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     }
 
 
-class Statistics:
-    """Per-process cache of snapshots and a change counter per event."""
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    expires: float  # on the ``monotonic`` clock
+    version: int
+    snapshot: dict[str, Any]
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
+
+class Statistics:
+    """Per-process cache of snapshots and a change counter per event (one per process, wired in
+    ``bootstrap``).
+
+    Safe to share between threads without a lock: each dict operation is atomic, and a counter's
+    ``next`` is too. Two threads that miss the cache at once both read a snapshot; the later one
+    stays. Two changes at once may store their versions in either order: the version then still
+    differs from what a reader saw before, which is all a reader asks."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        max_age: float = CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._max_age = max_age
+        self._monotonic = monotonic
+        self._cache: dict[str, _Cached] = {}
         self._versions: dict[str, int] = {}
+        self._counters: dict[str, itertools.count[int]] = {}
 
     def version(self, event_id: str) -> int:
+        """How many times the event's numbers were reported moved in this process."""
         return self._versions.get(event_id, 0)
 
     def changed(self, event_id: str) -> None:
-        with self._lock:
-            self._versions[event_id] = self._versions.get(event_id, 0) + 1
+        counter = self._counters.get(event_id) or self._counters.setdefault(event_id, itertools.count(1))
+        self._versions[event_id] = next(counter)
 
-    def get(self, uow_factory: Any, *, event_id: str, max_age: float = CACHE_SECONDS) -> dict[str, Any]:
-        now = time.monotonic()
+    def get(self, *, event_id: str, max_age: float | None = None) -> dict[str, Any]:
+        """The event's snapshot, read again when the cached one is older than ``max_age`` seconds or
+        the event changed since."""
+        now = self._monotonic()
         version = self.version(event_id)
         cached = self._cache.get(event_id)
-        if cached is not None and cached[0] > now and cached[1] == version:
-            return cached[2]
-        with uow_factory(readonly=True) as uow:
+        if cached is not None and cached.expires > now and cached.version == version:
+            return cached.snapshot
+        with self._uow_factory(readonly=True) as uow:
             data = snapshot(uow, event_id=event_id)
-        with self._lock:
-            self._cache[event_id] = (now + max_age, version, data)
+        self._cache[event_id] = _Cached(now + (self._max_age if max_age is None else max_age), version, data)
         return data
 
 
-def statistics_for(turnout: Any) -> Statistics:
-    stats = turnout.extras.get("statistics")
-    if stats is None:
-        stats = turnout.extras.setdefault("statistics", Statistics())
-    return stats  # type: ignore[no-any-return]
-
-
-def changed(turnout: Any, *, event_id: str) -> None:
+def changed(statistics: Statistics, *, event_id: str) -> None:
     """Tell this process's live streams that ``event_id``'s numbers moved."""
-    statistics_for(turnout).changed(event_id)
+    statistics.changed(event_id)
 
 
-def signal_live(turnout: Any, envelope: Envelope, uow: UnitOfWork) -> None:
+def signal_live(statistics: Statistics, envelope: Envelope, uow: UnitOfWork) -> None:
     """Bus handler for ``participant.registered`` and ``attendance.recorded``: wake the live stream
     once the relay's transaction commits (no database effect of its own)."""
-    uow.after_commit(lambda: changed(turnout, event_id=envelope.key))
+    uow.after_commit(lambda: statistics.changed(envelope.key))
 
 
 # --- anonymised analytics ---------------------------------------------------------------------------
@@ -184,58 +175,38 @@ def age_group(birth_date: date | None, on: date) -> str:
 
 def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     """Counts and distributions without personal data (small groups are kept: no ids, names or contacts
-    leave, and regions are the participant's own coarse field)."""
-    conn = uow.conn
-    event_row = conn.execute(sa.select(t.events).where(t.events.c.id == event_id)).first()
-    if event_row is None:
-        raise NotFound("event_not_found", event_id=event_id)
-    zone = ZoneInfo(event_row.timezone)
-    on = event_row.starts_at.astimezone(zone).date()
+    leave, and regions are the participant's own coarse field). Ages are taken on the event's first
+    day; hours are the event's local hours."""
+    event = _event(uow, event_id)
+    read = uow.statistics
+    zone = ZoneInfo(event.timezone)
+    on = event.starts_at.astimezone(zone).date()
     ages: Counter[str] = Counter()
     regions: Counter[str] = Counter()
     total = came = 0
-    for row in conn.execute(
-        sa.select(p.c.birth_date, p.c.region, p.c.first_checked_in_at.is_not(None).label("came")).where(
-            p.c.event_id == event_id, p.c.status == "registered"
-        )
-    ):
+    for profile in read.attendee_profiles(event_id):
         total += 1
-        came += 1 if row.came else 0
-        ages[age_group(row.birth_date, on)] += 1
-        regions[row.region or "unknown"] += 1
+        came += 1 if profile.came else 0
+        ages[age_group(profile.birth_date, on)] += 1
+        regions[profile.region or "unknown"] += 1
     check_in_hours: Counter[str] = Counter()
     peak: Counter[str] = Counter()
     methods: Counter[str] = Counter()
     stays: list[int] = []
-    for row in conn.execute(
-        sa.select(scans.c.occurred_at, scans.c.method, scans.c.result, scans.c.stay_seconds).where(
-            scans.c.event_id == event_id, scans.c.result != "denied"
-        )
-    ):
-        local = row.occurred_at.astimezone(zone)
-        if row.result == "admitted":
-            check_in_hours[f"{local.hour:02d}:00"] += 1
-            methods[row.method] += 1
-        peak[f"{local.hour:02d}:00"] += 1
-        if row.stay_seconds is not None:
-            stays.append(int(row.stay_seconds))
+    for scan in read.scan_moments(event_id):
+        hour = f"{scan.occurred_at.astimezone(zone).hour:02d}:00"
+        if scan.result == "admitted":
+            check_in_hours[hour] += 1
+            methods[scan.method] += 1
+        peak[hour] += 1
+        if scan.stay_seconds is not None:
+            stays.append(scan.stay_seconds)
     stays.sort()
     stay = {
         "count": len(stays),
         "average_minutes": round(sum(stays) / len(stays) / 60, 1) if stays else None,
         "median_minutes": round(stays[len(stays) // 2] / 60, 1) if stays else None,
-        "buckets": dict(
-            Counter(
-                "under_1h"
-                if s < 3600
-                else "1h_to_3h"
-                if s < 3 * 3600
-                else "3h_to_6h"
-                if s < 6 * 3600
-                else "6h_plus"
-                for s in stays
-            )
-        ),
+        "buckets": dict(Counter(stay_bucket(seconds) for seconds in stays)),
     }
     return {
         "event_id": event_id,
@@ -249,3 +220,13 @@ def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         },
         "generated_at": uow.clock.now().isoformat(),
     }
+
+
+def stay_bucket(seconds: int) -> str:
+    if seconds < 3600:
+        return "under_1h"
+    if seconds < 3 * 3600:
+        return "1h_to_3h"
+    if seconds < 6 * 3600:
+        return "3h_to_6h"
+    return "6h_plus"

@@ -129,3 +129,10 @@ def checkpointer_for(url: str, *, interval: float = 0.25) -> WalCheckpointer | N
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return WalCheckpointer(database, interval=interval)
+
+
+def ping(engine: sa.Engine) -> None:
+    """One trivial query in a read-only transaction: raises when the database does not answer."""
+    with engine.connect().execution_options(turnout_readonly=True) as conn:
+        conn.execute(sa.text("SELECT 1"))
+        conn.rollback()

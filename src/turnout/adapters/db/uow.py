@@ -21,8 +21,10 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.email_queue import SqlEmailQueue, SqlMailTemplateStore
+from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
+from turnout.adapters.db.rate_limits import SqlRateLimits
 from turnout.adapters.db.repositories import (
     ApiKeyRepository,
     AuditLog,
@@ -30,6 +32,7 @@ from turnout.adapters.db.repositories import (
     GateRepository,
     IdempotencyStore,
 )
+from turnout.adapters.db.statistics_store import SqlStatistics
 from turnout.adapters.db.ticket_store import SqlTicketStore
 from turnout.messages.base import Envelope, Message
 from turnout.ports import Clock
@@ -45,6 +48,9 @@ class SqlUnitOfWork:
     tickets: SqlTicketStore
     mail: SqlEmailQueue
     mail_templates: SqlMailTemplateStore
+    rate_limits: SqlRateLimits
+    messages: SqlMessageStore
+    statistics: SqlStatistics
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -80,6 +86,9 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketStore(conn)
         self.mail = SqlEmailQueue(conn)
         self.mail_templates = SqlMailTemplateStore(conn)
+        self.rate_limits = SqlRateLimits(conn)
+        self.messages = SqlMessageStore(conn)
+        self.statistics = SqlStatistics(conn)
         return self
 
     def __exit__(

@@ -82,7 +82,9 @@ def submit_registration(
     data["locale"] = locale
     try:
         participant = register_publicly(
-            turnout,
+            turnout.uow,
+            tickets=turnout.tickets,
+            rate_limit=turnout.settings.registration_rate_limit,
             event_id=event_id,
             data=data,
             client=request.client.host if request.client else "unknown",

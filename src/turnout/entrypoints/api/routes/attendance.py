@@ -34,7 +34,7 @@ from turnout.entrypoints.api.schemas import (
 from turnout.i18n import pick_locale, translate
 from turnout.runtime import gc_paused
 from turnout.services.admission import ScanAnswer, ScanInput, desk_for
-from turnout.services.statistics import analytics, statistics_for
+from turnout.services.statistics import analytics
 
 router = APIRouter(prefix="/api/v1", tags=["attendance"])
 
@@ -237,7 +237,7 @@ def _record_bulk(event_id: str, raw: bytes, context: ScanContext) -> Response:
 @router.get("/events/{event_id}/stats")
 def get_stats(event_id: str, turnout: TurnoutDep, principal: StatsReaderDep) -> Response:
     """A statistics snapshot (cached for about a second)."""
-    return _json(statistics_for(turnout).get(turnout.uow, event_id=event_id))
+    return _json(turnout.statistics.get(event_id=event_id))
 
 
 @router.get("/events/{event_id}/stats/live", response_class=StreamingResponse)
@@ -252,8 +252,8 @@ async def live_stats(
 
     For an event that is not open or live (nothing moves any more) the stream sends one snapshot and
     closes; the ``retry`` hint has browsers reconnect after 10 s."""
-    stats = statistics_for(turnout)
-    first = await run_in_threadpool(stats.get, turnout.uow, event_id=event_id)  # 404 before streaming
+    stats = turnout.statistics
+    first = await run_in_threadpool(stats.get, event_id=event_id)  # 404 before streaming
 
     async def stream() -> AsyncIterator[bytes]:
         sent = 0
@@ -290,7 +290,7 @@ async def live_stats(
                 if now - last_write >= LIVE_HEARTBEAT_SECONDS:
                     last_write = now
                     yield b": keep-alive\n\n"
-            data = await run_in_threadpool(stats.get, turnout.uow, event_id=event_id)
+            data = await run_in_threadpool(stats.get, event_id=event_id)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -61,7 +61,9 @@ def self_register(
 ) -> RegistrationRead:
     """Public self-registration (no key) for open events; rate-limited per client."""
     participant = register_publicly(
-        turnout,
+        turnout.uow,
+        tickets=turnout.tickets,
+        rate_limit=turnout.settings.registration_rate_limit,
         event_id=event_id,
         data=body.data(),
         client=client_of(request),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Response
 
 from turnout import __version__
@@ -23,9 +22,8 @@ async def health() -> Response:
 @router.get("/health/ready")
 def ready(turnout: TurnoutDep) -> dict[str, str]:
     """Readiness: the database takes a query."""
-    with turnout.uow(readonly=True) as uow:
-        uow.conn.execute(sa.text("SELECT 1"))
-    return {"status": "ok", "version": __version__, "database": turnout.dialect}
+    database = turnout.check_database()
+    return {"status": "ok", "version": __version__, "database": database}
 
 
 @router.get("/metrics", response_class=Response)

@@ -1,0 +1,114 @@
+"""``SqlStatistics``: the aggregates behind live statistics and anonymised analytics
+(``uow.statistics``), a few indexed ``GROUP BY`` queries over participants, gates and scans."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_attendance import scans
+from turnout.ports import ArrivalCount, AttendeeProfile, ParticipantTally, ScanMoment, ScanTally
+
+p = t.participants
+
+
+def _bucket(column: Any, dialect: str, seconds: int) -> Any:
+    """The start (epoch seconds) of the ``seconds``-long bucket holding ``column``."""
+    if dialect == "postgresql":
+        pg_epoch = sa.func.extract("epoch", column)
+        return sa.cast(sa.func.floor(pg_epoch / seconds) * seconds, sa.BigInteger)
+    epoch = sa.cast(sa.func.strftime("%s", column), sa.Integer)
+    return (epoch // seconds) * seconds  # ``//``: SQLAlchemy renders ``/`` as true division
+
+
+class SqlStatistics:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def participant_tallies(self, event_id: str) -> list[ParticipantTally]:
+        came = sa.case((p.c.first_checked_in_at.is_(None), 0), else_=1)
+        rows = self.conn.execute(
+            sa.select(
+                p.c.status,
+                p.c.check_in_status,
+                p.c.email_status,
+                came.label("came"),
+                sa.func.count().label("n"),
+            )
+            .where(p.c.event_id == event_id)
+            .group_by(p.c.status, p.c.check_in_status, p.c.email_status, came)
+        )
+        return [
+            ParticipantTally(
+                status=row.status,
+                check_in_status=row.check_in_status,
+                email_status=row.email_status,
+                came=bool(row.came),
+                count=int(row.n),
+            )
+            for row in rows
+        ]
+
+    def gate_names(self, event_id: str) -> dict[str, str]:
+        return dict(
+            self.conn.execute(
+                sa.select(t.gates.c.id, t.gates.c.name).where(t.gates.c.event_id == event_id)
+            ).all()
+        )
+
+    def scan_tallies(self, event_id: str) -> list[ScanTally]:
+        rows = self.conn.execute(
+            sa.select(
+                scans.c.gate_id, scans.c.method, scans.c.result, scans.c.code, sa.func.count().label("n")
+            )
+            .where(scans.c.event_id == event_id)
+            .group_by(scans.c.gate_id, scans.c.method, scans.c.result, scans.c.code)
+        )
+        return [
+            ScanTally(
+                gate_id=row.gate_id, method=row.method, result=row.result, code=row.code, count=int(row.n)
+            )
+            for row in rows
+        ]
+
+    def arrivals(self, event_id: str, *, bucket_seconds: int) -> list[ArrivalCount]:
+        bucket = _bucket(scans.c.occurred_at, self.conn.dialect.name, bucket_seconds).label("bucket")
+        rows = self.conn.execute(
+            sa.select(bucket, sa.func.count().label("n"))
+            .where(scans.c.event_id == event_id, scans.c.result == "admitted")
+            .group_by(bucket)
+            .order_by(bucket)
+        )
+        return [
+            ArrivalCount(starts_at=datetime.fromtimestamp(int(row.bucket), UTC), admitted=int(row.n))
+            for row in rows
+        ]
+
+    def attendee_profiles(self, event_id: str) -> list[AttendeeProfile]:
+        rows = self.conn.execute(
+            sa.select(p.c.birth_date, p.c.region, p.c.first_checked_in_at.is_not(None).label("came")).where(
+                p.c.event_id == event_id, p.c.status == "registered"
+            )
+        )
+        return [
+            AttendeeProfile(birth_date=row.birth_date, region=row.region, came=bool(row.came)) for row in rows
+        ]
+
+    def scan_moments(self, event_id: str) -> list[ScanMoment]:
+        rows = self.conn.execute(
+            sa.select(scans.c.occurred_at, scans.c.method, scans.c.result, scans.c.stay_seconds).where(
+                scans.c.event_id == event_id, scans.c.result != "denied"
+            )
+        )
+        return [
+            ScanMoment(
+                occurred_at=row.occurred_at,
+                method=row.method,
+                result=row.result,
+                stay_seconds=None if row.stay_seconds is None else int(row.stay_seconds),
+            )
+            for row in rows
+        ]
