@@ -245,6 +245,10 @@ class FakeUnitOfWork:
         self.api_keys = FakeApiKeys(self.db)
         self.audit = FakeAuditLog(self.db, self._clock)
         self.idempotency = FakeIdempotencyStore(self.db)
+        from tests.fakes_intake import FakeImportStore, FakeParticipantStore
+
+        self.participants = FakeParticipantStore(self.db)
+        self.imports = FakeImportStore(self.db)
         return self
 
     def __exit__(

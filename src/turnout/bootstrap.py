@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -16,8 +16,9 @@ from turnout.adapters.db.engine import make_engine
 from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, Mailer
+from turnout.ports import Clock, Mailer, TicketKeys, UnitOfWorkFactory
 from turnout.services.bus import HandlerRegistry
+from turnout.services.importing import Importer
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.ticketing import TicketBook
 
@@ -33,6 +34,7 @@ class Turnout:
     tickets: TicketBook
     handlers: HandlerRegistry
     mailer: Mailer
+    importer: Importer
     extras: dict[str, Any] = field(default_factory=dict)
     #: called by ``close`` (what was started on demand: a bulk upload's writer process)
     on_close: list[Callable[[], None]] = field(default_factory=list)
@@ -73,14 +75,16 @@ def bootstrap(
         return SqlUnitOfWork(engine, clock, readonly=readonly)
 
     handlers = HandlerRegistry()
+    tickets = TicketBook(KeyVault(settings.resolve_secret_key()))
     turnout = Turnout(
         settings=settings,
         engine=engine,
         clock=clock,
         authenticator=KeyAuthenticator(uow_factory),
-        tickets=TicketBook(KeyVault(settings.resolve_secret_key())),
+        tickets=tickets,
         handlers=handlers,
         mailer=mailer or default_mailer(settings),
+        importer=importer_for(settings, engine, uow_factory, clock, tickets),
     )
     register_handlers(turnout)
     register_extra_handlers(turnout)
@@ -88,6 +92,30 @@ def bootstrap(
 
     install_lag_gauge(turnout)
     return turnout
+
+
+def importer_for(
+    settings: Settings, engine: sa.Engine, uow_factory: UnitOfWorkFactory, clock: Clock, tickets: TicketBook
+) -> Importer:
+    """Imports: files read by ``adapters.readers``; large files cleaned and signed in worker
+    processes; each batch saved in a thread of its own while the next is read, its rows made for
+    the database's driver in the reading thread."""
+    from turnout.adapters.db.import_store import SqlImportRows
+    from turnout.adapters.import_cleaning import ParallelRowCleaner
+    from turnout.adapters.import_saver import ThreadedSaver
+    from turnout.adapters.processes import LocalProcesses
+    from turnout.adapters.readers import TableFiles
+
+    return Importer(
+        uow_factory=uow_factory,
+        clock=clock,
+        tickets=cast(TicketKeys, tickets),  # TicketBook.keypair takes ports.UnitOfWork after the tickets work
+        files=TableFiles(),
+        cleaner=ParallelRowCleaner(),
+        saver=ThreadedSaver(prepare=SqlImportRows.for_engine(engine).prepare),
+        processes=LocalProcesses(),
+        batch_size=settings.import_batch_size,
+    )
 
 
 def default_mailer(settings: Settings) -> Mailer:

@@ -20,6 +20,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.import_store import SqlImportStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
 from turnout.adapters.db.repositories import (
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     api_keys: ApiKeyRepository
     audit: AuditLog
     idempotency: IdempotencyStore
+    imports: SqlImportStore
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -72,6 +74,7 @@ class SqlUnitOfWork:
         self.api_keys = ApiKeyRepository(conn)
         self.audit = AuditLog(conn, self.clock)
         self.idempotency = IdempotencyStore(conn)
+        self.imports = SqlImportStore(conn)
         return self
 
     def __exit__(
