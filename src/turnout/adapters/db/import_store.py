@@ -322,7 +322,7 @@ class SqlImportRows:
             ids=[r.message_id for r in rows],
             occurred_at=now,
             time=self.time,
-            json=self.json,
+            json_text=self.json_text,
         )
         dialect, values = self.dialect, self.values
         for row, message in zip(rows, messages, strict=True):
