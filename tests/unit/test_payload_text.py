@@ -39,7 +39,7 @@ def test_payload_text_is_the_facts_data_when_serialised(fact_class: type[Fact]) 
     fact = fact_class(**{f.name: _sample(f, i) for i, f in enumerate(fields)})
     assert json.loads(payload_text(fact)) == fact.data()
     if _plain_fields(fact_class):
-        none_fields = {f.name: None for f in fields if "None" in str(f.type)}
+        none_fields: dict[str, Any] = {f.name: None for f in fields if "None" in str(f.type)}
         if none_fields:
             sparse = dataclasses.replace(fact, **none_fields)
             assert json.loads(payload_text(sparse)) == sparse.data()
