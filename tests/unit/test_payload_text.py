@@ -31,9 +31,10 @@ def _sample(field: dataclasses.Field[Any], index: int) -> Any:
     return _Colour.RED if index == 1 else f"값{index}"  # a str enum where a str goes, now and then
 
 
-@pytest.mark.parametrize(
-    "fact_class", sorted(fact_types().values(), key=lambda c: c.TYPE), ids=lambda c: c.TYPE
-)
+FACT_CLASSES = [fact_types()[name] for name in sorted(fact_types())]
+
+
+@pytest.mark.parametrize("fact_class", FACT_CLASSES, ids=[c.TYPE for c in FACT_CLASSES])
 def test_payload_text_is_the_facts_data_when_serialised(fact_class: type[Fact]) -> None:
     fields = dataclasses.fields(fact_class)
     fact = fact_class(**{f.name: _sample(f, i) for i, f in enumerate(fields)})
