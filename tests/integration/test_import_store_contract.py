@@ -195,7 +195,11 @@ def test_header_progress_and_finish_are_kept(stores: Stores, clock: FakeClock) -
     with stores.uow() as uow:
         assert uow.imports.header(job.id) == []
         uow.imports.set_header(job.id, header=["이름", "이메일"], encoding="cp949")
-        uow.imports.record_progress(job.id, ImportCounts(10, 6, 1, 2, 1, 12), lease_until=lease)
+        uow.imports.record_progress(
+            job.id,
+            ImportCounts(total=10, created=6, updated=1, duplicates=2, invalid=1, rows_processed=12),
+            lease_until=lease,
+        )
         uow.commit()
     with stores.uow(readonly=True) as uow:
         assert uow.imports.header(job.id) == ["이름", "이메일"]

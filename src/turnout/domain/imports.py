@@ -4,6 +4,7 @@ data. Plain Python (the file is read by an adapter; the job is stored by an adap
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,7 +106,14 @@ class ImportCounts:
 
     @classmethod
     def of(cls, job: ImportJob) -> ImportCounts:
-        return cls(job.total, job.created, job.updated, job.duplicates, job.invalid, job.rows_processed)
+        return cls(
+            total=job.total,
+            created=job.created,
+            updated=job.updated,
+            duplicates=job.duplicates,
+            invalid=job.invalid,
+            rows_processed=job.rows_processed,
+        )
 
     def add(self, other: ImportCounts) -> None:
         self.total += other.total
@@ -116,9 +124,7 @@ class ImportCounts:
         self.rows_processed += other.rows_processed
 
     def plus(self, other: ImportCounts) -> ImportCounts:
-        both = ImportCounts(
-            self.total, self.created, self.updated, self.duplicates, self.invalid, self.rows_processed
-        )
+        both = dataclasses.replace(self)
         both.add(other)
         return both
 

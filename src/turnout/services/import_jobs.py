@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from turnout.domain.columns import TARGETS, ColumnsRefused
 from turnout.domain.errors import DomainError, NotFound
@@ -149,7 +148,3 @@ def finish(
         event_id=job.event_id,
         data={**job.summary(), "error": error.code if error else None},
     )
-
-
-def summarise(job: ImportJob) -> dict[str, Any]:
-    return {"id": job.id, "status": job.status.value, **job.summary()}
