@@ -29,7 +29,6 @@ from turnout.adapters.db.migrate import upgrade
 from turnout.bootstrap import bootstrap
 from turnout.config import Settings
 from turnout.services import events as event_service
-from turnout.services.importing import import_file
 
 HEADER = ["이름", "이메일", "휴대폰", "생년월일", "지역", "소속", "성별", "티셔츠 사이즈"]
 
@@ -158,7 +157,9 @@ def main() -> int:
         watcher = ChildPeaks()
         started = time.perf_counter()
         try:
-            job = import_file(turnout, event_id=event.id, path=data, actor="bench")
+            job = turnout.importer.import_file(
+                event_id=event.id, path=str(data.resolve()), filename=data.name, actor="bench"
+            )
         finally:
             elapsed = time.perf_counter() - started
             watcher.stop()

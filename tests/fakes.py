@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from tests.fakes_intake import FakeImportStore
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
 from tests.fakes_spine import FakeMessageStore, FakeRateLimits, FakeStatistics
 from tests.fakes_tickets import FakeTicketStore
@@ -351,6 +352,7 @@ class FakeUnitOfWork:
         self.rate_limits = FakeRateLimits(self.db)
         self.messages = FakeMessageStore(self.db)
         self.statistics = FakeStatistics(self.db)
+        self.imports = FakeImportStore(self.db)
         return self
 
     def __exit__(

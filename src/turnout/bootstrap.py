@@ -20,8 +20,9 @@ from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.mail_templates import JinjaTemplates
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, Mailer, Publisher, TemplateRenderer
+from turnout.ports import Clock, Mailer, Publisher, TemplateRenderer, UnitOfWorkFactory
 from turnout.services.bus import HandlerRegistry
+from turnout.services.importing import Importer
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.mail_sending import MailSender, SenderPolicy
 from turnout.services.statistics import Statistics
@@ -48,6 +49,8 @@ class Turnout:
     mailer: Mailer
     #: this process's snapshot cache and change counters of the live statistics
     statistics: Statistics
+    #: participant imports: running jobs, the workers' step
+    importer: Importer
     #: ``turnout worker --from-kafka``: the local handlers are fed from the stream, not the outbox
     from_kafka: bool = False
     #: the check-in desk (``services.admission.desk_for``) until it is wired here; nothing else
@@ -159,15 +162,17 @@ def bootstrap(
         return SqlUnitOfWork(engine, clock, readonly=readonly)
 
     handlers = HandlerRegistry()
+    tickets = TicketBook(KeyVault(settings.resolve_secret_key()))
     turnout = Turnout(
         settings=settings,
         engine=engine,
         clock=clock,
         authenticator=KeyAuthenticator(uow_factory),
-        tickets=TicketBook(KeyVault(settings.resolve_secret_key())),
+        tickets=tickets,
         handlers=handlers,
         mailer=mailer or default_mailer(settings),
         statistics=Statistics(uow_factory),
+        importer=importer_for(settings, engine, uow_factory, clock, tickets),
     )
     register_handlers(turnout)
     register_extra_handlers(turnout)
@@ -175,6 +180,30 @@ def bootstrap(
 
     install_lag_gauge(lambda: read_bus(uow_factory, turnout.bus_consumers()))
     return turnout
+
+
+def importer_for(
+    settings: Settings, engine: sa.Engine, uow_factory: UnitOfWorkFactory, clock: Clock, tickets: TicketBook
+) -> Importer:
+    """Imports: files read by ``adapters.readers``; large files cleaned and signed in worker
+    processes; each batch saved in a thread of its own while the next is read, its rows made for
+    the database's driver in the reading thread."""
+    from turnout.adapters.db.import_store import SqlImportRows
+    from turnout.adapters.import_cleaning import ParallelRowCleaner
+    from turnout.adapters.import_saver import ThreadedSaver
+    from turnout.adapters.processes import LocalProcesses
+    from turnout.adapters.readers import TableFiles
+
+    return Importer(
+        uow_factory=uow_factory,
+        clock=clock,
+        tickets=tickets,
+        files=TableFiles(),
+        cleaner=ParallelRowCleaner(),
+        saver=ThreadedSaver(prepare=SqlImportRows.for_engine(engine).prepare),
+        processes=LocalProcesses(),
+        batch_size=settings.import_batch_size,
+    )
 
 
 def default_mailer(settings: Settings) -> Mailer:

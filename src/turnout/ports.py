@@ -15,18 +15,29 @@ The storage ports come in two kinds:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:
     from turnout.domain.access import Principal, Role
+    from turnout.domain.errors import DomainError, FieldError
     from turnout.domain.events import Event, EventStatus, Gate
-    from turnout.domain.participants import Participant
+    from turnout.domain.imports import (
+        ImportCounts,
+        ImportJob,
+        ImportStatus,
+        OnDuplicate,
+        Outcome,
+        RawRow,
+        RowCleaning,
+    )
+    from turnout.domain.participants import Participant, ParticipantInput
     from turnout.messages.base import Envelope, Message
+    from turnout.messages.facts import ParticipantRegistered
 
 
 # --- time ------------------------------------------------------------------------------------------
@@ -304,7 +315,227 @@ class TicketStore(Protocol):
 
 
 # --- intake ----------------------------------------------------------------------------------------
-# (import jobs, their errors; the import pipeline)
+# An import (services/importing.py) reads a file (``ImportFiles``), has its rows cleaned and their
+# tickets signed (``RowCleaner``), decides each batch and hands it to a ``BatchSaver``, whose saves
+# store it through the unit of work's ``ImportStore``. Records of the job and the rules: domain/imports.
+
+
+class SaveConflict(Exception):
+    """Another writer saved some of the same participants meanwhile: decide the batch again."""
+
+
+@dataclass(slots=True)
+class CleanRow:
+    """A row that cleaned and is the first of its dedup keys in the file: a new participant unless
+    the event has it already."""
+
+    row: int
+    cells: list[Any]
+    data: ParticipantInput
+    participant_id: str
+    token: str
+    registered: ParticipantRegistered  # its fact, stored with it (in the outbox, as ``message_id``)
+    message_id: str
+    stored: Any = None  # the store's own form of it, when made ahead of the save (see ``BatchSaver``)
+
+
+@dataclass(slots=True)
+class ImportBatch:
+    """Consecutive records of a file, decided as far as the file alone allows; saved in one transaction."""
+
+    event_id: str
+    import_id: str
+    consumed: int  # records taken from the file (blank ones too)
+    position: int  # bytes of the file read so far (progress)
+    registered_at: datetime  # the moment its participants are registered at
+    clean_rows: list[CleanRow] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+    error_rows: dict[int, list[Any]] = field(default_factory=dict)  # row number -> its cells as read
+    total: int = 0  # non-blank records
+    invalid: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRowError:
+    """One error of an import's row, as stored (``id`` orders them)."""
+
+    id: int
+    row: int
+    column: str | None
+    code: str
+    value: str | None
+    params: dict[str, Any]
+
+
+class ImportStore(Protocol):
+    """Import jobs, their errors and the participants they save (on the unit of work)."""
+
+    def add(self, job: ImportJob) -> None: ...
+
+    def get(self, import_id: str) -> ImportJob | None: ...
+
+    def claim(self, job: ImportJob, *, owner: str, lease_until: datetime, now: datetime) -> bool:
+        """Mark ``job`` running by ``owner`` (one more attempt, ``started_at`` kept once set) if its
+        status and attempts are still those of ``job``; False when another runner got there first."""
+        ...
+
+    def unfinished(self, *, event_id: str, sha256: str, on_duplicate: OnDuplicate) -> list[ImportJob]:
+        """Queued and running jobs of the same file and policy, oldest first."""
+        ...
+
+    def due(self, *, now: datetime, limit: int) -> list[ImportJob]:
+        """Queued jobs and running jobs whose lease ended before ``now``, oldest first."""
+        ...
+
+    def set_header(self, import_id: str, *, header: list[str], encoding: str | None) -> None:
+        """The file's header (for errors.csv) and the encoding it was read in."""
+        ...
+
+    def header(self, import_id: str) -> list[str]: ...
+
+    def record_progress(self, import_id: str, counts: ImportCounts, *, lease_until: datetime) -> None: ...
+
+    def finish(
+        self, import_id: str, *, status: ImportStatus, now: datetime, error: DomainError | None = None
+    ) -> None:
+        """Done or failed (with ``error``'s code and its plain params); the lease ends."""
+        ...
+
+    def add_errors(self, import_id: str, errors: Sequence[FieldError], rows: Mapping[int, list[Any]]) -> None:
+        """Row errors, and the cells of the rows they are about (errors.csv shows both)."""
+        ...
+
+    def errors(self, import_id: str, *, after_id: int = 0, limit: int = 1000) -> list[StoredRowError]:
+        """Errors in the order they were added, after ``after_id``."""
+        ...
+
+    def error_rows(self, import_id: str, rows: Sequence[int]) -> dict[int, list[Any]]: ...
+
+    def add_participants(
+        self, rows: Sequence[CleanRow], *, event_id: str, import_id: str, now: datetime
+    ) -> None:
+        """New participants (registered, ticket version 1, source ``import``) with their tokens, and
+        each one's ``registered`` fact in the outbox. Raises ``SaveConflict`` when the event has one
+        of them already (saved by another writer since the caller looked)."""
+        ...
+
+    def participants(self, participant_ids: Sequence[str]) -> dict[str, Participant]:
+        """The participants of those ids that exist."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    sha256: str
+    size: int
+
+
+class Table(Protocol):
+    """An opened file: its header and its records, streamed. Close it (or use ``with``)."""
+
+    @property
+    def header(self) -> list[str]: ...
+
+    @property
+    def encoding(self) -> str | None:
+        """The text encoding it is read in (None for a workbook)."""
+        ...
+
+    def rows(self) -> Iterator[RawRow]: ...
+
+    def position(self) -> int:
+        """Bytes of the file read so far (0 where unknown)."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class ImportFiles(Protocol):
+    """Uploaded files: read as tables (``FileRefused`` for what cannot be read) and fingerprinted."""
+
+    def open(self, path: str | None, *, filename: str, encoding: str | None) -> Table:
+        """``filename`` (the name the user gave) decides the allowed types; a missing file is
+        ``unreadable_file``."""
+        ...
+
+    def digest(self, path: str) -> FileDigest: ...
+
+
+@dataclass(slots=True)
+class RowsToClean:
+    """Rows of a file on their way to be cleaned; the cleaner fills ``outcomes`` (one per row, in
+    order) and ``tokens`` (one per row that cleaned, when signing)."""
+
+    rows: list[RawRow]
+    participant_ids: list[str]  # one per row when signing: the id its participant gets
+    outcomes: list[Outcome] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+
+
+RowsT = TypeVar("RowsT", bound=RowsToClean)
+
+
+class CleaningRun(Protocol):
+    """Cleaning (and signing) for one import; close it (or use ``with``) to release helpers."""
+
+    def clean(
+        self,
+        read: Callable[[int], RowsT | None],
+        *,
+        cleaning: RowCleaning,
+        batch_size: int,
+        event_id: str,
+        key: SigningKey | None,
+    ) -> Iterator[RowsT]:
+        """The batches ``read(most)`` makes (None at the end), cleaned, in the order read. ``most``
+        is at most ``batch_size`` rows. With ``key`` each row that cleans gets the ticket token of
+        its participant id (version-1 tokens of ``event_id``). Call it once with a key."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class RowCleaner(Protocol):
+    """Where an import's rows are cleaned and their tickets signed (this process, or helpers)."""
+
+    def start(self, *, file_size: int) -> CleaningRun:
+        """Called first thing, so that helpers (if any) start while the import opens its file."""
+        ...
+
+
+class SaveLine(Protocol):
+    def put(self, batch: ImportBatch) -> None:
+        """Save ``batch`` after those put before. Raises the error of an earlier save, if any."""
+        ...
+
+
+class BatchSaver(Protocol):
+    """Runs an import's saves one at a time, in order; the reading may go on meanwhile."""
+
+    def run(self, save: Callable[[ImportBatch], None]) -> AbstractContextManager[SaveLine]:
+        """Leaving the block waits for every save put and raises the first one's error."""
+        ...
+
+
+class Processes(Protocol):
+    """Who runs an import (``owner``), and whether that runner is gone."""
+
+    def this_process(self) -> str: ...
+
+    def has_ended(self, owner: str | None) -> bool:
+        """True when ``owner`` is empty or a process on this host that no longer runs."""
+        ...
+
+
+class TicketKeys(Protocol):
+    def keypair(self, uow: UnitOfWork, *, event_id: str) -> SigningKey:
+        """The event's key pair (made on first use, in ``uow``'s transaction)."""
+        ...
 
 
 # --- mail: templates, the email queue, composing ---------------------------------------------------
@@ -800,6 +1031,9 @@ class UnitOfWork(Protocol):
 
     @property
     def statistics(self) -> StatisticsReadModel: ...
+
+    @property
+    def imports(self) -> ImportStore: ...
 
     def __enter__(self) -> Self: ...
 

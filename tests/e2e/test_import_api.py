@@ -9,7 +9,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from turnout.bootstrap import Turnout
-from turnout.services.importing import run_pending_imports
 
 GOOD = "이름,이메일,휴대폰\n김민준,minjun@example.com,010-1234-5678\n이서연,seoyeon@example.com,\n"
 
@@ -28,7 +27,7 @@ def test_upload_answers_202_and_worker_runs_the_job(
     job = response.json()
     assert job["status"] == "queued"
     assert job["summary"] == {"total": 0, "created": 0, "updated": 0, "duplicates": 0, "invalid": 0}
-    assert run_pending_imports(turnout) == 1
+    assert turnout.importer.run_pending() == 1
     done = client.get(f"/api/v1/imports/{job['id']}").json()
     assert done["status"] == "done"
     assert done["encoding"] == "cp949"
@@ -43,7 +42,7 @@ def test_uploading_the_same_file_again_creates_nothing_new(
 ) -> None:
     for _ in range(2):
         assert upload(client, str(event["id"]), GOOD.encode()).status_code == 202
-    assert run_pending_imports(turnout) == 2
+    assert turnout.importer.run_pending() == 2
     items = client.get(f"/api/v1/events/{event['id']}/participants").json()["items"]
     assert len(items) == 2
 
@@ -53,7 +52,7 @@ def test_errors_csv_lists_refused_rows_with_codes_in_the_requested_language(
 ) -> None:
     content = "이름,이메일\n김,a@example.com\n=cmd|' /C calc'!A0,b@example.com\n박서준,c@example.com\n"
     job = upload(client, str(event["id"]), content.encode()).json()
-    run_pending_imports(turnout)
+    turnout.importer.run_pending()
     response = client.get(f"/api/v1/imports/{job['id']}/errors.csv", headers={"Accept-Language": "ko"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -70,7 +69,7 @@ def test_whole_file_refusal_marks_job_failed_with_code(
     client: TestClient, turnout: Turnout, event: dict[str, Any]
 ) -> None:
     job = upload(client, str(event["id"]), b"foo,bar\n1,2\n").json()
-    run_pending_imports(turnout)
+    turnout.importer.run_pending()
     done = client.get(f"/api/v1/imports/{job['id']}").json()
     assert done["status"] == "failed"
     assert done["error"]["code"] == "missing_column"
@@ -99,7 +98,7 @@ def test_upload_with_mapping_and_update_policy(
     client: TestClient, turnout: Turnout, event: dict[str, Any]
 ) -> None:
     upload(client, str(event["id"]), GOOD.encode())
-    run_pending_imports(turnout)
+    turnout.importer.run_pending()
     changed = "참가자,주소,회사\n김민준 박사,minjun@example.com,한빛\n".encode()
     job = upload(
         client,
@@ -108,7 +107,7 @@ def test_upload_with_mapping_and_update_policy(
         on_duplicate="update",
         mapping=["참가자=name", "주소=email", "회사=organization"],
     ).json()
-    run_pending_imports(turnout)
+    turnout.importer.run_pending()
     done = client.get(f"/api/v1/imports/{job['id']}").json()
     assert done["summary"]["updated"] == 1
     found = client.get(f"/api/v1/events/{event['id']}/participants", params={"q": "minjun"}).json()["items"]

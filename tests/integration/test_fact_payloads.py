@@ -26,7 +26,6 @@ from turnout.adapters.db.tables_attendance import scans
 from turnout.bootstrap import Turnout
 from turnout.messages.base import Fact, fact_types
 from turnout.messages.facts import AttendanceRecorded, ParticipantRegistered
-from turnout.services.importing import run_pending_imports
 
 EVERY_PATH = {
     "event.created",
@@ -125,7 +124,7 @@ def _drive_every_path(client: TestClient, turnout: Turnout, clock: FakeClock) ->
             data={"on_duplicate": on_duplicate},
         )
         assert response.status_code == 202, response.text
-        assert run_pending_imports(turnout) == 1
+        assert turnout.importer.run_pending() == 1
 
     assert client.post(f"/api/v1/participants/{second['id']}/reissue-ticket").status_code == 200
     assert client.post(f"/api/v1/participants/{third['id']}/cancel").status_code == 200

@@ -1,4 +1,6 @@
-"""Importing files end to end through the service (real database, both engines)."""
+"""Importing files end to end through the service, on the real stores (both engines): what is stored,
+and the worker processes' results against in-process cleaning. The service's rules (dedup, error
+rows, policies, capacity, resuming) are tested on fakes: ``tests/unit/test_importing.py``."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import csv
 import io
 import os
 import signal
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,13 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_intake import import_errors
+from turnout.adapters.errors_csv import error_report
+from turnout.adapters.import_cleaning import ParallelRowCleaner
 from turnout.adapters.import_workers import ImportWorkers
 from turnout.bootstrap import Turnout
-from turnout.domain.events import EventStatus
+from turnout.domain.imports import ImportJob
 from turnout.domain.tickets import TicketClaims, encode_token
 from turnout.services import events as event_service
-from turnout.services import importing
-from turnout.services.importing import ImportJob, error_report, import_file
 
 HEADER = ["이름", "이메일", "휴대폰", "생년월일", "소속", "티셔츠"]
 
@@ -67,7 +69,9 @@ def people(n: int, start: int = 0) -> list[list[Any]]:
 
 
 def run(turnout: Turnout, event_id: str, path: Path, **kwargs: Any) -> ImportJob:
-    return import_file(turnout, event_id=event_id, path=path, actor="test", **kwargs)
+    return turnout.importer.import_file(
+        event_id=event_id, path=str(path), filename=path.name, actor="test", **kwargs
+    )
 
 
 def count_participants(turnout: Turnout, event_id: str) -> int:
@@ -176,44 +180,6 @@ def test_import_again_creates_nothing_new_when_same_file(
     assert outbox_count(turnout) == 10
 
 
-def test_import_reports_each_bad_row_with_row_column_and_code(
-    turnout: Turnout, event_id: str, tmp_path: Path
-) -> None:
-    rows = [
-        HEADER,
-        ["김민준", "minjun@example.com", "010-1234-5678", "1990-01-01", "", ""],  # row 2 ok
-        ["김", "short@example.com", "", "", "", ""],  # row 3 name_too_short
-        ["이서연", "not-an-email", "", "", "", ""],  # row 4 invalid_email
-        ["박지훈", "jihoon@example.com", "12345", "", "", ""],  # row 5 invalid_phone
-        ["최유진", "yujin@example.com", "", "1990-02-30", "", ""],  # row 6 invalid_birth_date
-        ["정하은", "haeun@example.com", "", "2020-01-01", "", ""],  # row 7 under_min_age
-        ["김민준", "MINJUN@example.com", "", "", "", ""],  # row 8 duplicate_in_file
-        ["", "", "", "", "", ""],  # row 9 blank: skipped
-        ["강도윤", "doyun@example.com", "", "", "", ""],  # row 10 ok
-        ["", "noname@example.com", "", "", "", ""],  # row 11 missing_field
-    ]
-    job = run(turnout, event_id, write_csv(tmp_path / "p.csv", rows))
-    assert job.summary() == {"total": 9, "created": 2, "updated": 0, "duplicates": 1, "invalid": 6}
-    assert error_codes(turnout, job) == [
-        (3, "이름", "name_too_short"),
-        (4, "이메일", "invalid_email"),
-        (5, "휴대폰", "invalid_phone"),
-        (6, "생년월일", "invalid_birth_date"),
-        (7, "생년월일", "under_min_age"),
-        (8, "이메일", "duplicate_in_file"),
-        (11, "이름", "missing_field"),
-    ]
-
-
-def test_import_skips_registered_participants_by_default(
-    turnout: Turnout, event_id: str, tmp_path: Path
-) -> None:
-    run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(3)]))
-    job = run(turnout, event_id, write_csv(tmp_path / "b.csv", [HEADER, *people(5)]))
-    assert job.summary() == {"total": 5, "created": 2, "updated": 0, "duplicates": 3, "invalid": 0}
-    assert [code for _r, _c, code in error_codes(turnout, job)] == ["already_registered"] * 3
-
-
 def test_import_updates_registered_participants_when_policy_update(
     turnout: Turnout, event_id: str, tmp_path: Path
 ) -> None:
@@ -230,35 +196,6 @@ def test_import_updates_registered_participants_when_policy_update(
     assert row.custom_fields == {"티셔츠": "L"}
     assert audit[-1]["action"] == "participant.updated"
     assert outbox_count(turnout, "participant.updated") == 1
-
-
-def test_import_refuses_whole_file_when_policy_fail_and_duplicates(
-    turnout: Turnout, event_id: str, tmp_path: Path
-) -> None:
-    run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(1)]))
-    job = run(turnout, event_id, write_csv(tmp_path / "b.csv", [HEADER, *people(4)]), on_duplicate="fail")
-    assert job.status == "failed"
-    assert job.error_code == "duplicates_found"
-    assert count_participants(turnout, event_id) == 1
-
-
-def test_import_stops_at_capacity_and_reports_the_rest(turnout: Turnout, tmp_path: Path) -> None:
-    event_id = make_event(turnout, capacity=3)
-    job = run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(5)]))
-    assert job.summary()["created"] == 3
-    assert [code for _r, _c, code in error_codes(turnout, job)] == ["event_full", "event_full"]
-
-
-def test_import_is_refused_when_event_closed(turnout: Turnout, event_id: str, tmp_path: Path) -> None:
-    with turnout.uow() as uow:
-        for status in (EventStatus.OPEN, EventStatus.LIVE, EventStatus.CLOSED):
-            event_service.change_status(uow, event_id=event_id, status=status, actor="test")
-        uow.commit()
-    from turnout.domain.errors import DomainError
-
-    with pytest.raises(DomainError) as caught:
-        run(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(1)]))
-    assert caught.value.code == "registration_closed"
 
 
 def test_errors_csv_has_original_row_error_columns_and_neutralised_formulas(
@@ -280,56 +217,6 @@ def test_errors_csv_has_original_row_error_columns_and_neutralised_formulas(
     assert lines[2][5] == "'+1"
     assert lines[2][8] == "name_too_short"
     assert lines[2][9]
-
-
-def queue_job(turnout: Turnout, event_id: str, path: Path) -> str:
-    from turnout.services.importing import create_import_job
-
-    with turnout.uow() as uow:
-        job = create_import_job(uow, event_id=event_id, path=path, filename=path.name, actor="test")
-        uow.commit()
-    return job.id
-
-
-def test_worker_resumes_a_job_whose_runner_died_only_after_its_lease(
-    turnout: Turnout, event_id: str, tmp_path: Path, clock: Any
-) -> None:
-    from turnout.adapters.db.tables_intake import import_jobs
-    from turnout.services.importing import get_import, run_pending_imports
-
-    path = write_csv(tmp_path / "people.csv", [HEADER, *people(30)])
-    job_id = queue_job(turnout, event_id, path)
-    with turnout.uow() as uow:  # a web-process worker took it, then the process vanished
-        uow.conn.execute(
-            import_jobs.update()
-            .where(import_jobs.c.id == job_id)
-            .values(
-                status="running", owner="another-host:4242", lease_until=clock.now() + timedelta(seconds=60)
-            )
-        )
-        uow.commit()
-    assert run_pending_imports(turnout) == 0  # the lease still holds
-    clock.advance(seconds=61)
-    assert run_pending_imports(turnout) == 1
-    with turnout.uow(readonly=True) as uow:
-        job = get_import(uow, import_id=job_id)
-    assert job.status == "done"
-    assert job.summary()["created"] == 30
-    assert count_participants(turnout, event_id) == 30
-
-
-def test_pending_imports_run_in_order_and_each_once(turnout: Turnout, event_id: str, tmp_path: Path) -> None:
-    from turnout.services.importing import run_pending_imports
-
-    first = queue_job(turnout, event_id, write_csv(tmp_path / "a.csv", [HEADER, *people(5)]))
-    second = queue_job(turnout, event_id, write_csv(tmp_path / "b.csv", [HEADER, *people(5, start=3)]))
-    assert run_pending_imports(turnout) == 2
-    assert run_pending_imports(turnout) == 0
-    with turnout.uow(readonly=True) as uow:
-        from turnout.services.importing import get_import
-
-        a, b = get_import(uow, import_id=first), get_import(uow, import_id=second)
-    assert (a.summary()["created"], b.summary()["created"], b.summary()["duplicates"]) == (5, 3, 2)
 
 
 def _mixed_rows() -> list[list[Any]]:
@@ -376,11 +263,11 @@ def _import_outcome(turnout: Turnout, event_id: str, job: ImportJob) -> dict[str
 def test_import_in_worker_processes_saves_what_in_process_cleaning_saves(
     turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
+    monkeypatch.setattr(turnout.importer, "batch_size", 7)
     path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
     outcomes = []
     for threshold in (10**9, 0):  # in this process, then in worker processes
-        monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", threshold)
+        monkeypatch.setattr(turnout.importer, "cleaner", ParallelRowCleaner(min_bytes=threshold))
         event_id = make_event(turnout)
         outcomes.append(_import_outcome(turnout, event_id, run(turnout, event_id, path)))
     assert outcomes[0] == outcomes[1]
@@ -392,13 +279,12 @@ def _assert_same_as_in_process(
     turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: type[ImportWorkers]
 ) -> None:
     """The mixed file imported in this process, then with ``workers``: the same outcome."""
-    monkeypatch.setattr(turnout.settings, "import_batch_size", 7)
+    monkeypatch.setattr(turnout.importer, "batch_size", 7)
     path = write_csv(tmp_path / "people.csv", [HEADER, *_mixed_rows()])
-    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 10**9)
+    monkeypatch.setattr(turnout.importer, "cleaner", ParallelRowCleaner(min_bytes=10**9))
     first = make_event(turnout)
     expected = _import_outcome(turnout, first, run(turnout, first, path))
-    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(importing, "ImportWorkers", workers)
+    monkeypatch.setattr(turnout.importer, "cleaner", ParallelRowCleaner(min_bytes=0, start_workers=workers))
     second = make_event(turnout)
     assert _import_outcome(turnout, second, run(turnout, second, path)) == expected
 
@@ -419,8 +305,8 @@ def test_import_runs_in_this_process_when_the_workers_cannot_start(
     turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class DeadWorkers(ImportWorkers):
-        def __init__(self, count: int = 2, *, nice: int = 0) -> None:
-            super().__init__(count, nice=nice)
+        def __init__(self, count: int = 2, *, nice: int = 0, numpy_base32: bool = True) -> None:
+            super().__init__(count, nice=nice, numpy_base32=numpy_base32)
             for worker in self._workers:
                 worker.process.kill()
                 worker.process.wait()

@@ -21,15 +21,16 @@ from hypothesis import strategies as st
 from turnout.adapters.import_workers import (
     ImportWorkers,
     LocalCleaning,
-    RowCleaning,
     TokenSigner,
     WorkerStopped,
+    b32_each,
     b32_records,
     split_tokens,
 )
 from turnout.adapters.parallel_signing import token_maker
 from turnout.domain.ids import sequential_ids
-from turnout.domain.participants import Rules
+from turnout.domain.imports import RowCleaning
+from turnout.domain.participants import ParticipantInput, Rules
 from turnout.domain.tickets import TicketClaims, encode_token
 
 CLEANING = RowCleaning(
@@ -70,6 +71,7 @@ def test_b32_of_records_matches_the_standard_library(width: int, count: int, dat
         base64.b32encode(blob[i : i + width]).rstrip(b"=") for i in range(0, len(blob), width)
     )
     assert b32_records(blob, width) == expected
+    assert b32_each(blob, width) == expected
 
 
 def test_token_signer_makes_the_tokens_encode_token_makes() -> None:
@@ -84,6 +86,8 @@ def test_token_signer_makes_the_tokens_encode_token_makes() -> None:
     signer._sodium = None  # without libsodium's buffer: one signature at a time
     assert split_tokens(signer.tokens([uuid.UUID(i).bytes for i in ids])) == expected
     assert signer.tokens([]) == b""
+    plain = TokenSigner(event_id, raw, numpy_base32=False)  # base32 without numpy
+    assert split_tokens(plain.tokens([uuid.UUID(i).bytes for i in ids])) == expected
 
 
 def test_workers_answer_batches_in_order_with_the_in_process_results() -> None:
@@ -103,8 +107,8 @@ def test_workers_answer_batches_in_order_with_the_in_process_results() -> None:
     assert answers == expected
     outcomes, tokens = answers[0]
     assert any(type(o) is list for o in outcomes)
-    assert any(type(o) is tuple for o in outcomes)
-    assert len(tokens) == sum(1 for o in outcomes if type(o) is tuple)
+    assert any(type(o) is ParticipantInput for o in outcomes)
+    assert len(tokens) == sum(1 for o in outcomes if type(o) is ParticipantInput)
 
 
 def test_workers_clean_without_signing_when_no_ids_are_given() -> None:

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
-from turnout.domain.errors import DomainError
+from turnout.domain.imports import FileRefused, RawRow
+from turnout.ports import FileDigest
+
+__all__ = ["FileRefused", "RawRow", "Table", "TableFiles", "detect_encoding", "open_table"]
 
 SAMPLE_BYTES = 64 * 1024
 MAX_CELL_CHARS = 16 * 1024 * 1024  # a cell larger than this is a broken quote, not data
@@ -36,25 +39,26 @@ EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
 REPLACEMENT = "\ufffd"
 
 
-class FileRefused(DomainError):
-    """The file as a whole cannot be imported: ``empty_file``, ``binary_file``, ``unsupported_file_type``,
-    ``unreadable_file``, ``unknown_encoding``, ``no_data_rows``, ``missing_column``, ``duplicate_column``,
-    ``too_many_columns``, ``invalid_mapping``."""
+class TableFiles:
+    """``ports.ImportFiles``: uploaded files read by ``open_table``."""
 
-    code = "unreadable_file"
+    def open(self, path: str | None, *, filename: str, encoding: str | None) -> Table:
+        if not path or not Path(path).exists():
+            raise FileRefused("unreadable_file", reason="the uploaded file is gone")
+        return open_table(path, filename=filename, encoding=encoding)
 
-
-@dataclass
-class RawRow:
-    row: int  # spreadsheet row number (header = 1)
-    cells: list[Any]
-    line: int | None = None  # physical line the record starts on (CSV)
-    problem: str | None = None  # encoding_error | unbalanced_quote
-    problem_params: dict[str, Any] = field(default_factory=dict)
+    def digest(self, path: str) -> FileDigest:
+        digest = hashlib.sha256()
+        size = 0
+        with Path(path).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+        return FileDigest(sha256=digest.hexdigest(), size=size)
 
 
 class Table:
-    """A header and a stream of rows. Close it (or use ``with``)."""
+    """A header and a stream of rows (``ports.Table``). Close it (or use ``with``)."""
 
     kind: str = ""
     encoding: str | None = None
@@ -66,10 +70,14 @@ class Table:
     def rows(self) -> Iterator[RawRow]:
         raise NotImplementedError
 
+    def position(self) -> int:
+        """Bytes of the file read so far (0 where unknown)."""
+        return 0
+
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> Table:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -242,6 +250,12 @@ class TextTable(Table):
 
     def rows(self) -> Iterator[RawRow]:
         return self._records()
+
+    def position(self) -> int:
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
 
     def close(self) -> None:
         self._stream.close()

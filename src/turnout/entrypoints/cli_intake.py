@@ -47,10 +47,12 @@ def import_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Import participants from a file (resumes a killed run of the same file)."""
+    from turnout.adapters.errors_csv import error_report
     from turnout.domain.columns import ColumnsRefused, parse_mapping
     from turnout.domain.errors import DomainError
+    from turnout.domain.imports import OnDuplicate
     from turnout.entrypoints.cli import cli_locale, fail, wired
-    from turnout.services.importing import OnDuplicate, error_report, get_import, import_file
+    from turnout.services.import_jobs import get_import
 
     if on_duplicate not in {p.value for p in OnDuplicate}:
         raise typer.BadParameter("skip, update or fail", param_hint="--on-duplicate")
@@ -63,10 +65,10 @@ def import_command(
     with wired() as turnout:
         try:
             run = functools.partial(
-                import_file,
-                turnout,
+                turnout.importer.import_file,
                 event_id=event_id,
-                path=file,
+                path=str(file.resolve()),
+                filename=file.name,
                 actor="cli",
                 on_duplicate=on_duplicate,
                 mapping=columns,

@@ -112,10 +112,16 @@ def mail_sender_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: f
 
 
 def imports_loop(turnout: Turnout, stop: threading.Event) -> None:
-    """Queued participant imports (API uploads); a restarted worker resumes an interrupted one."""
-    from turnout.services.importing import imports_loop as run_imports
-
-    run_imports(turnout, stop)
+    """Queued participant imports (API uploads), one job at a time; a restarted worker resumes an
+    interrupted one (its lease ends, or its process is gone)."""
+    while not stop.is_set():
+        try:
+            ran = turnout.importer.run_next_import()
+        except Exception:  # keep the loop alive; the job is retried after its lease
+            log.exception("imports loop")
+            ran = False
+        if not ran:
+            stop.wait(1.0)
 
 
 LOOPS: list[tuple[str, WorkerLoop]] = [

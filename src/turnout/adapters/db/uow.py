@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.email_queue import SqlEmailQueue, SqlMailTemplateStore
+from turnout.adapters.db.import_store import SqlImportStore
 from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     rate_limits: SqlRateLimits
     messages: SqlMessageStore
     statistics: SqlStatistics
+    imports: SqlImportStore
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -89,6 +91,7 @@ class SqlUnitOfWork:
         self.rate_limits = SqlRateLimits(conn)
         self.messages = SqlMessageStore(conn)
         self.statistics = SqlStatistics(conn)
+        self.imports = SqlImportStore(conn)
         return self
 
     def __exit__(

@@ -10,14 +10,17 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import StreamingResponse
 
+from turnout.adapters.errors_csv import error_report
 from turnout.domain.access import Permission, authorize
 from turnout.domain.columns import parse_mapping
 from turnout.domain.errors import DomainError
 from turnout.domain.ids import new_id
+from turnout.domain.imports import ImportJob, OnDuplicate
 from turnout.entrypoints.api.deps import LocaleDep, PrincipalDep, TurnoutDep
 from turnout.entrypoints.api.schemas import ImportRead, ImportSummary
+from turnout.ports import FileDigest
 from turnout.services.events import get_event
-from turnout.services.importing import ImportJob, OnDuplicate, create_import_job, error_report, get_import
+from turnout.services.import_jobs import create_import_job, get_import
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 
@@ -77,14 +80,13 @@ async def upload_import(
             job = create_import_job(
                 uow,
                 event_id=event_id,
-                path=target.resolve(),
+                path=str(target.resolve()),
+                file=FileDigest(sha256=digest.hexdigest(), size=size),
                 filename=filename,
                 actor=principal.actor,
                 on_duplicate=on_duplicate,
                 mapping=columns,
                 encoding=encoding,
-                sha256=digest.hexdigest(),
-                size=size,
             )
             uow.commit()
     except BaseException:
