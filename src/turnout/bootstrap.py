@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from turnout.adapters.clock import SystemClock
-from turnout.adapters.db.engine import make_engine
+from turnout.adapters.db.checkin_store import SqlCheckInStore
+from turnout.adapters.db.engine import make_engine, sqlite_file
+from turnout.adapters.db.sqlite_checkin_store import SqliteCheckInStore
 from turnout.adapters.db.uow import SqlUnitOfWork
+from turnout.adapters.db.write_turn import TurnTakingUnitOfWork
+from turnout.adapters.group_commit import GroupCommit
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, Mailer
+from turnout.ports import CheckInStore, Clock, Mailer, TicketKeys, UnitOfWorkFactory
 from turnout.services.bus import HandlerRegistry
+from turnout.services.checkin import CheckIn
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.ticketing import TicketBook
 
@@ -33,6 +38,7 @@ class Turnout:
     tickets: TicketBook
     handlers: HandlerRegistry
     mailer: Mailer
+    checkin: CheckIn
     extras: dict[str, Any] = field(default_factory=dict)
     #: called by ``close`` (what was started on demand: a bulk upload's writer process)
     on_close: list[Callable[[], None]] = field(default_factory=list)
@@ -73,21 +79,77 @@ def bootstrap(
         return SqlUnitOfWork(engine, clock, readonly=readonly)
 
     handlers = HandlerRegistry()
+    tickets = TicketBook(KeyVault(settings.resolve_secret_key()))
+
+    def on_recorded(event_id: str) -> None:
+        from turnout.services import statistics
+
+        statistics.changed(turnout, event_id=event_id)
+
+    checkin = build_checkin(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        tickets=cast(TicketKeys, tickets),  # until TicketBook.keypair takes ports.UnitOfWork
+        on_recorded=on_recorded,
+    )
     turnout = Turnout(
         settings=settings,
         engine=engine,
         clock=clock,
         authenticator=KeyAuthenticator(uow_factory),
-        tickets=TicketBook(KeyVault(settings.resolve_secret_key())),
+        tickets=tickets,
         handlers=handlers,
         mailer=mailer or default_mailer(settings),
+        checkin=checkin,
     )
+    turnout.on_close.append(checkin.close)
     register_handlers(turnout)
     register_extra_handlers(turnout)
     from turnout.adapters.outbox import install_lag_gauge
 
     install_lag_gauge(turnout)
     return turnout
+
+
+def checkin_store_for(engine: sa.Engine, database_url: str) -> CheckInStore:
+    """The check-in store for the database: on a SQLite file with its writer turn and writer
+    process, on other SQLite with driver rows, else through SQLAlchemy Core (PostgreSQL)."""
+    if engine.dialect.name == "sqlite":
+        return SqliteCheckInStore(engine, database=sqlite_file(database_url))
+    return SqlCheckInStore(engine)
+
+
+def build_checkin(
+    *,
+    settings: Settings,
+    engine: sa.Engine,
+    clock: Clock,
+    tickets: TicketKeys,
+    on_recorded: Callable[[str], None] | None = None,
+    store: CheckInStore | None = None,
+) -> CheckIn:
+    """The check-in service with its store (``checkin_store_for`` unless given) and group commit.
+    Its own writes outside the store (an event's signing key) take the store's writer turn."""
+    store = store or checkin_store_for(engine, settings.database_url)
+    turn = store.turn if isinstance(store, SqliteCheckInStore) else None
+
+    def uow_factory(*, readonly: bool = False) -> SqlUnitOfWork:
+        if turn is None:
+            return SqlUnitOfWork(engine, clock, readonly=readonly)
+        return TurnTakingUnitOfWork(engine, clock, turn, readonly=readonly)
+
+    units: UnitOfWorkFactory = uow_factory
+    return CheckIn(
+        uow_factory=units,
+        store=store,
+        tickets=tickets,
+        clock=clock,
+        group_commit=GroupCommit,
+        ble_debounce_seconds=settings.ble_debounce_seconds,
+        bulk_batch_size=settings.bulk_batch_size,
+        on_recorded=on_recorded,
+    )
 
 
 def default_mailer(settings: Settings) -> Mailer:

@@ -15,15 +15,16 @@ The storage ports come in two kinds:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:
     from turnout.domain.access import Principal, Role
+    from turnout.domain.admission import CheckInStatus, PreviousScan
     from turnout.domain.events import Event, EventStatus, Gate
     from turnout.domain.participants import Participant
     from turnout.messages.base import Envelope, Message
@@ -258,6 +259,174 @@ class ParticipantStore(Protocol):
 
 # --- check-in --------------------------------------------------------------------------------------
 # (the check-in store: scans decided by the service, stored by the adapter)
+
+
+@dataclass(slots=True)
+class ParticipantCheckIn:
+    """A participant as check-in reads them. The service changes ``check_in_status``,
+    ``first_checked_in_at`` and ``last_scan_at`` in memory as it decides scans (a slotted dataclass,
+    not a frozen one: thousands are read for an upload)."""
+
+    id: str
+    name: str
+    status: str  # registered | cancelled
+    check_in_status: CheckInStatus
+    ticket_version: int
+    first_checked_in_at: datetime | None
+    last_scan_at: datetime | None  # the last accepted scan: the start of a stay
+    token: str | None  # the current ticket token as stored
+
+
+class StoredScan(NamedTuple):
+    """A scan already stored under a nonce (what a replay answers)."""
+
+    scan_id: str
+    nonce: str
+    result: str
+    code: str | None
+    participant_id: str | None
+
+
+class ScanRecord(NamedTuple):
+    """One scan to store (any outcome), in the ``scans`` table's column order."""
+
+    id: str
+    event_id: str
+    participant_id: str | None
+    gate_id: str
+    method: str
+    direction: str
+    result: str
+    code: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    nonce: str | None
+    stay_seconds: int | None
+    actor: str | None
+    device: dict[str, Any]
+    location: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class CheckInChange(NamedTuple):
+    """A participant's check-in state after a batch's scans (one per participant that moved)."""
+
+    participant_id: str
+    check_in_status: str
+    first_checked_in_at: datetime | None
+    last_scan_at: datetime | None
+
+
+@dataclass(slots=True)
+class CheckInWrites:
+    """What one decided batch stores, in one transaction: its scans, the participants' new states
+    (``updated_at`` is ``at``) and the ``attendance.recorded`` facts for the outbox."""
+
+    scans: list[ScanRecord]
+    changes: list[CheckInChange]
+    facts: list[Envelope]
+    at: datetime
+
+
+class Decided(Protocol):
+    """A batch as the service decided it: the store writes ``writes`` and hands the whole back."""
+
+    @property
+    def writes(self) -> CheckInWrites: ...
+
+
+class CheckInReader(Protocol):
+    """What the service reads for a batch, inside the store's transaction."""
+
+    def event(self, event_id: str) -> Event | None: ...
+
+    def participants(
+        self, event_id: str, *, ids: Collection[str] = (), tokens: Collection[str] = ()
+    ) -> list[ParticipantCheckIn]:
+        """The event's participants named by id or by their current token. Where the database
+        locks rows, theirs stay locked until the transaction ends."""
+        ...
+
+    def stored_scans(self, event_id: str, nonces: Collection[str]) -> list[StoredScan]: ...
+
+    def last_scan_at_gate(self, participant_id: str, gate_id: str) -> PreviousScan | None:
+        """The participant's latest scan at the gate (for the BLE debounce)."""
+        ...
+
+
+_BatchT_contra = TypeVar("_BatchT_contra", contravariant=True)
+_LedgerT = TypeVar("_LedgerT")
+_DecidedT_co = TypeVar("_DecidedT_co", bound=Decided, covariant=True)
+BatchT = TypeVar("BatchT")
+LedgerT = TypeVar("LedgerT")
+DecidedT = TypeVar("DecidedT", bound=Decided)
+
+
+class CheckInSteps(Protocol[_BatchT_contra, _LedgerT, _DecidedT_co]):
+    """The service's side of ``CheckInStore.record``: the store calls these inside its transactions.
+
+    A *ledger* is what the service holds in memory while it decides: participants as the batches
+    decided so far left them, tokens resolved, answers of nonces known. ``read`` adds to it what
+    ``batches`` need and it lacks (what it holds already is not read again); ``decide`` decides one
+    batch against it without reading, and moves it on."""
+
+    def ledger(self) -> _LedgerT:
+        """A fresh ledger: it knows the answers of the batches this upload has committed."""
+        ...
+
+    def read(self, reader: CheckInReader, ledger: _LedgerT, batches: Sequence[_BatchT_contra]) -> None: ...
+
+    def decide(self, ledger: _LedgerT, batch: _BatchT_contra) -> _DecidedT_co: ...
+
+
+class CheckInStore(Protocol):
+    """Stores decided scans; the store drives the transactions and calls back into the service.
+
+    ``record`` yields each batch once it is committed, in order. For each batch it opens a
+    transaction, has the service ``read`` (through a reader of that transaction) and ``decide``,
+    writes the batch's ``writes`` and commits; a batch that conflicts with a concurrent writer (a
+    nonce stored meanwhile, a lock cycle) is tried again from fresh reads. How is the store's
+    business: one ledger per transaction, or one for the whole upload while earlier batches are
+    being written (then every batch is checked to stand on what it read)."""
+
+    def record(
+        self, *, event_id: str, batches: Sequence[BatchT], steps: CheckInSteps[BatchT, LedgerT, DecidedT]
+    ) -> Generator[DecidedT, None, None]: ...
+
+    def start(self) -> None:
+        """Get ready for uploads (a server calls it at start-up); idempotent."""
+        ...
+
+    def close(self) -> None:
+        """Release what ``start`` or an upload began (waits for an upload in progress)."""
+        ...
+
+
+ItemT = TypeVar("ItemT")
+AnswerT = TypeVar("AnswerT")
+_ItemT_contra = TypeVar("_ItemT_contra", contravariant=True)
+_AnswerT_co = TypeVar("_AnswerT_co", covariant=True)
+
+#: ``run(key, items)`` for a group of items submitted together under one key: an answer (or the
+#: error to raise) for each item, in order
+GroupRun = Callable[[str, list[ItemT]], Sequence[AnswerT | BaseException]]
+
+
+class Batcher(Protocol[_ItemT_contra, _AnswerT_co]):
+    """Runs together what callers submit at about the same moment (one transaction for many scans):
+    each caller gets its own item's answer."""
+
+    async def submit(self, key: str, item: _ItemT_contra) -> _AnswerT_co: ...
+
+    def submit_waiting(self, key: str, item: _ItemT_contra) -> _AnswerT_co:
+        """``submit`` for a caller that blocks (a thread)."""
+        ...
+
+
+class TicketKeys(Protocol):
+    """Each event's ticket signing key (made on first use, inside the caller's transaction)."""
+
+    def keypair(self, uow: UnitOfWork, *, event_id: str) -> SigningKey: ...
 
 
 class UnitOfWork(Protocol):
