@@ -8,7 +8,6 @@ checks on ``FakeCheckInStore`` and on the SQL stores.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Generator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -92,9 +91,9 @@ def _scans(db: FakeDatabase) -> list[ScanRecord]:
 
 
 class FakeCheckInStore:
-    """``ports.CheckInStore`` over a ``FakeDatabase``: each batch is one transaction (a copy of the
-    tables put back on an error); a nonce stored twice for an event is a ``FakeConflict``, after
-    which the batch is decided again from fresh reads (three attempts, like the SQL stores).
+    """``ports.CheckInStore`` over a ``FakeDatabase``: each batch is one transaction (its writes are
+    checked, then applied, after deciding); a nonce stored twice for an event is a ``FakeConflict``,
+    after which the batch is decided again from fresh reads (three attempts, like the SQL stores).
 
     ``conflicts``: errors the next attempts raise first (a concurrent writer, as a test plans it).
     ``transactions``: attempts begun."""
@@ -122,7 +121,6 @@ class FakeCheckInStore:
 
     def _record_batch(self, batch: BatchT, steps: CheckInSteps[BatchT, LedgerT, DecidedT]) -> DecidedT:
         for attempt in range(self.ATTEMPTS):
-            before = copy.deepcopy((self.db.tables, self.db.outbox))
             self.transactions += 1
             try:
                 if self.conflicts:
@@ -130,18 +128,15 @@ class FakeCheckInStore:
                 ledger = steps.ledger()
                 steps.read(FakeCheckInReader(self.db), ledger, [batch])
                 decided = steps.decide(ledger, batch)
-                self._write(decided.writes)
+                self._write(decided.writes)  # all or nothing
                 return decided
             except FakeConflict:
-                self.db.tables, self.db.outbox = before
                 if attempt == self.ATTEMPTS - 1:
                     raise
-            except BaseException:
-                self.db.tables, self.db.outbox = before
-                raise
         raise AssertionError("unreachable")
 
     def _write(self, writes: CheckInWrites) -> None:
+        """The batch's writes, checked first: a conflict leaves everything as it was."""
         stored = _scans(self.db)
         taken = {(s.event_id, s.nonce) for s in stored if s.nonce is not None}
         for scan in writes.scans:
@@ -149,7 +144,7 @@ class FakeCheckInStore:
                 if (scan.event_id, scan.nonce) in taken:
                     raise FakeConflict(f"nonce {scan.nonce} stored already")
                 taken.add((scan.event_id, scan.nonce))
-            stored.append(scan)
+        stored.extend(writes.scans)
         rows: dict[str, _Row] = self.db.table("checkin_participants")
         for change in writes.changes:
             person = rows[change.participant_id].person
