@@ -483,3 +483,30 @@ def test_tokens_are_verified_when_they_match_no_current_token(world: StoreWorld)
     answer = world.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=forged))
     assert (answer.result, answer.code) == (Result.DENIED, "invalid_signature")
     assert world.scans(event_id) == [("", "denied", "invalid_signature", 0)]
+
+
+def test_ble_detections_of_an_upload_see_the_scans_of_earlier_batches(world: StoreWorld) -> None:
+    """An upload's BLE detections are debounced against the last scan at the gate, whether stored
+    before the upload or decided in an earlier batch of it (pipelined: not committed yet)."""
+    event_id = world.live_event()
+    gate_id = world.add_gate(event_id)
+    people = world.add_participants(event_id, 3)
+    world.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=people[0][1]))  # stored: now
+    now = world.clock.now()
+    records = [
+        ScanInput(
+            gate_id=gate_id, participant_id=pid, method=ScanMethod.BLE, occurred_at=now + timedelta(seconds=s)
+        )
+        for s in (10, 30, 50, 200)
+        for pid, _ in people
+    ]
+    result = world.checkin.bulk(event_id=event_id, records=records, batch_size=2)
+    # person 0: three repeats of the stored admission, then already inside; persons 1 and 2: admitted
+    # at 10 s, two repeats, then already inside
+    assert (result.successful, result.failed) == (9, 3)
+    assert sorted((e.index, e.code) for e in result.errors) == [
+        (9, "already_admitted"),
+        (10, "already_admitted"),
+        (11, "already_admitted"),
+    ]
+    assert sorted(result for _, result, _, _ in world.scans(event_id)) == ["admitted"] * 3 + ["denied"] * 3
