@@ -151,7 +151,7 @@ class FakeCheckInStore:
             person.check_in_status = CheckInStatus(change.check_in_status)
             person.first_checked_in_at = change.first_checked_in_at
             person.last_scan_at = change.last_scan_at
-        self.db.outbox.extend(writes.facts)
+        self.db.outbox.extend(Envelope.wrap(fact, at, fact_id) for fact_id, at, fact in writes.facts)
 
     # --- what tests set up and look at -------------------------------------------------------------
 

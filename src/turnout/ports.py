@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from turnout.domain.admission import CheckInStatus, PreviousScan
     from turnout.domain.events import Event, EventStatus, Gate
     from turnout.domain.participants import Participant
-    from turnout.messages.base import Envelope, Message
+    from turnout.messages.base import Envelope, Fact, Message
 
 
 # --- time ------------------------------------------------------------------------------------------
@@ -317,6 +317,14 @@ class CheckInChange(NamedTuple):
     last_scan_at: datetime | None
 
 
+class OutboxFact(NamedTuple):
+    """A fact for the outbox: what ``Envelope.wrap(fact, occurred_at, id)`` makes of it."""
+
+    id: str
+    occurred_at: datetime
+    fact: Fact
+
+
 @dataclass(slots=True)
 class CheckInWrites:
     """What one decided batch stores, in one transaction: its scans, the participants' new states
@@ -324,7 +332,7 @@ class CheckInWrites:
 
     scans: list[ScanRecord]
     changes: list[CheckInChange]
-    facts: list[Envelope]
+    facts: list[OutboxFact]
     at: datetime
 
 

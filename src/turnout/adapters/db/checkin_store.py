@@ -23,6 +23,7 @@ from turnout.adapters.db.repositories import event_from_row
 from turnout.adapters.db.tables_attendance import scans
 from turnout.domain.admission import CheckInStatus, PreviousScan, Result
 from turnout.domain.events import Event
+from turnout.messages.base import Envelope
 from turnout.ports import (
     BatchT,
     CheckInReader,
@@ -104,7 +105,13 @@ class SqlCheckInStore:
                 ],
             )
         if writes.facts:
-            conn.execute(t.outbox.insert(), [outbox_row(envelope) for envelope in writes.facts])
+            conn.execute(
+                t.outbox.insert(),
+                [
+                    outbox_row(Envelope.wrap(fact, occurred_at, fact_id))
+                    for fact_id, occurred_at, fact in writes.facts
+                ],
+            )
 
 
 _UPDATE_PARTICIPANT = (

@@ -7,10 +7,14 @@ Fact class's own ``data()``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from turnout.messages.base import Envelope
+import orjson
+
+from turnout.messages.base import Envelope, Message
 
 #: the outbox's columns in the order of ``driver_row``'s values
 OUTBOX_COLUMNS = ("id", "type", "key", "version", "occurred_at", "data")
@@ -45,3 +49,37 @@ def driver_rows(
         )
         for envelope in envelopes
     ]
+
+
+def timed_driver_rows(
+    facts: Sequence[tuple[str, datetime, Message]], *, time: Callable[[Any], Any]
+) -> list[tuple[Any, ...]]:
+    """``(message id, occurred_at, message)`` triples as driver rows whose payload is its JSON text
+    (``payload_text``): what ``driver_rows`` makes of ``Envelope.wrap(message, occurred_at,
+    message_id)`` for each, without making the envelopes (a bulk check-in writes an
+    ``attendance.recorded`` for every accepted scan)."""
+    text = payload_text
+    return [
+        (message_id, message.TYPE, message.key, message.VERSION, time(occurred_at), text(message))
+        for message_id, occurred_at, message in facts
+    ]
+
+
+def payload_text(message: Message) -> str:
+    """``message.data()`` as compact JSON text. A message whose fields are all text, whole numbers,
+    booleans or None is serialised by orjson straight from the dataclass (the same text, several
+    times faster; a test checks it for every fact class)."""
+    if _PLAIN.get(type(message)) or _plain_fields(type(message)):
+        return orjson.dumps(message).decode()
+    return orjson.dumps(message.data()).decode()
+
+
+_PLAIN_TYPES = frozenset({"str", "int", "bool", "str | None", "int | None", "bool | None", "None"})
+_PLAIN: dict[type[Message], bool] = {}
+
+
+def _plain_fields(cls: type[Message]) -> bool:
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = all(str(f.type) in _PLAIN_TYPES for f in dataclasses.fields(cls))
+    return plain

@@ -6,7 +6,7 @@ What it adds to ``SqlCheckInStore`` (one transaction per batch, tried again afte
   result processing would cost more than the look-up itself), and each batch is written as
   multi-row statements (``sqlite_rows``) of values prepared here, exactly what SQLAlchemy's types
   would store (``UTCDateTime``: naive UTC text, through ``TimeTexts`` once per moment; ``JSON``: the
-  same JSON, by orjson); outbox rows through ``outbox_rows.driver_rows``;
+  same JSON, by orjson); outbox rows through ``outbox_rows.timed_driver_rows``;
 * **the writer turn** (on a file): every check-in transaction takes ``WriteTurn`` before
   ``BEGIN IMMEDIATE``;
 * **the writer process** (on a file, for an upload of more than one batch): batch k is committed by
@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from turnout.adapters.child import ChildStopped
 from turnout.adapters.db.checkin_store import CHECK_IN, IN_CHUNK, CoreCheckInReader, SqlCheckInStore, chunks
-from turnout.adapters.db.outbox_rows import OUTBOX_COLUMNS, driver_rows
+from turnout.adapters.db.outbox_rows import OUTBOX_COLUMNS, timed_driver_rows
 from turnout.adapters.db.sqlite_rows import Statement, variable_limit, write_statements
 from turnout.adapters.db.sqlite_writer import SqliteWriter, WriterStopped, Written
 from turnout.adapters.db.tables_attendance import scans
@@ -369,10 +369,9 @@ def sqlite_time(moment: datetime | None) -> str | None:
     offset = moment.utcoffset()
     if offset is None:
         raise ValueError(f"a time without a timezone: {moment}")
-    naive = moment.replace(tzinfo=None)
     if offset:
-        naive -= offset
-    return naive.isoformat(" ", "microseconds")
+        moment -= offset  # the same wall time as UTC's (the offset written after it is cut off)
+    return moment.isoformat(" ", "microseconds")[:26]
 
 
 class TimeTexts(dict[datetime | None, str | None]):
@@ -445,6 +444,6 @@ def statements(writes: CheckInWrites, texts: TimeTexts) -> list[Statement]:
             "insert",
             "outbox",
             OUTBOX_COLUMNS,
-            driver_rows(writes.facts, time=texts.__getitem__, json=json_text),
+            timed_driver_rows(writes.facts, time=texts.__getitem__),
         ),
     ]
