@@ -207,7 +207,7 @@ class CheckIn:
         """Scans of one event submitted together, in one transaction; each decided in arrival order
         against the state the one before left. A group that cannot commit is recorded scan by scan,
         so that one scan's failure is its own."""
-        outcomes: list[ScanAnswer | BaseException] = [_UNANSWERED] * len(queued)
+        outcomes: dict[int, ScanAnswer | BaseException] = {}  # by position in the group
         pending: list[PendingScan] = []
         for index, (scan, gate, identity, actor) in enumerate(queued):
             if gate is None:
@@ -218,7 +218,7 @@ class CheckIn:
                     continue
             pending.append(PendingScan(index, scan, gate, identity, scan.occurred_at, actor))
         if not pending:
-            return outcomes
+            return list(outcomes.values())
         try:
             answers = self._record_batch(event_id, pending)
         except Exception:  # e.g. a vanished event: one at a time, each with its own answer or error
@@ -231,13 +231,13 @@ class CheckIn:
             for one, answer in zip(pending, answers, strict=True):
                 outcomes[one.position] = answer
         if self.on_recorded is not None and any(
-            isinstance(outcome, ScanAnswer) and outcome.accepted for outcome in outcomes
+            isinstance(outcome, ScanAnswer) and outcome.accepted for outcome in outcomes.values()
         ):
             try:
                 self.on_recorded(event_id)
             except Exception:  # the scans are committed and answered; statistics catch up later
                 log.exception("check-in: the statistics callback failed for event %s", event_id)
-        return outcomes
+        return [outcomes[position] for position in range(len(queued))]
 
     def _record_batch(self, event_id: str, batch: list[PendingScan]) -> list[ScanAnswer]:
         steps = self._steps(event_id, [batch], briefs=True)
@@ -352,4 +352,3 @@ class CheckIn:
 
 
 _UPLOAD_ORDER = operator.itemgetter(4, 0)  # a PendingScan's (occurred_at, position)
-_UNANSWERED = NotFound("scan_not_answered")  # a placeholder every slot of a group's outcomes replaces
