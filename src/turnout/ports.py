@@ -9,8 +9,8 @@ The storage ports come in two kinds:
 * the **unit of work** (``UnitOfWork``): one transaction, the repositories and stores that share
   it, and the outbox (``emit``). Most use cases run inside one.
 * **stores with their own transactions** (``CheckInStore``): where the fastest way to store a use
-  case's writes is the adapter's business (group commit, a writer process, multi-row statements),
-  the service hands over what it decided and the store commits it.
+  case's writes is the adapter's business (a writer process, multi-row statements), the store
+  drives the transactions and calls back into the service's steps (read, decide) inside them.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ the nonce is read as stored and answered from the stored scan.
 from __future__ import annotations
 
 from collections.abc import Collection, Generator, Iterator, Sequence
-from typing import Any
+from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
 
@@ -79,8 +79,8 @@ class SqlCheckInStore:
                     raise
         raise AssertionError("unreachable")
 
-    def transaction(self) -> Any:
-        """A read-write transaction (a context manager giving the connection; commits on success)."""
+    def transaction(self) -> AbstractContextManager[sa.Connection]:
+        """A read-write transaction: gives the connection, commits on success."""
         return self._engine.begin()
 
     def reader(self, conn: sa.Connection) -> CheckInReader:

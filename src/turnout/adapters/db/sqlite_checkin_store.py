@@ -276,9 +276,9 @@ class SqliteCheckInStore(SqlCheckInStore):
                 reported.add(k)
             yield from committed_so_far()
 
-    def _read_transaction(self) -> Any:
-        conn = self._engine.connect().execution_options(turnout_readonly=True)
-        return _ReadTransaction(conn)
+    def _read_transaction(self) -> _ReadTransaction:
+        """A read-only (deferred) transaction of its own, rolled back at the end."""
+        return _ReadTransaction(self._engine.connect().execution_options(turnout_readonly=True))
 
     def _committed(self, first_scan_id: str | None) -> bool:
         """Whether a batch sent to a writer that died was committed: its first scan row is stored
