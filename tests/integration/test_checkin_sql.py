@@ -131,3 +131,17 @@ def test_stored_attendance_facts_are_the_fact_classes_own_payloads_when_scanned_
         assert row.data == fact.data()
         assert (row.key, row.version) == (event_id, AttendanceRecorded.VERSION)
         assert datetime.fromisoformat(row.data["occurred_at"]) == scan.occurred_at == row.occurred_at
+
+
+def test_bulk_statistics_are_signalled_after_each_batch(turnout: Turnout) -> None:
+    """Bootstrap wires check-in's callback to the live statistics: one signal per committed batch."""
+    from turnout.services.statistics import statistics_for
+
+    event_id = live_event(turnout)
+    gate_id = add_gate(turnout, event_id)
+    people = add_participants(turnout, event_id, 25)
+    before = statistics_for(turnout).version(event_id)
+    at = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+    records = [ScanInput(gate_id=gate_id, token=token, occurred_at=at) for _, token in people]
+    turnout.checkin.bulk(event_id=event_id, records=records, batch_size=10)
+    assert statistics_for(turnout).version(event_id) - before == 3
