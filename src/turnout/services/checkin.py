@@ -248,11 +248,8 @@ class CheckIn:
     def _steps(self, event_id: str, batches: Sequence[Sequence[PendingScan]], *, briefs: bool) -> BatchSteps:
         """The reading and deciding for ``batches``; the event's key is fetched first if any token
         may need verifying."""
-        tokens = ble = False
-        for batch in batches:
-            for pending in batch:
-                tokens = tokens or pending.identity.token is not None
-                ble = ble or pending.scan.method is ScanMethod.BLE
+        tokens = any(pending.identity.token is not None for batch in batches for pending in batch)
+        ble = any(pending.scan.method is ScanMethod.BLE for batch in batches for pending in batch)
         if tokens:
             self._signing_key(event_id)
         return BatchSteps(
@@ -339,10 +336,11 @@ class CheckIn:
         self, event_id: str, batch: list[PendingScan], answers: list[ScanAnswer], result: BulkResult
     ) -> None:
         """A committed batch into the upload's result; statistics move."""
+        denied = Result.DENIED
         refused = [
             BulkError(pending.position, answer.code or "denied")
             for pending, answer in zip(batch, answers, strict=True)
-            if answer.result is Result.DENIED
+            if answer.result is denied
         ]
         result.failed += len(refused)
         result.successful += len(batch) - len(refused)
