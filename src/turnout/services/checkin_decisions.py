@@ -356,7 +356,7 @@ class BatchSteps:
         known.update(nonces)
         changes = [
             CheckInChange(
-                person.id, str(person.check_in_status), person.first_checked_in_at, person.last_scan_at
+                person.id, person.check_in_status._value_, person.first_checked_in_at, person.last_scan_at
             )
             for person in changed.values()
         ]
