@@ -15,13 +15,26 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from turnout.adapters.clock import SystemClock
-from turnout.adapters.db.engine import make_engine, ping
+from turnout.adapters.db.checkin_store import SqlCheckInStore
+from turnout.adapters.db.engine import make_engine, ping, sqlite_file
+from turnout.adapters.db.sqlite_checkin_store import SqliteCheckInStore
 from turnout.adapters.db.uow import SqlUnitOfWork
+from turnout.adapters.db.write_turn import TurnTakingUnitOfWork
+from turnout.adapters.group_commit import GroupCommit
 from turnout.adapters.mail_templates import JinjaTemplates
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
-from turnout.ports import Clock, Mailer, Publisher, TemplateRenderer, UnitOfWorkFactory
+from turnout.ports import (
+    CheckInStore,
+    Clock,
+    Mailer,
+    Publisher,
+    TemplateRenderer,
+    TicketKeys,
+    UnitOfWorkFactory,
+)
 from turnout.services.bus import HandlerRegistry
+from turnout.services.checkin import CheckIn
 from turnout.services.importing import Importer
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.mail_sending import MailSender, SenderPolicy
@@ -51,10 +64,10 @@ class Turnout:
     statistics: Statistics
     #: participant imports: running jobs, the workers' step
     importer: Importer
+    #: check-in at the gates: single scans (group commit) and bulk uploads
+    checkin: CheckIn
     #: ``turnout worker --from-kafka``: the local handlers are fed from the stream, not the outbox
     from_kafka: bool = False
-    #: the check-in desk (``services.admission.desk_for``) until it is wired here; nothing else
-    extras: dict[str, Any] = field(default_factory=dict)
     #: called by ``close`` (what was started on demand: a bulk upload's writer process)
     on_close: list[Callable[[], None]] = field(default_factory=list)
     #: renders mail templates (ticket emails, the template editor's checks)
@@ -163,6 +176,10 @@ def bootstrap(
 
     handlers = HandlerRegistry()
     tickets = TicketBook(KeyVault(settings.resolve_secret_key()))
+    statistics = Statistics(uow_factory)
+    checkin = build_checkin(
+        settings=settings, engine=engine, clock=clock, tickets=tickets, on_recorded=statistics.changed
+    )
     turnout = Turnout(
         settings=settings,
         engine=engine,
@@ -171,9 +188,11 @@ def bootstrap(
         tickets=tickets,
         handlers=handlers,
         mailer=mailer or default_mailer(settings),
-        statistics=Statistics(uow_factory),
+        statistics=statistics,
         importer=importer_for(settings, engine, uow_factory, clock, tickets),
+        checkin=checkin,
     )
+    turnout.on_close.append(checkin.close)
     register_handlers(turnout)
     register_extra_handlers(turnout)
     from turnout.adapters.outbox import install_lag_gauge, read_bus
@@ -203,6 +222,46 @@ def importer_for(
         saver=ThreadedSaver(prepare=SqlImportRows.for_engine(engine).prepare),
         processes=LocalProcesses(),
         batch_size=settings.import_batch_size,
+    )
+
+
+def checkin_store_for(engine: sa.Engine, database_url: str) -> CheckInStore:
+    """The check-in store for the database: on a SQLite file with its writer turn and writer
+    process, on other SQLite with driver rows, else through SQLAlchemy Core (PostgreSQL)."""
+    if engine.dialect.name == "sqlite":
+        return SqliteCheckInStore(engine, database=sqlite_file(database_url))
+    return SqlCheckInStore(engine)
+
+
+def build_checkin(
+    *,
+    settings: Settings,
+    engine: sa.Engine,
+    clock: Clock,
+    tickets: TicketKeys,
+    on_recorded: Callable[[str], None] | None = None,
+    store: CheckInStore | None = None,
+) -> CheckIn:
+    """The check-in service with its store (``checkin_store_for`` unless given) and group commit.
+    Its own writes outside the store (an event's signing key) take the store's writer turn."""
+    store = store or checkin_store_for(engine, settings.database_url)
+    turn = store.turn if isinstance(store, SqliteCheckInStore) else None
+
+    def uow_factory(*, readonly: bool = False) -> SqlUnitOfWork:
+        if turn is None:
+            return SqlUnitOfWork(engine, clock, readonly=readonly)
+        return TurnTakingUnitOfWork(engine, clock, turn, readonly=readonly)
+
+    units: UnitOfWorkFactory = uow_factory
+    return CheckIn(
+        uow_factory=units,
+        store=store,
+        tickets=tickets,
+        clock=clock,
+        group_commit=GroupCommit,
+        ble_debounce_seconds=settings.ble_debounce_seconds,
+        bulk_batch_size=settings.bulk_batch_size,
+        on_recorded=on_recorded,
     )
 
 

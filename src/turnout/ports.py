@@ -9,21 +9,22 @@ The storage ports come in two kinds:
 * the **unit of work** (``UnitOfWork``): one transaction, the repositories and stores that share
   it, and the outbox (``emit``). Most use cases run inside one.
 * **stores with their own transactions** (``CheckInStore``): where the fastest way to store a use
-  case's writes is the adapter's business (group commit, a writer process, multi-row statements),
-  the service hands over what it decided and the store commits it.
+  case's writes is the adapter's business (a writer process, multi-row statements), the store
+  drives the transactions and calls back into the service's steps (read, decide) inside them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:
     from turnout.domain.access import Principal, Role
+    from turnout.domain.admission import CheckInStatus, PreviousScan
     from turnout.domain.errors import DomainError, FieldError
     from turnout.domain.events import Event, EventStatus, Gate
     from turnout.domain.imports import (
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
         RowCleaning,
     )
     from turnout.domain.participants import Participant, ParticipantInput
-    from turnout.messages.base import Envelope, Message
+    from turnout.messages.base import Envelope, Fact, Message
     from turnout.messages.facts import ParticipantRegistered
 
 
@@ -314,6 +315,15 @@ class TicketStore(Protocol):
         ...
 
 
+class TicketKeys(Protocol):
+    """Each event's ticket signing key (``services.ticketing.TicketBook``), for the use cases that
+    sign or verify tickets themselves (check-in, imports)."""
+
+    def keypair(self, uow: UnitOfWork, *, event_id: str) -> SigningKey:
+        """The event's key pair (made on first use, in ``uow``'s transaction)."""
+        ...
+
+
 # --- intake ----------------------------------------------------------------------------------------
 # An import (services/importing.py) reads a file (``ImportFiles``), has its rows cleaned and their
 # tickets signed (``RowCleaner``), decides each batch and hands it to a ``BatchSaver``, whose saves
@@ -529,12 +539,6 @@ class Processes(Protocol):
 
     def has_ended(self, owner: str | None) -> bool:
         """True when ``owner`` is empty or a process on this host that no longer runs."""
-        ...
-
-
-class TicketKeys(Protocol):
-    def keypair(self, uow: UnitOfWork, *, event_id: str) -> SigningKey:
-        """The event's key pair (made on first use, in ``uow``'s transaction)."""
         ...
 
 
@@ -977,6 +981,176 @@ class StatisticsReadModel(Protocol):
 
 # --- check-in --------------------------------------------------------------------------------------
 # (the check-in store: scans decided by the service, stored by the adapter)
+
+
+@dataclass(slots=True)
+class ParticipantCheckIn:
+    """A participant as check-in reads them. The service changes ``check_in_status``,
+    ``first_checked_in_at`` and ``last_scan_at`` in memory as it decides scans (a slotted dataclass,
+    not a frozen one: thousands are read for an upload)."""
+
+    id: str
+    name: str
+    status: str  # registered | cancelled
+    check_in_status: CheckInStatus
+    ticket_version: int
+    first_checked_in_at: datetime | None
+    last_scan_at: datetime | None  # the last accepted scan: the start of a stay
+    token: str | None  # the current ticket token as stored
+
+
+class StoredScan(NamedTuple):
+    """A scan already stored under a nonce (what a replay answers)."""
+
+    scan_id: str
+    nonce: str
+    result: str
+    code: str | None
+    participant_id: str | None
+
+
+class ScanRecord(NamedTuple):
+    """One scan to store (any outcome), in the ``scans`` table's column order."""
+
+    id: str
+    event_id: str
+    participant_id: str | None
+    gate_id: str
+    method: str
+    direction: str
+    result: str
+    code: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    nonce: str | None
+    stay_seconds: int | None
+    actor: str | None
+    device: dict[str, Any]
+    location: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class CheckInChange(NamedTuple):
+    """A participant's check-in state after a batch's scans (one per participant that moved)."""
+
+    participant_id: str
+    check_in_status: str
+    first_checked_in_at: datetime | None
+    last_scan_at: datetime | None
+
+
+class OutboxFact(NamedTuple):
+    """A fact for the outbox: what ``Envelope.wrap(fact, occurred_at, id)`` makes of it."""
+
+    id: str
+    occurred_at: datetime
+    fact: Fact
+
+
+@dataclass(slots=True)
+class CheckInWrites:
+    """What one decided batch stores, in one transaction: its scans, the participants' new states
+    (``updated_at`` is ``at``) and the ``attendance.recorded`` facts for the outbox."""
+
+    scans: list[ScanRecord]
+    changes: list[CheckInChange]
+    facts: list[OutboxFact]
+    at: datetime
+
+
+class Decided(Protocol):
+    """A batch as the service decided it: the store writes ``writes`` and hands the whole back."""
+
+    @property
+    def writes(self) -> CheckInWrites: ...
+
+
+class CheckInReader(Protocol):
+    """What the service reads for a batch, inside the store's transaction."""
+
+    def event(self, event_id: str) -> Event | None: ...
+
+    def participants(
+        self, event_id: str, *, ids: Collection[str] = (), tokens: Collection[str] = ()
+    ) -> list[ParticipantCheckIn]:
+        """The event's participants named by id or by their current token. Where the database
+        locks rows, theirs stay locked until the transaction ends."""
+        ...
+
+    def stored_scans(self, event_id: str, nonces: Collection[str]) -> list[StoredScan]: ...
+
+    def last_scan_at_gate(self, participant_id: str, gate_id: str) -> PreviousScan | None:
+        """The participant's latest scan at the gate (for the BLE debounce)."""
+        ...
+
+
+_BatchT_contra = TypeVar("_BatchT_contra", contravariant=True)
+_LedgerT = TypeVar("_LedgerT")
+_DecidedT_co = TypeVar("_DecidedT_co", bound=Decided, covariant=True)
+BatchT = TypeVar("BatchT")
+LedgerT = TypeVar("LedgerT")
+DecidedT = TypeVar("DecidedT", bound=Decided)
+
+
+class CheckInSteps(Protocol[_BatchT_contra, _LedgerT, _DecidedT_co]):
+    """The service's side of ``CheckInStore.record``: the store calls these inside its transactions.
+
+    A *ledger* is what the service holds in memory while it decides: participants as the batches
+    decided so far left them, tokens resolved, answers of nonces known. ``read`` adds to it what
+    ``batches`` need and it lacks (what it holds already is not read again); ``decide`` decides one
+    batch against it without reading, and moves it on."""
+
+    def ledger(self) -> _LedgerT:
+        """A fresh ledger: it knows the answers of the batches this upload has committed."""
+        ...
+
+    def read(self, reader: CheckInReader, ledger: _LedgerT, batches: Sequence[_BatchT_contra]) -> None: ...
+
+    def decide(self, ledger: _LedgerT, batch: _BatchT_contra) -> _DecidedT_co: ...
+
+
+class CheckInStore(Protocol):
+    """Stores decided scans; the store drives the transactions and calls back into the service.
+
+    ``record`` yields each batch once it is committed, in order. For each batch it opens a
+    transaction, has the service ``read`` (through a reader of that transaction) and ``decide``,
+    writes the batch's ``writes`` and commits; a batch that conflicts with a concurrent writer (a
+    nonce stored meanwhile, a lock cycle) is tried again from fresh reads. How is the store's
+    business: one ledger per transaction, or one for the whole upload while earlier batches are
+    being written (then every batch is checked to stand on what it read)."""
+
+    def record(
+        self, *, event_id: str, batches: Sequence[BatchT], steps: CheckInSteps[BatchT, LedgerT, DecidedT]
+    ) -> Generator[DecidedT, None, None]: ...
+
+    def start(self) -> None:
+        """Get ready for uploads (a server calls it at start-up); idempotent."""
+        ...
+
+    def close(self) -> None:
+        """Release what ``start`` or an upload began (waits for an upload in progress)."""
+        ...
+
+
+ItemT = TypeVar("ItemT")
+AnswerT = TypeVar("AnswerT")
+_ItemT_contra = TypeVar("_ItemT_contra", contravariant=True)
+_AnswerT_co = TypeVar("_AnswerT_co", covariant=True)
+
+#: ``run(key, items)`` for a group of items submitted together under one key: an answer (or the
+#: error to raise) for each item, in order
+GroupRun = Callable[[str, list[ItemT]], Sequence[AnswerT | BaseException]]
+
+
+class Batcher(Protocol[_ItemT_contra, _AnswerT_co]):
+    """Runs together what callers submit at about the same moment (one transaction for many scans):
+    each caller gets its own item's answer."""
+
+    async def submit(self, key: str, item: _ItemT_contra) -> _AnswerT_co: ...
+
+    def submit_waiting(self, key: str, item: _ItemT_contra) -> _AnswerT_co:
+        """``submit`` for a caller that blocks (a thread)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -11,7 +11,7 @@ from tests.e2e.test_auth_table import make_key
 from tests.e2e.test_scanner_page import browser, served  # noqa: F401  (fixtures)
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Role
-from turnout.services.admission import ScanInput, desk_for
+from turnout.services.checkin import ScanInput
 
 
 @pytest.mark.browser
@@ -19,7 +19,7 @@ def test_dashboard_shows_live_numbers_when_signed_in(served: str, browser: Any, 
     event_id = live_event(turnout)
     gate_id = add_gate(turnout, event_id, name="정문")
     people = add_participants(turnout, event_id, 5)
-    desk = desk_for(turnout)
+    desk = turnout.checkin
     for person in people[:3]:
         desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=person[1]))
     key = make_key(turnout, Role.STAFF, event_id)

@@ -21,8 +21,8 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
+from turnout.adapters.gc import gc_paused
 from turnout.ports import ImportBatch
-from turnout.runtime import gc_paused
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ ORGS = ["네이버", "카카오", "삼성전자", "LG CNS", "서울대학교", "
 
 
 def build_demo(turnout: Turnout, *, participants: int, seed: int) -> dict[str, Any]:
-    from turnout.services.admission import ScanInput, desk_for
+    from turnout.services.checkin import ScanInput
     from turnout.services.events import change_status, create_event
     from turnout.services.gates import create_gate
     from turnout.services.keys import create_key
@@ -96,28 +96,28 @@ def build_demo(turnout: Turnout, *, participants: int, seed: int) -> dict[str, A
         change_status(uow, event_id=event.id, status=EventStatus.LIVE, actor="demo")
         uow.commit()
 
-    desk = desk_for(turnout)
+    checkin = turnout.checkin
     results: dict[str, int] = {}
     for person in people:
         if rng.random() > 0.7:
             continue
         gate = rng.choice([main_gate, east_gate])
         method = ScanMethod.QR if rng.random() < 0.85 else ScanMethod.BLE
-        answer = desk.scan(
+        answer = checkin.scan(
             event_id=event.id,
             scan=ScanInput(gate_id=gate.id, method=method, token=person.token, direction=Direction.IN),
             actor="demo",
         )
         results[answer.result.value] = results.get(answer.result.value, 0) + 1
         if rng.random() < 0.15:  # some walk out again, some try twice
-            answer = desk.scan(
+            answer = checkin.scan(
                 event_id=event.id,
                 scan=ScanInput(gate_id=main_gate.id, token=person.token, direction=Direction.OUT),
                 actor="demo",
             )
             results[answer.result.value] = results.get(answer.result.value, 0) + 1
         elif rng.random() < 0.1:
-            answer = desk.scan(
+            answer = checkin.scan(
                 event_id=event.id,
                 scan=ScanInput(gate_id=main_gate.id, token=person.token, direction=Direction.IN),
                 actor="demo",

@@ -121,14 +121,20 @@ class WalCheckpointer:
             self._conn = None
 
 
-def checkpointer_for(url: str, *, interval: float = 0.25) -> WalCheckpointer | None:
-    """A ``WalCheckpointer`` for a SQLite database file, or None (PostgreSQL, in-memory SQLite)."""
+def sqlite_file(url: str) -> str | None:
+    """The SQLite database file named by the URL (None: PostgreSQL, in memory, a ``file:`` URI)."""
     if not is_sqlite(url):
         return None
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return WalCheckpointer(database, interval=interval)
+    return database
+
+
+def checkpointer_for(url: str, *, interval: float = 0.25) -> WalCheckpointer | None:
+    """A ``WalCheckpointer`` for a SQLite database file, or None (PostgreSQL, in-memory SQLite)."""
+    database = sqlite_file(url)
+    return None if database is None else WalCheckpointer(database, interval=interval)
 
 
 def ping(engine: sa.Engine) -> None:

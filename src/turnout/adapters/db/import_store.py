@@ -17,7 +17,7 @@ import orjson
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
-from turnout.adapters.db.outbox_rows import OUTBOX_COLUMNS, fact_driver_rows
+from turnout.adapters.db.outbox_rows import OUTBOX_COLUMNS, fact_rows
 from turnout.adapters.db.participant_store import insert_tuples, participant_from_row
 from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs
 from turnout.domain.errors import DomainError, FieldError
@@ -317,12 +317,8 @@ class SqlImportRows:
     def fill(self, rows: Sequence[CleanRow], *, event_id: str, import_id: str, now: datetime) -> None:
         """Each row's ``stored``: ``(dialect, participants row, outbox row)``."""
         stamp = self.time(now)
-        messages = fact_driver_rows(
-            [r.registered for r in rows],
-            ids=[r.message_id for r in rows],
-            occurred_at=now,
-            time=self.time,
-            json_text=self.json_text,
+        messages = fact_rows(
+            [(r.message_id, now, r.registered) for r in rows], time=self.time, json_text=self.json_text
         )
         dialect, values = self.dialect, self.values
         for row, message in zip(rows, messages, strict=True):

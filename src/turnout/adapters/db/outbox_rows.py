@@ -51,37 +51,32 @@ def driver_rows(
     ]
 
 
-def fact_driver_rows(
-    messages: Sequence[Message],
+def fact_rows(
+    facts: Sequence[tuple[str, datetime, Message]],
     *,
-    ids: Sequence[str],
-    occurred_at: datetime,
     time: Callable[[Any], Any],
-    json_text: Callable[[str], Any],
+    json_text: Callable[[str], Any] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Many messages of one moment as driver rows: what ``driver_rows`` makes of
-    ``Envelope.wrap(message, occurred_at, id)`` for each, without making the envelopes (a bulk
-    writer's hot path: an import writes a ``participant.registered`` for every row). ``json_text``
-    turns the payload's JSON text (``payload_text``) into what the driver stores."""
-    at = time(occurred_at)
-    plain = _PLAIN
+    """``(message id, occurred_at, message)`` triples as driver rows in ``OUTBOX_COLUMNS`` order:
+    what ``driver_rows`` makes of ``Envelope.wrap(message, occurred_at, message_id)`` for each,
+    without making the envelopes (the bulk writers' hot path: a bulk check-in writes an
+    ``attendance.recorded`` for every accepted scan, an import a ``participant.registered`` for every
+    row). The payload is its JSON text (``payload_text``), given to ``json_text`` when the driver
+    wants something else (PostgreSQL's ``Jsonb``)."""
     rows: list[tuple[Any, ...]] = []
     append = rows.append
-    for message, message_id in zip(messages, ids, strict=True):
-        cls = type(message)
-        if plain.get(cls) or _plain_fields(cls):
-            text = orjson.dumps(message).decode()
-        else:
-            text = orjson.dumps(message.data()).decode()
-        append((message_id, cls.TYPE, message.key, cls.VERSION, at, json_text(text)))
+    for message_id, occurred_at, message in facts:
+        text = payload_text(message)
+        payload = text if json_text is None else json_text(text)
+        append((message_id, message.TYPE, message.key, message.VERSION, time(occurred_at), payload))
     return rows
 
 
 def payload_text(message: Message) -> str:
     """``message.data()`` as compact JSON text. A message whose fields are all text, whole numbers,
-    booleans or None is serialised by orjson straight from the dataclass (the same text, ~7x faster;
-    a test checks it for every fact class)."""
-    if _plain_fields(type(message)):
+    booleans or None is serialised by orjson straight from the dataclass (the same text, several
+    times faster; a test checks it for every fact class)."""
+    if _PLAIN.get(type(message)) or _plain_fields(type(message)):
         return orjson.dumps(message).decode()
     return orjson.dumps(message.data()).decode()
 

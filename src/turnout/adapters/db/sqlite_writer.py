@@ -191,7 +191,7 @@ class _Session:
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
-        """The processes' writer turn (see ``services.admission.Desk._write_turn``)."""
+        """The processes' writer turn (``write_turn.WriteTurn``: the same lock file)."""
         if self.turn_fd is None:
             yield
             return

@@ -22,7 +22,6 @@ from turnout.entrypoints.web import console, scanner
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
 from turnout.entrypoints.web.session import SessionMiddleware, SessionSealer
-from turnout.services.admission import desk_for
 
 
 class MetricsMiddleware:
@@ -70,14 +69,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if checkpointer is not None:
         checkpointer.start()
     if getattr(app.state, "freeze_heap", False):
-        desk_for(turnout).start_writer()  # SQLite: ready before the first bulk upload comes
+        turnout.checkin.start()  # SQLite file: the bulk writer ready before the first upload comes
         gc.collect()
         gc.freeze()
     try:
         yield
     finally:
         if getattr(app.state, "freeze_heap", False):  # waits for a running upload: off the event loop
-            await anyio.to_thread.run_sync(desk_for(turnout).close)
+            await anyio.to_thread.run_sync(turnout.checkin.close)
         if checkpointer is not None:
             checkpointer.stop()
 

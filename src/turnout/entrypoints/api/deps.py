@@ -19,16 +19,23 @@ def get_turnout(request: Request) -> Turnout:
     return turnout
 
 
-def get_principal(request: Request, turnout: Annotated[Turnout, Depends(get_turnout)]) -> Principal:
-    """The key from ``Authorization: Bearer`` (or the web console's session cookie)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, credential = header.partition(" ")
+def principal_from(turnout: Turnout, *, authorization: str | None, session_key: str | None) -> Principal:
+    """The key from an ``Authorization: Bearer`` header's value, else the web console's session key."""
+    scheme, _, credential = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and credential:
         return turnout.authenticator.authenticate(credential.strip())
-    session_key = getattr(request.state, "session_key", None)
     if session_key:
         return turnout.authenticator.authenticate(session_key)
     raise Unauthenticated()
+
+
+def get_principal(request: Request, turnout: Annotated[Turnout, Depends(get_turnout)]) -> Principal:
+    """The key from ``Authorization: Bearer`` (or the web console's session cookie)."""
+    return principal_from(
+        turnout,
+        authorization=request.headers.get("authorization"),
+        session_key=getattr(request.state, "session_key", None),
+    )
 
 
 def get_locale(request: Request) -> str:

@@ -79,12 +79,19 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
+def locale_for(lang: str | None, accept_language: str | None, default: str) -> str:
+    """The answer's language: ``?lang=`` when it names one we have, else ``Accept-Language``."""
+    if lang in ("ko", "en"):
+        return lang
+    return pick_locale(accept_language, default)
+
+
 def locale_of(request: Request) -> str:
-    explicit = request.query_params.get("lang")
-    if explicit in ("ko", "en"):
-        return explicit
-    default = getattr(request.app.state, "default_locale", "en")
-    return pick_locale(request.headers.get("accept-language"), default)
+    return locale_for(
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+        getattr(request.app.state, "default_locale", "en"),
+    )
 
 
 def error_body(

@@ -19,21 +19,21 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from turnout.adapters.gc import gc_paused
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Permission, Principal, authorize
 from turnout.domain.admission import Direction
 from turnout.domain.errors import DomainError, FieldError, ValidationFailed
-from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, get_principal, get_turnout
-from turnout.entrypoints.api.errors import locale_of
+from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, get_turnout, principal_from
+from turnout.entrypoints.api.errors import locale_for
 from turnout.entrypoints.api.schemas import (
     AttendanceBulkCreate,
     AttendanceBulkRead,
     AttendanceCreate,
     AttendanceRead,
 )
-from turnout.i18n import pick_locale, translate
-from turnout.runtime import gc_paused
-from turnout.services.admission import ScanAnswer, ScanInput, desk_for
+from turnout.i18n import translate
+from turnout.services.checkin import ScanAnswer, ScanInput
 from turnout.services.statistics import analytics
 
 router = APIRouter(prefix="/api/v1", tags=["attendance"])
@@ -52,14 +52,36 @@ class ScanContext:
     locale: str
 
 
-async def scan_context(event_id: str, request: Request) -> ScanContext:
-    """Wiring, key and language for the scan routes, authorised to scan at this event before the body
-    is read. One ``async`` dependency instead of four plain ones: FastAPI runs each plain dependency
-    in the thread pool, a measurable cost per scan. The key check is a cache hit but every 5 s."""
-    turnout = get_turnout(request)
-    principal = get_principal(request, turnout)
+def scan_context_for(
+    turnout: Turnout,
+    event_id: str,
+    *,
+    authorization: str | None,
+    session_key: str | None,
+    lang: str | None,
+    accept_language: str | None,
+    default_locale: str,
+) -> ScanContext:
+    """Key and language of a scan request, authorised to scan at this event (before the body is
+    read). The one check of both scan entries: the route's dependency and ``ScanFastPath``."""
+    principal = principal_from(turnout, authorization=authorization, session_key=session_key)
     authorize(principal, Permission.SCAN, event_id=event_id)
-    return ScanContext(turnout, principal, locale_of(request))
+    return ScanContext(turnout, principal, locale_for(lang, accept_language, default_locale))
+
+
+async def scan_context(event_id: str, request: Request) -> ScanContext:
+    """``scan_context_for`` the request. One ``async`` dependency instead of four plain ones: FastAPI
+    runs each plain dependency in the thread pool, a measurable cost per scan. The key check is a
+    cache hit but every 5 s."""
+    return scan_context_for(
+        get_turnout(request),
+        event_id,
+        authorization=request.headers.get("authorization"),
+        session_key=getattr(request.state, "session_key", None),
+        lang=request.query_params.get("lang"),
+        accept_language=request.headers.get("accept-language"),
+        default_locale=getattr(request.app.state, "default_locale", "en"),
+    )
 
 
 def stats_reader(event_id: str, principal: PrincipalDep) -> Principal:
@@ -154,8 +176,9 @@ async def record_scan(event_id: str, body: AttendanceCreate, context: ScanContex
     its own gate (``gate_id`` defaults to it); manual check-in sends ``participant_id`` and
     ``method: manual``, and the key is recorded as the actor."""
     scan = _to_input(body, context.principal, event_id)
-    desk = desk_for(context.turnout)
-    answer = await desk.scan_async(event_id=event_id, scan=scan, actor=context.principal.actor)
+    answer = await context.turnout.checkin.scan_async(
+        event_id=event_id, scan=scan, actor=context.principal.actor
+    )
     return _json(answer_body(answer, context.locale))
 
 
@@ -220,7 +243,7 @@ def _record_bulk(event_id: str, raw: bytes, context: ScanContext) -> Response:
     with gc_paused():  # tens of thousands of objects: collections would walk the server's heap repeatedly
         body = _bulk_body(raw)
         inputs = _to_inputs(body.records, principal, event_id)
-        result = desk_for(context.turnout).bulk(event_id=event_id, records=inputs, actor=principal.actor)
+        result = context.turnout.checkin.bulk(event_id=event_id, records=inputs, actor=principal.actor)
     return _json(
         {
             "total_processed": result.total_processed,
@@ -376,26 +399,26 @@ class ScanFastPath:
     async def _try(
         self, scope: Scope, event_id: str, authorization: bytes, accept_language: bytes | None, body: bytes
     ) -> bytes | None:
-        scheme, _, credential = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            return None
         app = scope["app"]
         turnout: Turnout = app.state.turnout
         try:
-            principal = turnout.authenticator.authenticate(credential.strip())
-            authorize(principal, Permission.SCAN, event_id=event_id)
-            scan = _to_input(AttendanceCreate.model_validate_json(body), principal, event_id)
+            context = scan_context_for(
+                turnout,
+                event_id,
+                authorization=authorization.decode("latin-1"),
+                session_key=None,  # a cookie session: the route's (the session middleware is behind us)
+                lang=None,  # a query string: the route's
+                accept_language=accept_language.decode("latin-1") if accept_language else None,
+                default_locale=getattr(app.state, "default_locale", "en"),
+            )
+            scan = _to_input(AttendanceCreate.model_validate_json(body), context.principal, event_id)
         except (DomainError, ValidationError, ValueError):
             return None
-        desk = desk_for(turnout)
-        if desk.cached_gate(event_id=event_id, gate_id=scan.gate_id) is None:
+        checkin = turnout.checkin
+        if checkin.cached_gate(event_id=event_id, gate_id=scan.gate_id) is None:
             return None  # the route looks the gate up (and refuses an unknown one)
-        locale = pick_locale(
-            accept_language.decode("latin-1") if accept_language else None,
-            getattr(app.state, "default_locale", "en"),
-        )
-        answer = await desk.scan_async(event_id=event_id, scan=scan, actor=principal.actor)
-        return orjson.dumps(answer_body(answer, locale))
+        answer = await checkin.scan_async(event_id=event_id, scan=scan, actor=context.principal.actor)
+        return orjson.dumps(answer_body(answer, context.locale))
 
 
 def _replay(body: bytes, more: bool, receive: Receive) -> Receive:

@@ -1,4 +1,7 @@
-"""Bulk uploads of offline scans, on SQLite and PostgreSQL."""
+"""``SqliteCheckInStore`` on a SQLite file: bulk uploads through the writer process (decided ahead,
+committed a batch behind), its fallbacks to batch by batch, and its life (start, close, a writer
+that dies or stops answering). The rules of check-in are the service tests' (``tests/unit``); what
+every store does is the contract suite's."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -21,19 +24,48 @@ from sqlalchemy import event as sa_event
 
 from tests.attendance_support import add_gate, add_participants, live_event, set_participant
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.engine import sqlite_file
+from turnout.adapters.db.sqlite_checkin_store import WRITER_IN_FLIGHT, SqliteCheckInStore
 from turnout.adapters.db.sqlite_writer import SqliteWriter, WriterStopped, Written
 from turnout.adapters.db.tables_attendance import scans
-from turnout.bootstrap import Turnout, bootstrap
+from turnout.bootstrap import Turnout, bootstrap, build_checkin
 from turnout.config import Settings
 from turnout.domain.admission import Direction
-from turnout.services.admission import WRITER_IN_FLIGHT, Desk, ScanAnswer, ScanInput, desk_for
+from turnout.ports import TicketKeys
+from turnout.services.checkin import CheckIn, ScanInput
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+STORE_LOG = "turnout.adapters.db.sqlite_checkin_store"
 
 
 def count(turnout: Turnout, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
     with turnout.uow(readonly=True) as uow:
         return int(uow.conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def checkin_on(
+    wired: Turnout, *, pipeline: bool = True, on_recorded: Callable[[str], None] | None = None
+) -> tuple[CheckIn, SqliteCheckInStore]:
+    """A check-in service of its own on ``wired``'s database, with its ``SqliteCheckInStore``
+    (``pipeline=False``: no writer process, batch by batch)."""
+    store = SqliteCheckInStore(
+        wired.engine, database=sqlite_file(wired.settings.database_url), pipeline=pipeline
+    )
+    checkin = build_checkin(
+        settings=wired.settings,
+        engine=wired.engine,
+        clock=wired.clock,
+        tickets=cast(TicketKeys, wired.tickets),
+        on_recorded=on_recorded,
+        store=store,
+    )
+    wired.on_close.append(checkin.close)
+    return checkin, store
+
+
+def warm_key(checkin: CheckIn, event_id: str) -> None:
+    """The event's signing key fetched (made) now, before a test takes the write lock elsewhere."""
+    checkin.verify(event_id=event_id, token="warm-up")
 
 
 @pytest.fixture
@@ -56,90 +88,6 @@ def _own_database(sqlite_template: Path, tmp_path: Path, name: str) -> Iterator[
         yield turnout
     finally:
         turnout.close()
-
-
-def test_exit_uploaded_before_its_entry_is_applied_in_timestamp_order(turnout: Turnout) -> None:
-    event_id = live_event(turnout)
-    gate_id = add_gate(turnout, event_id)
-    [(pid, token)] = add_participants(turnout, event_id, 1)
-    records = [
-        ScanInput(
-            gate_id=gate_id,
-            token=token,
-            direction=Direction.OUT,
-            occurred_at=T0 + timedelta(hours=2),
-            nonce="b",
-        ),
-        ScanInput(gate_id=gate_id, token=token, direction=Direction.IN, occurred_at=T0, nonce="a"),
-    ]
-    result = desk_for(turnout).bulk(event_id=event_id, records=records, actor="key:s")
-    assert (result.total_processed, result.successful, result.failed, result.errors) == (2, 2, 0, [])
-    with turnout.uow(readonly=True) as uow:
-        rows = list(uow.conn.execute(sa.select(scans).order_by(scans.c.occurred_at)))
-        person = uow.conn.execute(sa.select(t.participants).where(t.participants.c.id == pid)).one()
-    assert [(r.result, r.stay_seconds) for r in rows] == [("admitted", None), ("exited", 7200)]
-    assert person.check_in_status == "exited"
-    assert count(turnout, t.outbox, t.outbox.c.type == "attendance.recorded") == 2
-
-
-def test_bulk_reports_failures_by_index_when_records_are_refused(turnout: Turnout) -> None:
-    event_id = live_event(turnout)
-    gate_id = add_gate(turnout, event_id)
-    [(_, token)] = add_participants(turnout, event_id, 1)
-    records = [
-        ScanInput(gate_id=gate_id, token=token, occurred_at=T0),
-        ScanInput(gate_id=gate_id, token=token, occurred_at=T0 + timedelta(minutes=1)),
-        ScanInput(gate_id=gate_id, token="garbage", occurred_at=T0),
-        ScanInput(gate_id="no-such-gate", token=token, occurred_at=T0),
-    ]
-    result = desk_for(turnout).bulk(event_id=event_id, records=records)
-    assert (result.successful, result.failed) == (1, 3)
-    assert [(e.index, e.code) for e in result.errors] == [
-        (1, "already_admitted"),
-        (2, "malformed_token"),
-        (3, "gate_not_found"),
-    ]
-
-
-def test_bulk_is_idempotent_by_nonce_when_uploaded_twice(turnout: Turnout) -> None:
-    event_id = live_event(turnout)
-    gate_id = add_gate(turnout, event_id)
-    people = add_participants(turnout, event_id, 30)
-    records = [
-        ScanInput(gate_id=gate_id, token=token, occurred_at=T0 + timedelta(seconds=i), nonce=f"n{i}")
-        for i, (_, token) in enumerate(people)
-    ]
-    records.append(
-        ScanInput(gate_id=gate_id, token=people[0][1], occurred_at=T0 + timedelta(hours=1), nonce="dup")
-    )
-    desk = desk_for(turnout)
-    first = desk.bulk(event_id=event_id, records=records, batch_size=7)
-    second = desk.bulk(event_id=event_id, records=records, batch_size=7)
-    assert (first.successful, first.failed) == (30, 1)
-    assert (second.successful, second.failed, second.errors) == (first.successful, first.failed, first.errors)
-    assert count(turnout, scans) == 31
-    assert count(turnout, t.outbox, t.outbox.c.type == "attendance.recorded") == 30
-
-
-def test_repeated_nonce_inside_one_upload_is_applied_once(turnout: Turnout) -> None:
-    event_id = live_event(turnout)
-    gate_id = add_gate(turnout, event_id)
-    [(_, token)] = add_participants(turnout, event_id, 1)
-    record = ScanInput(gate_id=gate_id, token=token, occurred_at=T0, nonce="same")
-    result = desk_for(turnout).bulk(event_id=event_id, records=[record, record, record], batch_size=2)
-    assert (result.successful, result.failed) == (3, 0)
-    assert count(turnout, scans) == 1
-
-
-def test_bulk_statistics_are_signalled_after_each_batch(turnout: Turnout) -> None:
-    event_id = live_event(turnout)
-    gate_id = add_gate(turnout, event_id)
-    people = add_participants(turnout, event_id, 25)
-
-    before = turnout.statistics.version(event_id)
-    records = [ScanInput(gate_id=gate_id, token=token, occurred_at=T0) for _, token in people]
-    desk_for(turnout).bulk(event_id=event_id, records=records, batch_size=10)
-    assert turnout.statistics.version(event_id) - before == 3
 
 
 def _enter_then_leave(turnout: Turnout) -> tuple[str, str, str, list[ScanInput]]:
@@ -171,28 +119,6 @@ def _enter_then_leave(turnout: Turnout) -> tuple[str, str, str, list[ScanInput]]
 def _statuses(turnout: Turnout) -> dict[str, str]:
     with turnout.uow(readonly=True) as uow:
         return dict(uow.conn.execute(sa.select(t.participants.c.id, t.participants.c.check_in_status)).all())
-
-
-def test_a_write_between_batches_is_seen_by_the_next_batch(turnout: Turnout) -> None:
-    """Batch by batch, each batch reads afresh: a gate that cancels a participant (another
-    connection) between two batches changes the next answer. (The pipelined path, where batches are
-    decided ahead: ``test_a_write_while_batches_are_decided_ahead_is_seen_by_the_next_batch``.)"""
-    event_id, pid, other_pid, records = _enter_then_leave(turnout)
-    desk = desk_for(turnout)
-    desk._writer_database = None  # batch by batch on SQLite too
-    batches: list[int] = []
-
-    def after_batch(_event_id: str) -> None:
-        batches.append(1)
-        if len(batches) == 2:  # both entered; now someone else cancels the first participant
-            set_participant(turnout, pid, status="cancelled")
-
-    desk._on_recorded = after_batch
-    result = desk.bulk(event_id=event_id, records=records, batch_size=1)
-    assert len(batches) == 4
-    assert [(e.index, e.code) for e in result.errors] == [(2, "participant_cancelled")]
-    assert result.successful == 3
-    assert _statuses(turnout) == {pid: "inside", other_pid: "exited"}
 
 
 @pytest.fixture
@@ -230,56 +156,12 @@ def test_a_write_while_batches_are_decided_ahead_is_seen_by_the_next_batch(
     batch is decided again, batch by batch, on what is stored now."""
     event_id, pid, other_pid, records = _enter_then_leave(wired)
     before_batch_is_sent(event_id, 2, 2, lambda: set_participant(wired, pid, status="cancelled"))
-    result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
+    checkin, _ = checkin_on(wired)
+    result = checkin.bulk(event_id=event_id, records=records, batch_size=1)
     assert [(e.index, e.code) for e in result.errors] == [(2, "participant_cancelled")]
     assert result.successful == 3
     assert calls == ["batch", "batch"]  # the two batches from the third on went one by one
     assert _statuses(wired) == {pid: "inside", other_pid: "exited"}
-
-
-def test_batches_carry_their_own_changes_forward(turnout: Turnout) -> None:
-    """Entry in one batch, exit in the next, nothing else writing: the second batch decides on the
-    state the first one committed (the exit is accepted with its stay)."""
-    event_id = live_event(turnout)
-    gate_id = add_gate(turnout, event_id)
-    people = add_participants(turnout, event_id, 3)
-    records = (
-        [
-            ScanInput(
-                gate_id=gate_id, token=tok, direction=Direction.IN, occurred_at=T0 + timedelta(seconds=i)
-            )
-            for i, (_, tok) in enumerate(people)
-        ]
-        + [
-            ScanInput(
-                gate_id=gate_id,
-                token=tok,
-                direction=Direction.OUT,
-                occurred_at=T0 + timedelta(minutes=10 + i),
-            )
-            for i, (_, tok) in enumerate(people)
-        ]
-        + [
-            ScanInput(
-                gate_id=gate_id,
-                token=people[0][1],
-                direction=Direction.OUT,
-                occurred_at=T0 + timedelta(hours=1),
-            )
-        ]
-    )
-    result = desk_for(turnout).bulk(event_id=event_id, records=records, batch_size=2)
-    assert result.successful == 6
-    assert [(e.index, e.code) for e in result.errors] == [(6, "not_inside")]
-    with turnout.uow(readonly=True) as uow:
-        stays = [r.stay_seconds for r in uow.conn.execute(sa.select(scans).where(scans.c.result == "exited"))]
-        changed = uow.conn.execute(
-            sa.select(sa.func.count())
-            .select_from(t.participants)
-            .where(t.participants.c.check_in_status == "exited")
-        ).scalar_one()
-    assert sorted(stays) == [600, 659, 718]
-    assert changed == 3
 
 
 def test_later_batches_do_not_read_again_what_nobody_changed(wired: Turnout) -> None:
@@ -300,7 +182,8 @@ def test_later_batches_do_not_read_again_what_nobody_changed(wired: Turnout) -> 
         if statement.startswith("SELECT id, name, status") and "FROM participants" in statement:
             looked_up.append(statement)
 
-    result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=1)
+    checkin, _ = checkin_on(wired)
+    result = checkin.bulk(event_id=event_id, records=records, batch_size=1)
     assert (result.successful, result.failed) == (6, 0)
     assert len(looked_up) == 1  # every participant the upload names, at once, then nothing
 
@@ -367,15 +250,15 @@ def _outcome(wired: Turnout, event_id: str, result: Any) -> tuple[Any, ...]:
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Each batch that went the batch-by-batch path (``Desk._bulk_batch``), as it goes."""
+    """Each batch that went the batch-by-batch path (``SqliteCheckInStore.record_batch``), as it goes."""
     seen: list[str] = []
-    original = Desk._bulk_batch
+    original = SqliteCheckInStore.record_batch
 
-    def counted(self: Desk, **kwargs: Any) -> list[ScanAnswer]:
+    def counted(self: SqliteCheckInStore, batch: Any, steps: Any) -> Any:
         seen.append("batch")
-        return original(self, **kwargs)
+        return original(self, batch, steps)
 
-    monkeypatch.setattr(Desk, "_bulk_batch", counted)
+    monkeypatch.setattr(SqliteCheckInStore, "record_batch", counted)
     return seen
 
 
@@ -388,11 +271,9 @@ def test_decided_ahead_or_batch_by_batch_the_upload_ends_the_same(
     for pipelined in (True, False):
         with _own_database(sqlite_template, tmp_path, f"{pipelined}") as wired:
             event_id, records = _mixed_upload(wired)
-            desk = desk_for(wired)
-            if not pipelined:
-                desk._writer_database = None  # no writer process: batch by batch
+            checkin, _ = checkin_on(wired, pipeline=pipelined)  # without: no writer process
             calls.clear()
-            result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+            result = checkin.bulk(event_id=event_id, records=records, batch_size=7)
             assert (len(calls) == 0) is pipelined  # nothing else wrote: the pipeline did every batch
             outcomes.append(_outcome(wired, event_id, result))
     assert outcomes[0] == outcomes[1]
@@ -412,9 +293,8 @@ def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
     wired: Turnout, calls: list[str], before_batch_is_sent: Callable[..., None]
 ) -> None:
     event_id, records = _mixed_upload(wired)
-    desk = desk_for(wired)
     counted: list[str] = []
-    desk._on_recorded = counted.append
+    checkin, _ = checkin_on(wired, on_recorded=counted.append)
 
     def rename() -> None:  # another connection writes while the upload is under way
         with wired.uow() as uow:
@@ -422,7 +302,7 @@ def test_a_write_from_elsewhere_hands_the_rest_to_the_batch_by_batch_path(
             uow.commit()
 
     before_batch_is_sent(event_id, 3, 21, rename)  # three batches of 7 stored, then the write
-    result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+    result = checkin.bulk(event_id=event_id, records=records, batch_size=7)
     assert len(counted) == 13  # every batch counted once (90 records / 7)
     assert len(calls) == 10  # the pipeline committed three batches, the rest went one by one
     errors = [(e.index, e.code) for e in result.errors]
@@ -436,7 +316,7 @@ def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
     if the callback raises, the upload stops: the writer's session is ended and the error reaches
     the caller. Batches committed by then stay, and a retry answers them by nonce."""
     event_id, records = _mixed_upload(wired)
-    desk = desk_for(wired)
+    checkin, store = checkin_on(wired)
     signalled: list[str] = []
 
     def after_batch(_event_id: str) -> None:
@@ -444,13 +324,13 @@ def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
         if len(signalled) == 2:
             raise RuntimeError("statistics are down")
 
-    desk._on_recorded = after_batch
-    writer = desk.start_writer()
+    checkin.on_recorded = after_batch
+    writer = store.start_writer()
     assert writer is not None
     with pytest.raises(RuntimeError, match="statistics are down"):
-        desk.bulk(event_id=event_id, records=records, batch_size=3)
+        checkin.bulk(event_id=event_id, records=records, batch_size=3)
     assert not writer.alive  # stopped where it was, not left to finish what it had been sent
-    assert desk._writer is None
+    assert store.writer is None
     assert calls == []  # nothing went on batch by batch after the error
     assert len(signalled) == 2
     stored = count(wired, scans, scans.c.event_id == event_id)
@@ -458,8 +338,8 @@ def test_a_failing_statistics_callback_mid_pipeline_is_raised_not_hung(
     assert 6 <= stored <= (2 + WRITER_IN_FLIGHT) * 3 < 90
     time.sleep(0.3)
     assert count(wired, scans, scans.c.event_id == event_id) == stored  # nothing written after
-    desk._on_recorded = None
-    again = desk.bulk(event_id=event_id, records=records, batch_size=3)
+    checkin.on_recorded = None
+    again = checkin.bulk(event_id=event_id, records=records, batch_size=3)
     assert again.total_processed == 90
     assert _nonces_stored(wired, event_id) == 80  # each nonce once: replayed, not recorded again
 
@@ -486,22 +366,20 @@ def test_a_writer_process_that_dies_mid_upload_loses_nothing(
     for with_writer in (True, False):
         with _own_database(sqlite_template, tmp_path, f"{with_writer}") as wired:
             event_id, records = _mixed_upload(wired)
-            desk = desk_for(wired)
+            checkin, store = checkin_on(wired, pipeline=with_writer)
             if with_writer:
                 monkeypatch.setattr(SqliteWriter, "write", write_then_die)
-                killed = desk.start_writer()
+                killed = store.start_writer()
                 assert killed is not None
-            else:
-                desk._writer_database = None
-            with caplog.at_level(logging.WARNING, logger="turnout.services.admission"):
-                result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+            with caplog.at_level(logging.WARNING, logger=STORE_LOG):
+                result = checkin.bulk(event_id=event_id, records=records, batch_size=7)
             outcomes.append(_outcome(wired, event_id, result))
             if with_writer:
                 assert "finding what it committed" in caplog.text
                 monkeypatch.setattr(SqliteWriter, "write", original)
-                desk.bulk(event_id=event_id, records=records, batch_size=7)
+                checkin.bulk(event_id=event_id, records=records, batch_size=7)
                 assert _nonces_stored(wired, event_id) == 80  # each nonce once: replayed, not recorded again
-                assert desk.start_writer() is not killed  # a new process took over
+                assert store.start_writer() is not killed  # a new process took over
     assert outcomes[0] == outcomes[1]
 
 
@@ -518,8 +396,8 @@ def test_a_writer_that_stops_answering_is_stopped_before_its_batches_are_looked_
         ScanInput(gate_id=gate_id, token=token, direction=Direction.IN, occurred_at=T0 + timedelta(seconds=i))
         for i, (_, token) in enumerate(people)
     ]
-    desk = desk_for(wired)
-    desk._verifier(event_id)  # the event's key pair made now, before the write lock is taken below
+    checkin, store = checkin_on(wired)
+    warm_key(checkin, event_id)
     database = wired.settings.database_url.removeprefix("sqlite:///")
     blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")  # the writer waits for the write lock: it commits nothing yet
@@ -531,20 +409,20 @@ def test_a_writer_that_stops_answering_is_stopped_before_its_batches_are_looked_
             threading.Timer(0.5, blocker.rollback).start()  # then the writer could go on
             raise WriterStopped("the pipe broke")
 
-    committed = Desk._committed
+    committed = SqliteCheckInStore._committed
     looked: list[bool] = []
 
-    def look(self: Desk, plan: Any) -> bool:
-        writer = self._writer
+    def look(self: SqliteCheckInStore, first_scan_id: str | None) -> bool:
+        writer = self.writer
         looked.append(writer is None or not writer.alive)  # stopped before the look
-        return committed(self, plan)
+        return committed(self, first_scan_id)
 
     monkeypatch.setattr(SqliteWriter, "write", write_then_lose)
-    monkeypatch.setattr(Desk, "_committed", look)
-    writer = desk.start_writer()
+    monkeypatch.setattr(SqliteCheckInStore, "_committed", look)
+    writer = store.start_writer()
     assert writer is not None
-    with caplog.at_level(logging.WARNING, logger="turnout.services.admission"):
-        result = desk.bulk(event_id=event_id, records=records, batch_size=1)
+    with caplog.at_level(logging.WARNING, logger=STORE_LOG):
+        result = checkin.bulk(event_id=event_id, records=records, batch_size=1)
     assert "finding what it committed" in caplog.text
     assert looked
     assert all(looked)
@@ -561,8 +439,8 @@ def test_the_upload_runs_at_most_a_few_batches_ahead_of_the_writer(
     """Bounded: memory, and what an error mid-upload can leave committed beyond what was counted.
     The writer is held back (another connection has the write lock) while the upload decides."""
     event_id, records = _mixed_upload(wired)
-    desk = desk_for(wired)
-    desk._verifier(event_id)
+    checkin, _ = checkin_on(wired)
+    warm_key(checkin, event_id)
     database = wired.settings.database_url.removeprefix("sqlite:///")
     blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
@@ -596,7 +474,7 @@ def test_the_upload_runs_at_most_a_few_batches_ahead_of_the_writer(
     monkeypatch.setattr(SqliteWriter, "write", counted_write)
     monkeypatch.setattr(SqliteWriter, "written", counted_written)
     monkeypatch.setattr(SqliteWriter, "next_written", counted_next)
-    result = desk.bulk(event_id=event_id, records=records, batch_size=3)
+    result = checkin.bulk(event_id=event_id, records=records, batch_size=3)
     safety.cancel()
     blocker.close()
     assert (result.successful, result.failed) == (79, 11)
@@ -606,11 +484,11 @@ def test_the_upload_runs_at_most_a_few_batches_ahead_of_the_writer(
 
 def test_an_upload_while_another_has_the_writer_goes_batch_by_batch(wired: Turnout, calls: list[str]) -> None:
     event_id, records = _mixed_upload(wired)
-    desk = desk_for(wired)
-    writer = desk.start_writer()
+    checkin, store = checkin_on(wired)
+    writer = store.start_writer()
     assert writer is not None
     with writer.lock:  # another upload is using it
-        result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+        result = checkin.bulk(event_id=event_id, records=records, batch_size=7)
     assert len(calls) == 13
     assert (result.successful, result.failed) == (79, 11)
 
@@ -618,18 +496,18 @@ def test_an_upload_while_another_has_the_writer_goes_batch_by_batch(wired: Turno
 def test_closing_while_an_upload_uses_the_writer_waits_for_it(
     wired: Turnout, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A server shutting down (the lifespan closes the desk) lets a running upload finish first."""
+    """A server shutting down (the lifespan closes check-in) lets a running upload finish first."""
     event_id, records = _mixed_upload(wired)
-    desk = desk_for(wired)
-    writer = desk.start_writer()
+    checkin, store = checkin_on(wired)
+    writer = store.start_writer()
     assert writer is not None
-    desk._verifier(event_id)
+    warm_key(checkin, event_id)
     database = wired.settings.database_url.removeprefix("sqlite:///")
     blocker = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")  # holds the writer up for a while
     results: list[Any] = []
     upload = threading.Thread(
-        target=lambda: results.append(desk.bulk(event_id=event_id, records=records, batch_size=7))
+        target=lambda: results.append(checkin.bulk(event_id=event_id, records=records, batch_size=7))
     )
     upload.start()
     deadline = time.monotonic() + 10
@@ -637,8 +515,8 @@ def test_closing_while_an_upload_uses_the_writer_waits_for_it(
         assert time.monotonic() < deadline
         time.sleep(0.001)
     threading.Timer(0.3, blocker.rollback).start()
-    with caplog.at_level(logging.WARNING, logger="turnout.services.admission"):
-        desk.close()
+    with caplog.at_level(logging.WARNING, logger=STORE_LOG):
+        checkin.close()
         upload.join(30)
     assert "bulk writer" not in caplog.text  # the writer was not taken from under the upload
     blocker.close()
@@ -648,20 +526,23 @@ def test_closing_while_an_upload_uses_the_writer_waits_for_it(
     assert _nonces_stored(wired, event_id) == 80
 
 
-def test_no_writer_is_started_after_the_desk_is_closed(wired: Turnout, calls: list[str]) -> None:
+def test_no_writer_is_started_after_the_store_is_closed(wired: Turnout, calls: list[str]) -> None:
     """A server shutting down: an upload that still comes goes batch by batch, and leaves no process."""
     event_id, records = _mixed_upload(wired)
-    desk = desk_for(wired)
-    desk.close()
-    assert desk.start_writer() is None
-    result = desk.bulk(event_id=event_id, records=records, batch_size=7)
+    checkin, store = checkin_on(wired)
+    checkin.close()
+    assert store.start_writer() is None
+    result = checkin.bulk(event_id=event_id, records=records, batch_size=7)
     assert (result.successful, result.failed) == (79, 11)
     assert len(calls) == 13
 
 
 def test_closing_turnout_ends_the_writer_process(sqlite_template: Path, tmp_path: Path) -> None:
     with _own_database(sqlite_template, tmp_path, "closing") as wired:  # closed on the way out
-        writer = desk_for(wired).start_writer()
+        wired.checkin.start()  # as a server does at start-up
+        store = wired.checkin.store
+        assert isinstance(store, SqliteCheckInStore)
+        writer = store.writer
         assert writer is not None
         assert writer.wait_ready(10)
     assert not writer.alive
@@ -685,6 +566,7 @@ def test_look_ups_stay_within_a_low_sqlite_variable_limit(wired: Turnout) -> Non
         ScanInput(gate_id=gate_id, token=token, occurred_at=T0 + timedelta(seconds=i), nonce=f"n{i}")
         for i, (_, token) in enumerate(people)
     ]
-    result = desk_for(wired).bulk(event_id=event_id, records=records, batch_size=10)
+    checkin, _ = checkin_on(wired)
+    result = checkin.bulk(event_id=event_id, records=records, batch_size=10)
     assert (result.successful, result.failed) == (60, 0)
     assert count(wired, scans, scans.c.event_id == event_id) == 60

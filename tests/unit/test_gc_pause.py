@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from turnout.runtime import gc_paused
+from turnout.adapters.gc import gc_paused
 
 
 def test_the_collector_stays_off_until_the_last_holder_leaves() -> None:

@@ -18,7 +18,7 @@ from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_attendance import scans
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
-from turnout.services.admission import ScanInput, desk_for
+from turnout.services.checkin import ScanInput
 
 ROUNDS = 500
 PROCESSES = 2
@@ -39,7 +39,7 @@ def scanner_process(
         database_url=database_url, var_dir=Path(var_dir), secret_key="test-secret-key", _env_file=None
     )
     turnout = bootstrap(settings)
-    desk = desk_for(turnout)
+    desk = turnout.checkin
     desk.identify(event_id=event_id, token=tokens[0], participant_id=None)  # warm the key cache
     found: list[tuple[int, str, str | None]] = []
     lock = threading.Lock()
