@@ -189,7 +189,7 @@ def bootstrap(
         handlers=handlers,
         mailer=mailer or default_mailer(settings),
         statistics=statistics,
-        importer=importer_for(settings, engine, uow_factory, clock, tickets),
+        importer=importer_for(settings, uow_factory, clock, tickets),
         checkin=checkin,
     )
     turnout.on_close.append(checkin.close)
@@ -202,14 +202,11 @@ def bootstrap(
 
 
 def importer_for(
-    settings: Settings, engine: sa.Engine, uow_factory: UnitOfWorkFactory, clock: Clock, tickets: TicketBook
+    settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, tickets: TicketBook
 ) -> Importer:
     """Imports: files read by ``adapters.readers``; large files cleaned and signed in worker
-    processes; each batch saved in a thread of its own while the next is read, its rows made for
-    the database's driver in the reading thread."""
-    from turnout.adapters.db.import_store import SqlImportRows
+    processes while this process reads and saves."""
     from turnout.adapters.import_cleaning import ParallelRowCleaner
-    from turnout.adapters.import_saver import ThreadedSaver
     from turnout.adapters.processes import LocalProcesses
     from turnout.adapters.readers import TableFiles
 
@@ -219,7 +216,6 @@ def importer_for(
         tickets=tickets,
         files=TableFiles(),
         cleaner=ParallelRowCleaner(),
-        saver=ThreadedSaver(prepare=SqlImportRows.for_engine(engine).prepare),
         processes=LocalProcesses(),
         batch_size=settings.import_batch_size,
     )

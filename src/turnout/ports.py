@@ -326,8 +326,8 @@ class TicketKeys(Protocol):
 
 # --- intake ----------------------------------------------------------------------------------------
 # An import (services/importing.py) reads a file (``ImportFiles``), has its rows cleaned and their
-# tickets signed (``RowCleaner``), decides each batch and hands it to a ``BatchSaver``, whose saves
-# store it through the unit of work's ``ImportStore``. Records of the job and the rules: domain/imports.
+# tickets signed (``RowCleaner``), decides each batch and stores it through the unit of work's
+# ``ImportStore``. Records of the job and the rules: domain/imports.
 
 
 class SaveConflict(Exception):
@@ -346,7 +346,6 @@ class CleanRow:
     token: str
     registered: ParticipantRegistered  # its fact, stored with it (in the outbox, as ``message_id``)
     message_id: str
-    stored: Any = None  # the store's own form of it, when made ahead of the save (see ``BatchSaver``)
 
 
 @dataclass(slots=True)
@@ -515,20 +514,6 @@ class RowCleaner(Protocol):
 
     def start(self, *, file_size: int) -> CleaningRun:
         """Called first thing, so that helpers (if any) start while the import opens its file."""
-        ...
-
-
-class SaveLine(Protocol):
-    def put(self, batch: ImportBatch) -> None:
-        """Save ``batch`` after those put before. Raises the error of an earlier save, if any."""
-        ...
-
-
-class BatchSaver(Protocol):
-    """Runs an import's saves one at a time, in order; the reading may go on meanwhile."""
-
-    def run(self, save: Callable[[ImportBatch], None]) -> AbstractContextManager[SaveLine]:
-        """Leaving the block waits for every save put and raises the first one's error."""
         ...
 
 

@@ -305,8 +305,8 @@ def test_import_runs_in_this_process_when_the_workers_cannot_start(
     turnout: Turnout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class DeadWorkers(ImportWorkers):
-        def __init__(self, count: int = 2, *, nice: int = 0, numpy_base32: bool = True) -> None:
-            super().__init__(count, nice=nice, numpy_base32=numpy_base32)
+        def __init__(self, count: int = 2, *, nice: int = 0) -> None:
+            super().__init__(count, nice=nice)
             for worker in self._workers:
                 worker.process.kill()
                 worker.process.wait()

@@ -16,7 +16,6 @@ from tests.conftest import fresh_database_url
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.engine import make_engine
-from turnout.adapters.db.import_store import SqlImportRows
 from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.domain.columns import ColumnsRefused
 from turnout.domain.errors import FieldError
@@ -26,7 +25,7 @@ from turnout.domain.imports import MAX_ERROR_CELL, ImportCounts, ImportJob, Impo
 from turnout.domain.participants import ParticipantInput, ParticipantStatus, Source
 from turnout.messages.base import Envelope
 from turnout.messages.facts import ParticipantRegistered
-from turnout.ports import CleanRow, ImportBatch, SaveConflict, UnitOfWork
+from turnout.ports import CleanRow, SaveConflict, UnitOfWork
 
 
 @dataclass
@@ -293,9 +292,6 @@ def test_new_participants_are_stored_with_tokens_and_their_registered_facts(
     job = new_job(event_id, clock)
     add_jobs(stores, job)
     rows = clean_rows(event_id, job.id, ["a@example.com", "b@example.com", "c@example.com"])
-    if stores.dialect is not None:  # made ahead, as the threaded saver does, for the first two
-        batch = ImportBatch(event_id, job.id, 3, 0, clock.now(), clean_rows=rows[:2])
-        SqlImportRows(stores.dialect).prepare(batch)
     moment = clock.now()
     with stores.uow() as uow:
         uow.imports.add_participants(rows, event_id=event_id, import_id=job.id, now=moment)

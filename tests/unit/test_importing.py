@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,9 +17,8 @@ from typing import Any
 import pytest
 
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory
-from tests.fakes_intake import FakeProcesses, FakeTicketKeys
+from tests.fakes_intake import FakeImportStore, FakeProcesses, FakeTicketKeys
 from turnout.adapters.import_cleaning import ParallelRowCleaner
-from turnout.adapters.import_saver import InlineSaver
 from turnout.adapters.readers import TableFiles
 from turnout.domain.errors import DomainError
 from turnout.domain.events import Event, EventStatus
@@ -27,6 +27,7 @@ from turnout.domain.imports import ImportJob, ImportStatus
 from turnout.domain.participants import Participant
 from turnout.domain.tickets import TicketClaims, encode_token
 from turnout.messages.facts import ParticipantRegistered
+from turnout.ports import CleanRow
 from turnout.services.import_jobs import create_import_job, get_import
 from turnout.services.importing import Importer
 
@@ -79,7 +80,6 @@ def importer(
         tickets=tickets,
         files=TableFiles(),
         cleaner=ParallelRowCleaner(workers=0),
-        saver=InlineSaver(),
         processes=processes,
         batch_size=4,
     )
@@ -378,30 +378,28 @@ def test_import_run_again_resumes_the_killed_job_of_the_same_file_without_duplic
     event_id: str,
     processes: FakeProcesses,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rows = [HEADER, *people(6), people(1, 1)[0], *people(3, start=6)]  # row 8 repeats row 3
     path = write_csv(tmp_path / "people.csv", rows)
-    inline = InlineSaver()
 
     class Killed(Exception):
         pass
 
-    class DyingSaver:
+    class DyingStore(FakeImportStore):
         """Saves two batches, then the runner 'dies' (the job stays running, as after SIGKILL)."""
 
-        def __init__(self) -> None:
-            self.saves = 0
+        saves = 0
 
-        def run(self, save: Any) -> Any:
-            def dying(batch: Any) -> None:
-                if self.saves == 2:
-                    raise Killed
-                self.saves += 1
-                save(batch)
+        def add_participants(
+            self, rows: Sequence[CleanRow], *, event_id: str, import_id: str, now: datetime
+        ) -> None:
+            if DyingStore.saves == 2:
+                raise Killed
+            DyingStore.saves += 1
+            super().add_participants(rows, event_id=event_id, import_id=import_id, now=now)
 
-            return inline.run(dying)
-
-    importer.saver = DyingSaver()
+    monkeypatch.setattr("tests.fakes.FakeImportStore", DyingStore)
     with pytest.raises(Killed):
         run(importer, event_id, path)
     jobs: dict[str, ImportJob] = uow_factory.db.table("import_jobs")
@@ -410,7 +408,7 @@ def test_import_run_again_resumes_the_killed_job_of_the_same_file_without_duplic
 
     processes.ended.add(processes.name)  # the runner is gone
     processes.name = "test-host:2"
-    importer.saver = inline
+    monkeypatch.undo()
     job = run(importer, event_id, path)
     assert job.id == killed.id
     assert len(jobs) == 1

@@ -47,7 +47,7 @@ def _resume_gc(was_enabled: bool) -> None:
         gc.enable()
 
 
-#: The cyclic garbage collector held off (a bulk upload's batches, an import's pipeline). Such work
-#: makes tens of thousands of acyclic objects (freed by reference counting), many kept to its end;
-#: the collections they trigger walked a growing heap again and again.
+#: The cyclic garbage collector held off while an import runs (``adapters.import_cleaning``). Its
+#: batches make hundreds of thousands of acyclic objects (freed by reference counting), many kept to
+#: its end; the collections they trigger walked a growing heap again and again.
 gc_paused = _Held(_pause_gc, _resume_gc)

@@ -11,7 +11,7 @@ not available, see :class:`LocalCleaning`), so the results are the same either w
 ``python -m turnout.adapters.import_workers``, a helper process over pipes (``adapters.child``).
 Messages are length-prefixed pickles:
 
-    ->  setup: (RowCleaning, event id, 32-byte Ed25519 private key or None, numpy base32 or not)
+    ->  setup: (RowCleaning, event id, 32-byte Ed25519 private key or None)
     ->  batch: (sequence number, [(row, cells), ...], participant ids: 16 bytes a row, or b"")
     <-  ("ok", sequence number, [cleaned tuple or [FieldError, ...] per row], tokens)
     <-  ("error", sequence number, traceback text)
@@ -77,80 +77,39 @@ def unpacked(outcomes: list[Cleaned | list[FieldError]]) -> list[Outcome]:
 # --- tokens -----------------------------------------------------------------------------------------
 
 
-def b32_records(data: bytes, width: int) -> bytes:
-    """RFC 4648 base32 without padding of each ``width``-byte record of ``data``, concatenated.
-
-    Vectorised with numpy (~0.6 µs a token instead of ~8 µs for the per-token Python encoder):
-    each record is zero-filled to whole 5-byte groups and each group cut into eight 5-bit digits
-    with byte arithmetic; the characters past the record's own bits are dropped (the zero fill only
-    completes the last character, as the standard encoder does).
-    """
-    import numpy as np
-
-    count = len(data) // width
-    if count * width != len(data):
-        raise ValueError("data is not whole records")
-    if count == 0:
-        return b""
-    groups = -(-width // 5)
-    filled = np.zeros((count, groups * 5), dtype=np.uint8)
-    filled[:, :width] = np.frombuffer(data, dtype=np.uint8).reshape(count, width)
-    quintets = filled.reshape(count, groups, 5)
-    b0, b1, b2, b3, b4 = (quintets[:, :, i] for i in range(5))
-    digits = np.empty((count, groups, 8), dtype=np.uint8)
-    digits[:, :, 0] = b0 >> 3
-    digits[:, :, 1] = ((b0 & 7) << 2) | (b1 >> 6)
-    digits[:, :, 2] = (b1 >> 1) & 31
-    digits[:, :, 3] = ((b1 & 1) << 4) | (b2 >> 4)
-    digits[:, :, 4] = ((b2 & 15) << 1) | (b3 >> 7)
-    digits[:, :, 5] = (b3 >> 2) & 31
-    digits[:, :, 6] = ((b3 & 3) << 3) | (b4 >> 5)
-    digits[:, :, 7] = b4 & 31
-    # 0-25 -> "A".."Z" (65-90), 26-31 -> "2".."7" (50-55)
-    digits += 65
-    digits -= (digits > 90) * np.uint8(41)
-    return bytes(digits.reshape(count, groups * 8)[:, : (width * 8 + 4) // 5].tobytes())
-
-
 class TokenSigner:
     """Version-1 ticket tokens of one event for many participant ids at once (the bytes that
-    ``domain.tickets.encode_token`` makes: a test checks them)."""
+    ``domain.tickets.encode_token`` makes: a test checks them). The first 15 bytes of every token
+    (the format and most of the event id) are the same: their 24 base32 characters are made once."""
 
-    def __init__(self, event_id: str, private_raw: bytes, *, numpy_base32: bool = True) -> None:
+    def __init__(self, event_id: str, private_raw: bytes) -> None:
         from turnout.adapters.parallel_signing import fast_signer
 
-        self._sign = fast_signer(private_raw)
-        self._sodium = _sodium_signer(private_raw)
+        self._sign_all = _sodium_signer(private_raw) or _one_by_one(fast_signer(private_raw))
         self._head = bytes([FORMAT_V1]) + uuid.UUID(event_id).bytes
         self._version = (1).to_bytes(2, "big")
-        self._base32 = b32_records if numpy_base32 else b32_each
+        self._constant = b32_unpadded(self._head[:_CONSTANT])
 
     def tokens(self, participant_ids: Sequence[bytes]) -> bytes:
         """One ASCII blob: ``TOKEN_LENGTH`` characters for each 16-byte participant id, in order."""
-        head, version = self._head, self._version
-        bodies = [head + pid + version for pid in participant_ids]
-        if self._sodium is not None:
-            signed = self._sodium(bodies)
-        else:
-            sign = self._sign
-            signed = b"".join([body + sign(body) for body in bodies])
-        return self._base32(signed, TOKEN_BYTES)
+        head, version, constant = self._head, self._version, self._constant
+        signed = self._sign_all([head + pid + version for pid in participant_ids])
+        return "".join([constant + b32_unpadded(record[_CONSTANT:]) for record in signed]).encode("ascii")
 
 
-def b32_each(data: bytes, width: int) -> bytes:
-    """``b32_records`` one record at a time in plain Python (~8 µs a token instead of ~0.6 µs)."""
-    return "".join(b32_unpadded(data[i : i + width]) for i in range(0, len(data), width)).encode("ascii")
+_CONSTANT = 15  # bytes at the start of every token of an event: three whole base32 groups
 
 
-def _sodium_signer(private_raw: bytes) -> Callable[[list[bytes]], bytes] | None:
-    """``bodies -> body + signature, ...`` straight through libsodium's ``crypto_sign`` into one buffer.
+def _one_by_one(sign: Callable[[bytes], bytes]) -> Callable[[list[bytes]], list[bytes]]:
+    return lambda bodies: [body + sign(body) for body in bodies]
 
-    ~17.5 µs a token against ~19-22 µs through ``nacl.bindings.crypto_sign`` (which allocates and
-    copies per call). ``crypto_sign`` writes ``signature || body``; numpy turns each record round to
-    the token's ``body || signature``. None without PyNaCl's libsodium (``fast_signer`` is used then).
-    """
+
+def _sodium_signer(private_raw: bytes) -> Callable[[list[bytes]], list[bytes]] | None:
+    """``bodies -> [body + signature, ...]`` straight through libsodium's ``crypto_sign`` into one
+    buffer: ~17.5 µs a token against ~19-22 µs through ``nacl.bindings.crypto_sign`` (which
+    allocates and copies per call). ``crypto_sign`` writes ``signature || body``; each record is
+    turned round to the token's ``body || signature``. None without PyNaCl's libsodium."""
     try:
-        import numpy as np
         from nacl._sodium import ffi, lib  # type: ignore[import-not-found]
         from nacl.bindings import crypto_sign_seed_keypair
     except ImportError:  # pragma: no cover - PyNaCl is a dependency
@@ -159,16 +118,19 @@ def _sodium_signer(private_raw: bytes) -> Callable[[list[bytes]], bytes] | None:
     body_size = TOKEN_BYTES - _SIGNATURE
     sign, null = lib.crypto_sign, ffi.NULL
 
-    def sign_all(bodies: list[bytes]) -> bytes:
+    def sign_all(bodies: list[bytes]) -> list[bytes]:
         count = len(bodies)
         if count == 0:
-            return b""
+            return []
         out = ffi.new("unsigned char[]", TOKEN_BYTES * count)
         for index, body in enumerate(bodies):
             if len(body) != body_size or sign(out + TOKEN_BYTES * index, null, body, body_size, secret):
                 raise ValueError("libsodium refused to sign a ticket")
-        records = np.frombuffer(ffi.buffer(out), dtype=np.uint8).reshape(count, TOKEN_BYTES)
-        return bytes(np.concatenate((records[:, _SIGNATURE:], records[:, :_SIGNATURE]), axis=1).tobytes())
+        raw = bytes(ffi.buffer(out))
+        return [
+            raw[at + _SIGNATURE : at + TOKEN_BYTES] + raw[at : at + _SIGNATURE]
+            for at in range(0, len(raw), TOKEN_BYTES)
+        ]
 
     return sign_all
 
@@ -230,8 +192,7 @@ class ImportWorkers:
     killed if they do not finish within 10 s); call it in a ``finally``.
     """
 
-    def __init__(self, count: int = 2, *, nice: int = 0, numpy_base32: bool = True) -> None:
-        self.numpy_base32 = numpy_base32
+    def __init__(self, count: int = 2, *, nice: int = 0) -> None:
         self._workers: list[Child] = []
         try:
             for _ in range(count):
@@ -252,9 +213,7 @@ class ImportWorkers:
         return [w.pid for w in self._workers]
 
     def start(self, cleaning: RowCleaning, event_id: str, private_raw: bytes | None) -> None:
-        setup = pickle.dumps(
-            (cleaning, event_id, private_raw, self.numpy_base32), protocol=pickle.HIGHEST_PROTOCOL
-        )
+        setup = pickle.dumps((cleaning, event_id, private_raw), protocol=pickle.HIGHEST_PROTOCOL)
         for worker in self._workers:
             self._send(worker, setup)
 
@@ -306,8 +265,8 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     setup = inbox.get()
     if setup is None:
         return
-    cleaning, event_id, private_raw, numpy_base32 = pickle.loads(setup)  # noqa: S301 - from our parent
-    signer = TokenSigner(event_id, private_raw, numpy_base32=numpy_base32) if private_raw else None
+    cleaning, event_id, private_raw = pickle.loads(setup)  # noqa: S301 - from our parent
+    signer = TokenSigner(event_id, private_raw) if private_raw else None
     gc.freeze()  # the modules loaded so far are never garbage: collections need not walk them
     while True:
         request = inbox.get()
@@ -347,8 +306,8 @@ def main(argv: Sequence[str]) -> None:
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)
-    # numpy and the signer's libraries load while the importing process gets its first batch ready
-    import numpy  # noqa: F401
+    # the signer's library loads while the importing process gets its first batch ready
+    import nacl.bindings  # noqa: F401
 
     with contextlib.suppress(BrokenPipeError):  # the importing process is gone
         serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -13,13 +13,12 @@ committed batch, and re-importing the same file creates nothing new (the rows ar
 Whole-file problems (unreadable, empty, no data rows, a required column missing, duplicates with
 ``on_duplicate=fail``) refuse the job before anything is saved.
 
-Where rows are cleaned (``RowCleaner``) and how saving overlaps reading (``BatchSaver``) are the
-adapters' business; ``bootstrap`` picks them.
+Where rows are cleaned and tickets signed (``RowCleaner``: in worker processes for a large file)
+is the adapters' business; ``bootstrap`` picks it.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 from collections.abc import Callable, Mapping
@@ -42,7 +41,6 @@ from turnout.domain.imports import (
 from turnout.domain.participants import Source
 from turnout.messages.facts import ParticipantUpdated
 from turnout.ports import (
-    BatchSaver,
     CleaningRun,
     CleanRow,
     Clock,
@@ -98,7 +96,6 @@ class Importer:
         tickets: TicketKeys,
         files: ImportFiles,
         cleaner: RowCleaner,
-        saver: BatchSaver,
         processes: Processes,
         batch_size: int = 5000,
         lease: timedelta = LEASE,
@@ -108,7 +105,6 @@ class Importer:
         self.tickets = tickets
         self.files = files
         self.cleaner = cleaner
-        self.saver = saver
         self.processes = processes
         self.batch_size = batch_size
         self.lease = lease
@@ -216,16 +212,15 @@ class Importer:
             with self.uow_factory() as uow:
                 key = self.tickets.keypair(uow, event_id=job.event_id)
                 uow.commit()
-            save = functools.partial(self._save, job, rows, counts, progress)
-            with self.saver.run(save) as line:
-                for read in cleaning.clean(
-                    rows.reader(records),
-                    cleaning=row_cleaning,
-                    batch_size=self.batch_size,
-                    event_id=job.event_id,
-                    key=key,
-                ):
-                    line.put(rows.merge(read, position=table.position(), registered_at=self.clock.now()))
+            for read in cleaning.clean(
+                rows.reader(records),
+                cleaning=row_cleaning,
+                batch_size=self.batch_size,
+                event_id=job.event_id,
+                key=key,
+            ):
+                batch = rows.merge(read, position=table.position(), registered_at=self.clock.now())
+                self._save(job, rows, counts, progress, batch)
         if counts.total == 0:
             raise FileRefused("no_data_rows")
 

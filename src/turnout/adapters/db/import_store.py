@@ -3,8 +3,7 @@
 Jobs, errors and error rows through SQLAlchemy Core. New participants and their outbox rows, the
 bulk of an import, go as plain tuples straight through the driver (``participant_store.insert_tuples``:
 multi-row ``INSERT`` on SQLite, ``COPY`` on PostgreSQL), converted once per row by
-:class:`SqlImportRows`, usually ahead of the save (``ThreadedSaver`` calls ``prepare`` in the
-importing thread while the saver thread is in the driver).
+:class:`SqlImportRows`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from turnout.adapters.db.tables_intake import import_error_rows, import_errors, 
 from turnout.domain.errors import DomainError, FieldError
 from turnout.domain.imports import ImportCounts, ImportJob, ImportStatus, OnDuplicate, cell_text
 from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
-from turnout.ports import CleanRow, ImportBatch, SaveConflict, StoredRowError
+from turnout.ports import CleanRow, SaveConflict, StoredRowError
 
 PARTICIPANT_COLUMNS = (
     "id", "event_id", "name", "email", "phone", "birth_date", "region", "organization", "gender", "locale",
@@ -79,7 +78,7 @@ class SqlImportStore:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
-        self._rows: SqlImportRows | None = None
+        self._rows = SqlImportRows(conn.dialect.name)
 
     # --- jobs ---------------------------------------------------------------------------------------
 
@@ -246,13 +245,7 @@ class SqlImportStore:
     ) -> None:
         if not rows:
             return
-        mine = self.dialect
-        if any(type(r.stored) is not tuple or r.stored[0] != mine for r in rows):
-            if self._rows is None:
-                self._rows = SqlImportRows(self.dialect)
-            self._rows.fill(rows, event_id=event_id, import_id=import_id, now=now)
-        participants = [r.stored[1] for r in rows]
-        messages = [r.stored[2] for r in rows]
+        participants, messages = self._rows.rows(rows, event_id=event_id, import_id=import_id, now=now)
         dbapi = self.conn.dialect.dbapi
         integrity: tuple[type[Exception], ...] = (sa.exc.IntegrityError,)
         if dbapi is not None:
@@ -285,8 +278,7 @@ def _json_text(value: Any) -> str:
 
 
 class SqlImportRows:
-    """Turns an import's new participants into driver rows for one dialect (``prepare`` is the
-    ``ThreadedSaver``'s hook: it runs in the importing thread, off the saver's path).
+    """Turns an import's new participants into driver rows for one dialect.
 
     JSON is serialised here, once (on PostgreSQL too: ``Jsonb`` then passes the text on as it is).
     Files repeat a few custom values a lot: each distinct set is serialised once.
@@ -305,24 +297,16 @@ class SqlImportRows:
         self._custom: dict[tuple[tuple[str, str], ...], Any] = {}
         self._moment: tuple[datetime | None, Any] = (None, None)
 
-    @classmethod
-    def for_engine(cls, engine: sa.Engine) -> SqlImportRows:
-        return cls(engine.dialect.name)
-
-    def prepare(self, batch: ImportBatch) -> None:
-        self.fill(
-            batch.clean_rows, event_id=batch.event_id, import_id=batch.import_id, now=batch.registered_at
-        )
-
-    def fill(self, rows: Sequence[CleanRow], *, event_id: str, import_id: str, now: datetime) -> None:
-        """Each row's ``stored``: ``(dialect, participants row, outbox row)``."""
+    def rows(
+        self, rows: Sequence[CleanRow], *, event_id: str, import_id: str, now: datetime
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The participants rows and their ``participant.registered`` outbox rows."""
         stamp = self.time(now)
         messages = fact_rows(
             [(r.message_id, now, r.registered) for r in rows], time=self.time, json_text=self.json_text
         )
-        dialect, values = self.dialect, self.values
-        for row, message in zip(rows, messages, strict=True):
-            row.stored = (dialect, values(row, event_id, import_id, stamp), message)
+        values = self.values
+        return [values(row, event_id, import_id, stamp) for row in rows], messages
 
     def json(self, value: Any) -> Any:
         return self.json_text(_json_text(value))

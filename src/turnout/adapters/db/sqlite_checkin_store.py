@@ -41,7 +41,6 @@ from turnout.adapters.db.sqlite_rows import Statement, variable_limit, write_sta
 from turnout.adapters.db.sqlite_writer import SqliteWriter, WriterStopped, Written
 from turnout.adapters.db.tables_attendance import scans
 from turnout.adapters.db.write_turn import WriteTurn
-from turnout.adapters.gc import gc_paused
 from turnout.ports import (
     BatchT,
     CheckInReader,
@@ -124,14 +123,13 @@ class SqliteCheckInStore(SqlCheckInStore):
     def record(
         self, *, event_id: str, batches: Sequence[BatchT], steps: CheckInSteps[BatchT, LedgerT, DecidedT]
     ) -> Generator[DecidedT, None, None]:
-        with gc_paused():  # thousands of acyclic rows: collections would walk the heap again and again
-            done = 0
-            if self.pipeline and len(batches) > 1:
-                for decided in self._pipelined(batches, steps):
-                    done += 1
-                    yield decided
-            for batch in batches[done:]:  # all of them, or those after the pipeline stopped
-                yield self.record_batch(batch, steps)
+        done = 0
+        if self.pipeline and len(batches) > 1:
+            for decided in self._pipelined(batches, steps):
+                done += 1
+                yield decided
+        for batch in batches[done:]:  # all of them, or those after the pipeline stopped
+            yield self.record_batch(batch, steps)
 
     # --- the writer process ------------------------------------------------------------------------
 
