@@ -413,7 +413,7 @@ def worker(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Background work only: outbox relay, email, webhooks."""
+    """Background work only: outbox relay, stream publishing, email, imports."""
     from turnout.adapters import metrics_dir
     from turnout.config import Settings
     from turnout.entrypoints.workers import run_forever

@@ -1,4 +1,5 @@
-"""Background workers (outbox relay, mail sender, webhook sender), run by ``turnout worker`` or ``serve``."""
+"""Background workers (outbox relay, stream publisher and consumer, mail sender, imports), run by
+``turnout worker`` or ``serve``."""
 
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ from turnout.services.registration import event_rules
 
 log = logging.getLogger(__name__)
 
-#: ``(job as committed, bytes of the file read)`` after each saved batch (on the saving thread)
+#: ``(job as committed, bytes of the file read)`` after each saved batch
 Progress = Callable[[ImportJob, int], None]
 
 #: refusals that fail the job (anything else is a fault: the job is retried after its lease)
