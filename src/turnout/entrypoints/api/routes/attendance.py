@@ -405,7 +405,7 @@ class ScanFastPath:
                 turnout,
                 event_id,
                 authorization=authorization.decode("latin-1"),
-                session_key=None,  # a cookie session: the route's (the session middleware is behind us)
+                session_key=None,  # bearer keys only (we have one): a cookie session is the route's
                 lang=None,  # a query string: the route's
                 accept_language=accept_language.decode("latin-1") if accept_language else None,
                 default_locale=getattr(app.state, "default_locale", "en"),
