@@ -146,9 +146,6 @@ class CheckIn:
             return cached[1]
         return None
 
-    def forget_gate(self, gate_id: str) -> None:
-        self._gates.pop(gate_id, None)
-
     def _signing_key(self, event_id: str) -> SigningKey:
         """The event's key, fetched once per process. Fetching may write (the key is made on first
         use): it happens before a check-in transaction, never inside one."""
