@@ -259,3 +259,44 @@ def scans_counted(app_client: TestClient) -> float:
         if line.startswith(label):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def test_the_fast_path_reads_repeated_headers_and_the_content_type_as_the_route_does(
+    client: TestClient, app_client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    """What the route would refuse or say otherwise, the fast path does not answer its own way: a
+    header given twice is read as its first value (Starlette's ``headers.get``), and only a body
+    typed ``application/json`` is JSON (a type that merely starts so, ``application/jsonl``, is not)."""
+    go_live(client, event["id"])
+    [(_, first), (_, second)] = add_participants(turnout, event["id"], 2)
+    gate_key = f"Bearer {make_key(turnout, Role.GATE, event['id'], gate['id'])}"
+    url = f"/api/v1/events/{event['id']}/attendance"
+    body = json.dumps({"token": second})
+    as_json = ("Content-Type", "application/json")
+
+    warm = app_client.post(url, json={"token": first}, headers={"Authorization": gate_key})  # gate cached
+    bad_key_first = app_client.post(
+        url, content=body, headers=[("Authorization", "Bearer nope"), ("Authorization", gate_key), as_json]
+    )
+    text_first = app_client.post(
+        url, content=body, headers=[("Authorization", gate_key), ("Content-Type", "text/plain"), as_json]
+    )
+    json_lines = app_client.post(
+        url, content=body, headers=[("Authorization", gate_key), ("Content-Type", "application/jsonl")]
+    )
+    english_first = app_client.post(
+        url,
+        content=json.dumps({"token": first}),
+        headers=[("Authorization", gate_key), as_json, ("Accept-Language", "en"), ("Accept-Language", "ko")],
+    )
+
+    assert warm.json()["result"] == "admitted"
+    assert bad_key_first.status_code == 401
+    assert text_first.status_code == 422
+    assert json_lines.status_code == 422
+    assert (english_first.json()["code"], english_first.json()["message"]) == (
+        "already_admitted",
+        "Already admitted.",
+    )
+    with turnout.uow(readonly=True) as uow:  # one admission: the second participant was never let in
+        assert len(uow.statistics.scan_moments(event["id"])) == 1

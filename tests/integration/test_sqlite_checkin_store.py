@@ -570,3 +570,28 @@ def test_look_ups_stay_within_a_low_sqlite_variable_limit(wired: Turnout) -> Non
     result = checkin.bulk(event_id=event_id, records=records, batch_size=10)
     assert (result.successful, result.failed) == (60, 0)
     assert count(wired, scans, scans.c.event_id == event_id) == 60
+
+
+def _open_files() -> set[str]:
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc")
+    found = set()
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            found.add(os.readlink(fd))
+    return found
+
+
+def test_closing_turnout_lets_go_of_the_writer_turn_file(sqlite_template: Path, tmp_path: Path) -> None:
+    """The writer turn's lock file, opened by the first check-in write, is closed with the store: a
+    process that wires and closes Turnout again and again (tests, commands) keeps no descriptor."""
+    with _own_database(sqlite_template, tmp_path, "turn") as wired:
+        event_id = live_event(wired)
+        gate_id = add_gate(wired, event_id)
+        [(_, token)] = add_participants(wired, event_id, 1)
+        answer = wired.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=token))
+        assert answer.accepted
+        lock_file = f"{sqlite_file(wired.settings.database_url)}-checkin.lock"
+        assert lock_file in _open_files()
+    assert lock_file not in _open_files()

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.fakes import FakeGates
 from tests.fakes_checkin import CheckInWorld, FakeConflict
 from turnout.domain.admission import Direction, Result
 from turnout.domain.errors import NotFound
-from turnout.domain.events import EventStatus, GateDirection, ScanMethod
+from turnout.domain.events import EventStatus, Gate, GateDirection, ScanMethod
 from turnout.domain.ids import new_id
 from turnout.services.checkin import QueuedScan, ScanAnswer, ScanInput
 
@@ -334,3 +335,39 @@ def test_signing_key_is_fetched_once_when_tokens_are_new(world: CheckInWorld) ->
     refused = world.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=stranger))
     assert refused.code == "unknown_token"
     assert world.keys.fetched == 1
+
+
+def test_a_gate_that_cannot_be_looked_up_fails_only_its_own_scan(
+    world: CheckInWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scans arriving together whose gates this process has not cached have them looked up for the
+    group: a look-up that fails (the database, for that query) is the error of that scan alone, as
+    an unknown gate is; the other scans of the group are decided and answered."""
+    event_id = world.live_event()
+    cached_gate, cold_gate = world.add_gate(event_id, name="cached"), world.add_gate(event_id, name="cold")
+    [(_, token), (_, other)] = world.add_participants(event_id, 2)
+    lookup = FakeGates.get
+
+    def get(self: FakeGates, gate_id: str) -> Gate | None:
+        if gate_id == cold_gate:
+            raise ConnectionError("the database went away")
+        return lookup(self, gate_id)
+
+    monkeypatch.setattr(FakeGates, "get", get)
+    gate = world.checkin.gate(event_id=event_id, gate_id=cached_gate)
+    queued = [
+        QueuedScan(
+            ScanInput(gate_id=gate_id, token=tok),
+            gate if gate_id == cached_gate else None,
+            world.checkin.identify(event_id=event_id, token=tok, participant_id=None),
+            None,
+        )
+        for gate_id, tok in ((cached_gate, token), (cold_gate, other), ("no-such-gate", other))
+    ]
+    admitted, failed, unknown = world.batcher.together(event_id, queued)
+    assert isinstance(admitted, ScanAnswer)
+    assert admitted.result is Result.ADMITTED
+    assert isinstance(failed, ConnectionError)
+    assert isinstance(unknown, NotFound)
+    assert unknown.code == "gate_not_found"
+    assert len(world.store.scans()) == 1

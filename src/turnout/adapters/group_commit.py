@@ -17,6 +17,7 @@ key by key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,7 +109,8 @@ class GroupCommit(Generic[ItemT, AnswerT]):
             for waiting, loop, future in taken:
                 by_loop.setdefault(loop, []).append((future, waiting))
             for loop, settled in by_loop.items():  # one wake-up per loop, not one per item
-                loop.call_soon_threadsafe(_settle_all, settled)
+                with contextlib.suppress(RuntimeError):  # a closed loop: its callers went with it
+                    loop.call_soon_threadsafe(_settle_all, settled)
 
     # --- both --------------------------------------------------------------------------------------
 

@@ -146,9 +146,6 @@ class CheckIn:
             return cached[1]
         return None
 
-    def forget_gate(self, gate_id: str) -> None:
-        self._gates.pop(gate_id, None)
-
     def _signing_key(self, event_id: str) -> SigningKey:
         """The event's key, fetched once per process. Fetching may write (the key is made on first
         use): it happens before a check-in transaction, never inside one."""
@@ -205,15 +202,16 @@ class CheckIn:
 
     def _record_group(self, event_id: str, queued: list[QueuedScan]) -> list[ScanAnswer | BaseException]:
         """Scans of one event submitted together, in one transaction; each decided in arrival order
-        against the state the one before left. A group that cannot commit is recorded scan by scan,
-        so that one scan's failure is its own."""
+        against the state the one before left. One scan's failure is its own: a gate that is unknown
+        or cannot be looked up is that scan's error, and a group that cannot commit is recorded scan
+        by scan."""
         outcomes: dict[int, ScanAnswer | BaseException] = {}  # by position in the group
         pending: list[PendingScan] = []
         for index, (scan, gate, identity, actor) in enumerate(queued):
             if gate is None:
                 try:
                     gate = self.gate(event_id=event_id, gate_id=scan.gate_id)
-                except NotFound as error:
+                except Exception as error:  # unknown, or the look-up failed: this scan's error
                     outcomes[index] = error
                     continue
             pending.append(PendingScan(index, scan, gate, identity, scan.occurred_at, actor))

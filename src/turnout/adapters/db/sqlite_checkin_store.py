@@ -158,18 +158,21 @@ class SqliteCheckInStore(SqlCheckInStore):
 
     def close(self) -> None:
         """End the writer process, if one was started, after the upload using it (if any) ends; no
-        other is started after this."""
+        other is started after this. The writer turn's lock file is closed too."""
         with self._lock:
             self._closed = True
             writer, self.writer = self.writer, None
-        if writer is None:
-            return
-        taken = writer.lock.acquire(timeout=WRITER_CLOSE_WAIT_SECONDS)
         try:
-            writer.close()
+            if writer is not None:
+                taken = writer.lock.acquire(timeout=WRITER_CLOSE_WAIT_SECONDS)
+                try:
+                    writer.close()
+                finally:
+                    if taken:
+                        writer.lock.release()
         finally:
-            if taken:
-                writer.lock.release()
+            if self.turn is not None:
+                self.turn.close()
 
     def _drop(self, writer: SqliteWriter) -> None:
         """Kill a writer that failed or may be out of step (nothing it was sent is done after), and

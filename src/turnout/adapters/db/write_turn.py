@@ -51,6 +51,14 @@ class WriteTurn:
         finally:
             self._threads.release()
 
+    def close(self) -> None:
+        """Close the lock file, once no thread of this process holds the turn (an ``acquire`` after
+        this opens it again)."""
+        with self._threads:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         self.acquire()

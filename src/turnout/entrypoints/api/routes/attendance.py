@@ -333,12 +333,13 @@ _SCAN_ROUTE = SimpleNamespace(path="/api/v1/events/{event_id}/attendance")
 
 class ScanFastPath:
     """Plain ASGI in front of the router for ``POST /api/v1/events/{event_id}/attendance``: the scan
-    route's usual success (a bearer key, a JSON body that validates, a key allowed to scan at a gate
-    this process has cached) answered without FastAPI's routing, dependency solving and exception
-    layers, which cost more CPU than the scan itself. Everything else — no key, a cookie session, a
-    refusal of the key or the body, ``?lang=``, a cold gate cache — is handed on to the real route
-    with the body replayed, so errors and their formats stay exactly the route's own. Answers are
-    the same as the route's (same function builds them)."""
+    route's usual success (a bearer key, an ``application/json`` body that validates, a key allowed
+    to scan at a gate this process has cached) answered without FastAPI's routing, dependency solving
+    and exception layers, which cost more CPU than the scan itself. Everything else — no key, a
+    cookie session, another content type, a refusal of the key or the body, ``?lang=``, a cold gate
+    cache — is handed on to the real route with the body replayed, so errors and their formats stay
+    exactly the route's own. The request is read as the route reads it (a repeated header: its first
+    value), and answers are the same as the route's (same function builds them)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -352,14 +353,14 @@ class ScanFastPath:
             await self.app(scope, receive, send)
             return
         authorization = content_type = accept_language = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
+        for name, value in scope["headers"]:  # a repeated header: its first value, as the route reads it
+            if name == b"authorization" and authorization is None:
                 authorization = value
-            elif name == b"content-type":
+            elif name == b"content-type" and content_type is None:
                 content_type = value
-            elif name == b"accept-language":
+            elif name == b"accept-language" and accept_language is None:
                 accept_language = value
-        if authorization is None or content_type is None or not content_type.startswith(b"application/json"):
+        if authorization is None or content_type is None or not _plain_json(content_type):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -404,7 +405,7 @@ class ScanFastPath:
                 turnout,
                 event_id,
                 authorization=authorization.decode("latin-1"),
-                session_key=None,  # a cookie session: the route's (the session middleware is behind us)
+                session_key=None,  # bearer keys only (we have one): a cookie session is the route's
                 lang=None,  # a query string: the route's
                 accept_language=accept_language.decode("latin-1") if accept_language else None,
                 default_locale=getattr(app.state, "default_locale", "en"),
@@ -417,6 +418,12 @@ class ScanFastPath:
             return None  # the route looks the gate up (and refuses an unknown one)
         answer = await checkin.scan_async(event_id=event_id, scan=scan, actor=context.principal.actor)
         return orjson.dumps(answer_body(answer, context.locale))
+
+
+def _plain_json(content_type: bytes) -> bool:
+    """``application/json``, with or without parameters: a body the route reads as JSON too (other
+    types it reads as JSON, ``application/*+json``, go to the route)."""
+    return content_type == b"application/json" or content_type.startswith(b"application/json;")
 
 
 def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
