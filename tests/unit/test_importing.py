@@ -418,3 +418,61 @@ def test_import_run_again_resumes_the_killed_job_of_the_same_file_without_duplic
     assert sorted(p.email for p in saved) == sorted(f"person{i}@example.com" for i in range(9))
     assert len(facts(uow_factory)) == 9
     assert error_codes(uow_factory, job) == [(8, "이메일", "duplicate_in_file")]
+
+
+def test_import_run_again_after_a_kill_decides_the_rest_of_the_file_as_an_unbroken_run_would(
+    importer: Importer,
+    uow_factory: FakeUnitOfWorkFactory,
+    processes: FakeProcesses,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On resume, only the rows that were saved (or were duplicates) before the kill mark their keys
+    as seen in the file: a refused row's email does not make a later row a ``duplicate_in_file``."""
+    phone = people(1)[0][2]
+    rows = [
+        HEADER,
+        ["김", "x@example.com", "", "1990-01-01", "", ""],  # row 2: name_too_short
+        ["홍길동", "y@example.com", "", "1990-01-01", ""],  # row 3: wrong_field_count
+        people(1)[0],  # row 4: saved
+        ["다른이", "z@example.com", phone, "1990-01-01", "", ""],  # row 5: the phone of row 4
+        *people(2, start=1),  # rows 6-7 (the kill comes in their batch)
+        ["김민준", "x@example.com", "", "1990-01-01", "", ""],  # rows 8-10: first of their keys
+        ["이서연", "y@example.com", "", "1990-01-01", "", ""],
+        ["박지훈", "z@example.com", "010-9999-8888", "1990-01-01", "", ""],
+    ]
+    path = write_csv(tmp_path / "people.csv", rows)
+    unbroken_event = make_event(uow_factory, dedup_by_phone=True)
+    unbroken = run(importer, unbroken_event, path)
+
+    class Killed(Exception):
+        pass
+
+    class DyingStore(FakeImportStore):
+        """Saves one batch, then the runner 'dies' (the job stays running, as after SIGKILL)."""
+
+        saves = 0
+
+        def add_participants(
+            self, rows: Sequence[CleanRow], *, event_id: str, import_id: str, now: datetime
+        ) -> None:
+            if DyingStore.saves == 1:
+                raise Killed
+            DyingStore.saves += 1
+            super().add_participants(rows, event_id=event_id, import_id=import_id, now=now)
+
+    event_id = make_event(uow_factory, dedup_by_phone=True)
+    monkeypatch.setattr("tests.fakes.FakeImportStore", DyingStore)
+    with pytest.raises(Killed):
+        run(importer, event_id, path)
+    processes.ended.add(processes.name)  # the runner is gone
+    processes.name = "test-host:2"
+    monkeypatch.undo()
+    resumed = run(importer, event_id, path)
+
+    assert resumed.summary() == unbroken.summary()
+    assert resumed.summary() == {"total": 9, "created": 6, "updated": 0, "duplicates": 1, "invalid": 2}
+    assert error_codes(uow_factory, resumed) == error_codes(uow_factory, unbroken)
+    assert sorted(p.email for p in stored(uow_factory, event_id)) == sorted(
+        p.email for p in stored(uow_factory, unbroken_event)
+    )

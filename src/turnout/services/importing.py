@@ -206,8 +206,7 @@ class Importer:
         with self._open(job) as table:
             rows = FileRows(plan, by_phone=event.dedup_by_phone, event_id=job.event_id, import_id=job.id)
             records = iter(table.rows())
-            for record in itertools.islice(records, job.rows_processed):
-                rows.remember(record)
+            rows.remember(itertools.islice(records, job.rows_processed), row_cleaning)
             counts = ImportCounts.of(job)
             with self.uow_factory() as uow:
                 key = self.tickets.keypair(uow, event_id=job.event_id)
