@@ -658,7 +658,8 @@ class EmailOutcome:
 
 class EmailQueue(Protocol):
     """Email jobs and their attempt log. Every write that sets jobs' state also sets their
-    participants' ``email_status`` (and ``email_error``) to that state."""
+    participants' ``email_status`` (and ``email_error``) to that state, for the participant's latest
+    job only (ids sort by creation): an older job (a superseded ticket's) leaves it alone."""
 
     def add(self, job: NewEmailJob) -> bool:
         """Queue ``job`` (status ``queued``, due at ``created_at``); False, and nothing written, when a
