@@ -74,7 +74,8 @@ log = logging.getLogger(__name__)
 #: ``(job as committed, bytes of the file read)`` after each saved batch
 Progress = Callable[[ImportJob, int], None]
 
-#: refusals that fail the job (anything else is a fault: the job is retried after its lease)
+#: refusals that fail the job; anything else is a fault: the imports worker marks the job failed
+#: (``import_failed``), ``turnout import`` leaves it running, to be resumed when run again
 _JOB_REFUSALS = ("registration_closed", "duplicates_found", "event_not_found")
 _SAVE_ATTEMPTS = 3
 
