@@ -86,7 +86,6 @@ def _run_by(import_id: str, owner: str) -> tuple[sa.ColumnElement[bool], ...]:
 class SqlImportStore:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
-        self.dialect = conn.dialect.name
         self._rows = SqlImportRows(conn.dialect.name)
 
     # --- jobs ---------------------------------------------------------------------------------------
@@ -304,7 +303,6 @@ class SqlImportRows:
     """
 
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
         self.sqlite = dialect == "sqlite"
         if dialect == "postgresql":
             from psycopg.types.json import Jsonb
