@@ -125,7 +125,17 @@ class FakeImportStore:
     def header(self, import_id: str) -> list[str]:
         return list(self._headers.get(import_id, []))
 
-    def record_progress(self, import_id: str, counts: ImportCounts, *, lease_until: datetime) -> None:
+    def _run_by(self, import_id: str, owner: str) -> ImportJob | None:
+        job = self._jobs.get(import_id)
+        if job is None or job.status is not ImportStatus.RUNNING or job.owner != owner:
+            return None
+        return job
+
+    def record_progress(
+        self, import_id: str, counts: ImportCounts, *, owner: str, lease_until: datetime
+    ) -> bool:
+        if self._run_by(import_id, owner) is None:
+            return False
         self._jobs[import_id] = replace(
             self._jobs[import_id],
             rows_read=counts.rows_processed,
@@ -137,14 +147,25 @@ class FakeImportStore:
             invalid=counts.invalid,
             lease_until=lease_until,
         )
+        return True
 
     def finish(
-        self, import_id: str, *, status: ImportStatus, now: datetime, error: DomainError | None = None
-    ) -> None:
-        job = replace(self._jobs[import_id], status=status, finished_at=now, lease_until=None)
+        self,
+        import_id: str,
+        *,
+        owner: str,
+        status: ImportStatus,
+        now: datetime,
+        error: DomainError | None = None,
+    ) -> bool:
+        job = self._run_by(import_id, owner)
+        if job is None:
+            return False
+        job = replace(job, status=status, finished_at=now, lease_until=None)
         if error is not None:
             job = replace(job, error_code=error.code, error_params=_plain(error.params))
         self._jobs[import_id] = job
+        return True
 
     def add_errors(self, import_id: str, errors: Sequence[FieldError], rows: Mapping[int, list[Any]]) -> None:
         for error in errors:

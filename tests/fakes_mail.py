@@ -55,6 +55,10 @@ class FakeEmailQueue:
         events: dict[str, Event] = self._db.table("events")
         return events
 
+    def _latest(self, job: EmailJob) -> bool:
+        """The participant has no newer job (its ``email_status`` follows its latest job)."""
+        return not any(j.participant_id == job.participant_id and j.id > job.id for j in self._jobs.values())
+
     def _set_email_status(self, participant_id: str, status: str, error: str | None) -> None:
         participant = self._participants.get(participant_id)
         if participant is not None:
@@ -156,7 +160,8 @@ class FakeEmailQueue:
             event = self._events.get(job.event_id)
             if participant is None or event is None:
                 continue
-            self._participants[participant.id] = replace(participant, email_status=EmailStatus.SENDING)
+            if self._latest(job):
+                self._participants[participant.id] = replace(participant, email_status=EmailStatus.SENDING)
             claimed.append(
                 ClaimedEmail(
                     job_id=job.id,
@@ -191,6 +196,7 @@ class FakeEmailQueue:
         for outcome in outcomes:
             job = self._jobs.get(outcome.job_id)
             holds_lease = job is not None and job.leased_by == sender
+            latest = job is not None and self._latest(job)
             if job is not None and holds_lease:
                 self._jobs[job.id] = replace(
                     job,
@@ -217,7 +223,7 @@ class FakeEmailQueue:
                     )
                 ]
             )
-            if holds_lease:
+            if holds_lease and latest:
                 self._set_email_status(outcome.participant_id, outcome.status, outcome.error)
 
 

@@ -403,12 +403,25 @@ class ImportStore(Protocol):
 
     def header(self, import_id: str) -> list[str]: ...
 
-    def record_progress(self, import_id: str, counts: ImportCounts, *, lease_until: datetime) -> None: ...
+    def record_progress(
+        self, import_id: str, counts: ImportCounts, *, owner: str, lease_until: datetime
+    ) -> bool:
+        """The job's counters and a longer lease, if ``owner`` still runs it; False (nothing
+        written) when another runner took it over or it is finished."""
+        ...
 
     def finish(
-        self, import_id: str, *, status: ImportStatus, now: datetime, error: DomainError | None = None
-    ) -> None:
-        """Done or failed (with ``error``'s code and its plain params); the lease ends."""
+        self,
+        import_id: str,
+        *,
+        owner: str,
+        status: ImportStatus,
+        now: datetime,
+        error: DomainError | None = None,
+    ) -> bool:
+        """Done or failed (with ``error``'s code and its plain params), the lease ended, if ``owner``
+        still runs the job; False (nothing written) when another runner took it over or it is
+        finished already."""
         ...
 
     def add_errors(self, import_id: str, errors: Sequence[FieldError], rows: Mapping[int, list[Any]]) -> None:
@@ -645,7 +658,8 @@ class EmailOutcome:
 
 class EmailQueue(Protocol):
     """Email jobs and their attempt log. Every write that sets jobs' state also sets their
-    participants' ``email_status`` (and ``email_error``) to that state."""
+    participants' ``email_status`` (and ``email_error``) to that state, for the participant's latest
+    job only (ids sort by creation): an older job (a superseded ticket's) leaves it alone."""
 
     def add(self, job: NewEmailJob) -> bool:
         """Queue ``job`` (status ``queued``, due at ``created_at``); False, and nothing written, when a

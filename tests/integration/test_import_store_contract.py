@@ -167,7 +167,8 @@ def test_due_lists_queued_and_lapsed_jobs_oldest_first(stores: Stores, clock: Fa
             lapsed, owner="a:1", lease_until=clock.now() - timedelta(seconds=1), now=clock.now()
         )
         uow.imports.claim(held, owner="a:1", lease_until=clock.now() + timedelta(seconds=60), now=clock.now())
-        uow.imports.finish(finished.id, status=ImportStatus.DONE, now=clock.now())
+        uow.imports.claim(finished, owner="a:1", lease_until=clock.now(), now=clock.now())
+        uow.imports.finish(finished.id, owner="a:1", status=ImportStatus.DONE, now=clock.now())
         uow.commit()
     with stores.uow(readonly=True) as uow:
         assert [j.id for j in uow.imports.due(now=clock.now(), limit=5)] == [
@@ -190,7 +191,8 @@ def test_unfinished_lists_the_same_files_open_jobs_oldest_first(stores: Stores, 
     add_jobs(stores, second, first, other_file, other_policy, other_event, done)
     with stores.uow() as uow:
         uow.imports.claim(second, owner="a:1", lease_until=clock.now(), now=clock.now())
-        uow.imports.finish(done.id, status=ImportStatus.DONE, now=clock.now())
+        uow.imports.claim(done, owner="a:1", lease_until=clock.now(), now=clock.now())
+        uow.imports.finish(done.id, owner="a:1", status=ImportStatus.DONE, now=clock.now())
         uow.commit()
     with stores.uow(readonly=True) as uow:
         found = uow.imports.unfinished(event_id=event_id, sha256="ab" * 32, on_duplicate=OnDuplicate.SKIP)
@@ -205,11 +207,13 @@ def test_header_progress_and_finish_are_kept(stores: Stores, clock: FakeClock) -
     add_jobs(stores, job)
     lease = clock.now() + timedelta(seconds=60)
     with stores.uow() as uow:
+        assert uow.imports.claim(job, owner="a:1", lease_until=clock.now(), now=clock.now())
         assert uow.imports.header(job.id) == []
         uow.imports.set_header(job.id, header=["이름", "이메일"], encoding="cp949")
-        uow.imports.record_progress(
+        assert uow.imports.record_progress(
             job.id,
             ImportCounts(total=10, created=6, updated=1, duplicates=2, invalid=1, rows_processed=12),
+            owner="a:1",
             lease_until=lease,
         )
         uow.commit()
@@ -221,11 +225,50 @@ def test_header_progress_and_finish_are_kept(stores: Stores, clock: FakeClock) -
     assert running.summary() == {"total": 10, "created": 6, "updated": 1, "duplicates": 2, "invalid": 1}
     error = ColumnsRefused("missing_column", column="email", found=["a"], count=2)
     with stores.uow() as uow:
-        uow.imports.finish(job.id, status=ImportStatus.FAILED, now=clock.now(), error=error)
+        assert uow.imports.finish(
+            job.id, owner="a:1", status=ImportStatus.FAILED, now=clock.now(), error=error
+        )
         uow.commit()
     failed = get(stores, job.id)
     assert (failed.status, failed.finished_at, failed.lease_until) == (ImportStatus.FAILED, clock.now(), None)
     assert (failed.error_code, failed.error_params) == ("missing_column", {"column": "email", "count": 2})
+
+
+def test_progress_and_finish_are_refused_when_another_runner_holds_the_job(
+    stores: Stores, clock: FakeClock
+) -> None:
+    job = new_job(add_event(stores), clock)
+    add_jobs(stores, job)
+    counts = ImportCounts(total=4, created=4, rows_processed=4)
+    later = clock.now() + timedelta(seconds=60)
+    with stores.uow() as uow:
+        assert not uow.imports.record_progress(job.id, counts, owner="a:1", lease_until=later)  # queued
+        assert uow.imports.claim(job, owner="a:1", lease_until=clock.now(), now=clock.now())
+        uow.commit()
+    clock.advance(seconds=90)
+    taken = get(stores, job.id)
+    with stores.uow() as uow:
+        assert uow.imports.claim(taken, owner="b:2", lease_until=later, now=clock.now())
+        uow.commit()
+    with stores.uow() as uow:  # the first runner, back after its lease ended
+        assert not uow.imports.record_progress(job.id, counts, owner="a:1", lease_until=later)
+        assert not uow.imports.finish(job.id, owner="a:1", status=ImportStatus.DONE, now=clock.now())
+        uow.commit()
+    held = get(stores, job.id)
+    assert (held.status, held.owner, held.lease_until, held.summary()["created"]) == (
+        ImportStatus.RUNNING,
+        "b:2",
+        later,
+        0,
+    )
+    with stores.uow() as uow:
+        assert uow.imports.finish(job.id, owner="b:2", status=ImportStatus.DONE, now=clock.now())
+        uow.commit()
+    with stores.uow() as uow:  # finished: nobody records progress or finishes it again
+        assert not uow.imports.record_progress(job.id, counts, owner="b:2", lease_until=later)
+        assert not uow.imports.finish(job.id, owner="b:2", status=ImportStatus.FAILED, now=clock.now())
+        uow.commit()
+    assert get(stores, job.id).status is ImportStatus.DONE
 
 
 def test_errors_read_back_in_order_with_their_rows_cells(stores: Stores, clock: FakeClock) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from tests.fakes import FakeClock
 from tests.mail_support import add_event, add_participant, any_uows_fixture  # noqa: F401  (fixture)
-from turnout.domain.ids import new_id
+from turnout.domain.ids import new_id, sequential_ids
 from turnout.domain.participants import Participant, ParticipantStatus
 from turnout.ports import (
     EmailAttempt,
@@ -319,6 +319,35 @@ def test_record_sets_the_job_its_attempt_and_the_participant_when_a_sender_repor
     assert email_status(any_uows, w.people[0]) == (EmailStatus.SENT, None)
     assert email_status(any_uows, w.people[1]) == (EmailStatus.DEAD, "550 no such user")
     assert counts == {"queued": 0, "sending": 0, "sent": 1, "failed": 0, "dead": 1}
+
+
+def test_an_older_jobs_claim_and_outcome_leave_the_participants_email_status_to_its_latest_job(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    w = world(any_uows, 1)
+    person = w.people[0]
+    older_id, newer_id = sequential_ids(2)
+    older, newer = (
+        new_job(person, clock, job_id=older_id),
+        new_job(person, clock, dedup=False, job_id=newer_id),
+    )
+    queue(any_uows, [older, newer])
+    assert claim(any_uows, clock, limit=1) == [older.id]
+    assert email_status(any_uows, person) == (EmailStatus.QUEUED, None)  # the newer job waits
+    with any_uows() as uow:
+        uow.mail.record(
+            [outcome(older.id, person, clock, EmailStatus.DEAD, error="ticket_superseded")], sender="s1"
+        )
+        uow.commit()
+    assert email_status(any_uows, person) == (EmailStatus.QUEUED, None)
+    assert claim(any_uows, clock) == [newer.id]
+    assert email_status(any_uows, person) == (EmailStatus.SENDING, None)
+    with any_uows() as uow:
+        uow.mail.record([outcome(newer.id, person, clock, EmailStatus.SENT)], sender="s1")
+        uow.commit()
+    assert email_status(any_uows, person) == (EmailStatus.SENT, None)
+    with any_uows(readonly=True) as uow:
+        assert uow.mail.get(older.id).status == EmailStatus.DEAD  # type: ignore[union-attr]
 
 
 def test_record_keeps_the_subject_and_leaves_a_taken_over_job_alone_when_told_late(

@@ -19,7 +19,7 @@ import pytest
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.fakes_intake import FakeImportStore, FakeProcesses, FakeTicketKeys
 from turnout.adapters.import_cleaning import ParallelRowCleaner
-from turnout.adapters.readers import TableFiles
+from turnout.adapters.readers import Table, TableFiles
 from turnout.domain.errors import DomainError
 from turnout.domain.events import Event, EventStatus
 from turnout.domain.ids import new_id
@@ -28,7 +28,7 @@ from turnout.domain.participants import Participant
 from turnout.domain.tickets import TicketClaims, encode_token
 from turnout.messages.facts import ParticipantRegistered
 from turnout.ports import CleanRow
-from turnout.services.import_jobs import create_import_job, get_import
+from turnout.services.import_jobs import ImportTakenOver, create_import_job, get_import
 from turnout.services.importing import Importer
 
 HEADER = ["이름", "이메일", "휴대폰", "생년월일", "소속", "티셔츠"]
@@ -418,3 +418,158 @@ def test_import_run_again_resumes_the_killed_job_of_the_same_file_without_duplic
     assert sorted(p.email for p in saved) == sorted(f"person{i}@example.com" for i in range(9))
     assert len(facts(uow_factory)) == 9
     assert error_codes(uow_factory, job) == [(8, "이메일", "duplicate_in_file")]
+
+
+def test_import_run_again_after_a_kill_decides_the_rest_of_the_file_as_an_unbroken_run_would(
+    importer: Importer,
+    uow_factory: FakeUnitOfWorkFactory,
+    processes: FakeProcesses,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On resume, only the rows that were saved (or were duplicates) before the kill mark their keys
+    as seen in the file: a refused row's email does not make a later row a ``duplicate_in_file``."""
+    phone = people(1)[0][2]
+    rows = [
+        HEADER,
+        ["김", "x@example.com", "", "1990-01-01", "", ""],  # row 2: name_too_short
+        ["홍길동", "y@example.com", "", "1990-01-01", ""],  # row 3: wrong_field_count
+        people(1)[0],  # row 4: saved
+        ["다른이", "z@example.com", phone, "1990-01-01", "", ""],  # row 5: the phone of row 4
+        *people(2, start=1),  # rows 6-7 (the kill comes in their batch)
+        ["김민준", "x@example.com", "", "1990-01-01", "", ""],  # rows 8-10: first of their keys
+        ["이서연", "y@example.com", "", "1990-01-01", "", ""],
+        ["박지훈", "z@example.com", "010-9999-8888", "1990-01-01", "", ""],
+    ]
+    path = write_csv(tmp_path / "people.csv", rows)
+    unbroken_event = make_event(uow_factory, dedup_by_phone=True)
+    unbroken = run(importer, unbroken_event, path)
+
+    class Killed(Exception):
+        pass
+
+    class DyingStore(FakeImportStore):
+        """Saves one batch, then the runner 'dies' (the job stays running, as after SIGKILL)."""
+
+        saves = 0
+
+        def add_participants(
+            self, rows: Sequence[CleanRow], *, event_id: str, import_id: str, now: datetime
+        ) -> None:
+            if DyingStore.saves == 1:
+                raise Killed
+            DyingStore.saves += 1
+            super().add_participants(rows, event_id=event_id, import_id=import_id, now=now)
+
+    event_id = make_event(uow_factory, dedup_by_phone=True)
+    monkeypatch.setattr("tests.fakes.FakeImportStore", DyingStore)
+    with pytest.raises(Killed):
+        run(importer, event_id, path)
+    processes.ended.add(processes.name)  # the runner is gone
+    processes.name = "test-host:2"
+    monkeypatch.undo()
+    resumed = run(importer, event_id, path)
+
+    assert resumed.summary() == unbroken.summary()
+    assert resumed.summary() == {"total": 9, "created": 6, "updated": 0, "duplicates": 1, "invalid": 2}
+    assert error_codes(uow_factory, resumed) == error_codes(uow_factory, unbroken)
+    assert sorted(p.email for p in stored(uow_factory, event_id)) == sorted(
+        p.email for p in stored(uow_factory, unbroken_event)
+    )
+
+
+def other_runner(uow_factory: FakeUnitOfWorkFactory, clock: FakeClock, tickets: FakeTicketKeys) -> Importer:
+    """A second runner (another process) over the same database."""
+    return Importer(
+        uow_factory=uow_factory,
+        clock=clock,
+        tickets=tickets,
+        files=TableFiles(),
+        cleaner=ParallelRowCleaner(workers=0),
+        processes=FakeProcesses("test-host:2"),
+        batch_size=4,
+    )
+
+
+def test_a_runner_whose_job_was_taken_over_after_its_lease_stops_without_saving_or_ending_it(
+    importer: Importer,
+    uow_factory: FakeUnitOfWorkFactory,
+    event_id: str,
+    clock: FakeClock,
+    tickets: FakeTicketKeys,
+    tmp_path: Path,
+) -> None:
+    path = write_csv(tmp_path / "people.csv", [HEADER, *people(12)])
+    other = other_runner(uow_factory, clock, tickets)
+    took_over: list[bool] = []
+
+    def stall_after_the_first_batch(job: ImportJob, position: int) -> None:
+        if not took_over:
+            clock.advance(seconds=61)  # this runner stalls past its lease ...
+            took_over.append(other.run_next_import())  # ... and another runs the job to its end
+
+    with pytest.raises(ImportTakenOver):
+        run(importer, event_id, path, progress=stall_after_the_first_batch)
+    assert took_over == [True]
+    (job,) = uow_factory.db.table("import_jobs").values()
+    assert (job.status, job.owner, job.attempts) == (ImportStatus.DONE, "test-host:2", 2)
+    assert job.summary() == {"total": 12, "created": 12, "updated": 0, "duplicates": 0, "invalid": 0}
+    assert error_codes(uow_factory, job) == []
+    assert len(stored(uow_factory, event_id)) == 12
+    assert len(facts(uow_factory)) == 12
+
+
+class SlowFiles(TableFiles):
+    """Files whose every record takes ``seconds`` of the test clock to read; ``on_row(row)`` is called
+    as each record is read."""
+
+    def __init__(self, clock: FakeClock, seconds: float, on_row: Any) -> None:
+        self.clock = clock
+        self.seconds = seconds
+        self.on_row = on_row
+
+    def open(self, path: str | None, *, filename: str, encoding: str | None) -> Table:
+        table = super().open(path, filename=filename, encoding=encoding)
+        records = table.rows
+
+        def rows() -> Any:
+            for record in records():
+                self.clock.advance(seconds=self.seconds)
+                self.on_row(record.row)
+                yield record
+
+        table.rows = rows  # type: ignore[method-assign]
+        return table
+
+
+def test_a_long_check_for_duplicates_keeps_its_lease_when_policy_fail(
+    uow_factory: FakeUnitOfWorkFactory,
+    event_id: str,
+    clock: FakeClock,
+    processes: FakeProcesses,
+    tickets: FakeTicketKeys,
+    tmp_path: Path,
+) -> None:
+    """``on_duplicate=fail`` reads the whole file before it saves anything: the lease is renewed as it
+    reads, so a file that takes longer than the lease to check is not taken over meanwhile."""
+    path = write_csv(tmp_path / "people.csv", [HEADER, *people(12)])
+    other = other_runner(uow_factory, clock, tickets)
+    tries: list[bool] = []
+
+    def on_row(row: int) -> None:
+        if row == 13 and not tries:  # the last row of the check, 120 s after the claim
+            tries.append(other.run_next_import())
+
+    importer = Importer(
+        uow_factory=uow_factory,
+        clock=clock,
+        tickets=tickets,
+        files=SlowFiles(clock, 10, on_row),
+        cleaner=ParallelRowCleaner(workers=0),
+        processes=processes,
+        batch_size=4,
+    )
+    job = run(importer, event_id, path, on_duplicate="fail")
+    assert tries == [False]
+    assert (job.status, job.owner, job.attempts) == (ImportStatus.DONE, "test-host:1", 1)
+    assert job.summary()["created"] == 12

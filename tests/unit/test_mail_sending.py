@@ -279,6 +279,29 @@ def test_only_the_new_ticket_is_sent_when_the_ticket_was_reissued_before_sending
     assert reissued.token in parsed(mail).get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
 
 
+def test_the_participants_email_status_stays_with_the_new_tickets_email_when_the_old_one_is_dead_later(
+    uows: FakeUnitOfWorkFactory, tickets: ticketing.TicketBook, mailer: FakeMailer, clock: FakeClock
+) -> None:
+    (person,) = queued(uows, tickets)
+    mailer.refuse(person.email, code=451)
+    assert drain(fake_sender(uows, mailer)) == 1  # the first ticket's email waits for its retry
+    with uows() as uow:
+        ticketing.reissue_ticket(uow, tickets=tickets, participant_id=person.id, actor="staff")
+        uow.commit()
+    deliver(uows)
+    assert drain(fake_sender(uows, mailer)) == 1  # the new ticket's email is sent
+    assert (current(uows, person).email_status, current(uows, person).email_error) == ("sent", None)
+    clock.advance(seconds=31)
+    assert drain(fake_sender(uows, mailer)) == 1  # the old one comes due: not sent, dead
+
+    with uows(readonly=True) as uow:
+        jobs = {job.ticket_version: job for job in list_jobs(uow, event_id=person.event_id)}
+    assert (jobs[1].status, jobs[1].last_error) == (EmailStatus.DEAD, "ticket_superseded")
+    assert jobs[2].status == EmailStatus.SENT
+    assert (current(uows, person).email_status, current(uows, person).email_error) == ("sent", None)
+    assert len(mailer.sent) == 1
+
+
 def test_a_job_whose_template_fails_is_dead_with_the_error_when_composed(
     uows: FakeUnitOfWorkFactory, tickets: ticketing.TicketBook, mailer: FakeMailer, clock: FakeClock
 ) -> None:

@@ -114,7 +114,8 @@ def mail_sender_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: f
 
 def imports_loop(turnout: Turnout, stop: threading.Event) -> None:
     """Queued participant imports (API uploads), one job at a time; a restarted worker resumes an
-    interrupted one (its lease ends, or its process is gone)."""
+    interrupted one once its lease has ended (``Importer.run_next_import`` claims queued jobs and
+    running jobs under an ended lease)."""
     while not stop.is_set():
         try:
             ran = turnout.importer.run_next_import()

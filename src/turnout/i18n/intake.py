@@ -112,6 +112,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{count} duplicate participants found; nothing was saved (on_duplicate=fail).",
     },
     "import_failed": {"ko": "가져오기에 실패했습니다.", "en": "The import failed."},
+    "import_taken_over": {
+        "ko": "다른 실행자가 이 가져오기를 이어받아 계속합니다 (이 실행의 임대가 만료됨).",
+        "en": "Another runner took this import over (this run's lease had ended) and carries it on.",
+    },
     # registration page
     "intake.register_title": {"ko": "참가 등록", "en": "Registration"},
     "intake.register_intro": {

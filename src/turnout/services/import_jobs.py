@@ -3,7 +3,9 @@
 A job is durable (``uow.imports``). Whoever runs it holds a lease, renewed with every saved batch,
 and is named by its runner (``host:pid``). A job may be taken when it is queued, or when it is
 running but its lease has ended or its runner is known to be gone (a process on this host that no
-longer runs): that is how a killed import is resumed.
+longer runs): that is how a killed import is resumed. A runner writes its progress and the job's end
+only while it still holds the job (``renew_lease``, ``finish``): one whose lease ended and whose job
+another runner took over stops (``ImportTakenOver``) instead of saving the same rows again.
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from turnout.domain.columns import TARGETS, ColumnsRefused
 from turnout.domain.errors import DomainError, NotFound
 from turnout.domain.events import Event
 from turnout.domain.ids import new_id
-from turnout.domain.imports import IMPORTABLE_STATUSES, ImportJob, ImportStatus, OnDuplicate
+from turnout.domain.imports import IMPORTABLE_STATUSES, ImportCounts, ImportJob, ImportStatus, OnDuplicate
 from turnout.ports import FileDigest, Processes, UnitOfWork
 
 #: how long a runner holds a job without saving a batch before another may take it over
 LEASE = timedelta(seconds=60)
+
+
+class ImportTakenOver(DomainError):
+    """Another runner took the job over (this runner's lease had ended): this one stops, and what it
+    had not committed is decided by the other."""
+
+    code = "import_taken_over"
 
 
 def importable_event(uow: UnitOfWork, *, event_id: str, for_update: bool = False) -> Event:
@@ -134,11 +143,32 @@ def find_resumable(
     return None
 
 
-def finish(
-    uow: UnitOfWork, *, import_id: str, status: ImportStatus, error: DomainError | None = None
+def renew_lease(
+    uow: UnitOfWork, *, job: ImportJob, counts: ImportCounts, processes: Processes, lease: timedelta = LEASE
 ) -> None:
-    """Done, or failed with ``error``; audited with the summary. The caller commits."""
-    uow.imports.finish(import_id, status=status, now=uow.clock.now(), error=error)
+    """Record the job's counters and extend this runner's lease; ``ImportTakenOver`` when another
+    runner holds the job now (nothing is then written: the caller's transaction is to roll back)."""
+    lease_until = uow.clock.now() + lease
+    if not uow.imports.record_progress(
+        job.id, counts, owner=processes.this_process(), lease_until=lease_until
+    ):
+        raise ImportTakenOver(import_id=job.id)
+
+
+def finish(
+    uow: UnitOfWork,
+    *,
+    import_id: str,
+    processes: Processes,
+    status: ImportStatus,
+    error: DomainError | None = None,
+) -> bool:
+    """Done, or failed with ``error``; audited with the summary. False (nothing written) when
+    another runner holds the job now. The caller commits."""
+    if not uow.imports.finish(
+        import_id, owner=processes.this_process(), status=status, now=uow.clock.now(), error=error
+    ):
+        return False
     job = get_import(uow, import_id=import_id)
     uow.audit.record(
         actor=job.actor,
@@ -148,3 +178,4 @@ def finish(
         event_id=job.event_id,
         data={**job.summary(), "error": error.code if error else None},
     )
+    return True

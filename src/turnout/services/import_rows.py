@@ -12,27 +12,22 @@ its ``participant.registered`` fact. Whether the event already has them is the s
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from turnout.domain.columns import ColumnPlan
 from turnout.domain.errors import FieldError
 from turnout.domain.ids import sequential_ids
-from turnout.domain.imports import RawRow, cell_text
-from turnout.domain.participants import (
-    Invalid,
-    ParticipantInput,
-    Source,
-    clean_email,
-    clean_phone,
-    dedup_keys,
-)
+from turnout.domain.imports import RawRow, RowCleaning, cell_text
+from turnout.domain.participants import ParticipantInput, Source, dedup_keys
 from turnout.messages.facts import ParticipantRegistered
 from turnout.ports import CleanRow, ImportBatch, RowsToClean
 
 #: why a record is not cleaned
 BLANK, PROBLEM, WIDTH = "blank", "problem", "width"
+#: records cleaned at a time when a resumed import learns what it decided before
+_REMEMBER_CHUNK = 5000
 _IMPORT = Source.IMPORT.value
 
 
@@ -96,7 +91,7 @@ class FileRows:
             position=position,
             registered_at=registered_at,
         )
-        by_phone, seen = self.by_phone, self.seen
+        first_of = self._first_of
         clean_rows = batch.clean_rows
         outcomes, ids, tokens = read.outcomes, read.participant_ids, read.tokens
         message_ids = iter(sequential_ids(len(outcomes)))
@@ -115,17 +110,10 @@ class FileRows:
                     continue
                 token = tokens[token_index] if tokens else ""
                 token_index += 1
-                keys = dedup_keys(outcome.email, outcome.phone, by_phone=by_phone)
-                first = None
-                for key in keys:
-                    first = seen.get(key)
-                    if first is not None:
-                        self._duplicate(batch, record, key, first)
-                        break
-                if first is not None:
+                repeated = first_of(record, outcome)
+                if repeated is not None:
+                    self._duplicate(batch, record, *repeated)
                     continue
-                for key in keys:
-                    seen[key] = record.row
                 # (positional: a quarter faster; event_id, participant_id, source, import_id)
                 fact = ParticipantRegistered(event_id, participant_id, _IMPORT, import_id)
                 clean_rows.append(
@@ -169,24 +157,28 @@ class FileRows:
         batch.error_rows[record.row] = [cell_text(c) for c in record.cells]
         batch.duplicates += 1
 
-    def remember(self, record: RawRow) -> None:
-        """On resume: learn the dedup keys of a record saved before (without saving it again)."""
-        fields = self.plan.fields
-        if record.problem or not record.cells:
-            return
-        try:
-            email = (
-                clean_email(record.cells[fields["email"]]) if len(record.cells) > fields["email"] else None
-            )
-        except Invalid:
-            return
-        if email is None:
-            return
-        self.seen.setdefault(f"email:{email}", record.row)
-        if self.by_phone and "phone" in fields and len(record.cells) > fields["phone"]:
-            try:
-                phone = clean_phone(record.cells[fields["phone"]])
-            except Invalid:
-                return
-            if phone:
-                self.seen.setdefault(f"phone:{phone}", record.row)
+    def _first_of(self, record: RawRow, data: ParticipantInput) -> tuple[str, int] | None:
+        """The dedup key and the first row of an earlier record of the file that ``record`` repeats;
+        None when it is the first of its keys (which are then remembered as first seen here)."""
+        seen = self.seen
+        keys = dedup_keys(data.email, data.phone, by_phone=self.by_phone)
+        for key in keys:
+            first = seen.get(key)
+            if first is not None:
+                return key, first
+        for key in keys:
+            seen[key] = record.row
+        return None
+
+    def remember(self, records: Iterable[RawRow], cleaning: RowCleaning) -> None:
+        """On resume: learn the dedup keys of the records decided before (without saving them
+        again), as ``merge`` learnt them: only a record that cleaned marks its keys as seen, so a
+        refused record's email does not make a later record a ``duplicate_in_file``."""
+        verdict, first_of = self.verdict, self._first_of
+        records = iter(records)
+        while chunk := list(itertools.islice(records, _REMEMBER_CHUNK)):
+            to_clean = [record for record in chunk if verdict(record) is None]
+            outcomes = cleaning.clean([(record.row, record.cells) for record in to_clean])
+            for record, outcome in zip(to_clean, outcomes, strict=True):
+                if type(outcome) is ParticipantInput:
+                    first_of(record, outcome)

@@ -56,6 +56,7 @@ from turnout.ports import (
 )
 from turnout.services.import_jobs import (
     LEASE,
+    ImportTakenOver,
     claim,
     claim_next,
     create_import_job,
@@ -63,6 +64,7 @@ from turnout.services.import_jobs import (
     finish,
     get_import,
     importable_event,
+    renew_lease,
 )
 from turnout.services.import_rows import FileRows
 from turnout.services.registration import event_rules
@@ -72,7 +74,8 @@ log = logging.getLogger(__name__)
 #: ``(job as committed, bytes of the file read)`` after each saved batch
 Progress = Callable[[ImportJob, int], None]
 
-#: refusals that fail the job (anything else is a fault: the job is retried after its lease)
+#: refusals that fail the job; anything else is a fault: the imports worker marks the job failed
+#: (``import_failed``), ``turnout import`` leaves it running, to be resumed when run again
 _JOB_REFUSALS = ("registration_closed", "duplicates_found", "event_not_found")
 _SAVE_ATTEMPTS = 3
 
@@ -162,6 +165,8 @@ class Importer:
             return False
         try:
             self.run_import(import_id=job.id)
+        except ImportTakenOver:
+            log.warning("import %s was taken over by another runner", job.id)
         except Exception:
             log.exception("import %s failed", job.id)
             self._finish(job.id, ImportStatus.FAILED, DomainError("import_failed"))
@@ -176,7 +181,9 @@ class Importer:
 
     def run_import(self, *, import_id: str, progress: Progress | None = None) -> ImportJob:
         """Run (or resume) a claimed job to the end; the finished job. A refusal of the whole file
-        marks it ``failed`` (``error_code``) with nothing saved."""
+        marks it ``failed`` (``error_code``) with nothing saved. ``ImportTakenOver`` when another
+        runner took the job over meanwhile (this runner's lease had ended): nothing more is saved
+        here, and the other runner ends the job."""
         job = self._job(import_id)
         try:
             with self.cleaner.start(file_size=job.file_size) as cleaning:  # first: helpers start meanwhile
@@ -206,8 +213,7 @@ class Importer:
         with self._open(job) as table:
             rows = FileRows(plan, by_phone=event.dedup_by_phone, event_id=job.event_id, import_id=job.id)
             records = iter(table.rows())
-            for record in itertools.islice(records, job.rows_processed):
-                rows.remember(record)
+            rows.remember(itertools.islice(records, job.rows_processed), row_cleaning)
             counts = ImportCounts.of(job)
             with self.uow_factory() as uow:
                 key = self.tickets.keypair(uow, event_id=job.event_id)
@@ -236,8 +242,10 @@ class Importer:
         row_cleaning: RowCleaning,
         cleaning: CleaningRun,
     ) -> None:
-        """``on_duplicate=fail``: read the whole file first; any duplicate refuses it, nothing saved."""
+        """``on_duplicate=fail``: read the whole file first; any duplicate refuses it, nothing saved.
+        The lease is renewed after each batch read (nothing is saved before the end of this pass)."""
         rows = FileRows(plan, by_phone=event.dedup_by_phone, event_id=job.event_id, import_id=job.id)
+        unchanged = ImportCounts.of(job)
         count = 0
         for read in cleaning.clean(
             rows.reader(iter(table.rows())),
@@ -256,6 +264,9 @@ class Importer:
                     phones = [r.data.phone for r in batch.clean_rows if r.data.phone]
                     by_phone = uow.participants.ids_by_phone(event.id, phones)
                     count += len(set(by_phone.values()) - set(by_email.values()))
+            with self.uow_factory() as uow:
+                renew_lease(uow, job=job, counts=unchanged, processes=self.processes, lease=self.lease)
+                uow.commit()
         if count:
             raise DomainError("duplicates_found", count=count)
 
@@ -289,7 +300,8 @@ class Importer:
         self, uow: UnitOfWork, job: ImportJob, rows: FileRows, counts: ImportCounts, batch: ImportBatch
     ) -> ImportCounts:
         """Decide ``batch`` against the event (duplicates, capacity) and store it; what it adds to
-        the job's counters."""
+        the job's counters. ``ImportTakenOver`` (the caller's transaction then rolls back) when
+        another runner holds the job now."""
         event = uow.events.get(job.event_id, for_update=True)
         if event is None:
             raise NotFound("event_not_found", event_id=job.event_id)
@@ -345,7 +357,7 @@ class Importer:
         if matches:
             saved.updated = self._update(uow, job, matches, now)
         uow.imports.add_errors(job.id, errors, error_rows)
-        uow.imports.record_progress(job.id, counts.plus(saved), lease_until=now + self.lease)
+        renew_lease(uow, job=job, counts=counts.plus(saved), processes=self.processes, lease=self.lease)
         return saved
 
     @staticmethod
@@ -390,6 +402,7 @@ class Importer:
             return get_import(uow, import_id=import_id)
 
     def _finish(self, import_id: str, status: ImportStatus, error: DomainError | None = None) -> None:
+        """End the job, unless another runner holds it now (then it is that runner's to end)."""
         with self.uow_factory() as uow:
-            finish(uow, import_id=import_id, status=status, error=error)
-            uow.commit()
+            if finish(uow, import_id=import_id, processes=self.processes, status=status, error=error):
+                uow.commit()

@@ -4,7 +4,8 @@ over the unit of work's connection, on SQLite and PostgreSQL.
 Claiming locks the picked rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent senders
 take disjoint jobs; on SQLite the writing unit of work holds the database's write lock
 (``BEGIN IMMEDIATE``), which serialises claims. Recording a batch is three ``executemany``
-statements (jobs, attempts, participants), whatever the batch size.
+statements (jobs, attempts, participants), whatever the batch size. A participant's
+``email_status`` follows its latest job: claiming or recording an older one leaves it alone.
 """
 
 from __future__ import annotations
@@ -190,11 +191,14 @@ class SqlEmailQueue:
             .where(email_jobs.c.id.in_(ids))
             .order_by(email_jobs.c.next_attempt_at, email_jobs.c.id)
         ).all()
-        conn.execute(
-            p.update()
-            .where(p.c.id.in_({row.participant_id for row in rows}))
-            .values(email_status=EmailStatus.SENDING)
-        )
+        if rows:
+            bind = sa.bindparam
+            conn.execute(
+                p.update()
+                .where(p.c.id == bind("b_pid"), ~_later_job(bind("b_pid"), bind("b_job")))
+                .values(email_status=EmailStatus.SENDING),
+                [{"b_pid": row.participant_id, "b_job": row.id} for row in rows],
+            )
         return [
             ClaimedEmail(
                 job_id=row.id,
@@ -265,12 +269,14 @@ class SqlEmailQueue:
                 }
             )
         # the participant first, while the job still names its sender: a report that comes after
-        # another sender took the job over changes neither the job nor the participant
+        # another sender took the job over changes neither the job nor the participant (nor does
+        # the outcome of a job the participant has a newer one than)
         self.conn.execute(
             t.participants.update()
             .where(
                 t.participants.c.id == bind("b_pid"),
                 sa.exists().where(email_jobs.c.id == bind("b_job"), email_jobs.c.leased_by == sender),
+                ~_later_job(bind("b_pid"), bind("b_job")),
             )
             .values(email_status=bind("b_status"), email_error=bind("b_error")),
             people,
@@ -291,6 +297,13 @@ class SqlEmailQueue:
             jobs,
         )
         self.conn.execute(email_attempts.insert(), attempts)
+
+
+def _later_job(participant_id: Any, job_id: Any) -> sa.Exists:
+    """The participant has a job newer than ``job_id`` (ids sort by creation): its
+    ``email_status`` follows that one."""
+    later = email_jobs.alias("later")
+    return sa.exists().where(later.c.participant_id == participant_id, later.c.id > job_id)
 
 
 def _attempt_row(attempt: EmailAttempt) -> dict[str, Any]:

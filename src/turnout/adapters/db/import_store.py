@@ -74,10 +74,18 @@ def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
 _JOB_COLUMNS = [c for c in import_jobs.c if c.name != "header"]
 
 
+def _run_by(import_id: str, owner: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """The job, while ``owner`` runs it (a runner that lost it to another writes nothing)."""
+    return (
+        import_jobs.c.id == import_id,
+        import_jobs.c.status == ImportStatus.RUNNING.value,
+        import_jobs.c.owner == owner,
+    )
+
+
 class SqlImportStore:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
-        self.dialect = conn.dialect.name
         self._rows = SqlImportRows(conn.dialect.name)
 
     # --- jobs ---------------------------------------------------------------------------------------
@@ -165,10 +173,12 @@ class SqlImportStore:
         ).scalar_one_or_none()
         return [str(h) for h in header or []]
 
-    def record_progress(self, import_id: str, counts: ImportCounts, *, lease_until: datetime) -> None:
-        self.conn.execute(
+    def record_progress(
+        self, import_id: str, counts: ImportCounts, *, owner: str, lease_until: datetime
+    ) -> bool:
+        result = self.conn.execute(
             import_jobs.update()
-            .where(import_jobs.c.id == import_id)
+            .where(*_run_by(import_id, owner))
             .values(
                 rows_read=counts.rows_processed,
                 rows_processed=counts.rows_processed,
@@ -180,15 +190,23 @@ class SqlImportStore:
                 lease_until=lease_until,
             )
         )
+        return result.rowcount == 1
 
     def finish(
-        self, import_id: str, *, status: ImportStatus, now: datetime, error: DomainError | None = None
-    ) -> None:
+        self,
+        import_id: str,
+        *,
+        owner: str,
+        status: ImportStatus,
+        now: datetime,
+        error: DomainError | None = None,
+    ) -> bool:
         values: dict[str, Any] = {"status": status.value, "finished_at": now, "lease_until": None}
         if error is not None:
             values["error_code"] = error.code
             values["error_params"] = plain_params(error.params)
-        self.conn.execute(import_jobs.update().where(import_jobs.c.id == import_id).values(**values))
+        result = self.conn.execute(import_jobs.update().where(*_run_by(import_id, owner)).values(**values))
+        return result.rowcount == 1
 
     # --- errors -------------------------------------------------------------------------------------
 
@@ -285,7 +303,6 @@ class SqlImportRows:
     """
 
     def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
         self.sqlite = dialect == "sqlite"
         if dialect == "postgresql":
             from psycopg.types.json import Jsonb

@@ -1,0 +1,141 @@
+"""The participant store's contract (``uow.participants``): the same checks on ``FakeParticipantStore``
+and on ``SqlParticipantStore`` (SQLite and PostgreSQL). The import, ticket and mail service tests
+run on the fake and rely on these look-ups, counts and updates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from tests.fakes import FakeClock
+from tests.mail_support import add_event, any_uows_fixture  # noqa: F401  (fixture)
+from turnout.domain.ids import sequential_ids
+from turnout.domain.participants import Participant, ParticipantInput, ParticipantStatus, Source
+from turnout.ports import UnitOfWork, UnitOfWorkFactory
+from turnout.services.registration import participant_record
+
+
+def person(name: str, email: str, phone: str | None = None) -> ParticipantInput:
+    return ParticipantInput(name=name, email=email, phone=phone, birth_date=date(1990, 1, 1), region="서울")
+
+
+def insert(uow: UnitOfWork, event_id: str, people: list[ParticipantInput]) -> list[str]:
+    ids = sequential_ids(len(people))
+    uow.participants.insert_many(
+        [
+            participant_record(
+                participant_id=participant_id,
+                event_id=event_id,
+                data=data,
+                token=f"TOKEN-{participant_id}",
+                source=Source.API,
+                import_id=None,
+                now=uow.clock.now(),
+            )
+            for participant_id, data in zip(ids, people, strict=True)
+        ]
+    )
+    return ids
+
+
+def get(uows: UnitOfWorkFactory, participant_id: str) -> Participant:
+    with uows(readonly=True) as uow:
+        found = uow.participants.get(participant_id)
+    assert found is not None
+    return found
+
+
+def test_look_ups_by_email_and_phone_find_the_events_own_participants_only(
+    any_uows: UnitOfWorkFactory,
+) -> None:
+    with any_uows() as uow:
+        event_id, other = add_event(uow).id, add_event(uow).id
+        a, b, _none = insert(
+            uow,
+            event_id,
+            [
+                person("김민준", "a@example.com", "+821012345678"),
+                person("이서연", "b@example.com", "+821087654321"),
+                person("박지훈", "c@example.com"),
+            ],
+        )
+        insert(uow, other, [person("최유진", "d@example.com", "+821011112222")])
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        store = uow.participants
+        by_email = store.ids_by_email(
+            event_id, ["a@example.com", "b@example.com", "a@example.com", "d@example.com"]
+        )
+        by_phone = store.ids_by_phone(event_id, ["+821012345678", "+821011112222", "+821000000000"])
+        assert store.ids_by_email(event_id, []) == {}
+        assert store.ids_by_email(other, ["a@example.com"]) == {}
+    assert by_email == {"a@example.com": a, "b@example.com": b}
+    assert by_phone == {"+821012345678": a}
+
+
+def test_active_participants_are_the_registered_ones_of_the_event_when_counted(
+    any_uows: UnitOfWorkFactory,
+) -> None:
+    with any_uows() as uow:
+        event_id, other = add_event(uow).id, add_event(uow).id
+        ids = insert(uow, event_id, [person(f"참가자{i}", f"p{i}@example.com") for i in range(3)])
+        insert(uow, other, [person("다른 행사", "x@example.com")])
+        uow.participants.update_fields(ids[1], {"status": ParticipantStatus.CANCELLED.value})
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        assert uow.participants.count_active(event_id) == 2
+        assert uow.participants.count_active(other) == 1
+
+
+def test_an_update_changes_the_given_fields_only_when_applied(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    with any_uows() as uow:
+        (participant_id,) = insert(
+            uow, add_event(uow).id, [person("김민준", "a@example.com", "+821012345678")]
+        )
+        uow.commit()
+    before = get(any_uows, participant_id)
+    later = clock.now() + timedelta(minutes=5)
+    with any_uows() as uow:
+        uow.participants.update_fields(
+            participant_id,
+            {"name": "김민준2", "custom_fields": {"티셔츠": "L"}, "ticket_version": 2, "updated_at": later},
+        )
+        uow.commit()
+    assert get(any_uows, participant_id) == replace(
+        before, name="김민준2", custom_fields={"티셔츠": "L"}, ticket_version=2, updated_at=later
+    )
+    with any_uows() as uow:
+        uow.participants.update_fields(participant_id, {"name": "되돌림"})  # not committed
+    assert get(any_uows, participant_id).name == "김민준2"
+
+
+def test_search_matches_name_email_and_phone_in_id_order_when_paged(any_uows: UnitOfWorkFactory) -> None:
+    with any_uows() as uow:
+        event_id = add_event(uow).id
+        minjun, seoyeon, jihoon = insert(
+            uow,
+            event_id,
+            [
+                person("Kim Minjun", "minjun@example.com", "+821012345678"),
+                person("Lee Seoyeon", "seo@corp.example", "+821055555678"),
+                person("Park Jihoon", "jihoon@example.com"),
+            ],
+        )
+        uow.participants.update_fields(jihoon, {"status": ParticipantStatus.CANCELLED.value})
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        store = uow.participants
+
+        def found(**query: object) -> list[str]:
+            return [p.id for p in store.search(event_id=event_id, **query)]  # type: ignore[arg-type]
+
+        assert found() == [minjun, seoyeon, jihoon]
+        assert found(q="MINJUN") == [minjun]  # the name without regard to case, or the email
+        assert found(q="corp") == [seoyeon]
+        assert found(phone_suffix="5678") == [minjun, seoyeon]
+        assert found(phone_exact="+821055555678") == [seoyeon]
+        assert found(q="nobody", phone_suffix="5678") == [minjun, seoyeon]  # any term matches
+        assert found(status="cancelled") == [jihoon]
+        assert found(after_id=minjun, limit=1) == [seoyeon]
