@@ -21,14 +21,16 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, FakeUnitOfWorkFactory
 from turnout.adapters.db.engine import make_engine
 from turnout.adapters.db.migrate import upgrade
 from turnout.adapters.db.schema import metadata
+from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
 from turnout.domain.access import Role
 from turnout.entrypoints.api.app import create_app
+from turnout.ports import UnitOfWorkFactory
 from turnout.services.keys import create_key
 
 POSTGRES_ENV = "TURNOUT_TEST_POSTGRES_URL"
@@ -199,3 +201,36 @@ def gate(client: TestClient, event: dict[str, object]) -> dict[str, object]:
     assert response.status_code == 201, response.text
     body: dict[str, object] = response.json()
     return body
+
+
+@pytest.fixture(
+    params=["fake", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def any_uows(
+    request: pytest.FixtureRequest,
+    clock: FakeClock,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_server_url: str | None,
+) -> Iterator[UnitOfWorkFactory]:
+    """Units of work over the fakes, or over a fresh SQLite or PostgreSQL database (as
+    ``database_url`` makes them), all on the test's ``clock``."""
+    if request.param == "fake":
+        yield FakeUnitOfWorkFactory(clock)
+        return
+    url = fresh_database_url(
+        request,
+        request.param,
+        tmp_path=tmp_path,
+        sqlite_template=sqlite_template,
+        postgres_server_url=postgres_server_url,
+    )
+    engine = make_engine(url)
+
+    def factory(*, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, clock, readonly=readonly)
+
+    try:
+        yield factory
+    finally:
+        engine.dispose()

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from tests.fakes_intake import FakeImportStore
+from tests.fakes_integrations import FakeIntegrationStore, FakeOutboundStore
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
 from tests.fakes_spine import FakeMessageStore, FakeRateLimits, FakeStatistics
 from tests.fakes_tickets import FakeTicketStore
@@ -353,6 +354,8 @@ class FakeUnitOfWork:
         self.messages = FakeMessageStore(self.db)
         self.statistics = FakeStatistics(self.db)
         self.imports = FakeImportStore(self.db)
+        self.integrations = FakeIntegrationStore(self.db)
+        self.outbound = FakeOutboundStore(self.db)
         return self
 
     def __exit__(

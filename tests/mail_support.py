@@ -1,24 +1,15 @@
 """Helpers for mail and ticket tests on any unit of work (the fakes or the SQL stores): events and
 participants written through the ports, a sender wired to a fake mailer, and ``any_uows``, the
-fixture that runs a store contract test on the fakes, SQLite and PostgreSQL.
-
-Import ``any_uows_fixture`` into a test module to use the ``any_uows`` fixture.
+fixture (in ``conftest.py``) that runs a store contract test on the fakes, SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import fresh_database_url
-from tests.fakes import FakeClock, FakeUnitOfWorkFactory
+from tests.fakes import FakeUnitOfWorkFactory
 from tests.fakes_mail import FakeMailer
-from turnout.adapters.db.engine import make_engine
-from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.mail_compose import TicketMailComposer
 from turnout.domain.events import Event, EventStatus
 from turnout.domain.ids import new_id
@@ -120,40 +111,6 @@ def fake_sender(
         base_url=BASE_URL,
         policy=SenderPolicy(rate_per_second=rate_per_second, **policy),
     )
-
-
-@pytest.fixture(
-    name="any_uows",
-    params=["fake", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def any_uows_fixture(
-    request: pytest.FixtureRequest,
-    clock: FakeClock,
-    tmp_path: Path,
-    sqlite_template: Path,
-    postgres_server_url: str | None,
-) -> Iterator[UnitOfWorkFactory]:
-    """Units of work over the fakes, or over a fresh SQLite or PostgreSQL database (as
-    ``database_url`` makes them), all on the test's ``clock``."""
-    if request.param == "fake":
-        yield FakeUnitOfWorkFactory(clock)
-        return
-    url = fresh_database_url(
-        request,
-        request.param,
-        tmp_path=tmp_path,
-        sqlite_template=sqlite_template,
-        postgres_server_url=postgres_server_url,
-    )
-    engine = make_engine(url)
-
-    def factory(*, readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, clock, readonly=readonly)
-
-    try:
-        yield factory
-    finally:
-        engine.dispose()
 
 
 # --- a world of fakes: registering and delivering as the relay would ---------------------------------

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     bulk_batch_size: int = Field(default=100, ge=1)
     ble_debounce_seconds: int = Field(default=60, ge=0)
 
+    # integrations: deliveries to external systems
+    allow_private_webhooks: bool = Field(
+        default=False, description="let integrations point at loopback/private addresses (tests, labs)"
+    )
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_retry_hours: float = Field(default=24.0, gt=0, description="after this a delivery is dead")
+    delivery_concurrency: int = Field(default=32, ge=1)
+    analytics_interval_seconds: int = Field(
+        default=900, ge=10, description="analytics sent to the analytics platform while an event is live"
+    )
+
     # mail
     mail_rate_per_second: float = Field(default=50.0, gt=0)
     mail_concurrency: int = Field(default=8, ge=1)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         RawRow,
         RowCleaning,
     )
+    from turnout.domain.integrations import Integration
     from turnout.domain.participants import Participant, ParticipantInput
     from turnout.messages.base import Envelope, Fact, Message
     from turnout.messages.facts import ParticipantRegistered
@@ -978,6 +979,78 @@ class StatisticsReadModel(Protocol):
         ...
 
 
+# --- integrations: external systems and outbound deliveries ---------------------------------------
+# A use case (a bus handler, a sync) states each call it owes an external system as an
+# ``OutboundMessage`` and enqueues it in its own transaction (``uow.outbound``); the delivery
+# worker sends it later, signed, with retries (``services/deliveries.py``). ``uow.integrations``
+# holds each event's systems: where deliveries go, the sealed secret, enabled or not. (The bus's
+# own ``message_deliveries``, facts to local handlers, are another thing: see ``MessageStore``.)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One call owed to an external system. Deliveries of one ``ordering_key`` (a participant's id)
+    to one system go out in the order they were enqueued; ``None``: no order to keep."""
+
+    event_id: str
+    system: str  # an ``IntegrationSystem`` value
+    type: str  # what the call says, e.g. ``participant.changed``, ``gate-management.sync``
+    payload: dict[str, Any]  # the JSON body's ``data``
+    ordering_key: str | None = None
+    source_message_id: str | None = None  # the fact that caused it, if one did
+
+
+class IntegrationStore(Protocol):
+    def get(self, event_id: str, system: str) -> Integration | None: ...
+
+    def list_for_event(self, event_id: str) -> list[Integration]:
+        """The event's integrations in system order (enabled or not)."""
+        ...
+
+    def put(self, integration: Integration) -> None:
+        """Insert the integration, or replace the event's one for that system."""
+        ...
+
+    def delete(self, event_id: str, system: str) -> bool:
+        """Whether there was one to delete."""
+        ...
+
+    def disable(self, event_id: str, system: str, *, reason: str, now: datetime) -> bool:
+        """Turn an enabled integration off with its reason (a receiver answered ``410 Gone``);
+        whether it was enabled."""
+        ...
+
+    def enabled_for(self, event_id: str) -> list[Integration]:
+        """The event's enabled integrations (what its facts are delivered to)."""
+        ...
+
+
+class OutboundStore(Protocol):
+    """Outbound deliveries: what Turnout owes external systems, and how sending each went."""
+
+    def enqueue(self, messages: Sequence[OutboundMessage], *, now: datetime) -> list[str]:
+        """Record a pending delivery for each message, due ``now``, in this transaction; their
+        ids, in order."""
+        ...
+
+
+class Sealer(Protocol):
+    """Seals secrets for storage (a copy of the database alone does not reveal them)."""
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...
+
+
+class AddressGuard(Protocol):
+    """Where a delivery may go: ``http``/``https`` to a public address. Names are resolved: an
+    address that is loopback, private, link-local or a cloud metadata endpoint is refused."""
+
+    def problem(self, url: str) -> FieldError | None:
+        """Why ``url`` may not receive deliveries (``private_address``, ``invalid_url``), or None."""
+        ...
+
+
 # --- check-in --------------------------------------------------------------------------------------
 # (the check-in store: scans decided by the service, stored by the adapter)
 
@@ -1204,6 +1277,12 @@ class UnitOfWork(Protocol):
 
     @property
     def statistics(self) -> StatisticsReadModel: ...
+
+    @property
+    def integrations(self) -> IntegrationStore: ...
+
+    @property
+    def outbound(self) -> OutboundStore: ...
 
     @property
     def imports(self) -> ImportStore: ...

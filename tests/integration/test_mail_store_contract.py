@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tests.fakes import FakeClock
-from tests.mail_support import add_event, add_participant, any_uows_fixture  # noqa: F401  (fixture)
+from tests.mail_support import add_event, add_participant
 from turnout.domain.ids import new_id, sequential_ids
 from turnout.domain.participants import Participant, ParticipantStatus
 from turnout.ports import (

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from tests.fakes import FakeClock
-from tests.mail_support import add_event, any_uows_fixture  # noqa: F401  (fixture)
+from tests.mail_support import add_event
 from turnout.domain.ids import sequential_ids
 from turnout.domain.participants import Participant, ParticipantInput, ParticipantStatus, Source
 from turnout.ports import UnitOfWork, UnitOfWorkFactory

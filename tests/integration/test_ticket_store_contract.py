@@ -4,7 +4,7 @@ SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from tests.fakes import FakeClock
-from tests.mail_support import add_event, add_participant, any_uows_fixture  # noqa: F401  (fixture)
+from tests.mail_support import add_event, add_participant
 from turnout.domain.participants import Participant
 from turnout.ports import UnitOfWorkFactory
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.email_queue import SqlEmailQueue, SqlMailTemplateStore
 from turnout.adapters.db.import_store import SqlImportStore
+from turnout.adapters.db.integration_store import SqlIntegrationStore, SqlOutboundStore
 from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
@@ -53,6 +54,8 @@ class SqlUnitOfWork:
     messages: SqlMessageStore
     statistics: SqlStatistics
     imports: SqlImportStore
+    integrations: SqlIntegrationStore
+    outbound: SqlOutboundStore
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -92,6 +95,8 @@ class SqlUnitOfWork:
         self.messages = SqlMessageStore(conn)
         self.statistics = SqlStatistics(conn)
         self.imports = SqlImportStore(conn)
+        self.integrations = SqlIntegrationStore(conn)
+        self.outbound = SqlOutboundStore(conn)
         return self
 
     def __exit__(
