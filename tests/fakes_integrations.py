@@ -5,13 +5,13 @@ them and on the SQL stores."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from turnout.domain.ids import sequential_ids
-from turnout.domain.integrations import DeliveryStatus, Integration
-from turnout.ports import OutboundMessage
+from turnout.domain.integrations import HALF_OPEN, OPEN, Breaker, BreakerPolicy, DeliveryStatus, Integration
+from turnout.ports import DeliveryAttemptRecord, DeliveryRecord, DeliveryResult, DueDelivery, OutboundMessage
 
 if TYPE_CHECKING:
     from tests.fakes import FakeDatabase
@@ -70,6 +70,13 @@ class FakeDelivery:
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any]
+    lease_until: datetime | None = None
+    leased_by: str | None = None
+    retry_until: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    attempt_log: list[DeliveryAttemptRecord] = field(default_factory=list)
 
 
 class FakeOutboundStore:
@@ -91,3 +98,199 @@ class FakeOutboundStore:
                 )
             )
         return ids
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    @property
+    def _breakers(self) -> dict[tuple[str, str], tuple[Breaker, datetime | None]]:
+        """endpoint -> its breaker and, when half-open, its probe's lease."""
+        found: dict[tuple[str, str], tuple[Breaker, datetime | None]] = self._db.table("delivery_endpoints")
+        return found
+
+    def _integration(self, event_id: str, system: str) -> Integration | None:
+        rows: dict[tuple[str, str], Integration] = self._db.table("integrations")
+        return rows.get((event_id, system))
+
+    def _blocked(self, row: FakeDelivery) -> bool:
+        key = row.message.ordering_key
+        if key is None:
+            return False
+        return any(
+            other.seq < row.seq
+            and other.message.event_id == row.message.event_id
+            and other.message.system == row.message.system
+            and other.message.ordering_key == key
+            and other.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+            for other in self._rows
+        )
+
+    def claim(
+        self, *, now: datetime, limit: int, lease_seconds: float, worker: str, breaker: BreakerPolicy
+    ) -> list[DueDelivery]:
+        expired = [
+            r
+            for r in self._rows
+            if r.status == DeliveryStatus.SENDING and r.lease_until and r.lease_until < now
+        ]
+        due = sorted(
+            (r for r in self._rows if r.status == DeliveryStatus.PENDING and r.next_attempt_at <= now),
+            key=lambda r: (r.next_attempt_at, r.seq),
+        )
+        lease_until = now + timedelta(seconds=lease_seconds)
+        claimed: list[DueDelivery] = []
+        probes: set[tuple[str, str]] = set()
+        for row in expired + due:
+            if len(claimed) >= limit:
+                break
+            m = row.message
+            integration = self._integration(m.event_id, m.system)
+            if integration is None or not integration.enabled or self._blocked(row):
+                continue
+            endpoint = (m.event_id, m.system)
+            state, probe_until = self._breakers.get(endpoint, (Breaker(), None))
+            probing = False
+            if state.state == OPEN:
+                assert state.opened_at is not None
+                if state.opened_at > now - timedelta(seconds=breaker.cooldown_seconds):
+                    continue
+                probing = True
+            elif state.state == HALF_OPEN:
+                if probe_until is not None and probe_until > now:
+                    continue
+                probing = True
+            if probing:
+                if endpoint in probes:
+                    continue
+                probes.add(endpoint)
+                self._breakers[endpoint] = (Breaker(HALF_OPEN, state.failures, state.opened_at), lease_until)
+            row.status, row.lease_until, row.leased_by, row.updated_at = (
+                DeliveryStatus.SENDING,
+                lease_until,
+                worker,
+                now,
+            )
+            claimed.append(
+                DueDelivery(
+                    id=row.id,
+                    seq=row.seq,
+                    event_id=m.event_id,
+                    system=m.system,
+                    type=m.type,
+                    payload=m.payload,
+                    attempts=row.attempts,
+                    created_at=row.created_at,
+                    retry_until=row.retry_until,
+                    url=integration.url,
+                    secret_sealed=integration.secret_sealed,
+                    probe=probing,
+                )
+            )
+        return claimed
+
+    def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
+        by_id = {r.id: r for r in self._rows}
+        for result in sorted(results, key=lambda r: r.finished_at):
+            row = by_id.get(result.delivery_id)
+            if row is None or row.leased_by != worker or row.status != DeliveryStatus.SENDING:
+                continue
+            row.status = {
+                "delivered": DeliveryStatus.DELIVERED,
+                "failed": DeliveryStatus.PENDING,
+                "dead": DeliveryStatus.DEAD,
+            }[result.outcome]
+            row.attempts = result.attempt
+            row.next_attempt_at = result.next_attempt_at or result.finished_at
+            row.lease_until = row.leased_by = None
+            row.last_status_code, row.last_error = result.status_code, result.error
+            row.updated_at = result.finished_at
+            row.delivered_at = result.finished_at if result.outcome == "delivered" else None
+            row.attempt_log.append(
+                DeliveryAttemptRecord(
+                    attempt=result.attempt,
+                    started_at=result.started_at,
+                    finished_at=result.finished_at,
+                    outcome=result.outcome,
+                    status_code=result.status_code,
+                    latency_ms=result.latency_ms,
+                    error=result.error,
+                )
+            )
+            if result.endpoint_ok is not None:
+                endpoint = (result.event_id, result.system)
+                state, _ = self._breakers.get(endpoint, (Breaker(), None))
+                self._breakers[endpoint] = (
+                    state.after(ok=result.endpoint_ok, at=result.finished_at, policy=breaker),
+                    None,
+                )
+
+    def oldest_due(self, *, now: datetime) -> datetime | None:
+        due = [
+            r.next_attempt_at
+            for r in self._rows
+            if r.status == DeliveryStatus.PENDING and r.next_attempt_at <= now
+        ]
+        return min(due, default=None)
+
+    # --- reading and retrying ----------------------------------------------------------------------
+
+    def _record(self, row: FakeDelivery, *, with_payload: bool, with_attempts: bool = True) -> DeliveryRecord:
+        m = row.message
+        return DeliveryRecord(
+            id=row.id,
+            seq=row.seq,
+            event_id=m.event_id,
+            system=m.system,
+            type=m.type,
+            ordering_key=m.ordering_key,
+            status=row.status.value,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_status_code=row.last_status_code,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            delivered_at=row.delivered_at,
+            payload=m.payload if with_payload else None,
+            attempt_log=tuple(row.attempt_log) if with_attempts else (),
+        )
+
+    def get(self, delivery_id: str, *, with_attempts: bool = True) -> DeliveryRecord | None:
+        for row in self._rows:
+            if row.id == delivery_id:
+                return self._record(row, with_payload=True, with_attempts=with_attempts)
+        return None
+
+    def list_for_event(
+        self,
+        event_id: str,
+        *,
+        system: str | None = None,
+        status: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[DeliveryRecord]:
+        rows = [
+            r
+            for r in reversed(self._rows)
+            if r.message.event_id == event_id
+            and (system is None or r.message.system == system)
+            and (status is None or r.status.value == status)
+            and (before_seq is None or r.seq < before_seq)
+        ]
+        return [self._record(r, with_payload=False) for r in rows[:limit]]
+
+    def retry(self, delivery_id: str, *, now: datetime, retry_until: datetime) -> bool:
+        for row in self._rows:
+            if row.id == delivery_id and row.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
+                row.status, row.next_attempt_at, row.retry_until = DeliveryStatus.PENDING, now, retry_until
+                row.updated_at, row.delivered_at = now, None
+                return True
+        return False
+
+    def counts(self, event_id: str) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for r in self._rows:
+            if r.message.event_id == event_id:
+                per = found.setdefault(r.message.system, {})
+                per[r.status.value] = per.get(r.status.value, 0) + 1
+        return found

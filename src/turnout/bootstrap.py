@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import random
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,16 +27,20 @@ from turnout.adapters.mail_templates import JinjaTemplates
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
 from turnout.ports import (
+    AddressGuard,
     CheckInStore,
     Clock,
     Mailer,
     Publisher,
+    Sealer,
     TemplateRenderer,
     TicketKeys,
     UnitOfWorkFactory,
+    WebhookSender,
 )
 from turnout.services.bus import HandlerRegistry
 from turnout.services.checkin import CheckIn
+from turnout.services.deliveries import DeliverySender
 from turnout.services.importing import Importer
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.mail_sending import MailSender, SenderPolicy
@@ -198,6 +204,9 @@ def bootstrap(
     from turnout.adapters.outbox import install_lag_gauge, read_bus
 
     install_lag_gauge(lambda: read_bus(uow_factory, turnout.bus_consumers()))
+    from turnout.adapters import webhooks
+
+    webhooks.install_lag_gauge(uow_factory, clock)
     return turnout
 
 
@@ -288,6 +297,49 @@ def mail_sender(turnout: Turnout, mailer: Mailer | None = None, **policy: Any) -
             concurrency=settings.mail_concurrency,
             **policy,
         ),
+    )
+
+
+def delivery_sender(
+    turnout: Turnout,
+    *,
+    sealer: Sealer,
+    guard: AddressGuard,
+    sender: WebhookSender | None = None,
+    rng: random.Random | None = None,
+    **policy: Any,
+) -> DeliverySender:
+    """The outbound delivery sender: httpx (or ``sender``), the settings' timeout, concurrency,
+    retry window, backoff and breaker; ``policy`` overrides other ``DeliveryPolicy`` fields."""
+    from turnout.adapters.webhooks import HttpxWebhookSender, count_results
+    from turnout.domain.integrations import BreakerPolicy
+    from turnout.services.deliveries import DeliveryPolicy
+
+    settings = turnout.settings
+    return DeliverySender(
+        uow_factory=turnout.uow,
+        clock=turnout.clock,
+        sender=sender
+        or HttpxWebhookSender(
+            timeout_seconds=settings.delivery_timeout_seconds, max_connections=settings.delivery_concurrency
+        ),
+        sealer=sealer,
+        guard=guard,
+        policy=DeliveryPolicy(
+            **{
+                "concurrency": settings.delivery_concurrency,
+                "retry_hours": settings.delivery_retry_hours,
+                "backoff_seconds": settings.delivery_backoff_seconds,
+                "breaker": BreakerPolicy(
+                    failures_to_open=settings.delivery_breaker_failures,
+                    cooldown_seconds=settings.delivery_breaker_cooldown_seconds,
+                ),
+                **policy,
+            }
+        ),
+        worker=f"{socket.gethostname()}:{os.getpid()}:{id(turnout):x}",
+        rng=rng,
+        on_results=count_results,
     )
 
 

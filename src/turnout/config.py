@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
     delivery_retry_hours: float = Field(default=24.0, gt=0, description="after this a delivery is dead")
     delivery_concurrency: int = Field(default=32, ge=1)
+    delivery_backoff_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="wait after a delivery's first failure; doubled per attempt, at most 1 h",
+    )
+    delivery_breaker_failures: int = Field(
+        default=5, ge=1, description="failures in a row that open an endpoint's circuit"
+    )
+    delivery_breaker_cooldown_seconds: float = Field(
+        default=30.0, gt=0, description="an open circuit's wait before one probe goes through"
+    )
     analytics_interval_seconds: int = Field(
         default=900, ge=10, description="analytics sent to the analytics platform while an event is live"
     )

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         RawRow,
         RowCleaning,
     )
-    from turnout.domain.integrations import Integration
+    from turnout.domain.integrations import BreakerPolicy, Integration
     from turnout.domain.participants import Participant, ParticipantInput
     from turnout.messages.base import Envelope, Fact, Message
     from turnout.messages.facts import ParticipantRegistered
@@ -1025,7 +1025,147 @@ class IntegrationStore(Protocol):
         ...
 
 
-class OutboundStore(Protocol):
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """A delivery a sender has claimed: what to send and where (the integration as it is now)."""
+
+    id: str
+    seq: int
+    event_id: str
+    system: str
+    type: str
+    payload: dict[str, Any]
+    attempts: int  # attempts made before this one
+    created_at: datetime
+    retry_until: datetime | None  # set by a manual retry; else created_at + the retry window
+    url: str
+    secret_sealed: str
+    probe: bool = False  # the one request a half-open endpoint lets through
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """How one attempt went, and what becomes of the delivery: ``delivered``; ``failed`` (pending
+    again at ``next_attempt_at``); ``dead`` (``error`` says why)."""
+
+    delivery_id: str
+    event_id: str
+    system: str
+    attempt: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # delivered | failed | dead
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    next_attempt_at: datetime | None = None
+    #: whether the endpoint answered as a live one would (2xx, or a 4xx but not 408/429); a
+    #: connection error, timeout, 5xx, 408 or 429 counts toward opening its circuit breaker;
+    #: None: the endpoint was not asked (the address was refused, the secret would not open)
+    endpoint_ok: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttemptRecord:
+    attempt: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """A delivery as the log shows it (without its payload unless asked for)."""
+
+    id: str
+    seq: int
+    event_id: str
+    system: str
+    type: str
+    ordering_key: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any] | None = None
+    attempt_log: tuple[DeliveryAttemptRecord, ...] = ()
+
+
+class DeliveryQueue(Protocol):
+    """The sending side of the outbound deliveries (``uow.outbound``)."""
+
+    def claim(
+        self, *, now: datetime, limit: int, lease_seconds: float, worker: str, breaker: BreakerPolicy
+    ) -> list[DueDelivery]:
+        """Lease up to ``limit`` due deliveries to enabled integrations: pending ones due by ``now``
+        and ``sending`` ones whose lease ended. Never one whose ``ordering_key`` has an earlier
+        delivery still pending or sending (so one key's deliveries go one at a time, in order),
+        none to an endpoint whose circuit is open, and one probe to a half-open one."""
+        ...
+
+    def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
+        """Store each attempt and its delivery's new state, and each endpoint's breaker state. A
+        result for a delivery this worker no longer leases (another took it over) is dropped."""
+        ...
+
+    def oldest_due(self, *, now: datetime) -> datetime | None:
+        """When the oldest delivery that is due (pending, next attempt by ``now``) was created."""
+        ...
+
+
+class DeliveryLog(Protocol):
+    """Reading the outbound deliveries, and sending one again (``uow.outbound``)."""
+
+    def get(self, delivery_id: str, *, with_attempts: bool = True) -> DeliveryRecord | None: ...
+
+    def list_for_event(
+        self,
+        event_id: str,
+        *,
+        system: str | None = None,
+        status: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[DeliveryRecord]:
+        """Newest first, each with its attempts."""
+        ...
+
+    def retry(self, delivery_id: str, *, now: datetime, retry_until: datetime) -> bool:
+        """Make a delivered or dead delivery pending again, due now, retried until
+        ``retry_until``; False when it is pending or being sent."""
+        ...
+
+    def counts(self, event_id: str) -> dict[str, dict[str, int]]:
+        """system -> status -> deliveries."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """Sends one signed webhook (Standard Webhooks: ``webhook-id``, ``webhook-timestamp``,
+    ``webhook-signature``); never raises for what the receiver or the network did."""
+
+    async def send(
+        self, *, url: str, secret: str, message_id: str, timestamp: datetime, body: bytes
+    ) -> SendOutcome: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    status_code: int | None  # None: no answer (connection refused, timeout, refused redirect …)
+    latency_ms: int
+    error: str | None = None  # why there was no answer, or the start of a non-2xx answer's body
+
+
+class OutboundStore(DeliveryQueue, DeliveryLog, Protocol):
     """Outbound deliveries: what Turnout owes external systems, and how sending each went."""
 
     def enqueue(self, messages: Sequence[OutboundMessage], *, now: datetime) -> list[str]:

@@ -54,6 +54,12 @@ messages_retried = Counter(
 messages_dead = Counter(
     "turnout_messages_dead_total", "Deliveries given up and dead-lettered", ["handler"], registry=REGISTRY
 )
+outbound_deliveries = Counter(
+    "turnout_outbound_deliveries_total",
+    "Outbound delivery attempts to external systems, by system and outcome (delivered, failed, dead)",
+    ["system", "outcome"],
+    registry=REGISTRY,
+)
 
 _scrape_time: list[Any] = []
 
@@ -87,6 +93,10 @@ class ScrapeTimeGauge:
 outbox_lag = ScrapeTimeGauge("turnout_outbox_lag_messages", "Outbox messages not yet fully handled")
 outbox_lag_seconds = ScrapeTimeGauge(
     "turnout_outbox_lag_seconds", "Age of the oldest outbox message not yet fully handled"
+)
+
+delivery_lag_seconds = ScrapeTimeGauge(
+    "turnout_delivery_lag_seconds", "How long the oldest due outbound delivery has been waiting to be sent"
 )
 
 

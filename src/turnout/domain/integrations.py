@@ -104,3 +104,51 @@ def validate_integration(*, url: str, secret: str | None) -> None:
     problems = [p for p in (url_problem(url), secret_problem(secret) if secret is not None else None) if p]
     if problems:
         raise ValidationFailed(problems)
+
+
+# --- delivery: retries and the circuit breaker --------------------------------------------------------
+
+#: breaker states of an endpoint (an event's integration with one system)
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    """An endpoint's circuit opens after ``failures_to_open`` failures in a row; after
+    ``cooldown_seconds`` one probe at a time goes through (half-open) until one succeeds."""
+
+    failures_to_open: int = 5
+    cooldown_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Breaker:
+    state: str = CLOSED
+    failures: int = 0  # in a row
+    opened_at: datetime | None = None
+
+    def after(self, *, ok: bool, at: datetime, policy: BreakerPolicy) -> Breaker:
+        """The state after one answer: a success closes it; a failure counts, and opens it at the
+        ``failures_to_open``-th in a row, or at once when it was a half-open probe."""
+        if ok:
+            return Breaker()
+        failures = self.failures + 1
+        if self.state == HALF_OPEN or failures >= policy.failures_to_open:
+            return Breaker(OPEN, failures, at)
+        return Breaker(self.state, failures, self.opened_at)
+
+
+def retry_delay_seconds(attempt: int, *, base: float, cap: float, jitter: float) -> float:
+    """How long to wait after failed attempt number ``attempt`` (1-based): ``base`` doubled per
+    attempt, at most ``cap``, times ``jitter`` (a number in [0.5, 1) the caller draws): retries of
+    many deliveries that failed together spread out instead of coming back at once."""
+    return float(min(cap, base * 2.0 ** min(attempt - 1, 30)) * jitter)
+
+
+def answer_ok(status_code: int | None) -> bool:
+    return status_code is not None and 200 <= status_code < 300
+
+
+def endpoint_alive(status_code: int | None) -> bool:
+    """Whether an answer says the endpoint works (for the breaker): any answer but 408, 429, 5xx."""
+    return status_code is not None and status_code not in (408, 429) and status_code < 500

@@ -4,18 +4,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from turnout.adapters.db.tables_integrations import integrations, outbound_deliveries
+from turnout.adapters.db.tables_integrations import (
+    delivery_attempts,
+    delivery_endpoints,
+    integrations,
+    outbound_deliveries,
+)
 from turnout.adapters.db.upsert import insert_for
 from turnout.domain.ids import sequential_ids
-from turnout.domain.integrations import DeliveryStatus, Integration, IntegrationSystem
-from turnout.ports import OutboundMessage
+from turnout.domain.integrations import (
+    HALF_OPEN,
+    OPEN,
+    Breaker,
+    BreakerPolicy,
+    DeliveryStatus,
+    Integration,
+    IntegrationSystem,
+)
+from turnout.ports import DeliveryAttemptRecord, DeliveryRecord, DeliveryResult, DueDelivery, OutboundMessage
 
 _C = integrations.c  # the integrations table's columns
+_D = outbound_deliveries.c
+_E = delivery_endpoints.c
 
 
 def integration_from_row(row: Any) -> Integration:
@@ -116,3 +132,342 @@ class SqlOutboundStore:
             ],
         )
         return ids
+
+    # --- sending (``ports.DeliveryQueue``) -------------------------------------------------------
+
+    def claim(
+        self, *, now: datetime, limit: int, lease_seconds: float, worker: str, breaker: BreakerPolicy
+    ) -> list[DueDelivery]:
+        lease_until = now + timedelta(seconds=lease_seconds)
+        cooled = now - timedelta(seconds=breaker.cooldown_seconds)
+        rows = self._due_rows(
+            _D.status == "sending", _D.lease_until < now, now=now, cooled=cooled, limit=limit
+        )
+        if len(rows) < limit:
+            rows += self._due_rows(
+                _D.status == "pending",
+                _D.next_attempt_at <= now,
+                now=now,
+                cooled=cooled,
+                limit=limit - len(rows),
+            )
+        claimed: list[DueDelivery] = []
+        probes: dict[tuple[str, str], bool] = {}
+        for row in rows:
+            endpoint = (row.event_id, row.system)
+            probing = row.ep_state in (OPEN, HALF_OPEN)  # past its cooldown, or its probe's lease ended
+            if probing:
+                if endpoint in probes:
+                    continue  # one probe at a time
+                probes[endpoint] = True
+            claimed.append(
+                DueDelivery(
+                    id=row.id,
+                    seq=row.seq,
+                    event_id=row.event_id,
+                    system=row.system,
+                    type=row.type,
+                    payload=row.payload,
+                    attempts=row.attempts,
+                    created_at=row.created_at,
+                    retry_until=row.retry_until,
+                    url=row.url,
+                    secret_sealed=row.secret_sealed,
+                    probe=probing,
+                )
+            )
+        if not claimed:
+            return []
+        self.conn.execute(
+            outbound_deliveries.update()
+            .where(_D.id.in_([d.id for d in claimed]))
+            .values(
+                status=DeliveryStatus.SENDING.value, lease_until=lease_until, leased_by=worker, updated_at=now
+            )
+        )
+        for event_id, system in probes:
+            self._put_endpoint(
+                event_id,
+                system,
+                state=HALF_OPEN,
+                failures=None,
+                opened_at=None,
+                probe_until=lease_until,
+                now=now,
+            )
+        return claimed
+
+    def _due_rows(self, *where: Any, now: datetime, cooled: datetime, limit: int) -> list[Any]:
+        d, e, i, ep = (
+            outbound_deliveries,
+            outbound_deliveries.alias("earlier"),
+            integrations,
+            delivery_endpoints,
+        )
+        earlier = sa.exists().where(
+            e.c.event_id == d.c.event_id,
+            e.c.system == d.c.system,
+            e.c.ordering_key == d.c.ordering_key,
+            e.c.seq < d.c.seq,
+            e.c.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)),
+        )
+        blocked = sa.or_(
+            sa.and_(ep.c.state == OPEN, ep.c.opened_at > cooled),  # still cooling down
+            sa.and_(ep.c.state == HALF_OPEN, ep.c.probe_until > now),  # a probe is out
+        )
+        query = (
+            sa.select(
+                d.c.id,
+                d.c.seq,
+                d.c.event_id,
+                d.c.system,
+                d.c.type,
+                d.c.payload,
+                d.c.attempts,
+                d.c.created_at,
+                d.c.retry_until,
+                i.c.url,
+                i.c.secret_sealed,
+                ep.c.state.label("ep_state"),
+            )
+            .select_from(
+                d.join(i, sa.and_(i.c.event_id == d.c.event_id, i.c.system == d.c.system)).outerjoin(
+                    ep, sa.and_(ep.c.event_id == d.c.event_id, ep.c.system == d.c.system)
+                )
+            )
+            .where(*where, i.c.enabled.is_(True), ~earlier, sa.or_(ep.c.state.is_(None), ~blocked))
+            .order_by(d.c.next_attempt_at, d.c.seq)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=d, skip_locked=True)
+        return list(self.conn.execute(query))
+
+    def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
+        if not results:
+            return
+        still_ours = set(
+            self.conn.execute(
+                sa.select(_D.id).where(
+                    _D.id.in_([r.delivery_id for r in results]),
+                    _D.leased_by == worker,
+                    _D.status == DeliveryStatus.SENDING.value,
+                )
+            ).scalars()
+        )
+        results = [r for r in results if r.delivery_id in still_ours]
+        if not results:
+            return
+        self.conn.execute(
+            outbound_deliveries.update()
+            .where(_D.id == sa.bindparam("b_id"))
+            .values(
+                status=sa.bindparam("b_status"),
+                attempts=sa.bindparam("b_attempt"),
+                next_attempt_at=sa.bindparam("b_next"),
+                lease_until=None,
+                leased_by=None,
+                last_status_code=sa.bindparam("b_code"),
+                last_error=sa.bindparam("b_error"),
+                updated_at=sa.bindparam("b_at"),
+                delivered_at=sa.bindparam("b_delivered"),
+            ),
+            [
+                {
+                    "b_id": r.delivery_id,
+                    "b_status": _STATUS_AFTER[r.outcome],
+                    "b_attempt": r.attempt,
+                    "b_next": r.next_attempt_at or r.finished_at,
+                    "b_code": r.status_code,
+                    "b_error": r.error,
+                    "b_at": r.finished_at,
+                    "b_delivered": r.finished_at if r.outcome == "delivered" else None,
+                }
+                for r in results
+            ],
+        )
+        self.conn.execute(
+            delivery_attempts.insert(),
+            [
+                {
+                    "delivery_id": r.delivery_id,
+                    "attempt": r.attempt,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "outcome": r.outcome,
+                    "status_code": r.status_code,
+                    "latency_ms": r.latency_ms,
+                    "error": r.error,
+                    "worker": worker,
+                }
+                for r in results
+            ],
+        )
+        self._update_breakers(results, breaker)
+
+    def _update_breakers(self, results: Sequence[DeliveryResult], policy: BreakerPolicy) -> None:
+        touched = {(r.event_id, r.system) for r in results if r.endpoint_ok is not None}
+        if not touched:
+            return
+        states = {
+            (row.event_id, row.system): row
+            for row in self.conn.execute(
+                sa.select(delivery_endpoints).where(sa.tuple_(_E.event_id, _E.system).in_(sorted(touched)))
+            )
+        }
+        breakers: dict[tuple[str, str], Breaker] = {}
+        for key in touched:
+            row = states.get(key)
+            breakers[key] = Breaker(row.state, row.failures, row.opened_at) if row is not None else Breaker()
+        for r in sorted(results, key=lambda r: r.finished_at):
+            if r.endpoint_ok is None:
+                continue
+            key = (r.event_id, r.system)
+            breakers[key] = breakers[key].after(ok=r.endpoint_ok, at=r.finished_at, policy=policy)
+        now = max(r.finished_at for r in results)
+        for (event_id, system), b in breakers.items():
+            before = states.get((event_id, system))
+            if before is None and b == Breaker():
+                continue  # a healthy endpoint needs no row
+            self._put_endpoint(
+                event_id,
+                system,
+                state=b.state,
+                failures=b.failures,
+                opened_at=b.opened_at,
+                probe_until=None,
+                now=now,
+            )
+
+    def _put_endpoint(
+        self,
+        event_id: str,
+        system: str,
+        *,
+        state: str,
+        failures: int | None,
+        opened_at: datetime | None,
+        probe_until: datetime | None,
+        now: datetime,
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "probe_until": probe_until, "updated_at": now}
+        if failures is not None:
+            values |= {"failures": failures, "opened_at": opened_at}
+        self.conn.execute(
+            insert_for(self.conn, delivery_endpoints)
+            .values(event_id=event_id, system=system, **({"failures": 0} | values))
+            .on_conflict_do_update(index_elements=["event_id", "system"], set_=values)
+        )
+
+    def oldest_due(self, *, now: datetime) -> datetime | None:
+        found: datetime | None = self.conn.execute(
+            sa.select(sa.func.min(_D.next_attempt_at)).where(
+                _D.status == DeliveryStatus.PENDING.value, _D.next_attempt_at <= now
+            )
+        ).scalar()
+        return found
+
+    # --- reading and retrying (``ports.DeliveryLog``) --------------------------------------------
+
+    def get(self, delivery_id: str, *, with_attempts: bool = True) -> DeliveryRecord | None:
+        row = self.conn.execute(sa.select(outbound_deliveries).where(_D.id == delivery_id)).first()
+        if row is None:
+            return None
+        records = [_record(row, with_payload=True)]
+        return self._with_attempts(records)[0] if with_attempts else records[0]
+
+    def list_for_event(
+        self,
+        event_id: str,
+        *,
+        system: str | None = None,
+        status: str | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[DeliveryRecord]:
+        query = sa.select(*[c for c in outbound_deliveries.c if c.name != "payload"]).where(
+            _D.event_id == event_id
+        )
+        if system is not None:
+            query = query.where(_D.system == system)
+        if status is not None:
+            query = query.where(_D.status == status)
+        if before_seq is not None:
+            query = query.where(_D.seq < before_seq)
+        rows = self.conn.execute(query.order_by(_D.seq.desc()).limit(limit))
+        return self._with_attempts([_record(row, with_payload=False) for row in rows])
+
+    def _with_attempts(self, records: list[DeliveryRecord]) -> list[DeliveryRecord]:
+        if not records:
+            return records
+        log: dict[str, list[DeliveryAttemptRecord]] = {}
+        a = delivery_attempts.c
+        for row in self.conn.execute(
+            sa.select(delivery_attempts).where(a.delivery_id.in_([r.id for r in records])).order_by(a.id)
+        ):
+            log.setdefault(row.delivery_id, []).append(
+                DeliveryAttemptRecord(
+                    attempt=row.attempt,
+                    started_at=row.started_at,
+                    finished_at=row.finished_at,
+                    outcome=row.outcome,
+                    status_code=row.status_code,
+                    latency_ms=row.latency_ms,
+                    error=row.error,
+                )
+            )
+        return [replace(r, attempt_log=tuple(log.get(r.id, ()))) for r in records]
+
+    def retry(self, delivery_id: str, *, now: datetime, retry_until: datetime) -> bool:
+        result = self.conn.execute(
+            outbound_deliveries.update()
+            .where(
+                _D.id == delivery_id,
+                _D.status.in_((DeliveryStatus.DELIVERED.value, DeliveryStatus.DEAD.value)),
+            )
+            .values(
+                status=DeliveryStatus.PENDING.value,
+                next_attempt_at=now,
+                retry_until=retry_until,
+                updated_at=now,
+                delivered_at=None,
+            )
+        )
+        return bool(result.rowcount)
+
+    def counts(self, event_id: str) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for system, status, n in self.conn.execute(
+            sa.select(_D.system, _D.status, sa.func.count())
+            .where(_D.event_id == event_id)
+            .group_by(_D.system, _D.status)
+        ):
+            found.setdefault(system, {})[status] = int(n)
+        return found
+
+
+_STATUS_AFTER = {
+    "delivered": DeliveryStatus.DELIVERED.value,
+    "failed": DeliveryStatus.PENDING.value,
+    "dead": DeliveryStatus.DEAD.value,
+}
+
+
+def _record(row: Any, *, with_payload: bool) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row.id,
+        seq=row.seq,
+        event_id=row.event_id,
+        system=row.system,
+        type=row.type,
+        ordering_key=row.ordering_key,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        delivered_at=row.delivered_at,
+        payload=row.payload if with_payload else None,
+    )

@@ -45,6 +45,7 @@ outbound_deliveries = sa.Table(
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("retry_until", UTCDateTime),  # a manual retry's window; else created_at + the setting
     sa.Column("lease_until", UTCDateTime),
     sa.Column("leased_by", sa.String(100)),
     sa.Column("last_status_code", sa.Integer),

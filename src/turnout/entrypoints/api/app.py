@@ -17,7 +17,16 @@ from turnout.adapters.db.engine import checkpointer_for
 from turnout.adapters.metrics import http_latency, http_requests
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.entrypoints.api import errors
-from turnout.entrypoints.api.routes import attendance, events, gates, imports, participants, system, tickets
+from turnout.entrypoints.api.routes import (
+    attendance,
+    deliveries,
+    events,
+    gates,
+    imports,
+    participants,
+    system,
+    tickets,
+)
 from turnout.entrypoints.web import console, scanner
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
@@ -98,7 +107,7 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.add_middleware(attendance.ScanFastPath)
     app.add_middleware(SessionMiddleware, sealer=SessionSealer(turnout.settings.resolve_secret_key()))
     app.add_middleware(MetricsMiddleware)
-    for module in (system, events, gates, participants, imports, attendance, tickets):
+    for module in (system, events, gates, participants, imports, attendance, tickets, deliveries):
         app.include_router(module.router)
     for page_module in (console, ticket_pages, register_page, scanner):
         app.include_router(page_module.router)

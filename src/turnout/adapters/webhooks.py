@@ -1,0 +1,101 @@
+"""``HttpxWebhookSender``: ``ports.WebhookSender`` over one ``httpx.AsyncClient`` (kept-alive
+connections, ``delivery_timeout_seconds`` for the whole request, redirects not followed), signing
+each request with the reference ``standardwebhooks`` package."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from turnout import __version__
+from turnout.ports import Clock, DeliveryResult, SendOutcome, UnitOfWorkFactory
+
+ANSWER_KEPT = 300  # characters of a non-2xx answer's body kept as its error
+
+
+class HttpxWebhookSender:
+    def __init__(self, *, timeout_seconds: float, max_connections: int = 64) -> None:
+        self.timeout_seconds = timeout_seconds
+        self.max_connections = max_connections
+        self._client: httpx.AsyncClient | None = None
+        self._signers: dict[str, Webhook] = {}
+
+    def _signer(self, secret: str) -> Webhook:
+        signer = self._signers.get(secret)
+        if signer is None:
+            if len(self._signers) > 1000:
+                self._signers.clear()
+            signer = self._signers[secret] = Webhook(secret)
+        return signer
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:  # made on first use, on the loop that sends
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout_seconds),
+                follow_redirects=False,
+                limits=httpx.Limits(
+                    max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+                ),
+                headers={"user-agent": f"Turnout/{__version__}", "content-type": "application/json"},
+            )
+        return self._client
+
+    async def send(
+        self, *, url: str, secret: str, message_id: str, timestamp: datetime, body: bytes
+    ) -> SendOutcome:
+        headers = {
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(timestamp.timestamp())),
+            "webhook-signature": self._signer(secret).sign(message_id, timestamp, body.decode()),
+        }
+        started = time.perf_counter()
+        try:
+            answer = await self.client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return SendOutcome(None, _ms(started), f"timeout after {self.timeout_seconds:g} s")
+        except httpx.HTTPError as exc:
+            return SendOutcome(None, _ms(started), f"{type(exc).__name__}: {exc}"[:ANSWER_KEPT])
+        latency = _ms(started)
+        if 200 <= answer.status_code < 300:
+            return SendOutcome(answer.status_code, latency)
+        text = answer.text[:ANSWER_KEPT] if answer.content else ""
+        if 300 <= answer.status_code < 400:
+            text = f"redirect to {answer.headers.get('location', '?')} not followed"
+        return SendOutcome(
+            answer.status_code, latency, f"HTTP {answer.status_code}" + (f": {text}" if text else "")
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def count_results(results: Sequence[DeliveryResult]) -> None:
+    """Prometheus: each attempt by system and outcome."""
+    from turnout.adapters import metrics
+
+    for r in results:
+        metrics.outbound_deliveries.labels(r.system, r.outcome).inc()
+
+
+def install_lag_gauge(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    """``turnout_delivery_lag_seconds``: read from the database when ``/metrics`` is rendered."""
+    from turnout.adapters import metrics
+
+    def lag() -> float:
+        with uow_factory(readonly=True) as uow:
+            now = clock.now()
+            oldest = uow.outbound.oldest_due(now=now)
+        return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
+    metrics.delivery_lag_seconds.set_function(lag)

@@ -1,0 +1,343 @@
+"""Sending what Turnout owes external systems: ``DeliverySender.send_batch()`` claims due outbound
+deliveries, signs and sends them, and records every attempt. Also the delivery log and a manual retry.
+
+1. **Claim** (one transaction, ``uow.outbound.claim``): up to ``batch_size`` due deliveries to
+   enabled integrations become ``sending`` under this sender's lease. One ordering key (a
+   participant) has at most one delivery out at a time, the earliest: a later change never
+   overtakes an earlier one. An endpoint whose circuit is open gets nothing until its cooldown
+   ends, then one probe at a time.
+2. **Send**, ``concurrency`` at a time: the address is checked again (DNS can change), the secret
+   is opened, and the ``WebhookSender`` posts ``{"type", "timestamp", "data"}`` signed as Standard
+   Webhooks do, with the delivery's id as ``webhook-id`` (the same on every attempt, so a receiver
+   drops repeats by it).
+3. **Record** (one transaction): a 2xx is ``delivered``; ``410 Gone`` is ``dead`` and disables the
+   integration; anything else is retried after an exponential backoff with jitter until the retry
+   window (``delivery_retry_hours``) ends, then ``dead`` with the last reason. Each attempt is kept
+   (status code, latency, error), each outcome audited, and each endpoint's breaker updated.
+
+Delivery is at least once: a sender that stops after a receiver answered but before recording it
+leaves the delivery ``sending``; when the lease ends the next claim sends it again, same id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from turnout.domain.errors import Conflict, NotFound
+from turnout.domain.integrations import (
+    BreakerPolicy,
+    DeliveryStatus,
+    answer_ok,
+    endpoint_alive,
+    retry_delay_seconds,
+    system_of,
+)
+from turnout.ports import (
+    AddressGuard,
+    Clock,
+    DeliveryRecord,
+    DeliveryResult,
+    DueDelivery,
+    Sealer,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WebhookSender,
+)
+
+log = logging.getLogger(__name__)
+
+GONE = 410
+ERROR_MAX = 1000  # characters of an error kept with an attempt
+
+
+class DeliveryNotFound(NotFound):
+    code = "delivery_not_found"
+
+
+class DeliveryInFlight(Conflict):
+    """A delivery that is pending or being sent cannot be retried by hand (it will be anyway)."""
+
+    code = "delivery_not_finished"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    concurrency: int = 32
+    batch_size: int = 256
+    lease_seconds: float = 120.0
+    retry_hours: float = 24.0
+    backoff_seconds: float = 5.0
+    backoff_max_seconds: float = 3600.0
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+
+
+def wire_body(delivery: DueDelivery) -> bytes:
+    """What a receiver gets: ``{"type", "timestamp", "data"}`` (``timestamp``: when Turnout owed it)."""
+    body = {"type": delivery.type, "timestamp": delivery.created_at.isoformat(), "data": delivery.payload}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+class DeliverySender:
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        sender: WebhookSender,
+        sealer: Sealer,
+        guard: AddressGuard,
+        policy: DeliveryPolicy,
+        worker: str,
+        rng: random.Random | None = None,
+        on_results: Callable[[Sequence[DeliveryResult]], None] | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.sender = sender
+        self.sealer = sealer
+        self.guard = guard
+        self.policy = policy
+        self.worker = worker
+        self.rng = rng or random.Random()
+        self.on_results = on_results
+
+    def claim(self) -> list[DueDelivery]:
+        policy = self.policy
+        with self.uow_factory() as uow:
+            claimed = uow.outbound.claim(
+                now=self.clock.now(),
+                limit=policy.batch_size,
+                lease_seconds=policy.lease_seconds,
+                worker=self.worker,
+                breaker=policy.breaker,
+            )
+            uow.commit()
+        return claimed
+
+    async def send_batch(self) -> int:
+        """Claim, send and record one batch; how many deliveries it held (0: nothing was due)."""
+        claimed = await asyncio.to_thread(self.claim)
+        if not claimed:
+            return 0
+        gate = asyncio.Semaphore(self.policy.concurrency)
+        results = await asyncio.gather(*(self._send_one(d, gate) for d in claimed))
+        await asyncio.to_thread(self.record, results)
+        return len(claimed)
+
+    async def drain(self, max_batches: int = 10_000) -> int:
+        """Send batches until none is due (tests, the bench); how many deliveries went out."""
+        total = 0
+        for _ in range(max_batches):
+            sent = await self.send_batch()
+            if not sent:
+                break
+            total += sent
+        return total
+
+    async def _send_one(self, delivery: DueDelivery, gate: asyncio.Semaphore) -> DeliveryResult:
+        async with gate:
+            started = self.clock.now()
+            problem = self.guard.problem(delivery.url)
+            if problem is not None:
+                return self._failure(delivery, started, None, None, f"{problem.code}: {delivery.url}", None)
+            try:
+                secret = self.sealer.open(delivery.secret_sealed)
+            except Exception as exc:  # a changed TURNOUT_SECRET_KEY: nothing to sign with
+                return self._failure(delivery, started, None, None, f"secret does not open: {exc!r}", None)
+            outcome = await self.sender.send(
+                url=delivery.url,
+                secret=secret,
+                message_id=delivery.id,
+                timestamp=self.clock.now(),
+                body=wire_body(delivery),
+            )
+            code = outcome.status_code
+            alive = endpoint_alive(code)
+            if answer_ok(code):
+                return self._result(delivery, started, "delivered", code, outcome.latency_ms, None, alive)
+            if code == GONE:
+                return self._result(
+                    delivery, started, "dead", code, outcome.latency_ms, "gone: 410 from the receiver", alive
+                )
+            error = outcome.error or f"HTTP {code}"
+            return self._failure(delivery, started, code, outcome.latency_ms, error, alive)
+
+    def _result(
+        self,
+        delivery: DueDelivery,
+        started: datetime,
+        outcome: str,
+        code: int | None,
+        latency_ms: int | None,
+        error: str | None,
+        alive: bool | None,
+        next_attempt_at: datetime | None = None,
+    ) -> DeliveryResult:
+        return DeliveryResult(
+            delivery_id=delivery.id,
+            event_id=delivery.event_id,
+            system=delivery.system,
+            attempt=delivery.attempts + 1,
+            started_at=started,
+            finished_at=self.clock.now(),
+            outcome=outcome,
+            status_code=code,
+            latency_ms=latency_ms,
+            error=error[:ERROR_MAX] if error else None,
+            next_attempt_at=next_attempt_at,
+            endpoint_ok=alive,
+        )
+
+    def _failure(
+        self,
+        delivery: DueDelivery,
+        started: datetime,
+        code: int | None,
+        latency_ms: int | None,
+        error: str,
+        alive: bool | None,
+    ) -> DeliveryResult:
+        """Retried after the backoff, or ``dead`` when the next try would fall past the window."""
+        policy = self.policy
+        attempt = delivery.attempts + 1
+        delay = retry_delay_seconds(
+            attempt,
+            base=policy.backoff_seconds,
+            cap=policy.backoff_max_seconds,
+            jitter=0.5 + self.rng.random() / 2,
+        )
+        now = self.clock.now()
+        deadline = delivery.retry_until or delivery.created_at + timedelta(hours=policy.retry_hours)
+        next_at = now + timedelta(seconds=delay)
+        if next_at > deadline:
+            ended = f"retries ended after {attempt} attempts: {error}"
+            return self._result(delivery, started, "dead", code, latency_ms, ended, alive)
+        return self._result(delivery, started, "failed", code, latency_ms, error, alive, next_at)
+
+    def record(self, results: Sequence[DeliveryResult]) -> None:
+        with self.uow_factory() as uow:
+            uow.outbound.record(results, worker=self.worker, breaker=self.policy.breaker)
+            now = self.clock.now()
+            for r in results:
+                uow.audit.record(
+                    actor="deliveries",
+                    action=f"delivery.{r.outcome}",
+                    subject_type="delivery",
+                    subject_id=r.delivery_id,
+                    event_id=r.event_id,
+                    data={
+                        "system": r.system,
+                        "attempt": r.attempt,
+                        "status_code": r.status_code,
+                        "latency_ms": r.latency_ms,
+                        "error": r.error,
+                    },
+                )
+                if r.status_code == GONE and uow.integrations.disable(
+                    r.event_id, r.system, reason="410 Gone from the receiver", now=now
+                ):
+                    uow.audit.record(
+                        actor="deliveries",
+                        action="integration.disabled",
+                        subject_type="integration",
+                        subject_id=f"{r.event_id}/{r.system}",
+                        event_id=r.event_id,
+                        data={"system": r.system, "reason": "410 Gone", "delivery_id": r.delivery_id},
+                    )
+            uow.commit()
+        if self.on_results is not None:
+            try:
+                self.on_results(results)
+            except Exception:  # metrics must not undo what was recorded
+                log.exception("delivery results callback failed")
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+
+# --- the delivery log -------------------------------------------------------------------------------
+
+
+def list_deliveries(
+    uow: UnitOfWork,
+    *,
+    event_id: str,
+    system: str | None = None,
+    status: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> list[DeliveryRecord]:
+    """An event's deliveries, newest first, each with its attempts."""
+    if uow.events.get(event_id) is None:
+        raise NotFound("event_not_found", event_id=event_id)
+    if system is not None:
+        system = system_of(system).value
+    if status is not None:
+        DeliveryStatus(status)  # the API checks the value; this guards other callers
+    return uow.outbound.list_for_event(
+        event_id, system=system, status=status, before_seq=before_seq, limit=max(1, min(limit, 500))
+    )
+
+
+def get_delivery(uow: UnitOfWork, *, delivery_id: str) -> DeliveryRecord:
+    found = uow.outbound.get(delivery_id)
+    if found is None:
+        raise DeliveryNotFound(delivery_id=delivery_id)
+    return found
+
+
+def retry_delivery(uow: UnitOfWork, *, delivery_id: str, actor: str, retry_hours: float) -> DeliveryRecord:
+    """Send a delivered or dead delivery again (same id: a receiver that has it drops the repeat),
+    due now and retried for another window."""
+    found = get_delivery(uow, delivery_id=delivery_id)
+    now = uow.clock.now()
+    if not uow.outbound.retry(delivery_id, now=now, retry_until=now + timedelta(hours=retry_hours)):
+        raise DeliveryInFlight(delivery_id=delivery_id, status=found.status)
+    uow.audit.record(
+        actor=actor,
+        action="delivery.retry",
+        subject_type="delivery",
+        subject_id=delivery_id,
+        event_id=found.event_id,
+        data={"system": found.system, "previous_status": found.status},
+    )
+    return get_delivery(uow, delivery_id=delivery_id)
+
+
+def delivery_view(record: DeliveryRecord) -> dict[str, Any]:
+    """A delivery as the API and the command line show it."""
+    view: dict[str, Any] = {
+        "id": record.id,
+        "event_id": record.event_id,
+        "system": record.system,
+        "type": record.type,
+        "ordering_key": record.ordering_key,
+        "status": record.status,
+        "attempts": record.attempts,
+        "next_attempt_at": record.next_attempt_at.isoformat() if record.status == "pending" else None,
+        "last_status_code": record.last_status_code,
+        "last_error": record.last_error,
+        "created_at": record.created_at.isoformat(),
+        "delivered_at": record.delivered_at.isoformat() if record.delivered_at else None,
+        "attempt_log": [
+            {
+                "attempt": a.attempt,
+                "started_at": a.started_at.isoformat(),
+                "outcome": a.outcome,
+                "status_code": a.status_code,
+                "latency_ms": a.latency_ms,
+                "error": a.error,
+            }
+            for a in record.attempt_log
+        ],
+    }
+    if record.payload is not None:
+        view["payload"] = record.payload
+    return view
