@@ -1,0 +1,195 @@
+"""Outbound deliveries: how fast signed webhooks leave Turnout for a local receiver.
+
+1. ``deliveries/s``: ``--deliveries`` pending deliveries (one per participant key, attendee-app
+   changes) are sent by one ``DeliverySender`` (httpx, ``delivery_concurrency`` in flight, Standard
+   Webhooks signatures) to a local receiver (uvicorn, its own process, verifying every signature):
+   from the first claim to the last recorded outcome.
+2. ``gate sync``: a full gate-management sync of ``--sync-participants`` participants (pages of
+   5,000): from the sync call to the last page recorded delivered.
+
+The database is a temporary SQLite file (``--postgres URL`` for a PostgreSQL server database).
+
+    .venv/bin/python bench/bench_deliveries.py [--deliveries 20000] [--sync-participants 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+SECRET = "whsec_" + base64.b64encode(b"bench-secret-bench-secret-32byte").decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_receiver(port: int) -> subprocess.Popen[bytes]:
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).resolve().parent), "receiver:app",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, "RECEIVER_VERIFY": SECRET},
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return receiver
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the receiver did not start")
+
+
+def receiver_counts(port: int) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=5) as answer:  # noqa: S310
+        counts: dict[str, int] = json.loads(answer.read())
+    return counts
+
+
+def database(args: argparse.Namespace, workdir: Path) -> str:
+    if not args.postgres:
+        return f"sqlite:///{workdir / 'bench.sqlite3'}"
+    import sqlalchemy as sa
+
+    from turnout.adapters.db.engine import make_engine
+
+    name = f"turnout_bench_{os.getpid()}"
+    admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT", pool_size=1)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.engine.make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deliveries", type=int, default=20_000)
+    parser.add_argument("--sync-participants", type=int, default=100_000)
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
+    url = database(args, workdir)
+    os.environ.update(
+        {
+            "TURNOUT_DATABASE_URL": url,
+            "TURNOUT_VAR_DIR": str(workdir / "var"),
+            "TURNOUT_SECRET_KEY": "bench-secret-key",
+            "TURNOUT_BROKER_URL": "",
+            "TURNOUT_ALLOW_PRIVATE_WEBHOOKS": "1",
+        }
+    )
+    from turnout.adapters.db.migrate import upgrade
+    from turnout.bootstrap import bootstrap, delivery_sender
+    from turnout.domain.integrations import Integration, IntegrationSystem
+    from turnout.domain.ids import new_id
+    from turnout.ports import OutboundMessage
+    from turnout.services.events import create_event
+
+    upgrade(url)
+    turnout = bootstrap()
+    port = free_port()
+    receiver = start_receiver(port)
+    try:
+        now = datetime.now(UTC)
+        with turnout.uow() as uow:
+            event = create_event(uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8))
+            sealed = turnout.sealer.seal(SECRET)
+            for system in IntegrationSystem:
+                uow.integrations.put(
+                    Integration(event.id, system, f"http://127.0.0.1:{port}/hooks", sealed, True, None, now, now)
+                )
+            uow.commit()
+        print(f"database: {turnout.dialect}; receiver: uvicorn on :{port} (verifies every signature)")
+
+        # 1. deliveries/s
+        payload: dict[str, Any] = {
+            "event": {"id": event.id, "name": "서울 개발자 컨퍼런스", "start": now.isoformat(), "location": "코엑스"},
+            "status": "registered",
+            "check_in_status": "inside",
+        }
+        messages = [
+            OutboundMessage(
+                event.id,
+                IntegrationSystem.ATTENDEE_APP.value,
+                "participant.status",
+                {**payload, "participant_id": pid, "token": "T" * 60},
+                ordering_key=pid,
+            )
+            for pid in (new_id() for _ in range(args.deliveries))
+        ]
+        with turnout.uow() as uow:
+            uow.outbound.enqueue(messages, now=now)
+            uow.commit()
+        sender = delivery_sender(turnout, sealer=turnout.sealer, guard=turnout.address_guard)
+        before = receiver_counts(port)
+        started = time.perf_counter()
+        sent = asyncio.run(drain(sender))
+        elapsed = time.perf_counter() - started
+        after = receiver_counts(port)
+        got = after["distinct"] - before["distinct"]
+        print(
+            f"{'signed deliveries':<28} {sent / elapsed:>9,.0f}/s  ({sent:,} in {elapsed:.2f} s; "
+            f"receiver got {got:,} distinct, {after['bad_signatures']} bad signatures)"
+        )
+
+        # 2. a full gate-management sync
+        sync(turnout, event.id, args.sync_participants, port)
+    finally:
+        receiver.terminate()
+        receiver.wait()
+        turnout.close()
+
+
+async def drain(sender: Any) -> int:
+    try:
+        return int(await sender.drain())
+    finally:
+        await sender.close()
+
+
+def sync(turnout: Any, event_id: str, participants: int, port: int) -> None:
+    try:
+        from turnout.services.gate_sync import full_sync
+    except ImportError:
+        print("gate sync: not available yet")
+        return
+    from bench_gate_sync import add_participants  # type: ignore[import-not-found]
+
+    add_participants(turnout, event_id, participants)
+    from turnout.bootstrap import delivery_sender
+
+    sender = delivery_sender(turnout, sealer=turnout.sealer, guard=turnout.address_guard)
+    before = receiver_counts(port)
+    started = time.perf_counter()
+    with turnout.uow() as uow:
+        summary = full_sync(uow, event_id=event_id, actor="bench", reason="bench")
+        uow.commit()
+    enqueued = time.perf_counter() - started
+    asyncio.run(drain(sender))
+    elapsed = time.perf_counter() - started
+    after = receiver_counts(port)
+    print(
+        f"{'gate sync, ' + format(participants, ',') + ' participants':<28} {elapsed:>9.2f} s  "
+        f"(enqueued in {enqueued:.2f} s; {summary.pages} pages; receiver got "
+        f"{after['distinct'] - before['distinct']} pages, {(after['bytes'] - before['bytes']) / 1e6:.1f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
