@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.fakes import FakeClock, FakeUnitOfWorkFactory
 from turnout.adapters.address_guard import ResolvingAddressGuard
 from turnout.domain.errors import NotFound, ValidationFailed
 from turnout.domain.integrations import IntegrationSystem
+from turnout.ports import UnitOfWorkFactory
 from turnout.services.events import create_event
 from turnout.services.integrations import (
     PutResult,
@@ -65,20 +67,17 @@ def put(
     secret: str | None = SECRET,
     enabled: bool = True,
 ) -> PutResult:
-    with uows() as uow:
-        result = put_integration(
-            uow,
-            sealer=ReversingSealer(),
-            guard=ResolvingAddressGuard(resolve=resolver),
-            actor="key:admin",
-            event_id=event_id,
-            system=system,
-            url=url,
-            secret=secret,
-            enabled=enabled,
-        )
-        uow.commit()
-    return result
+    return put_integration(
+        uows,
+        sealer=ReversingSealer(),
+        guard=ResolvingAddressGuard(resolve=resolver),
+        actor="key:admin",
+        event_id=event_id,
+        system=system,
+        url=url,
+        secret=secret,
+        enabled=enabled,
+    )
 
 
 def refusal(
@@ -213,3 +212,54 @@ def test_audit_entries_never_hold_the_secret(uows: FakeUnitOfWorkFactory, event_
         assert secret not in text
         assert secret.removeprefix("whsec_") not in text
     assert "token=abc" not in text
+
+
+class _Tracked:
+    def __init__(self, counter: OpenTransactions, uow: Any) -> None:
+        self.counter = counter
+        self.uow = uow
+
+    def __enter__(self) -> Any:
+        self.counter.open += 1
+        return self.uow.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.counter.open -= 1
+        self.uow.__exit__(*exc)
+
+
+class OpenTransactions:
+    """A unit-of-work factory that knows whether one of its transactions is open."""
+
+    def __init__(self, inner: FakeUnitOfWorkFactory) -> None:
+        self.inner = inner
+        self.open = 0
+
+    def __call__(self, *, readonly: bool = False) -> Any:
+        return _Tracked(self, self.inner(readonly=readonly))
+
+
+def test_the_address_is_resolved_before_the_transaction_begins(
+    uows: FakeUnitOfWorkFactory, event_id: str
+) -> None:
+    """A slow name server must not hold a write transaction (SQLite's writer lock) open."""
+    tracked = OpenTransactions(uows)
+    seen: list[int] = []
+
+    def watching_resolver(host: str) -> Sequence[str]:
+        seen.append(tracked.open)
+        return resolver(host)
+
+    result = put_integration(
+        cast(UnitOfWorkFactory, tracked),
+        sealer=ReversingSealer(),
+        guard=ResolvingAddressGuard(resolve=watching_resolver),
+        actor="t",
+        event_id=event_id,
+        system="alerts",
+        url=URL,
+        secret=SECRET,
+    )
+    assert result.created
+    assert seen == [0]
+    assert tracked.open == 0

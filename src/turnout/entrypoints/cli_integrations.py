@@ -60,20 +60,17 @@ def set_command(
         secret = sys.stdin.readline().strip()
 
     def action(turnout: Any) -> Any:
-        with turnout.uow() as uow:
-            result = put_integration(
-                uow,
-                sealer=turnout.sealer,
-                guard=turnout.address_guard,
-                actor="cli",
-                event_id=event_id,
-                system=system,
-                url=url,
-                secret=secret,
-                enabled=not disabled,
-            )
-            uow.commit()
-        return result.view
+        return put_integration(
+            turnout.uow,
+            sealer=turnout.sealer,
+            guard=turnout.address_guard,
+            actor="cli",
+            event_id=event_id,
+            system=system,
+            url=url,
+            secret=secret,
+            enabled=not disabled,
+        ).view
 
     show(_as_dict(run_service(as_json, action)), as_json, "integration")
 

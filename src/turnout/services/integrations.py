@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from turnout.domain.errors import FieldError, NotFound, ValidationFailed
 from turnout.domain.integrations import Integration, IntegrationSystem, system_of, validate_integration
-from turnout.ports import AddressGuard, Sealer, UnitOfWork
+from turnout.ports import AddressGuard, Sealer, UnitOfWork, UnitOfWorkFactory
 from turnout.services.events import get_event
 
 SUBJECT = "integration"
@@ -69,7 +69,7 @@ def _existing(uow: UnitOfWork, event_id: str, system: IntegrationSystem) -> Inte
 
 
 def put_integration(
-    uow: UnitOfWork,
+    uows: UnitOfWorkFactory,
     *,
     sealer: Sealer,
     guard: AddressGuard,
@@ -80,16 +80,18 @@ def put_integration(
     secret: str | None = None,
     enabled: bool = True,
 ) -> PutResult:
-    """Create the event's integration with ``system``, or replace its URL, secret and state.
-    ``secret=None`` keeps the stored secret (an update); a new integration needs one.
+    """Create the event's integration with ``system``, or replace its URL, secret and state, in a
+    transaction of its own. ``secret=None`` keeps the stored secret (an update); a new integration
+    needs one.
+
+    The URL is checked (its host resolved) before the transaction begins: a slow name server must
+    not hold a write transaction (SQLite's writer lock) open.
 
     Refusals: ``NotFound`` (``integration_system_not_found``, ``event_not_found``) and
     ``ValidationFailed`` with every field's problem (``url``: ``invalid_url``, ``private_address``;
     ``secret``: ``invalid_secret``, ``required``)."""
     chosen = system_of(system)
-    get_event(uow, event_id=event_id)
     url = url.strip()
-    existing = uow.integrations.get(event_id, chosen.value)
     problems: list[FieldError] = []
     try:
         validate_integration(url=url, secret=secret)
@@ -99,39 +101,40 @@ def put_integration(
         where = guard.problem(url)
         if where is not None:
             problems.append(where)
-    if secret is None and existing is None:
-        problems.append(FieldError("secret", "required"))
-    if problems:
-        raise ValidationFailed(sorted(problems, key=lambda p: p.field != "url"))
-    now = uow.clock.now()
-    if secret is not None:
-        sealed = sealer.seal(secret)
-    else:  # an update that keeps the stored secret (a missing one was refused above)
-        sealed = existing.secret_sealed if existing is not None else ""
-    integration = Integration(
-        event_id=event_id,
-        system=chosen,
-        url=url,
-        secret_sealed=sealed,
-        enabled=enabled,
-        disabled_reason=None,
-        created_at=existing.created_at if existing is not None else now,
-        updated_at=now,
-    )
-    uow.integrations.put(integration)
-    uow.audit.record(
-        actor=actor,
-        action="integration.created" if existing is None else "integration.updated",
-        subject_type=SUBJECT,
-        subject_id=_subject_id(event_id, chosen),
-        event_id=event_id,
-        data={
-            "system": chosen.value,
-            "url": _url_for_audit(url),
-            "enabled": enabled,
-            "secret_changed": secret is not None,
-        },
-    )
+    sealed = sealer.seal(secret) if secret is not None and not problems else None
+    with uows() as uow:
+        get_event(uow, event_id=event_id)
+        existing = uow.integrations.get(event_id, chosen.value)
+        if secret is None and existing is None:
+            problems.append(FieldError("secret", "required"))
+        if problems:
+            raise ValidationFailed(sorted(problems, key=lambda p: p.field != "url"))
+        now = uow.clock.now()
+        integration = Integration(
+            event_id=event_id,
+            system=chosen,
+            url=url,
+            secret_sealed=sealed or (existing.secret_sealed if existing is not None else ""),
+            enabled=enabled,
+            disabled_reason=None,
+            created_at=existing.created_at if existing is not None else now,
+            updated_at=now,
+        )
+        uow.integrations.put(integration)
+        uow.audit.record(
+            actor=actor,
+            action="integration.created" if existing is None else "integration.updated",
+            subject_type=SUBJECT,
+            subject_id=_subject_id(event_id, chosen),
+            event_id=event_id,
+            data={
+                "system": chosen.value,
+                "url": _url_for_audit(url),
+                "enabled": enabled,
+                "secret_changed": secret is not None,
+            },
+        )
+        uow.commit()
     return PutResult(IntegrationView.of(integration), created=existing is None)
 
 

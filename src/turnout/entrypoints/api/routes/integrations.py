@@ -60,19 +60,17 @@ def put_integration(
     """Create or replace the event's integration with ``system`` (``gate-management``,
     ``analytics-platform``, ``attendee-app``, ``alerts``)."""
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
-    with turnout.uow() as uow:
-        result = integration_service.put_integration(
-            uow,
-            sealer=turnout.sealer,
-            guard=turnout.address_guard,
-            actor=principal.actor,
-            event_id=event_id,
-            system=system,
-            url=body.url,
-            secret=body.secret,
-            enabled=body.enabled,
-        )
-        uow.commit()
+    result = integration_service.put_integration(
+        turnout.uow,
+        sealer=turnout.sealer,
+        guard=turnout.address_guard,
+        actor=principal.actor,
+        event_id=event_id,
+        system=system,
+        url=body.url,
+        secret=body.secret,
+        enabled=body.enabled,
+    )
     return IntegrationRead.of(result.view)
 
 
