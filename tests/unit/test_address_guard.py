@@ -182,3 +182,10 @@ def test_the_default_resolver_resolves_localhost_to_loopback() -> None:
     g = ResolvingAddressGuard()
     assert code_and_kind(g, "http://localhost:8000/hook") == ("private_address", "loopback")
     assert ResolvingAddressGuard(allow_private=True).problem("http://localhost:8000/hook") is None
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "0x7f000001", "017700000001"])
+def test_other_spellings_of_loopback_are_caught_by_resolving_them(host: str) -> None:
+    """``getaddrinfo`` (as the HTTP client will) reads these as 127.0.0.1: not IP literals to
+    ``ipaddress``, so they are resolved, and refused."""
+    assert code_and_kind(ResolvingAddressGuard(), f"http://{host}:8000/") == ("private_address", "loopback")
