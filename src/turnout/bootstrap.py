@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from turnout.adapters.address_guard import ResolvingAddressGuard
 from turnout.adapters.clock import SystemClock
 from turnout.adapters.db.checkin_store import SqlCheckInStore
 from turnout.adapters.db.engine import make_engine, ping, sqlite_file
@@ -24,6 +25,7 @@ from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.db.write_turn import TurnTakingUnitOfWork
 from turnout.adapters.group_commit import GroupCommit
 from turnout.adapters.mail_templates import JinjaTemplates
+from turnout.adapters.secrets import FernetSealer
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
 from turnout.ports import (
@@ -72,6 +74,9 @@ class Turnout:
     importer: Importer
     #: check-in at the gates: single scans (group commit) and bulk uploads
     checkin: CheckIn
+    #: integration secrets sealed at rest; where deliveries may go (``TURNOUT_ALLOW_PRIVATE_WEBHOOKS``)
+    sealer: Sealer
+    address_guard: AddressGuard
     #: ``turnout worker --from-kafka``: the local handlers are fed from the stream, not the outbox
     from_kafka: bool = False
     #: called by ``close`` (what was started on demand: a bulk upload's writer process)
@@ -197,6 +202,8 @@ def bootstrap(
         statistics=statistics,
         importer=importer_for(settings, uow_factory, clock, tickets),
         checkin=checkin,
+        sealer=FernetSealer(settings.resolve_secret_key()),
+        address_guard=ResolvingAddressGuard(allow_private=settings.allow_private_webhooks),
     )
     turnout.on_close.append(checkin.close)
     register_handlers(turnout)

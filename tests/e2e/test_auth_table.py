@@ -58,6 +58,11 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/events/{event_id}/mail-templates"): frozenset({A, S}),
     ("PUT", "/api/v1/events/{event_id}/mail-templates/{locale}"): frozenset({A, S}),
     ("DELETE", "/api/v1/events/{event_id}/mail-templates/{locale}"): frozenset({A, S}),
+    # integrations
+    ("PUT", "/api/v1/events/{event_id}/integrations/{system}"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/integrations"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/integrations/{system}"): frozenset({A, S}),
+    ("DELETE", "/api/v1/events/{event_id}/integrations/{system}"): frozenset({A, S}),
 }
 
 # Routes that list across events answer 200 with only the key's own event instead of 403.
@@ -88,7 +93,7 @@ def world(client: TestClient, turnout: Turnout) -> dict[str, Any]:
     for label in ("a", "b"):
         event = client.post("/api/v1/events", json={**EVENT_BODY, "name": label}).json()
         gate = client.post(f"/api/v1/events/{event['id']}/gates", json={"name": "g"}).json()
-        ids[label] = {"event_id": event["id"], "gate_id": gate["id"], "locale": "en"}
+        ids[label] = {"event_id": event["id"], "gate_id": gate["id"], "locale": "en", "system": "alerts"}
         # intake: a participant (registration needs an open event)
         client.post(f"/api/v1/events/{event['id']}/status", json={"status": "open"})
         person = {"name": "참가자", "email": f"{label}@example.com"}

@@ -63,14 +63,18 @@ def verifier(public: Ed25519PublicKey) -> Callable[[bytes, bytes], bool]:
     return verify
 
 
+def derived_fernet(secret_key: str, *, salt: bytes, info: bytes = b"v1") -> Fernet:
+    """A Fernet whose key is derived from ``TURNOUT_SECRET_KEY`` by HKDF-SHA256; each use seals with
+    its own ``salt``/``info`` label, so a key of one use never opens another's."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
 class KeyVault:
     """Generates, seals and opens ticket signing keys."""
 
     def __init__(self, secret_key: str) -> None:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"turnout-ticket-keys", info=b"v1").derive(
-            secret_key.encode()
-        )
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._fernet = derived_fernet(secret_key, salt=b"turnout-ticket-keys")
 
     def generate(self) -> tuple[KeyPair, str]:
         """A new pair and its sealed private key (for storage)."""

@@ -435,6 +435,9 @@ def _register_areas() -> None:
     cli_intake.register(app)
     cli_messages.register(app)
     cli_demo.register(app)
+    from turnout.entrypoints import cli_integrations
+
+    cli_integrations.register(app)
 
 
 _register_areas()

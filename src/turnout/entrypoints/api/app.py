@@ -27,7 +27,9 @@ from turnout.entrypoints.api.routes import (
     system,
     tickets,
 )
+from turnout.entrypoints.api.routes import integrations as integration_routes
 from turnout.entrypoints.web import console, scanner
+from turnout.entrypoints.web import integrations as integration_pages
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
 from turnout.entrypoints.web.session import SessionMiddleware, SessionSealer
@@ -109,6 +111,8 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     for module in (system, events, gates, participants, imports, attendance, tickets, deliveries):
         app.include_router(module.router)
+    app.include_router(integration_routes.router)
+    app.include_router(integration_pages.router)
     for page_module in (console, ticket_pages, register_page, scanner):
         app.include_router(page_module.router)
     return app
