@@ -18,6 +18,7 @@ from turnout.adapters.metrics import http_latency, http_requests
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.entrypoints.api import errors
 from turnout.entrypoints.api.routes import attendance, events, gates, imports, participants, system, tickets
+from turnout.entrypoints.api.routes import sync as sync_routes
 from turnout.entrypoints.web import console, scanner
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
@@ -100,6 +101,7 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     for module in (system, events, gates, participants, imports, attendance, tickets):
         app.include_router(module.router)
+    app.include_router(sync_routes.router)  # the gate-management sync (issue 14, feeds)
     for page_module in (console, ticket_pages, register_page, scanner):
         app.include_router(page_module.router)
     return app
