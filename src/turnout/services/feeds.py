@@ -263,7 +263,8 @@ def enqueue_analytics(uow: UnitOfWork, *, event_id: str, source_message_id: str 
 def send_due_analytics(uow: UnitOfWork, *, interval_seconds: float, page: int = 500) -> list[str]:
     """For each live event with an enabled analytics-platform integration whose last
     ``analytics.snapshot`` was enqueued ``interval_seconds`` ago or more (or never), enqueue one.
-    Returns the events sent for."""
+    Returns the events sent for. (Two workers checking at the same instant may both send one: a
+    snapshot replaces the one before, so a repeat is harmless.)"""
     now = uow.clock.now()
     due_before = now - timedelta(seconds=interval_seconds)
     sent: list[str] = []
