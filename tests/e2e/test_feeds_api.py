@@ -191,3 +191,31 @@ def test_no_analytics_payload_carries_a_personal_value_of_its_data_set(
     # and the scan itself can fail: the attendee app's payloads do carry tokens and ids
     app_text = json.dumps([s.payload for s in sent if s.system == "attendee-app"], ensure_ascii=False)
     assert people[0]["token"] in app_text
+
+
+def test_the_workers_analytics_loop_sends_a_snapshot_for_a_live_event(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    import threading
+    import time
+
+    from turnout.entrypoints.workers import LOOPS
+
+    set_status(client, event["id"], "open", "live")
+    switch_on(turnout, event["id"], ANALYTICS)
+    loop = dict(LOOPS)["analytics-feed"]
+    stop = threading.Event()
+    worker = threading.Thread(target=loop, args=(turnout, stop), kwargs={"poll_seconds": 0.05})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not enqueued(turnout.uow):
+            time.sleep(0.05)
+        time.sleep(0.2)  # a few more rounds: nothing more is due within the interval
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    sent = enqueued(turnout.uow)
+    assert [(s.system, s.type, s.event_id) for s in sent] == [
+        ("analytics-platform", "analytics.snapshot", event["id"])
+    ]
