@@ -40,8 +40,19 @@ def free_port() -> int:
 
 def start_receiver(port: int) -> subprocess.Popen[bytes]:
     receiver = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).resolve().parent), "receiver:app",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(__file__).resolve().parent),
+            "receiver:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env={**os.environ, "RECEIVER_VERIFY": SECRET},
     )
     deadline = time.monotonic() + 20
@@ -55,7 +66,7 @@ def start_receiver(port: int) -> subprocess.Popen[bytes]:
 
 
 def receiver_counts(port: int) -> dict[str, int]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=5) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=5) as answer:
         counts: dict[str, int] = json.loads(answer.read())
     return counts
 
@@ -77,7 +88,9 @@ def database(args: argparse.Namespace, workdir: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--deliveries", type=int, default=20_000)
     parser.add_argument("--sync-participants", type=int, default=100_000)
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
@@ -96,8 +109,8 @@ def main() -> None:
     )
     from turnout.adapters.db.migrate import upgrade
     from turnout.bootstrap import bootstrap, delivery_sender
-    from turnout.domain.integrations import Integration, IntegrationSystem
     from turnout.domain.ids import new_id
+    from turnout.domain.integrations import Integration, IntegrationSystem
     from turnout.ports import OutboundMessage
     from turnout.services.events import create_event
 
@@ -108,18 +121,27 @@ def main() -> None:
     try:
         now = datetime.now(UTC)
         with turnout.uow() as uow:
-            event = create_event(uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8))
+            event = create_event(
+                uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8)
+            )
             sealed = turnout.sealer.seal(SECRET)
             for system in IntegrationSystem:
                 uow.integrations.put(
-                    Integration(event.id, system, f"http://127.0.0.1:{port}/hooks", sealed, True, None, now, now)
+                    Integration(
+                        event.id, system, f"http://127.0.0.1:{port}/hooks", sealed, True, None, now, now
+                    )
                 )
             uow.commit()
         print(f"database: {turnout.dialect}; receiver: uvicorn on :{port} (verifies every signature)")
 
         # 1. deliveries/s
         payload: dict[str, Any] = {
-            "event": {"id": event.id, "name": "서울 개발자 컨퍼런스", "start": now.isoformat(), "location": "코엑스"},
+            "event": {
+                "id": event.id,
+                "name": "서울 개발자 컨퍼런스",
+                "start": now.isoformat(),
+                "location": "코엑스",
+            },
             "status": "registered",
             "check_in_status": "inside",
         }

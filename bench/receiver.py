@@ -35,7 +35,13 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             break
     if scope["method"] == "GET":
         answer = json.dumps({**_counts, "distinct": len(_seen)}).encode()
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": answer})
         return
     headers = {k.decode(): v.decode() for k, v in scope["headers"]}

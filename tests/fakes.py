@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -25,6 +25,7 @@ from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
 from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
 from turnout.messages.base import Envelope, Message
+from turnout.ports import ParticipantFeedRow
 
 
 class FakeClock:
@@ -318,6 +319,28 @@ class FakeParticipantStore:
             key=lambda p: p.id,
         )
         return found[:limit]
+
+    def feed_rows(self, participant_ids: Collection[str]) -> list[ParticipantFeedRow]:
+        return [_feed_row(self._rows[i]) for i in dict.fromkeys(participant_ids) if i in self._rows]
+
+    def stream_feed_rows(self, event_id: str) -> Iterator[ParticipantFeedRow]:
+        for p in sorted(self._rows.values(), key=lambda p: p.id):
+            if p.event_id == event_id:
+                yield _feed_row(p)
+
+
+def _feed_row(p: Participant) -> ParticipantFeedRow:
+    return ParticipantFeedRow(
+        id=p.id,
+        event_id=p.event_id,
+        token=p.token,
+        name=p.name,
+        status=p.status.value,
+        check_in_status=p.check_in_status.value,
+        first_checked_in_at=p.first_checked_in_at,
+        last_scan_at=p.last_scan_at,
+        updated_at=p.updated_at,
+    )
 
 
 class FakeUnitOfWork:

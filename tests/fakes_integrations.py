@@ -88,6 +88,15 @@ class FakeOutboundStore:
         rows: list[FakeDelivery] = self._db.tables.setdefault("outbound_deliveries", [])
         return rows
 
+    def last_enqueued_at(self, event_id: str, system: str, message_type: str) -> datetime | None:
+        wanted = (event_id, system, message_type)
+        found = [
+            r.created_at
+            for r in self._rows
+            if (r.message.event_id, r.message.system, r.message.type) == wanted
+        ]
+        return found[-1] if found else None
+
     def enqueue(self, messages: Sequence[OutboundMessage], *, now: datetime) -> list[str]:
         ids = sequential_ids(len(messages))
         rows = self._rows

@@ -385,3 +385,16 @@ def register_handlers(turnout: Turnout) -> None:
     turnout.handlers.subscribe(
         ["event.status.changed"], messaging.invalidate_event_caches, name="messaging.invalidate_event_caches"
     )
+    register_feeds(turnout)
+
+
+def register_feeds(turnout: Turnout) -> None:
+    """What the external systems are told (``services/feeds.py``): each feed its own subscriber."""
+    from turnout.services import feeds
+
+    subscribe = turnout.handlers.subscribe
+    subscribe(["event.status.changed"], feeds.notify_status_change, name="feeds.notify_status_change")
+    subscribe(feeds.PARTICIPANT_FACTS, feeds.GateParticipantFeed(), name="feeds.gate_participants")
+    subscribe(["gate.created"], feeds.GateConfigFeed(), name="feeds.gate_configuration")
+    app_facts = [*feeds.PARTICIPANT_FACTS, *feeds.ATTENDANCE_FACTS]
+    subscribe(app_facts, feeds.AttendeeAppFeed(), name="feeds.attendee_app")

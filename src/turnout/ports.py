@@ -236,6 +236,21 @@ class RateLimitStore(Protocol):
 # --- participants ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ParticipantFeedRow:
+    """What the external systems are told of a participant (``services/feeds.py``): no contact data."""
+
+    id: str
+    event_id: str
+    token: str | None
+    name: str
+    status: str  # registered | cancelled
+    check_in_status: str  # not_checked_in | inside | exited
+    first_checked_in_at: datetime | None
+    last_scan_at: datetime | None
+    updated_at: datetime
+
+
 class ParticipantStore(Protocol):
     """Participants of events: look-ups, search, and the writes registration and tickets make."""
 
@@ -272,6 +287,15 @@ class ParticipantStore(Protocol):
     ) -> list[Participant]:
         """In registration order; ``q`` in the name (any case) or the email, or the phone's last
         digits, or the whole phone number."""
+        ...
+
+    def feed_rows(self, participant_ids: Collection[str]) -> list[ParticipantFeedRow]:
+        """The feed rows of those of ``participant_ids`` that exist (any event, any order)."""
+        ...
+
+    def stream_feed_rows(self, event_id: str) -> Iterator[ParticipantFeedRow]:
+        """Every participant of the event (cancelled ones too) in id order, read in one streaming
+        query: the rows are not all held in memory at once. Consume it inside the transaction."""
         ...
 
 
@@ -1167,6 +1191,11 @@ class SendOutcome:
 
 class OutboundStore(DeliveryQueue, DeliveryLog, Protocol):
     """Outbound deliveries: what Turnout owes external systems, and how sending each went."""
+
+    def last_enqueued_at(self, event_id: str, system: str, message_type: str) -> datetime | None:
+        """When the event's latest delivery of ``message_type`` to ``system`` was enqueued (any
+        status), or None if there never was one."""
+        ...
 
     def enqueue(self, messages: Sequence[OutboundMessage], *, now: datetime) -> list[str]:
         """Record a pending delivery for each message, due ``now``, in this transaction; their

@@ -204,8 +204,10 @@ def test_analytics_carry_no_personal_data(
     assert response.status_code == 200
     body = response.json()
     assert body["total_participants"] == 1
-    assert body["demographics"]["regions"] == {"서울": 1}
-    assert body["anonymised"]["check_in_methods"] == {"qr": 1}
+    assert body["attendance_rate"] == 1.0
+    # one person is a group below k = 5: no region, age group or method is named
+    assert body["demographic_insights"] == {"age_groups": {}, "regions": {}}
+    assert body["anonymized_metrics"]["popular_check_in_methods"] == {}
     text = response.text
     for secret in ("박민수", "park@example.com", "3333", person["id"], token):
         assert secret not in text

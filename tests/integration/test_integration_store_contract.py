@@ -4,6 +4,7 @@ on SQLite and PostgreSQL (``any_uows``)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from tests.fakes import FakeClock
 from tests.mail_support import add_event
@@ -112,3 +113,37 @@ def test_enqueued_deliveries_get_distinct_ids_in_the_order_enqueued(
         uow.commit()
     assert len(ids) == len(set(ids)) == 3
     assert ids == sorted(ids)  # ids sort like the order they were enqueued in
+
+
+def test_last_enqueued_at_is_when_the_events_latest_message_of_that_type_went_to_that_system(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    event_id, other = new_event(any_uows), new_event(any_uows)
+    first = clock.now()
+    with any_uows() as uow:
+        assert uow.outbound.last_enqueued_at(event_id, "analytics-platform", "analytics.snapshot") is None
+        uow.outbound.enqueue(
+            [OutboundMessage(event_id, "analytics-platform", "analytics.snapshot", {"n": 1})], now=first
+        )
+        uow.commit()
+    clock.advance(minutes=15)
+    with any_uows() as uow:
+        uow.outbound.enqueue(
+            [
+                OutboundMessage(event_id, "analytics-platform", "analytics.snapshot", {"n": 2}),
+                OutboundMessage(event_id, "analytics-platform", "event.status.changed", {"n": 3}),
+                OutboundMessage(other, "analytics-platform", "analytics.snapshot", {"n": 4}),
+            ],
+            now=clock.now(),
+        )
+        uow.outbound.enqueue(
+            [OutboundMessage(event_id, "gate-management", "analytics.snapshot", {"n": 5})],
+            now=clock.now() + timedelta(minutes=1),
+        )
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        latest = uow.outbound.last_enqueued_at(event_id, "analytics-platform", "analytics.snapshot")
+        status = uow.outbound.last_enqueued_at(event_id, "analytics-platform", "event.status.changed")
+        none = uow.outbound.last_enqueued_at(event_id, "attendee-app", "analytics.snapshot")
+    assert (latest, status, none) == (clock.now(), clock.now(), None)
+    assert latest != first

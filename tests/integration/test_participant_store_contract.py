@@ -139,3 +139,69 @@ def test_search_matches_name_email_and_phone_in_id_order_when_paged(any_uows: Un
         assert found(q="nobody", phone_suffix="5678") == [minjun, seoyeon]  # any term matches
         assert found(status="cancelled") == [jihoon]
         assert found(after_id=minjun, limit=1) == [seoyeon]
+
+
+def test_feed_rows_carry_ticket_name_and_states_of_the_participants_asked_for(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    with any_uows() as uow:
+        event_id = add_event(uow).id
+        a, b, c = insert(
+            uow,
+            event_id,
+            [
+                person("김민준", "a@example.com"),
+                person("이서연", "b@example.com"),
+                person("박지훈", "c@example.com"),
+            ],
+        )
+        came = clock.now() + timedelta(minutes=5)
+        uow.participants.update_fields(
+            b,
+            {
+                "status": ParticipantStatus.CANCELLED.value,
+                "check_in_status": "exited",
+                "first_checked_in_at": came,
+                "last_scan_at": came + timedelta(hours=1),
+                "updated_at": came + timedelta(hours=1),
+            },
+        )
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        rows = sorted(uow.participants.feed_rows([b, a, b, "nobody"]), key=lambda row: row.id)
+        assert uow.participants.feed_rows([]) == []
+    assert [row.id for row in rows] == [a, b]
+    first, second = rows
+    assert (first.event_id, first.token, first.name, first.status) == (
+        event_id,
+        f"TOKEN-{a}",
+        "김민준",
+        "registered",
+    )
+    assert (first.check_in_status, first.first_checked_in_at, first.last_scan_at) == (
+        "not_checked_in",
+        None,
+        None,
+    )
+    assert first.updated_at == clock.now()
+    assert (second.status, second.check_in_status) == ("cancelled", "exited")
+    assert (second.first_checked_in_at, second.last_scan_at) == (came, came + timedelta(hours=1))
+    assert second.updated_at == came + timedelta(hours=1)
+    assert c not in {row.id for row in rows}
+
+
+def test_streamed_feed_rows_are_every_participant_of_the_event_in_id_order(
+    any_uows: UnitOfWorkFactory,
+) -> None:
+    with any_uows() as uow:
+        event_id, other = add_event(uow).id, add_event(uow).id
+        mine = insert(uow, event_id, [person(f"참가자{n}", f"p{n}@example.com") for n in range(12)])
+        insert(uow, other, [person("다른 행사", "x@example.com")])
+        uow.participants.update_fields(mine[3], {"status": ParticipantStatus.CANCELLED.value})
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        streamed = list(uow.participants.stream_feed_rows(event_id))
+        assert list(uow.participants.stream_feed_rows("no-such-event")) == []
+    assert [row.id for row in streamed] == sorted(mine)
+    assert {row.event_id for row in streamed} == {event_id}
+    assert [row.id for row in streamed if row.status == "cancelled"] == [mine[3]]

@@ -4,6 +4,7 @@ arithmetic from tallies to the numbers shown, the per-process cache and the chan
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from turnout.domain.events import Gate, GateDirection, ScanMethod
 from turnout.messages.base import Envelope
 from turnout.messages.facts import ParticipantRegistered
 from turnout.services.events import create_event
-from turnout.services.statistics import Statistics, analytics, changed, signal_live, snapshot
+from turnout.services.statistics import Statistics, analytics, changed, k_anonymous, signal_live, snapshot
 
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
 KST = timedelta(hours=9)
@@ -134,37 +135,85 @@ def test_snapshot_and_analytics_refuse_when_the_event_is_unknown(uow_factory: Fa
 def test_analytics_groups_ages_on_the_first_day_and_hours_in_the_events_zone_when_people_came(
     uow_factory: FakeUnitOfWorkFactory, event_id: str
 ) -> None:
+    def people(n: int, born: date, region: str | None, **extra: Any) -> list[FakeParticipant]:
+        return [FakeParticipant(event_id, birth_date=born, region=region, **extra) for _ in range(n)]
+
+    def scans(n: int, method: str, result: str, at: datetime, stay: int | None = None) -> list[FakeScan]:
+        return [FakeScan(event_id, method, result, at, stay_seconds=stay) for _ in range(n)]
+
+    minutes = [30, 60, 90, 120, 600]
     fill(
         uow_factory,
         FakeParticipant(event_id, birth_date=date(2006, 6, 2), region="서울", first_checked_in_at=T0),  # 19
-        FakeParticipant(event_id, birth_date=date(2006, 6, 1), region="서울"),  # 20 that day
-        FakeParticipant(event_id, birth_date=date(1960, 1, 1)),
+        *people(4, date(2006, 6, 2), "서울"),
+        *people(5, date(1996, 6, 1), "부산"),  # 30 that day
+        FakeParticipant(event_id, birth_date=date(1996, 6, 2), region="부산"),  # 29 that day
+        *people(3, date(1986, 1, 1), "대구"),  # 40s: a group of 3
+        *people(2, date(1960, 1, 1), None),  # 60+: a group of 2
         FakeParticipant(event_id, birth_date=date(1999, 1, 1), status="cancelled", region="부산"),
-        FakeScan(event_id, "qr", "admitted", T0 + timedelta(minutes=10)),  # 09:10 in Seoul
-        FakeScan(event_id, "qr", "admitted", T0 + timedelta(hours=1)),
-        FakeScan(event_id, "ble", "admitted", T0 + timedelta(hours=1, minutes=30)),
-        FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=2), stay_seconds=30 * 60),
-        FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=5), stay_seconds=4 * 3600),
-        FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=8), stay_seconds=2 * 3600),
-        FakeScan(event_id, "qr", "denied", T0 + timedelta(hours=8)),
+        *scans(5, "qr", "admitted", T0 + timedelta(minutes=10)),  # 09:10 in Seoul
+        *scans(4, "qr", "admitted", T0 + timedelta(hours=1)),
+        *scans(2, "ble", "admitted", T0 + timedelta(hours=1, minutes=30)),
+        *scans(1, "manual", "admitted", T0 + timedelta(hours=2)),
+        *[FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=3), stay_seconds=m * 60) for m in minutes],
+        *scans(9, "qr", "denied", T0 + timedelta(hours=8)),
     )
     with uow_factory(readonly=True) as uow:
         view = analytics(uow, event_id=event_id)
-    assert (view["total_participants"], view["attendance_rate"]) == (3, 0.3333)
-    assert view["demographics"] == {
-        "age_groups": {"under_20": 1, "20s": 1, "60_plus": 1},
-        "regions": {"서울": 2, "unknown": 1},
+    assert (view["total_participants"], view["attendance_rate"], view["k_anonymity"]) == (16, 0.0625, 5)
+    # groups below 5 merge into "other" (kept here: 5 or more), largest first, ties by name
+    assert view["demographic_insights"] == {
+        "age_groups": {"30s": 5, "under_20": 5, "other": 6},  # 20s 1 + 40s 3 + 60+ 2
+        "regions": {"부산": 6, "서울": 5, "other": 5},
     }
-    assert view["behaviour"]["check_in_times"] == {"09:00": 1, "10:00": 2}
-    assert view["behaviour"]["stay_duration"] == {
-        "count": 3,
-        "average_minutes": 130.0,
-        "median_minutes": 120.0,
-        "buckets": {"under_1h": 1, "1h_to_3h": 1, "3h_to_6h": 1},
+    # check-ins per local hour: 11:00 had one (left out); denied scans do not count
+    assert view["behavior_insights"]["check_in_times"] == {"09:00": 5, "10:00": 6}
+    assert view["behavior_insights"]["stay_duration"] == {
+        "count": 5,
+        "median_minutes": 90.0,
+        "p90_minutes": 600.0,
     }
-    assert view["anonymised"]["check_in_methods"] == {"qr": 2, "ble": 1}
-    # the busiest local hours, admissions and exits (denied scans do not count); ties in reading order
-    assert view["anonymised"]["peak_hours"] == ["10:00", "09:00", "11:00"]
+    assert view["anonymized_metrics"]["popular_check_in_methods"] == {"qr": 9}  # ble 2 + manual 1 < 5
+    # the busiest local hours (admissions and exits), ties by hour; an hour below 5 scans is not named
+    assert view["anonymized_metrics"]["peak_hours"] == ["10:00", "09:00", "12:00"]
+
+
+def test_analytics_leave_out_stay_figures_below_five_stays_and_small_groups_altogether(
+    uow_factory: FakeUnitOfWorkFactory, event_id: str
+) -> None:
+    fill(
+        uow_factory,
+        FakeParticipant(event_id, birth_date=date(1990, 1, 1), region="서울", first_checked_in_at=T0),
+        FakeScan(event_id, "qr", "admitted", T0),
+        FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=1), stay_seconds=3600),
+    )
+    with uow_factory(readonly=True) as uow:
+        view = analytics(uow, event_id=event_id)
+    assert (view["total_participants"], view["attendance_rate"]) == (1, 1.0)
+    assert view["demographic_insights"] == {"age_groups": {}, "regions": {}}
+    assert view["behavior_insights"] == {
+        "check_in_times": {},
+        "stay_duration": {"count": 1, "median_minutes": None, "p90_minutes": None},
+    }
+    assert view["anonymized_metrics"] == {"popular_check_in_methods": {}, "peak_hours": []}
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({}, {}),
+        ({"a": 5, "b": 4}, {"a": 5}),
+        ({"a": 5, "b": 4, "c": 1}, {"a": 5, "other": 5}),
+        ({"b": 7, "a": 7, "other": 2, "c": 3}, {"a": 7, "b": 7, "other": 5}),
+        ({"a": 4, "b": 4, "c": 4}, {"other": 12}),
+    ],
+)
+def test_k_anonymous_merges_groups_below_five_into_other_and_drops_other_below_five(
+    counts: dict[str, int], expected: dict[str, int]
+) -> None:
+    merged = k_anonymous(counts)
+    assert merged == expected
+    assert list(merged) == list(expected)  # largest first, ties by name, "other" last
 
 
 class Ticker:

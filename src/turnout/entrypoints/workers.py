@@ -126,12 +126,29 @@ def imports_loop(turnout: Turnout, stop: threading.Event) -> None:
             stop.wait(1.0)
 
 
+def analytics_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 10.0) -> None:
+    """Every ``poll_seconds``: an ``analytics.snapshot`` for each live event whose analytics platform
+    has had none for ``TURNOUT_ANALYTICS_INTERVAL_SECONDS`` (``services.feeds.send_due_analytics``)."""
+    from turnout.services.feeds import send_due_analytics
+
+    interval = turnout.settings.analytics_interval_seconds
+
+    def step() -> int:
+        with turnout.uow() as uow:
+            send_due_analytics(uow, interval_seconds=interval)
+            uow.commit()
+        return 0  # wait ``poll_seconds`` either way: the next are due an interval later
+
+    repeat(step, stop, name="analytics feed", idle_seconds=poll_seconds, backoff_seconds=poll_seconds)
+
+
 LOOPS: list[tuple[str, WorkerLoop]] = [
     ("imports", imports_loop),
     ("mail-sender", mail_sender_loop),
     ("outbox-relay", relay_loop),
     ("outbox-publisher", publisher_loop),
     ("stream-consumer", stream_consumer_loop),
+    ("analytics-feed", analytics_loop),
 ]
 
 

@@ -7,17 +7,20 @@ this process, bulk batches and the bus handlers (``participant.registered``,
 other processes show up within a second.
 
 ``analytics(uow, event_id=...)`` is the anonymised view for external platforms: counts and
-distributions only, never a name, email, phone or id of a person.
+distributions only, never a name, email, phone or id of a person, every group of fewer than five
+people merged into ``other`` (k-anonymity).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -159,7 +162,15 @@ def signal_live(statistics: Statistics, envelope: Envelope, uow: UnitOfWork) -> 
 
 
 # --- anonymised analytics ---------------------------------------------------------------------------
+# What the analytics platform receives (``analytics.snapshot``, services/feeds.py) and what
+# ``GET /events/{id}/analytics`` answers: the same payload. Counts and distributions only; every
+# group of fewer than ``K_ANONYMITY`` people is merged into ``other``, and ``other`` itself is left
+# out when it is still below ``K_ANONYMITY``. No name, email, phone, token, birth date or id of a
+# person is read into it (``AttendeeProfile`` and ``ScanMoment`` carry none).
 
+K_ANONYMITY = 5
+OTHER = "other"
+PEAK_HOURS = 3
 AGE_GROUPS = ((0, 19, "under_20"), (20, 29, "20s"), (30, 39, "30s"), (40, 49, "40s"), (50, 59, "50s"))
 
 
@@ -173,10 +184,28 @@ def age_group(birth_date: date | None, on: date) -> str:
     return "60_plus"
 
 
+def k_anonymous(counts: Mapping[str, int], k: int = K_ANONYMITY) -> dict[str, int]:
+    """Groups of at least ``k`` kept (largest first, then by name); the smaller ones merged into
+    ``other``, which is kept only if it reaches ``k`` itself (a group already named ``other`` joins it)."""
+    kept = {group: n for group, n in counts.items() if n >= k and group != OTHER}
+    merged = sum(n for group, n in counts.items() if group not in kept)
+    ordered = dict(sorted(kept.items(), key=lambda item: (-item[1], item[0])))
+    if merged >= k:
+        ordered[OTHER] = merged
+    return ordered
+
+
+def percentile_minutes(sorted_seconds: Sequence[int], fraction: float) -> float:
+    """The nearest-rank percentile of ``sorted_seconds``, in minutes (one decimal)."""
+    rank = max(1, math.ceil(fraction * len(sorted_seconds)))
+    return round(sorted_seconds[rank - 1] / 60, 1)
+
+
 def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
-    """Counts and distributions without personal data (small groups are kept: no ids, names or contacts
-    leave, and regions are the participant's own coarse field). Ages are taken on the event's first
-    day; hours are the event's local hours."""
+    """The event's anonymised analytics (the seed's ``generateAnalyticsData``): participants,
+    attendance rate, age groups (ages on the event's first day), regions, check-ins per local hour,
+    the median and 90th percentile of stays, check-in methods and the busiest local hours, every
+    distribution k-anonymous (``K_ANONYMITY``). Stay figures are null below ``K_ANONYMITY`` stays."""
     event = _event(uow, event_id)
     read = uow.statistics
     zone = ZoneInfo(event.timezone)
@@ -188,9 +217,9 @@ def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         total += 1
         came += 1 if profile.came else 0
         ages[age_group(profile.birth_date, on)] += 1
-        regions[profile.region or "unknown"] += 1
+        regions[(profile.region or "").strip() or "unknown"] += 1
     check_in_hours: Counter[str] = Counter()
-    peak: Counter[str] = Counter()
+    scans_by_hour: Counter[str] = Counter()
     methods: Counter[str] = Counter()
     stays: list[int] = []
     for scan in read.scan_moments(event_id):
@@ -198,35 +227,39 @@ def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         if scan.result == "admitted":
             check_in_hours[hour] += 1
             methods[scan.method] += 1
-        peak[hour] += 1
+        scans_by_hour[hour] += 1
         if scan.stay_seconds is not None:
             stays.append(scan.stay_seconds)
     stays.sort()
-    stay = {
-        "count": len(stays),
-        "average_minutes": round(sum(stays) / len(stays) / 60, 1) if stays else None,
-        "median_minutes": round(stays[len(stays) // 2] / 60, 1) if stays else None,
-        "buckets": dict(Counter(stay_bucket(seconds) for seconds in stays)),
-    }
+    enough_stays = len(stays) >= K_ANONYMITY
+    busy = k_anonymous(scans_by_hour)
+    busy.pop(OTHER, None)
     return {
         "event_id": event_id,
+        "event_status": event.status.value,
+        "generated_at": uow.clock.now().isoformat(),
+        "k_anonymity": K_ANONYMITY,
         "total_participants": total,
         "attendance_rate": round(came / total, 4) if total else 0.0,
-        "demographics": {"age_groups": dict(ages), "regions": dict(regions)},
-        "behaviour": {"check_in_times": dict(sorted(check_in_hours.items())), "stay_duration": stay},
-        "anonymised": {
-            "check_in_methods": dict(methods),
-            "peak_hours": [hour for hour, _ in peak.most_common(3)],
+        "demographic_insights": {"age_groups": k_anonymous(ages), "regions": k_anonymous(regions)},
+        "behavior_insights": {
+            "check_in_times": _by_hour(k_anonymous(check_in_hours)),
+            "stay_duration": {
+                "count": len(stays),
+                "median_minutes": round(median(stays) / 60, 1) if enough_stays else None,
+                "p90_minutes": percentile_minutes(stays, 0.9) if enough_stays else None,
+            },
         },
-        "generated_at": uow.clock.now().isoformat(),
+        "anonymized_metrics": {
+            "popular_check_in_methods": k_anonymous(methods),
+            "peak_hours": list(busy)[:PEAK_HOURS],  # k_anonymous orders them busiest first
+        },
     }
 
 
-def stay_bucket(seconds: int) -> str:
-    if seconds < 3600:
-        return "under_1h"
-    if seconds < 3 * 3600:
-        return "1h_to_3h"
-    if seconds < 6 * 3600:
-        return "3h_to_6h"
-    return "6h_plus"
+def _by_hour(counts: dict[str, int]) -> dict[str, int]:
+    """Hours in clock order, ``other`` (the merged small hours) last."""
+    ordered = {hour: counts[hour] for hour in sorted(counts) if hour != OTHER}
+    if OTHER in counts:
+        ordered[OTHER] = counts[OTHER]
+    return ordered

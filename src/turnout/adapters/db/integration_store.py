@@ -107,6 +107,15 @@ class SqlOutboundStore:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
+    def last_enqueued_at(self, event_id: str, system: str, message_type: str) -> datetime | None:
+        d = outbound_deliveries.c
+        return self.conn.execute(
+            sa.select(d.created_at)
+            .where(d.event_id == event_id, d.system == system, d.type == message_type)
+            .order_by(d.seq.desc())
+            .limit(1)
+        ).scalar()
+
     def enqueue(self, messages: Sequence[OutboundMessage], *, now: datetime) -> list[str]:
         if not messages:
             return []

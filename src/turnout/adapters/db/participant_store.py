@@ -3,7 +3,7 @@ unit of work's connection), and fast multi-row inserts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.sqlite_rows import insert_many
 from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
+from turnout.ports import ParticipantFeedRow
 
 P = t.participants
 
@@ -137,6 +138,39 @@ class SqlParticipantStore:
                 terms.append(P.c.phone == phone_exact)
             query = query.where(sa.or_(*terms))
         return [participant_from_row(r) for r in self.conn.execute(query)]
+
+    # --- what external systems are told (services/feeds.py, services/gate_sync.py) -------------------
+
+    def feed_rows(self, participant_ids: Collection[str]) -> list[ParticipantFeedRow]:
+        found: list[ParticipantFeedRow] = []
+        for chunk in _chunks(list(dict.fromkeys(participant_ids))):
+            rows = self.conn.execute(sa.select(*_FEED_COLUMNS).where(P.c.id.in_(chunk)))
+            found.extend(ParticipantFeedRow(*row) for row in rows)
+        return found
+
+    def stream_feed_rows(self, event_id: str) -> Iterator[ParticipantFeedRow]:
+        query = sa.select(*_FEED_COLUMNS).where(P.c.event_id == event_id).order_by(P.c.id)
+        # yield_per: a server-side cursor on PostgreSQL, fetched FEED_FETCH rows at a time
+        result = self.conn.execute(query, execution_options={"yield_per": FEED_FETCH})
+        try:
+            for row in result:
+                yield ParticipantFeedRow(*row)
+        finally:
+            result.close()
+
+
+FEED_FETCH = 5000
+_FEED_COLUMNS = (
+    P.c.id,
+    P.c.event_id,
+    P.c.token,
+    P.c.name,
+    P.c.status,
+    P.c.check_in_status,
+    P.c.first_checked_in_at,
+    P.c.last_scan_at,
+    P.c.updated_at,
+)
 
 
 def _escape_like(text: str) -> str:
