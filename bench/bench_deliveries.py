@@ -158,7 +158,7 @@ def main() -> None:
         with turnout.uow() as uow:
             uow.outbound.enqueue(messages, now=now)
             uow.commit()
-        sender = delivery_sender(turnout, sealer=turnout.sealer, guard=turnout.address_guard)
+        sender = delivery_sender(turnout)
         before = receiver_counts(port)
         started = time.perf_counter()
         sent = asyncio.run(drain(sender))
@@ -185,18 +185,42 @@ async def drain(sender: Any) -> int:
         await sender.close()
 
 
+def add_participants(turnout: Any, event_id: str, participants: int) -> None:
+    from datetime import date
+
+    from turnout.domain.ids import sequential_ids
+    from turnout.domain.participants import ParticipantInput, Source
+    from turnout.services.registration import participant_record
+
+    now = datetime.now(UTC)
+    ids = sequential_ids(participants)
+    with turnout.uow() as uow:
+        for start in range(0, len(ids), 10_000):
+            uow.participants.insert_many(
+                [
+                    participant_record(
+                        participant_id=pid,
+                        event_id=event_id,
+                        data=ParticipantInput(
+                            name=f"참가자{n}", email=f"p{n}@example.com", birth_date=date(1990, 1, 1)
+                        ),
+                        token=f"v1.{pid}.{'x' * 86}",  # about a real token's length
+                        source=Source.IMPORT,
+                        import_id=None,
+                        now=now,
+                    )
+                    for n, pid in enumerate(ids[start : start + 10_000], start)
+                ]
+            )
+        uow.commit()
+
+
 def sync(turnout: Any, event_id: str, participants: int, port: int) -> None:
-    try:
-        from turnout.services.gate_sync import full_sync
-    except ImportError:
-        print("gate sync: not available yet")
-        return
-    from bench_gate_sync import add_participants  # type: ignore[import-not-found]
+    from turnout.bootstrap import delivery_sender
+    from turnout.services.gate_sync import full_sync
 
     add_participants(turnout, event_id, participants)
-    from turnout.bootstrap import delivery_sender
-
-    sender = delivery_sender(turnout, sealer=turnout.sealer, guard=turnout.address_guard)
+    sender = delivery_sender(turnout)
     before = receiver_counts(port)
     started = time.perf_counter()
     with turnout.uow() as uow:
@@ -206,10 +230,11 @@ def sync(turnout: Any, event_id: str, participants: int, port: int) -> None:
     asyncio.run(drain(sender))
     elapsed = time.perf_counter() - started
     after = receiver_counts(port)
+    label = f"gate sync, {participants:,} participants"
     print(
-        f"{'gate sync, ' + format(participants, ',') + ' participants':<28} {elapsed:>9.2f} s  "
-        f"(enqueued in {enqueued:.2f} s; {summary.pages} pages; receiver got "
-        f"{after['distinct'] - before['distinct']} pages, {(after['bytes'] - before['bytes']) / 1e6:.1f} MB)"
+        f"{label:<28} {elapsed:>9.2f} s  (enqueued in {enqueued:.2f} s; {summary.pages} pages; receiver "
+        f"got {after['distinct'] - before['distinct']} pages, "
+        f"{(after['bytes'] - before['bytes']) / 1e6:.1f} MB)"
     )
 
 

@@ -310,8 +310,8 @@ def mail_sender(turnout: Turnout, mailer: Mailer | None = None, **policy: Any) -
 def delivery_sender(
     turnout: Turnout,
     *,
-    sealer: Sealer,
-    guard: AddressGuard,
+    sealer: Sealer | None = None,
+    guard: AddressGuard | None = None,
     sender: WebhookSender | None = None,
     rng: random.Random | None = None,
     **policy: Any,
@@ -330,8 +330,8 @@ def delivery_sender(
         or HttpxWebhookSender(
             timeout_seconds=settings.delivery_timeout_seconds, max_connections=settings.delivery_concurrency
         ),
-        sealer=sealer,
-        guard=guard,
+        sealer=sealer or turnout.sealer,
+        guard=guard or turnout.address_guard,
         policy=DeliveryPolicy(
             **{
                 "concurrency": settings.delivery_concurrency,

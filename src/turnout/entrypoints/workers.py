@@ -1,5 +1,5 @@
-"""Background workers (outbox relay, stream publisher and consumer, mail sender, imports), run by
-``turnout worker`` or ``serve``."""
+"""Background workers (outbox relay, stream publisher and consumer, mail sender, imports, outbound
+deliveries, the analytics feed), run by ``turnout worker`` or ``serve``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from turnout.adapters.db.engine import checkpointer_for
-from turnout.bootstrap import Turnout, mail_sender
+from turnout.bootstrap import Turnout, delivery_sender, mail_sender
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,31 @@ def analytics_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: flo
     repeat(step, stop, name="analytics feed", idle_seconds=poll_seconds, backoff_seconds=poll_seconds)
 
 
+def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.2) -> None:
+    """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
+    this thread (``services.deliveries.DeliverySender``), a pause when nothing was due."""
+    sender = delivery_sender(turnout)
+    loop = asyncio.new_event_loop()
+    failures = 0
+    try:
+        while not stop.is_set():
+            try:
+                handled = loop.run_until_complete(sender.send_batch())
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("delivery batch failed (%d in a row)", failures)
+                stop.wait(min(30.0, poll_seconds * 2**failures))
+                continue
+            if not handled:
+                stop.wait(poll_seconds)
+    finally:
+        try:
+            loop.run_until_complete(sender.close())
+        finally:
+            loop.close()
+
+
 LOOPS: list[tuple[str, WorkerLoop]] = [
     ("imports", imports_loop),
     ("mail-sender", mail_sender_loop),
@@ -149,6 +174,7 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
     ("outbox-publisher", publisher_loop),
     ("stream-consumer", stream_consumer_loop),
     ("analytics-feed", analytics_loop),
+    ("deliveries", deliveries_loop),
 ]
 
 
