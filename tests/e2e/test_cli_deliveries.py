@@ -7,10 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import Result
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 from werkzeug import Response
 
 from tests.fakes import FakeClock
