@@ -151,6 +151,8 @@ def test_retry_sends_a_finished_delivery_again_with_the_same_id(
     assert again.exit_code == 0, again.output
     body = json.loads(again.stdout)
     assert (body["id"], body["status"], body["attempts"]) == (delivery_id, "pending", 1)
+    assert body["payload"] is None  # the API's answer has it; a terminal never shows a token
+    assert "T-1" not in again.stdout
     clock.set(datetime.now(UTC) + timedelta(seconds=1))  # the command ran on the real clock: due now
     run(sender(turnout))
     assert [h["webhook-id"] for h, _ in receiver.requests] == [delivery_id, delivery_id]

@@ -2,8 +2,8 @@
 
 Exit 0 on success, 1 on a refusal (an unknown event, system or delivery; a delivery still pending
 or being sent), 2 on bad usage. ``--json`` prints the same objects as the API
-(``GET /api/v1/events/{event_id}/deliveries``, ``POST /api/v1/deliveries/{id}/retry``). The table
-never shows a payload (payloads hold tokens).
+(``GET /api/v1/events/{event_id}/deliveries``, ``POST /api/v1/deliveries/{id}/retry``), except
+that ``payload`` is always null: no output shows a payload (payloads hold tokens).
 """
 
 from __future__ import annotations
@@ -31,10 +31,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _as_dict(record: Any) -> dict[str, Any]:
+    """A delivery as the API shows it, but never with its payload (payloads hold tokens)."""
     from turnout.entrypoints.api.routes.deliveries import DeliveryRead
     from turnout.services.deliveries import delivery_view
 
-    return DeliveryRead.model_validate(delivery_view(record)).model_dump(mode="json")
+    item = DeliveryRead.model_validate(delivery_view(record)).model_dump(mode="json")
+    item["payload"] = None
+    return item
 
 
 def _last_answer(item: dict[str, Any]) -> str:
