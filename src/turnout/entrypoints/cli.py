@@ -438,6 +438,9 @@ def _register_areas() -> None:
     from turnout.entrypoints import cli_integrations
 
     cli_integrations.register(app)
+    from turnout.entrypoints import cli_deliveries
+
+    cli_deliveries.register(app)
 
 
 _register_areas()

@@ -30,6 +30,7 @@ from turnout.entrypoints.api.routes import (
 from turnout.entrypoints.api.routes import integrations as integration_routes
 from turnout.entrypoints.api.routes import sync as sync_routes
 from turnout.entrypoints.web import console, scanner
+from turnout.entrypoints.web import deliveries as delivery_pages
 from turnout.entrypoints.web import integrations as integration_pages
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
@@ -114,6 +115,7 @@ def create_app(turnout: Turnout) -> FastAPI:
         app.include_router(module.router)
     app.include_router(integration_routes.router)
     app.include_router(integration_pages.router)
+    app.include_router(delivery_pages.router)
     app.include_router(sync_routes.router)
     for page_module in (console, ticket_pages, register_page, scanner):
         app.include_router(page_module.router)
