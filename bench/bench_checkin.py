@@ -19,7 +19,15 @@ latency percentiles from its ``done()`` hook), else a small asyncio HTTP/1.1 cli
 
 Targets (issue 6): >= 2,000 scans/s at concurrency 32 with p99 <= 50 ms; bulk >= 20,000 records/s.
 
+``--background`` serves with the background workers (outbox relay, deliveries, ...) running beside
+the API, as in production. ``--integrations`` (issue 14) also enables the gate-management,
+attendee-app and analytics-platform integrations against a local receiver (``bench/receiver.py``,
+its own process): every scan then becomes a signed delivery to the attendee app while the scans
+run. Compare ``--background`` with ``--integrations`` (target: scans within 10 %); at the end the
+deliveries the receiver got and the ones still pending are printed.
+
     .venv/bin/python bench/bench_checkin.py [--scans 40000] [--concurrency 32] [--client wrk|python]
+                                            [--background | --integrations]
 """
 
 from __future__ import annotations
@@ -37,6 +45,11 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench_deliveries import SECRET as RECEIVER_SECRET
+from bench_deliveries import receiver_counts, start_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 WRK = "/usr/bin/wrk"
@@ -329,7 +342,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client", choices=("wrk", "python"), default=None, help="load generator")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--background", action="store_true", help="run the background workers too")
+    parser.add_argument(
+        "--integrations", action="store_true", help="--background, and three integrations to a local receiver"
+    )
     args = parser.parse_args()
+    background = args.background or args.integrations
     use_wrk = args.client == "wrk" or (args.client is None and os.path.exists(WRK))
 
     workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
@@ -346,9 +364,18 @@ def main() -> None:
     print(
         f"prepared {args.scans + bulk_tickets * args.bulk_runs:,} tickets in {time.perf_counter() - t0:.1f} s"
     )
+    receiver = None
+    if args.integrations:
+        receiver_port = free_port()
+        receiver = start_receiver(receiver_port)
+        add_integrations(env, str(world["event_id"]), receiver_port)
+        print(
+            f"integrations: gate-management, attendee-app, analytics-platform -> receiver on :{receiver_port}"
+        )
     turnout_bin = str(Path(sys.executable).parent / "turnout")
     server = subprocess.Popen(
-        [turnout_bin, "serve", "--port", str(port), "--workers", str(args.workers), "--no-background"],
+        [turnout_bin, "serve", "--port", str(port), "--workers", str(args.workers)]
+        + ([] if background else ["--no-background"]),
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -444,13 +471,67 @@ def main() -> None:
         ok_bulk = bulk_rate >= 20_000
         print(f"target scans >= 2,000/s with p99 <= 50 ms: {'met' if ok_scans else 'NOT met'}")
         print(f"target bulk >= 20,000 records/s: {'met' if ok_bulk else 'NOT met'}")
+        if receiver is not None:
+            report_deliveries(env, receiver_port)
     finally:
+        if receiver is not None:
+            receiver.terminate()
+            receiver.wait()
         server.terminate()
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def add_integrations(env: dict[str, str], event_id: str, receiver_port: int) -> None:
+    """The three integrations, enabled, to the local receiver (private addresses allowed)."""
+    from turnout.bootstrap import bootstrap
+    from turnout.domain.integrations import Integration, IntegrationSystem
+
+    env["TURNOUT_ALLOW_PRIVATE_WEBHOOKS"] = "1"
+    os.environ.update(env)
+    turnout = bootstrap()
+    now = datetime.now(UTC)
+    with turnout.uow() as uow:
+        for system in (
+            IntegrationSystem.GATE_MANAGEMENT,
+            IntegrationSystem.ATTENDEE_APP,
+            IntegrationSystem.ANALYTICS_PLATFORM,
+        ):
+            url = f"http://127.0.0.1:{receiver_port}/{system.value}"
+            sealed = turnout.sealer.seal(RECEIVER_SECRET)
+            uow.integrations.put(Integration(event_id, system, url, sealed, True, None, now, now))
+        uow.commit()
+    turnout.close()
+
+
+def report_deliveries(env: dict[str, str], receiver_port: int) -> None:
+    from turnout.bootstrap import bootstrap
+
+    os.environ.update(env)
+    turnout = bootstrap()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the deliveries the scans caused, sent after them
+        with turnout.uow(readonly=True) as uow:
+            pending = uow.conn.execute(
+                sa.text("select count(*) from outbound_deliveries where status in ('pending', 'sending')")
+            ).scalar_one()
+        if not pending:
+            break
+        time.sleep(0.5)
+    with turnout.uow(readonly=True) as uow:
+        rows = uow.conn.execute(
+            sa.text("select system, status, count(*) from outbound_deliveries group by system, status")
+        ).all()
+    turnout.close()
+    counts = receiver_counts(receiver_port)
+    print(f"deliveries: {', '.join(f'{s} {st} {n:,}' for s, st, n in rows)}")
+    print(
+        f"receiver: {counts['distinct']:,} distinct deliveries, {counts['requests']:,} requests, "
+        f"{counts['bad_signatures']} bad signatures"
+    )
 
 
 async def drive_one(port: int, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:

@@ -25,7 +25,7 @@ from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
 from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
 from turnout.messages.base import Envelope, Message
-from turnout.ports import ParticipantFeedRow
+from turnout.ports import AuditEntry, ParticipantFeedRow
 
 
 class FakeClock:
@@ -197,6 +197,17 @@ class FakeAuditLog:
                 "data": data or {},
             }
         )
+
+    def record_many(self, entries: Sequence[AuditEntry]) -> None:
+        for e in entries:
+            self.record(
+                actor=e.actor,
+                action=e.action,
+                subject_type=e.subject_type,
+                subject_id=e.subject_id,
+                event_id=e.event_id,
+                data=e.data,
+            )
 
     def for_subject(self, subject_type: str, subject_id: str) -> list[dict[str, Any]]:
         return [

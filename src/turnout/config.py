@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         gt=0,
         description="wait after a delivery's first failure; doubled per attempt, at most 1 h",
     )
+    delivery_niceness: int = Field(
+        default=10, ge=0, le=19, description="CPU niceness of the delivery sender's threads (0: as the rest)"
+    )
     delivery_breaker_failures: int = Field(
         default=5, ge=1, description="failures in a row that open an endpoint's circuit"
     )

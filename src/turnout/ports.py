@@ -192,7 +192,21 @@ class AuditLog(Protocol):
         data: dict[str, Any] | None = None,
     ) -> None: ...
 
+    def record_many(self, entries: Sequence[AuditEntry]) -> None:
+        """``record`` for each entry, in one statement."""
+        ...
+
     def for_subject(self, subject_type: str, subject_id: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    event_id: str | None = None
+    data: dict[str, Any] | None = None
 
 
 class IdempotencyStore(Protocol):

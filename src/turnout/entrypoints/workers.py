@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -142,11 +143,16 @@ def analytics_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: flo
     repeat(step, stop, name="analytics feed", idle_seconds=poll_seconds, backoff_seconds=poll_seconds)
 
 
-def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.2) -> None:
+def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
-    this thread (``services.deliveries.DeliverySender``), a pause when nothing was due."""
+    this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
+    ``poll_seconds`` after a batch that was not full."""
+    niceness = turnout.settings.delivery_niceness
+    lower_priority(niceness)
     sender = delivery_sender(turnout)
     loop = asyncio.new_event_loop()
+    # its database steps (claim, record) run in the default executor's threads at the normal
+    # priority: a transaction that holds SQLite's write lock must not wait for the CPU
     failures = 0
     try:
         while not stop.is_set():
@@ -158,13 +164,26 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
                 log.exception("delivery batch failed (%d in a row)", failures)
                 stop.wait(min(30.0, poll_seconds * 2**failures))
                 continue
-            if not handled:
+            if handled < sender.policy.batch_size:
+                # caught up: let the next deliveries gather for a moment, so a steady trickle
+                # (a delivery per gate scan) goes in a few larger transactions, not many small ones
                 stop.wait(poll_seconds)
     finally:
         try:
             loop.run_until_complete(sender.close())
         finally:
             loop.close()
+
+
+def lower_priority(niceness: int) -> None:
+    """Lower the calling thread's CPU priority (Linux schedules threads one by one): gate scans
+    and registrations come first, outbound deliveries catch up when the CPU is free."""
+    if niceness <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (OSError, AttributeError):  # not Linux, or not allowed: run at the normal priority
+        log.debug("could not lower the deliveries thread's priority")
 
 
 LOOPS: list[tuple[str, WorkerLoop]] = [

@@ -41,6 +41,7 @@ from turnout.domain.integrations import (
 )
 from turnout.ports import (
     AddressGuard,
+    AuditEntry,
     Clock,
     DeliveryRecord,
     DeliveryResult,
@@ -225,21 +226,26 @@ class DeliverySender:
         with self.uow_factory() as uow:
             uow.outbound.record(results, worker=self.worker, breaker=self.policy.breaker)
             now = self.clock.now()
+            uow.audit.record_many(
+                [
+                    AuditEntry(
+                        actor="deliveries",
+                        action=f"delivery.{r.outcome}",
+                        subject_type="delivery",
+                        subject_id=r.delivery_id,
+                        event_id=r.event_id,
+                        data={
+                            "system": r.system,
+                            "attempt": r.attempt,
+                            "status_code": r.status_code,
+                            "latency_ms": r.latency_ms,
+                            "error": r.error,
+                        },
+                    )
+                    for r in results
+                ]
+            )
             for r in results:
-                uow.audit.record(
-                    actor="deliveries",
-                    action=f"delivery.{r.outcome}",
-                    subject_type="delivery",
-                    subject_id=r.delivery_id,
-                    event_id=r.event_id,
-                    data={
-                        "system": r.system,
-                        "attempt": r.attempt,
-                        "status_code": r.status_code,
-                        "latency_ms": r.latency_ms,
-                        "error": r.error,
-                    },
-                )
                 if r.status_code == GONE and uow.integrations.disable(
                     r.event_id, r.system, reason="410 Gone from the receiver", now=now
                 ):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from turnout.adapters.db import tables as t
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanMethod
-from turnout.ports import Clock
+from turnout.ports import AuditEntry, Clock
 
 
 def is_postgres(conn: sa.Connection) -> bool:
@@ -205,6 +205,26 @@ class AuditLog:
                 subject_id=subject_id,
                 data=data or {},
             )
+        )
+
+    def record_many(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        at = self.clock.now()
+        self.conn.execute(
+            t.audit_log.insert(),
+            [
+                {
+                    "at": at,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "event_id": e.event_id,
+                    "subject_type": e.subject_type,
+                    "subject_id": e.subject_id,
+                    "data": e.data or {},
+                }
+                for e in entries
+            ],
         )
 
     def for_subject(self, subject_type: str, subject_id: str) -> list[dict[str, Any]]:
