@@ -4,6 +4,7 @@ them and on the SQL stores."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -133,59 +134,41 @@ class FakeOutboundStore:
             for other in self._rows
         )
 
-    def claim(
-        self, *, now: datetime, limit: int, lease_seconds: float, worker: str, breaker: BreakerPolicy
-    ) -> list[DueDelivery]:
+    def due(self, *, now: datetime, limit: int, breaker: BreakerPolicy) -> list[DueDelivery]:
         expired = [
             r
             for r in self._rows
             if r.status == DeliveryStatus.SENDING and r.lease_until and r.lease_until < now
         ]
-        due = sorted(
+        pending = sorted(
             (r for r in self._rows if r.status == DeliveryStatus.PENDING and r.next_attempt_at <= now),
             key=lambda r: (r.next_attempt_at, r.seq),
         )
-        lease_until = now + timedelta(seconds=lease_seconds)
-        claimed: list[DueDelivery] = []
+        found: list[DueDelivery] = []
         probes: set[tuple[str, str]] = set()
-        for row in expired + due:
-            if len(claimed) >= limit:
+        for row in expired + pending:
+            if len(found) >= limit:
                 break
             m = row.message
             integration = self._integration(m.event_id, m.system)
             if integration is None or not integration.enabled or self._blocked(row):
                 continue
             endpoint = (m.event_id, m.system)
-            state, probe_until = self._breakers.get(endpoint, (Breaker(), None))
-            probing = False
-            if state.state == OPEN:
-                assert state.opened_at is not None
-                if state.opened_at > now - timedelta(seconds=breaker.cooldown_seconds):
-                    continue
-                probing = True
-            elif state.state == HALF_OPEN:
-                if probe_until is not None and probe_until > now:
-                    continue
-                probing = True
+            probing = self._probe_needed(endpoint, now, breaker)
+            if probing is None:
+                continue  # open and cooling down, or a probe is out
             if probing:
                 if endpoint in probes:
                     continue
                 probes.add(endpoint)
-                self._breakers[endpoint] = (Breaker(HALF_OPEN, state.failures, state.opened_at), lease_until)
-            row.status, row.lease_until, row.leased_by, row.updated_at = (
-                DeliveryStatus.SENDING,
-                lease_until,
-                worker,
-                now,
-            )
-            claimed.append(
+            found.append(
                 DueDelivery(
                     id=row.id,
                     seq=row.seq,
                     event_id=m.event_id,
                     system=m.system,
                     type=m.type,
-                    payload=m.payload,
+                    payload_json=json.dumps(m.payload, ensure_ascii=False),
                     attempts=row.attempts,
                     created_at=row.created_at,
                     retry_until=row.retry_until,
@@ -194,7 +177,51 @@ class FakeOutboundStore:
                     probe=probing,
                 )
             )
-        return claimed
+        return found
+
+    def _probe_needed(self, endpoint: tuple[str, str], now: datetime, breaker: BreakerPolicy) -> bool | None:
+        """False: closed; True: a probe may go; None: nothing may go."""
+        state, probe_until = self._breakers.get(endpoint, (Breaker(), None))
+        if state.state == OPEN:
+            assert state.opened_at is not None
+            return None if state.opened_at > now - timedelta(seconds=breaker.cooldown_seconds) else True
+        if state.state == HALF_OPEN:
+            return None if probe_until is not None and probe_until > now else True
+        return False
+
+    def lease(
+        self,
+        deliveries: Sequence[DueDelivery],
+        *,
+        now: datetime,
+        lease_seconds: float,
+        worker: str,
+        breaker: BreakerPolicy,
+    ) -> list[DueDelivery]:
+        lease_until = now + timedelta(seconds=lease_seconds)
+        by_id = {r.id: r for r in self._rows}
+        won: list[DueDelivery] = []
+        for d in deliveries:
+            endpoint = (d.event_id, d.system)
+            if d.probe:
+                if not self._probe_needed(endpoint, now, breaker):
+                    continue
+                state, _ = self._breakers[endpoint]
+                self._breakers[endpoint] = (Breaker(HALF_OPEN, state.failures, state.opened_at), lease_until)
+            row = by_id[d.id]
+            still_due = (row.status == DeliveryStatus.PENDING and row.next_attempt_at <= now) or (
+                row.status == DeliveryStatus.SENDING and row.lease_until is not None and row.lease_until < now
+            )
+            if not still_due:
+                continue
+            row.status, row.lease_until, row.leased_by, row.updated_at = (
+                DeliveryStatus.SENDING,
+                lease_until,
+                worker,
+                now,
+            )
+            won.append(d)
+        return won
 
     def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
         by_id = {r.id: r for r in self._rows}

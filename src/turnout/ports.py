@@ -1072,7 +1072,7 @@ class DueDelivery:
     event_id: str
     system: str
     type: str
-    payload: dict[str, Any]
+    payload_json: str  # the payload as stored: JSON text, spliced into the body as it is
     attempts: int  # attempts made before this one
     created_at: datetime
     retry_until: datetime | None  # set by a manual retry; else created_at + the retry window
@@ -1139,13 +1139,26 @@ class DeliveryRecord:
 class DeliveryQueue(Protocol):
     """The sending side of the outbound deliveries (``uow.outbound``)."""
 
-    def claim(
-        self, *, now: datetime, limit: int, lease_seconds: float, worker: str, breaker: BreakerPolicy
+    def due(self, *, now: datetime, limit: int, breaker: BreakerPolicy) -> list[DueDelivery]:
+        """Up to ``limit`` deliveries to enabled integrations that could be sent now: pending ones
+        due by ``now`` and ``sending`` ones whose lease ended. Never one whose ``ordering_key`` has
+        an earlier delivery still pending or sending (so one key's deliveries go one at a time, in
+        order), none to an endpoint whose circuit is open, and one probe to a half-open one. Reads
+        only (a read-only unit of work will do: SQLite's write lock is not held for it)."""
+        ...
+
+    def lease(
+        self,
+        deliveries: Sequence[DueDelivery],
+        *,
+        now: datetime,
+        lease_seconds: float,
+        worker: str,
+        breaker: BreakerPolicy,
     ) -> list[DueDelivery]:
-        """Lease up to ``limit`` due deliveries to enabled integrations: pending ones due by ``now``
-        and ``sending`` ones whose lease ended. Never one whose ``ordering_key`` has an earlier
-        delivery still pending or sending (so one key's deliveries go one at a time, in order),
-        none to an endpoint whose circuit is open, and one probe to a half-open one."""
+        """Lease to ``worker`` those of ``deliveries`` that are still due (another worker may have
+        leased some since ``due`` read them), and take each probe's endpoint (only one probe at a
+        time); the ones leased."""
         ...
 
     def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:

@@ -3,6 +3,7 @@ on the fake and on the SQL store, on SQLite and PostgreSQL (``any_uows``)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from tests.fakes import FakeClock
@@ -32,10 +33,10 @@ def setup(any_uows: UnitOfWorkFactory, clock: FakeClock, *, keys: list[str | Non
 def claim(
     any_uows: UnitOfWorkFactory, clock: FakeClock, *, worker: str = "w1", limit: int = 100
 ) -> list[DueDelivery]:
+    with any_uows(readonly=True) as uow:
+        due = uow.outbound.due(now=clock.now(), limit=limit, breaker=POLICY)
     with any_uows() as uow:
-        found = uow.outbound.claim(
-            now=clock.now(), limit=limit, lease_seconds=60, worker=worker, breaker=POLICY
-        )
+        found = uow.outbound.lease(due, now=clock.now(), lease_seconds=60, worker=worker, breaker=POLICY)
         uow.commit()
     return found
 
@@ -79,7 +80,7 @@ def test_one_key_has_one_delivery_out_at_a_time_in_order(
     assert [d.id for d in first] == [ids[0], ids[1], ids[3]]  # p1's second and third wait
     assert first[0].url == f"https://{APP.value}.example.com/hooks"
     assert first[0].secret_sealed == "sealed-secret"
-    assert first[0].payload == {"n": 0}
+    assert json.loads(first[0].payload_json) == {"n": 0}
     assert claim(any_uows, clock) == []  # all leased; the rest wait behind p1's first
     record(any_uows, [result(first[0], clock.now(), "delivered")])
     assert [d.id for d in claim(any_uows, clock)] == [ids[2]]
@@ -204,3 +205,37 @@ def test_retry_makes_a_finished_delivery_pending_again(any_uows: UnitOfWorkFacto
         uow.commit()
     (again,) = claim(any_uows, clock)
     assert (again.id, again.attempts, again.retry_until) == (ids[0], 1, until)
+
+
+def test_a_delivery_another_worker_leased_since_it_was_read_is_not_leased_again(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    _, ids = setup(any_uows, clock, keys=["p1", "p2"])
+    with any_uows(readonly=True) as uow:
+        seen_by_w2 = uow.outbound.due(now=clock.now(), limit=10, breaker=POLICY)
+    assert [d.id for d in claim(any_uows, clock, worker="w1", limit=1)] == [ids[0]]
+    with any_uows() as uow:
+        late = uow.outbound.lease(seen_by_w2, now=clock.now(), lease_seconds=60, worker="w2", breaker=POLICY)
+        uow.commit()
+    assert [d.id for d in late] == [ids[1]]  # w1 holds the first
+
+
+def test_only_one_worker_takes_a_half_open_endpoints_probe(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    setup(any_uows, clock, keys=[None] * 5)
+    batch = claim(any_uows, clock, limit=3)
+    now = clock.now()
+    record(any_uows, [result(d, now, "failed", code=503, ok=False, next_at=now) for d in batch])
+    clock.advance(seconds=61)
+    with any_uows(readonly=True) as uow:
+        first = uow.outbound.due(now=clock.now(), limit=10, breaker=POLICY)
+        second = uow.outbound.due(now=clock.now(), limit=10, breaker=POLICY)
+    assert [d.probe for d in first] == [True]
+    with any_uows() as uow:
+        took = uow.outbound.lease(first, now=clock.now(), lease_seconds=60, worker="w1", breaker=POLICY)
+        uow.commit()
+    with any_uows() as uow:
+        also = uow.outbound.lease(second, now=clock.now(), lease_seconds=60, worker="w2", breaker=POLICY)
+        uow.commit()
+    assert (len(took), also) == (1, [])

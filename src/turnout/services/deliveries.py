@@ -1,8 +1,9 @@
 """Sending what Turnout owes external systems: ``DeliverySender.send_batch()`` claims due outbound
 deliveries, signs and sends them, and records every attempt. Also the delivery log and a manual retry.
 
-1. **Claim** (one transaction, ``uow.outbound.claim``): up to ``batch_size`` due deliveries to
-   enabled integrations become ``sending`` under this sender's lease. One ordering key (a
+1. **Claim**: up to ``batch_size`` due deliveries to enabled integrations are read
+   (``uow.outbound.due``, a read-only transaction), then become ``sending`` under this sender's
+   lease (``uow.outbound.lease``: only those still due, in a short write transaction). One ordering key (a
    participant) has at most one delivery out at a time, the earliest: a later change never
    overtakes an earlier one. An endpoint whose circuit is open gets nothing until its cooldown
    ends, then one probe at a time.
@@ -81,8 +82,11 @@ class DeliveryPolicy:
 
 def wire_body(delivery: DueDelivery) -> bytes:
     """What a receiver gets: ``{"type", "timestamp", "data"}`` (``timestamp``: when Turnout owed it)."""
-    body = {"type": delivery.type, "timestamp": delivery.created_at.isoformat(), "data": delivery.payload}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    head = json.dumps(
+        {"type": delivery.type, "timestamp": delivery.created_at.isoformat()}, separators=(",", ":")
+    )
+    # the payload goes as it was stored (JSON text): not decoded and encoded again per delivery
+    return f'{head[:-1]},"data":{delivery.payload_json}}}'.encode()
 
 
 class DeliverySender:
@@ -110,17 +114,20 @@ class DeliverySender:
         self.on_results = on_results
 
     def claim(self) -> list[DueDelivery]:
+        """Read what is due, then lease it in a short write transaction (the read does not hold
+        SQLite's write lock, which gate scans need)."""
         policy = self.policy
+        now = self.clock.now()
+        with self.uow_factory(readonly=True) as uow:
+            due = uow.outbound.due(now=now, limit=policy.batch_size, breaker=policy.breaker)
+        if not due:
+            return []
         with self.uow_factory() as uow:
-            claimed = uow.outbound.claim(
-                now=self.clock.now(),
-                limit=policy.batch_size,
-                lease_seconds=policy.lease_seconds,
-                worker=self.worker,
-                breaker=policy.breaker,
+            leased = uow.outbound.lease(
+                due, now=now, lease_seconds=policy.lease_seconds, worker=self.worker, breaker=policy.breaker
             )
             uow.commit()
-        return claimed
+        return leased
 
     async def send_batch(self) -> int:
         """Claim, send and record one batch; how many deliveries it held (0: nothing was due)."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from turnout.adapters.db.participant_store import bulk_insert, db_datetime
 from turnout.adapters.db.tables_integrations import (
     delivery_attempts,
     delivery_endpoints,
@@ -120,8 +122,9 @@ class SqlOutboundStore:
         if not messages:
             return []
         ids = sequential_ids(len(messages))
-        self.conn.execute(
-            outbound_deliveries.insert(),
+        bulk_insert(  # straight through the driver: a handler enqueues one row per fact
+            self.conn,
+            outbound_deliveries,
             [
                 {
                     "id": delivery_id,
@@ -144,10 +147,7 @@ class SqlOutboundStore:
 
     # --- sending (``ports.DeliveryQueue``) -------------------------------------------------------
 
-    def claim(
-        self, *, now: datetime, limit: int, lease_seconds: float, worker: str, breaker: BreakerPolicy
-    ) -> list[DueDelivery]:
-        lease_until = now + timedelta(seconds=lease_seconds)
+    def due(self, *, now: datetime, limit: int, breaker: BreakerPolicy) -> list[DueDelivery]:
         cooled = now - timedelta(seconds=breaker.cooldown_seconds)
         rows = self._due_rows(
             _D.status == "sending", _D.lease_until < now, now=now, cooled=cooled, limit=limit
@@ -160,23 +160,23 @@ class SqlOutboundStore:
                 cooled=cooled,
                 limit=limit - len(rows),
             )
-        claimed: list[DueDelivery] = []
-        probes: dict[tuple[str, str], bool] = {}
+        found: list[DueDelivery] = []
+        probes: set[tuple[str, str]] = set()
         for row in rows:
             endpoint = (row.event_id, row.system)
             probing = row.ep_state in (OPEN, HALF_OPEN)  # past its cooldown, or its probe's lease ended
             if probing:
                 if endpoint in probes:
                     continue  # one probe at a time
-                probes[endpoint] = True
-            claimed.append(
+                probes.add(endpoint)
+            found.append(
                 DueDelivery(
                     id=row.id,
                     seq=row.seq,
                     event_id=row.event_id,
                     system=row.system,
                     type=row.type,
-                    payload=row.payload,
+                    payload_json=row.payload_json,
                     attempts=row.attempts,
                     created_at=row.created_at,
                     retry_until=row.retry_until,
@@ -185,26 +185,62 @@ class SqlOutboundStore:
                     probe=probing,
                 )
             )
-        if not claimed:
+        return found
+
+    def lease(
+        self,
+        deliveries: Sequence[DueDelivery],
+        *,
+        now: datetime,
+        lease_seconds: float,
+        worker: str,
+        breaker: BreakerPolicy,
+    ) -> list[DueDelivery]:
+        if not deliveries:
             return []
-        self.conn.execute(
-            outbound_deliveries.update()
-            .where(_D.id.in_([d.id for d in claimed]))
-            .values(
-                status=DeliveryStatus.SENDING.value, lease_until=lease_until, leased_by=worker, updated_at=now
+        lease_until = now + timedelta(seconds=lease_seconds)
+        cooled = now - timedelta(seconds=breaker.cooldown_seconds)
+        lost_probes: set[str] = set()
+        for probe in (d for d in deliveries if d.probe):
+            taken = self.conn.execute(  # one probe at a time, whoever else is looking
+                delivery_endpoints.update()
+                .where(
+                    _E.event_id == probe.event_id,
+                    _E.system == probe.system,
+                    sa.or_(
+                        sa.and_(_E.state == OPEN, _E.opened_at <= cooled),
+                        sa.and_(
+                            _E.state == HALF_OPEN, sa.or_(_E.probe_until.is_(None), _E.probe_until <= now)
+                        ),
+                    ),
+                )
+                .values(state=HALF_OPEN, probe_until=lease_until, updated_at=now)
             )
+            if not taken.rowcount:
+                lost_probes.add(probe.id)
+        wanted = [d.id for d in deliveries if d.id not in lost_probes]
+        if not wanted:
+            return []
+        won = set(
+            self.conn.execute(  # still due (no other worker leased it since it was read)
+                outbound_deliveries.update()
+                .where(
+                    _D.id.in_(wanted),
+                    sa.or_(
+                        sa.and_(_D.status == DeliveryStatus.PENDING.value, _D.next_attempt_at <= now),
+                        sa.and_(_D.status == DeliveryStatus.SENDING.value, _D.lease_until < now),
+                    ),
+                )
+                .values(
+                    status=DeliveryStatus.SENDING.value,
+                    lease_until=lease_until,
+                    leased_by=worker,
+                    updated_at=now,
+                )
+                .returning(_D.id)
+            ).scalars()
         )
-        for event_id, system in probes:
-            self._put_endpoint(
-                event_id,
-                system,
-                state=HALF_OPEN,
-                failures=None,
-                opened_at=None,
-                probe_until=lease_until,
-                now=now,
-            )
-        return claimed
+        return [d for d in deliveries if d.id in won]
 
     def _due_rows(self, *where: Any, now: datetime, cooled: datetime, limit: int) -> list[Any]:
         d, e, i, ep = (
@@ -231,7 +267,7 @@ class SqlOutboundStore:
                 d.c.event_id,
                 d.c.system,
                 d.c.type,
-                d.c.payload,
+                sa.cast(d.c.payload, sa.Text).label("payload_json"),
                 d.c.attempts,
                 d.c.created_at,
                 d.c.retry_until,
@@ -248,8 +284,6 @@ class SqlOutboundStore:
             .order_by(d.c.next_attempt_at, d.c.seq)
             .limit(limit)
         )
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=d, skip_locked=True)
         return list(self.conn.execute(query))
 
     def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
@@ -267,36 +301,29 @@ class SqlOutboundStore:
         results = [r for r in results if r.delivery_id in still_ours]
         if not results:
             return
-        self.conn.execute(
-            outbound_deliveries.update()
-            .where(_D.id == sa.bindparam("b_id"))
-            .values(
-                status=sa.bindparam("b_status"),
-                attempts=sa.bindparam("b_attempt"),
-                next_attempt_at=sa.bindparam("b_next"),
-                lease_until=None,
-                leased_by=None,
-                last_status_code=sa.bindparam("b_code"),
-                last_error=sa.bindparam("b_error"),
-                updated_at=sa.bindparam("b_at"),
-                delivered_at=sa.bindparam("b_delivered"),
-            ),
+        at = functools.partial(db_datetime, self.conn)
+        mark = "%s" if self.conn.dialect.name == "postgresql" else "?"
+        self.conn.exec_driver_sql(  # straight through the driver: one row per delivery
+            f"UPDATE outbound_deliveries SET status = {mark}, attempts = {mark}, next_attempt_at = {mark}, "
+            f"lease_until = NULL, leased_by = NULL, last_status_code = {mark}, last_error = {mark}, "
+            f"updated_at = {mark}, delivered_at = {mark} WHERE id = {mark}",
             [
-                {
-                    "b_id": r.delivery_id,
-                    "b_status": _STATUS_AFTER[r.outcome],
-                    "b_attempt": r.attempt,
-                    "b_next": r.next_attempt_at or r.finished_at,
-                    "b_code": r.status_code,
-                    "b_error": r.error,
-                    "b_at": r.finished_at,
-                    "b_delivered": r.finished_at if r.outcome == "delivered" else None,
-                }
+                (
+                    _STATUS_AFTER[r.outcome],
+                    r.attempt,
+                    at(r.next_attempt_at or r.finished_at),
+                    r.status_code,
+                    r.error,
+                    at(r.finished_at),
+                    at(r.finished_at) if r.outcome == "delivered" else None,
+                    r.delivery_id,
+                )
                 for r in results
             ],
         )
-        self.conn.execute(
-            delivery_attempts.insert(),
+        bulk_insert(
+            self.conn,
+            delivery_attempts,
             [
                 {
                     "delivery_id": r.delivery_id,

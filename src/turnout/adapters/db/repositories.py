@@ -211,8 +211,11 @@ class AuditLog:
         if not entries:
             return
         at = self.clock.now()
-        self.conn.execute(
-            t.audit_log.insert(),
+        from turnout.adapters.db.participant_store import bulk_insert
+
+        bulk_insert(
+            self.conn,
+            t.audit_log,
             [
                 {
                     "at": at,
