@@ -243,19 +243,8 @@ class SqlOutboundStore:
         return [d for d in deliveries if d.id in won]
 
     def _due_rows(self, *where: Any, now: datetime, cooled: datetime, limit: int) -> list[Any]:
-        d, e, i, ep = (
-            outbound_deliveries,
-            outbound_deliveries.alias("earlier"),
-            integrations,
-            delivery_endpoints,
-        )
-        earlier = sa.exists().where(
-            e.c.event_id == d.c.event_id,
-            e.c.system == d.c.system,
-            e.c.ordering_key == d.c.ordering_key,
-            e.c.seq < d.c.seq,
-            e.c.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)),
-        )
+        d, i, ep = outbound_deliveries, integrations, delivery_endpoints
+        first_of_its_key = self._first_of_its_key(d)
         blocked = sa.or_(
             sa.and_(ep.c.state == OPEN, ep.c.opened_at > cooled),  # still cooling down
             sa.and_(ep.c.state == HALF_OPEN, ep.c.probe_until > now),  # a probe is out
@@ -280,11 +269,41 @@ class SqlOutboundStore:
                     ep, sa.and_(ep.c.event_id == d.c.event_id, ep.c.system == d.c.system)
                 )
             )
-            .where(*where, i.c.enabled.is_(True), ~earlier, sa.or_(ep.c.state.is_(None), ~blocked))
+            .where(*where, i.c.enabled.is_(True), first_of_its_key, sa.or_(ep.c.state.is_(None), ~blocked))
             .order_by(d.c.next_attempt_at, d.c.seq)
             .limit(limit)
         )
         return list(self.conn.execute(query))
+
+    def _first_of_its_key(self, d: sa.Table) -> sa.ColumnElement[bool]:
+        """A delivery with an ordering key goes only while no earlier one of its key is unfinished.
+
+        On PostgreSQL the earliest unfinished delivery of each key is found in one pass over the
+        unfinished deliveries rather than by asking, for each due delivery, whether an earlier one
+        is unfinished: on a table without statistics yet (a new database's first burst) PostgreSQL
+        answered that question through the (event_id, system, seq) index, reading every earlier
+        delivery of the system for each due one (46 s for one claim among 20,000 deliveries).
+        SQLite answers the per-delivery question through the ordering index, and faster."""
+        unfinished = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+        if self.conn.dialect.name == "postgresql":
+            u = outbound_deliveries.alias("unfinished")
+            heads = (
+                sa.select(u.c.event_id, u.c.system, u.c.ordering_key, sa.func.min(u.c.seq))
+                .where(u.c.status.in_(unfinished), u.c.ordering_key.is_not(None))
+                .group_by(u.c.event_id, u.c.system, u.c.ordering_key)
+            )
+            return sa.or_(
+                d.c.ordering_key.is_(None),
+                sa.tuple_(d.c.event_id, d.c.system, d.c.ordering_key, d.c.seq).in_(heads),
+            )
+        e = outbound_deliveries.alias("earlier")
+        return ~sa.exists().where(
+            e.c.event_id == d.c.event_id,
+            e.c.system == d.c.system,
+            e.c.ordering_key == d.c.ordering_key,
+            e.c.seq < d.c.seq,
+            e.c.status.in_(unfinished),
+        )
 
     def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
         if not results:
