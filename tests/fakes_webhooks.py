@@ -31,3 +31,6 @@ class FakeAddressGuard:
         if urlsplit(url).hostname in self.refused:
             return FieldError("url", "private_address", value=url)
         return None
+
+    def check(self, url: str) -> tuple[FieldError | None, str | None]:
+        return self.problem(url), None

@@ -1203,8 +1203,18 @@ class WebhookSender(Protocol):
     ``webhook-signature``); never raises for what the receiver or the network did."""
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, timestamp: datetime, body: bytes
-    ) -> SendOutcome: ...
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        timestamp: datetime,
+        body: bytes,
+        connect_to: str | None = None,
+    ) -> SendOutcome:
+        """``connect_to``: the address to connect to instead of resolving ``url``'s host again (the
+        request still names the host, and TLS checks the certificate against it)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -1244,6 +1254,12 @@ class AddressGuard(Protocol):
 
     def problem(self, url: str) -> FieldError | None:
         """Why ``url`` may not receive deliveries (``private_address``, ``invalid_url``), or None."""
+        ...
+
+    def check(self, url: str) -> tuple[FieldError | None, str | None]:
+        """``problem(url)`` and, when there is none and the host is a name, the checked address a
+        request to ``url`` must connect to (so a name that resolves differently a moment later,
+        DNS rebinding, cannot send it elsewhere); None when the host is an address already."""
         ...
 
 

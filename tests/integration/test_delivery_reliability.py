@@ -160,11 +160,23 @@ class CountingSender:
     sent: Counter[str] = field(default_factory=Counter)
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, timestamp: datetime, body: bytes
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        timestamp: datetime,
+        body: bytes,
+        connect_to: str | None = None,
     ) -> SendOutcome:
         self.sent[url] += 1
         return await self.inner.send(
-            url=url, secret=secret, message_id=message_id, timestamp=timestamp, body=body
+            url=url,
+            secret=secret,
+            message_id=message_id,
+            timestamp=timestamp,
+            body=body,
+            connect_to=connect_to,
         )
 
     async def close(self) -> None:

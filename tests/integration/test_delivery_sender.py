@@ -10,7 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,9 +22,11 @@ from werkzeug import Request, Response
 from tests.fakes import FakeClock
 from tests.fakes_webhooks import FakeAddressGuard, FakeSealer
 from tests.mail_support import add_event
+from turnout.adapters.address_guard import ResolvingAddressGuard
+from turnout.adapters.webhooks import HttpxWebhookSender
 from turnout.bootstrap import Turnout, delivery_sender
 from turnout.domain.integrations import Integration, IntegrationSystem
-from turnout.ports import OutboundMessage
+from turnout.ports import AddressGuard, OutboundMessage
 from turnout.services.deliveries import DeliverySender
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
@@ -72,7 +74,7 @@ def setup(
     return event.id, ids
 
 
-def sender(turnout: Turnout, guard: FakeAddressGuard | None = None, **policy: Any) -> DeliverySender:
+def sender(turnout: Turnout, guard: AddressGuard | None = None, **policy: Any) -> DeliverySender:
     return delivery_sender(turnout, sealer=FakeSealer(), guard=guard or FakeAddressGuard(), **policy)
 
 
@@ -252,3 +254,108 @@ def test_a_refused_connection_counts_toward_the_breaker(
     # open after 5 failures in a row: past the cooldown, one probe at a time
     assert run(sender(turnout)) == 1
     assert json.loads(json.dumps([status_of(turnout, i).status for i in ids])) == ["pending"] * 8
+
+
+def _enqueue_to(turnout: Turnout, clock: FakeClock, url: str) -> str:
+    with turnout.uow() as uow:
+        event = add_event(uow)
+        uow.integrations.put(
+            Integration(event.id, APP, url, FakeSealer().seal(SECRET), True, None, clock.now(), clock.now())
+        )
+        (delivery_id,) = uow.outbound.enqueue(
+            [OutboundMessage(event.id, APP.value, "participant.status", {"n": 1}, ordering_key="p1")],
+            now=clock.now(),
+        )
+        uow.commit()
+    return delivery_id
+
+
+def test_a_url_httpx_refuses_fails_alone_and_the_rest_of_its_batch_is_recorded(
+    turnout: Turnout, now_clock: FakeClock, httpserver: HTTPServer
+) -> None:
+    """A URL stored before control characters were refused (a DEL in its path): its delivery fails
+    on its own; the good one of the same batch is delivered and recorded."""
+    receiver = Receiver(httpserver)
+    good = _enqueue_to(turnout, now_clock, receiver.url)
+    bad = _enqueue_to(turnout, now_clock, receiver.url + "\x7f")
+    run(sender(turnout))
+    assert len(receiver.requests) == 1
+    assert status_of(turnout, good).status == "delivered"
+    failed = status_of(turnout, bad)
+    assert (failed.status, failed.last_error.split(":")[0]) == ("pending", "invalid_url")
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[str]:
+    """Answers headers at once, then one body byte every 0.3 s for 3 s."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+                for _ in range(10):
+                    if stop.is_set():
+                        break
+                    time.sleep(0.3)
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/hooks"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_the_timeout_bounds_the_whole_request(trickling_server: str) -> None:
+    """A receiver that sends a byte now and then cannot hold a request past the timeout."""
+    s = HttpxWebhookSender(timeout_seconds=1.0, max_connections=1)
+
+    async def go() -> float:
+        started = time.perf_counter()
+        try:
+            await s.send(
+                url=trickling_server,
+                secret=SECRET,
+                message_id="m1",
+                timestamp=datetime.now(UTC),
+                body=b"{}",
+            )
+        finally:
+            await s.close()
+        return time.perf_counter() - started
+
+    took = asyncio.run(go())
+    assert took < 2.0, f"a 1 s timeout took {took:.1f} s"
+
+
+def test_the_send_time_check_binds_the_address_the_request_connects_to(
+    turnout: Turnout, now_clock: FakeClock, httpserver: HTTPServer
+) -> None:
+    """DNS rebinding: a name whose first answer is public and whose next is 127.0.0.1 must not
+    reach loopback. Modelled with a resolver that answers a public address for ``localhost``: the
+    request goes to the address the guard checked (here unreachable), never to 127.0.0.1."""
+    receiver = Receiver(httpserver)
+    url = receiver.url.replace("127.0.0.1", "localhost").replace("[::1]", "localhost")
+    _enqueue_to(turnout, now_clock, url)
+    guard = ResolvingAddressGuard(allow_private=False, resolve=lambda _host: ["93.184.216.34"])
+    assert guard.problem(url) is None  # what the name server said first
+    s = sender(turnout, guard=guard)
+    s.sender.timeout_seconds = 1.0  # type: ignore[attr-defined]
+    run(s)
+    assert receiver.requests == [], "the request reached a loopback address the guard never checked"

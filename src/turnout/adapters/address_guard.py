@@ -116,9 +116,12 @@ class ResolvingAddressGuard:
         self._lock = threading.Lock()
 
     def problem(self, url: str) -> FieldError | None:
+        return self.check(url)[0]
+
+    def check(self, url: str) -> tuple[FieldError | None, str | None]:
         form = url_problem(url)
         if form is not None:
-            return form
+            return form, None
         host = urlsplit(url).hostname or ""
         literal = parse_address(host)
         if literal is not None:
@@ -126,15 +129,21 @@ class ResolvingAddressGuard:
         else:
             found = self._addresses(host)
             if not found:
-                return FieldError("url", "invalid_url", value=url[:300], params={"reason": "unresolvable"})
+                return (
+                    FieldError("url", "invalid_url", value=url[:300], params={"reason": "unresolvable"}),
+                    None,
+                )
             addresses = found
         for text in addresses:
             address = parse_address(text)
             kind = "reserved" if address is None else address_kind(address)
             if kind is None or (self.allow_private and kind in PRIVATE_KINDS):
                 continue
-            return FieldError("url", "private_address", value=url[:300], params={"host": host, "kind": kind})
-        return None
+            problem = FieldError(
+                "url", "private_address", value=url[:300], params={"host": host, "kind": kind}
+            )
+            return problem, None
+        return None, (None if literal is not None else addresses[0])
 
     def _addresses(self, host: str) -> tuple[str, ...]:
         """What ``host`` resolves to (empty when it does not), from the cache while it is fresh."""

@@ -9,6 +9,7 @@ import ssl
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import httpx
 from standardwebhooks.webhooks import Webhook
@@ -62,33 +63,59 @@ class HttpxWebhookSender:
         return self._lanes
 
     async def send(
-        self, *, url: str, secret: str, message_id: str, timestamp: datetime, body: bytes
+        self,
+        *,
+        url: str,
+        secret: str,
+        message_id: str,
+        timestamp: datetime,
+        body: bytes,
+        connect_to: str | None = None,
     ) -> SendOutcome:
         headers = {
             "webhook-id": message_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": self._signer(secret).sign(message_id, timestamp, body.decode()),
         }
+        extensions: dict[str, Any] = {}
+        target = httpx.URL(url)
+        if connect_to is not None and target.host:
+            # connect to the address the guard checked, not to what the name resolves to now;
+            # the request names the host, and TLS checks the certificate against it
+            headers["host"] = target.netloc.decode("ascii")
+            extensions["sni_hostname"] = target.host
+            target = target.copy_with(host=connect_to)
         lanes = self.lanes
         client = await lanes.get()
         started = time.perf_counter()
         try:
-            answer = await client.post(url, content=body, headers=headers)
+            async with asyncio.timeout(self.timeout_seconds):  # the whole request, not each read
+                async with client.stream(
+                    "POST", target, content=body, headers=headers, extensions=extensions
+                ) as answer:
+                    code = answer.status_code
+                    kept = b""
+                    if not 200 <= code < 300:
+                        async for chunk in answer.aiter_raw():  # at most ANSWER_KEPT bytes of it
+                            kept += chunk
+                            if len(kept) >= ANSWER_KEPT:
+                                break
+                    location = answer.headers.get("location", "?")
+        except TimeoutError:
+            return SendOutcome(None, _ms(started), f"timeout after {self.timeout_seconds:g} s")
         except httpx.TimeoutException:
             return SendOutcome(None, _ms(started), f"timeout after {self.timeout_seconds:g} s")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
             return SendOutcome(None, _ms(started), f"{type(exc).__name__}: {exc}"[:ANSWER_KEPT])
         finally:
             lanes.put_nowait(client)
         latency = _ms(started)
-        if 200 <= answer.status_code < 300:
-            return SendOutcome(answer.status_code, latency)
-        text = answer.text[:ANSWER_KEPT] if answer.content else ""
-        if 300 <= answer.status_code < 400:
-            text = f"redirect to {answer.headers.get('location', '?')} not followed"
-        return SendOutcome(
-            answer.status_code, latency, f"HTTP {answer.status_code}" + (f": {text}" if text else "")
-        )
+        if 200 <= code < 300:
+            return SendOutcome(code, latency)
+        text = kept[:ANSWER_KEPT].decode("utf-8", "replace")
+        if 300 <= code < 400:
+            text = f"redirect to {location[:200]} not followed"
+        return SendOutcome(code, latency, f"HTTP {code}" + (f": {text}" if text else ""))
 
     async def close(self) -> None:
         clients, self._clients, self._lanes = self._clients, [], None

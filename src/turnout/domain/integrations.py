@@ -71,6 +71,8 @@ def url_problem(url: str) -> FieldError | None:
     points (a private address) is checked by the address guard, which resolves the name."""
     if len(url) > URL_MAX_LENGTH:
         return FieldError("url", "invalid_url", value=url[:100], params={"reason": "too_long"})
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):  # spaces and control characters
+        return FieldError("url", "invalid_url", value=url[:300], params={"reason": "characters"})
     try:
         parts = urlsplit(url)
         port = parts.port  # raises on a port that is not a number in range

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from turnout.domain.errors import Conflict, NotFound
+from turnout.domain.errors import Conflict, FieldError, NotFound
 from turnout.domain.integrations import (
     BreakerPolicy,
     DeliveryStatus,
@@ -134,8 +134,11 @@ class DeliverySender:
         claimed = await asyncio.to_thread(self.claim)
         if not claimed:
             return 0
+        # each URL checked once per batch, off the event loop (a name is resolved)
+        urls = sorted({d.url for d in claimed})
+        checked = await asyncio.to_thread(lambda: {url: self.guard.check(url) for url in urls})
         gate = asyncio.Semaphore(self.policy.concurrency)
-        results = await asyncio.gather(*(self._send_one(d, gate) for d in claimed))
+        results = await asyncio.gather(*(self._send_one(d, gate, checked[d.url]) for d in claimed))
         await asyncio.to_thread(self.record, results)
         return len(claimed)
 
@@ -149,33 +152,47 @@ class DeliverySender:
             total += sent
         return total
 
-    async def _send_one(self, delivery: DueDelivery, gate: asyncio.Semaphore) -> DeliveryResult:
+    async def _send_one(
+        self, delivery: DueDelivery, gate: asyncio.Semaphore, checked: tuple[FieldError | None, str | None]
+    ) -> DeliveryResult:
         async with gate:
             started = self.clock.now()
-            problem = self.guard.problem(delivery.url)
-            if problem is not None:
-                return self._failure(delivery, started, None, None, f"{problem.code}: {delivery.url}", None)
             try:
-                secret = self.sealer.open(delivery.secret_sealed)
-            except Exception as exc:  # a changed TURNOUT_SECRET_KEY: nothing to sign with
-                return self._failure(delivery, started, None, None, f"secret does not open: {exc!r}", None)
-            outcome = await self.sender.send(
-                url=delivery.url,
-                secret=secret,
-                message_id=delivery.id,
-                timestamp=self.clock.now(),
-                body=wire_body(delivery),
+                return await self._attempt(delivery, started, checked)
+            except Exception as exc:  # whatever goes wrong with one delivery is its own failure
+                log.exception("delivery %s failed unexpectedly", delivery.id)
+                return self._failure(delivery, started, None, None, f"{type(exc).__name__}: {exc}", None)
+
+    async def _attempt(
+        self, delivery: DueDelivery, started: datetime, checked: tuple[FieldError | None, str | None]
+    ) -> DeliveryResult:
+        problem, address = checked
+        if problem is not None:
+            where = delivery.url.split("?", 1)[0]
+            return self._failure(delivery, started, None, None, f"{problem.code}: {where}", None)
+        try:
+            secret = self.sealer.open(delivery.secret_sealed)
+        except Exception as exc:  # a changed TURNOUT_SECRET_KEY: nothing to sign with
+            return self._failure(
+                delivery, started, None, None, f"secret does not open: {type(exc).__name__}", None
             )
-            code = outcome.status_code
-            alive = endpoint_alive(code)
-            if answer_ok(code):
-                return self._result(delivery, started, "delivered", code, outcome.latency_ms, None, alive)
-            if code == GONE:
-                return self._result(
-                    delivery, started, "dead", code, outcome.latency_ms, "gone: 410 from the receiver", alive
-                )
-            error = outcome.error or f"HTTP {code}"
-            return self._failure(delivery, started, code, outcome.latency_ms, error, alive)
+        outcome = await self.sender.send(
+            url=delivery.url,
+            secret=secret,
+            message_id=delivery.id,
+            timestamp=self.clock.now(),
+            body=wire_body(delivery),
+            connect_to=address,
+        )
+        code = outcome.status_code
+        alive = endpoint_alive(code)
+        if answer_ok(code):
+            return self._result(delivery, started, "delivered", code, outcome.latency_ms, None, alive)
+        if code == GONE:
+            gone = "gone: 410 from the receiver"
+            return self._result(delivery, started, "dead", code, outcome.latency_ms, gone, alive)
+        error = outcome.error or f"HTTP {code}"
+        return self._failure(delivery, started, code, outcome.latency_ms, error, alive)
 
     def _result(
         self,
