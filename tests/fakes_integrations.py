@@ -11,7 +11,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from turnout.domain.ids import sequential_ids
-from turnout.domain.integrations import HALF_OPEN, OPEN, Breaker, BreakerPolicy, DeliveryStatus, Integration
+from turnout.domain.integrations import (
+    HALF_OPEN,
+    OPEN,
+    Breaker,
+    BreakerPolicy,
+    DeliveryStatus,
+    Integration,
+    barrier_key,
+)
 from turnout.ports import DeliveryAttemptRecord, DeliveryRecord, DeliveryResult, DueDelivery, OutboundMessage
 
 if TYPE_CHECKING:
@@ -122,17 +130,23 @@ class FakeOutboundStore:
         return rows.get((event_id, system))
 
     def _blocked(self, row: FakeDelivery) -> bool:
-        key = row.message.ordering_key
-        if key is None:
-            return False
-        return any(
-            other.seq < row.seq
-            and other.message.event_id == row.message.event_id
-            and other.message.system == row.message.system
-            and other.message.ordering_key == key
-            and other.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
-            for other in self._rows
-        )
+        """An earlier unfinished delivery of its key, or an earlier unfinished barrier of its event
+        and system, or (for a barrier) any earlier unfinished delivery of its event and system."""
+        m = row.message
+        barrier = barrier_key(m.event_id)
+        for other in self._rows:
+            o = other.message
+            if not (
+                other.seq < row.seq
+                and (o.event_id, o.system) == (m.event_id, m.system)
+                and other.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+            ):
+                continue
+            if m.ordering_key == barrier or o.ordering_key == barrier:
+                return True
+            if m.ordering_key is not None and o.ordering_key == m.ordering_key:
+                return True
+        return False
 
     def due(self, *, now: datetime, limit: int, breaker: BreakerPolicy) -> list[DueDelivery]:
         expired = [
@@ -223,12 +237,16 @@ class FakeOutboundStore:
             won.append(d)
         return won
 
-    def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
+    def record(
+        self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy
+    ) -> list[DeliveryResult]:
         by_id = {r.id: r for r in self._rows}
+        kept: list[DeliveryResult] = []
         for result in sorted(results, key=lambda r: r.finished_at):
             row = by_id.get(result.delivery_id)
             if row is None or row.leased_by != worker or row.status != DeliveryStatus.SENDING:
                 continue
+            kept.append(result)
             row.status = {
                 "delivered": DeliveryStatus.DELIVERED,
                 "failed": DeliveryStatus.PENDING,
@@ -258,12 +276,16 @@ class FakeOutboundStore:
                     state.after(ok=result.endpoint_ok, at=result.finished_at, policy=breaker),
                     None,
                 )
+        return kept
 
     def oldest_due(self, *, now: datetime) -> datetime | None:
         due = [
             r.next_attempt_at
             for r in self._rows
-            if r.status == DeliveryStatus.PENDING and r.next_attempt_at <= now
+            if r.status == DeliveryStatus.PENDING
+            and r.next_attempt_at <= now
+            and (i := self._integration(r.message.event_id, r.message.system)) is not None
+            and i.enabled
         ]
         return min(due, default=None)
 
@@ -314,6 +336,19 @@ class FakeOutboundStore:
             and (before_seq is None or r.seq < before_seq)
         ]
         return [self._record(r, with_payload=False) for r in rows[:limit]]
+
+    def later_of_its_key(self, delivery_id: str) -> str | None:
+        this = next((r for r in self._rows if r.id == delivery_id), None)
+        if this is None or this.message.ordering_key is None:
+            return None
+        later = [
+            r.id
+            for r in self._rows
+            if r.seq > this.seq
+            and (r.message.event_id, r.message.system, r.message.ordering_key)
+            == (this.message.event_id, this.message.system, this.message.ordering_key)
+        ]
+        return later[-1] if later else None
 
     def retry(self, delivery_id: str, *, now: datetime, retry_until: datetime) -> bool:
         for row in self._rows:

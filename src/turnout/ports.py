@@ -1101,6 +1101,7 @@ class DeliveryResult:
     #: connection error, timeout, 5xx, 408 or 429 counts toward opening its circuit breaker;
     #: None: the endpoint was not asked (the address was refused, the secret would not open)
     endpoint_ok: bool | None = None
+    url: str | None = None  # where it went (the integration's URL when it was claimed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1161,9 +1162,12 @@ class DeliveryQueue(Protocol):
         time); the ones leased."""
         ...
 
-    def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
+    def record(
+        self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy
+    ) -> list[DeliveryResult]:
         """Store each attempt and its delivery's new state, and each endpoint's breaker state. A
-        result for a delivery this worker no longer leases (another took it over) is dropped."""
+        result for a delivery this worker no longer leases (another took it over) is dropped; the
+        results kept."""
         ...
 
     def oldest_due(self, *, now: datetime) -> datetime | None:
@@ -1186,6 +1190,10 @@ class DeliveryLog(Protocol):
         limit: int = 50,
     ) -> list[DeliveryRecord]:
         """Newest first, each with its attempts."""
+        ...
+
+    def later_of_its_key(self, delivery_id: str) -> str | None:
+        """The newest delivery after this one with its ordering key (to its system), if any."""
         ...
 
     def retry(self, delivery_id: str, *, now: datetime, retry_until: datetime) -> bool:

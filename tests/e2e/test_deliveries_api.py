@@ -128,3 +128,40 @@ def test_a_key_of_another_event_sees_no_deliveries(
     headers = {"Authorization": f"Bearer {key}"}
     assert client.get(f"/api/v1/events/{event['id']}/deliveries", headers=headers).status_code == 403
     assert client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=headers).status_code == 403
+
+
+def test_retry_is_refused_when_a_later_change_of_the_same_participant_exists(
+    client: TestClient, turnout: Turnout, clock: FakeClock, event: dict[str, object], httpserver: HTTPServer
+) -> None:
+    receiver = Receiver(httpserver)
+    event_id = str(event["id"])
+    with turnout.uow() as uow:
+        uow.integrations.put(
+            Integration(
+                event_id,
+                IntegrationSystem.ATTENDEE_APP,
+                receiver.url,
+                FakeSealer().seal(SECRET),
+                True,
+                None,
+                clock.now(),
+                clock.now(),
+            )
+        )
+        older, newer = uow.outbound.enqueue(
+            [
+                OutboundMessage(
+                    event_id, "attendee-app", "participant.status", {"status": s}, ordering_key="p1"
+                )
+                for s in ("registered", "cancelled")
+            ],
+            now=clock.now(),
+        )
+        uow.commit()
+    run(sender(turnout))
+    run(sender(turnout))
+    refused = client.post(f"/api/v1/deliveries/{older}/retry", headers={"Accept-Language": "ko"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "delivery_superseded"
+    assert newer in refused.json()["error"]["message"]
+    assert client.post(f"/api/v1/deliveries/{newer}/retry").status_code == 202

@@ -257,3 +257,16 @@ def test_console_page_needs_a_key_and_an_event(app_client: TestClient, event: di
     assert app_client.get("/events/nope/integrations").status_code == 404
     app_client.headers.pop("Authorization", None)
     assert app_client.get(f"/events/{event['id']}/integrations").status_code == 401
+
+
+def test_a_refused_secret_is_not_echoed_in_the_validation_answer(
+    client: TestClient, event: dict[str, Any]
+) -> None:
+    secret = "whsec_" + "QUJD" * 60  # over the model's length limit
+    answered = client.put(
+        f"/api/v1/events/{event['id']}/integrations/gate-management",
+        json={"url": "https://93.184.216.34/hooks", "secret": secret},
+    )
+    assert answered.status_code == 422
+    assert [d["field"] for d in answered.json()["error"]["details"]] == ["secret"]
+    assert secret not in answered.text

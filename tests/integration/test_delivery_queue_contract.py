@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from tests.fakes import FakeClock
 from tests.integration.test_integration_store_contract import integration, new_event
-from turnout.domain.integrations import BreakerPolicy, IntegrationSystem
+from turnout.domain.integrations import BreakerPolicy, IntegrationSystem, barrier_key
 from turnout.ports import DeliveryResult, DueDelivery, OutboundMessage, UnitOfWorkFactory
 
 POLICY = BreakerPolicy(failures_to_open=3, cooldown_seconds=60)
@@ -239,3 +239,82 @@ def test_only_one_worker_takes_a_half_open_endpoints_probe(
         also = uow.outbound.lease(second, now=clock.now(), lease_seconds=60, worker="w2", breaker=POLICY)
         uow.commit()
     assert (len(took), also) == (1, [])
+
+
+def test_a_manual_retry_is_refused_once_a_later_delivery_of_its_key_exists(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    _, ids = setup(any_uows, clock, keys=["p1", "p1", "p2"])
+    (first, other) = claim(any_uows, clock)
+    record(any_uows, [result(first, clock.now(), "delivered"), result(other, clock.now(), "delivered")])
+    with any_uows(readonly=True) as uow:
+        assert uow.outbound.later_of_its_key(ids[0]) == ids[1]
+        assert uow.outbound.later_of_its_key(ids[1]) is None
+        assert uow.outbound.later_of_its_key(ids[2]) is None
+
+
+def test_the_lag_gauge_does_not_count_deliveries_nothing_will_send(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    event_id, _ = setup(any_uows, clock, keys=["p1"])
+    with any_uows(readonly=True) as uow:
+        assert uow.outbound.oldest_due(now=clock.now()) == clock.now()
+    with any_uows() as uow:
+        assert uow.integrations.disable(event_id, APP.value, reason="410 Gone", now=clock.now())
+        uow.commit()
+    clock.advance(hours=6)
+    with any_uows(readonly=True) as uow:
+        assert uow.outbound.oldest_due(now=clock.now()) is None
+
+
+def test_a_sync_page_read_before_a_cancellation_is_delivered_before_it_and_the_next_sync_after(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    gate = IntegrationSystem.GATE_MANAGEMENT
+    event_id = new_event(any_uows)
+    with any_uows() as uow:
+        uow.integrations.put(integration(event_id, gate, clock))
+        earlier, page, change, later_page = uow.outbound.enqueue(
+            [
+                OutboundMessage(event_id, gate.value, "participant.changed", {"n": 0}, ordering_key="p0"),
+                OutboundMessage(
+                    event_id, gate.value, "gate-management.sync", {"n": 1}, ordering_key=barrier_key(event_id)
+                ),
+                OutboundMessage(event_id, gate.value, "participant.changed", {"n": 2}, ordering_key="p1"),
+                OutboundMessage(
+                    event_id, gate.value, "gate-management.sync", {"n": 3}, ordering_key=barrier_key(event_id)
+                ),
+            ],
+            now=clock.now(),
+        )
+        uow.commit()
+    assert [d.id for d in claim(any_uows, clock)] == [earlier]  # the page waits for what came before it
+    record(any_uows, [result(d, clock.now(), "delivered") for d in claim_none_or(any_uows, clock, earlier)])
+    (first_page,) = claim(any_uows, clock)
+    assert first_page.id == page  # p1's cancellation waits until the page is delivered
+    record(any_uows, [result(first_page, clock.now(), "delivered")])
+    assert [d.id for d in claim(any_uows, clock)] == [change]  # the next sync waits for the change
+    with any_uows(readonly=True) as uow:
+        assert uow.outbound.get(later_page) is not None
+
+
+def claim_none_or(any_uows: UnitOfWorkFactory, clock: FakeClock, delivery_id: str) -> list[DueDelivery]:
+    """The delivery ``delivery_id`` as a leased one (it was claimed by the test just before)."""
+    with any_uows(readonly=True) as uow:
+        found = uow.outbound.get(delivery_id)
+    assert found is not None
+    return [
+        DueDelivery(
+            id=found.id,
+            seq=found.seq,
+            event_id=found.event_id,
+            system=found.system,
+            type=found.type,
+            payload_json="{}",
+            attempts=found.attempts,
+            created_at=found.created_at,
+            retry_until=None,
+            url="",
+            secret_sealed="",
+        )
+    ]

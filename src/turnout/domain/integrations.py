@@ -108,7 +108,18 @@ def validate_integration(*, url: str, secret: str | None) -> None:
         raise ValidationFailed(problems)
 
 
-# --- delivery: retries and the circuit breaker --------------------------------------------------------
+# --- delivery: order, retries and the circuit breaker -------------------------------------------------
+
+#: the ordering key of an event's barrier deliveries to one system (the gate system's sync pages,
+#: status changes and gate configuration): a barrier goes only after every earlier delivery of the
+#: event to that system, and every later one waits for it (a sync page read before a cancellation
+#: is never delivered after it)
+BARRIER_PREFIX = "sync:"
+
+
+def barrier_key(event_id: str) -> str:
+    return f"{BARRIER_PREFIX}{event_id}"
+
 
 #: breaker states of an endpoint (an event's integration with one system)
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"

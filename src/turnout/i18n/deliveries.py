@@ -5,6 +5,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "전송 {delivery_id}을(를) 찾을 수 없습니다.",
         "en": "Delivery {delivery_id} not found.",
     },
+    "delivery_superseded": {
+        "ko": (
+            "전송 {delivery_id} 이후에 같은 참가자의 더 최근 전송({later_id})이 있어 다시 보낼 수 없습니다. "
+            "이전 상태가 최신 상태 뒤에 도착하게 됩니다."
+        ),
+        "en": (
+            "Delivery {delivery_id} has a later delivery of the same key ({later_id}); sending it "
+            "again would put an older state after a newer one."
+        ),
+    },
     "delivery_not_finished": {
         "ko": (
             "전송 {delivery_id}은(는) 아직 진행 중입니다({status}). "

@@ -69,6 +69,13 @@ class DeliveryInFlight(Conflict):
     code = "delivery_not_finished"
 
 
+class DeliverySuperseded(Conflict):
+    """A later delivery with the same ordering key exists (a participant changed since): sending
+    this one again would deliver an older state after a newer one."""
+
+    code = "delivery_superseded"
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
     concurrency: int = 32
@@ -209,6 +216,7 @@ class DeliverySender:
             delivery_id=delivery.id,
             event_id=delivery.event_id,
             system=delivery.system,
+            url=delivery.url,
             attempt=delivery.attempts + 1,
             started_at=started,
             finished_at=self.clock.now(),
@@ -248,7 +256,7 @@ class DeliverySender:
 
     def record(self, results: Sequence[DeliveryResult]) -> None:
         with self.uow_factory() as uow:
-            uow.outbound.record(results, worker=self.worker, breaker=self.policy.breaker)
+            results = uow.outbound.record(results, worker=self.worker, breaker=self.policy.breaker)
             now = self.clock.now()
             uow.audit.record_many(
                 [
@@ -270,8 +278,12 @@ class DeliverySender:
                 ]
             )
             for r in results:
-                if r.status_code == GONE and uow.integrations.disable(
-                    r.event_id, r.system, reason="410 Gone from the receiver", now=now
+                if (
+                    r.status_code == GONE
+                    and self._still_points_at(uow, r)
+                    and uow.integrations.disable(
+                        r.event_id, r.system, reason="410 Gone from the receiver", now=now
+                    )
                 ):
                     uow.audit.record(
                         actor="deliveries",
@@ -287,6 +299,13 @@ class DeliverySender:
                 self.on_results(results)
             except Exception:  # metrics must not undo what was recorded
                 log.exception("delivery results callback failed")
+
+    @staticmethod
+    def _still_points_at(uow: UnitOfWork, result: DeliveryResult) -> bool:
+        """Whether the integration still has the URL that answered 410 (it may have been changed
+        since the delivery was claimed: a new URL is not disabled for the old one's answer)."""
+        integration = uow.integrations.get(result.event_id, result.system)
+        return integration is not None and integration.url == result.url
 
     async def close(self) -> None:
         await self.sender.close()
@@ -325,8 +344,11 @@ def get_delivery(uow: UnitOfWork, *, delivery_id: str) -> DeliveryRecord:
 
 def retry_delivery(uow: UnitOfWork, *, delivery_id: str, actor: str, retry_hours: float) -> DeliveryRecord:
     """Send a delivered or dead delivery again (same id: a receiver that has it drops the repeat),
-    due now and retried for another window."""
+    due now and retried for another window; not one a later delivery of its key supersedes."""
     found = get_delivery(uow, delivery_id=delivery_id)
+    later = uow.outbound.later_of_its_key(delivery_id)
+    if later is not None:  # sending it again would put an older state after a newer one
+        raise DeliverySuperseded(delivery_id=delivery_id, later_id=later)
     now = uow.clock.now()
     if not uow.outbound.retry(delivery_id, now=now, retry_until=now + timedelta(hours=retry_hours)):
         raise DeliveryInFlight(delivery_id=delivery_id, status=found.status)

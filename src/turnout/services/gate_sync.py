@@ -20,7 +20,7 @@ from typing import Any
 from turnout.domain.errors import NotFound
 from turnout.domain.events import Event, Gate
 from turnout.domain.ids import new_id
-from turnout.domain.integrations import IntegrationSystem
+from turnout.domain.integrations import IntegrationSystem, barrier_key
 from turnout.ports import OutboundMessage, ParticipantFeedRow, UnitOfWork
 
 PAGE_SIZE = 5000
@@ -45,7 +45,9 @@ def page_count(participants: int, page_size: int = PAGE_SIZE) -> int:
 
 
 def sync_ordering_key(event_id: str) -> str:
-    return f"sync:{event_id}"
+    """The event's barrier key: a sync's pages wait for every earlier delivery to the gate system,
+    and every later one waits for them (``domain.integrations.barrier_key``)."""
+    return barrier_key(event_id)
 
 
 def event_summary(event: Event) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from turnout.adapters.db.tables_integrations import (
 from turnout.adapters.db.upsert import insert_for
 from turnout.domain.ids import sequential_ids
 from turnout.domain.integrations import (
+    BARRIER_PREFIX,
     HALF_OPEN,
     OPEN,
     Breaker,
@@ -149,17 +150,21 @@ class SqlOutboundStore:
 
     def due(self, *, now: datetime, limit: int, breaker: BreakerPolicy) -> list[DueDelivery]:
         cooled = now - timedelta(seconds=breaker.cooldown_seconds)
+        # read more than ``limit``: some may wait behind a barrier (sync pages), and must not
+        # crowd out the deliveries of other events and systems
+        wanted = limit * 4
         rows = self._due_rows(
-            _D.status == "sending", _D.lease_until < now, now=now, cooled=cooled, limit=limit
+            _D.status == "sending", _D.lease_until < now, now=now, cooled=cooled, limit=wanted
         )
-        if len(rows) < limit:
+        if len(rows) < wanted:
             rows += self._due_rows(
                 _D.status == "pending",
                 _D.next_attempt_at <= now,
                 now=now,
                 cooled=cooled,
-                limit=limit - len(rows),
+                limit=wanted - len(rows),
             )
+        rows = self._past_barriers(rows)[:limit]
         found: list[DueDelivery] = []
         probes: set[tuple[str, str]] = set()
         for row in rows:
@@ -256,6 +261,7 @@ class SqlOutboundStore:
                 d.c.event_id,
                 d.c.system,
                 d.c.type,
+                d.c.ordering_key,
                 sa.cast(d.c.payload, sa.Text).label("payload_json"),
                 d.c.attempts,
                 d.c.created_at,
@@ -305,27 +311,62 @@ class SqlOutboundStore:
             e.c.status.in_(unfinished),
         )
 
-    def record(self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy) -> None:
-        if not results:
-            return
-        still_ours = set(
-            self.conn.execute(
-                sa.select(_D.id).where(
-                    _D.id.in_([r.delivery_id for r in results]),
-                    _D.leased_by == worker,
-                    _D.status == DeliveryStatus.SENDING.value,
+    def _past_barriers(self, rows: list[Any]) -> list[Any]:
+        """``rows`` without those behind an unfinished barrier of their event and system, and
+        without a barrier that has an earlier unfinished delivery of its event and system
+        (``domain.integrations.barrier_key``). One grouped pass over the unfinished deliveries of
+        the events and systems in ``rows``."""
+        if not rows:
+            return rows
+        unfinished = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+        endpoints = sorted({(r.event_id, r.system) for r in rows})
+        barrier = sa.literal(BARRIER_PREFIX) + _D.event_id
+        firsts = {
+            (event_id, system): (first_any, first_barrier)
+            for event_id, system, first_any, first_barrier in self.conn.execute(
+                sa.select(
+                    _D.event_id,
+                    _D.system,
+                    sa.func.min(_D.seq),
+                    sa.func.min(sa.case((_D.ordering_key == barrier, _D.seq))),
                 )
-            ).scalars()
+                .where(_D.status.in_(unfinished), sa.tuple_(_D.event_id, _D.system).in_(endpoints))
+                .group_by(_D.event_id, _D.system)
+            )
+        }
+        kept = []
+        for row in rows:
+            first_any, first_barrier = firsts.get((row.event_id, row.system), (row.seq, None))
+            if first_barrier is not None and row.seq > first_barrier:
+                continue  # behind a barrier
+            if row.ordering_key == f"{BARRIER_PREFIX}{row.event_id}" and row.seq != first_any:
+                continue  # a barrier waits for everything before it
+            kept.append(row)
+        return kept
+
+    def record(
+        self, results: Sequence[DeliveryResult], *, worker: str, breaker: BreakerPolicy
+    ) -> list[DeliveryResult]:
+        if not results:
+            return []
+        ours = sa.select(_D.id).where(
+            _D.id.in_([r.delivery_id for r in results]),
+            _D.leased_by == worker,
+            _D.status == DeliveryStatus.SENDING.value,
         )
+        if self.conn.dialect.name == "postgresql":  # no other worker takes them over meanwhile
+            ours = ours.with_for_update()
+        still_ours = set(self.conn.execute(ours).scalars())
         results = [r for r in results if r.delivery_id in still_ours]
         if not results:
-            return
+            return []
         at = functools.partial(db_datetime, self.conn)
         mark = "%s" if self.conn.dialect.name == "postgresql" else "?"
         self.conn.exec_driver_sql(  # straight through the driver: one row per delivery
             f"UPDATE outbound_deliveries SET status = {mark}, attempts = {mark}, next_attempt_at = {mark}, "
             f"lease_until = NULL, leased_by = NULL, last_status_code = {mark}, last_error = {mark}, "
-            f"updated_at = {mark}, delivered_at = {mark} WHERE id = {mark}",
+            f"updated_at = {mark}, delivered_at = {mark} "
+            f"WHERE id = {mark} AND leased_by = {mark} AND status = 'sending'",
             [
                 (
                     _STATUS_AFTER[r.outcome],
@@ -336,6 +377,7 @@ class SqlOutboundStore:
                     at(r.finished_at),
                     at(r.finished_at) if r.outcome == "delivered" else None,
                     r.delivery_id,
+                    worker,
                 )
                 for r in results
             ],
@@ -359,17 +401,16 @@ class SqlOutboundStore:
             ],
         )
         self._update_breakers(results, breaker)
+        return results
 
     def _update_breakers(self, results: Sequence[DeliveryResult], policy: BreakerPolicy) -> None:
         touched = {(r.event_id, r.system) for r in results if r.endpoint_ok is not None}
         if not touched:
             return
-        states = {
-            (row.event_id, row.system): row
-            for row in self.conn.execute(
-                sa.select(delivery_endpoints).where(sa.tuple_(_E.event_id, _E.system).in_(sorted(touched)))
-            )
-        }
+        current = sa.select(delivery_endpoints).where(sa.tuple_(_E.event_id, _E.system).in_(sorted(touched)))
+        if self.conn.dialect.name == "postgresql":  # read, count and write under one lock
+            current = current.order_by(_E.event_id, _E.system).with_for_update()
+        states = {(row.event_id, row.system): row for row in self.conn.execute(current)}
         breakers: dict[tuple[str, str], Breaker] = {}
         for key in touched:
             row = states.get(key)
@@ -380,7 +421,7 @@ class SqlOutboundStore:
             key = (r.event_id, r.system)
             breakers[key] = breakers[key].after(ok=r.endpoint_ok, at=r.finished_at, policy=policy)
         now = max(r.finished_at for r in results)
-        for (event_id, system), b in breakers.items():
+        for (event_id, system), b in sorted(breakers.items()):  # one order: no deadlock between workers
             before = states.get((event_id, system))
             if before is None and b == Breaker():
                 continue  # a healthy endpoint needs no row
@@ -415,9 +456,14 @@ class SqlOutboundStore:
         )
 
     def oldest_due(self, *, now: datetime) -> datetime | None:
+        i = integrations
         found: datetime | None = self.conn.execute(
-            sa.select(sa.func.min(_D.next_attempt_at)).where(
-                _D.status == DeliveryStatus.PENDING.value, _D.next_attempt_at <= now
+            sa.select(sa.func.min(_D.next_attempt_at))
+            .select_from(
+                outbound_deliveries.join(i, sa.and_(i.c.event_id == _D.event_id, i.c.system == _D.system))
+            )
+            .where(
+                _D.status == DeliveryStatus.PENDING.value, _D.next_attempt_at <= now, i.c.enabled.is_(True)
             )
         ).scalar()
         return found
@@ -472,6 +518,27 @@ class SqlOutboundStore:
                 )
             )
         return [replace(r, attempt_log=tuple(log.get(r.id, ()))) for r in records]
+
+    def later_of_its_key(self, delivery_id: str) -> str | None:
+        d, later = outbound_deliveries, outbound_deliveries.alias("later")
+        found: str | None = self.conn.execute(
+            sa.select(later.c.id)
+            .select_from(
+                d.join(
+                    later,
+                    sa.and_(
+                        later.c.event_id == d.c.event_id,
+                        later.c.system == d.c.system,
+                        later.c.ordering_key == d.c.ordering_key,
+                        later.c.seq > d.c.seq,
+                    ),
+                )
+            )
+            .where(d.c.id == delivery_id)
+            .order_by(later.c.seq.desc())
+            .limit(1)
+        ).scalar()
+        return found
 
     def retry(self, delivery_id: str, *, now: datetime, retry_until: datetime) -> bool:
         result = self.conn.execute(

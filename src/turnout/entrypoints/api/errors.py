@@ -125,6 +125,10 @@ def _pydantic_field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+#: request fields whose value a validation answer never repeats
+SECRET_FIELDS = frozenset({"secret", "password", "api_key", "key"})
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -139,9 +143,12 @@ def install(app: FastAPI) -> None:
             code = PYDANTIC_CODES.get(kind, kind if kind.startswith("turnout_") else "invalid_type")
             code = code.removeprefix("turnout_")
             value = err.get("input")
+            field = _pydantic_field(tuple(err.get("loc", ())))
             if kind in ("missing", "json_invalid") or not isinstance(value, str | int | float | bool):
                 value = None
-            errors.append(FieldError(_pydantic_field(tuple(err.get("loc", ()))), code, value=value))
+            if field.rsplit(".", 1)[-1] in SECRET_FIELDS:
+                value = None  # never echo a secret, even a refused one
+            errors.append(FieldError(field, code, value=value))
         body = error_body("validation_failed", locale, details=field_details(errors, locale))
         return JSONResponse(body, status_code=422)
 
