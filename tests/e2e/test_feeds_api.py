@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.fakes import FakeClock
 from tests.feeds_support import enable, enqueued
 from turnout.bootstrap import Turnout
 from turnout.domain.integrations import IntegrationSystem
+from turnout.ports import DeliveryFilter, UnitOfWork
+from turnout.services import feeds
 from turnout.services.feeds import send_due_analytics
 
 GATE = IntegrationSystem.GATE_MANAGEMENT
@@ -91,10 +94,10 @@ def test_the_relay_hands_facts_to_each_feed_for_the_enabled_systems(
         for s in sent
         if s.system == "gate-management" and s.type in ("event.status.changed", "gate-management.sync")
     ]
-    assert notified == [
+    assert notified == [  # the notifier and the sync are two subscribers: each in order
         ("event.status.changed", "open", sync_key),
-        ("gate-management.sync", None, sync_key),
         ("event.status.changed", "live", sync_key),
+        ("gate-management.sync", None, sync_key),
         ("gate-management.sync", None, sync_key),
     ]
     changes = [s.payload for s in sent if s.type == "participant.changed"]
@@ -110,6 +113,31 @@ def test_the_relay_hands_facts_to_each_feed_for_the_enabled_systems(
     ]
     assert {s.ordering_key for s in app} == {person["id"]}
     assert app[-1].payload["event"]["id"] == event_id
+
+
+def test_a_failing_final_analytics_snapshot_does_not_hold_up_the_status_notifications(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_id = event["id"]
+    switch_on(turnout, event_id, ANALYTICS, APP)
+    set_status(client, event_id, "open", "live")
+    turnout.relay().drain()
+
+    def broken(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
+        raise RuntimeError("analytics read model unavailable")
+
+    monkeypatch.setattr(feeds, "analytics", broken)
+    set_status(client, event_id, "closed")
+    turnout.relay().drain()
+    sent = enqueued(turnout.uow)
+    closed = [s.system for s in sent if s.type == "event.status.changed" and s.payload["status"] == "closed"]
+    assert sorted(closed) == ["analytics-platform", "attendee-app"]
+    assert [s for s in sent if s.type == "analytics.snapshot"] == []
+    retrying = DeliveryFilter(status="pending", handler="feeds.final_analytics")
+    with turnout.uow(readonly=True) as uow:
+        failed = uow.messages.deliveries(retrying, limit=10)
+    assert [(d.status, d.attempts) for d in failed] == [("pending", 1)]  # retried on its own
+    assert "analytics read model unavailable" in (failed[0].last_error or "")
 
 
 PEOPLE = [
