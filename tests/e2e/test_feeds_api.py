@@ -11,12 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fakes import FakeClock
+from tests.fakes_webhooks import FakeAddressGuard
 from tests.feeds_support import enable, enqueued
 from turnout.bootstrap import Turnout
 from turnout.domain.integrations import IntegrationSystem
 from turnout.ports import DeliveryFilter, UnitOfWork
 from turnout.services import feeds
 from turnout.services.feeds import send_due_analytics
+from turnout.services.integrations import put_integration
 
 GATE = IntegrationSystem.GATE_MANAGEMENT
 APP = IntegrationSystem.ATTENDEE_APP
@@ -138,6 +140,43 @@ def test_a_failing_final_analytics_snapshot_does_not_hold_up_the_status_notifica
         failed = uow.messages.deliveries(retrying, limit=10)
     assert [(d.status, d.attempts) for d in failed] == [("pending", 1)]  # retried on its own
     assert "analytics read model unavailable" in (failed[0].last_error or "")
+
+
+def test_a_cancellation_made_while_the_gate_system_was_off_reaches_it_when_switched_on_again(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    event_id = event["id"]
+    switch_on(turnout, event_id, GATE)
+    set_status(client, event_id, "open", "live")
+    person = register(client, event_id, name="김하늘", email="sky@example.com")
+    turnout.relay().drain()
+    with turnout.uow() as uow:  # a 410 Gone (or an operator) switches it off for a while
+        assert uow.integrations.disable(event_id, GATE.value, reason="410 Gone", now=uow.clock.now())
+        uow.commit()
+    assert client.post(f"/api/v1/participants/{person['id']}/cancel").status_code == 200
+    turnout.relay().drain()
+    before = len(enqueued(turnout.uow))
+    current = client.get(f"/api/v1/events/{event_id}/integrations/{GATE.value}").json()
+    put_integration(  # what PUT …/integrations/gate-management does (without a name server)
+        turnout.uow,
+        sealer=turnout.sealer,
+        guard=FakeAddressGuard(),
+        actor="admin",
+        event_id=event_id,
+        system=GATE.value,
+        url=current["url"],
+        enabled=True,
+    )
+    turnout.relay().drain()
+    told = enqueued(turnout.uow)[before:]
+    assert [s.type for s in told] == ["gate-management.sync"]
+    entries = {p["id"]: p["status"] for p in told[0].payload["participants"]}
+    assert entries == {person["id"]: "cancelled"}
+    with turnout.uow(readonly=True) as uow:
+        audit = uow.audit.for_subject("event", event_id)
+    assert [a["data"]["reason"] for a in audit if a["action"] == "integration.sync"][
+        -1
+    ] == "integration.enabled"
 
 
 PEOPLE = [
