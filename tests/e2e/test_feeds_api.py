@@ -240,9 +240,16 @@ def test_no_analytics_payload_carries_a_personal_value_of_its_data_set(
     assert {s.type for s in to_analytics} == {"analytics.snapshot", "event.status.changed"}
     # not vacuous: the payloads do describe the data set
     body = answered.json()
-    assert (body["total_participants"], body["attendance_rate"]) == (12, 0.9167)
-    assert body["demographic_insights"]["regions"] == {"서울": 6, "부산": 5}  # 제주 alone: left out
-    assert body["behavior_insights"]["stay_duration"]["median_minutes"] == 120.0
+    # one of 12 stayed away: too few for a rate
+    assert (body["total_participants"], body["attendance_rate"]) == (12, None)
+    # 제주 is alone: merged into "other" with 부산, the smallest kept (12 - 서울's 6 gives no one away)
+    assert body["demographic_insights"]["regions"] == {"서울": 6, "other": 6}
+    assert body["behavior_insights"]["check_in_times"] == {"09:00": 11}
+    assert body["behavior_insights"]["stay_duration"] == {
+        "count": 6,
+        "median_minutes": 120.0,
+        "p90_minutes": None,  # fewer than 10 people
+    }
     assert snapshots[-1]["event_status"] == "closed"
     for payload in (body, *snapshots):
         assert set(payload) == set(body)
