@@ -165,6 +165,7 @@ class FakeParticipant:
     first_checked_in_at: datetime | None = None
     birth_date: date | None = None
     region: str | None = None
+    id: str | None = None  # a new one when stored in SQL, if left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class FakeScan:
     gate_id: str | None = None
     code: str | None = None
     stay_seconds: int | None = None
+    participant_id: str | None = None
 
 
 class FakeStatistics:
@@ -248,9 +250,14 @@ class FakeStatistics:
         ]
 
     def scan_moments(self, event_id: str) -> list[ScanMoment]:
+        people: dict[str | None, int] = {}
         return [
             ScanMoment(
-                occurred_at=s.occurred_at, method=s.method, result=s.result, stay_seconds=s.stay_seconds
+                occurred_at=s.occurred_at,
+                method=s.method,
+                result=s.result,
+                stay_seconds=s.stay_seconds,
+                person=people.setdefault(s.participant_id, len(people)),
             )
             for s in self._scans
             if s.event_id == event_id and s.result != "denied"

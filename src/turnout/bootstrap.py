@@ -393,7 +393,8 @@ def register_feeds(turnout: Turnout) -> None:
     from turnout.services import feeds
 
     subscribe = turnout.handlers.subscribe
-    subscribe(["event.status.changed"], feeds.notify_status_change, name="feeds.notify_status_change")
+    for name, handler in feeds.STATUS_HANDLERS:
+        subscribe(["event.status.changed"], handler, name=name)
     subscribe(feeds.PARTICIPANT_FACTS, feeds.GateParticipantFeed(), name="feeds.gate_participants")
     subscribe(["gate.created"], feeds.GateConfigFeed(), name="feeds.gate_configuration")
     app_facts = [*feeds.PARTICIPANT_FACTS, *feeds.ATTENDANCE_FACTS]

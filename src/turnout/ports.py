@@ -985,12 +985,16 @@ class AttendeeProfile:
 
 @dataclass(frozen=True, slots=True)
 class ScanMoment:
-    """What anonymised analytics read of one admission or exit."""
+    """What anonymised analytics read of one admission or exit. ``person`` is an opaque key of the
+    participant scanned, so that analytics count people rather than scans: the same for every scan
+    of one participant within one ``scan_moments`` answer, different between participants, and not
+    their id (numbers given in the order read; scans without a participant share one)."""
 
     occurred_at: datetime
     method: str
     result: str  # admitted | exited
     stay_seconds: int | None
+    person: int
 
 
 class StatisticsReadModel(Protocol):

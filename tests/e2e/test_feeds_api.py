@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.fakes import FakeClock
+from tests.fakes_webhooks import FakeAddressGuard
 from tests.feeds_support import enable, enqueued
 from turnout.bootstrap import Turnout
 from turnout.domain.integrations import IntegrationSystem
+from turnout.ports import DeliveryFilter, UnitOfWork
+from turnout.services import feeds
 from turnout.services.feeds import send_due_analytics
+from turnout.services.integrations import put_integration
 
 GATE = IntegrationSystem.GATE_MANAGEMENT
 APP = IntegrationSystem.ATTENDEE_APP
@@ -91,10 +96,10 @@ def test_the_relay_hands_facts_to_each_feed_for_the_enabled_systems(
         for s in sent
         if s.system == "gate-management" and s.type in ("event.status.changed", "gate-management.sync")
     ]
-    assert notified == [
+    assert notified == [  # the notifier and the sync are two subscribers: each in order
         ("event.status.changed", "open", sync_key),
-        ("gate-management.sync", None, sync_key),
         ("event.status.changed", "live", sync_key),
+        ("gate-management.sync", None, sync_key),
         ("gate-management.sync", None, sync_key),
     ]
     changes = [s.payload for s in sent if s.type == "participant.changed"]
@@ -110,6 +115,68 @@ def test_the_relay_hands_facts_to_each_feed_for_the_enabled_systems(
     ]
     assert {s.ordering_key for s in app} == {person["id"]}
     assert app[-1].payload["event"]["id"] == event_id
+
+
+def test_a_failing_final_analytics_snapshot_does_not_hold_up_the_status_notifications(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_id = event["id"]
+    switch_on(turnout, event_id, ANALYTICS, APP)
+    set_status(client, event_id, "open", "live")
+    turnout.relay().drain()
+
+    def broken(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
+        raise RuntimeError("analytics read model unavailable")
+
+    monkeypatch.setattr(feeds, "analytics", broken)
+    set_status(client, event_id, "closed")
+    turnout.relay().drain()
+    sent = enqueued(turnout.uow)
+    closed = [s.system for s in sent if s.type == "event.status.changed" and s.payload["status"] == "closed"]
+    assert sorted(closed) == ["analytics-platform", "attendee-app"]
+    assert [s for s in sent if s.type == "analytics.snapshot"] == []
+    retrying = DeliveryFilter(status="pending", handler="feeds.final_analytics")
+    with turnout.uow(readonly=True) as uow:
+        failed = uow.messages.deliveries(retrying, limit=10)
+    assert [(d.status, d.attempts) for d in failed] == [("pending", 1)]  # retried on its own
+    assert "analytics read model unavailable" in (failed[0].last_error or "")
+
+
+def test_a_cancellation_made_while_the_gate_system_was_off_reaches_it_when_switched_on_again(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    event_id = event["id"]
+    switch_on(turnout, event_id, GATE)
+    set_status(client, event_id, "open", "live")
+    person = register(client, event_id, name="김하늘", email="sky@example.com")
+    turnout.relay().drain()
+    with turnout.uow() as uow:  # a 410 Gone (or an operator) switches it off for a while
+        assert uow.integrations.disable(event_id, GATE.value, reason="410 Gone", now=uow.clock.now())
+        uow.commit()
+    assert client.post(f"/api/v1/participants/{person['id']}/cancel").status_code == 200
+    turnout.relay().drain()
+    before = len(enqueued(turnout.uow))
+    current = client.get(f"/api/v1/events/{event_id}/integrations/{GATE.value}").json()
+    put_integration(  # what PUT …/integrations/gate-management does (without a name server)
+        turnout.uow,
+        sealer=turnout.sealer,
+        guard=FakeAddressGuard(),
+        actor="admin",
+        event_id=event_id,
+        system=GATE.value,
+        url=current["url"],
+        enabled=True,
+    )
+    turnout.relay().drain()
+    told = enqueued(turnout.uow)[before:]
+    assert [s.type for s in told] == ["gate-management.sync"]
+    entries = {p["id"]: p["status"] for p in told[0].payload["participants"]}
+    assert entries == {person["id"]: "cancelled"}
+    with turnout.uow(readonly=True) as uow:
+        audit = uow.audit.for_subject("event", event_id)
+    assert [a["data"]["reason"] for a in audit if a["action"] == "integration.sync"][
+        -1
+    ] == "integration.enabled"
 
 
 PEOPLE = [
@@ -173,9 +240,16 @@ def test_no_analytics_payload_carries_a_personal_value_of_its_data_set(
     assert {s.type for s in to_analytics} == {"analytics.snapshot", "event.status.changed"}
     # not vacuous: the payloads do describe the data set
     body = answered.json()
-    assert (body["total_participants"], body["attendance_rate"]) == (12, 0.9167)
-    assert body["demographic_insights"]["regions"] == {"서울": 6, "부산": 5}  # 제주 alone: left out
-    assert body["behavior_insights"]["stay_duration"]["median_minutes"] == 120.0
+    # one of 12 stayed away: too few for a rate
+    assert (body["total_participants"], body["attendance_rate"]) == (12, None)
+    # 제주 is alone: merged into "other" with 부산, the smallest kept (12 - 서울's 6 gives no one away)
+    assert body["demographic_insights"]["regions"] == {"서울": 6, "other": 6}
+    assert body["behavior_insights"]["check_in_times"] == {"09:00": 11}
+    assert body["behavior_insights"]["stay_duration"] == {
+        "count": 6,
+        "median_minutes": 120.0,
+        "p90_minutes": None,  # fewer than 10 people
+    }
     assert snapshots[-1]["event_status"] == "closed"
     for payload in (body, *snapshots):
         assert set(payload) == set(body)

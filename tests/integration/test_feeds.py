@@ -28,6 +28,7 @@ GATE = IntegrationSystem.GATE_MANAGEMENT
 APP = IntegrationSystem.ATTENDEE_APP
 ANALYTICS = IntegrationSystem.ANALYTICS_PLATFORM
 ALERTS = IntegrationSystem.ALERTS
+STATUS_HANDLERS = tuple(handler for _, handler in feeds.STATUS_HANDLERS)
 
 
 def wrap(clock: FakeClock, *facts: Fact) -> list[Envelope]:
@@ -105,7 +106,7 @@ def test_nothing_is_enqueued_for_an_event_without_enabled_integrations(
         feeds.GateParticipantFeed(),
         feeds.AttendeeAppFeed(),
         feeds.GateConfigFeed(),
-        feeds.notify_status_change,
+        *STATUS_HANDLERS,
     )
     assert enqueued(any_uows) == []
 
@@ -281,7 +282,7 @@ def test_a_status_change_is_told_to_every_enabled_system_and_opening_syncs_the_g
     event_id, ids = setup(any_uows, 3, GATE, APP, ANALYTICS, ALERTS)
     fact = EventStatusChanged(event_id=event_id, previous="draft", status="open", actor="t")
     (envelope,) = wrap(clock, fact)
-    run(any_uows, [envelope], feeds.notify_status_change)
+    run(any_uows, [envelope], *STATUS_HANDLERS)
     sent = enqueued(any_uows)
     status = [s for s in sent if s.type == "event.status.changed"]
     assert sorted(s.system for s in status) == [
@@ -321,16 +322,16 @@ def test_going_live_syncs_again_and_closing_sends_the_final_analytics(
             EventStatusChanged(event_id=event_id, previous="open", status="live", actor="t"),
             EventStatusChanged(event_id=event_id, previous="live", status="closed", actor="t"),
         ),
-        feeds.notify_status_change,
+        *STATUS_HANDLERS,
     )
     sent = enqueued(any_uows)
     assert [(s.system, s.type) for s in sent] == [
         ("analytics-platform", "event.status.changed"),
         ("gate-management", "event.status.changed"),
-        ("gate-management", "gate-management.sync"),
         ("analytics-platform", "event.status.changed"),
         ("gate-management", "event.status.changed"),
-        ("analytics-platform", "analytics.snapshot"),
+        ("gate-management", "gate-management.sync"),  # live
+        ("analytics-platform", "analytics.snapshot"),  # closed
     ]
     with any_uows(readonly=True) as uow:
         expected = analytics(uow, event_id=event_id)

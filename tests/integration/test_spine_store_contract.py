@@ -276,7 +276,7 @@ def add_participant(uow: AnyUnitOfWork, person: FakeParticipant) -> None:
     assert isinstance(uow, SqlUnitOfWork)
     uow.conn.execute(
         t.participants.insert().values(
-            id=new_id(),
+            id=person.id or new_id(),
             event_id=person.event_id,
             name="참가자",
             email=f"{new_id()}@example.com",
@@ -303,6 +303,7 @@ def add_scan(uow: AnyUnitOfWork, scan: FakeScan) -> None:
         scans.insert().values(
             id=new_id(),
             event_id=scan.event_id,
+            participant_id=scan.participant_id,
             gate_id=scan.gate_id,
             method=scan.method,
             direction="out" if scan.result == "exited" else "in",
@@ -403,11 +404,31 @@ def test_scans_are_tallied_and_arrivals_bucketed_when_an_event_has_scans(uow_fac
         ArrivalCount(starts_at=T0 + timedelta(hours=9, minutes=5), admitted=1),
     ]
     assert sorted(moments, key=lambda m: (m.occurred_at, m.method)) == [
-        ScanMoment(T0 + timedelta(hours=9), "qr", "admitted", None),
-        ScanMoment(T0 + timedelta(hours=9, minutes=4, seconds=59), "qr", "admitted", None),
-        ScanMoment(T0 + timedelta(hours=9, minutes=5), "manual", "admitted", None),
-        ScanMoment(T0 + timedelta(hours=10), "qr", "exited", 3600),
-    ]
+        ScanMoment(T0 + timedelta(hours=9), "qr", "admitted", None, person=0),
+        ScanMoment(T0 + timedelta(hours=9, minutes=4, seconds=59), "qr", "admitted", None, person=0),
+        ScanMoment(T0 + timedelta(hours=9, minutes=5), "manual", "admitted", None, person=0),
+        ScanMoment(T0 + timedelta(hours=10), "qr", "exited", 3600, person=0),
+    ]  # scans without a participant share one key
+
+
+def test_scan_moments_key_each_person_without_their_id_when_people_scanned_again(
+    uow_factory: Factory,
+) -> None:
+    ids = [new_id() for _ in range(3)]
+    with uow_factory() as uow:
+        event_id, _ = two_events(uow)
+        for participant_id in ids:
+            add_participant(uow, FakeParticipant(event_id, id=participant_id))
+        for minute, who in enumerate([0, 1, 0, 2, 1, 0]):
+            at = T0 + timedelta(minutes=minute)
+            add_scan(uow, FakeScan(event_id, "qr", "admitted", at, participant_id=ids[who]))
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+        moments = sorted(uow.statistics.scan_moments(event_id), key=lambda m: m.occurred_at)
+    keys = [m.person for m in moments]
+    assert len(set(keys)) == 3
+    assert [keys.index(k) for k in keys] == [0, 1, 0, 3, 1, 0]  # same person, same key
+    assert not {str(k) for k in keys} & set(ids)
 
 
 def test_attendee_profiles_cover_registered_people_only_when_read(uow_factory: Factory) -> None:

@@ -12,6 +12,7 @@ import pytest
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory
 from turnout.adapters.address_guard import ResolvingAddressGuard
 from turnout.domain.errors import NotFound, ValidationFailed
+from turnout.domain.events import EventStatus
 from turnout.domain.integrations import IntegrationSystem
 from turnout.ports import UnitOfWorkFactory
 from turnout.services.events import create_event
@@ -263,3 +264,54 @@ def test_the_address_is_resolved_before_the_transaction_begins(
     assert result.created
     assert seen == [0]
     assert tracked.open == 0
+
+
+def sync_pages(uows: FakeUnitOfWorkFactory) -> list[dict[str, Any]]:
+    rows = uows.db.tables.get("outbound_deliveries", [])
+    return [d.message.payload for d in rows if d.message.type == "gate-management.sync"]
+
+
+def test_the_gate_system_gets_a_full_sync_when_it_starts_to_receive_while_the_event_is_open(
+    uows: FakeUnitOfWorkFactory, event_id: str, clock: FakeClock
+) -> None:
+    put(uows, event_id)  # a draft event: nothing to sync yet
+    assert sync_pages(uows) == []
+    with uows() as uow:
+        uow.events.set_status(event_id, status=EventStatus.OPEN, now=clock.now())
+        uow.commit()
+    put(uows, event_id, secret=None)  # same URL, already on: nothing new to tell
+    put(uows, event_id, secret=None, enabled=False)
+    put(uows, event_id, "alerts")  # another system: never synced
+    assert sync_pages(uows) == []
+
+    put(uows, event_id, secret=None)  # switched on again
+    put(uows, event_id, url="https://hooks.example.com/v2", secret=None)  # another receiver
+    pages = sync_pages(uows)
+    assert len(pages) == 2
+    assert {p["event"]["id"] for p in pages} == {event_id}
+    syncs = [r for r in audit_rows(uows) if r["action"] == "integration.sync"]
+    assert [cast(dict[str, Any], r["data"])["reason"] for r in syncs] == [
+        "integration.enabled",
+        "integration.url_changed",
+    ]
+    updates = [
+        cast(dict[str, Any], r["data"]) for r in audit_rows(uows) if r["action"] == "integration.updated"
+    ]
+    assert [u.get("sync_id") for u in updates[-2:]] == [p["sync_id"] for p in pages]
+
+
+def test_a_gate_system_created_for_a_live_event_is_synced_at_once(
+    uows: FakeUnitOfWorkFactory, event_id: str, clock: FakeClock
+) -> None:
+    with uows() as uow:
+        uow.events.set_status(event_id, status=EventStatus.LIVE, now=clock.now())
+        uow.commit()
+    put(uows, event_id, enabled=False)  # created off: nothing
+    assert sync_pages(uows) == []
+    with uows() as uow:
+        uow.integrations.delete(event_id, "gate-management")
+        uow.commit()
+    put(uows, event_id)
+    assert len(sync_pages(uows)) == 1
+    syncs = [r for r in audit_rows(uows) if r["action"] == "integration.sync"]
+    assert [cast(dict[str, Any], r["data"])["reason"] for r in syncs] == ["integration.created"]

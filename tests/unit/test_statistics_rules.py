@@ -138,82 +138,204 @@ def test_analytics_groups_ages_on_the_first_day_and_hours_in_the_events_zone_whe
     def people(n: int, born: date, region: str | None, **extra: Any) -> list[FakeParticipant]:
         return [FakeParticipant(event_id, birth_date=born, region=region, **extra) for _ in range(n)]
 
-    def scans(n: int, method: str, result: str, at: datetime, stay: int | None = None) -> list[FakeScan]:
-        return [FakeScan(event_id, method, result, at, stay_seconds=stay) for _ in range(n)]
+    def scans(method: str, at: datetime, *who: int) -> list[FakeScan]:
+        return [FakeScan(event_id, method, "admitted", at, participant_id=f"p{n}") for n in who]
 
     minutes = [30, 60, 90, 120, 600]
     fill(
         uow_factory,
-        FakeParticipant(event_id, birth_date=date(2006, 6, 2), region="서울", first_checked_in_at=T0),  # 19
-        *people(4, date(2006, 6, 2), "서울"),
+        *people(5, date(2006, 6, 2), "서울", first_checked_in_at=T0),  # 19
         *people(5, date(1996, 6, 1), "부산"),  # 30 that day
-        FakeParticipant(event_id, birth_date=date(1996, 6, 2), region="부산"),  # 29 that day
+        FakeParticipant(event_id, birth_date=date(1996, 6, 2), region="부산", first_checked_in_at=T0),  # 29
         *people(3, date(1986, 1, 1), "대구"),  # 40s: a group of 3
         *people(2, date(1960, 1, 1), None),  # 60+: a group of 2
         FakeParticipant(event_id, birth_date=date(1999, 1, 1), status="cancelled", region="부산"),
-        *scans(5, "qr", "admitted", T0 + timedelta(minutes=10)),  # 09:10 in Seoul
-        *scans(4, "qr", "admitted", T0 + timedelta(hours=1)),
-        *scans(2, "ble", "admitted", T0 + timedelta(hours=1, minutes=30)),
-        *scans(1, "manual", "admitted", T0 + timedelta(hours=2)),
-        *[FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=3), stay_seconds=m * 60) for m in minutes],
-        *scans(9, "qr", "denied", T0 + timedelta(hours=8)),
+        *scans("qr", T0 + timedelta(minutes=10), 0, 1, 2, 3, 4),  # 09:10 in Seoul
+        *scans("qr", T0 + timedelta(minutes=40), 0),  # back in: still five people at 09:00
+        *scans("qr", T0 + timedelta(hours=1), 5, 6, 7, 8),
+        *scans("ble", T0 + timedelta(hours=1, minutes=30), 9, 10, 11, 12, 13),
+        *scans("manual", T0 + timedelta(hours=2), 14),
+        *[
+            FakeScan(
+                event_id, "qr", "exited", T0 + timedelta(hours=3), stay_seconds=m * 60, participant_id=f"p{n}"
+            )
+            for n, m in enumerate(minutes)
+        ],
+        FakeScan(
+            event_id,
+            "qr",
+            "exited",
+            T0 + timedelta(hours=3, minutes=30),
+            stay_seconds=1800,
+            participant_id="p0",
+        ),
+        *[
+            FakeScan(event_id, "qr", "denied", T0 + timedelta(hours=8), participant_id=f"p{n}")
+            for n in range(9)
+        ],
     )
     with uow_factory(readonly=True) as uow:
         view = analytics(uow, event_id=event_id)
-    assert (view["total_participants"], view["attendance_rate"], view["k_anonymity"]) == (16, 0.0625, 5)
+    assert (view["total_participants"], view["attendance_rate"], view["k_anonymity"]) == (16, 0.375, 5)
     # groups below 5 merge into "other" (kept here: 5 or more), largest first, ties by name
     assert view["demographic_insights"] == {
         "age_groups": {"30s": 5, "under_20": 5, "other": 6},  # 20s 1 + 40s 3 + 60+ 2
-        "regions": {"부산": 6, "서울": 5, "other": 5},
+        "regions": {"부산": 6, "서울": 5, "other": 5},  # 대구 3 + unknown 2
     }
-    # check-ins per local hour: 11:00 had one (left out); denied scans do not count
-    assert view["behavior_insights"]["check_in_times"] == {"09:00": 5, "10:00": 6}
+    # people checking in per local hour: 11:00 had one, so the smallest kept hour (09:00, five
+    # people, one of them twice) joins it in "other"; denied scans do not count
+    assert view["behavior_insights"]["check_in_times"] == {"10:00": 9, "other": 6}
+    # each person's stays added up (p0: 30 + 30 minutes); five people: a median, no p90
     assert view["behavior_insights"]["stay_duration"] == {
         "count": 5,
         "median_minutes": 90.0,
-        "p90_minutes": 600.0,
+        "p90_minutes": None,
     }
-    assert view["anonymized_metrics"]["popular_check_in_methods"] == {"qr": 9}  # ble 2 + manual 1 < 5
-    # the busiest local hours (admissions and exits), ties by hour; an hour below 5 scans is not named
+    # people per method: manual (1) is too small, so ble (5) joins it
+    assert view["anonymized_metrics"]["popular_check_in_methods"] == {"qr": 9, "other": 6}
+    # the hours when most people were scanned (admissions and exits), ties by hour; an hour with
+    # fewer than 5 people is not named
     assert view["anonymized_metrics"]["peak_hours"] == ["10:00", "09:00", "12:00"]
 
 
-def test_analytics_leave_out_stay_figures_below_five_stays_and_small_groups_altogether(
+def test_analytics_leave_out_stay_figures_rates_and_groups_that_describe_fewer_than_five_people(
     uow_factory: FakeUnitOfWorkFactory, event_id: str
 ) -> None:
     fill(
         uow_factory,
         FakeParticipant(event_id, birth_date=date(1990, 1, 1), region="서울", first_checked_in_at=T0),
-        FakeScan(event_id, "qr", "admitted", T0),
-        FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=1), stay_seconds=3600),
+        FakeScan(event_id, "qr", "admitted", T0, participant_id="p0"),
+        FakeScan(event_id, "qr", "exited", T0 + timedelta(hours=1), stay_seconds=3600, participant_id="p0"),
     )
     with uow_factory(readonly=True) as uow:
         view = analytics(uow, event_id=event_id)
-    assert (view["total_participants"], view["attendance_rate"]) == (1, 1.0)
+    # a rate of 1.0 over one registrant would say that this one person came
+    assert (view["total_participants"], view["attendance_rate"]) == (1, None)
     assert view["demographic_insights"] == {"age_groups": {}, "regions": {}}
     assert view["behavior_insights"] == {
         "check_in_times": {},
-        "stay_duration": {"count": 1, "median_minutes": None, "p90_minutes": None},
+        "stay_duration": {"count": None, "median_minutes": None, "p90_minutes": None},
     }
     assert view["anonymized_metrics"] == {"popular_check_in_methods": {}, "peak_hours": []}
+
+
+def test_stay_figures_count_people_not_exits_when_one_person_goes_out_five_times(
+    uow_factory: FakeUnitOfWorkFactory, event_id: str
+) -> None:
+    fill(
+        uow_factory,
+        FakeParticipant(event_id, birth_date=date(1990, 1, 1), region="서울", first_checked_in_at=T0),
+        *[
+            FakeScan(
+                event_id,
+                "qr",
+                "exited",
+                T0 + timedelta(hours=i + 1),
+                stay_seconds=(i + 1) * 600,
+                participant_id="p0",
+            )
+            for i in range(5)
+        ],
+    )
+    with uow_factory(readonly=True) as uow:
+        stay = analytics(uow, event_id=event_id)["behavior_insights"]["stay_duration"]
+    assert stay == {"count": None, "median_minutes": None, "p90_minutes": None}
+
+
+@pytest.mark.parametrize(
+    ("people", "median_minutes", "p90_minutes"),
+    [(5, 30.0, None), (9, 50.0, None), (10, 55.0, 90.0), (20, 105.0, 180.0)],
+)
+def test_the_90th_percentile_of_stays_needs_ten_people_and_the_median_five(
+    uow_factory: FakeUnitOfWorkFactory,
+    event_id: str,
+    people: int,
+    median_minutes: float,
+    p90_minutes: float | None,
+) -> None:
+    fill(
+        uow_factory,
+        *[
+            FakeScan(event_id, "qr", "exited", T0, stay_seconds=(n + 1) * 600, participant_id=f"p{n}")
+            for n in range(people)
+        ],
+    )
+    with uow_factory(readonly=True) as uow:
+        stay = analytics(uow, event_id=event_id)["behavior_insights"]["stay_duration"]
+    assert stay == {"count": people, "median_minutes": median_minutes, "p90_minutes": p90_minutes}
+
+
+def test_hours_and_methods_count_people_when_one_person_comes_in_five_times(
+    uow_factory: FakeUnitOfWorkFactory, event_id: str
+) -> None:
+    fill(
+        uow_factory,
+        FakeParticipant(event_id, birth_date=date(1990, 1, 1), region="서울", first_checked_in_at=T0),
+        *[
+            FakeScan(event_id, "manual", "admitted", T0 + timedelta(hours=18, minutes=i), participant_id="p0")
+            for i in range(5)
+        ],
+    )
+    with uow_factory(readonly=True) as uow:
+        view = analytics(uow, event_id=event_id)
+    assert view["behavior_insights"]["check_in_times"] == {}  # not "03:00": 5
+    assert view["anonymized_metrics"] == {"popular_check_in_methods": {}, "peak_hours": []}
+
+
+@pytest.mark.parametrize(
+    ("total", "came", "rate"),
+    [(0, 0, None), (4, 2, None), (10, 4, None), (10, 6, None), (10, 5, 0.5), (12, 7, 0.5833)],
+)
+def test_the_attendance_rate_is_published_only_when_five_or_more_came_and_stayed_away(
+    uow_factory: FakeUnitOfWorkFactory, event_id: str, total: int, came: int, rate: float | None
+) -> None:
+    fill(
+        uow_factory,
+        *[FakeParticipant(event_id, first_checked_in_at=T0 if n < came else None) for n in range(total)],
+    )
+    with uow_factory(readonly=True) as uow:
+        view = analytics(uow, event_id=event_id)
+    assert (view["total_participants"], view["attendance_rate"]) == (total, rate)
+
+
+def test_a_group_left_out_cannot_be_read_back_from_the_total_when_one_person_is_alone_in_it(
+    uow_factory: FakeUnitOfWorkFactory, event_id: str
+) -> None:
+    fill(
+        uow_factory,
+        *[FakeParticipant(event_id, birth_date=date(1990, 1, 1), region="서울") for _ in range(10)],
+        FakeParticipant(event_id, birth_date=date(1950, 1, 1), region="서울"),
+    )
+    with uow_factory(readonly=True) as uow:
+        view = analytics(uow, event_id=event_id)
+    ages = view["demographic_insights"]["age_groups"]
+    assert ages == {"other": 11}  # not {"30s": 10}, which leaves the one 60_plus person
+    assert view["total_participants"] - sum(ages.values()) == 0
+    assert view["demographic_insights"]["regions"] == {"서울": 11}
 
 
 @pytest.mark.parametrize(
     ("counts", "expected"),
     [
         ({}, {}),
-        ({"a": 5, "b": 4}, {"a": 5}),
+        ({"a": 3}, {}),
+        ({"a": 5, "b": 4}, {"other": 9}),  # "a" 5 alone would give "b" as 9 - 5
         ({"a": 5, "b": 4, "c": 1}, {"a": 5, "other": 5}),
         ({"b": 7, "a": 7, "other": 2, "c": 3}, {"a": 7, "b": 7, "other": 5}),
         ({"a": 4, "b": 4, "c": 4}, {"other": 12}),
+        ({"a": 9, "b": 6, "c": 6, "d": 1}, {"a": 9, "b": 6, "other": 7}),  # the last listed joins
+        ({"a": 6, "b": 5, "c": 1, "d": 1}, {"a": 6, "other": 7}),
+        ({"a": 20, "b": 5, "c": 0}, {"a": 20, "b": 5}),  # an empty group hides nobody
     ],
 )
-def test_k_anonymous_merges_groups_below_five_into_other_and_drops_other_below_five(
+def test_k_anonymous_merges_groups_below_five_into_other_until_none_can_be_read_back(
     counts: dict[str, int], expected: dict[str, int]
 ) -> None:
     merged = k_anonymous(counts)
     assert merged == expected
     assert list(merged) == list(expected)  # largest first, ties by name, "other" last
+    hidden = sum(counts.values()) - sum(merged.values())
+    assert hidden == 0 or merged == {}  # all published, or nothing but the total
 
 
 class Ticker:

@@ -6,9 +6,11 @@ holds up another. A handler sends nothing itself: it enqueues ``OutboundMessage`
 and only for the systems the event has enabled. The delivery worker signs and sends them with the
 body ``{"type", "timestamp", "data": payload}``.
 
-* ``event.status.changed`` -> every enabled system: ``event.status.changed``; on ``open`` and
-  ``live`` also a gate-management full sync (``services/gate_sync.py``); on ``closed`` a final
-  ``analytics.snapshot`` to the analytics platform.
+* ``event.status.changed`` -> every enabled system: ``event.status.changed``
+  (``notify_status_change``); on ``open`` and ``live`` a gate-management full sync
+  (``sync_gate_on_status``, ``services/gate_sync.py``); on ``closed`` a final
+  ``analytics.snapshot`` to the analytics platform (``send_final_analytics``). Three subscribers,
+  so a failing sync or snapshot never rolls back the notifications.
 * participant facts (register, update, cancel, ticket reissue) -> gate management:
   ``participant.changed``; ``gate.created`` -> gate management: ``gates.changed``.
 * participant facts and ``attendance.recorded`` -> attendee app: ``participant.status``.
@@ -212,8 +214,8 @@ class AttendeeAppFeed(_RunHandler):
 
 def notify_status_change(envelope: Envelope, uow: UnitOfWork) -> None:
     """``event.status.changed`` (the seed's ``ExternalSystemNotificationHandler``): every enabled
-    system is told; opening and going live push the full participant list to the gate system;
-    closing sends the analytics platform its final snapshot."""
+    system is told. The gate sync and the final analytics are their own subscribers
+    (``sync_gate_on_status``, ``send_final_analytics``): one of them failing never holds this up."""
     event_id = envelope.key
     systems = sorted(enabled_systems(uow, event_id))
     if not systems:
@@ -233,11 +235,31 @@ def notify_status_change(envelope: Envelope, uow: UnitOfWork) -> None:
         ],
         now=uow.clock.now(),
     )
-    status = payload["status"]
-    if status in SYNC_ON and GATE in systems:
+
+
+def sync_gate_on_status(envelope: Envelope, uow: UnitOfWork) -> None:
+    """``event.status.changed`` to ``open`` or ``live``: push the full participant list to the gate
+    system, if the event has it enabled."""
+    event_id = envelope.key
+    status = envelope.data.get("status")
+    if status in SYNC_ON and GATE in enabled_systems(uow, event_id):
         gate_sync.full_sync(uow, event_id=event_id, actor="system", reason=f"event.{status}")
-    if status == EventStatus.CLOSED.value and ANALYTICS in systems:
+
+
+def send_final_analytics(envelope: Envelope, uow: UnitOfWork) -> None:
+    """``event.status.changed`` to ``closed``: the analytics platform's final snapshot, if the event
+    has it enabled."""
+    event_id = envelope.key
+    closed = envelope.data.get("status") == EventStatus.CLOSED.value
+    if closed and ANALYTICS in enabled_systems(uow, event_id):
         enqueue_analytics(uow, event_id=event_id, source_message_id=envelope.id)
+
+
+STATUS_HANDLERS = (
+    ("feeds.notify_status_change", notify_status_change),
+    ("feeds.sync_gate_on_status", sync_gate_on_status),
+    ("feeds.final_analytics", send_final_analytics),
+)
 
 
 # --- analytics platform ---------------------------------------------------------------------------------

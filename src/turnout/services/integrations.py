@@ -12,12 +12,15 @@ from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from turnout.domain.errors import FieldError, NotFound, ValidationFailed
+from turnout.domain.events import EventStatus
 from turnout.domain.integrations import Integration, IntegrationSystem, system_of, validate_integration
 from turnout.ports import AddressGuard, Sealer, UnitOfWork, UnitOfWorkFactory
+from turnout.services import gate_sync
 from turnout.services.events import get_event
 
 SUBJECT = "integration"
 DEFAULT_DISABLE_REASON = "disabled by an operator"
+SYNC_WHEN = (EventStatus.OPEN, EventStatus.LIVE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,7 @@ def put_integration(
             problems.append(where)
     sealed = sealer.seal(secret) if secret is not None and not problems else None
     with uows() as uow:
-        get_event(uow, event_id=event_id)
+        event = get_event(uow, event_id=event_id)
         existing = uow.integrations.get(event_id, chosen.value)
         if secret is None and existing is None:
             problems.append(FieldError("secret", "required"))
@@ -121,6 +124,10 @@ def put_integration(
             updated_at=now,
         )
         uow.integrations.put(integration)
+        sync_reason = _sync_reason(existing, integration) if event.status in SYNC_WHEN else None
+        synced = None
+        if sync_reason is not None:
+            synced = gate_sync.full_sync(uow, event_id=event_id, actor=actor, reason=sync_reason)
         uow.audit.record(
             actor=actor,
             action="integration.created" if existing is None else "integration.updated",
@@ -132,10 +139,25 @@ def put_integration(
                 "url": _url_for_audit(url),
                 "enabled": enabled,
                 "secret_changed": secret is not None,
+                **({"sync_id": synced.sync_id, "sync_reason": sync_reason} if synced is not None else {}),
             },
         )
         uow.commit()
     return PutResult(IntegrationView.of(integration), created=existing is None)
+
+
+def _sync_reason(before: Integration | None, after: Integration) -> str | None:
+    """Why the gate system needs the whole list again after this put, or ``None``: it was created
+    enabled, switched on, or moved to another URL (a new receiver knows nothing yet)."""
+    if after.system is not IntegrationSystem.GATE_MANAGEMENT or not after.enabled:
+        return None
+    if before is None:
+        return "integration.created"
+    if not before.enabled:
+        return "integration.enabled"
+    if before.url != after.url:
+        return "integration.url_changed"
+    return None
 
 
 def list_integrations(uow: UnitOfWork, *, event_id: str) -> list[IntegrationView]:

@@ -6,9 +6,10 @@ this process, bulk batches and the bus handlers (``participant.registered``,
 ``attendance.recorded``) bump the counter; the stream also re-reads every second, so changes made by
 other processes show up within a second.
 
-``analytics(uow, event_id=...)`` is the anonymised view for external platforms: counts and
-distributions only, never a name, email, phone or id of a person, every group of fewer than five
-people merged into ``other`` (k-anonymity).
+``analytics(uow, event_id=...)`` is the anonymised view for external platforms: counts of people
+and distributions only, never a name, email, phone or id of a person, every group of fewer than
+five people merged into ``other`` and no small group computable from what is published
+(k-anonymity).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -163,12 +164,18 @@ def signal_live(statistics: Statistics, envelope: Envelope, uow: UnitOfWork) -> 
 
 # --- anonymised analytics ---------------------------------------------------------------------------
 # What the analytics platform receives (``analytics.snapshot``, services/feeds.py) and what
-# ``GET /events/{id}/analytics`` answers: the same payload. Counts and distributions only; every
-# group of fewer than ``K_ANONYMITY`` people is merged into ``other``, and ``other`` itself is left
-# out when it is still below ``K_ANONYMITY``. No name, email, phone, token, birth date or id of a
-# person is read into it (``AttendeeProfile`` and ``ScanMoment`` carry none).
+# ``GET /events/{id}/analytics`` answers: the same payload. Counts and distributions only, and every
+# count is of people, never of scans (one person scanned five times is one). Every group of fewer
+# than ``K_ANONYMITY`` people is merged into ``other``; while ``other`` is then below
+# ``K_ANONYMITY`` (but not empty) the smallest kept group joins it too, so that no small group can
+# be read back as a published total minus the published groups; ``other`` itself is left out when
+# it stays below ``K_ANONYMITY``. The attendance rate, the stay figures and the count of people with
+# a stay are null when they would describe fewer than ``K_ANONYMITY`` people. No name, email, phone,
+# token, birth date or id of a person is read into it (``AttendeeProfile`` carries none, and
+# ``ScanMoment.person`` is an opaque key that never leaves this module).
 
 K_ANONYMITY = 5
+P90_PEOPLE = 2 * K_ANONYMITY  # below this, the nearest-rank 90th percentile is the longest stay
 OTHER = "other"
 PEAK_HOURS = 3
 AGE_GROUPS = ((0, 19, "under_20"), (20, 29, "20s"), (30, 39, "30s"), (40, 49, "40s"), (50, 59, "50s"))
@@ -186,13 +193,29 @@ def age_group(birth_date: date | None, on: date) -> str:
 
 def k_anonymous(counts: Mapping[str, int], k: int = K_ANONYMITY) -> dict[str, int]:
     """Groups of at least ``k`` kept (largest first, then by name); the smaller ones merged into
-    ``other``, which is kept only if it reaches ``k`` itself (a group already named ``other`` joins it)."""
-    kept = {group: n for group, n in counts.items() if n >= k and group != OTHER}
-    merged = sum(n for group, n in counts.items() if group not in kept)
-    ordered = dict(sorted(kept.items(), key=lambda item: (-item[1], item[0])))
+    ``other`` (a group already named ``other`` joins it). While ``other`` holds between 1 and
+    ``k - 1``, the smallest kept group (the last listed) is merged into it as well: otherwise the
+    sum of all groups minus the published ones would give the size of the groups left out.
+    ``other`` is kept only if it reaches ``k``."""
+    kept = sorted(
+        ((group, n) for group, n in counts.items() if n >= k and group != OTHER),
+        key=lambda item: (-item[1], item[0]),
+    )
+    merged = sum(counts.values()) - sum(n for _, n in kept)
+    while 0 < merged < k and kept:
+        merged += kept.pop()[1]
+    ordered = dict(kept)
     if merged >= k:
         ordered[OTHER] = merged
     return ordered
+
+
+def attendance_rate(total: int, came: int, k: int = K_ANONYMITY) -> float | None:
+    """``came / total``, or ``None`` when the registrants, those who came or those who did not are
+    fewer than ``k`` (a rate of 1.0 over one registrant says that this one person came)."""
+    if min(total, came, total - came) < k:
+        return None
+    return round(came / total, 4)
 
 
 def percentile_minutes(sorted_seconds: Sequence[int], fraction: float) -> float:
@@ -201,11 +224,17 @@ def percentile_minutes(sorted_seconds: Sequence[int], fraction: float) -> float:
     return round(sorted_seconds[rank - 1] / 60, 1)
 
 
+def _people(groups: Mapping[str, set[int]]) -> dict[str, int]:
+    return {group: len(people) for group, people in groups.items()}
+
+
 def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     """The event's anonymised analytics (the seed's ``generateAnalyticsData``): participants,
-    attendance rate, age groups (ages on the event's first day), regions, check-ins per local hour,
-    the median and 90th percentile of stays, check-in methods and the busiest local hours, every
-    distribution k-anonymous (``K_ANONYMITY``). Stay figures are null below ``K_ANONYMITY`` stays."""
+    attendance rate, age groups (ages on the event's first day), regions, people checking in per
+    local hour, the median and 90th percentile of the time each person stayed (all their stays
+    added up), people per check-in method and the local hours when most people were scanned, every
+    distribution k-anonymous (``K_ANONYMITY``). Stay figures are null below ``K_ANONYMITY`` people
+    with a stay, the 90th percentile below ``P90_PEOPLE``."""
     event = _event(uow, event_id)
     read = uow.statistics
     zone = ZoneInfo(event.timezone)
@@ -218,41 +247,42 @@ def analytics(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         came += 1 if profile.came else 0
         ages[age_group(profile.birth_date, on)] += 1
         regions[(profile.region or "").strip() or "unknown"] += 1
-    check_in_hours: Counter[str] = Counter()
-    scans_by_hour: Counter[str] = Counter()
-    methods: Counter[str] = Counter()
-    stays: list[int] = []
+    check_in_hours: defaultdict[str, set[int]] = defaultdict(set)
+    scanned_by_hour: defaultdict[str, set[int]] = defaultdict(set)
+    methods: defaultdict[str, set[int]] = defaultdict(set)
+    stayed: Counter[int] = Counter()  # person -> seconds inside, all their stays added up
     for scan in read.scan_moments(event_id):
         hour = f"{scan.occurred_at.astimezone(zone).hour:02d}:00"
         if scan.result == "admitted":
-            check_in_hours[hour] += 1
-            methods[scan.method] += 1
-        scans_by_hour[hour] += 1
+            check_in_hours[hour].add(scan.person)
+            methods[scan.method].add(scan.person)
+        scanned_by_hour[hour].add(scan.person)
         if scan.stay_seconds is not None:
-            stays.append(scan.stay_seconds)
-    stays.sort()
-    enough_stays = len(stays) >= K_ANONYMITY
-    busy = k_anonymous(scans_by_hour)
-    busy.pop(OTHER, None)
+            stayed[scan.person] += scan.stay_seconds
+    stays = sorted(stayed.values())
+    busy = sorted(
+        ((hour, n) for hour, n in _people(scanned_by_hour).items() if n >= K_ANONYMITY),
+        key=lambda item: (-item[1], item[0]),
+    )
     return {
         "event_id": event_id,
         "event_status": event.status.value,
         "generated_at": uow.clock.now().isoformat(),
         "k_anonymity": K_ANONYMITY,
         "total_participants": total,
-        "attendance_rate": round(came / total, 4) if total else 0.0,
+        "attendance_rate": attendance_rate(total, came),
         "demographic_insights": {"age_groups": k_anonymous(ages), "regions": k_anonymous(regions)},
         "behavior_insights": {
-            "check_in_times": _by_hour(k_anonymous(check_in_hours)),
+            "check_in_times": _by_hour(k_anonymous(_people(check_in_hours))),
             "stay_duration": {
-                "count": len(stays),
-                "median_minutes": round(median(stays) / 60, 1) if enough_stays else None,
-                "p90_minutes": percentile_minutes(stays, 0.9) if enough_stays else None,
+                "count": len(stays) if len(stays) >= K_ANONYMITY else None,
+                "median_minutes": round(median(stays) / 60, 1) if len(stays) >= K_ANONYMITY else None,
+                "p90_minutes": percentile_minutes(stays, 0.9) if len(stays) >= P90_PEOPLE else None,
             },
         },
         "anonymized_metrics": {
-            "popular_check_in_methods": k_anonymous(methods),
-            "peak_hours": list(busy)[:PEAK_HOURS],  # k_anonymous orders them busiest first
+            "popular_check_in_methods": k_anonymous(_people(methods)),
+            "peak_hours": [hour for hour, _ in busy[:PEAK_HOURS]],  # busiest first, ties by hour
         },
     }
 

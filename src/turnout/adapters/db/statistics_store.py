@@ -99,16 +99,22 @@ class SqlStatistics:
 
     def scan_moments(self, event_id: str) -> list[ScanMoment]:
         rows = self.conn.execute(
-            sa.select(scans.c.occurred_at, scans.c.method, scans.c.result, scans.c.stay_seconds).where(
-                scans.c.event_id == event_id, scans.c.result != "denied"
-            )
+            sa.select(
+                scans.c.occurred_at,
+                scans.c.method,
+                scans.c.result,
+                scans.c.stay_seconds,
+                scans.c.participant_id,
+            ).where(scans.c.event_id == event_id, scans.c.result != "denied")
         )
+        people: dict[str | None, int] = {}  # participant id -> opaque key (the id stays here)
         return [
             ScanMoment(
                 occurred_at=row.occurred_at,
                 method=row.method,
                 result=row.result,
                 stay_seconds=None if row.stay_seconds is None else int(row.stay_seconds),
+                person=people.setdefault(row.participant_id, len(people)),
             )
             for row in rows
         ]
