@@ -57,6 +57,7 @@ def test_public_names_and_literals_pass() -> None:
         ("http://172.16.0.1/", "private"),
         ("http://192.168.1.10/", "private"),
         ("http://[fd12:3456::1]/", "private"),
+        ("http://[fec0::1]/", "private"),  # the old IPv6 site-local range
         ("http://100.64.0.1/", "shared"),
         ("http://169.254.10.1/", "link_local"),
         ("http://[fe80::1]/", "link_local"),

@@ -83,8 +83,8 @@ def address_kind(address: IPAddress) -> str | None:
         return "reserved"
     if address in _SHARED:
         return "shared"
-    if address.is_private:
-        return "private"
+    if address.is_private or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local):
+        return "private"  # (fec0::/10, the old IPv6 site-local range, is private too)
     if not address.is_global:
         return "reserved"
     return None

@@ -150,21 +150,13 @@ class SqlOutboundStore:
 
     def due(self, *, now: datetime, limit: int, breaker: BreakerPolicy) -> list[DueDelivery]:
         cooled = now - timedelta(seconds=breaker.cooldown_seconds)
-        # read more than ``limit``: some may wait behind a barrier (sync pages), and must not
-        # crowd out the deliveries of other events and systems
-        wanted = limit * 4
-        rows = self._due_rows(
-            _D.status == "sending", _D.lease_until < now, now=now, cooled=cooled, limit=wanted
-        )
-        if len(rows) < wanted:
-            rows += self._due_rows(
-                _D.status == "pending",
-                _D.next_attempt_at <= now,
-                now=now,
-                cooled=cooled,
-                limit=wanted - len(rows),
-            )
-        rows = self._past_barriers(rows)[:limit]
+        rows = self._candidates(now=now, cooled=cooled, limit=limit)
+        kept = self._past_barriers(rows)
+        if len(kept) < len(rows) == limit:
+            # some wait behind a barrier (sync pages): read further, so that they do not crowd out
+            # the deliveries of other events and systems
+            kept = self._past_barriers(self._candidates(now=now, cooled=cooled, limit=limit * 4))[:limit]
+        rows = kept
         found: list[DueDelivery] = []
         probes: set[tuple[str, str]] = set()
         for row in rows:
@@ -246,6 +238,22 @@ class SqlOutboundStore:
             ).scalars()
         )
         return [d for d in deliveries if d.id in won]
+
+    def _candidates(self, *, now: datetime, cooled: datetime, limit: int) -> list[Any]:
+        """Sending ones whose lease ended, then pending ones that are due: each the first
+        unfinished one of its ordering key, to an enabled integration whose circuit lets it go."""
+        rows = self._due_rows(
+            _D.status == "sending", _D.lease_until < now, now=now, cooled=cooled, limit=limit
+        )
+        if len(rows) < limit:
+            rows += self._due_rows(
+                _D.status == "pending",
+                _D.next_attempt_at <= now,
+                now=now,
+                cooled=cooled,
+                limit=limit - len(rows),
+            )
+        return rows
 
     def _due_rows(self, *where: Any, now: datetime, cooled: datetime, limit: int) -> list[Any]:
         d, i, ep = outbound_deliveries, integrations, delivery_endpoints
