@@ -95,11 +95,12 @@ class HttpxWebhookSender:
                 ) as answer:
                     code = answer.status_code
                     kept = b""
-                    if not 200 <= code < 300:
-                        async for chunk in answer.aiter_raw():  # at most ANSWER_KEPT bytes of it
-                            kept += chunk
-                            if len(kept) >= ANSWER_KEPT:
-                                break
+                    # read the answer (a whole short one keeps the connection for the next request),
+                    # keeping at most ANSWER_KEPT bytes: a longer one is cut and its connection closed
+                    async for chunk in answer.aiter_raw():
+                        kept += chunk
+                        if len(kept) >= ANSWER_KEPT:
+                            break
                     location = answer.headers.get("location", "?")
         except TimeoutError:
             return SendOutcome(None, _ms(started), f"timeout after {self.timeout_seconds:g} s")
