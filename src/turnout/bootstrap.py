@@ -22,7 +22,7 @@ from turnout.adapters.db.checkin_store import SqlCheckInStore
 from turnout.adapters.db.engine import make_engine, ping, sqlite_file
 from turnout.adapters.db.sqlite_checkin_store import SqliteCheckInStore
 from turnout.adapters.db.uow import SqlUnitOfWork
-from turnout.adapters.db.write_turn import TurnTakingUnitOfWork
+from turnout.adapters.db.write_turn import TurnTakingUnitOfWork, WriteTurn
 from turnout.adapters.group_commit import GroupCommit
 from turnout.adapters.mail_templates import JinjaTemplates
 from turnout.adapters.secrets import FernetSealer
@@ -83,9 +83,22 @@ class Turnout:
     on_close: list[Callable[[], None]] = field(default_factory=list)
     #: renders mail templates (ticket emails, the template editor's checks)
     template_renderer: TemplateRenderer = field(default_factory=JinjaTemplates)
+    _background_turn: WriteTurn | None = None
 
     def uow(self, *, readonly: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, readonly=readonly)
+
+    def turn_taking_uow(self, *, readonly: bool = False) -> SqlUnitOfWork:
+        """``uow``, except that on a SQLite file a read-write unit takes the writer turn the gate
+        scans take (``write_turn.WriteTurn``) before ``BEGIN IMMEDIATE``: background writers (the
+        integrations' feeds and deliveries) then queue with the scans, which wake the moment the
+        turn is free, instead of making them wait in SQLite's busy handler (sleeps up to 100 ms)."""
+        database = sqlite_file(self.settings.database_url) if self.dialect == "sqlite" else None
+        if readonly or database is None:
+            return self.uow(readonly=readonly)
+        if self._background_turn is None:
+            self._background_turn = WriteTurn.beside(database)
+        return TurnTakingUnitOfWork(self.engine, self.clock, self._background_turn)
 
     @property
     def dialect(self) -> str:
@@ -105,16 +118,19 @@ class Turnout:
         publisher: Publisher | None = None,
         batch_size: int | None = None,
         rng: random.Random | None = None,
+        handler_filter: Callable[[str], bool] | None = None,
+        take_turn: bool = False,
     ) -> Relay:
-        """An outbox relay over this process's database and handlers. It streams to Kafka when
-        ``TURNOUT_BROKER_URL`` is set (or through ``publisher``)."""
+        """An outbox relay over this process's database and handlers (those ``handler_filter``
+        accepts by name, or all). It streams to Kafka when ``TURNOUT_BROKER_URL`` is set (or through
+        ``publisher``)."""
         from turnout.adapters.outbox import Relay
 
         settings = self.relay_settings()
         if batch_size is not None:
             settings = dataclasses.replace(settings, batch_size=batch_size)
         return Relay(
-            self.uow,
+            self.turn_taking_uow if take_turn else self.uow,
             self.handlers,
             settings=settings,
             single_writer=self.dialect == "sqlite",
@@ -122,6 +138,7 @@ class Turnout:
             publisher=publisher,
             publisher_factory=self.stream_publisher if self.settings.broker_url else None,
             rng=rng,
+            handler_filter=handler_filter,
         )
 
     def relay_settings(self) -> RelaySettings:
@@ -324,7 +341,7 @@ def delivery_sender(
 
     settings = turnout.settings
     return DeliverySender(
-        uow_factory=turnout.uow,
+        uow_factory=turnout.turn_taking_uow,
         clock=turnout.clock,
         sender=sender
         or HttpxWebhookSender(

@@ -51,6 +51,19 @@ class Settings(BaseSettings):
         gt=0,
         description="wait after a delivery's first failure; doubled per attempt, at most 1 h",
     )
+    integrations_yield: float = Field(
+        default=3.0,
+        ge=0,
+        description=(
+            "after each batch of the integrations' feeds, wait this many times as long as it took:"
+            " gate scans and registrations come first"
+        ),
+    )
+    delivery_yield_in_rush: float = Field(
+        default=10.0,
+        ge=0,
+        description="during a rush at the gates the sender waits this many times its batch's database time",
+    )
     delivery_niceness: int = Field(
         default=10, ge=0, le=19, description="CPU niceness of the delivery sender's threads (0: as the rest)"
     )

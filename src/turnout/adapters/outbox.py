@@ -103,9 +103,12 @@ class Relay:
         retry_base_seconds: float = 1.0,
         retry_cap_seconds: float = 3600.0,
         rng: random.Random | None = None,
+        handler_filter: Callable[[str], bool] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.handlers = handlers
+        #: which handlers (by name) this relay runs, new messages and retries; None: all of them
+        self.handler_filter = handler_filter
         self.settings = settings
         self.single_writer = single_writer
         self.deliver_locally = deliver_locally
@@ -139,7 +142,10 @@ class Relay:
 
     @property
     def subscriptions(self) -> dict[str, Subscription]:
-        return subscriptions(self.handlers)
+        subs = subscriptions(self.handlers)
+        if self.handler_filter is None:
+            return subs
+        return {name: sub for name, sub in subs.items() if self.handler_filter(name)}
 
     def _ensure_cursors(self, names: Iterable[str]) -> None:
         missing = [n for n in names if n not in self._known_cursors]

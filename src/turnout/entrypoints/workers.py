@@ -8,10 +8,12 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 from turnout.adapters.db.engine import checkpointer_for
 from turnout.bootstrap import Turnout, delivery_sender, mail_sender
+from turnout.services.feeds import FEED_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +49,63 @@ def repeat(
             stop.wait(idle_seconds)
 
 
+class Rush:
+    """Whether the gates are busy: the feeds relay saw at least ``messages`` new facts in one
+    cycle within the last ``seconds`` (check-ins arrive by the thousand a second in a rush)."""
+
+    def __init__(self, *, messages: int = 200, seconds: float = 2.0) -> None:
+        self.messages = messages
+        self.seconds = seconds
+        self._seen = -1e9
+
+    def saw(self, handled: int) -> None:
+        if handled >= self.messages:
+            self._seen = time.monotonic()
+
+    def recent(self) -> bool:
+        return time.monotonic() - self._seen < self.seconds
+
+
+#: shared by this process's feeds relay (which notices a rush) and delivery sender (which gives way)
+RUSH = Rush()
+
+
+def is_feed(handler_name: str) -> bool:
+    return handler_name.startswith(FEED_PREFIX)
+
+
 def relay_loop(turnout: Turnout, stop: threading.Event) -> None:
     """Outbox -> local handlers, and due retries. With ``--from-kafka`` the handlers are fed from the
-    stream instead, and this loop only runs the retries."""
-    relay = turnout.relay(deliver_locally=not turnout.from_kafka)
+    stream instead, and this loop only runs the retries. The integrations' feeds have their own
+    loop (``feeds_relay_loop``)."""
+    relay = turnout.relay(
+        deliver_locally=not turnout.from_kafka, handler_filter=lambda name: not is_feed(name)
+    )
     poll = turnout.settings.relay_poll_interval
     try:
         repeat(relay.run_once, stop, name="relay cycle", idle_seconds=poll, backoff_seconds=poll)
+    finally:
+        relay.close()
+
+
+def feeds_relay_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Outbox -> the integrations' feeds (``services.feeds``: what each external system is owed),
+    paced: after a batch that took t seconds it waits ``TURNOUT_INTEGRATIONS_YIELD`` x t, so that
+    under a rush at the gates the feeds fall behind (and catch up after) rather than slow the scans."""
+    relay = turnout.relay(deliver_locally=not turnout.from_kafka, handler_filter=is_feed, take_turn=True)
+    poll = turnout.settings.relay_poll_interval
+    pace = turnout.settings.integrations_yield
+
+    def step() -> int:
+        started = time.perf_counter()
+        done = relay.run_once()
+        RUSH.saw(done)
+        if done and pace:
+            stop.wait((time.perf_counter() - started) * pace)
+        return done
+
+    try:
+        repeat(step, stop, name="feeds relay cycle", idle_seconds=poll, backoff_seconds=poll)
     finally:
         relay.close()
 
@@ -146,8 +198,11 @@ def analytics_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: flo
 def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
     this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
-    ``poll_seconds`` after a batch that was not full."""
+    ``poll_seconds`` after a batch that was not full. During a rush at the gates (``RUSH``), a pause
+    of ``TURNOUT_DELIVERY_YIELD_IN_RUSH`` times the batch's database time after each batch:
+    deliveries fall behind during the rush and catch up after it."""
     niceness = turnout.settings.delivery_niceness
+    pace = turnout.settings.delivery_yield_in_rush
     lower_priority(niceness)
     sender = delivery_sender(turnout)
     loop = asyncio.new_event_loop()
@@ -159,6 +214,10 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
             try:
                 handled = loop.run_until_complete(sender.send_batch())
                 failures = 0
+                if handled and pace and RUSH.recent():
+                    # a rush at the gates: its database steps, which hold the write lock, give way
+                    # (deliveries fall behind and catch up after it); otherwise it sends at full speed
+                    stop.wait(sender.last_database_seconds * pace)
             except Exception:
                 failures += 1
                 log.exception("delivery batch failed (%d in a row)", failures)
@@ -190,6 +249,7 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
     ("imports", imports_loop),
     ("mail-sender", mail_sender_loop),
     ("outbox-relay", relay_loop),
+    ("feeds-relay", feeds_relay_loop),
     ("outbox-publisher", publisher_loop),
     ("stream-consumer", stream_consumer_loop),
     ("analytics-feed", analytics_loop),

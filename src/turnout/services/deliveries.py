@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -119,6 +120,8 @@ class DeliverySender:
         self.worker = worker
         self.rng = rng or random.Random()
         self.on_results = on_results
+        #: how long the last batch's claim and record took (the worker paces itself by it)
+        self.last_database_seconds = 0.0
 
     def claim(self) -> list[DueDelivery]:
         """Read what is due, then lease it in a short write transaction (the read does not hold
@@ -138,7 +141,9 @@ class DeliverySender:
 
     async def send_batch(self) -> int:
         """Claim, send and record one batch; how many deliveries it held (0: nothing was due)."""
+        started = time.perf_counter()
         claimed = await asyncio.to_thread(self.claim)
+        self.last_database_seconds = time.perf_counter() - started
         if not claimed:
             return 0
         # each URL checked once per batch, off the event loop (a name is resolved)
@@ -146,7 +151,9 @@ class DeliverySender:
         checked = await asyncio.to_thread(lambda: {url: self.guard.check(url) for url in urls})
         gate = asyncio.Semaphore(self.policy.concurrency)
         results = await asyncio.gather(*(self._send_one(d, gate, checked[d.url]) for d in claimed))
+        started = time.perf_counter()
         await asyncio.to_thread(self.record, results)
+        self.last_database_seconds += time.perf_counter() - started
         return len(claimed)
 
     async def drain(self, max_batches: int = 10_000) -> int:

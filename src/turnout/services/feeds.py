@@ -39,6 +39,9 @@ from turnout.ports import OutboundMessage, ParticipantFeedRow, UnitOfWork
 from turnout.services import gate_sync
 from turnout.services.statistics import analytics
 
+#: the names of the feeds' bus handlers start with it (``turnout worker`` runs them in their own loop)
+FEED_PREFIX = "feeds."
+
 GATE = IntegrationSystem.GATE_MANAGEMENT.value
 ANALYTICS = IntegrationSystem.ANALYTICS_PLATFORM.value
 APP = IntegrationSystem.ATTENDEE_APP.value
