@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         ge=0,
         description="during a rush at the gates the sender waits this many times its batch's database time",
     )
+    delivery_busy_cpu: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="the CPUs' busy share from which the sender gives way as in a rush",
+    )
     delivery_niceness: int = Field(
         default=10, ge=0, le=19, description="CPU niceness of the delivery sender's threads (0: as the rest)"
     )

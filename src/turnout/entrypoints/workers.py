@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from turnout.adapters.cpu_load import CpuLoad
 from turnout.adapters.db.engine import checkpointer_for
 from turnout.bootstrap import Turnout, delivery_sender, mail_sender
 from turnout.services.feeds import FEED_PREFIX
@@ -50,10 +51,10 @@ def repeat(
 
 
 class Rush:
-    """Whether the gates are busy: the feeds relay saw at least ``messages`` new facts in one
+    """Whether the gates are busy: the feeds relay handled a full batch (``messages`` facts) in one
     cycle within the last ``seconds`` (check-ins arrive by the thousand a second in a rush)."""
 
-    def __init__(self, *, messages: int = 200, seconds: float = 2.0) -> None:
+    def __init__(self, *, messages: int = 100, seconds: float = 2.0) -> None:
         self.messages = messages
         self.seconds = seconds
         self._seen = -1e9
@@ -68,6 +69,9 @@ class Rush:
 
 #: shared by this process's feeds relay (which notices a rush) and delivery sender (which gives way)
 RUSH = Rush()
+
+#: messages in one feeds relay transaction (a few milliseconds of the writer turn)
+FEEDS_BATCH = 100
 
 
 def is_feed(handler_name: str) -> bool:
@@ -92,7 +96,12 @@ def feeds_relay_loop(turnout: Turnout, stop: threading.Event) -> None:
     """Outbox -> the integrations' feeds (``services.feeds``: what each external system is owed),
     paced: after a batch that took t seconds it waits ``TURNOUT_INTEGRATIONS_YIELD`` x t, so that
     under a rush at the gates the feeds fall behind (and catch up after) rather than slow the scans."""
-    relay = turnout.relay(deliver_locally=not turnout.from_kafka, handler_filter=is_feed, take_turn=True)
+    relay = turnout.relay(
+        deliver_locally=not turnout.from_kafka,
+        handler_filter=is_feed,
+        take_turn=True,
+        batch_size=FEEDS_BATCH,  # short turns: a scan waits for at most one of them
+    )
     poll = turnout.settings.relay_poll_interval
     pace = turnout.settings.integrations_yield
 
@@ -198,11 +207,14 @@ def analytics_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: flo
 def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
     this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
-    ``poll_seconds`` after a batch that was not full. During a rush at the gates (``RUSH``), a pause
-    of ``TURNOUT_DELIVERY_YIELD_IN_RUSH`` times the batch's database time after each batch:
-    deliveries fall behind during the rush and catch up after it."""
+    ``poll_seconds`` after a batch that was not full. During a rush at the gates (``RUSH``: the feeds
+    are busy, or the CPUs are, ``TURNOUT_DELIVERY_BUSY_CPU``), a pause of
+    ``TURNOUT_DELIVERY_YIELD_IN_RUSH`` times the batch's database time after each batch: deliveries
+    fall behind during the rush and catch up after it."""
     niceness = turnout.settings.delivery_niceness
     pace = turnout.settings.delivery_yield_in_rush
+    busy_cpu = turnout.settings.delivery_busy_cpu
+    load = CpuLoad()
     lower_priority(niceness)
     sender = delivery_sender(turnout)
     loop = asyncio.new_event_loop()
@@ -214,7 +226,7 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
             try:
                 handled = loop.run_until_complete(sender.send_batch())
                 failures = 0
-                if handled and pace and RUSH.recent():
+                if handled and pace and (RUSH.recent() or load.busy() >= busy_cpu):
                     # a rush at the gates: its database steps, which hold the write lock, give way
                     # (deliveries fall behind and catch up after it); otherwise it sends at full speed
                     stop.wait(sender.last_database_seconds * pace)
