@@ -224,7 +224,7 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
     try:
         while not stop.is_set():
             try:
-                handled = loop.run_until_complete(sender.send_batch())
+                handled = loop.run_until_complete(sender.send_batch(overlap=True))
                 failures = 0
                 if handled and pace and (RUSH.recent() or load.busy() >= busy_cpu):
                     # a rush at the gates: its database steps, which hold the write lock, give way
@@ -236,6 +236,7 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
                 stop.wait(min(30.0, poll_seconds * 2**failures))
                 continue
             if handled < sender.policy.batch_size:
+                loop.run_until_complete(sender.flush())
                 # caught up: let the next deliveries gather for a moment, so a steady trickle
                 # (a delivery per gate scan) goes in a few larger transactions, not many small ones
                 stop.wait(poll_seconds)

@@ -122,6 +122,7 @@ class DeliverySender:
         self.on_results = on_results
         #: how long the last batch's claim and record took (the worker paces itself by it)
         self.last_database_seconds = 0.0
+        self._recording: asyncio.Future[None] | None = None
 
     def claim(self) -> list[DueDelivery]:
         """Read what is due, then lease it in a short write transaction (the read does not hold
@@ -139,31 +140,53 @@ class DeliverySender:
             uow.commit()
         return leased
 
-    async def send_batch(self) -> int:
-        """Claim, send and record one batch; how many deliveries it held (0: nothing was due)."""
+    async def send_batch(self, *, overlap: bool = False) -> int:
+        """Claim, send and record one batch; how many deliveries it held (0: nothing was due).
+
+        ``overlap``: record this batch while the next is claimed and sent (``flush`` waits for the
+        last one). The next claim cannot take a delivery of a key this batch still holds (they are
+        ``sending`` until recorded): a later change still goes after an earlier one."""
         started = time.perf_counter()
         claimed = await asyncio.to_thread(self.claim)
         self.last_database_seconds = time.perf_counter() - started
         if not claimed:
+            await self.flush()
             return 0
         # each URL checked once per batch, off the event loop (a name is resolved)
         urls = sorted({d.url for d in claimed})
         checked = await asyncio.to_thread(lambda: {url: self.guard.check(url) for url in urls})
         gate = asyncio.Semaphore(self.policy.concurrency)
         results = await asyncio.gather(*(self._send_one(d, gate, checked[d.url]) for d in claimed))
-        started = time.perf_counter()
-        await asyncio.to_thread(self.record, results)
-        self.last_database_seconds += time.perf_counter() - started
+        await self.flush()  # the batch before: recorded before this one is
+        recording = asyncio.ensure_future(asyncio.to_thread(self._timed_record, results))
+        if overlap:
+            self._recording = recording
+        else:
+            await recording
         return len(claimed)
+
+    def _timed_record(self, results: Sequence[DeliveryResult]) -> None:
+        started = time.perf_counter()
+        self.record(results)
+        self.last_database_seconds += time.perf_counter() - started
+
+    async def flush(self) -> None:
+        """Wait until the batch still being recorded (``overlap``) is recorded."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            await recording
 
     async def drain(self, max_batches: int = 10_000) -> int:
         """Send batches until none is due (tests, the bench); how many deliveries went out."""
         total = 0
-        for _ in range(max_batches):
-            sent = await self.send_batch()
-            if not sent:
-                break
-            total += sent
+        try:
+            for _ in range(max_batches):
+                sent = await self.send_batch(overlap=True)
+                if not sent:
+                    break
+                total += sent
+        finally:
+            await self.flush()
         return total
 
     async def _send_one(
@@ -315,7 +338,10 @@ class DeliverySender:
         return integration is not None and integration.url == result.url
 
     async def close(self) -> None:
-        await self.sender.close()
+        try:
+            await self.flush()
+        finally:
+            await self.sender.close()
 
 
 # --- the delivery log -------------------------------------------------------------------------------
