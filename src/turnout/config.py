@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         description="wait after a delivery's first failure; doubled per attempt, at most 1 h",
     )
     integrations_yield: float = Field(
-        default=3.0,
+        default=10.0,
         ge=0,
         description=(
             "after each batch of the integrations' feeds, wait this many times as long as it took:"
@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         ),
     )
     delivery_yield_in_rush: float = Field(
-        default=10.0,
+        default=30.0,
         ge=0,
         description="during a rush at the gates the sender waits this many times its batch's database time",
     )
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
         description="the CPUs' busy share from which the sender gives way as in a rush",
     )
     delivery_niceness: int = Field(
-        default=10, ge=0, le=19, description="CPU niceness of the delivery sender's threads (0: as the rest)"
+        default=19, ge=0, le=19, description="CPU niceness of the delivery sender's threads (0: as the rest)"
     )
     delivery_breaker_failures: int = Field(
         default=5, ge=1, description="failures in a row that open an endpoint's circuit"
