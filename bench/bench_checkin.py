@@ -512,7 +512,8 @@ def report_deliveries(env: dict[str, str], receiver_port: int) -> None:
 
     os.environ.update(env)
     turnout = bootstrap()
-    deadline = time.monotonic() + 60
+    started = time.monotonic()
+    deadline = started + 180
     while time.monotonic() < deadline:  # the deliveries the scans caused, sent after them
         with turnout.uow(readonly=True) as uow:
             pending = uow.conn.execute(
@@ -527,7 +528,10 @@ def report_deliveries(env: dict[str, str], receiver_port: int) -> None:
         ).all()
     turnout.close()
     counts = receiver_counts(receiver_port)
-    print(f"deliveries: {', '.join(f'{s} {st} {n:,}' for s, st, n in rows)}")
+    print(
+        f"deliveries: {', '.join(f'{s} {st} {n:,}' for s, st, n in rows)} "
+        f"({time.monotonic() - started:.1f} s after the last upload)"
+    )
     print(
         f"receiver: {counts['distinct']:,} distinct deliveries, {counts['requests']:,} requests, "
         f"{counts['bad_signatures']} bad signatures"
