@@ -28,7 +28,7 @@ one query per 900.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -140,6 +140,35 @@ def _participants(uow: UnitOfWork, envelopes: list[Envelope]) -> dict[str, Parti
     return {row.id: row for row in uow.participants.feed_rows(ids)}
 
 
+def _per_participant(
+    uow: UnitOfWork,
+    event_id: str,
+    envelopes: list[Envelope],
+    system: str,
+    message_type: str,
+    payload: Callable[[ParticipantFeedRow, str], dict[str, Any]],
+) -> list[Outbound]:
+    """One message per fact about a participant of the event (their id as its ordering key), with
+    the participant's state as it is now; facts about someone unknown or elsewhere are skipped."""
+    rows = _participants(uow, envelopes)
+    messages = []
+    for envelope in envelopes:
+        row = rows.get(str(envelope.data["participant_id"]))
+        if row is None or row.event_id != event_id:
+            continue
+        messages.append(
+            OutboundMessage(
+                event_id=event_id,
+                system=system,
+                type=message_type,
+                payload=payload(row, envelope.type),
+                ordering_key=row.id,
+                source_message_id=envelope.id,
+            )
+        )
+    return messages
+
+
 class GateParticipantFeed(_RunHandler):
     """Participant facts -> gate management ``participant.changed`` (id, token, name, status): a
     cancelled participant goes out with ``status: cancelled`` so the gate drops them."""
@@ -147,23 +176,14 @@ class GateParticipantFeed(_RunHandler):
     def messages_for(self, uow: UnitOfWork, event_id: str, envelopes: list[Envelope]) -> list[Outbound]:
         if GATE not in enabled_systems(uow, event_id):
             return []
-        rows = _participants(uow, envelopes)
-        messages = []
-        for envelope in envelopes:
-            row = rows.get(str(envelope.data["participant_id"]))
-            if row is None or row.event_id != event_id:
-                continue
-            messages.append(
-                OutboundMessage(
-                    event_id=event_id,
-                    system=GATE,
-                    type=PARTICIPANT_CHANGED,
-                    payload=participant_changed(event_id, row, envelope.type),
-                    ordering_key=row.id,
-                    source_message_id=envelope.id,
-                )
-            )
-        return messages
+        return _per_participant(
+            uow,
+            event_id,
+            envelopes,
+            GATE,
+            PARTICIPANT_CHANGED,
+            lambda row, change: participant_changed(event_id, row, change),
+        )
 
 
 class GateConfigFeed(_RunHandler):
@@ -196,23 +216,14 @@ class AttendeeAppFeed(_RunHandler):
         event = uow.events.get(event_id)
         if event is None:
             return []
-        rows = _participants(uow, envelopes)
-        messages = []
-        for envelope in envelopes:
-            row = rows.get(str(envelope.data["participant_id"]))
-            if row is None or row.event_id != event_id:
-                continue
-            messages.append(
-                OutboundMessage(
-                    event_id=event_id,
-                    system=APP,
-                    type=PARTICIPANT_STATUS,
-                    payload=participant_status(event, row, envelope.type),
-                    ordering_key=row.id,
-                    source_message_id=envelope.id,
-                )
-            )
-        return messages
+        return _per_participant(
+            uow,
+            event_id,
+            envelopes,
+            APP,
+            PARTICIPANT_STATUS,
+            lambda row, change: participant_status(event, row, change),
+        )
 
 
 def notify_status_change(envelope: Envelope, uow: UnitOfWork) -> None:

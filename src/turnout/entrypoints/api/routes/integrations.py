@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from turnout.domain.access import Permission, authorize
 from turnout.domain.integrations import IntegrationSystem
@@ -27,6 +27,8 @@ class IntegrationPut(Strict):
 
 
 class IntegrationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     event_id: str
     system: IntegrationSystem
     url: str
@@ -37,15 +39,7 @@ class IntegrationRead(BaseModel):
 
     @classmethod
     def of(cls, view: IntegrationView) -> IntegrationRead:
-        return cls(
-            event_id=view.event_id,
-            system=view.system,
-            url=view.url,
-            enabled=view.enabled,
-            disabled_reason=view.disabled_reason,
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-        )
+        return cls.model_validate(view)
 
 
 class IntegrationPage(BaseModel):
