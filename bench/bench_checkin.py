@@ -346,6 +346,11 @@ def main() -> None:
     parser.add_argument(
         "--integrations", action="store_true", help="--background, and three integrations to a local receiver"
     )
+    parser.add_argument(
+        "--no-catch-up",
+        action="store_true",
+        help="with --integrations: do not wait for the deliveries to catch up after the run",
+    )
     args = parser.parse_args()
     background = args.background or args.integrations
     use_wrk = args.client == "wrk" or (args.client is None and os.path.exists(WRK))
@@ -383,6 +388,8 @@ def main() -> None:
     try:
         wait_for(port)
         time.sleep(1.0)
+        if background:
+            settle(env)
         event_id, gate_key = world["event_id"], world["gate_key"]
         tokens: list[str] = world["tokens"]  # type: ignore[assignment]
         scan_tokens, bulk_tokens = tokens[: args.scans], tokens[args.scans :]
@@ -464,14 +471,14 @@ def main() -> None:
                 f"status {status}; "
                 f"successful {summary.get('successful')}, failed {summary.get('failed')})"
             )
-        bulk_rate = statistics.median(rates)
-        print(f"{'bulk upload, median':<34} {bulk_rate:>9,.0f} records/s  ({len(rates)} uploads)")
         print()
         ok_scans = scans["per_second"] >= 2000 and scans["p99_ms"] <= 50
-        ok_bulk = bulk_rate >= 20_000
         print(f"target scans >= 2,000/s with p99 <= 50 ms: {'met' if ok_scans else 'NOT met'}")
-        print(f"target bulk >= 20,000 records/s: {'met' if ok_bulk else 'NOT met'}")
-        if receiver is not None:
+        if rates:
+            bulk_rate = statistics.median(rates)
+            print(f"{'bulk upload, median':<34} {bulk_rate:>9,.0f} records/s  ({len(rates)} uploads)")
+            print(f"target bulk >= 20,000 records/s: {'met' if bulk_rate >= 20_000 else 'NOT met'}")
+        if receiver is not None and not args.no_catch_up:
             report_deliveries(env, receiver_port)
     finally:
         if receiver is not None:
@@ -507,6 +514,32 @@ def add_integrations(env: dict[str, str], event_id: str, receiver_port: int) -> 
     turnout.close()
 
 
+def settle(env: dict[str, str], timeout: float = 120) -> None:
+    """Wait until the background workers have passed every outbox message (the registrations of
+    ``prepare``), so that none of the runs competes with that start-up work."""
+    from turnout.bootstrap import bootstrap
+
+    os.environ.update(env)
+    turnout = bootstrap()
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout:
+            with turnout.uow(readonly=True) as uow:
+                unread = uow.conn.execute(
+                    sa.text(
+                        "select count(*) from outbox where seq > (select coalesce(min(position), 0)"
+                        " from relay_cursors)"
+                    )
+                ).scalar_one()
+            if not unread:
+                break
+            time.sleep(0.5)
+    finally:
+        turnout.close()
+    print(f"background workers caught up with the start-up work in {time.monotonic() - started:.1f} s")
+    time.sleep(1.0)
+
+
 def report_deliveries(env: dict[str, str], receiver_port: int) -> None:
     from turnout.bootstrap import bootstrap
 
@@ -519,7 +552,14 @@ def report_deliveries(env: dict[str, str], receiver_port: int) -> None:
             pending = uow.conn.execute(
                 sa.text("select count(*) from outbound_deliveries where status in ('pending', 'sending')")
             ).scalar_one()
-        if not pending:
+            # the facts the feeds have not read yet (their deliveries are not queued yet)
+            unread = uow.conn.execute(
+                sa.text(
+                    "select count(*) from outbox where seq > (select coalesce(min(position), 0)"
+                    " from relay_cursors where consumer like 'feeds.%')"
+                )
+            ).scalar_one()
+        if not pending and not unread:
             break
         time.sleep(0.5)
     with turnout.uow(readonly=True) as uow:

@@ -15,7 +15,6 @@ The database is a temporary SQLite file (``--postgres URL`` for a PostgreSQL ser
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import json
 import os
@@ -23,11 +22,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
+
+from ceiling import measure_ceiling, scaled
 
 SECRET = "whsec_" + base64.b64encode(b"bench-secret-bench-secret-32byte").decode()
 
@@ -98,6 +102,9 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
     args = parser.parse_args()
 
+    ceiling = measure_ceiling()
+    if ceiling is not None:
+        print(f"{'ceiling: GET /health':<28} {ceiling:>9,.0f}/s  (wrk, c=32, turnout serve --workers 2)")
     workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
     url = database(args, workdir)
     os.environ.update(
@@ -110,7 +117,7 @@ def main() -> None:
         }
     )
     from turnout.adapters.db.migrate import upgrade
-    from turnout.bootstrap import bootstrap, delivery_sender
+    from turnout.bootstrap import bootstrap
     from turnout.domain.ids import new_id
     from turnout.domain.integrations import Integration, IntegrationSystem
     from turnout.ports import OutboundMessage
@@ -160,11 +167,9 @@ def main() -> None:
         with turnout.uow() as uow:
             uow.outbound.enqueue(messages, now=now)
             uow.commit()
-        sender = delivery_sender(turnout)
         before = receiver_counts(port)
-        started = time.perf_counter()
-        sent = asyncio.run(drain(sender))
-        elapsed = time.perf_counter() - started
+        elapsed = deliver_all(turnout)
+        sent = args.deliveries
         after = receiver_counts(port)
         got = after["distinct"] - before["distinct"]
         print(
@@ -173,18 +178,44 @@ def main() -> None:
         )
 
         # 2. a full gate-management sync
-        sync(turnout, event.id, args.sync_participants, port)
+        sync_seconds = sync(turnout, event.id, args.sync_participants, port)
+        rate_target = scaled(1000, ceiling)
+        sync_target = 10 * (1000 / rate_target) * args.sync_participants / 100_000
+        print(
+            f"target >= 1,000 deliveries/s ({rate_target:,.0f}/s at this ceiling): "
+            f"{'met' if sent / elapsed >= rate_target else 'NOT met'}"
+        )
+        print(
+            f"target sync of 100,000 in <= 10 s ({sync_target:.1f} s for {args.sync_participants:,} at this "
+            f"ceiling): {'met' if sync_seconds <= sync_target else 'NOT met'}"
+        )
     finally:
         receiver.terminate()
         receiver.wait()
         turnout.close()
 
 
-async def drain(sender: Any) -> int:
+def deliver_all(turnout: Any) -> float:
+    """Run the worker's delivery loop (``entrypoints.workers.deliveries_loop``: its batches, pauses
+    and rush pacing, as in ``turnout worker``) until no delivery is pending or sending; seconds."""
+    from turnout.entrypoints.workers import deliveries_loop
+
+    stop = threading.Event()
+    started = time.perf_counter()
+    worker = threading.Thread(target=deliveries_loop, args=(turnout, stop), daemon=True)
+    worker.start()
     try:
-        return int(await sender.drain())
+        while True:
+            with turnout.uow(readonly=True) as uow:
+                unfinished = uow.conn.execute(
+                    sa.text("select count(*) from outbound_deliveries where status in ('pending', 'sending')")
+                ).scalar_one()
+            if not unfinished:
+                return time.perf_counter() - started
+            time.sleep(0.1)
     finally:
-        await sender.close()
+        stop.set()
+        worker.join(timeout=30)
 
 
 def add_participants(turnout: Any, event_id: str, participants: int) -> None:
@@ -217,20 +248,17 @@ def add_participants(turnout: Any, event_id: str, participants: int) -> None:
         uow.commit()
 
 
-def sync(turnout: Any, event_id: str, participants: int, port: int) -> None:
-    from turnout.bootstrap import delivery_sender
+def sync(turnout: Any, event_id: str, participants: int, port: int) -> float:
     from turnout.services.gate_sync import full_sync
 
     add_participants(turnout, event_id, participants)
-    sender = delivery_sender(turnout)
     before = receiver_counts(port)
     started = time.perf_counter()
     with turnout.uow() as uow:
         summary = full_sync(uow, event_id=event_id, actor="bench", reason="bench")
         uow.commit()
     enqueued = time.perf_counter() - started
-    asyncio.run(drain(sender))
-    elapsed = time.perf_counter() - started
+    elapsed = enqueued + deliver_all(turnout)
     after = receiver_counts(port)
     label = f"gate sync, {participants:,} participants"
     print(
@@ -238,6 +266,7 @@ def sync(turnout: Any, event_id: str, participants: int, port: int) -> None:
         f"got {after['distinct'] - before['distinct']} pages, "
         f"{(after['bytes'] - before['bytes']) / 1e6:.1f} MB)"
     )
+    return elapsed
 
 
 if __name__ == "__main__":

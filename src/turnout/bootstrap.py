@@ -18,8 +18,10 @@ import sqlalchemy as sa
 
 from turnout.adapters.address_guard import ResolvingAddressGuard
 from turnout.adapters.clock import SystemClock
+from turnout.adapters.cpu_load import CpuLoad
 from turnout.adapters.db.checkin_store import SqlCheckInStore
 from turnout.adapters.db.engine import make_engine, ping, sqlite_file
+from turnout.adapters.db.gate_traffic import SqlGateTraffic
 from turnout.adapters.db.sqlite_checkin_store import SqliteCheckInStore
 from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.db.write_turn import TurnTakingUnitOfWork, WriteTurn
@@ -46,6 +48,7 @@ from turnout.services.deliveries import DeliverySender
 from turnout.services.importing import Importer
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.mail_sending import MailSender, SenderPolicy
+from turnout.services.pacing import RushWatch
 from turnout.services.statistics import Statistics
 from turnout.services.ticketing import TicketBook
 
@@ -84,6 +87,20 @@ class Turnout:
     #: renders mail templates (ticket emails, the template editor's checks)
     template_renderer: TemplateRenderer = field(default_factory=JinjaTemplates)
     _background_turn: WriteTurn | None = None
+    _rush_watch: RushWatch | None = None
+
+    def rush_watch(self) -> RushWatch:
+        """This process's watch on the gates (``services.pacing``): the integrations' feeds and
+        deliveries give way while a rush is on (``TURNOUT_RUSH_SCANS_PER_SECOND``,
+        ``TURNOUT_DELIVERY_BUSY_CPU``)."""
+        if self._rush_watch is None:
+            self._rush_watch = RushWatch(
+                SqlGateTraffic(self.engine),
+                CpuLoad(),
+                scans_per_second=self.settings.rush_scans_per_second,
+                busy_cpu=self.settings.delivery_busy_cpu,
+            )
+        return self._rush_watch
 
     def uow(self, *, readonly: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, readonly=readonly)

@@ -51,24 +51,32 @@ class Settings(BaseSettings):
         gt=0,
         description="wait after a delivery's first failure; doubled per attempt, at most 1 h",
     )
-    integrations_yield: float = Field(
-        default=10.0,
+    rush_scans_per_second: float = Field(
+        default=200.0,
         ge=0,
         description=(
-            "after each batch of the integrations' feeds, wait this many times as long as it took:"
-            " gate scans and registrations come first"
+            "gate scans a second (repeats included) from which the gates are in a rush: the"
+            " integrations' feeds and deliveries give way (0: only a busy CPU means a rush)"
+        ),
+    )
+    integrations_yield: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "during a rush, after each batch of the integrations' feeds, wait this many times as long"
+            " as it took (0: no pause)"
         ),
     )
     delivery_yield_in_rush: float = Field(
         default=30.0,
         ge=0,
-        description="during a rush at the gates the sender waits this many times its batch's database time",
+        description="during a rush the sender waits this many times as long as its last batch took",
     )
     delivery_busy_cpu: float = Field(
         default=0.8,
         ge=0,
         le=1,
-        description="the CPUs' busy share from which the sender gives way as in a rush",
+        description="the CPUs' busy share from which the gates count as in a rush too (0: never)",
     )
     delivery_niceness: int = Field(
         default=19, ge=0, le=19, description="CPU niceness of the delivery sender's threads (0: as the rest)"

@@ -1275,6 +1275,24 @@ class AddressGuard(Protocol):
         ...
 
 
+class GateTraffic(Protocol):
+    """How many gate scans the database has recorded (every event; repeats and refusals too)."""
+
+    def scans_recorded(self) -> int | None:
+        """A counter that grows by one for each scan recorded (its value alone means nothing; two
+        readings a moment apart give the rate; on PostgreSQL it may lag by about a second), or None
+        where it cannot be read."""
+        ...
+
+
+class MachineLoad(Protocol):
+    """How busy this machine's CPUs are."""
+
+    def busy(self) -> float:
+        """The share of CPU time spent busy since the previous call, 0.0 to 1.0 (0.0 where unknown)."""
+        ...
+
+
 # --- check-in --------------------------------------------------------------------------------------
 # (the check-in store: scans decided by the service, stored by the adapter)
 

@@ -318,3 +318,18 @@ def claim_none_or(any_uows: UnitOfWorkFactory, clock: FakeClock, delivery_id: st
             secret_sealed="",
         )
     ]
+
+
+def test_a_retry_behind_its_own_later_changes_is_not_crowded_out_by_them(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    # p1's first change failed and waits for its retry; its ten later changes, queued earlier than
+    # that retry is due, come first in due order and fill every read of the claim
+    _, ids = setup(any_uows, clock, keys=["p1"] * 11)
+    (first,) = claim(any_uows, clock, limit=2)
+    assert first.id == ids[0]
+    retry_at = clock.now() + timedelta(seconds=30)
+    record(any_uows, [result(first, clock.now(), "failed", code=500, ok=None, next_at=retry_at)])
+    assert claim(any_uows, clock, limit=2) == []  # the retry is not due yet, the rest wait behind it
+    clock.advance(seconds=31)
+    assert [d.id for d in claim(any_uows, clock, limit=2)] == [ids[0]]

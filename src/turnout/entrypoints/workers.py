@@ -11,10 +11,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from turnout.adapters.cpu_load import CpuLoad
 from turnout.adapters.db.engine import checkpointer_for
 from turnout.bootstrap import Turnout, delivery_sender, mail_sender
 from turnout.services.feeds import FEED_PREFIX
+from turnout.services.pacing import RushWatch
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +50,30 @@ def repeat(
             stop.wait(idle_seconds)
 
 
-class Rush:
-    """Whether the gates are busy: the feeds relay handled a full batch (``messages`` facts) in one
-    cycle within the last ``seconds`` (check-ins arrive by the thousand a second in a rush)."""
-
-    def __init__(self, *, messages: int = 100, seconds: float = 2.0) -> None:
-        self.messages = messages
-        self.seconds = seconds
-        self._seen = -1e9
-
-    def saw(self, handled: int) -> None:
-        if handled >= self.messages:
-            self._seen = time.monotonic()
-
-    def recent(self) -> bool:
-        return time.monotonic() - self._seen < self.seconds
-
-
-#: shared by this process's feeds relay (which notices a rush) and delivery sender (which gives way)
-RUSH = Rush()
-
 #: messages in one feeds relay transaction (a few milliseconds of the writer turn)
 FEEDS_BATCH = 100
+
+
+#: the longest pause of the feeds or the sender during a rush (a batch that waited long for the
+#: write lock must not stall them for minutes: at least a batch every few seconds goes through)
+LONGEST_PAUSE = 5.0
+
+#: the sender's pause after a batch that was neither empty nor full
+GATHER_SECONDS = 0.05
+
+#: deliveries in one of the sender's batches during a rush (a short batch, then a long pause)
+RUSH_BATCH = 50
+
+
+def give_way(rush: RushWatch, stop: threading.Event, seconds: float) -> None:
+    """Pause for ``seconds`` (at most ``LONGEST_PAUSE``) while the rush lasts: back to work as soon
+    as it is over, or when ``stop`` is set."""
+    deadline = time.monotonic() + min(seconds, LONGEST_PAUSE)
+    while not stop.is_set() and rush.in_rush():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stop.wait(min(left, rush.sample_seconds))
 
 
 def is_feed(handler_name: str) -> bool:
@@ -93,9 +95,10 @@ def relay_loop(turnout: Turnout, stop: threading.Event) -> None:
 
 
 def feeds_relay_loop(turnout: Turnout, stop: threading.Event) -> None:
-    """Outbox -> the integrations' feeds (``services.feeds``: what each external system is owed),
-    paced: after a batch that took t seconds it waits ``TURNOUT_INTEGRATIONS_YIELD`` x t, so that
-    under a rush at the gates the feeds fall behind (and catch up after) rather than slow the scans."""
+    """Outbox -> the integrations' feeds (``services.feeds``: what each external system is owed).
+    While the gates are in a rush (``Turnout.rush_watch``), after a batch that took t seconds it
+    waits ``TURNOUT_INTEGRATIONS_YIELD`` x t: the feeds fall behind during the rush and catch up
+    after it, rather than slow the scans."""
     relay = turnout.relay(
         deliver_locally=not turnout.from_kafka,
         handler_filter=is_feed,
@@ -104,13 +107,13 @@ def feeds_relay_loop(turnout: Turnout, stop: threading.Event) -> None:
     )
     poll = turnout.settings.relay_poll_interval
     pace = turnout.settings.integrations_yield
+    rush = turnout.rush_watch()
 
     def step() -> int:
         started = time.perf_counter()
         done = relay.run_once()
-        RUSH.saw(done)
-        if done and pace:
-            stop.wait((time.perf_counter() - started) * pace)
+        if done and pace and rush.in_rush():
+            give_way(rush, stop, (time.perf_counter() - started) * pace)
         return done
 
     try:
@@ -207,14 +210,12 @@ def analytics_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: flo
 def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
     this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
-    ``poll_seconds`` after a batch that was not full. During a rush at the gates (``RUSH``: the feeds
-    are busy, or the CPUs are, ``TURNOUT_DELIVERY_BUSY_CPU``), a pause of
-    ``TURNOUT_DELIVERY_YIELD_IN_RUSH`` times the batch's database time after each batch: deliveries
-    fall behind during the rush and catch up after it."""
+    ``poll_seconds`` after a batch that was not full. While the gates are in a rush
+    (``Turnout.rush_watch``), a pause of ``TURNOUT_DELIVERY_YIELD_IN_RUSH`` times as long as the
+    batch took after each batch: deliveries fall behind during the rush and catch up after it."""
     niceness = turnout.settings.delivery_niceness
     pace = turnout.settings.delivery_yield_in_rush
-    busy_cpu = turnout.settings.delivery_busy_cpu
-    load = CpuLoad()
+    rush = turnout.rush_watch()
     lower_priority(niceness)
     sender = delivery_sender(turnout)
     loop = asyncio.new_event_loop()
@@ -224,12 +225,17 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
     try:
         while not stop.is_set():
             try:
-                handled = loop.run_until_complete(sender.send_batch(overlap=True))
+                in_rush = bool(pace) and rush.in_rush()
+                started = time.perf_counter()
+                handled = loop.run_until_complete(
+                    sender.send_batch(overlap=not in_rush, limit=RUSH_BATCH if in_rush else None)
+                )
                 failures = 0
-                if handled and pace and (RUSH.recent() or load.busy() >= busy_cpu):
-                    # a rush at the gates: its database steps, which hold the write lock, give way
-                    # (deliveries fall behind and catch up after it); otherwise it sends at full speed
-                    stop.wait(sender.last_database_seconds * pace)
+                if handled and in_rush:
+                    # paced by the batch's whole time (database, signing, HTTP): a rush keeps
+                    # nearly all the CPU and the write lock for the gates
+                    give_way(rush, stop, (time.perf_counter() - started) * pace)
+                    continue
             except Exception:
                 failures += 1
                 log.exception("delivery batch failed (%d in a row)", failures)
@@ -238,8 +244,10 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
             if handled < sender.policy.batch_size:
                 loop.run_until_complete(sender.flush())
                 # caught up: let the next deliveries gather for a moment, so a steady trickle
-                # (a delivery per gate scan) goes in a few larger transactions, not many small ones
-                stop.wait(poll_seconds)
+                # (a delivery per gate scan) goes in a few larger transactions, not many small ones;
+                # a shorter moment after a batch that held some (the next page of a sync waits for
+                # the one before to be recorded)
+                stop.wait(poll_seconds if not handled else GATHER_SECONDS)
     finally:
         try:
             loop.run_until_complete(sender.close())

@@ -26,7 +26,6 @@ import asyncio
 import json
 import logging
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -120,17 +119,15 @@ class DeliverySender:
         self.worker = worker
         self.rng = rng or random.Random()
         self.on_results = on_results
-        #: how long the last batch's claim and record took (the worker paces itself by it)
-        self.last_database_seconds = 0.0
         self._recording: asyncio.Future[None] | None = None
 
-    def claim(self) -> list[DueDelivery]:
-        """Read what is due, then lease it in a short write transaction (the read does not hold
-        SQLite's write lock, which gate scans need)."""
+    def claim(self, limit: int | None = None) -> list[DueDelivery]:
+        """Read what is due (at most ``limit``, or the policy's ``batch_size``), then lease it in a
+        short write transaction (the read does not hold SQLite's write lock, which gate scans need)."""
         policy = self.policy
         now = self.clock.now()
         with self.uow_factory(readonly=True) as uow:
-            due = uow.outbound.due(now=now, limit=policy.batch_size, breaker=policy.breaker)
+            due = uow.outbound.due(now=now, limit=limit or policy.batch_size, breaker=policy.breaker)
         if not due:
             return []
         with self.uow_factory() as uow:
@@ -140,15 +137,14 @@ class DeliverySender:
             uow.commit()
         return leased
 
-    async def send_batch(self, *, overlap: bool = False) -> int:
-        """Claim, send and record one batch; how many deliveries it held (0: nothing was due).
+    async def send_batch(self, *, overlap: bool = False, limit: int | None = None) -> int:
+        """Claim, send and record one batch of at most ``limit`` deliveries (default: the policy's
+        ``batch_size``); how many it held (0: nothing was due).
 
         ``overlap``: record this batch while the next is claimed and sent (``flush`` waits for the
         last one). The next claim cannot take a delivery of a key this batch still holds (they are
         ``sending`` until recorded): a later change still goes after an earlier one."""
-        started = time.perf_counter()
-        claimed = await asyncio.to_thread(self.claim)
-        self.last_database_seconds = time.perf_counter() - started
+        claimed = await asyncio.to_thread(self.claim, limit)
         if not claimed:
             await self.flush()
             return 0
@@ -158,17 +154,12 @@ class DeliverySender:
         gate = asyncio.Semaphore(self.policy.concurrency)
         results = await asyncio.gather(*(self._send_one(d, gate, checked[d.url]) for d in claimed))
         await self.flush()  # the batch before: recorded before this one is
-        recording = asyncio.ensure_future(asyncio.to_thread(self._timed_record, results))
+        recording = asyncio.ensure_future(asyncio.to_thread(self.record, results))
         if overlap:
             self._recording = recording
         else:
             await recording
         return len(claimed)
-
-    def _timed_record(self, results: Sequence[DeliveryResult]) -> None:
-        started = time.perf_counter()
-        self.record(results)
-        self.last_database_seconds += time.perf_counter() - started
 
     async def flush(self) -> None:
         """Wait until the batch still being recorded (``overlap``) is recorded."""
