@@ -153,10 +153,9 @@ class SqlOutboundStore:
         rows = self._candidates(now=now, cooled=cooled, limit=limit)
         kept = self._past_barriers(rows)
         if len(kept) < len(rows) == limit:
-            # some wait behind an earlier delivery of their key or a barrier (sync pages): read
-            # further, so that they do not crowd out the deliveries of other keys, events and systems
-            further = self._candidates(now=now, cooled=cooled, limit=limit * 4)
-            kept = self._past_barriers(further)[:limit]
+            # some wait behind a barrier (sync pages): read further, so that they do not crowd out
+            # the deliveries of other events and systems
+            kept = self._past_barriers(self._candidates(now=now, cooled=cooled, limit=limit * 4))[:limit]
         rows = kept
         found: list[DueDelivery] = []
         probes: set[tuple[str, str]] = set()
@@ -571,7 +570,6 @@ def _due_statement(dialect: str, status: str) -> sa.Select[Any]:
             d.c.system,
             d.c.type,
             d.c.ordering_key,
-            d.c.next_attempt_at,
             sa.cast(d.c.payload, sa.Text).label("payload_json"),
             d.c.attempts,
             d.c.created_at,
@@ -602,25 +600,19 @@ def _first_of_its_key(dialect: str) -> sa.ColumnElement[bool]:
     answered that question through the (event_id, system, seq) index, reading every earlier
     delivery of the system for each due one (46 s for one claim among 20,000 deliveries).
     SQLite answers the per-delivery question through the ordering index, and faster."""
-    unfinished_states = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+    d = outbound_deliveries
+    unfinished = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
     if dialect == "postgresql":
         u = outbound_deliveries.alias("unfinished")
         heads = (
             sa.select(u.c.event_id, u.c.system, u.c.ordering_key, sa.func.min(u.c.seq))
-            .where(u.c.status.in_(unfinished_states), u.c.ordering_key.is_not(None))
+            .where(u.c.status.in_(unfinished), u.c.ordering_key.is_not(None))
             .group_by(u.c.event_id, u.c.system, u.c.ordering_key)
         )
         return sa.or_(
-            outbound_deliveries.c.ordering_key.is_(None),
-            sa.tuple_(
-                outbound_deliveries.c.event_id,
-                outbound_deliveries.c.system,
-                outbound_deliveries.c.ordering_key,
-                outbound_deliveries.c.seq,
-            ).in_(heads),
+            d.c.ordering_key.is_(None),
+            sa.tuple_(d.c.event_id, d.c.system, d.c.ordering_key, d.c.seq).in_(heads),
         )
-    d = outbound_deliveries
-    unfinished = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
     e = outbound_deliveries.alias("earlier")
     return ~sa.exists().where(
         e.c.event_id == d.c.event_id,
