@@ -53,7 +53,7 @@ outbound_deliveries = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime),
-    sa.Index("ix_outbound_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index("ix_outbound_deliveries_due", "status", "next_attempt_at", "seq"),  # the claim's walk
     sa.Index("ix_outbound_deliveries_event_id_system_seq", "event_id", "system", "seq"),
     sa.Index("ix_outbound_deliveries_ordering", "event_id", "system", "ordering_key", "seq"),
 )
