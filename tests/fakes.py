@@ -19,6 +19,7 @@ from typing import Any, Self
 from tests.fakes_intake import FakeImportStore
 from tests.fakes_integrations import FakeIntegrationStore, FakeOutboundStore
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
+from tests.fakes_sagas import FakeAlertStore, FakeSagaStore
 from tests.fakes_spine import FakeMessageStore, FakeRateLimits, FakeStatistics
 from tests.fakes_tickets import FakeTicketStore
 from turnout.domain.access import Principal, Role
@@ -278,11 +279,15 @@ class FakeParticipantStore:
     def update_fields(self, participant_id: str, values: dict[str, Any]) -> None:
         self._rows[participant_id] = replace(self._rows[participant_id], **self._typed(values))
 
+    def delete(self, participant_id: str) -> None:
+        self._rows.pop(participant_id, None)
+
     def count_active(self, event_id: str) -> int:
         return sum(
             1
             for p in self._rows.values()
-            if p.event_id == event_id and p.status is ParticipantStatus.REGISTERED
+            if p.event_id == event_id
+            and p.status in (ParticipantStatus.REGISTERED, ParticipantStatus.TRANSFERRING)
         )
 
     def ids_by_email(self, event_id: str, emails: Sequence[str]) -> dict[str, str]:
@@ -390,6 +395,8 @@ class FakeUnitOfWork:
         self.imports = FakeImportStore(self.db)
         self.integrations = FakeIntegrationStore(self.db)
         self.outbound = FakeOutboundStore(self.db)
+        self.sagas = FakeSagaStore(self.db)
+        self.alerts = FakeAlertStore(self.db)
         return self
 
     def __exit__(

@@ -112,7 +112,16 @@ class FakeOutboundStore:
         for delivery_id, message in zip(ids, messages, strict=True):
             rows.append(
                 FakeDelivery(
-                    len(rows) + 1, delivery_id, message, DeliveryStatus.PENDING, 0, now, now, now, {}
+                    len(rows) + 1,
+                    delivery_id,
+                    message,
+                    DeliveryStatus.PENDING,
+                    0,
+                    now,
+                    now,
+                    now,
+                    {},
+                    retry_until=message.retry_until,
                 )
             )
         return ids
@@ -355,6 +364,13 @@ class FakeOutboundStore:
             if row.id == delivery_id and row.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD):
                 row.status, row.next_attempt_at, row.retry_until = DeliveryStatus.PENDING, now, retry_until
                 row.updated_at, row.delivered_at = now, None
+                return True
+        return False
+
+    def give_up(self, delivery_id: str, *, now: datetime, reason: str) -> bool:
+        for row in self._rows:
+            if row.id == delivery_id and row.status is DeliveryStatus.PENDING:
+                row.status, row.last_error, row.updated_at = DeliveryStatus.DEAD, reason, now
                 return True
         return False
 

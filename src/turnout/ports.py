@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     )
     from turnout.domain.integrations import BreakerPolicy, Integration
     from turnout.domain.participants import Participant, ParticipantInput
+    from turnout.domain.sagas import Alert, Saga
     from turnout.messages.base import Envelope, Fact, Message
     from turnout.messages.facts import ParticipantRegistered
 
@@ -277,6 +278,10 @@ class ParticipantStore(Protocol):
         ...
 
     def update_fields(self, participant_id: str, values: dict[str, Any]) -> None: ...
+
+    def delete(self, participant_id: str) -> None:
+        """Remove the participant (a transfer's new holder, when the transfer is undone)."""
+        ...
 
     def count_active(self, event_id: str) -> int:
         """Registered (not cancelled) participants of the event."""
@@ -1040,6 +1045,7 @@ class OutboundMessage:
     payload: dict[str, Any]  # the JSON body's ``data``
     ordering_key: str | None = None
     source_message_id: str | None = None  # the fact that caused it, if one did
+    retry_until: datetime | None = None  # retried until then (None: the setting's window)
 
 
 class IntegrationStore(Protocol):
@@ -1207,6 +1213,11 @@ class DeliveryLog(Protocol):
 
     def counts(self, event_id: str) -> dict[str, dict[str, int]]:
         """system -> status -> deliveries."""
+        ...
+
+    def give_up(self, delivery_id: str, *, now: datetime, reason: str) -> bool:
+        """Make a pending delivery ``dead`` with ``reason`` (a saga no longer waits for it); False
+        when it is being sent or already finished."""
         ...
 
 
@@ -1467,6 +1478,75 @@ class Batcher(Protocol[_ItemT_contra, _AnswerT_co]):
         ...
 
 
+# --- sagas and alerts ------------------------------------------------------------------------------
+
+
+class SagaStore(Protocol):
+    """Sagas with their steps, and the locks they hold (``uow.sagas``)."""
+
+    def lock(self, resource: str, *, saga_id: str, now: datetime, expires_at: datetime) -> str | None:
+        """Take ``resource``'s lock for ``saga_id`` (or a lock whose saga was lost: expired); None
+        when taken, else the id of the saga that holds it."""
+        ...
+
+    def unlock(self, resource: str, *, saga_id: str) -> None: ...
+
+    def holders(self, resources: Sequence[str], *, now: datetime) -> dict[str, str]:
+        """resource -> the saga that holds its lock, for those of ``resources`` that are held."""
+        ...
+
+    def add(self, saga: Saga, *, wake_at: datetime) -> None: ...
+
+    def save(self, saga: Saga, *, wake_at: datetime) -> None:
+        """Store the saga's state, data and steps; a worker looks at it again at ``wake_at``."""
+        ...
+
+    def get(self, saga_id: str, *, for_update: bool = False) -> Saga | None: ...
+
+    def find(
+        self, *, event_id: str | None = None, states: Sequence[str] = (), limit: int = 100
+    ) -> list[Saga]:
+        """Newest first."""
+        ...
+
+    def due(self, *, now: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` running or compensating sagas due to be looked at (``wake_at`` passed; no
+        worker's lease), the longest due first (a read: the idle worker takes no write lock)."""
+        ...
+
+    def lease(
+        self, saga_ids: Sequence[str], *, now: datetime, lease_seconds: float, worker: str
+    ) -> list[str]:
+        """Lease those of ``saga_ids`` that no other worker leased meanwhile; their ids."""
+        ...
+
+    def release(self, saga_id: str, *, worker: str) -> None: ...
+
+    def waiting_on(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
+        """Wake the active sagas waiting for these deliveries."""
+        ...
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(kind, state) -> sagas."""
+        ...
+
+
+class AlertStore(Protocol):
+    """Operator alerts (``uow.alerts``)."""
+
+    def add(self, alert: Alert) -> None: ...
+
+    def get(self, alert_id: str) -> Alert | None: ...
+
+    def find(self, *, state: str | None = None, event_id: str | None = None, limit: int = 100) -> list[Alert]:
+        """Newest first."""
+        ...
+
+    def acknowledge(self, alert_id: str, *, by: str, now: datetime) -> bool:
+        """False when it is not open (unknown, or acknowledged already)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction, the repositories that share it, and the outbox.
 
@@ -1525,6 +1605,12 @@ class UnitOfWork(Protocol):
 
     @property
     def outbound(self) -> OutboundStore: ...
+
+    @property
+    def sagas(self) -> SagaStore: ...
+
+    @property
+    def alerts(self) -> AlertStore: ...
 
     @property
     def imports(self) -> ImportStore: ...

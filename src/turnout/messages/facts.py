@@ -101,3 +101,29 @@ class TicketReissued(Fact):
     participant_id: str
     ticket_version: int
     actor: str
+
+
+# --- sagas ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketTransferred(Fact):
+    """A ticket passed to another person (a transfer saga completed): the old holder's ticket is
+    revoked, the new holder has their own. Ids only."""
+
+    TYPE = "ticket.transferred"
+
+    participant_id: str  # the previous holder
+    new_participant_id: str
+    saga_id: str
+
+
+@dataclass(frozen=True)
+class AlertRaised(Fact):
+    """An operator alert was stored (a compensation failed). Ids and code only."""
+
+    TYPE = "alert.raised"
+
+    alert_id: str
+    code: str
+    saga_id: str | None = None

@@ -138,6 +138,7 @@ class SqlOutboundStore:
                     "status": DeliveryStatus.PENDING.value,
                     "attempts": 0,
                     "next_attempt_at": now,
+                    "retry_until": message.retry_until,
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -571,6 +572,14 @@ class SqlOutboundStore:
                 updated_at=now,
                 delivered_at=None,
             )
+        )
+        return bool(result.rowcount)
+
+    def give_up(self, delivery_id: str, *, now: datetime, reason: str) -> bool:
+        result = self.conn.execute(
+            outbound_deliveries.update()
+            .where(_D.id == delivery_id, _D.status == DeliveryStatus.PENDING.value)
+            .values(status=DeliveryStatus.DEAD.value, last_error=reason, updated_at=now)
         )
         return bool(result.rowcount)
 

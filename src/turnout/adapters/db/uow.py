@@ -34,6 +34,7 @@ from turnout.adapters.db.repositories import (
     GateRepository,
     IdempotencyStore,
 )
+from turnout.adapters.db.saga_store import SqlAlertStore, SqlSagaStore
 from turnout.adapters.db.statistics_store import SqlStatistics
 from turnout.adapters.db.ticket_store import SqlTicketStore
 from turnout.messages.base import Envelope, Message
@@ -56,6 +57,8 @@ class SqlUnitOfWork:
     imports: SqlImportStore
     integrations: SqlIntegrationStore
     outbound: SqlOutboundStore
+    sagas: SqlSagaStore
+    alerts: SqlAlertStore
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -97,6 +100,8 @@ class SqlUnitOfWork:
         self.imports = SqlImportStore(conn)
         self.integrations = SqlIntegrationStore(conn)
         self.outbound = SqlOutboundStore(conn)
+        self.sagas = SqlSagaStore(conn)
+        self.alerts = SqlAlertStore(conn)
         return self
 
     def __exit__(
