@@ -49,8 +49,10 @@ from turnout.services.importing import Importer
 from turnout.services.keys import KeyAuthenticator
 from turnout.services.mail_sending import MailSender, SenderPolicy
 from turnout.services.pacing import RushWatch
+from turnout.services.sagas import SagaPolicy, SagaRegistry
 from turnout.services.statistics import Statistics
 from turnout.services.ticketing import TicketBook
+from turnout.services.transfer import transfer_saga
 
 # The message bus's adapters are imported where they are used: they import ``prometheus_client``,
 # which must not happen before ``turnout serve`` / ``worker`` set up the metrics directory (the
@@ -86,8 +88,18 @@ class Turnout:
     on_close: list[Callable[[], None]] = field(default_factory=list)
     #: renders mail templates (ticket emails, the template editor's checks)
     template_renderer: TemplateRenderer = field(default_factory=JinjaTemplates)
+    #: the sagas' step definitions by kind (``services.transfer`` and the others)
+    sagas: SagaRegistry = field(default_factory=SagaRegistry)
     _background_turn: WriteTurn | None = None
     _rush_watch: RushWatch | None = None
+
+    def saga_policy(self) -> SagaPolicy:
+        return SagaPolicy(
+            deadline_seconds=self.settings.transfer_deadline_seconds,
+            retry_seconds=self.settings.saga_retry_seconds,
+            undo_attempts=self.settings.saga_undo_attempts,
+            lease_seconds=self.settings.saga_lease_seconds,
+        )
 
     def rush_watch(self) -> RushWatch:
         """This process's watch on the gates (``services.pacing``): the integrations' feeds and
@@ -240,6 +252,7 @@ def bootstrap(
         address_guard=ResolvingAddressGuard(allow_private=settings.allow_private_webhooks),
     )
     turnout.on_close.append(checkin.close)
+    turnout.sagas.add(transfer_saga(tickets))
     register_handlers(turnout)
     register_extra_handlers(turnout)
     from turnout.adapters.outbox import install_lag_gauge, read_bus
@@ -370,6 +383,7 @@ def delivery_sender(
             **{
                 "concurrency": settings.delivery_concurrency,
                 "retry_hours": settings.delivery_retry_hours,
+                "lease_seconds": settings.delivery_lease_seconds,
                 "backoff_seconds": settings.delivery_backoff_seconds,
                 "breaker": BreakerPolicy(
                     failures_to_open=settings.delivery_breaker_failures,

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
     delivery_retry_hours: float = Field(default=24.0, gt=0, description="after this a delivery is dead")
+    delivery_lease_seconds: float = Field(
+        default=120.0, gt=0, description="a stopped worker's deliveries are sent again after this"
+    )
     delivery_concurrency: int = Field(default=32, ge=1)
     delivery_backoff_seconds: float = Field(
         default=5.0,
@@ -90,6 +93,21 @@ class Settings(BaseSettings):
     analytics_interval_seconds: int = Field(
         default=900, ge=10, description="analytics sent to the analytics platform while an event is live"
     )
+
+    # sagas (docs/sagas.md)
+    transfer_deadline_seconds: float = Field(
+        default=600.0, gt=0, description="a transfer the gate system has not accepted by then is undone"
+    )
+    saga_undo_attempts: int = Field(
+        default=3, ge=1, description="a compensation that fails this often raises an operator alert"
+    )
+    saga_retry_seconds: float = Field(
+        default=5.0, gt=0, description="a retriable step's wait before it runs again"
+    )
+    saga_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a stopped worker's sagas are taken over after this"
+    )
+    alert_email: str | None = Field(default=None, description="operator alerts are emailed here too")
 
     # mail
     mail_rate_per_second: float = Field(default=50.0, gt=0)

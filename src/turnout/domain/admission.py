@@ -9,7 +9,8 @@ found — the participant (``unknown_token``); those refusals are built with ``D
 Order of the checks (the first that fails gives the code):
 
 1. ticket: ``unknown_token`` -> ``revoked`` (the token's version is older than the participant's)
-   -> ``participant_cancelled``
+   -> ``participant_cancelled`` / ``transfer_in_progress`` (a transfer of this ticket, or to this
+   person, is running) / ``ticket_transferred`` (passed on to another person)
 2. place and time: ``event_not_live`` -> ``gate_closed`` -> ``method_not_allowed`` ->
    ``direction_not_allowed``
 3. BLE debounce: a beacon detection at the same gate within the window repeats the earlier answer,
@@ -52,6 +53,8 @@ DENIAL_CODES = (
     "unknown_token",
     "revoked",
     "participant_cancelled",
+    "transfer_in_progress",
+    "ticket_transferred",
     "event_not_live",
     "gate_closed",
     "method_not_allowed",
@@ -86,7 +89,7 @@ class TicketState:
     """
 
     participant_id: str
-    status: str  # registered | cancelled
+    status: str  # registered | cancelled | transferring | pending_transfer | transferred
     check_in_status: CheckInStatus
     ticket_version: int
     token_version: int | None
@@ -149,6 +152,13 @@ def default_direction(gate: Gate) -> Direction:
     return Direction.OUT if gate.direction is GateDirection.OUT else Direction.IN
 
 
+_STATUS_DENIALS = {
+    "transferring": "transfer_in_progress",
+    "pending_transfer": "transfer_in_progress",
+    "transferred": "ticket_transferred",
+}
+
+
 def admit(
     scan: Scan,
     ticket: TicketState | None,
@@ -164,7 +174,7 @@ def admit(
     if ticket.token_version is not None and ticket.token_version < ticket.ticket_version:
         return _DENIED["revoked"]
     if ticket.status != "registered":
-        return _DENIED["participant_cancelled"]
+        return _DENIED[_STATUS_DENIALS.get(ticket.status, "participant_cancelled")]
     if event.status is not _LIVE:
         return _DENIED["event_not_live"]
     if not gate.is_open_at(scan.occurred_at):

@@ -46,6 +46,9 @@ REQUIRED = ("name", "email")
 class ParticipantStatus(StrEnum):
     REGISTERED = "registered"
     CANCELLED = "cancelled"
+    TRANSFERRING = "transferring"  # their ticket is being passed on (a transfer saga runs)
+    PENDING_TRANSFER = "pending_transfer"  # receiving a ticket; valid once the transfer completes
+    TRANSFERRED = "transferred"  # their ticket was passed on to another person
 
 
 class CheckInStatus(StrEnum):
@@ -58,6 +61,7 @@ class Source(StrEnum):
     API = "api"
     FORM = "form"
     IMPORT = "import"
+    TRANSFER = "transfer"
 
 
 @dataclass(slots=True)

@@ -441,6 +441,9 @@ def _register_areas() -> None:
     from turnout.entrypoints import cli_deliveries
 
     cli_deliveries.register(app)
+    from turnout.entrypoints import cli_sagas
+
+    cli_sagas.register(app)
 
 
 _register_areas()

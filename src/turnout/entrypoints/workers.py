@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -207,6 +208,21 @@ def analytics_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: flo
     repeat(step, stop, name="analytics feed", idle_seconds=poll_seconds, backoff_seconds=poll_seconds)
 
 
+def sagas_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.1) -> None:
+    """Advance the sagas due to be looked at (``services.sagas.advance_due_sagas``): those whose
+    awaited delivery finished, whose wait or retry is up, or whose worker stopped (its lease ended:
+    a saga a killed worker left is taken over and goes on from its record)."""
+    from turnout.services.sagas import advance_due_sagas
+
+    policy = turnout.saga_policy()
+    worker = f"sagas-{socket.gethostname()}-{os.getpid()}"
+
+    def step() -> int:
+        return advance_due_sagas(turnout.turn_taking_uow, turnout.sagas, policy=policy, worker=worker)
+
+    repeat(step, stop, name="sagas", idle_seconds=poll_seconds, backoff_seconds=1.0)
+
+
 def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
     this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
@@ -275,6 +291,7 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
     ("stream-consumer", stream_consumer_loop),
     ("analytics-feed", analytics_loop),
     ("deliveries", deliveries_loop),
+    ("sagas", sagas_loop),
 ]
 
 

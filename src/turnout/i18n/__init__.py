@@ -12,7 +12,17 @@ from importlib import import_module
 from typing import Any
 
 LOCALES = ("ko", "en")
-_AREAS = ("spine", "messaging", "intake", "tickets", "attendance", "web", "integrations", "deliveries")
+_AREAS = (
+    "spine",
+    "messaging",
+    "intake",
+    "tickets",
+    "attendance",
+    "web",
+    "integrations",
+    "deliveries",
+    "sagas",
+)
 
 
 @cache

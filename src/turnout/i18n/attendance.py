@@ -7,6 +7,14 @@ CATALOG: dict[str, dict[str, str]] = {
     "denied": {"ko": "입장 불가", "en": "Denied"},
     # refusal codes (the token codes are in the tickets catalogue)
     "participant_cancelled": {"ko": "취소된 참가 신청입니다.", "en": "This registration was cancelled."},
+    "transfer_in_progress": {
+        "ko": "이 티켓은 양도 처리 중입니다. 잠시 후 다시 시도해 주십시오.",
+        "en": "This ticket is being transferred. Try again shortly.",
+    },
+    "ticket_transferred": {
+        "ko": "다른 사람에게 양도된 티켓입니다.",
+        "en": "This ticket was transferred to another person.",
+    },
     "event_not_live": {"ko": "행사가 진행 중이 아닙니다.", "en": "The event is not live."},
     "gate_closed": {"ko": "지금은 이 게이트가 닫혀 있습니다.", "en": "This gate is closed now."},
     "method_not_allowed": {

@@ -16,6 +16,20 @@ CATALOG: dict[str, dict[str, str]] = {
     "web.events.status": {"ko": "상태", "en": "Status"},
     "web.events.starts": {"ko": "시작", "en": "Starts"},
     "web.dashboard": {"ko": "대시보드", "en": "Dashboard"},
+    "web.alerts.title": {"ko": "확인이 필요한 알림", "en": "Alerts to act on"},
+    "web.alerts.code.compensation_failed": {
+        "ko": "되돌리기 실패",
+        "en": "Could not be undone",
+    },
+    "web.alerts.saga": {"ko": "작업(사가)", "en": "Saga"},
+    "web.alerts.what_to_do": {
+        "ko": "외부 시스템의 상태를 확인해 바로잡은 뒤 알림을 확인 처리하십시오 "
+        "(POST /api/v1/alerts/<id>/ack). 수신 측을 고쳤다면 turnout sagas retry 로 "
+        "되돌리기를 다시 시도할 수 있습니다.",
+        "en": "Check the external system and put it right, then acknowledge the alert "
+        "(POST /api/v1/alerts/<id>/ack). Once the receiver is fixed, turnout sagas retry "
+        "tries the undo again.",
+    },
     "web.registration_page": {"ko": "등록 페이지", "en": "Registration page"},
     "web.sent_mail": {"ko": "발송 메일", "en": "Sent mail"},
     "web.status.draft": {"ko": "준비 중", "en": "Draft"},

@@ -79,6 +79,7 @@ class TicketBook:
 
 REASON_REISSUED = "reissued"
 REASON_CANCELLED = "cancelled"
+REASON_TRANSFERRED = "transferred"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,8 @@ def _locked_participant(uow: UnitOfWork, participant_id: str) -> Participant:
     return participant
 
 
-def _revoke(uow: UnitOfWork, *, participant: Participant, reason: str) -> None:
+def revoke_ticket(uow: UnitOfWork, *, participant: Participant, reason: str) -> None:
+    """Put the participant's current token on the revocation list."""
     if not participant.token:
         return
     uow.tickets.revoke(
@@ -111,16 +113,22 @@ def _revoke(uow: UnitOfWork, *, participant: Participant, reason: str) -> None:
     )
 
 
+def _refuse_while_transferring(participant: Participant) -> None:
+    if participant.status in (ParticipantStatus.TRANSFERRING, ParticipantStatus.PENDING_TRANSFER):
+        raise Conflict("transfer_in_progress", participant_id=participant.id)
+
+
 def reissue_ticket(uow: UnitOfWork, *, tickets: TicketBook, participant_id: str, actor: str) -> Participant:
     """A new ticket version and token; the old token goes on the revocation list. Emits
     ``ticket.reissued`` (whose handler queues the new ticket's email). Returns the participant."""
     participant = _locked_participant(uow, participant_id)
-    if participant.status == ParticipantStatus.CANCELLED:
-        raise Conflict("participant_cancelled")
+    _refuse_while_transferring(participant)
+    if participant.status != ParticipantStatus.REGISTERED:
+        raise Conflict("participant_cancelled", status=participant.status.value)
     version = participant.ticket_version + 1
     event_id = participant.event_id
     token = tickets.mint(uow, event_id=event_id, participant_id=participant.id, version=version)
-    _revoke(uow, participant=participant, reason=REASON_REISSUED)
+    revoke_ticket(uow, participant=participant, reason=REASON_REISSUED)
     uow.participants.update_fields(
         participant.id, {"token": token, "ticket_version": version, "updated_at": uow.clock.now()}
     )
@@ -142,9 +150,10 @@ def cancel_participant(uow: UnitOfWork, *, participant_id: str, actor: str) -> P
     """Status ``cancelled``, ticket revoked, ``participant.cancelled`` emitted. Cancelling again
     changes nothing and emits nothing. Returns the participant."""
     participant = _locked_participant(uow, participant_id)
-    if participant.status == ParticipantStatus.CANCELLED:
+    if participant.status in (ParticipantStatus.CANCELLED, ParticipantStatus.TRANSFERRED):
         return participant
-    _revoke(uow, participant=participant, reason=REASON_CANCELLED)
+    _refuse_while_transferring(participant)
+    revoke_ticket(uow, participant=participant, reason=REASON_CANCELLED)
     uow.participants.update_fields(
         participant.id, {"status": ParticipantStatus.CANCELLED.value, "updated_at": uow.clock.now()}
     )

@@ -51,6 +51,10 @@ def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+# a transfer's old holder keeps their place until it completes (the new holder then takes it)
+_HOLDING_A_PLACE = (ParticipantStatus.REGISTERED.value, ParticipantStatus.TRANSFERRING.value)
+
+
 class SqlParticipantStore:
     """``ports.ParticipantStore`` over the unit of work's connection."""
 
@@ -73,7 +77,7 @@ class SqlParticipantStore:
             self.conn.execute(
                 sa.select(sa.func.count())
                 .select_from(P)
-                .where(P.c.event_id == event_id, P.c.status == ParticipantStatus.REGISTERED.value)
+                .where(P.c.event_id == event_id, P.c.status.in_(_HOLDING_A_PLACE))
             ).scalar_one()
         )
 
@@ -109,6 +113,9 @@ class SqlParticipantStore:
 
     def update_fields(self, participant_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(P.update().where(P.c.id == participant_id).values(**values))
+
+    def delete(self, participant_id: str) -> None:
+        self.conn.execute(P.delete().where(P.c.id == participant_id))
 
     def search(
         self,

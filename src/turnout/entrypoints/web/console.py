@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from turnout.domain.access import Permission, Principal, Role, authorize
+from turnout.domain.access import PERMISSIONS, Permission, Principal, Role, authorize
 from turnout.domain.errors import DomainError
 from turnout.entrypoints.api.deps import TurnoutDep, get_principal
 from turnout.entrypoints.web.session import COOKIE, MAX_AGE_SECONDS, SessionSealer
 from turnout.entrypoints.web.templating import page_locale, render
+from turnout.services import alerts as alert_service
 from turnout.services import events as event_service
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +77,11 @@ def dashboard(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
         with turnout.uow(readonly=True) as uow:
             event = event_service.get_event(uow, event_id=event_id)
             gates = uow.gates.list_for_event(event_id)
+            manages = Permission.EVENT_MANAGE in PERMISSIONS[principal.role]
+            alerts = alert_service.list_alerts(uow, state="open", event_id=event_id) if manages else []
     except DomainError as error:
         status = 404 if error.code.endswith("not_found") else 403
         return render(request, "console_error.html", status_code=status, code=error.code)
-    return render(request, "dashboard.html", event=event, gate_names={g.id: g.name for g in gates})
+    return render(
+        request, "dashboard.html", event=event, gate_names={g.id: g.name for g in gates}, alerts=alerts
+    )

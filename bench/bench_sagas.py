@@ -1,0 +1,158 @@
+"""Ticket-transfer sagas: how many complete per second against a local receiver (issue 15: at least
+200/s on PostgreSQL).
+
+``--transfers`` participants (each with a gate-management and an attendee-app integration pointing
+at a local receiver: uvicorn, its own process, verifying every signature) are transferred: each
+transfer is started as the API starts it (``services.transfer.transfer_ticket``, one transaction,
+``--starters`` threads), while the worker's own delivery and saga loops (``turnout worker``'s
+``deliveries_loop`` and ``sagas_loop``) run beside them. The figure is completed sagas over the
+time from the first start to the last saga completed.
+
+    .venv/bin/python bench/bench_sagas.py [--transfers 2000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench_deliveries import SECRET, add_participants, database, free_port, receiver_counts, start_receiver
+from ceiling import measure_ceiling, scaled
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--transfers", type=int, default=2000)
+    parser.add_argument("--starters", type=int, default=4, help="threads starting transfers (API requests)")
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
+    args = parser.parse_args()
+
+    ceiling = measure_ceiling()
+    if ceiling is not None:
+        print(f"{'ceiling: GET /health':<28} {ceiling:>9,.0f}/s  (wrk, c=32, turnout serve --workers 2)")
+    workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
+    url = database(args, workdir)
+    os.environ.update(
+        {
+            "TURNOUT_DATABASE_URL": url,
+            "TURNOUT_VAR_DIR": str(workdir / "var"),
+            "TURNOUT_SECRET_KEY": "bench-secret-key",
+            "TURNOUT_BROKER_URL": "",
+            "TURNOUT_ALLOW_PRIVATE_WEBHOOKS": "1",
+        }
+    )
+    from turnout.adapters.db.migrate import upgrade
+    from turnout.bootstrap import bootstrap
+    from turnout.domain.integrations import Integration, IntegrationSystem
+    from turnout.domain.sagas import SagaKind
+    from turnout.entrypoints.workers import deliveries_loop, sagas_loop
+    from turnout.services.events import create_event
+    from turnout.services.transfer import transfer_ticket
+
+    upgrade(url)
+    turnout = bootstrap()
+    port = free_port()
+    receiver = start_receiver(port)
+    try:
+        now = datetime.now(UTC)
+        with turnout.uow() as uow:
+            event = create_event(
+                uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8)
+            )
+            sealed = turnout.sealer.seal(SECRET)
+            for system in (IntegrationSystem.GATE_MANAGEMENT, IntegrationSystem.ATTENDEE_APP):
+                uow.integrations.put(
+                    Integration(
+                        event.id, system, f"http://127.0.0.1:{port}/hooks", sealed, True, None, now, now
+                    )
+                )
+            uow.commit()
+        add_participants(turnout, event.id, args.transfers)
+        with turnout.uow(readonly=True) as uow:
+            people = list(
+                uow.conn.execute(
+                    sa.text("select id from participants where event_id = :e"), {"e": event.id}
+                ).scalars()
+            )
+        print(f"database: {turnout.dialect}; receiver: uvicorn on :{port} (verifies every signature)")
+        definition, policy = turnout.sagas[SagaKind.TRANSFER], turnout.saga_policy()
+
+        def start(n_pid: tuple[int, str]) -> None:
+            n, pid = n_pid
+            with turnout.uow() as uow:
+                transfer_ticket(
+                    uow,
+                    definition=definition,
+                    policy=policy,
+                    participant_id=pid,
+                    data={"name": f"양수인{n}", "email": f"new{n}@example.com"},
+                    actor="bench",
+                )
+                uow.commit()
+
+        before = receiver_counts(port)
+        stop = threading.Event()
+        loops = [
+            threading.Thread(target=loop, args=(turnout, stop), daemon=True)
+            for loop in (deliveries_loop, sagas_loop)
+        ]
+        started = time.perf_counter()
+        for thread in loops:
+            thread.start()
+        with ThreadPoolExecutor(args.starters) as pool:
+            list(pool.map(start, enumerate(people)))
+        all_started = time.perf_counter() - started
+        try:
+            while True:
+                counts = saga_states(turnout)
+                if counts.get("running", 0) + counts.get("compensating", 0) == 0:
+                    break
+                if time.perf_counter() - started > 600:
+                    print("gave up after 600 s", counts, file=sys.stderr)
+                    break
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - started
+        finally:
+            stop.set()
+            for thread in loops:
+                thread.join(timeout=30)
+        after = receiver_counts(port)
+        completed = counts.get("completed", 0)
+        rate = completed / elapsed
+        got = after["distinct"] - before["distinct"]
+        print(
+            f"{'transfer sagas completed':<28} {rate:>9,.0f}/s  ({completed:,} of {args.transfers:,} "
+            f"in {elapsed:.2f} s; all started in {all_started:.2f} s; states {counts}; receiver got "
+            f"{got:,} deliveries, {after['bad_signatures']} bad signatures)"
+        )
+        target = scaled(200, ceiling)
+        verdict = "met" if rate >= target else "NOT met"
+        print(f"target >= 200 sagas/s ({target:,.0f}/s at this ceiling): {verdict}")
+    finally:
+        receiver.terminate()
+        receiver.wait()
+        turnout.close()
+
+
+def saga_states(turnout: Any) -> dict[str, int]:
+    with turnout.uow(readonly=True) as uow:
+        return {
+            state: int(n)
+            for state, n in uow.conn.execute(sa.text("select state, count(*) from sagas group by state"))
+        }
+
+
+if __name__ == "__main__":
+    main()
