@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from turnout.domain.sagas import ALERT_ACKNOWLEDGED, ALERT_OPEN, Alert, Saga, SagaState
+from turnout.domain.integrations import DeliveryStatus
+from turnout.domain.sagas import ALERT_ACKNOWLEDGED, ALERT_OPEN, Alert, Saga, SagaState, StepState
 
 if TYPE_CHECKING:
     from tests.fakes import FakeDatabase
@@ -86,6 +87,21 @@ class FakeSagaStore:
             ),
             key=lambda r: r.wake_at,
         )[:limit]
+        answered = {  # deliveries with an answer (the fake outbound store's rows)
+            d.id
+            for d in self._db.tables.get("outbound_deliveries", [])
+            if d.status in (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD)
+            or (d.last_status_code is not None and 400 <= d.last_status_code < 500)
+        }
+        waiting = (StepState.WAITING, StepState.UNDOING)
+        found += [
+            r
+            for r in self._rows.values()
+            if r.saga.state in _ACTIVE
+            and r.wake_at > now
+            and (r.lease_until is None or r.lease_until < now)
+            and any(s.state in waiting and s.delivery_id in answered for s in r.saga.steps)
+        ][: limit - len(found)]
         return [r.saga.id for r in found]
 
     def lease(
@@ -103,12 +119,6 @@ class FakeSagaStore:
         row = self._rows.get(saga_id)
         if row is not None and row.leased_by == worker:
             row.lease_until, row.leased_by = None, None
-
-    def waiting_on(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
-        wanted = set(delivery_ids)
-        for r in self._rows.values():
-            if r.saga.state in _ACTIVE and any(s.delivery_id in wanted for s in r.saga.steps):
-                r.wake_at = now
 
     def counts(self) -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}

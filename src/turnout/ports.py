@@ -1510,8 +1510,10 @@ class SagaStore(Protocol):
         ...
 
     def due(self, *, now: datetime, limit: int) -> list[str]:
-        """Up to ``limit`` running or compensating sagas due to be looked at (``wake_at`` passed; no
-        worker's lease), the longest due first (a read: the idle worker takes no write lock)."""
+        """Up to ``limit`` running or compensating sagas under no worker's lease that are due to be
+        looked at: their ``wake_at`` passed (the longest due first), or the delivery they wait for
+        has an answer (delivered, dead, or refused with a 4xx). A read: an idle worker takes no
+        write lock, and the sender never writes to a saga."""
         ...
 
     def lease(
@@ -1521,10 +1523,6 @@ class SagaStore(Protocol):
         ...
 
     def release(self, saga_id: str, *, worker: str) -> None: ...
-
-    def waiting_on(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
-        """Wake the active sagas waiting for these deliveries."""
-        ...
 
     def counts(self) -> dict[tuple[str, str], int]:
         """(kind, state) -> sagas."""

@@ -19,7 +19,7 @@ from turnout.domain.sagas import (
     StepRecord,
     StepState,
 )
-from turnout.ports import UnitOfWorkFactory
+from turnout.ports import OutboundMessage, UnitOfWorkFactory
 
 
 def saga(event_id: str, clock: FakeClock, *, resource: str = "participant:p1") -> Saga:
@@ -103,12 +103,17 @@ def test_a_saga_round_trips_with_its_steps_and_is_found_by_event_and_state(
         assert uow.sagas.get("nope") is None
 
 
-def test_due_sagas_are_leased_once_and_a_finished_delivery_wakes_its_saga(
+def test_due_sagas_are_leased_once_and_a_saga_is_due_once_its_delivery_has_an_answer(
     any_uows: UnitOfWorkFactory, clock: FakeClock
 ) -> None:
     event_id = new_event(any_uows)
+    with any_uows() as uow:
+        (delivery_id,) = uow.outbound.enqueue(
+            [OutboundMessage(event_id, "gate-management", "ticket.transferred", {})], now=clock.now()
+        )
+        uow.commit()
     waiting = saga(event_id, clock, resource="participant:a")
-    waiting.steps[0].state, waiting.steps[0].delivery_id = StepState.WAITING, "delivery-1"
+    waiting.steps[0].state, waiting.steps[0].delivery_id = StepState.WAITING, delivery_id
     due = saga(event_id, clock, resource="participant:b")
     finished = saga(event_id, clock, resource="participant:c")
     finished.state = SagaState.COMPLETED
@@ -121,8 +126,8 @@ def test_due_sagas_are_leased_once_and_a_finished_delivery_wakes_its_saga(
         assert uow.sagas.due(now=clock.now(), limit=10) == [due.id]
         assert uow.sagas.lease([due.id], now=clock.now(), lease_seconds=60, worker="w1") == [due.id]
         assert uow.sagas.lease([due.id], now=clock.now(), lease_seconds=60, worker="w2") == []  # w1's
-        assert uow.sagas.due(now=clock.now(), limit=10) == []
-        uow.sagas.waiting_on(["delivery-1", "other"], now=clock.now())
+        assert uow.sagas.due(now=clock.now(), limit=10) == []  # the other one waits for its delivery
+        assert uow.outbound.give_up(delivery_id, now=clock.now(), reason="test") is True  # an answer: dead
         uow.commit()
     with any_uows() as uow:
         assert uow.sagas.due(now=clock.now(), limit=10) == [waiting.id]

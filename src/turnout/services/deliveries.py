@@ -279,7 +279,6 @@ class DeliverySender:
         with self.uow_factory() as uow:
             results = uow.outbound.record(results, worker=self.worker, breaker=self.policy.breaker)
             now = self.clock.now()
-            uow.sagas.waiting_on([r.delivery_id for r in results], now=now)  # a saga may wait for one
             uow.audit.record_many(
                 [
                     AuditEntry(

@@ -12,6 +12,7 @@ gets it twice can tell. A compensation that fails ``undo_attempts`` times raises
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ from turnout.domain.sagas import (
     step_failed,
     validate_definition,
 )
-from turnout.ports import OutboundMessage, UnitOfWork, UnitOfWorkFactory
+from turnout.ports import AuditEntry, OutboundMessage, UnitOfWork, UnitOfWorkFactory
 from turnout.services.alerts import raise_alert
 
 # --- what a step does -------------------------------------------------------------------------------
@@ -71,6 +72,8 @@ class StepFailed(Exception):
 class SagaContext:
     uow: UnitOfWork
     saga: Saga
+    #: the audit entries of this move, written in one statement when it is recorded
+    audit: list[AuditEntry] = field(default_factory=list)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -164,17 +167,20 @@ def begin_saga(
         updated_at=now,
         actor=actor,
     )
-    uow.sagas.add(saga, wake_at=now)
-    uow.audit.record(
-        actor=actor,
-        action=f"saga.{saga.kind.value}.started",
-        subject_type="saga",
-        subject_id=saga.id,
-        event_id=event_id,
-        data={"resource": resource},
+    ctx = SagaContext(uow, saga)
+    ctx.audit.append(
+        AuditEntry(
+            actor=actor,
+            action=f"saga.{saga.kind.value}.started",
+            subject_type="saga",
+            subject_id=saga.id,
+            event_id=event_id,
+            data={"resource": resource},
+        )
     )
-    wake_at = _advance(uow, definition, saga, policy)
-    uow.sagas.save(saga, wake_at=wake_at)
+    wake_at = _advance(ctx, definition, policy)
+    uow.sagas.add(saga, wake_at=wake_at)
+    uow.audit.record_many(ctx.audit)
     return saga
 
 
@@ -184,8 +190,10 @@ def advance_saga(uow: UnitOfWork, registry: SagaRegistry, *, saga_id: str, polic
     if saga is None:
         raise NotFound("saga_not_found", saga_id=saga_id)
     if not saga.state.finished:
-        wake_at = _advance(uow, registry[saga.kind], saga, policy)
+        ctx = SagaContext(uow, saga)
+        wake_at = _advance(ctx, registry[saga.kind], policy)
         uow.sagas.save(saga, wake_at=wake_at)
+        uow.audit.record_many(ctx.audit)
     return saga
 
 
@@ -197,8 +205,10 @@ def advance_due_sagas(
     worker: str,
     limit: int = 100,
 ) -> int:
-    """One pass of the saga worker: lease the sagas due to be looked at and advance each in its own
-    transaction (one saga's trouble never holds up another's). How many were looked at."""
+    """One pass of the saga worker: lease the sagas due to be looked at (a read first: an idle
+    worker takes no write lock), then advance them, ``_BATCH`` to a transaction, each in a savepoint:
+    one saga's trouble rolls back its own move only, and it is taken up again when its lease ends.
+    How many were leased."""
     with uow_factory(readonly=True) as uow:
         due = uow.sagas.due(now=uow.clock.now(), limit=limit)
     if not due:
@@ -206,12 +216,21 @@ def advance_due_sagas(
     with uow_factory() as uow:
         ids = uow.sagas.lease(due, now=uow.clock.now(), lease_seconds=policy.lease_seconds, worker=worker)
         uow.commit()
-    for saga_id in ids:
+    for start in range(0, len(ids), _BATCH):
         with uow_factory() as uow:
-            advance_saga(uow, registry, saga_id=saga_id, policy=policy)
-            uow.sagas.release(saga_id, worker=worker)
+            for saga_id in ids[start : start + _BATCH]:
+                try:
+                    with uow.savepoint():
+                        advance_saga(uow, registry, saga_id=saga_id, policy=policy)
+                        uow.sagas.release(saga_id, worker=worker)
+                except Exception:
+                    log.exception("saga %s not advanced; it is taken up again when its lease ends", saga_id)
             uow.commit()
     return len(ids)
+
+
+#: sagas advanced in one transaction (short: on SQLite it holds the write lock the gates need)
+_BATCH = 16
 
 
 def retry_saga(uow: UnitOfWork, *, saga_id: str, actor: str) -> Saga:
@@ -242,12 +261,13 @@ def retry_saga(uow: UnitOfWork, *, saga_id: str, actor: str) -> Saga:
 
 
 _LOCK_MARGIN_SECONDS = 3600.0
+log = logging.getLogger(__name__)
 _REFUSALS_RETRIED = frozenset({408, 425, 429})
 
 
-def _advance(uow: UnitOfWork, definition: SagaDefinition, saga: Saga, policy: SagaPolicy) -> datetime:
+def _advance(ctx: SagaContext, definition: SagaDefinition, policy: SagaPolicy) -> datetime:
     """Move the saga on until it must wait or ends; when a worker should look at it again."""
-    ctx = SagaContext(uow, saga)
+    uow, saga = ctx.uow, ctx.saga
     now = uow.clock.now()
     while True:
         move = next_move(saga)
@@ -413,13 +433,15 @@ def _finish(ctx: SagaContext, definition: SagaDefinition, state: SagaState, now:
     if definition.on_finish is not None:
         definition.on_finish(ctx)
     ctx.uow.sagas.unlock(saga.resource, saga_id=saga.id)
-    ctx.uow.audit.record(
-        actor=saga.actor,
-        action=f"saga.{saga.kind.value}.{state.value}",
-        subject_type="saga",
-        subject_id=saga.id,
-        event_id=saga.event_id,
-        data={"error": saga.error} if saga.error else {},
+    ctx.audit.append(
+        AuditEntry(
+            actor=saga.actor,
+            action=f"saga.{saga.kind.value}.{state.value}",
+            subject_type="saga",
+            subject_id=saga.id,
+            event_id=saga.event_id,
+            data={"error": saga.error} if saga.error else {},
+        )
     )
 
 
@@ -430,13 +452,15 @@ def _audit_step(ctx: SagaContext, step: StepRecord, what: str, *, error: str | N
         data["delivery_id"] = step.delivery_id
     if error:
         data["error"] = error
-    ctx.uow.audit.record(
-        actor=saga.actor,
-        action=f"saga.step.{what}",
-        subject_type="saga",
-        subject_id=saga.id,
-        event_id=saga.event_id,
-        data=data,
+    ctx.audit.append(
+        AuditEntry(
+            actor=saga.actor,
+            action=f"saga.step.{what}",
+            subject_type="saga",
+            subject_id=saga.id,
+            event_id=saga.event_id,
+            data=data,
+        )
     )
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from turnout.adapters.db.tables_integrations import outbound_deliveries
 from turnout.adapters.db.tables_sagas import alerts, saga_locks, saga_steps, sagas
 from turnout.adapters.db.upsert import insert_for
+from turnout.domain.integrations import DeliveryStatus
 from turnout.domain.sagas import Alert, Saga, SagaKind, SagaState, StepKind, StepRecord, StepState
 
 _S = sagas.c
@@ -61,13 +63,7 @@ class SqlSagaStore:
 
     def save(self, saga: Saga, *, wake_at: datetime) -> None:
         self.conn.execute(sagas.update().where(_S.id == saga.id).values(**_saga_row(saga), wake_at=wake_at))
-        for step in saga.steps:
-            row = _step_row(saga.id, step)
-            self.conn.execute(
-                saga_steps.update()
-                .where(_T.saga_id == saga.id, _T.position == step.index)
-                .values({k: v for k, v in row.items() if k not in ("saga_id", "position")})
-            )
+        self.conn.execute(_STEP_UPDATE, [_step_params(saga.id, step) for step in saga.steps])
 
     def get(self, saga_id: str, *, for_update: bool = False) -> Saga | None:
         query = sa.select(sagas).where(_S.id == saga_id)
@@ -89,18 +85,36 @@ class SqlSagaStore:
         return self._with_steps(list(self.conn.execute(query)))
 
     def due(self, *, now: datetime, limit: int) -> list[str]:
-        return list(
+        free = sa.or_(_S.lease_until.is_(None), _S.lease_until < now)
+        woken = list(  # their wait is up
             self.conn.execute(
                 sa.select(_S.id)
-                .where(
-                    _S.state.in_(_ACTIVE),
-                    _S.wake_at <= now,
-                    sa.or_(_S.lease_until.is_(None), _S.lease_until < now),
-                )
+                .where(_S.state.in_(_ACTIVE), _S.wake_at <= now, free)
                 .order_by(_S.wake_at)
                 .limit(limit)
             ).scalars()
         )
+        if len(woken) == limit:
+            return woken
+        d = outbound_deliveries.c
+        answered = self.conn.execute(  # the delivery they wait for has an answer
+            sa.select(_S.id)
+            .select_from(
+                sagas.join(saga_steps, _T.saga_id == _S.id).join(outbound_deliveries, d.id == _T.delivery_id)
+            )
+            .where(
+                _S.state.in_(_ACTIVE),
+                _S.wake_at > now,
+                free,
+                _T.state.in_((StepState.WAITING.value, StepState.UNDOING.value)),
+                sa.or_(
+                    d.status.in_((DeliveryStatus.DELIVERED.value, DeliveryStatus.DEAD.value)),
+                    d.last_status_code.between(400, 499),
+                ),
+            )
+            .limit(limit - len(woken))
+        ).scalars()
+        return woken + list(answered)
 
     def lease(
         self, saga_ids: Sequence[str], *, now: datetime, lease_seconds: float, worker: str
@@ -123,13 +137,6 @@ class SqlSagaStore:
             .where(_S.id == saga_id, _S.leased_by == worker)
             .values(lease_until=None, leased_by=None)
         )
-
-    def waiting_on(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
-        """Wake the active sagas that wait for these deliveries (they just finished)."""
-        if not delivery_ids:
-            return
-        waiting = sa.select(_T.saga_id).where(_T.delivery_id.in_(list(delivery_ids)))
-        self.conn.execute(sagas.update().where(_S.id.in_(waiting), _S.state.in_(_ACTIVE)).values(wake_at=now))
 
     def counts(self) -> dict[tuple[str, str], int]:
         return {
@@ -198,6 +205,15 @@ def _saga_row(saga: Saga) -> dict[str, Any]:
     }
 
 
+_STEP_VALUES = ("name", "kind", "state", "attempts", "error", "delivery_id", "started_at", "finished_at")
+# every step of a saga in one executemany (parameters: ``_step_params``)
+_STEP_UPDATE = (
+    saga_steps.update()
+    .where(_T.saga_id == sa.bindparam("k_saga_id"), _T.position == sa.bindparam("k_position"))
+    .values({name: sa.bindparam(f"v_{name}") for name in _STEP_VALUES})
+)
+
+
 def _step_row(saga_id: str, step: StepRecord) -> dict[str, Any]:
     return {
         "saga_id": saga_id,
@@ -211,6 +227,11 @@ def _step_row(saga_id: str, step: StepRecord) -> dict[str, Any]:
         "started_at": step.started_at,
         "finished_at": step.finished_at,
     }
+
+
+def _step_params(saga_id: str, step: StepRecord) -> dict[str, Any]:
+    row = _step_row(saga_id, step)
+    return {"k_saga_id": saga_id, "k_position": step.index, **{f"v_{n}": row[n] for n in _STEP_VALUES}}
 
 
 class SqlAlertStore:
