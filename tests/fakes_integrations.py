@@ -327,6 +327,14 @@ class FakeOutboundStore:
                 return self._record(row, with_payload=True, with_attempts=with_attempts)
         return None
 
+    def find_many(self, delivery_ids: Sequence[str]) -> dict[str, DeliveryRecord]:
+        wanted = set(delivery_ids)
+        return {
+            row.id: self._record(row, with_payload=False, with_attempts=False)
+            for row in self._rows
+            if row.id in wanted
+        }
+
     def list_for_event(
         self,
         event_id: str,

@@ -60,6 +60,14 @@ class FakeSagaStore:
         row = self._rows[saga.id]
         row.saga, row.wake_at = copy.deepcopy(saga), wake_at
 
+    def get_many(self, saga_ids: Sequence[str], *, for_update: bool = False) -> list[Saga]:
+        return [copy.deepcopy(self._rows[i].saga) for i in sorted(saga_ids) if i in self._rows]
+
+    def save_many(self, moved: Sequence[tuple[Saga, datetime]], *, worker: str) -> None:
+        for saga, wake_at in moved:
+            self.save(saga, wake_at=wake_at)
+            self.release(saga.id, worker=worker)
+
     def get(self, saga_id: str, *, for_update: bool = False) -> Saga | None:
         row = self._rows.get(saga_id)
         return None if row is None else copy.deepcopy(row.saga)

@@ -1202,6 +1202,10 @@ class DeliveryLog(Protocol):
         """Newest first, each with its attempts."""
         ...
 
+    def find_many(self, delivery_ids: Sequence[str]) -> dict[str, DeliveryRecord]:
+        """id -> the delivery (no payload, no attempts), for those of ``delivery_ids`` that exist."""
+        ...
+
     def later_of_its_key(self, delivery_id: str) -> str | None:
         """The newest delivery after this one with its ordering key (to its system), if any."""
         ...
@@ -1502,6 +1506,14 @@ class SagaStore(Protocol):
         ...
 
     def get(self, saga_id: str, *, for_update: bool = False) -> Saga | None: ...
+
+    def get_many(self, saga_ids: Sequence[str], *, for_update: bool = False) -> list[Saga]:
+        """Those of ``saga_ids`` that exist, in id order (the order their rows are locked in)."""
+        ...
+
+    def save_many(self, moved: Sequence[tuple[Saga, datetime]], *, worker: str) -> None:
+        """``save`` for each (saga, wake_at), in two statements, and release ``worker``'s lease."""
+        ...
 
     def find(
         self, *, event_id: str | None = None, states: Sequence[str] = (), limit: int = 100

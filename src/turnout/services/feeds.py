@@ -34,6 +34,7 @@ from typing import Any
 
 from turnout.domain.events import Event, EventStatus
 from turnout.domain.integrations import IntegrationSystem
+from turnout.domain.participants import Source
 from turnout.messages.base import Envelope
 from turnout.ports import OutboundMessage, ParticipantFeedRow, UnitOfWork
 from turnout.services import gate_sync
@@ -140,6 +141,9 @@ def _participants(uow: UnitOfWork, envelopes: list[Envelope]) -> dict[str, Parti
     return {row.id: row for row in uow.participants.feed_rows(ids)}
 
 
+_TRANSFER_SOURCE = Source.TRANSFER.value
+
+
 def _per_participant(
     uow: UnitOfWork,
     event_id: str,
@@ -149,7 +153,12 @@ def _per_participant(
     payload: Callable[[ParticipantFeedRow, str], dict[str, Any]],
 ) -> list[Outbound]:
     """One message per fact about a participant of the event (their id as its ordering key), with
-    the participant's state as it is now; facts about someone unknown or elsewhere are skipped."""
+    the participant's state as it is now; facts about someone unknown or elsewhere are skipped, and
+    so is the registration of a transfer's new holder (the transfer saga told both systems itself,
+    and waited for their answers)."""
+    envelopes = [e for e in envelopes if e.data.get("source") != _TRANSFER_SOURCE]
+    if not envelopes:
+        return []
     rows = _participants(uow, envelopes)
     messages = []
     for envelope in envelopes:

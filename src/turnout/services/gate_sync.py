@@ -21,6 +21,7 @@ from turnout.domain.errors import NotFound
 from turnout.domain.events import Event, Gate
 from turnout.domain.ids import new_id
 from turnout.domain.integrations import IntegrationSystem, barrier_key
+from turnout.domain.participants import ParticipantStatus
 from turnout.ports import OutboundMessage, ParticipantFeedRow, UnitOfWork
 
 PAGE_SIZE = 5000
@@ -90,9 +91,19 @@ def participant_entry(row: ParticipantFeedRow) -> dict[str, Any]:
         "id": row.id,
         "token": row.token,
         "name": row.name,
-        "status": row.status,
+        "status": GATE_STATUS.get(row.status, row.status),
         "updated_at": row.updated_at.isoformat(),
     }
+
+
+# What the gate system holds while a ticket transfer runs (``services.transfer``): the transfer saga
+# tells it to accept the new token and drop the old one in the transaction that starts the transfer,
+# and to take that back in the one that starts undoing it; a sync page made in between must say
+# the same, since it reaches the gate system after those messages and would otherwise undo them.
+GATE_STATUS = {
+    ParticipantStatus.PENDING_TRANSFER.value: ParticipantStatus.REGISTERED.value,
+    ParticipantStatus.TRANSFERRING.value: ParticipantStatus.TRANSFERRED.value,
+}
 
 
 def gate_management_enabled(uow: UnitOfWork, event_id: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from turnout.domain.errors import Conflict, NotFound
@@ -36,7 +36,7 @@ from turnout.domain.sagas import (
     step_failed,
     validate_definition,
 )
-from turnout.ports import AuditEntry, OutboundMessage, UnitOfWork, UnitOfWorkFactory
+from turnout.ports import AuditEntry, DeliveryRecord, OutboundMessage, UnitOfWork, UnitOfWorkFactory
 from turnout.services.alerts import raise_alert
 
 # --- what a step does -------------------------------------------------------------------------------
@@ -72,12 +72,32 @@ class StepFailed(Exception):
 class SagaContext:
     uow: UnitOfWork
     saga: Saga
+    #: what the moves of one transaction share (the deliveries read for the batch, integrations)
+    shared: _Shared = field(default_factory=lambda: _Shared())
     #: the audit entries of this move, written in one statement when it is recorded
     audit: list[AuditEntry] = field(default_factory=list)
+
+    def integration_enabled(self, system: str) -> bool:
+        key = (self.saga.event_id, system)
+        enabled = self.shared.integrations.get(key)
+        if enabled is None:
+            integration = self.uow.integrations.get(self.saga.event_id, system)
+            enabled = self.shared.integrations[key] = integration is not None and integration.enabled
+        return enabled
 
     @property
     def data(self) -> dict[str, Any]:
         return self.saga.data
+
+    def delivery(self, delivery_id: str) -> DeliveryRecord | None:
+        found = self.shared.deliveries.get(delivery_id)
+        return found if found is not None else self.uow.outbound.get(delivery_id, with_attempts=False)
+
+
+@dataclass(slots=True)
+class _Shared:
+    deliveries: dict[str, DeliveryRecord] = field(default_factory=dict)
+    integrations: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +226,11 @@ def advance_due_sagas(
     limit: int = 100,
 ) -> int:
     """One pass of the saga worker: lease the sagas due to be looked at (a read first: an idle
-    worker takes no write lock), then advance them, ``_BATCH`` to a transaction, each in a savepoint:
-    one saga's trouble rolls back its own move only, and it is taken up again when its lease ends.
-    How many were leased."""
+    worker takes no write lock), then advance them ``_BATCH`` to a transaction: their records, the
+    deliveries they wait for and their saving are read and written for the batch at once. When a
+    move raises, the batch is rolled back and its sagas advanced one by one, each in a savepoint: one
+    saga's trouble rolls back its own move only (it is taken up again when its lease ends). How
+    many were leased."""
     with uow_factory(readonly=True) as uow:
         due = uow.sagas.due(now=uow.clock.now(), limit=limit)
     if not due:
@@ -217,16 +239,60 @@ def advance_due_sagas(
         ids = uow.sagas.lease(due, now=uow.clock.now(), lease_seconds=policy.lease_seconds, worker=worker)
         uow.commit()
     for start in range(0, len(ids), _BATCH):
-        with uow_factory() as uow:
-            for saga_id in ids[start : start + _BATCH]:
-                try:
-                    with uow.savepoint():
-                        advance_saga(uow, registry, saga_id=saga_id, policy=policy)
-                        uow.sagas.release(saga_id, worker=worker)
-                except Exception:
-                    log.exception("saga %s not advanced; it is taken up again when its lease ends", saga_id)
-            uow.commit()
+        chunk = ids[start : start + _BATCH]
+        if not _advance_batch(uow_factory, registry, chunk, policy=policy, worker=worker):
+            _advance_one_by_one(uow_factory, registry, chunk, policy=policy, worker=worker)
     return len(ids)
+
+
+def _advance_batch(
+    uow_factory: UnitOfWorkFactory,
+    registry: SagaRegistry,
+    saga_ids: list[str],
+    *,
+    policy: SagaPolicy,
+    worker: str,
+) -> bool:
+    with uow_factory() as uow:
+        batch = uow.sagas.get_many(saga_ids, for_update=True)
+        awaited = [
+            s.delivery_id for saga in batch for s in saga.steps if s.delivery_id and s.state in _AWAITING
+        ]
+        shared = _Shared(deliveries=uow.outbound.find_many(awaited))
+        moved: list[tuple[Saga, datetime]] = []
+        audit: list[AuditEntry] = []
+        try:
+            for saga in batch:
+                ctx = SagaContext(uow, saga, shared=shared)
+                wake_at = _advance(ctx, registry[saga.kind], policy) if not saga.state.finished else _NEVER
+                moved.append((saga, wake_at))
+                audit += ctx.audit
+        except Exception:
+            log.warning("a saga move failed; its batch is advanced again one saga at a time", exc_info=True)
+            return False  # rolled back
+        uow.sagas.save_many(moved, worker=worker)
+        uow.audit.record_many(audit)
+        uow.commit()
+    return True
+
+
+def _advance_one_by_one(
+    uow_factory: UnitOfWorkFactory,
+    registry: SagaRegistry,
+    saga_ids: list[str],
+    *,
+    policy: SagaPolicy,
+    worker: str,
+) -> None:
+    with uow_factory() as uow:
+        for saga_id in saga_ids:
+            try:
+                with uow.savepoint():
+                    advance_saga(uow, registry, saga_id=saga_id, policy=policy)
+                    uow.sagas.release(saga_id, worker=worker)
+            except Exception:
+                log.exception("saga %s not advanced; it is taken up again when its lease ends", saga_id)
+        uow.commit()
 
 
 #: sagas advanced in one transaction (short: on SQLite it holds the write lock the gates need)
@@ -261,6 +327,8 @@ def retry_saga(uow: UnitOfWork, *, saga_id: str, actor: str) -> Saga:
 
 
 _LOCK_MARGIN_SECONDS = 3600.0
+_NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # a finished saga is not looked at again
+_AWAITING = (StepState.WAITING, StepState.UNDOING)
 log = logging.getLogger(__name__)
 _REFUSALS_RETRIED = frozenset({408, 425, 429})
 
@@ -274,7 +342,7 @@ def _advance(ctx: SagaContext, definition: SagaDefinition, policy: SagaPolicy) -
         if isinstance(move, Finish):
             if not saga.state.finished:
                 _finish(ctx, definition, move.state, now)
-            return now + timedelta(days=3650)
+            return _NEVER
         step = saga.steps[move.index]
         spec = definition.steps[move.index]
         if isinstance(move, Run):
@@ -300,7 +368,7 @@ def _advance(ctx: SagaContext, definition: SagaDefinition, policy: SagaPolicy) -
             _apply(ctx, step, outcome, now, undoing=True)
             continue
         assert isinstance(move, Await)
-        answer = _delivery_answer(uow, step, saga, now, undoing=move.undoing)
+        answer = _delivery_answer(ctx, step, now, undoing=move.undoing)
         if answer is None:  # still waiting
             waited = (now - (step.started_at or now)).total_seconds()
             return now + timedelta(
@@ -324,8 +392,7 @@ def _apply(ctx: SagaContext, step: StepRecord, outcome: Outcome, now: datetime, 
     """Record what a step (or its compensation) did; False when it had nothing to do."""
     saga = ctx.saga
     if isinstance(outcome, Send):
-        integration = ctx.uow.integrations.get(saga.event_id, outcome.system)
-        if integration is None or not integration.enabled:
+        if not ctx.integration_enabled(outcome.system):
             step.state = StepState.UNDONE if undoing else StepState.SKIPPED
             step.finished_at = now
             return False
@@ -362,13 +429,12 @@ def _retry_until(saga: Saga, step: StepRecord, now: datetime, *, undoing: bool) 
     return saga.deadline if step.kind is StepKind.COMPENSATABLE else None
 
 
-def _delivery_answer(
-    uow: UnitOfWork, step: StepRecord, saga: Saga, now: datetime, *, undoing: bool
-) -> str | None:
+def _delivery_answer(ctx: SagaContext, step: StepRecord, now: datetime, *, undoing: bool) -> str | None:
     """``""`` when the awaited delivery arrived, an error when it failed for good (refused,
     dead, or past the saga's deadline), None while it is still on its way."""
+    uow, saga = ctx.uow, ctx.saga
     assert step.delivery_id is not None
-    delivery = uow.outbound.get(step.delivery_id, with_attempts=False)
+    delivery = ctx.delivery(step.delivery_id)
     if delivery is None:
         return "delivery lost"
     if delivery.status == DeliveryStatus.DELIVERED.value:
@@ -377,7 +443,10 @@ def _delivery_answer(
         return delivery.last_error or "dead"
     code = delivery.last_status_code
     refused = code is not None and 400 <= code < 500 and code not in _REFUSALS_RETRIED
-    late = not undoing and step.kind is StepKind.COMPENSATABLE and now > saga.deadline
+    if undoing:  # a compensation's message has as long as the saga had (it may wait behind others)
+        late = now > delivery.created_at + (saga.deadline - saga.created_at)
+    else:
+        late = step.kind is StepKind.COMPENSATABLE and now > saga.deadline
     if refused or late:
         why = f"refused ({code})" if refused else "no answer before the deadline"
         if uow.outbound.give_up(

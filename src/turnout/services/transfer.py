@@ -140,7 +140,7 @@ def transfer_saga(tickets: TicketBook) -> SagaDefinition:
             revoke_ticket(uow, participant=new, reason=REASON_TRANSFERRED)
             uow.participants.delete(new.id)
         old = _participant(uow, data["participant_id"], for_update=True)
-        if old.status == ParticipantStatus.TRANSFERRING:
+        if old.status == ParticipantStatus.TRANSFERRING:  # still (the gate system was not told)
             _set_status(uow, old.id, ParticipantStatus.REGISTERED)
         return DONE
 
@@ -163,7 +163,10 @@ def transfer_saga(tickets: TicketBook) -> SagaDefinition:
         )
 
     def gate_keeps_old_token(ctx: SagaContext) -> Outcome:
-        old, new = _pair(ctx)
+        old, new = _pair(ctx, for_update=True)
+        # in the transaction that tells the gate system: a sync page made after it says the same
+        _set_status(ctx.uow, old.id, ParticipantStatus.REGISTERED)
+        _set_status(ctx.uow, new.id, ParticipantStatus.CANCELLED)
         return Send(
             IntegrationSystem.GATE_MANAGEMENT.value,
             "ticket.transfer.reverted",

@@ -495,6 +495,16 @@ class SqlOutboundStore:
         records = [_record(row, with_payload=True)]
         return self._with_attempts(records)[0] if with_attempts else records[0]
 
+    def find_many(self, delivery_ids: Sequence[str]) -> dict[str, DeliveryRecord]:
+        if not delivery_ids:
+            return {}
+        rows = self.conn.execute(
+            sa.select(*[c for c in outbound_deliveries.c if c.name != "payload"]).where(
+                _D.id.in_(list(delivery_ids))
+            )
+        )
+        return {row.id: _record(row, with_payload=False) for row in rows}
+
     def list_for_event(
         self,
         event_id: str,

@@ -65,6 +65,37 @@ class SqlSagaStore:
         self.conn.execute(sagas.update().where(_S.id == saga.id).values(**_saga_row(saga), wake_at=wake_at))
         self.conn.execute(_STEP_UPDATE, [_step_params(saga.id, step) for step in saga.steps])
 
+    def get_many(self, saga_ids: Sequence[str], *, for_update: bool = False) -> list[Saga]:
+        if not saga_ids:
+            return []
+        query = sa.select(sagas).where(_S.id.in_(sorted(saga_ids))).order_by(_S.id)
+        if for_update and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return self._with_steps(list(self.conn.execute(query)))
+
+    def save_many(self, moved: Sequence[tuple[Saga, datetime]], *, worker: str) -> None:
+        if not moved:
+            return
+        self.conn.execute(
+            _SAGA_UPDATE,
+            [
+                {
+                    **{f"v_{k}": v for k, v in _saga_row(saga).items() if k != "id"},
+                    "k_id": saga.id,
+                    "v_wake_at": wake_at,
+                }
+                for saga, wake_at in moved
+            ],
+        )
+        self.conn.execute(
+            _STEP_UPDATE, [_step_params(saga.id, step) for saga, _ in moved for step in saga.steps]
+        )
+        self.conn.execute(
+            sagas.update()
+            .where(_S.id.in_([saga.id for saga, _ in moved]), _S.leased_by == worker)
+            .values(lease_until=None, leased_by=None)
+        )
+
     def get(self, saga_id: str, *, for_update: bool = False) -> Saga | None:
         query = sa.select(sagas).where(_S.id == saga_id)
         if for_update and self.conn.dialect.name == "postgresql":
@@ -205,6 +236,26 @@ def _saga_row(saga: Saga) -> dict[str, Any]:
     }
 
 
+_SAGA_VALUES = (
+    "kind",
+    "event_id",
+    "resource",
+    "state",
+    "data",
+    "error",
+    "actor",
+    "deadline",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "wake_at",
+)
+# many sagas in one executemany (parameters ``k_id`` and ``v_<column>``)
+_SAGA_UPDATE = (
+    sagas.update()
+    .where(_S.id == sa.bindparam("k_id"))
+    .values({n: sa.bindparam(f"v_{n}") for n in _SAGA_VALUES})
+)
 _STEP_VALUES = ("name", "kind", "state", "attempts", "error", "delivery_id", "started_at", "finished_at")
 # every step of a saga in one executemany (parameters: ``_step_params``)
 _STEP_UPDATE = (
