@@ -89,6 +89,13 @@ class SagaContext:
     def data(self) -> dict[str, Any]:
         return self.saga.data
 
+    def once(self, key: Any, read: Callable[[], Any]) -> Any:
+        """``read()`` the first time ``key`` is asked for in this transaction, then the same value
+        (what many sagas of a batch share, like their event)."""
+        if key not in self.shared.values:
+            self.shared.values[key] = read()
+        return self.shared.values[key]
+
     def delivery(self, delivery_id: str) -> DeliveryRecord | None:
         found = self.shared.deliveries.get(delivery_id)
         return found if found is not None else self.uow.outbound.get(delivery_id, with_attempts=False)
@@ -98,6 +105,8 @@ class SagaContext:
 class _Shared:
     deliveries: dict[str, DeliveryRecord] = field(default_factory=dict)
     integrations: dict[tuple[str, str], bool] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)  # deliveries enqueued in this transaction
+    values: dict[Any, Any] = field(default_factory=dict)  # what steps read once (``SagaContext.once``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +377,8 @@ def _advance(ctx: SagaContext, definition: SagaDefinition, policy: SagaPolicy) -
             _apply(ctx, step, outcome, now, undoing=True)
             continue
         assert isinstance(move, Await)
+        if step.delivery_id in ctx.shared.sent:  # sent just now: no answer yet
+            return now + timedelta(seconds=policy.poll_max_seconds)
         answer = _delivery_answer(ctx, step, now, undoing=move.undoing)
         if answer is None:  # still waiting
             waited = (now - (step.started_at or now)).total_seconds()
@@ -409,6 +420,7 @@ def _apply(ctx: SagaContext, step: StepRecord, outcome: Outcome, now: datetime, 
             ],
             now=now,
         )
+        ctx.shared.sent.add(step.delivery_id)
         step.state = StepState.UNDOING if undoing else StepState.WAITING
         _audit_step(ctx, step, "sent")
         return True

@@ -185,7 +185,7 @@ def transfer_saga(tickets: TicketBook) -> SagaDefinition:
 
     def attendee_app(ctx: SagaContext) -> Outcome:
         old, new = _pair(ctx)
-        event = get_event(ctx.uow, event_id=old.event_id)
+        event = ctx.once(("event", old.event_id), lambda: get_event(ctx.uow, event_id=old.event_id))
         return Send(
             IntegrationSystem.ATTENDEE_APP.value,
             "ticket.transferred",
