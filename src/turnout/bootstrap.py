@@ -43,6 +43,7 @@ from turnout.ports import (
     WebhookSender,
 )
 from turnout.services.bus import HandlerRegistry
+from turnout.services.cancellation import cancellation_saga
 from turnout.services.checkin import CheckIn
 from turnout.services.deliveries import DeliverySender
 from turnout.services.importing import Importer
@@ -253,6 +254,7 @@ def bootstrap(
     )
     turnout.on_close.append(checkin.close)
     turnout.sagas.add(transfer_saga(tickets))
+    turnout.sagas.add(cancellation_saga())
     register_handlers(turnout)
     register_extra_handlers(turnout)
     from turnout.adapters.outbox import install_lag_gauge, read_bus
@@ -261,6 +263,9 @@ def bootstrap(
     from turnout.adapters import webhooks
 
     webhooks.install_lag_gauge(uow_factory, clock)
+    from turnout.adapters import metrics
+
+    metrics.install_saga_metrics(uow_factory)
     return turnout
 
 

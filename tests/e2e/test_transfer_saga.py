@@ -41,6 +41,7 @@ class Receivers:
     def __init__(self, server: HTTPServer) -> None:
         self.got: list[tuple[str, str, dict[str, Any]]] = []  # (system, type, data)
         self.answers: dict[str, Callable[[str], int]] = {}
+        self.last: dict[str, Any] = {}  # the data of the request being answered
         for system in (GATE, APP, ALERTS):
             server.expect_request(f"/{system.value}").respond_with_handler(self._handler(system.value))
         self.server = server
@@ -49,6 +50,7 @@ class Receivers:
         def handle(request: Request) -> Response:
             body = json.loads(request.get_data())
             self.got.append((system, body["type"], body["data"]))
+            self.last = body["data"]
             answer = self.answers.get(system)
             code = answer(body["type"]) if answer is not None else 200
             return Response("{}", code)
@@ -193,6 +195,9 @@ def test_a_transfer_completes_once_the_gate_system_accepts_and_scans_meanwhile_g
     assert client.get(f"/api/v1/participants/{new_id}").json()["status"] == "registered"
     assert scan(client, event_id, gate["id"], old["token"])["code"] == "ticket_transferred"
     assert scan(client, event_id, gate["id"], new["token"])["result"] == "admitted"
+    metrics = client.get("/metrics").text
+    assert 'turnout_sagas_finished_total{kind="transfer",outcome="completed"} 1.0' in metrics
+    assert "turnout_alerts_open 0.0" in metrics
     listed = client.get(f"/api/v1/events/{event_id}/sagas").json()["items"]
     assert [s["id"] for s in listed] == [saga["id"]]
     assert "new_holder" not in listed[0]["data"]  # no personal data in the saga's view
@@ -451,3 +456,46 @@ def test_many_transfers_at_once_against_flaky_receivers_end_completed_or_undone_
     assert set(states) <= {"completed", "compensated"}, states
     assert states["completed"] > 0
     assert gate_list.valid == valid_in_turnout  # no ticket valid twice, none lost
+
+
+def test_a_cancellation_is_a_saga_that_tells_each_system_once_and_retries_until_they_accept(
+    client: TestClient, turnout: Turnout, clock: FakeClock, event: dict[str, Any], receivers: Receivers
+) -> None:
+    event_id = event["id"]
+    connect(turnout, event_id, receivers, GATE, APP)
+    failures = {"left": 2}
+
+    def flaky(kind: str) -> int:
+        if receivers.last.get("change") == "participant.cancelled" and failures["left"]:
+            failures["left"] -= 1
+            return 503
+        return 200
+
+    person = register(client, event_id)
+    work(turnout, clock, rounds=3, step_seconds=60)  # the registration's own feed messages
+    receivers.got.clear()
+    receivers.answers[GATE.value] = flaky
+    cancelled = client.post(f"/api/v1/participants/{person['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    (saga,) = client.get(f"/api/v1/events/{event_id}/sagas", params={"state": "running"}).json()["items"]
+    assert (saga["kind"], [s["state"] for s in saga["steps"]]) == (
+        "cancellation",
+        ["done", "waiting", "pending"],
+    )
+
+    work(turnout, clock, rounds=10, step_seconds=60)
+
+    done = saga_of(client, saga["id"])
+    assert done["state"] == "completed", done
+    about_cancel = [
+        (system, data.get("saga_id"))
+        for system, _kind, data in receivers.got
+        if data.get("change") == "participant.cancelled"
+    ]
+    # two 503s, then accepted: the saga's one message to the gate system, sent three times, and one
+    # to the attendee app; the feeds sent none of their own for the cancellation
+    assert sorted(about_cancel) == sorted([(GATE.value, saga["id"])] * 3 + [(APP.value, saga["id"])])
+    again = client.post(f"/api/v1/participants/{person['id']}/cancel")
+    assert again.status_code == 200  # cancelling again changes nothing
+    assert len(client.get(f"/api/v1/events/{event_id}/sagas").json()["items"]) == 1

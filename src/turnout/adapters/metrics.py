@@ -22,7 +22,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import values as _values
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 # Chosen once, when prometheus_client was first imported in this process (it reads the variable then).
 MULTIPROCESS: bool = _values.ValueClass is not _values.MutexValue
@@ -130,3 +130,58 @@ if MULTIPROCESS:
     # Each process of the deployment (uvicorn workers, ``turnout worker``) does its own bookkeeping on
     # a normal exit; ``turnout serve`` sweeps what a killed one left (metrics_dir.sweep_dead).
     atexit.register(mark_process_dead)
+
+
+class ScrapeTimeFamilies:
+    """Metric families a function builds when ``/metrics`` is rendered (``set_function``)."""
+
+    def __init__(self, describe: list[Any]) -> None:
+        self._describe = describe
+        self._build: Callable[[], list[Any]] = lambda: []
+        register_scrape_time(self)
+
+    def set_function(self, build: Callable[[], list[Any]]) -> None:
+        self._build = build
+
+    def collect(self) -> Iterable[Any]:
+        return self._build()
+
+    def describe(self) -> Iterable[Any]:
+        return self._describe
+
+
+_SAGAS_FINISHED = (
+    "turnout_sagas_finished",
+    "Sagas that ended, by kind and outcome (completed, compensated, failed)",
+)
+_SAGAS_ACTIVE = ("turnout_sagas_active", "Sagas running or compensating now, by kind and state")
+_ALERTS_OPEN = ("turnout_alerts_open", "Operator alerts not yet acknowledged")
+_FINISHED_STATES = ("completed", "compensated", "failed")
+
+saga_families = ScrapeTimeFamilies(
+    [
+        CounterMetricFamily(*_SAGAS_FINISHED, labels=["kind", "outcome"]),
+        GaugeMetricFamily(*_SAGAS_ACTIVE, labels=["kind", "state"]),
+        GaugeMetricFamily(*_ALERTS_OPEN),
+    ]
+)
+
+
+def install_saga_metrics(uow_factory: Any) -> None:
+    """``turnout_sagas_finished_total{kind,outcome}``, ``turnout_sagas_active{kind,state}`` and
+    ``turnout_alerts_open``, read from the database at scrape time (every process's sagas)."""
+
+    def build() -> list[Any]:
+        with uow_factory(readonly=True) as uow:
+            counts = uow.sagas.counts()
+            open_alerts = len(uow.alerts.find(state="open", limit=10_000))
+        finished = CounterMetricFamily(*_SAGAS_FINISHED, labels=["kind", "outcome"])
+        active = GaugeMetricFamily(*_SAGAS_ACTIVE, labels=["kind", "state"])
+        for (kind, state), n in sorted(counts.items()):
+            if state in _FINISHED_STATES:
+                finished.add_metric([kind, state], n)
+            else:
+                active.add_metric([kind, state], n)
+        return [finished, active, GaugeMetricFamily(*_ALERTS_OPEN, value=open_alerts)]
+
+    saga_families.set_function(build)

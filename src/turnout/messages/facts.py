@@ -90,6 +90,7 @@ class ParticipantCancelled(Fact):
     participant_id: str
     ticket_version: int
     actor: str
+    saga_id: str | None = None  # the cancellation saga that tells the external systems itself
 
 
 @dataclass(frozen=True)

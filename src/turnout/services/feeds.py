@@ -154,9 +154,11 @@ def _per_participant(
 ) -> list[Outbound]:
     """One message per fact about a participant of the event (their id as its ordering key), with
     the participant's state as it is now; facts about someone unknown or elsewhere are skipped, and
-    so is the registration of a transfer's new holder (the transfer saga told both systems itself,
-    and waited for their answers)."""
-    envelopes = [e for e in envelopes if e.data.get("source") != _TRANSFER_SOURCE]
+    so are the registration of a transfer's new holder and a cancellation made by a saga (the saga
+    tells both systems itself, and waits for their answers)."""
+    envelopes = [
+        e for e in envelopes if e.data.get("source") != _TRANSFER_SOURCE and not e.data.get("saga_id")
+    ]
     if not envelopes:
         return []
     rows = _participants(uow, envelopes)

@@ -146,7 +146,9 @@ def reissue_ticket(uow: UnitOfWork, *, tickets: TicketBook, participant_id: str,
     return _locked_participant(uow, participant_id)
 
 
-def cancel_participant(uow: UnitOfWork, *, participant_id: str, actor: str) -> Participant:
+def cancel_participant(
+    uow: UnitOfWork, *, participant_id: str, actor: str, saga_id: str | None = None
+) -> Participant:
     """Status ``cancelled``, ticket revoked, ``participant.cancelled`` emitted. Cancelling again
     changes nothing and emits nothing. Returns the participant."""
     participant = _locked_participant(uow, participant_id)
@@ -171,6 +173,7 @@ def cancel_participant(uow: UnitOfWork, *, participant_id: str, actor: str) -> P
             participant_id=participant.id,
             ticket_version=participant.ticket_version,
             actor=actor,
+            saga_id=saga_id,
         )
     )
     return _locked_participant(uow, participant_id)

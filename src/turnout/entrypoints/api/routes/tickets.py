@@ -12,6 +12,7 @@ from turnout.bootstrap import Turnout
 from turnout.domain.access import Permission, Principal, authorize
 from turnout.domain.errors import DomainError, NotFound
 from turnout.domain.participants import Participant
+from turnout.domain.sagas import SagaKind
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
 from turnout.entrypoints.api.schemas import (
     EmailJobPage,
@@ -28,6 +29,7 @@ from turnout.ports import UnitOfWork
 from turnout.services import events as event_service
 from turnout.services import mail_queue, mail_templates, ticketing
 from turnout.services import participants as participant_service
+from turnout.services.cancellation import cancel_registration
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -115,11 +117,18 @@ def reissue_ticket(participant_id: str, turnout: TurnoutDep, principal: Principa
 
 @router.post("/participants/{participant_id}/cancel")
 def cancel_participant(participant_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> ParticipantRead:
-    """Cancel the registration: status ``cancelled``, ticket revoked, ``participant.cancelled`` sent."""
+    """Cancel the registration: status ``cancelled``, ticket revoked, ``participant.cancelled``
+    emitted, and the cancellation saga tells the gate system and the attendee app (retried until
+    they accept; ``GET /events/{event_id}/sagas``)."""
     with turnout.uow() as uow:
         _participant_for(uow, principal, participant_id, Permission.PARTICIPANTS_WRITE)
-        ticketing.cancel_participant(uow, participant_id=participant_id, actor=principal.actor)
-        participant = participant_service.get_participant(uow, participant_id=participant_id)
+        participant, _saga = cancel_registration(
+            uow,
+            definition=turnout.sagas[SagaKind.CANCELLATION],
+            policy=turnout.saga_policy(),
+            participant_id=participant_id,
+            actor=principal.actor,
+        )
         uow.commit()
     return ParticipantRead.of(participant)
 
