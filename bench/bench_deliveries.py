@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -25,6 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -102,46 +104,12 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
     args = parser.parse_args()
 
-    ceiling = measure_ceiling()
-    if ceiling is not None:
-        print(f"{'ceiling: GET /health':<28} {ceiling:>9,.0f}/s  (wrk, c=32, turnout serve --workers 2)")
-    workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
-    url = database(args, workdir)
-    os.environ.update(
-        {
-            "TURNOUT_DATABASE_URL": url,
-            "TURNOUT_VAR_DIR": str(workdir / "var"),
-            "TURNOUT_SECRET_KEY": "bench-secret-key",
-            "TURNOUT_BROKER_URL": "",
-            "TURNOUT_ALLOW_PRIVATE_WEBHOOKS": "1",
-        }
-    )
-    from turnout.adapters.db.migrate import upgrade
-    from turnout.bootstrap import bootstrap
     from turnout.domain.ids import new_id
-    from turnout.domain.integrations import Integration, IntegrationSystem
+    from turnout.domain.integrations import IntegrationSystem
     from turnout.ports import OutboundMessage
-    from turnout.services.events import create_event
 
-    upgrade(url)
-    turnout = bootstrap()
-    port = free_port()
-    receiver = start_receiver(port)
-    try:
+    with bench_world(args, list(IntegrationSystem)) as (turnout, event, port, ceiling):
         now = datetime.now(UTC)
-        with turnout.uow() as uow:
-            event = create_event(
-                uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8)
-            )
-            sealed = turnout.sealer.seal(SECRET)
-            for system in IntegrationSystem:
-                uow.integrations.put(
-                    Integration(
-                        event.id, system, f"http://127.0.0.1:{port}/hooks", sealed, True, None, now, now
-                    )
-                )
-            uow.commit()
-        print(f"database: {turnout.dialect}; receiver: uvicorn on :{port} (verifies every signature)")
 
         # 1. deliveries/s
         payload: dict[str, Any] = {
@@ -189,6 +157,54 @@ def main() -> None:
             f"target sync of 100,000 in <= 10 s ({sync_target:.1f} s for {args.sync_participants:,} at this "
             f"ceiling): {'met' if sync_seconds <= sync_target else 'NOT met'}"
         )
+
+
+@contextlib.contextmanager
+def bench_world(args: argparse.Namespace, systems: list[Any]) -> Iterator[tuple[Any, Any, int, float | None]]:
+    """What the integration benches share: the ``/health`` ceiling (printed), a database (a
+    temporary SQLite file, or a new one on ``args.postgres``) migrated and named in the
+    environment (``turnout worker`` started from here uses it), a receiver (``bench/receiver.py``)
+    and an event whose integrations with ``systems`` point at it. Yields (turnout, event, the
+    receiver's port, the ceiling)."""
+    ceiling = measure_ceiling()
+    if ceiling is not None:
+        print(f"{'ceiling: GET /health':<28} {ceiling:>9,.0f}/s  (wrk, c=32, turnout serve --workers 2)")
+    workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
+    url = database(args, workdir)
+    os.environ.update(
+        {
+            "TURNOUT_DATABASE_URL": url,
+            "TURNOUT_VAR_DIR": str(workdir / "var"),
+            "TURNOUT_SECRET_KEY": "bench-secret-key",
+            "TURNOUT_BROKER_URL": "",
+            "TURNOUT_ALLOW_PRIVATE_WEBHOOKS": "1",
+        }
+    )
+    from turnout.adapters.db.migrate import upgrade
+    from turnout.bootstrap import bootstrap
+    from turnout.domain.integrations import Integration
+    from turnout.services.events import create_event
+
+    upgrade(url)
+    turnout = bootstrap()
+    port = free_port()
+    receiver = start_receiver(port)
+    try:
+        now = datetime.now(UTC)
+        with turnout.uow() as uow:
+            event = create_event(
+                uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8)
+            )
+            sealed = turnout.sealer.seal(SECRET)
+            for system in systems:
+                uow.integrations.put(
+                    Integration(
+                        event.id, system, f"http://127.0.0.1:{port}/hooks", sealed, True, None, now, now
+                    )
+                )
+            uow.commit()
+        print(f"database: {turnout.dialect}; receiver: uvicorn on :{port} (verifies every signature)")
+        yield turnout, event, port, ceiling
     finally:
         receiver.terminate()
         receiver.wait()

@@ -18,17 +18,15 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from bench_deliveries import SECRET, add_participants, database, free_port, receiver_counts, start_receiver
-from ceiling import measure_ceiling, scaled
+from bench_deliveries import add_participants, bench_world, receiver_counts
+from ceiling import scaled
 
 
 def main() -> None:
@@ -40,45 +38,12 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
     args = parser.parse_args()
 
-    ceiling = measure_ceiling()
-    if ceiling is not None:
-        print(f"{'ceiling: GET /health':<28} {ceiling:>9,.0f}/s  (wrk, c=32, turnout serve --workers 2)")
-    workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
-    url = database(args, workdir)
-    os.environ.update(
-        {
-            "TURNOUT_DATABASE_URL": url,
-            "TURNOUT_VAR_DIR": str(workdir / "var"),
-            "TURNOUT_SECRET_KEY": "bench-secret-key",
-            "TURNOUT_BROKER_URL": "",
-            "TURNOUT_ALLOW_PRIVATE_WEBHOOKS": "1",
-        }
-    )
-    from turnout.adapters.db.migrate import upgrade
-    from turnout.bootstrap import bootstrap
-    from turnout.domain.integrations import Integration, IntegrationSystem
+    from turnout.domain.integrations import IntegrationSystem
     from turnout.domain.sagas import SagaKind
-    from turnout.services.events import create_event
     from turnout.services.transfer import transfer_ticket
 
-    upgrade(url)
-    turnout = bootstrap()
-    port = free_port()
-    receiver = start_receiver(port)
-    try:
-        now = datetime.now(UTC)
-        with turnout.uow() as uow:
-            event = create_event(
-                uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8)
-            )
-            sealed = turnout.sealer.seal(SECRET)
-            for system in (IntegrationSystem.GATE_MANAGEMENT, IntegrationSystem.ATTENDEE_APP):
-                uow.integrations.put(
-                    Integration(
-                        event.id, system, f"http://127.0.0.1:{port}/hooks", sealed, True, None, now, now
-                    )
-                )
-            uow.commit()
+    systems = [IntegrationSystem.GATE_MANAGEMENT, IntegrationSystem.ATTENDEE_APP]
+    with bench_world(args, systems) as (turnout, event, port, ceiling):
         add_participants(turnout, event.id, args.transfers)
         with turnout.uow(readonly=True) as uow:
             people = list(
@@ -86,7 +51,6 @@ def main() -> None:
                     sa.text("select id from participants where event_id = :e"), {"e": event.id}
                 ).scalars()
             )
-        print(f"database: {turnout.dialect}; receiver: uvicorn on :{port} (verifies every signature)")
         definition, policy = turnout.sagas[SagaKind.TRANSFER], turnout.saga_policy()
 
         def start(n_pid: tuple[int, str]) -> None:
@@ -139,10 +103,6 @@ def main() -> None:
         target = scaled(200, ceiling)
         verdict = "met" if rate >= target else "NOT met"
         print(f"target >= 200 sagas/s ({target:,.0f}/s at this ceiling): {verdict}")
-    finally:
-        receiver.terminate()
-        receiver.wait()
-        turnout.close()
 
 
 def saga_states(turnout: Any) -> dict[str, int]:
