@@ -45,6 +45,7 @@ from turnout.ports import (
 from turnout.services.bus import HandlerRegistry
 from turnout.services.cancellation import cancellation_saga
 from turnout.services.checkin import CheckIn
+from turnout.services.closing import close_event_saga
 from turnout.services.deliveries import DeliverySender
 from turnout.services.importing import Importer
 from turnout.services.keys import KeyAuthenticator
@@ -255,6 +256,7 @@ def bootstrap(
     turnout.on_close.append(checkin.close)
     turnout.sagas.add(transfer_saga(tickets))
     turnout.sagas.add(cancellation_saga())
+    turnout.sagas.add(close_event_saga())
     register_handlers(turnout)
     register_extra_handlers(turnout)
     from turnout.adapters.outbox import install_lag_gauge, read_bus

@@ -15,10 +15,11 @@ from tests.fakes_webhooks import FakeAddressGuard
 from tests.feeds_support import enable, enqueued
 from turnout.bootstrap import Turnout
 from turnout.domain.integrations import IntegrationSystem
-from turnout.ports import DeliveryFilter, UnitOfWork
-from turnout.services import feeds
+from turnout.ports import UnitOfWork
+from turnout.services import closing
 from turnout.services.feeds import send_due_analytics
 from turnout.services.integrations import put_integration
+from turnout.services.sagas import advance_due_sagas
 
 GATE = IntegrationSystem.GATE_MANAGEMENT
 APP = IntegrationSystem.ATTENDEE_APP
@@ -117,29 +118,47 @@ def test_the_relay_hands_facts_to_each_feed_for_the_enabled_systems(
     assert app[-1].payload["event"]["id"] == event_id
 
 
-def test_a_failing_final_analytics_snapshot_does_not_hold_up_the_status_notifications(
-    client: TestClient, turnout: Turnout, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_a_failing_final_analytics_snapshot_does_not_fail_the_close_and_the_closing_saga_retries_it(
+    client: TestClient,
+    turnout: Turnout,
+    clock: FakeClock,
+    event: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     event_id = event["id"]
     switch_on(turnout, event_id, ANALYTICS, APP)
     set_status(client, event_id, "open", "live")
     turnout.relay().drain()
+    before = len(enqueued(turnout.uow))
 
     def broken(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         raise RuntimeError("analytics read model unavailable")
 
-    monkeypatch.setattr(feeds, "analytics", broken)
-    set_status(client, event_id, "closed")
+    monkeypatch.setattr(closing, "analytics", broken)
+    set_status(client, event_id, "closed")  # closed (scans stopped) though the next step failed
     turnout.relay().drain()
-    sent = enqueued(turnout.uow)
-    closed = [s.system for s in sent if s.type == "event.status.changed" and s.payload["status"] == "closed"]
-    assert sorted(closed) == ["analytics-platform", "attendee-app"]
-    assert [s for s in sent if s.type == "analytics.snapshot"] == []
-    retrying = DeliveryFilter(status="pending", handler="feeds.final_analytics")
+    policy = turnout.saga_policy()
+    advance_due_sagas(turnout.uow, turnout.sagas, policy=policy, worker="w")  # fails again: logged
+    ((saga_id, steps),) = [(s.id, s.steps) for s in list_sagas_of(turnout, event_id)]
+    assert [(s.name, s.state.value) for s in steps[:2]] == [
+        ("stop_scans", "done"),
+        ("final_analytics", "pending"),
+    ]
+    assert enqueued(turnout.uow)[before:] == []  # the feeds left the closed event to the saga
+    monkeypatch.undo()
+    clock.advance(seconds=policy.lease_seconds + 1)  # the worker that failed let go of it
+    advance_due_sagas(turnout.uow, turnout.sagas, policy=policy, worker="w")
+    (sent,) = enqueued(turnout.uow)[before:]  # the final snapshot; each system once it is delivered
+    assert (sent.type, sent.payload["event_status"]) == ("analytics.snapshot", "closed")
     with turnout.uow(readonly=True) as uow:
-        failed = uow.messages.deliveries(retrying, limit=10)
-    assert [(d.status, d.attempts) for d in failed] == [("pending", 1)]  # retried on its own
-    assert "analytics read model unavailable" in (failed[0].last_error or "")
+        saga = uow.sagas.get(saga_id)
+    assert saga is not None
+    assert [s.state.value for s in saga.steps[:2]] == ["done", "waiting"]
+
+
+def list_sagas_of(turnout: Turnout, event_id: str) -> list[Any]:
+    with turnout.uow(readonly=True) as uow:
+        return uow.sagas.find(event_id=event_id)
 
 
 def test_a_cancellation_made_while_the_gate_system_was_off_reaches_it_when_switched_on_again(

@@ -31,6 +31,7 @@ SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 GATE = IntegrationSystem.GATE_MANAGEMENT
 APP = IntegrationSystem.ATTENDEE_APP
 ALERTS = IntegrationSystem.ALERTS
+ANALYTICS = IntegrationSystem.ANALYTICS_PLATFORM
 TRANSFERS = 200
 NEW_HOLDER = {"name": "이바다", "email": "sea@example.com", "phone": "010-2222-3333"}
 
@@ -38,11 +39,13 @@ NEW_HOLDER = {"name": "이바다", "email": "sea@example.com", "phone": "010-222
 class Receivers:
     """One endpoint per system; ``answers[system]`` decides each answer from the message's type."""
 
-    def __init__(self, server: HTTPServer) -> None:
+    def __init__(
+        self, server: HTTPServer, systems: tuple[IntegrationSystem, ...] = (GATE, APP, ALERTS)
+    ) -> None:
         self.got: list[tuple[str, str, dict[str, Any]]] = []  # (system, type, data)
         self.answers: dict[str, Callable[[str], int]] = {}
         self.last: dict[str, Any] = {}  # the data of the request being answered
-        for system in (GATE, APP, ALERTS):
+        for system in systems:
             server.expect_request(f"/{system.value}").respond_with_handler(self._handler(system.value))
         self.server = server
 
@@ -499,3 +502,58 @@ def test_a_cancellation_is_a_saga_that_tells_each_system_once_and_retries_until_
     again = client.post(f"/api/v1/participants/{person['id']}/cancel")
     assert again.status_code == 200  # cancelling again changes nothing
     assert len(client.get(f"/api/v1/events/{event_id}/sagas").json()["items"]) == 1
+
+
+def test_closing_a_live_event_is_a_saga_scans_stop_at_once_then_final_analytics_and_each_system_is_told(
+    client: TestClient,
+    turnout: Turnout,
+    clock: FakeClock,
+    event: dict[str, Any],
+    gate: dict[str, Any],
+    httpserver: HTTPServer,
+) -> None:
+    event_id = event["id"]
+    receivers = Receivers(httpserver, systems=(GATE, APP, ANALYTICS))
+    connect(turnout, event_id, receivers, GATE, APP, ANALYTICS)
+    go_live(client, event_id)
+    person = register(client, event_id)
+    assert scan(client, event_id, gate["id"], person["token"])["result"] == "admitted"
+    work(turnout, clock, rounds=3, step_seconds=60)
+    receivers.got.clear()
+    fails = {"left": 1}
+
+    def once_unavailable(kind: str) -> int:
+        if kind == "analytics.snapshot" and fails["left"]:
+            fails["left"] -= 1
+            return 503
+        return 200
+
+    receivers.answers[ANALYTICS.value] = once_unavailable
+
+    closed = client.post(f"/api/v1/events/{event_id}/status", json={"status": "closed"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed"
+    assert scan(client, event_id, gate["id"], person["token"])["code"] == "event_not_live"  # at once
+    (saga,) = client.get(f"/api/v1/events/{event_id}/sagas", params={"state": "running"}).json()["items"]
+    assert saga["kind"] == "close_event"
+    assert [s["name"] for s in saga["steps"]] == [
+        "stop_scans",
+        "final_analytics",
+        "notify_gate_management",
+        "notify_attendee_app",
+        "notify_analytics_platform",
+        "notify_alerts",
+    ]
+
+    work(turnout, clock, rounds=12, step_seconds=60)
+
+    done = saga_of(client, saga["id"])
+    assert done["state"] == "completed", done
+    assert [s["state"] for s in done["steps"]] == ["done"] * 5 + ["skipped"]  # no alerts integration
+    snapshots = [d for s, k, d in receivers.got if k == "analytics.snapshot"]
+    assert len(snapshots) == 2  # a 503, then the same snapshot again
+    assert snapshots[-1]["total_participants"] == 1
+    told = sorted(s for s, k, d in receivers.got if k == "event.status.changed" and d["status"] == "closed")
+    assert told == sorted([GATE.value, APP.value, ANALYTICS.value])  # once each: the feed left it to the saga
+    again = client.post(f"/api/v1/events/{event_id}/status", json={"status": "closed"})
+    assert again.status_code == 409

@@ -255,11 +255,18 @@ def events_status(
     as_json: JsonOpt = False,
 ) -> None:
     """Move an event to its next lifecycle status."""
-    from turnout.services.events import change_status
+    from turnout.services.closing import set_event_status
 
     def action(turnout: Turnout) -> Any:
         with turnout.uow() as uow:
-            event = change_status(uow, event_id=event_id, status=status, actor="cli")
+            event = set_event_status(
+                uow,
+                sagas=turnout.sagas,
+                policy=turnout.saga_policy(),
+                event_id=event_id,
+                status=status,
+                actor="cli",
+            )
             uow.commit()
         return event
 

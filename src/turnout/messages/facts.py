@@ -24,6 +24,7 @@ class EventStatusChanged(Fact):
     previous: str
     status: str
     actor: str
+    saga_id: str | None = None  # the closing saga that tells the external systems itself
 
 
 @dataclass(frozen=True)

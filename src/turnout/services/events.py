@@ -92,7 +92,9 @@ def get_event(uow: UnitOfWork, *, event_id: str, for_update: bool = False) -> Ev
     return event
 
 
-def change_status(uow: UnitOfWork, *, event_id: str, status: EventStatus, actor: str) -> Event:
+def change_status(
+    uow: UnitOfWork, *, event_id: str, status: EventStatus, actor: str, saga_id: str | None = None
+) -> Event:
     """Move the event one lifecycle step; audit it and emit ``event.status.changed`` in one transaction."""
     event = get_event(uow, event_id=event_id, for_update=True)
     changed = event.transition(status)
@@ -107,7 +109,11 @@ def change_status(uow: UnitOfWork, *, event_id: str, status: EventStatus, actor:
     )
     uow.emit(
         EventStatusChanged(
-            event_id=event_id, previous=event.status.value, status=changed.status.value, actor=actor
+            event_id=event_id,
+            previous=event.status.value,
+            status=changed.status.value,
+            actor=actor,
+            saga_id=saga_id,
         )
     )
     return changed

@@ -240,7 +240,10 @@ class AttendeeAppFeed(_RunHandler):
 def notify_status_change(envelope: Envelope, uow: UnitOfWork) -> None:
     """``event.status.changed`` (the seed's ``ExternalSystemNotificationHandler``): every enabled
     system is told. The gate sync and the final analytics are their own subscribers
-    (``sync_gate_on_status``, ``send_final_analytics``): one of them failing never holds this up."""
+    (``sync_gate_on_status``, ``send_final_analytics``): one of them failing never holds this up.
+    A change made by the closing saga (``services.closing``) is left to it."""
+    if envelope.data.get("saga_id"):
+        return
     event_id = envelope.key
     systems = sorted(enabled_systems(uow, event_id))
     if not systems:
@@ -273,10 +276,10 @@ def sync_gate_on_status(envelope: Envelope, uow: UnitOfWork) -> None:
 
 def send_final_analytics(envelope: Envelope, uow: UnitOfWork) -> None:
     """``event.status.changed`` to ``closed``: the analytics platform's final snapshot, if the event
-    has it enabled."""
+    has it enabled (unless the closing saga closed it: it sends the snapshot itself)."""
     event_id = envelope.key
     closed = envelope.data.get("status") == EventStatus.CLOSED.value
-    if closed and ANALYTICS in enabled_systems(uow, event_id):
+    if closed and not envelope.data.get("saga_id") and ANALYTICS in enabled_systems(uow, event_id):
         enqueue_analytics(uow, event_id=event_id, source_message_id=envelope.id)
 
 

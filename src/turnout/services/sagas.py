@@ -50,6 +50,9 @@ class Send:
     type: str
     payload: dict[str, Any]
     ordering_key: str | None = None
+    #: the payload carries ``saga_id`` and ``step`` (off for a message of the same shape as a
+    #: feed's, so that a receiver sees one schema per type)
+    tagged: bool = True
 
 
 class Done:
@@ -76,6 +79,8 @@ class SagaContext:
     shared: _Shared = field(default_factory=lambda: _Shared())
     #: the audit entries of this move, written in one statement when it is recorded
     audit: list[AuditEntry] = field(default_factory=list)
+    #: the move runs in the request that began the saga (``begin_saga``)
+    in_request: bool = False
 
     def integration_enabled(self, system: str) -> bool:
         key = (self.saga.event_id, system)
@@ -174,7 +179,8 @@ def begin_saga(
 ) -> Saga:
     """Record a new saga holding ``resource``'s lock and run it as far as it goes without waiting
     (in the caller's transaction). Refuses with ``definition.busy_code`` when another saga holds
-    the resource."""
+    the resource. The first step's refusal or error is the caller's; a later step that raises is
+    rolled back to its savepoint and left to the worker."""
     now = uow.clock.now()
     saga_id = new_id()
     deadline = now + timedelta(seconds=policy.deadline_seconds)
@@ -196,7 +202,7 @@ def begin_saga(
         updated_at=now,
         actor=actor,
     )
-    ctx = SagaContext(uow, saga)
+    ctx = SagaContext(uow, saga, in_request=True)
     ctx.audit.append(
         AuditEntry(
             actor=actor,
@@ -357,12 +363,23 @@ def _advance(ctx: SagaContext, definition: SagaDefinition, policy: SagaPolicy) -
         if isinstance(move, Run):
             step.attempts += 1
             step.started_at = step.started_at or now
+            guarded = ctx.in_request and move.index > 0
             try:
-                outcome = spec.run(ctx)
+                if guarded:  # a later step's trouble must not fail the request that began the saga
+                    with uow.savepoint():
+                        outcome = spec.run(ctx)
+                else:
+                    outcome = spec.run(ctx)
             except StepFailed as failure:
                 if _failed(ctx, step, failure.error, now, policy):
                     return now + timedelta(seconds=policy.retry_seconds)
                 continue
+            except Exception:
+                if not guarded:
+                    raise
+                log.warning("saga %s: step %s left to the worker", saga.id, step.name, exc_info=True)
+                step.attempts -= 1
+                return now
             if not _apply(ctx, step, outcome, now, undoing=False):
                 _audit_step(ctx, step, "skipped")
             continue
@@ -413,7 +430,9 @@ def _apply(ctx: SagaContext, step: StepRecord, outcome: Outcome, now: datetime, 
                     saga.event_id,
                     outcome.system,
                     outcome.type,
-                    {**outcome.payload, "saga_id": saga.id, "step": step.name},
+                    {**outcome.payload, "saga_id": saga.id, "step": step.name}
+                    if outcome.tagged
+                    else outcome.payload,
                     ordering_key=outcome.ordering_key,
                     retry_until=_retry_until(saga, step, now, undoing=undoing),
                 )

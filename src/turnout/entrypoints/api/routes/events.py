@@ -8,6 +8,7 @@ from turnout.domain.access import Permission, Role, authorize
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
 from turnout.entrypoints.api.schemas import EventCreate, EventPage, EventRead, EventStatusUpdate
 from turnout.services import events as event_service
+from turnout.services.closing import set_event_status
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -45,8 +46,17 @@ def get_event(event_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> Ev
 def change_status(
     event_id: str, body: EventStatusUpdate, turnout: TurnoutDep, principal: PrincipalDep
 ) -> EventRead:
+    """One lifecycle step; closing a live event runs the closing saga (scans stop in this request;
+    the final analytics and the external systems follow: ``GET /events/{event_id}/sagas``)."""
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow() as uow:
-        event = event_service.change_status(uow, event_id=event_id, status=body.status, actor=principal.actor)
+        event = set_event_status(
+            uow,
+            sagas=turnout.sagas,
+            policy=turnout.saga_policy(),
+            event_id=event_id,
+            status=body.status,
+            actor=principal.actor,
+        )
         uow.commit()
     return EventRead.of(event)
