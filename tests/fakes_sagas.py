@@ -161,6 +161,33 @@ class FakeAlertStore:
         found.sort(key=lambda a: (a.created_at, a.id), reverse=True)
         return found[:limit]
 
+    def due_for_email(self, *, now: datetime, limit: int, max_attempts: int) -> list[Alert]:
+        due = [
+            copy.deepcopy(a)
+            for a in sorted(self._rows.values(), key=lambda a: a.created_at)
+            if a.state == ALERT_OPEN
+            and a.emailed_at is None
+            and a.email_attempts < max_attempts
+            and self._next_at.get(a.id, now) <= now
+        ]
+        return due[:limit]
+
+    @property
+    def _next_at(self) -> dict[str, datetime]:
+        found: dict[str, datetime] = self._db.table("alert_email_next_at")
+        return found
+
+    def record_email(
+        self, alert_id: str, *, now: datetime, error: str | None, next_at: datetime | None
+    ) -> None:
+        alert = self._rows[alert_id]
+        alert.email_attempts += 1
+        alert.email_error = error
+        if error is None:
+            alert.emailed_at = now
+        elif next_at is not None:
+            self._next_at[alert_id] = next_at
+
     def acknowledge(self, alert_id: str, *, by: str, now: datetime) -> bool:
         alert = self._rows.get(alert_id)
         if alert is None or alert.state != ALERT_OPEN:

@@ -107,7 +107,9 @@ class Settings(BaseSettings):
     saga_lease_seconds: float = Field(
         default=60.0, gt=0, description="a stopped worker's sagas are taken over after this"
     )
-    alert_email: str | None = Field(default=None, description="operator alerts are emailed here too")
+    alert_email: str | None = Field(
+        default=None, description="operator alerts are emailed here too (by the worker's alert-mail loop)"
+    )
 
     # mail
     mail_rate_per_second: float = Field(default=50.0, gt=0)

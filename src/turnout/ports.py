@@ -1556,6 +1556,18 @@ class AlertStore(Protocol):
         """False when it is not open (unknown, or acknowledged already)."""
         ...
 
+    def due_for_email(self, *, now: datetime, limit: int, max_attempts: int) -> list[Alert]:
+        """Open alerts not yet emailed whose next attempt is due, with fewer than ``max_attempts``
+        attempts, oldest first."""
+        ...
+
+    def record_email(
+        self, alert_id: str, *, now: datetime, error: str | None, next_at: datetime | None
+    ) -> None:
+        """One attempt to email the alert: sent (``error`` None), or failed and tried again at
+        ``next_at``."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction, the repositories that share it, and the outbox.

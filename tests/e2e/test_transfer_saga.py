@@ -21,10 +21,13 @@ from werkzeug import Request, Response
 
 from tests.fakes import FakeClock
 from tests.fakes_webhooks import FakeAddressGuard
+from tests.smtp_support import SmtpServer, smtp_server_fixture  # noqa: F401  (fixture)
+from turnout.adapters.mail import SmtpMailer
 from turnout.bootstrap import Turnout, delivery_sender
 from turnout.config import Settings
 from turnout.domain.integrations import Integration, IntegrationSystem
 from turnout.entrypoints.cli import app
+from turnout.services.alerts import email_due_alerts
 from turnout.services.sagas import advance_due_sagas
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
@@ -261,12 +264,13 @@ def test_a_gate_system_unreachable_past_the_deadline_undoes_the_transfer(
     assert client.get(f"/api/v1/participants/{old['id']}").json()["status"] == "registered"
 
 
-def test_a_compensation_that_keeps_failing_raises_an_alert_stored_delivered_and_listed(
+def test_a_compensation_that_keeps_failing_raises_an_alert_stored_delivered_emailed_and_listed(
     client: TestClient,
     turnout: Turnout,
     clock: FakeClock,
     event: dict[str, Any],
     receivers: Receivers,
+    smtp_server: SmtpServer,
 ) -> None:
     event_id = event["id"]
     connect(turnout, event_id, receivers, GATE, ALERTS)
@@ -293,6 +297,31 @@ def test_a_compensation_that_keeps_failing_raises_an_alert_stored_delivered_and_
     assert page.status_code == 200
     assert "확인이 필요한 알림 (1)" in page.text
     assert saga["id"] in page.text
+    # emailed to TURNOUT_ALERT_EMAIL through a real SMTP server: refused once, then sent
+    smtp_server.handler.refuse_all = "451 try later"
+    mailer = SmtpMailer(smtp_server.url)
+
+    async def email_once() -> int:
+        try:
+            return await email_due_alerts(
+                turnout.uow, mailer, to="ops@example.com", mail_from="Turnout <t@example.com>"
+            )
+        finally:
+            await mailer.close()
+
+    assert asyncio.run(email_once()) == 1
+    assert asyncio.run(email_once()) == 0  # not before its backoff
+    smtp_server.handler.refuse_all = None
+    clock.advance(seconds=31)
+    assert asyncio.run(email_once()) == 1
+    (mail,) = smtp_server.messages
+    assert mail["Subject"] == "[Turnout] 확인이 필요한 알림 / Alert: compensation_failed"
+    assert saga["id"] in mail.get_content()
+    assert asyncio.run(email_once()) == 0  # sent once
+    with turnout.uow(readonly=True) as uow:
+        emailed = [row["action"] for row in uow.audit.for_subject("alert", alert["id"])]
+    assert emailed.count("alert.email_failed") == 1
+    assert emailed.count("alert.emailed") == 1
     acked = client.post(f"/api/v1/alerts/{alert['id']}/ack")
     assert acked.status_code == 200
     assert acked.json()["state"] == "acknowledged"

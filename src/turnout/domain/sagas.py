@@ -187,3 +187,6 @@ class Alert:
     created_at: datetime
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    email_attempts: int = 0
+    emailed_at: datetime | None = None
+    email_error: str | None = None

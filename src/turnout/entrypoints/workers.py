@@ -223,6 +223,28 @@ def sagas_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float =
     repeat(step, stop, name="sagas", idle_seconds=poll_seconds, backoff_seconds=1.0)
 
 
+def alert_mail_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 5.0) -> None:
+    """Email each new operator alert to ``TURNOUT_ALERT_EMAIL`` (``services.alerts.email_due_alerts``);
+    nothing to do when it is not set."""
+    from turnout.services.alerts import email_due_alerts
+
+    to = turnout.settings.alert_email
+    if not to:
+        return
+
+    async def send() -> int:
+        try:
+            return await email_due_alerts(
+                turnout.uow, turnout.mailer, to=to, mail_from=turnout.settings.mail_from
+            )
+        finally:
+            await turnout.mailer.close()  # this loop's connections (each step has its own event loop)
+
+    repeat(
+        lambda: asyncio.run(send()), stop, name="alert mail", idle_seconds=poll_seconds, backoff_seconds=5.0
+    )
+
+
 def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
     this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
@@ -292,6 +314,7 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
     ("analytics-feed", analytics_loop),
     ("deliveries", deliveries_loop),
     ("sagas", sagas_loop),
+    ("alert-mail", alert_mail_loop),
 ]
 
 

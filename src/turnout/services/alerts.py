@@ -1,10 +1,17 @@
 """Operator alerts: what a person must act on (a saga's compensation that failed after its
 retries). An alert is stored, sent to the event's ``alerts`` integration (a signed delivery like
-any other) and announced by an ``alert.raised`` fact, whose handler emails ``TURNOUT_ALERT_EMAIL``
-when it is set; ``GET /api/v1/alerts`` lists them and an operator acknowledges each."""
+any other), announced by an ``alert.raised`` fact, and emailed to ``TURNOUT_ALERT_EMAIL`` when it
+is set (``email_due_alerts``, the worker's ``alert-mail`` loop: outside any transaction, each
+attempt recorded, retried with backoff); ``GET /api/v1/alerts`` lists them and an operator
+acknowledges each."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import parseaddr
 from typing import Any
 
 from turnout.domain.errors import Conflict, NotFound
@@ -12,7 +19,8 @@ from turnout.domain.ids import new_id
 from turnout.domain.integrations import IntegrationSystem
 from turnout.domain.sagas import ALERT_OPEN, Alert
 from turnout.messages.facts import AlertRaised
-from turnout.ports import OutboundMessage, UnitOfWork
+from turnout.ports import DeliveryError, Mailer, OutboundMessage, OutgoingMail, UnitOfWork, UnitOfWorkFactory
+from turnout.services.mail_queue import mail_domain
 
 MESSAGES = {
     "compensation_failed": (
@@ -101,3 +109,63 @@ def acknowledge_alert(uow: UnitOfWork, *, alert_id: str, actor: str) -> Alert:
 class _Missing(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "?"
+
+
+# --- the alert email (TURNOUT_ALERT_EMAIL) -------------------------------------------------------------
+
+EMAIL_ATTEMPTS = 10  # then the alert stays unmailed (it is still listed, shown and delivered)
+_EMAIL_BACKOFF_SECONDS = (30, 60, 120, 300, 600, 1800, 3600, 3600, 3600)
+
+
+def alert_mail(alert: Alert, *, to: str, mail_from: str) -> OutgoingMail:
+    """The operator's email for ``alert`` (Korean first, then English; no participant's data)."""
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = to
+    message["Subject"] = f"[Turnout] 확인이 필요한 알림 / Alert: {alert.code}"
+    message_id = f"<alert-{alert.id}@{mail_domain(mail_from)}>"  # stable: a repeat is one message
+    message["Message-ID"] = message_id
+    details = json.dumps(alert.details, ensure_ascii=False, indent=2, sort_keys=True)
+    message.set_content(
+        "확인이 필요한 알림이 있습니다. 외부 시스템의 상태를 확인해 바로잡은 뒤 알림을 확인 처리하십시오.\n"
+        "An alert needs a person: check the external system, put it right, then acknowledge the alert.\n\n"
+        f"{alert.message}\n\n"
+        f"alert: {alert.id}\nevent: {alert.event_id}\nsaga: {alert.saga_id}\n"
+        f"raised: {alert.created_at.isoformat()}\n\n{details}\n\n"
+        f"turnout sagas show {alert.saga_id}\nPOST /api/v1/alerts/{alert.id}/ack\n"
+    )
+    return OutgoingMail(
+        sender=parseaddr(mail_from)[1] or mail_from,
+        recipients=(to,),
+        message_id=message_id,
+        data=message.as_bytes(policy=SMTP),
+    )
+
+
+async def email_due_alerts(
+    uow_factory: UnitOfWorkFactory, mailer: Mailer, *, to: str, mail_from: str, limit: int = 20
+) -> int:
+    """Email the open alerts not yet emailed to ``to``, each attempt recorded (and audited) after
+    it; a failure is tried again later (backing off). How many were attempted."""
+    with uow_factory(readonly=True) as uow:
+        due = uow.alerts.due_for_email(now=uow.clock.now(), limit=limit, max_attempts=EMAIL_ATTEMPTS)
+    for alert in due:
+        error: str | None = None
+        try:
+            await mailer.send(alert_mail(alert, to=to, mail_from=mail_from))
+        except DeliveryError as failure:
+            error = str(failure)[:500]
+        with uow_factory() as uow:
+            now = uow.clock.now()
+            wait = _EMAIL_BACKOFF_SECONDS[min(alert.email_attempts, len(_EMAIL_BACKOFF_SECONDS) - 1)]
+            uow.alerts.record_email(alert.id, now=now, error=error, next_at=now + timedelta(seconds=wait))
+            uow.audit.record(
+                actor="alerts",
+                action="alert.emailed" if error is None else "alert.email_failed",
+                subject_type="alert",
+                subject_id=alert.id,
+                event_id=alert.event_id,
+                data={"to": to, "attempt": alert.email_attempts + 1, "error": error},
+            )
+            uow.commit()
+    return len(due)

@@ -315,6 +315,30 @@ class SqlAlertStore:
             query = query.where(_A.event_id == event_id)
         return [_alert(r) for r in self.conn.execute(query)]
 
+    def due_for_email(self, *, now: datetime, limit: int, max_attempts: int) -> list[Alert]:
+        rows = self.conn.execute(
+            sa.select(alerts)
+            .where(
+                _A.state == "open",
+                _A.emailed_at.is_(None),
+                _A.email_attempts < max_attempts,
+                sa.or_(_A.email_next_at.is_(None), _A.email_next_at <= now),
+            )
+            .order_by(_A.created_at)
+            .limit(limit)
+        )
+        return [_alert(r) for r in rows]
+
+    def record_email(
+        self, alert_id: str, *, now: datetime, error: str | None, next_at: datetime | None
+    ) -> None:
+        values: dict[str, Any] = {"email_attempts": _A.email_attempts + 1, "email_error": error}
+        if error is None:
+            values["emailed_at"] = now
+        else:
+            values["email_next_at"] = next_at
+        self.conn.execute(alerts.update().where(_A.id == alert_id).values(**values))
+
     def acknowledge(self, alert_id: str, *, by: str, now: datetime) -> bool:
         result = self.conn.execute(
             alerts.update()
@@ -336,4 +360,7 @@ def _alert(row: Any) -> Alert:
         created_at=row.created_at,
         acknowledged_at=row.acknowledged_at,
         acknowledged_by=row.acknowledged_by,
+        email_attempts=row.email_attempts,
+        emailed_at=row.emailed_at,
+        email_error=row.email_error,
     )

@@ -80,6 +80,11 @@ alerts = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("acknowledged_at", UTCDateTime),
     sa.Column("acknowledged_by", sa.String(100)),
+    # the email to ``TURNOUT_ALERT_EMAIL`` (when set): attempts, the next one, when it went, why not
+    sa.Column("email_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("email_next_at", UTCDateTime),
+    sa.Column("emailed_at", UTCDateTime),
+    sa.Column("email_error", sa.Text),
     sa.Index("ix_alerts_state_created_at", "state", "created_at"),
     sa.Index("ix_alerts_event_id_created_at", "event_id", "created_at"),
 )

@@ -96,6 +96,9 @@ class AlertRead(BaseModel):
     created_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    email_attempts: int
+    emailed_at: datetime | None
+    email_error: str | None
 
     @classmethod
     def of(cls, alert: Alert) -> AlertRead:
@@ -110,6 +113,9 @@ class AlertRead(BaseModel):
             created_at=alert.created_at,
             acknowledged_at=alert.acknowledged_at,
             acknowledged_by=alert.acknowledged_by,
+            email_attempts=alert.email_attempts,
+            emailed_at=alert.emailed_at,
+            email_error=alert.email_error,
         )
 
 

@@ -47,6 +47,10 @@ def upgrade() -> None:
         sa.Column("created_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("acknowledged_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("acknowledged_by", sa.String(length=100), nullable=True),
+        sa.Column("email_attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("email_next_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("emailed_at", turnout.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("email_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["event_id"], ["events.id"], name=op.f("fk_alerts_event_id_events"), ondelete="CASCADE"
         ),
