@@ -50,9 +50,6 @@ class FakeSagaStore:
         if self._locks.get(resource, ("", None))[0] == saga_id:
             del self._locks[resource]
 
-    def holders(self, resources: Sequence[str], *, now: datetime) -> dict[str, str]:
-        return {r: self._locks[r][0] for r in resources if r in self._locks and self._locks[r][1] >= now}
-
     def add(self, saga: Saga, *, wake_at: datetime) -> None:
         self._rows[saga.id] = _SagaRow(copy.deepcopy(saga), wake_at)
 

@@ -1495,10 +1495,6 @@ class SagaStore(Protocol):
 
     def unlock(self, resource: str, *, saga_id: str) -> None: ...
 
-    def holders(self, resources: Sequence[str], *, now: datetime) -> dict[str, str]:
-        """resource -> the saga that holds its lock, for those of ``resources`` that are held."""
-        ...
-
     def add(self, saga: Saga, *, wake_at: datetime) -> None: ...
 
     def save(self, saga: Saga, *, wake_at: datetime) -> None:

@@ -32,7 +32,7 @@ from turnout.domain.participants import (
     ParticipantStatus,
     Source,
 )
-from turnout.domain.sagas import Saga, SagaKind, SagaState, StepKind
+from turnout.domain.sagas import Saga, SagaKind, StepKind
 from turnout.messages.facts import ParticipantRegistered, TicketTransferred
 from turnout.ports import UnitOfWork
 from turnout.services.events import get_event
@@ -238,11 +238,6 @@ def transfer_saga(tickets: TicketBook) -> SagaDefinition:
             StepDefinition("complete", StepKind.RETRIABLE, complete),
         ),
     )
-
-
-def transfer_outcome(saga: Saga) -> str:
-    """``completed``, ``compensated`` (the old ticket stays valid) or what it is doing now."""
-    return saga.state.value if saga.state is not SagaState.RUNNING else "running"
 
 
 def _participant(uow: UnitOfWork, participant_id: str, *, for_update: bool = False) -> Participant:

@@ -47,14 +47,6 @@ class SqlSagaStore:
     def unlock(self, resource: str, *, saga_id: str) -> None:
         self.conn.execute(saga_locks.delete().where(_L.resource == resource, _L.saga_id == saga_id))
 
-    def holders(self, resources: Sequence[str], *, now: datetime) -> dict[str, str]:
-        if not resources:
-            return {}
-        rows = self.conn.execute(
-            sa.select(_L.resource, _L.saga_id).where(_L.resource.in_(list(resources)), _L.expires_at >= now)
-        )
-        return {r.resource: r.saga_id for r in rows}
-
     # --- sagas -------------------------------------------------------------------------------------
 
     def add(self, saga: Saga, *, wake_at: datetime) -> None:

@@ -102,21 +102,7 @@ class AlertRead(BaseModel):
 
     @classmethod
     def of(cls, alert: Alert) -> AlertRead:
-        return cls(
-            id=alert.id,
-            event_id=alert.event_id,
-            saga_id=alert.saga_id,
-            code=alert.code,
-            message=alert.message,
-            details=alert.details,
-            state=alert.state,
-            created_at=alert.created_at,
-            acknowledged_at=alert.acknowledged_at,
-            acknowledged_by=alert.acknowledged_by,
-            email_attempts=alert.email_attempts,
-            emailed_at=alert.emailed_at,
-            email_error=alert.email_error,
-        )
+        return cls.model_validate(alert, from_attributes=True)
 
 
 class AlertPage(BaseModel):
