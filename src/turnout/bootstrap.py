@@ -254,8 +254,8 @@ def bootstrap(
         address_guard=ResolvingAddressGuard(allow_private=settings.allow_private_webhooks),
     )
     turnout.on_close.append(checkin.close)
-    turnout.sagas.add(transfer_saga(tickets))
-    turnout.sagas.add(cancellation_saga())
+    turnout.sagas.add(transfer_saga(tickets, mail_from=settings.mail_from))
+    turnout.sagas.add(cancellation_saga(mail_from=settings.mail_from))
     turnout.sagas.add(close_event_saga())
     register_handlers(turnout)
     register_extra_handlers(turnout)

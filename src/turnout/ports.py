@@ -833,6 +833,7 @@ class TicketMail:
     context: dict[str, Any]
     qr_cid: str
     date: datetime
+    with_qr: bool = True  # False for a notice (``transferred``, ``cancelled``): no ticket in it
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from tests.fakes import FakeClock
 from tests.fakes_webhooks import FakeAddressGuard
 from tests.smtp_support import SmtpServer, smtp_server_fixture  # noqa: F401  (fixture)
 from turnout.adapters.mail import SmtpMailer
-from turnout.bootstrap import Turnout, delivery_sender
+from turnout.bootstrap import Turnout, delivery_sender, mail_sender
 from turnout.config import Settings
 from turnout.domain.integrations import Integration, IntegrationSystem
 from turnout.entrypoints.cli import app
@@ -129,6 +130,27 @@ def work(turnout: Turnout, clock: FakeClock, *, rounds: int = 12, step_seconds: 
             clock.advance(seconds=step_seconds)
 
 
+def send_mail(turnout: Turnout, smtp_server: SmtpServer) -> dict[str, list[EmailMessage]]:
+    """The email sender once, through a real SMTP server: what each address got."""
+    sender = mail_sender(turnout, mailer=SmtpMailer(smtp_server.url))
+
+    async def go() -> None:
+        try:
+            await sender.send_batch()
+        finally:
+            await sender.mailer.close()
+
+    asyncio.run(go())
+    got: dict[str, list[EmailMessage]] = {}
+    for message in smtp_server.messages:
+        got.setdefault(str(message["To"].addresses[0].addr_spec), []).append(message)
+    return got
+
+
+def has_qr(message: EmailMessage) -> bool:
+    return any(part.get_content_type() == "image/png" for part in message.walk())
+
+
 def saga_of(client: TestClient, saga_id: str) -> dict[str, Any]:
     response = client.get(f"/api/v1/sagas/{saga_id}")
     assert response.status_code == 200, response.text
@@ -150,6 +172,7 @@ def test_a_transfer_completes_once_the_gate_system_accepts_and_scans_meanwhile_g
     event: dict[str, Any],
     gate: dict[str, Any],
     receivers: Receivers,
+    smtp_server: SmtpServer,
 ) -> None:
     event_id = event["id"]
     connect(turnout, event_id, receivers, GATE, APP)
@@ -201,6 +224,13 @@ def test_a_transfer_completes_once_the_gate_system_accepts_and_scans_meanwhile_g
     assert client.get(f"/api/v1/participants/{new_id}").json()["status"] == "registered"
     assert scan(client, event_id, gate["id"], old["token"])["code"] == "ticket_transferred"
     assert scan(client, event_id, gate["id"], new["token"])["result"] == "admitted"
+    # both people are emailed: the new holder their ticket, the old holder a notice (no ticket in it)
+    mails = send_mail(turnout, smtp_server)
+    (notice,) = [m for m in mails["sky@example.com"] if not has_qr(m)]
+    assert notice["Subject"].endswith("티켓이 양도되었습니다")
+    assert "양도되었습니다" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    (ticket,) = mails["sea@example.com"]
+    assert has_qr(ticket)
     metrics = client.get("/metrics").text
     assert 'turnout_sagas_finished_total{kind="transfer",outcome="completed"} 1.0' in metrics
     assert "turnout_alerts_open 0.0" in metrics
@@ -491,7 +521,12 @@ def test_many_transfers_at_once_against_flaky_receivers_end_completed_or_undone_
 
 
 def test_a_cancellation_is_a_saga_that_tells_each_system_once_and_retries_until_they_accept(
-    client: TestClient, turnout: Turnout, clock: FakeClock, event: dict[str, Any], receivers: Receivers
+    client: TestClient,
+    turnout: Turnout,
+    clock: FakeClock,
+    event: dict[str, Any],
+    receivers: Receivers,
+    smtp_server: SmtpServer,
 ) -> None:
     event_id = event["id"]
     connect(turnout, event_id, receivers, GATE, APP)
@@ -513,7 +548,7 @@ def test_a_cancellation_is_a_saga_that_tells_each_system_once_and_retries_until_
     (saga,) = client.get(f"/api/v1/events/{event_id}/sagas", params={"state": "running"}).json()["items"]
     assert (saga["kind"], [s["state"] for s in saga["steps"]]) == (
         "cancellation",
-        ["done", "waiting", "pending"],
+        ["done", "waiting", "pending", "pending"],
     )
 
     work(turnout, clock, rounds=10, step_seconds=60)
@@ -528,6 +563,12 @@ def test_a_cancellation_is_a_saga_that_tells_each_system_once_and_retries_until_
     # two 503s, then accepted: the saga's one message to the gate system, sent three times, and one
     # to the attendee app; the feeds sent none of their own for the cancellation
     assert sorted(about_cancel) == sorted([(GATE.value, saga["id"])] * 3 + [(APP.value, saga["id"])])
+    assert done["steps"][-1]["name"] == "email"
+    mails = send_mail(turnout, smtp_server)["sky@example.com"]
+    # the ticket email queued at registration is not sent to a cancelled participant; the notice is
+    (notice,) = mails
+    assert notice["Subject"].endswith("참가 신청이 취소되었습니다")
+    assert not has_qr(notice)
     again = client.post(f"/api/v1/participants/{person['id']}/cancel")
     assert again.status_code == 200  # cancelling again changes nothing
     assert len(client.get(f"/api/v1/events/{event_id}/sagas").json()["items"]) == 1

@@ -177,9 +177,9 @@ def test_transfers_end_completed_or_undone_when_the_worker_is_killed_again_and_a
             }
             emails = list(
                 uow.conn.execute(
-                    sa.select(email_jobs.c.participant_id, sa.func.count())
+                    sa.select(email_jobs.c.participant_id, email_jobs.c.kind, sa.func.count())
                     .where(email_jobs.c.event_id == event_id)
-                    .group_by(email_jobs.c.participant_id)
+                    .group_by(email_jobs.c.participant_id, email_jobs.c.kind)
                 )
             )
         states = {s.state.value for s in sagas}
@@ -190,7 +190,9 @@ def test_transfers_end_completed_or_undone_when_the_worker_is_killed_again_and_a
         assert len(compensated) == sum(1 for n in range(TRANSFERS) if str(n).endswith("3"))
         assert len(completed) == TRANSFERS - len(compensated)
         assert gate_system.valid == valid_in_turnout  # no ticket valid twice, none lost
-        assert all(n == 1 for _pid, n in emails), emails  # nobody emailed their ticket twice
+        assert all(n == 1 for _pid, _kind, n in emails), emails  # nobody emailed anything twice
+        notices = {pid for pid, kind, _n in emails if kind == "transferred"}
+        assert notices == {s.data["participant_id"] for s in completed}  # each old holder, once
         # kills landed mid-saga, at more than one step (which ones varies with the machine's speed)
         assert len(seen_at_kill) >= 2, seen_at_kill
     finally:

@@ -27,6 +27,16 @@ class TicketMailComposer:
     def compose_ticket(self, ticket: TicketMail) -> ComposedMail:
         sources = ticket.sources or self.templates.builtin(ticket.kind, ticket.locale)
         rendered = self.templates.render(sources, ticket.context)
+        if not ticket.with_qr:  # a notice (the ticket was passed on, or cancelled): no code to show
+            mail = build_notice(
+                rendered=rendered,
+                mail_from=self.mail_from,
+                to_name=ticket.to_name,
+                to_address=ticket.to_address,
+                message_id=ticket.message_id,
+                date=ticket.date,
+            )
+            return ComposedMail(mail=mail, subject=rendered.subject)
         mail = build_message(
             rendered=rendered,
             mail_from=self.mail_from,
@@ -101,6 +111,43 @@ def build_message(
         "",
         qr_b64,
         f"--{mixed}--",
+        "",
+    ]
+    return OutgoingMail(
+        sender=sender_address,
+        recipients=(to_address,),
+        message_id=message_id,
+        data="\r\n".join(lines).encode("ascii"),
+    )
+
+
+def build_notice(
+    *, rendered: RenderedEmail, mail_from: str, to_name: str, to_address: str, message_id: str, date: datetime
+) -> OutgoingMail:
+    """multipart/alternative[ text, html ]: a notice without a ticket."""
+    alternative = f"=_turnout_{secrets.token_hex(12)}_a"
+    sender_name, sender_address = parseaddr(mail_from)
+    lines = [
+        f"From: {_address_header(sender_name, sender_address)}",
+        f"To: {_address_header(to_name, to_address)}",
+        f"Subject: {_encoded_header('Subject', rendered.subject)}",
+        f"Message-ID: {message_id}",
+        f"Date: {format_datetime(date)}",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{alternative}"',
+        "",
+        f"--{alternative}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        _base64(rendered.text.encode()),
+        f"--{alternative}",
+        'Content-Type: text/html; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        _base64(rendered.html.encode()),
+        f"--{alternative}--",
         "",
     ]
     return OutgoingMail(

@@ -8,6 +8,7 @@ succeed):
 2. ``gate_system``: the gate system is told (``participant.changed``, ``status: cancelled``) and
    the saga waits for it to accept.
 3. ``attendee_app``: the attendee app is told (``participant.status``).
+4. ``email``: the participant's cancellation notice is queued (the email sender takes it from there).
 
 A participant cancelled already is answered as they are (no second saga).
 """
@@ -27,6 +28,8 @@ from turnout.services.feeds import (
     participant_changed,
     participant_status,
 )
+from turnout.services.mail_queue import queue_notice
+from turnout.services.mail_templates import KIND_CANCELLED
 from turnout.services.sagas import (
     DONE,
     Outcome,
@@ -69,7 +72,7 @@ def cancel_registration(
     return found, saga
 
 
-def cancellation_saga() -> SagaDefinition:
+def cancellation_saga(*, mail_from: str) -> SagaDefinition:
     def revoke(ctx: SagaContext) -> Outcome:
         cancel_participant(
             ctx.uow, participant_id=ctx.data["participant_id"], actor=ctx.saga.actor, saga_id=ctx.saga.id
@@ -87,6 +90,13 @@ def cancellation_saga() -> SagaDefinition:
         event = ctx.once(("event", row.event_id), lambda: get_event(ctx.uow, event_id=row.event_id))
         return Send(APP, PARTICIPANT_STATUS, participant_status(event, row, CANCELLED), ordering_key=row.id)
 
+    def email(ctx: SagaContext) -> Outcome:
+        participant = ctx.uow.participants.get(ctx.data["participant_id"])
+        if participant is None:
+            raise StepFailed("the participant is gone")
+        queue_notice(ctx.uow, participant=participant, kind=KIND_CANCELLED, mail_from=mail_from)
+        return DONE
+
     return SagaDefinition(
         kind=SagaKind.CANCELLATION,
         busy_code="saga_in_progress",
@@ -94,6 +104,7 @@ def cancellation_saga() -> SagaDefinition:
             StepDefinition("revoke", StepKind.RETRIABLE, revoke),
             StepDefinition("gate_system", StepKind.RETRIABLE, gate_system),
             StepDefinition("attendee_app", StepKind.RETRIABLE, attendee_app),
+            StepDefinition("email", StepKind.RETRIABLE, email),
         ),
     )
 

@@ -57,6 +57,16 @@ def queue_ticket_email(envelope: Envelope, uow: UnitOfWork, *, mail_from: str) -
     _add_job(uow, participant=participant, kind=KIND_TICKET, dedup_key=dedup_key, mail_from=mail_from)
 
 
+def queue_notice(uow: UnitOfWork, *, participant: Participant, kind: str, mail_from: str) -> str | None:
+    """Queue a notice (``mail_templates.NOTICE_KINDS``: the ticket was passed on, or cancelled) to
+    the participant, at most one per (participant, kind, ticket version); its job id, or None when
+    it was queued already (a retried saga step) or the participant has no address."""
+    if not participant.email:
+        return None
+    dedup_key = f"{participant.id}:{kind}:{participant.ticket_version}"
+    return _add_job(uow, participant=participant, kind=kind, dedup_key=dedup_key, mail_from=mail_from)
+
+
 def resend_ticket(uow: UnitOfWork, *, participant_id: str, actor: str, mail_from: str) -> EmailJob:
     """A new job for the participant's current ticket (always a new message, a new Message-ID)."""
     participant = uow.participants.get(participant_id)

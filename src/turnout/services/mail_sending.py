@@ -42,7 +42,7 @@ from turnout.ports import (
     UnitOfWorkFactory,
 )
 from turnout.services.mail_queue import mail_domain
-from turnout.services.mail_templates import LOCALES, SUBJECT_MAX, ticket_context
+from turnout.services.mail_templates import LOCALES, NOTICE_KINDS, SUBJECT_MAX, ticket_context
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ def _locale(job: ClaimedEmail) -> str:
 
 
 def _skip_reason(job: ClaimedEmail) -> str | None:
+    if job.kind in NOTICE_KINDS:  # about the change itself: sent whatever came after
+        return None
     if job.participant_status == ParticipantStatus.CANCELLED:
         return SKIP_CANCELLED
     if job.participant_ticket_version != job.ticket_version or not job.participant_token:
@@ -223,6 +225,7 @@ class MailSender:
                 context=context,
                 qr_cid=qr_cid,
                 date=now,
+                with_qr=job.kind not in NOTICE_KINDS,
             )
         )
 

@@ -16,7 +16,10 @@ from turnout.domain.errors import FieldError, ValidationFailed
 from turnout.ports import StoredTemplate, TemplateProblem, TemplateRenderer, TemplateSources, UnitOfWork
 
 KIND_TICKET = "ticket"
-KINDS = (KIND_TICKET,)
+KIND_TRANSFERRED = "transferred"  # to a ticket's previous holder, once it was passed on
+KIND_CANCELLED = "cancelled"  # to a participant whose registration was cancelled
+KINDS = (KIND_TICKET, KIND_TRANSFERRED, KIND_CANCELLED)
+NOTICE_KINDS = (KIND_TRANSFERRED, KIND_CANCELLED)  # no ticket (QR code) in them
 LOCALES = ("ko", "en")
 PARTS = ("subject", "html", "text")
 SUBJECT_MAX = 300

@@ -12,8 +12,8 @@ Steps (``docs/sagas.md``):
    told to keep the old token and drop the new one.
 3. ``attendee_app`` (retriable): the attendee app is told.
 4. ``complete`` (retriable): the old ticket is revoked (``transferred``), the new one becomes valid;
-   ``ticket.transferred`` and ``participant.registered`` are emitted, so the new holder gets their
-   ticket email and the old holder an email that the ticket was passed on.
+   ``ticket.transferred`` and ``participant.registered`` are emitted (so the new holder gets their
+   ticket email) and the old holder's notice that the ticket was passed on is queued.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from turnout.messages.facts import ParticipantRegistered, TicketTransferred
 from turnout.ports import UnitOfWork
 from turnout.services.events import get_event
 from turnout.services.feeds import event_card
+from turnout.services.mail_queue import queue_notice
+from turnout.services.mail_templates import KIND_TRANSFERRED
 from turnout.services.registration import RegistrationError, clean_or_refuse, event_rules, participant_record
 from turnout.services.sagas import (
     DONE,
@@ -108,7 +110,7 @@ def _check_transferable(old: Participant) -> None:
         raise Conflict("ticket_used", check_in_status=old.check_in_status.value)
 
 
-def transfer_saga(tickets: TicketBook) -> SagaDefinition:
+def transfer_saga(tickets: TicketBook, *, mail_from: str) -> SagaDefinition:
     """The transfer's steps, with the ticket book that mints the new holder's token."""
 
     def new_holder(ctx: SagaContext) -> Outcome:
@@ -208,6 +210,9 @@ def transfer_saga(tickets: TicketBook) -> SagaDefinition:
         revoke_ticket(uow, participant=old, reason=REASON_TRANSFERRED)
         _set_status(uow, old.id, ParticipantStatus.TRANSFERRED)
         _set_status(uow, new.id, ParticipantStatus.REGISTERED)
+        queue_notice(
+            uow, participant=old, kind=KIND_TRANSFERRED, mail_from=mail_from
+        )  # the new holder: ticket
         uow.audit.record(
             actor=saga.actor,
             action="ticket.transferred",

@@ -20,7 +20,7 @@ email_jobs = sa.Table(
     sa.Column(
         "participant_id", ID, sa.ForeignKey("participants.id", ondelete="CASCADE"), nullable=False, index=True
     ),
-    sa.Column("kind", sa.String(16), nullable=False),  # ticket
+    sa.Column("kind", sa.String(16), nullable=False),  # ticket | transferred | cancelled (notices)
     sa.Column("ticket_version", sa.Integer, nullable=False),
     # participant:kind:version for the automatic welcome mail (at most one); NULL for manual resends
     sa.Column("dedup_key", sa.String(120), unique=True),
