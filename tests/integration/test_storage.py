@@ -70,7 +70,13 @@ def test_committed_change_leaves_exactly_one_message(turnout: Turnout) -> None:
             sa.select(t.audit_log).where(t.audit_log.c.action == "event.status.changed")
         ).one()
     assert row.key == event.id
-    assert row.data == {"event_id": event.id, "previous": "draft", "status": "open", "actor": "t"}
+    assert row.data == {
+        "event_id": event.id,
+        "previous": "draft",
+        "status": "open",
+        "actor": "t",
+        "saga_id": None,  # set when the closing saga closes an event
+    }
     assert audit.data == {"previous": "draft", "status": "open"}
 
 
