@@ -169,6 +169,30 @@ def test_template_override_is_refused_with_the_error_when_it_does_not_render(
     assert [t["overridden"] for t in listed] == [False, False]
 
 
+def test_a_notice_template_is_overridden_by_kind_and_leaves_the_ticket_email_alone(
+    client: TestClient, event_id: str
+) -> None:
+    url = f"/api/v1/events/{event_id}/mail-templates/ko"
+    notice = {
+        "subject": "{{ event_name }}: 양도 완료",
+        "html": "<p>{{ participant_name }}</p>",
+        "text": "양도",
+    }
+    saved = client.put(url, params={"kind": "transferred"}, json=notice)
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["kind"], saved.json()["overridden"]) == ("transferred", True)
+    listed = client.get(f"/api/v1/events/{event_id}/mail-templates", params={"kind": "transferred"}).json()
+    assert {t["locale"]: t["overridden"] for t in listed["items"]} == {"ko": True, "en": False}
+    assert "transferred" in listed["items"][1]["subject"]  # the built-in English notice
+    tickets = client.get(f"/api/v1/events/{event_id}/mail-templates").json()["items"]
+    assert [t["overridden"] for t in tickets] == [False, False]
+    refused = client.put(url, params={"kind": "unknown"}, json=notice)
+    assert refused.status_code == 422
+    assert client.delete(url, params={"kind": "transferred"}).status_code == 204
+    listed = client.get(f"/api/v1/events/{event_id}/mail-templates", params={"kind": "transferred"}).json()
+    assert [t["overridden"] for t in listed["items"]] == [False, False]
+
+
 def test_ticket_page_shows_event_qr_and_status_in_both_languages_when_opened(
     client: TestClient, participant: dict[str, Any]
 ) -> None:

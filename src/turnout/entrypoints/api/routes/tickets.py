@@ -42,6 +42,8 @@ Scale = Annotated[
     ),
 ]
 Locale = Literal["ko", "en"]
+#: which email: the ticket, or a notice (``transferred`` to a ticket's previous holder, ``cancelled``)
+MailKind = Annotated[Literal["ticket", "transferred", "cancelled"], Query(description="which email")]
 
 
 def _participant_for(
@@ -204,21 +206,31 @@ def _template_read(item: mail_templates.TemplateSet) -> MailTemplateRead:
 
 
 @router.get("/events/{event_id}/mail-templates")
-def get_mail_templates(event_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> MailTemplateList:
-    """The ticket email templates in effect (the event's overrides, else the built-in ones)."""
+def get_mail_templates(
+    event_id: str, turnout: TurnoutDep, principal: PrincipalDep, kind: MailKind = "ticket"
+) -> MailTemplateList:
+    """The email templates of ``kind`` in effect (the event's overrides, else the built-in ones)."""
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow(readonly=True) as uow:
         event_service.get_event(uow, event_id=event_id)
-        items = mail_templates.get_templates(uow, renderer=turnout.template_renderer, event_id=event_id)
+        items = mail_templates.get_templates(
+            uow, renderer=turnout.template_renderer, event_id=event_id, kind=kind
+        )
     return MailTemplateList(items=[_template_read(i) for i in items])
 
 
 @router.put("/events/{event_id}/mail-templates/{locale}")
 def put_mail_template(
-    event_id: str, locale: Locale, body: MailTemplateUpdate, turnout: TurnoutDep, principal: PrincipalDep
+    event_id: str,
+    locale: Locale,
+    body: MailTemplateUpdate,
+    turnout: TurnoutDep,
+    principal: PrincipalDep,
+    kind: MailKind = "ticket",
 ) -> MailTemplateRead:
-    """Override the ticket email for one language. Rendered with sample data first: a template that
-    does not render is refused (422, ``template_error`` with the error per part)."""
+    """Override the email of ``kind`` (the ticket by default) for one language. Rendered with
+    sample data first: a template that does not render is refused (422, ``template_error`` with
+    the error per part)."""
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow() as uow:
         event_service.get_event(uow, event_id=event_id)
@@ -231,16 +243,21 @@ def put_mail_template(
             html=body.html,
             text=body.text,
             actor=principal.actor,
+            kind=kind,
         )
         uow.commit()
     return _template_read(saved)
 
 
 @router.delete("/events/{event_id}/mail-templates/{locale}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_mail_template(event_id: str, locale: Locale, turnout: TurnoutDep, principal: PrincipalDep) -> None:
-    """Back to the built-in template for this language."""
+def delete_mail_template(
+    event_id: str, locale: Locale, turnout: TurnoutDep, principal: PrincipalDep, kind: MailKind = "ticket"
+) -> None:
+    """Back to the built-in template of ``kind`` for this language."""
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow() as uow:
         event_service.get_event(uow, event_id=event_id)
-        mail_templates.delete_template(uow, event_id=event_id, locale=locale, actor=principal.actor)
+        mail_templates.delete_template(
+            uow, event_id=event_id, locale=locale, actor=principal.actor, kind=kind
+        )
         uow.commit()
