@@ -35,6 +35,9 @@ def main() -> None:
     )
     parser.add_argument("--transfers", type=int, default=2000)
     parser.add_argument("--starters", type=int, default=4, help="threads starting transfers (API requests)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="`turnout worker` processes (they share the work by leases)"
+    )
     parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
     args = parser.parse_args()
 
@@ -67,13 +70,16 @@ def main() -> None:
                 uow.commit()
 
         before = receiver_counts(port)
-        worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "turnout"), "worker"],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(2.0)  # its start-up (imports, first polls) is not the sagas' time
+        workers = [
+            subprocess.Popen(
+                [str(Path(sys.executable).parent / "turnout"), "worker"],
+                env=dict(os.environ),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(args.workers)
+        ]
+        time.sleep(2.0)  # their start-up (imports, first polls) is not the sagas' time
         started = time.perf_counter()
         with ThreadPoolExecutor(args.starters) as pool:
             list(pool.map(start, enumerate(people)))
@@ -89,8 +95,10 @@ def main() -> None:
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
         finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=30)
         after = receiver_counts(port)
         completed = counts.get("completed", 0)
         rate = completed / elapsed
