@@ -68,33 +68,28 @@ def build_message(
     milliseconds per message at hundreds of messages per second."""
     mixed, alternative, related = (f"=_turnout_{secrets.token_hex(12)}_{n}" for n in "mar")
     qr_b64 = _base64(qr_png)
-    sender_name, sender_address = parseaddr(mail_from)
+    sender_address = parseaddr(mail_from)[1]
     lines = [
-        f"From: {_address_header(sender_name, sender_address)}",
-        f"To: {_address_header(to_name, to_address)}",
-        f"Subject: {_encoded_header('Subject', rendered.subject)}",
-        f"Message-ID: {message_id}",
-        f"Date: {format_datetime(date)}",
-        "Auto-Submitted: auto-generated",
-        "MIME-Version: 1.0",
+        *_head(
+            rendered,
+            mail_from=mail_from,
+            to_name=to_name,
+            to_address=to_address,
+            message_id=message_id,
+            date=date,
+        ),
         f'Content-Type: multipart/mixed; boundary="{mixed}"',
         "",
         f"--{mixed}",
         f'Content-Type: multipart/alternative; boundary="{alternative}"',
         "",
         f"--{alternative}",
-        'Content-Type: text/plain; charset="utf-8"',
-        "Content-Transfer-Encoding: base64",
-        "",
-        _base64(rendered.text.encode()),
+        *_utf8_part("text/plain", rendered.text),
         f"--{alternative}",
         f'Content-Type: multipart/related; boundary="{related}"; type="text/html"',
         "",
         f"--{related}",
-        'Content-Type: text/html; charset="utf-8"',
-        "Content-Transfer-Encoding: base64",
-        "",
-        _base64(rendered.html.encode()),
+        *_utf8_part("text/html", rendered.html),
         f"--{related}",
         "Content-Type: image/png",
         "Content-Transfer-Encoding: base64",
@@ -126,27 +121,22 @@ def build_notice(
 ) -> OutgoingMail:
     """multipart/alternative[ text, html ]: a notice without a ticket."""
     alternative = f"=_turnout_{secrets.token_hex(12)}_a"
-    sender_name, sender_address = parseaddr(mail_from)
+    sender_address = parseaddr(mail_from)[1]
     lines = [
-        f"From: {_address_header(sender_name, sender_address)}",
-        f"To: {_address_header(to_name, to_address)}",
-        f"Subject: {_encoded_header('Subject', rendered.subject)}",
-        f"Message-ID: {message_id}",
-        f"Date: {format_datetime(date)}",
-        "Auto-Submitted: auto-generated",
-        "MIME-Version: 1.0",
+        *_head(
+            rendered,
+            mail_from=mail_from,
+            to_name=to_name,
+            to_address=to_address,
+            message_id=message_id,
+            date=date,
+        ),
         f'Content-Type: multipart/alternative; boundary="{alternative}"',
         "",
         f"--{alternative}",
-        'Content-Type: text/plain; charset="utf-8"',
-        "Content-Transfer-Encoding: base64",
-        "",
-        _base64(rendered.text.encode()),
+        *_utf8_part("text/plain", rendered.text),
         f"--{alternative}",
-        'Content-Type: text/html; charset="utf-8"',
-        "Content-Transfer-Encoding: base64",
-        "",
-        _base64(rendered.html.encode()),
+        *_utf8_part("text/html", rendered.html),
         f"--{alternative}--",
         "",
     ]
@@ -156,6 +146,31 @@ def build_notice(
         message_id=message_id,
         data="\r\n".join(lines).encode("ascii"),
     )
+
+
+def _head(
+    rendered: RenderedEmail, *, mail_from: str, to_name: str, to_address: str, message_id: str, date: datetime
+) -> list[str]:
+    """The headers every message has (its Content-Type follows)."""
+    sender_name, sender_address = parseaddr(mail_from)
+    return [
+        f"From: {_address_header(sender_name, sender_address)}",
+        f"To: {_address_header(to_name, to_address)}",
+        f"Subject: {_encoded_header('Subject', rendered.subject)}",
+        f"Message-ID: {message_id}",
+        f"Date: {format_datetime(date)}",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+    ]
+
+
+def _utf8_part(content_type: str, body: str) -> list[str]:
+    return [
+        f'Content-Type: {content_type}; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        _base64(body.encode()),
+    ]
 
 
 def _base64(data: bytes) -> str:
