@@ -64,9 +64,6 @@ class Receivers:
 
         return handle
 
-    def url(self, system: IntegrationSystem) -> str:
-        return self.server.url_for(f"/{system.value}")
-
     def types(self, system: IntegrationSystem) -> list[str]:
         """The transfer messages ``system`` got (the feeds' and syncs' aside)."""
         return [t for s, t, _ in self.got if s == system.value and t.startswith("ticket.")]
@@ -77,14 +74,14 @@ def receivers(httpserver: HTTPServer) -> Receivers:
     return Receivers(httpserver)
 
 
-def connect(turnout: Turnout, event_id: str, receivers: Receivers, *systems: IntegrationSystem) -> None:
+def connect(turnout: Turnout, event_id: str, server: HTTPServer, *systems: IntegrationSystem) -> None:
+    """Enable ``systems`` for the event, each at ``/<system>`` on ``server``."""
     with turnout.uow() as uow:
         now = uow.clock.now()
         for system in systems:
+            url = server.url_for(f"/{system.value}")
             uow.integrations.put(
-                Integration(
-                    event_id, system, receivers.url(system), turnout.sealer.seal(SECRET), True, None, now, now
-                )
+                Integration(event_id, system, url, turnout.sealer.seal(SECRET), True, None, now, now)
             )
         uow.commit()
 
@@ -175,7 +172,7 @@ def test_a_transfer_completes_once_the_gate_system_accepts_and_scans_meanwhile_g
     smtp_server: SmtpServer,
 ) -> None:
     event_id = event["id"]
-    connect(turnout, event_id, receivers, GATE, APP)
+    connect(turnout, event_id, receivers.server, GATE, APP)
     go_live(client, event_id)
     old = register(client, event_id)
     saga = start_transfer(client, old["id"])
@@ -248,7 +245,7 @@ def test_a_refusal_by_the_gate_system_undoes_the_transfer_in_reverse_and_the_old
     receivers: Receivers,
 ) -> None:
     event_id = event["id"]
-    connect(turnout, event_id, receivers, GATE, APP)
+    connect(turnout, event_id, receivers.server, GATE, APP)
     receivers.answers[GATE.value] = lambda kind: 422 if kind == "ticket.transferred" else 200
     go_live(client, event_id)
     old = register(client, event_id)
@@ -279,7 +276,7 @@ def test_a_gate_system_unreachable_past_the_deadline_undoes_the_transfer(
     receivers: Receivers,
 ) -> None:
     event_id = event["id"]
-    connect(turnout, event_id, receivers, GATE)
+    connect(turnout, event_id, receivers.server, GATE)
     receivers.answers[GATE.value] = lambda kind: 503 if kind == "ticket.transferred" else 200
     old = register(client, event_id)
     saga = start_transfer(client, old["id"])
@@ -303,7 +300,7 @@ def test_a_compensation_that_keeps_failing_raises_an_alert_stored_delivered_emai
     smtp_server: SmtpServer,
 ) -> None:
     event_id = event["id"]
-    connect(turnout, event_id, receivers, GATE, ALERTS)
+    connect(turnout, event_id, receivers.server, GATE, ALERTS)
     receivers.answers[GATE.value] = lambda kind: 422 if kind == "ticket.transferred" else 500
     old = register(client, event_id)
     saga = start_transfer(client, old["id"])
@@ -410,7 +407,7 @@ def test_the_cli_lists_shows_and_retries_sagas_as_the_api_shows_them(
         "TURNOUT_BROKER_URL": "",
     }.items():
         monkeypatch.setenv(name, value)
-    connect(turnout, event["id"], receivers, GATE)
+    connect(turnout, event["id"], receivers.server, GATE)
     old = register(client, event["id"])
     saga = start_transfer(client, old["id"])
     runner = CliRunner()
@@ -465,22 +462,7 @@ def test_many_transfers_at_once_against_flaky_receivers_end_completed_or_undone_
 ) -> None:
     event_id = event["id"]
     gate_list = GateList(httpserver, failure_rate=0.3)
-    with turnout.uow() as uow:
-        now = uow.clock.now()
-        for system in (GATE, APP):
-            uow.integrations.put(
-                Integration(
-                    event_id,
-                    system,
-                    httpserver.url_for(f"/{system.value}"),
-                    turnout.sealer.seal(SECRET),
-                    True,
-                    None,
-                    now,
-                    now,
-                )
-            )
-        uow.commit()
+    connect(turnout, event_id, httpserver, GATE, APP)
     client.post(f"/api/v1/events/{event_id}/status", json={"status": "open"})
     people = []
     for n in range(TRANSFERS):
@@ -529,7 +511,7 @@ def test_a_cancellation_is_a_saga_that_tells_each_system_once_and_retries_until_
     smtp_server: SmtpServer,
 ) -> None:
     event_id = event["id"]
-    connect(turnout, event_id, receivers, GATE, APP)
+    connect(turnout, event_id, receivers.server, GATE, APP)
     failures = {"left": 2}
 
     def flaky(kind: str) -> int:
@@ -584,7 +566,7 @@ def test_closing_a_live_event_is_a_saga_scans_stop_at_once_then_final_analytics_
 ) -> None:
     event_id = event["id"]
     receivers = Receivers(httpserver, systems=(GATE, APP, ANALYTICS))
-    connect(turnout, event_id, receivers, GATE, APP, ANALYTICS)
+    connect(turnout, event_id, receivers.server, GATE, APP, ANALYTICS)
     go_live(client, event_id)
     person = register(client, event_id)
     assert scan(client, event_id, gate["id"], person["token"])["result"] == "admitted"

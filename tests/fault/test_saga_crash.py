@@ -25,16 +25,16 @@ import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.e2e.test_transfer_saga import connect
 from turnout.adapters.db.tables_mail import email_jobs
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
-from turnout.domain.integrations import Integration, IntegrationSystem
+from turnout.domain.integrations import IntegrationSystem
 from turnout.domain.sagas import SagaKind
 from turnout.services.events import create_event
 from turnout.services.transfer import transfer_ticket
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "whsec_" + "Y3Jhc2gtdGVzdC1jcmFzaC10ZXN0LWNyYXNoLXRlc3Q="
 TRANSFERS = 24
 GATE = IntegrationSystem.GATE_MANAGEMENT
 APP = IntegrationSystem.ATTENDEE_APP
@@ -224,18 +224,6 @@ def setup(turnout: Turnout, server: HTTPServer) -> tuple[str, list[str]]:
             ).id
             for n in range(TRANSFERS)
         ]
-        for system in (GATE, APP):
-            uow.integrations.put(
-                Integration(
-                    event.id,
-                    system,
-                    server.url_for(f"/{system.value}"),
-                    turnout.sealer.seal(SECRET),
-                    True,
-                    None,
-                    now,
-                    now,
-                )
-            )
         uow.commit()
+    connect(turnout, event.id, server, GATE, APP)
     return event.id, holders
