@@ -120,6 +120,15 @@ def request_hash(data: Mapping[str, Any] | ParticipantInput) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def refuse_if_registered(uow: UnitOfWork, event: Event, person: ParticipantInput) -> None:
+    """``already_registered`` (409, with the field) when the event has someone with this email,
+    or this phone when it dedups by phone."""
+    if uow.participants.ids_by_email(event.id, [person.email]):
+        raise RegistrationError("already_registered", field="email")
+    if event.dedup_by_phone and person.phone and uow.participants.ids_by_phone(event.id, [person.phone]):
+        raise RegistrationError("already_registered", field="phone")
+
+
 def register_participant(
     uow: UnitOfWork,
     *,
@@ -156,10 +165,7 @@ def register_participant(
     cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, rules)
     if not event.accepts_registrations:
         raise RegistrationError("registration_closed", status=event.status.value)
-    if store.ids_by_email(event_id, [cleaned.email]):
-        raise RegistrationError("already_registered", field="email")
-    if event.dedup_by_phone and cleaned.phone and store.ids_by_phone(event_id, [cleaned.phone]):
-        raise RegistrationError("already_registered", field="phone")
+    refuse_if_registered(uow, event, cleaned)
     if event.capacity is not None and store.count_active(event_id) >= event.capacity:
         raise RegistrationError("event_full", capacity=event.capacity)
     now = uow.clock.now()

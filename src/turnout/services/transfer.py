@@ -39,7 +39,12 @@ from turnout.services.events import get_event
 from turnout.services.feeds import event_card
 from turnout.services.mail_queue import queue_notice
 from turnout.services.mail_templates import KIND_TRANSFERRED
-from turnout.services.registration import RegistrationError, clean_or_refuse, event_rules, participant_record
+from turnout.services.registration import (
+    clean_or_refuse,
+    event_rules,
+    participant_record,
+    refuse_if_registered,
+)
 from turnout.services.sagas import (
     DONE,
     Outcome,
@@ -79,10 +84,7 @@ def transfer_ticket(
     _check_transferable(old)
     event = get_event(uow, event_id=old.event_id)
     cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, event_rules(event))
-    if uow.participants.ids_by_email(event.id, [cleaned.email]):
-        raise RegistrationError("already_registered", field="email")
-    if event.dedup_by_phone and cleaned.phone and uow.participants.ids_by_phone(event.id, [cleaned.phone]):
-        raise RegistrationError("already_registered", field="phone")
+    refuse_if_registered(uow, event, cleaned)
     return begin_saga(
         uow,
         definition,
