@@ -609,3 +609,40 @@ def test_closing_a_live_event_is_a_saga_scans_stop_at_once_then_final_analytics_
     assert told == sorted([GATE.value, APP.value, ANALYTICS.value])  # once each: the feed left it to the saga
     again = client.post(f"/api/v1/events/{event_id}/status", json={"status": "closed"})
     assert again.status_code == 409
+
+
+def test_the_saga_and_alert_endpoints_answer_bad_input_with_coded_errors(
+    client: TestClient, event: dict[str, Any]
+) -> None:
+    def error(response: Any) -> tuple[int, str]:
+        return response.status_code, response.json()["error"]["code"]
+
+    assert error(client.get("/api/v1/sagas/no-such-saga")) == (404, "saga_not_found")
+    assert error(client.post("/api/v1/sagas/no-such-saga/retry")) == (404, "saga_not_found")
+    assert error(client.post("/api/v1/alerts/no-such-alert/ack")) == (404, "alert_not_found")
+    assert error(client.get("/api/v1/alerts", params={"state": "closed"})) == (422, "validation_failed")
+    assert error(client.get(f"/api/v1/events/{event['id']}/sagas", params={"state": "done"})) == (
+        422,
+        "validation_failed",
+    )
+    assert error(client.get(f"/api/v1/events/{event['id']}/sagas", params={"limit": 0})) == (
+        422,
+        "validation_failed",
+    )
+    person = register(client, event["id"])
+    no_name = client.post(f"/api/v1/participants/{person['id']}/transfer", json={"email": "a@example.com"})
+    assert error(no_name) == (422, "validation_failed")
+    assert {d["field"] for d in no_name.json()["error"]["details"]} == {"name"}
+    extra = client.post(
+        f"/api/v1/participants/{person['id']}/transfer", json={**NEW_HOLDER, "token": "steal-me"}
+    )
+    assert error(extra) == (422, "validation_failed")
+    not_json = client.post(
+        f"/api/v1/participants/{person['id']}/transfer",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert not_json.status_code == 422
+    # nothing was started, and the participant is as they were
+    assert client.get(f"/api/v1/events/{event['id']}/sagas").json()["items"] == []
+    assert client.get(f"/api/v1/participants/{person['id']}").json()["status"] == "registered"
