@@ -1,6 +1,7 @@
 """Check-in throughput against the real HTTP server.
 
-Starts ``turnout serve --workers 2 --no-background`` on a temporary SQLite database, registers
+Starts ``turnout serve --workers 2 --no-background`` on a temporary SQLite database (``--postgres
+URL``: a new database on that server), registers
 participants with real ticket tokens, then drives it with CONCURRENCY keep-alive connections, one
 request in flight per connection. The load generator is ``wrk`` when ``/usr/bin/wrk`` is installed
 (C, two threads; a Lua script generated into the temp dir walks a file of request bodies and prints
@@ -27,7 +28,7 @@ run. Compare ``--background`` with ``--integrations`` (target: scans within 10 %
 deliveries the receiver got and the ones still pending are printed.
 
     .venv/bin/python bench/bench_checkin.py [--scans 40000] [--concurrency 32] [--client wrk|python]
-                                            [--background | --integrations]
+                                            [--background | --integrations] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench_deliveries import SECRET as RECEIVER_SECRET
-from bench_deliveries import receiver_counts, start_receiver
+from bench_deliveries import database, receiver_counts, start_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 WRK = "/usr/bin/wrk"
@@ -343,6 +344,7 @@ def main() -> None:
     parser.add_argument("--client", choices=("wrk", "python"), default=None, help="load generator")
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--background", action="store_true", help="run the background workers too")
+    parser.add_argument("--postgres", default="", help="a PostgreSQL server URL (a database is created)")
     parser.add_argument(
         "--integrations", action="store_true", help="--background, and three integrations to a local receiver"
     )
@@ -358,7 +360,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
     port = free_port()
     env = {
-        "TURNOUT_DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "TURNOUT_DATABASE_URL": database(args, workdir),
         "TURNOUT_VAR_DIR": str(workdir / "var"),
         "TURNOUT_SECRET_KEY": "bench-secret-key",
         "TURNOUT_BROKER_URL": "",

@@ -4,7 +4,10 @@ event's status (``set_event_status``: a live event is closed through the saga).
 Every step is retriable:
 
 1. ``stop_scans``: the event is ``closed`` (in the request's transaction): from that commit on every
-   scan is refused (``event_not_live``), so the event shows ``closed`` only once scans have stopped;
+   scan is refused (``event_not_live``), so the event shows ``closed`` only once scans have stopped.
+   The check-in store sees to it that no scan straddles the commit: a scan transaction that read the
+   event live holds the close off until it commits, and a scan during the close waits for it
+   (SQLite's write lock; on PostgreSQL the scan reads the event row ``FOR SHARE``).
    ``event.status.changed`` is emitted (the feeds leave the outside world to the saga).
 2. ``final_analytics``: the analytics platform's final ``analytics.snapshot``.
 3. ``notify_<system>``: each enabled system is told ``event.status.changed`` (``closed``), in order

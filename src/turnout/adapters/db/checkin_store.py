@@ -43,6 +43,10 @@ e = t.events
 
 CHECK_IN = {status.value: status for status in CheckInStatus}  # a dict look-up, not Enum's __call__
 _SELECT_EVENT = sa.select(e).where(e.c.id == sa.bindparam("event_id"))  # built once
+# on PostgreSQL the scan holds the event row in share mode until it commits: closing the event (an
+# update of the row) waits for the scans that saw it live, and a scan that comes while the close is
+# being committed waits for it and reads the event closed (``services.closing``)
+_SELECT_EVENT_SHARED = _SELECT_EVENT.with_for_update(read=True)
 
 
 class SqlCheckInStore:
@@ -142,7 +146,8 @@ class CoreCheckInReader:
         self._lock_rows = lock_rows
 
     def event(self, event_id: str) -> Event | None:
-        row = self.conn.execute(_SELECT_EVENT, {"event_id": event_id}).first()
+        query = _SELECT_EVENT_SHARED if self._lock_rows else _SELECT_EVENT
+        row = self.conn.execute(query, {"event_id": event_id}).first()
         return None if row is None else event_from_row(row)
 
     def participants(
