@@ -418,12 +418,34 @@ def worker(
         bool,
         typer.Option("--from-kafka", help="feed the local handlers from the Kafka topics (consumer group)"),
     ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="run only this loop (repeatable); see --list-loops"),
+    ] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option("--skip", help="run every loop but this one (repeatable)"),
+    ] = None,
+    list_loops: Annotated[bool, typer.Option("--list-loops", help="print the loops' names and stop")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Background work only: outbox relay, stream publishing, email, imports."""
+    """Background work only: outbox relay, stream publishing, email, imports, deliveries, sagas.
+    ``--only``/``--skip`` split the loops between processes (say, the outbound deliveries in a
+    process of their own beside one for the rest); several processes running the same loop share
+    its work safely (leases)."""
     from turnout.adapters import metrics_dir
     from turnout.config import Settings
-    from turnout.entrypoints.workers import run_forever
+    from turnout.entrypoints.workers import LOOPS, run_forever, select_loops
+
+    if list_loops:
+        for name, _loop in LOOPS:
+            out.print(name)
+        return
+    try:
+        loops = select_loops(only=only or (), skip=skip or ())
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
 
     # Alone, or started by ``serve`` (which set the directory up; then only dead processes' files go).
     metrics_dir.prepare(Settings(), clean=False)
@@ -433,7 +455,7 @@ def worker(
                 err.print("[red]--from-kafka needs TURNOUT_BROKER_URL[/red]")
                 raise typer.Exit(2)
             turnout.from_kafka = True
-        run_forever(turnout)
+        run_forever(turnout, loops=loops)
 
 
 def _register_areas() -> None:

@@ -10,7 +10,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from turnout.adapters.db.engine import checkpointer_for
 from turnout.bootstrap import Turnout, delivery_sender, mail_sender
@@ -318,8 +318,27 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
 ]
 
 
-def run_forever(turnout: Turnout, stop: threading.Event | None = None) -> None:
-    """Run every registered loop in its own thread until SIGTERM/SIGINT (or ``stop``)."""
+def select_loops(*, only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[tuple[str, WorkerLoop]]:
+    """The loops named in ``only`` (all when empty) less those in ``skip``; ``ValueError`` for a
+    name that is not a loop's, or when nothing is left."""
+    names = [name for name, _loop in LOOPS]
+    unknown = [name for name in (*only, *skip) if name not in names]
+    if unknown:
+        raise ValueError(f"no such worker loop: {', '.join(unknown)} (the loops: {', '.join(names)})")
+    chosen = [(name, loop) for name, loop in LOOPS if (not only or name in only) and name not in skip]
+    if not chosen:
+        raise ValueError("no worker loop is left to run")
+    return chosen
+
+
+def run_forever(
+    turnout: Turnout,
+    stop: threading.Event | None = None,
+    *,
+    loops: Sequence[tuple[str, WorkerLoop]] | None = None,
+) -> None:
+    """Run the loops (every registered one unless ``loops``) each in its own thread until
+    SIGTERM/SIGINT (or ``stop``)."""
     stop = stop or threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
@@ -330,7 +349,8 @@ def run_forever(turnout: Turnout, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     threads = [
-        threading.Thread(target=loop, args=(turnout, stop), name=name, daemon=True) for name, loop in LOOPS
+        threading.Thread(target=loop, args=(turnout, stop), name=name, daemon=True)
+        for name, loop in (LOOPS if loops is None else loops)
     ]
     checkpointer = checkpointer_for(turnout.settings.database_url)
     if checkpointer is not None:
