@@ -262,6 +262,9 @@ class FakeParticipantStore:
     def get(self, participant_id: str, *, for_update: bool = False) -> Participant | None:
         return self._rows.get(participant_id)
 
+    def get_many(self, participant_ids: Sequence[str], *, for_update: bool = False) -> dict[str, Participant]:
+        return {pid: self._rows[pid] for pid in participant_ids if pid in self._rows}
+
     def insert_many(self, records: list[dict[str, Any]]) -> None:
         for record in records:
             participant = Participant(**self._typed(record))

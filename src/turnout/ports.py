@@ -273,6 +273,11 @@ class ParticipantStore(Protocol):
         """``for_update``: the row stays locked until the transaction ends (see ``EventRepository``)."""
         ...
 
+    def get_many(self, participant_ids: Sequence[str], *, for_update: bool = False) -> dict[str, Participant]:
+        """The ones of ``participant_ids`` that exist, by id (one read; ``for_update`` as ``get``,
+        the rows locked in id order)."""
+        ...
+
     def insert_many(self, records: list[dict[str, Any]]) -> None:
         """Complete participant rows (every column given)."""
         ...

@@ -73,6 +73,21 @@ def test_look_ups_by_email_and_phone_find_the_events_own_participants_only(
     assert by_phone == {"+821012345678": a}
 
 
+def test_many_participants_are_read_at_once_by_id_and_unknown_ids_are_left_out(
+    any_uows: UnitOfWorkFactory,
+) -> None:
+    with any_uows() as uow:
+        event_id = add_event(uow).id
+        a, b = insert(uow, event_id, [person("김민준", "a@example.com"), person("이서연", "b@example.com")])
+        uow.commit()
+    with any_uows() as uow:
+        found = uow.participants.get_many([b, "missing", a, b], for_update=True)
+        assert uow.participants.get_many([]) == {}
+    assert sorted(found) == sorted([a, b])
+    assert (found[a].name, found[a].email) == ("김민준", "a@example.com")
+    assert found[b] == get(any_uows, b)
+
+
 def test_active_participants_are_the_registered_ones_of_the_event_when_counted(
     any_uows: UnitOfWorkFactory,
 ) -> None:

@@ -34,7 +34,7 @@ from turnout.domain.participants import (
 )
 from turnout.domain.sagas import Saga, SagaKind, StepKind
 from turnout.messages.facts import ParticipantRegistered, TicketTransferred
-from turnout.ports import UnitOfWork
+from turnout.ports import AuditEntry, UnitOfWork
 from turnout.services.events import get_event
 from turnout.services.feeds import event_card
 from turnout.services.mail_queue import queue_notice
@@ -215,21 +215,25 @@ def transfer_saga(tickets: TicketBook, *, mail_from: str) -> SagaDefinition:
         queue_notice(
             uow, participant=old, kind=KIND_TRANSFERRED, mail_from=mail_from
         )  # the new holder: ticket
-        uow.audit.record(
-            actor=saga.actor,
-            action="ticket.transferred",
-            subject_type="participant",
-            subject_id=old.id,
-            event_id=old.event_id,
-            data={"new_participant_id": new.id, "saga_id": saga.id},
-        )
-        uow.emit(
-            TicketTransferred(
-                event_id=old.event_id, participant_id=old.id, new_participant_id=new.id, saga_id=saga.id
+        ctx.audit.append(  # written with the saga's own entries
+            AuditEntry(
+                actor=saga.actor,
+                action="ticket.transferred",
+                subject_type="participant",
+                subject_id=old.id,
+                event_id=old.event_id,
+                data={"new_participant_id": new.id, "saga_id": saga.id},
             )
         )
-        uow.emit(
-            ParticipantRegistered(event_id=old.event_id, participant_id=new.id, source=Source.TRANSFER.value)
+        uow.emit_all(
+            [
+                TicketTransferred(
+                    event_id=old.event_id, participant_id=old.id, new_participant_id=new.id, saga_id=saga.id
+                ),
+                ParticipantRegistered(
+                    event_id=old.event_id, participant_id=new.id, source=Source.TRANSFER.value
+                ),
+            ]
         )
         return DONE
 
@@ -255,10 +259,12 @@ def _participant(uow: UnitOfWork, participant_id: str, *, for_update: bool = Fal
 
 
 def _pair(ctx: SagaContext, *, for_update: bool = False) -> tuple[Participant, Participant]:
-    return (
-        _participant(ctx.uow, ctx.data["participant_id"], for_update=for_update),
-        _participant(ctx.uow, ctx.data["new_participant_id"], for_update=for_update),
-    )
+    old_id, new_id_ = ctx.data["participant_id"], ctx.data["new_participant_id"]
+    found = ctx.uow.participants.get_many([old_id, new_id_], for_update=for_update)
+    for participant_id in (old_id, new_id_):
+        if participant_id not in found:
+            raise StepFailed(f"participant {participant_id} is gone")
+    return found[old_id], found[new_id_]
 
 
 def _set_status(uow: UnitOfWork, participant_id: str, status: ParticipantStatus) -> None:

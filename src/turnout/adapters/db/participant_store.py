@@ -72,6 +72,15 @@ class SqlParticipantStore:
         row = self.conn.execute(query).first()
         return participant_from_row(row) if row else None
 
+    def get_many(self, participant_ids: Sequence[str], *, for_update: bool = False) -> dict[str, Participant]:
+        found: dict[str, Participant] = {}
+        for chunk in _chunks(sorted(set(participant_ids))):
+            query = sa.select(P).where(P.c.id.in_(chunk)).order_by(P.c.id)
+            if for_update and self.conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            found.update((row.id, participant_from_row(row)) for row in self.conn.execute(query))
+        return found
+
     def count_active(self, event_id: str) -> int:
         return int(
             self.conn.execute(

@@ -34,13 +34,15 @@ class SqlSagaStore:
         upsert = insert_for(self.conn, saga_locks).values(
             resource=resource, saga_id=saga_id, expires_at=expires_at
         )
-        self.conn.execute(
+        taken = self.conn.execute(
             upsert.on_conflict_do_update(
                 index_elements=[_L.resource],
                 set_={"saga_id": saga_id, "expires_at": expires_at},
                 where=_L.expires_at < now,
-            )
-        )
+            ).returning(_L.saga_id)
+        ).scalar()
+        if taken is not None:  # inserted or taken over: one statement on the usual path
+            return None
         holder = self.conn.execute(sa.select(_L.saga_id).where(_L.resource == resource)).scalar_one()
         return None if holder == saga_id else str(holder)
 
