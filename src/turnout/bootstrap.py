@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from turnout.adapters import log_redaction
 from turnout.adapters.address_guard import ResolvingAddressGuard
 from turnout.adapters.clock import SystemClock
 from turnout.adapters.cpu_load import CpuLoad
@@ -227,6 +228,7 @@ def bootstrap(
     mailer: Mailer | None = None,
 ) -> Turnout:
     settings = settings or Settings()
+    log_redaction.install()  # no ticket token, key, email or phone number in any log record
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
 
