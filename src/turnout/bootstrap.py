@@ -286,7 +286,7 @@ def importer_for(
         uow_factory=uow_factory,
         clock=clock,
         tickets=tickets,
-        files=TableFiles(),
+        files=TableFiles(uploads=settings.var_dir / "imports"),
         cleaner=ParallelRowCleaner(),
         processes=LocalProcesses(),
         batch_size=settings.import_batch_size,

@@ -534,6 +534,11 @@ class ImportFiles(Protocol):
 
     def digest(self, path: str) -> FileDigest: ...
 
+    def discard(self, path: str | None) -> None:
+        """An import ended: delete its file if it is an upload (stored by the server); a file
+        imported from the command line is the user's own and stays."""
+        ...
+
 
 @dataclass(slots=True)
 class RowsToClean:
