@@ -121,7 +121,8 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "finished outbox messages, message and outbound deliveries (with their attempts),"
-            " idempotency keys and email attempts older than this many days are deleted"
+            " idempotency keys, email attempts, ended imports' per-row errors and registration"
+            " rate-limit windows older than this many days are deleted"
         ),
     )
     retention_interval_seconds: float = Field(

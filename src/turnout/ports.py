@@ -1505,7 +1505,8 @@ class PrivacyStore(Protocol):
         """Delete at most ``limit`` rows per table of finished records older than ``before``: outbox
         messages every relay cursor has passed (none waiting for a retry), outbound deliveries
         delivered or dead (with their attempts; none a running saga waits for), finished message
-        deliveries, idempotency keys, and the attempts of sent or dead emails."""
+        deliveries, idempotency keys, the attempts of sent or dead emails, the per-row errors and
+        refused rows' cells of imports that ended, and registration rate-limit windows."""
         ...
 
     def erase_event(

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from tests.attendance_support import add_participant, live_event
 from tests.fakes import FakeClock
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs, registration_rate
 from turnout.adapters.db.tables_integrations import delivery_attempts, outbound_deliveries
 from turnout.adapters.db.tables_mail import email_attempts, email_jobs
 from turnout.adapters.db.tables_messaging import message_deliveries, relay_cursors
@@ -203,7 +204,49 @@ def seed(turnout: Turnout, now: datetime) -> dict[str, Any]:
             for job_id, at in ((jobs["sent"], old), (jobs["sent"], new), (jobs["queued"], old))
         ],
     )
-    return {"outbox": outbox, "deliveries": deliveries, "jobs": jobs, "pending_message": pending_message}
+    imports = {"old": new_id(), "new": new_id(), "running": new_id()}
+    insert(
+        turnout,
+        import_jobs,
+        [
+            {
+                "id": import_id,
+                "event_id": event_id,
+                "status": "running" if name == "running" else "done",
+                "filename": "people.csv",
+                "file_sha256": "0" * 64,
+                "file_size": 1,
+                "on_duplicate": "skip",
+                "mapping": {},
+                "actor": "t",
+                "created_at": old,
+                "finished_at": None if name == "running" else (new if name == "new" else old),
+            }
+            for name, import_id in imports.items()
+        ],
+    )
+    for import_id in imports.values():
+        insert(
+            turnout,
+            import_errors,
+            [{"import_id": import_id, "row": 2, "code": "invalid_email", "value": "x@", "params": {}}],
+        )
+        insert(turnout, import_error_rows, [{"import_id": import_id, "row": 2, "cells": ["김", "x@"]}])
+    insert(
+        turnout,
+        registration_rate,
+        [
+            {"client": client, "window_start": at, "count": 1}
+            for client, at in (("10.0.0.1", old), ("10.0.0.2", new))
+        ],
+    )
+    return {
+        "outbox": outbox,
+        "deliveries": deliveries,
+        "jobs": jobs,
+        "pending_message": pending_message,
+        "imports": imports,
+    }
 
 
 def test_prune_deletes_only_finished_records_older_than_the_retention_when_run(
@@ -229,6 +272,11 @@ def test_prune_deletes_only_finished_records_older_than_the_retention_when_run(
         kept = conn.execute(sa.select(email_attempts.c.job_id, email_attempts.c.finished_at)).all()
     assert sorted(job for job, _at in kept) == sorted([seeded["jobs"]["sent"], seeded["jobs"]["queued"]])
     assert ids(turnout, email_jobs.c.id) == set(seeded["jobs"].values())  # the jobs themselves stay
+    kept_imports = {seeded["imports"]["new"], seeded["imports"]["running"]}
+    assert ids(turnout, import_error_rows.c.import_id) == kept_imports
+    assert ids(turnout, import_errors.c.import_id) == kept_imports
+    assert ids(turnout, import_jobs.c.id) == set(seeded["imports"].values())  # the jobs stay
+    assert ids(turnout, registration_rate.c.client) == {"10.0.0.2"}
     assert totals == {
         "outbox": 2,
         "message_deliveries": 1,
@@ -236,6 +284,9 @@ def test_prune_deletes_only_finished_records_older_than_the_retention_when_run(
         "delivery_attempts": 2,
         "idempotency_keys": 1,
         "email_attempts": 1,
+        "import_error_rows": 1,
+        "import_errors": 1,
+        "registration_rate": 1,
     }
 
 

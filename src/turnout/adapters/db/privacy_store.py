@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_attendance import scans
-from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs
+from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs, registration_rate
 from turnout.adapters.db.tables_integrations import delivery_attempts, outbound_deliveries
 from turnout.adapters.db.tables_mail import email_attempts, email_jobs, ticket_revocations
 from turnout.adapters.db.tables_messaging import message_deliveries, relay_cursors
@@ -25,6 +25,7 @@ ERASED: dict[str, Any] = {"erased": True}
 FINISHED_DELIVERIES = ("delivered", "dead")
 FINISHED_MESSAGES = ("done", "dead")
 FINISHED_EMAILS = ("sent", "dead")
+ENDED_IMPORTS = ("done", "failed")
 
 
 class SqlPrivacyStore:
@@ -56,6 +57,18 @@ class SqlPrivacyStore:
             ("id",),
             sa.and_(email_attempts.c.finished_at < before, email_attempts.c.job_id.in_(finished_jobs)),
             limit,
+        )
+        ended = sa.select(import_jobs.c.id).where(
+            import_jobs.c.status.in_(ENDED_IMPORTS), import_jobs.c.finished_at < before
+        )
+        counts["import_error_rows"] = self._delete_keys(
+            import_error_rows, ("import_id", "row"), import_error_rows.c.import_id.in_(ended), limit
+        )
+        counts["import_errors"] = self._delete_keys(
+            import_errors, ("id",), import_errors.c.import_id.in_(ended), limit
+        )
+        counts["registration_rate"] = self._delete_keys(
+            registration_rate, ("client",), registration_rate.c.window_start < before, limit
         )
         return counts
 
