@@ -25,6 +25,7 @@ from tests.fakes_tickets import FakeTicketStore
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
 from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
+from turnout.domain.privacy import BirthDateBand, erased_email
 from turnout.messages.base import Envelope, Message
 from turnout.ports import AuditEntry, ParticipantFeedRow
 
@@ -362,6 +363,44 @@ def _feed_row(p: Participant) -> ParticipantFeedRow:
     )
 
 
+class FakePrivacyStore:
+    """``ports.PrivacyStore`` over the fakes: erasure blanks the fake participants' personal fields
+    (birth dates moved to their band's stand-in); the fakes keep no operational records to prune."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def prune(self, *, before: datetime, limit: int) -> dict[str, int]:
+        return {}
+
+    def erase_event(
+        self, event_id: str, *, birth_date_bands: Sequence[BirthDateBand], now: datetime
+    ) -> dict[str, int]:
+        rows: dict[str, Any] = self._db.table("participants")
+        erased = 0
+        for key, participant in list(rows.items()):
+            if getattr(participant, "event_id", None) != event_id:
+                continue
+            born = participant.birth_date
+            for band in birth_date_bands if born is not None else ():
+                if (band.after is None or born > band.after) and (band.up_to is None or born <= band.up_to):
+                    born = band.stand_in
+                    break
+            rows[key] = replace(
+                participant,
+                name="",
+                email=erased_email(participant.id),
+                phone=None,
+                birth_date=born,
+                organization=None,
+                gender=None,
+                custom_fields={},
+                token=None,
+            )
+            erased += 1
+        return {"participants": erased}
+
+
 class FakeUnitOfWork:
     """``ports.UnitOfWork`` over a ``FakeDatabase``: commit keeps what the transaction did, leaving
     without commit puts the database back as it was, messages included."""
@@ -400,6 +439,7 @@ class FakeUnitOfWork:
         self.outbound = FakeOutboundStore(self.db)
         self.sagas = FakeSagaStore(self.db)
         self.alerts = FakeAlertStore(self.db)
+        self.privacy = FakePrivacyStore(self.db)
         return self
 
     def __exit__(

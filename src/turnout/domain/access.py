@@ -24,6 +24,7 @@ class Permission(StrEnum):
     SCAN = "attendance.scan"
     STATS_READ = "stats.read"
     KEYS_MANAGE = "keys.manage"
+    PRIVACY_ERASE = "privacy.erase"  # admin only: a closed event's personal data erased
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -473,6 +473,9 @@ def _register_areas() -> None:
     from turnout.entrypoints import cli_sagas
 
     cli_sagas.register(app)
+    from turnout.entrypoints import cli_privacy
+
+    cli_privacy.register(app)
 
 
 _register_areas()

@@ -293,6 +293,29 @@ def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
             loop.close()
 
 
+def retention_loop(turnout: Turnout, stop: threading.Event) -> None:
+    """Every ``TURNOUT_RETENTION_INTERVAL_SECONDS``: delete finished records older than
+    ``TURNOUT_RETENTION_DAYS`` (``services.privacy.prune_expired``), a bounded batch per writer
+    turn until none is left."""
+    from turnout.services.privacy import prune_expired
+
+    days = turnout.settings.retention_days
+
+    def step() -> int:
+        with turnout.turn_taking_uow() as uow:
+            counts = prune_expired(uow, retention_days=days)
+            uow.commit()
+        return sum(counts.values())  # a full batch: go on at once; none left: wait the interval
+
+    repeat(
+        step,
+        stop,
+        name="retention",
+        idle_seconds=turnout.settings.retention_interval_seconds,
+        backoff_seconds=60.0,
+    )
+
+
 def lower_priority(niceness: int) -> None:
     """Lower the calling thread's CPU priority (Linux schedules threads one by one): gate scans
     and registrations come first, outbound deliveries catch up when the CPU is free."""
@@ -315,6 +338,7 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
     ("deliveries", deliveries_loop),
     ("sagas", sagas_loop),
     ("alert-mail", alert_mail_loop),
+    ("retention", retention_loop),
 ]
 
 

@@ -6,6 +6,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "gate_not_found": {"ko": "게이트를 찾을 수 없습니다.", "en": "Gate not found."},
     "participant_not_found": {"ko": "참가자를 찾을 수 없습니다.", "en": "Participant not found."},
     "conflict": {"ko": "현재 상태와 충돌합니다.", "en": "Conflicts with the current state."},
+    "event_not_closed": {
+        "ko": "종료된 행사의 개인정보만 삭제할 수 있습니다 (현재 상태: '{status}').",
+        "en": "Only a closed event's personal data can be erased (the event is '{status}').",
+    },
     "invalid_transition": {
         "ko": "행사 상태를 '{current}'에서 '{target}'(으)로 바꿀 수 없습니다.",
         "en": "The event cannot go from '{current}' to '{target}'.",

@@ -402,7 +402,12 @@ class Importer:
             return get_import(uow, import_id=import_id)
 
     def _finish(self, import_id: str, status: ImportStatus, error: DomainError | None = None) -> None:
-        """End the job, unless another runner holds it now (then it is that runner's to end)."""
+        """End the job, unless another runner holds it now (then it is that runner's to end). An
+        ended job's uploaded file is deleted: its rows are saved or refused, and it holds personal
+        data (a failed job is not resumed; the user uploads again)."""
         with self.uow_factory() as uow:
-            if finish(uow, import_id=import_id, processes=self.processes, status=status, error=error):
-                uow.commit()
+            if not finish(uow, import_id=import_id, processes=self.processes, status=status, error=error):
+                return
+            path = get_import(uow, import_id=import_id).file_path
+            uow.commit()
+        self.files.discard(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from turnout.domain.errors import NotFound
 from turnout.domain.participants import Invalid, Participant, clean_phone
 from turnout.ports import UnitOfWork
@@ -51,3 +53,23 @@ def list_participants(
         after_id=after_id,
         limit=limit,
     )
+
+
+#: participants read in one page of an export
+EXPORT_PAGE = 1000
+
+
+def participants_to_export(
+    uow: UnitOfWork, *, event_id: str, q: str | None = None, status: str | None = None
+) -> Iterator[Participant]:
+    """Every participant of ``event_id`` that the list would show with the same filters, page by
+    page, in registration order (the export of ``GET …/participants/export``)."""
+    after: str | None = None
+    while True:
+        page = list_participants(
+            uow, event_id=event_id, q=q, status=status, after_id=after, limit=EXPORT_PAGE
+        )
+        yield from page
+        if len(page) < EXPORT_PAGE:
+            return
+        after = page[-1].id

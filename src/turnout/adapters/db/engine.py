@@ -30,7 +30,10 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine whose errors and logs never show a statement's parameter values (personal data:
+    names, emails, phones, tokens): ``hide_parameters``."""
     url = normalise_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":

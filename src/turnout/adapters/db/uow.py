@@ -26,6 +26,7 @@ from turnout.adapters.db.integration_store import SqlIntegrationStore, SqlOutbou
 from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
+from turnout.adapters.db.privacy_store import SqlPrivacyStore
 from turnout.adapters.db.rate_limits import SqlRateLimits
 from turnout.adapters.db.repositories import (
     ApiKeyRepository,
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
     outbound: SqlOutboundStore
     sagas: SqlSagaStore
     alerts: SqlAlertStore
+    privacy: SqlPrivacyStore
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -102,6 +104,7 @@ class SqlUnitOfWork:
         self.outbound = SqlOutboundStore(conn)
         self.sagas = SqlSagaStore(conn)
         self.alerts = SqlAlertStore(conn)
+        self.privacy = SqlPrivacyStore(conn)
         return self
 
     def __exit__(

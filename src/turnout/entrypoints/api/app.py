@@ -28,6 +28,7 @@ from turnout.entrypoints.api.routes import (
     tickets,
 )
 from turnout.entrypoints.api.routes import integrations as integration_routes
+from turnout.entrypoints.api.routes import privacy as privacy_routes
 from turnout.entrypoints.api.routes import sagas as saga_routes
 from turnout.entrypoints.api.routes import sync as sync_routes
 from turnout.entrypoints.web import console, scanner
@@ -119,6 +120,7 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.include_router(delivery_pages.router)
     app.include_router(sync_routes.router)
     app.include_router(saga_routes.router)
+    app.include_router(privacy_routes.router)
     for page_module in (console, ticket_pages, register_page, scanner):
         app.include_router(page_module.router)
     return app
