@@ -115,6 +115,16 @@ class Settings(BaseSettings):
     mail_rate_per_second: float = Field(default=50.0, gt=0)
     mail_concurrency: int = Field(default=8, ge=1)
 
+    # --- hardening C ---
+    registration_resend_interval_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description=(
+            "a public registration with a known email or phone emails the holder's ticket again at"
+            " most once per this many seconds"
+        ),
+    )
+
     def resolve_secret_key(self) -> str:
         """The configured key, or the one generated into ``var/`` on first start."""
         if self.secret_key:
