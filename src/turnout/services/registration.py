@@ -3,6 +3,9 @@
 ``register_participant`` validates, checks the event (status, capacity, duplicates), saves the
 participant with its ticket token and emits ``participant.registered`` — all in the caller's unit
 of work. An ``idempotency_key`` makes a repeated submit answer with the same participant.
+
+``register_publicly`` (the public endpoint and form) tells nothing about who is registered and
+checks every refusal with reads before it opens a write transaction.
 """
 
 from __future__ import annotations
