@@ -128,18 +128,67 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         default=3600.0, gt=0, description="how often the worker's retention loop prunes"
     )
+    # --- hardening C ---
+    registration_resend_interval_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description=(
+            "a public registration with a known email or phone emails the holder's ticket again at"
+            " most once per this many seconds"
+        ),
+    )
 
     def resolve_secret_key(self) -> str:
-        """The configured key, or the one generated into ``var/`` on first start."""
+        """The configured key, or (SQLite only) the one generated into ``var/secret_key`` on first start.
+
+        With PostgreSQL several machines share the database, so they must share the key: without
+        ``TURNOUT_SECRET_KEY`` this raises ``SecretKeyRequired`` rather than let each machine make
+        its own. The generated file is written atomically with mode 0600 (a temporary file linked
+        into place), and a process that finds another's key already there uses that one."""
         if self.secret_key:
             return self.secret_key
-        import secrets
-
+        if self.database_url.startswith("postgresql"):
+            raise SecretKeyRequired(
+                "TURNOUT_SECRET_KEY must be set with PostgreSQL: every machine of the deployment needs"
+                " the same key (generate one with: python -c 'import secrets;"
+                " print(secrets.token_urlsafe(48))')"
+            )
         path = self.var_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        if not path.exists():
+            import secrets
+
+            write_secret_file(path, secrets.token_urlsafe(48), replace=False)
+        key = path.read_text().strip()
+        if not key:
+            raise SecretKeyRequired(f"{path} is empty: restore the key or set TURNOUT_SECRET_KEY")
         return key
+
+
+class SecretKeyRequired(RuntimeError):
+    """Turnout cannot start without a usable ``TURNOUT_SECRET_KEY``."""
+
+
+def write_secret_file(path: Path, content: str, *, replace: bool) -> None:
+    """Write ``content`` to ``path`` atomically, readable by its owner only (0600 from the start).
+
+    ``replace=False``: when ``path`` exists already (another process was first) it is left as it
+    is. ``replace=True``: ``path`` is swapped for the new content in one step."""
+    import contextlib
+    import os
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        if replace:
+            os.replace(temporary, path)
+        else:
+            with contextlib.suppress(FileExistsError):  # the name exists: the first writer wins
+                os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -95,3 +95,21 @@ def test_certificate_is_checked_when_verify_is_left_on(tmp_path: Path) -> None:
         controller.stop()
     assert handler.messages == []
     assert info.value.permanent is False
+
+
+def test_plain_server_is_refused_when_the_url_does_not_say_starttls_off() -> None:
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)  # offers no STARTTLS
+    controller.start()
+    try:
+        with pytest.raises(DeliveryError) as info:
+            send(f"smtp://127.0.0.1:{port}?timeout=5")
+        assert handler.messages == []
+        send(f"smtp://127.0.0.1:{port}?starttls=off&timeout=5")
+    finally:
+        controller.stop()
+    assert "STARTTLS" in str(info.value)
+    assert "starttls=off" in str(info.value)
+    assert info.value.permanent is False  # the operator fixes the server or the URL; the mail waits
+    assert [m["Subject"] for m in handler.messages] == ["hi"]

@@ -18,8 +18,9 @@ def test_smtp_url_options_are_read_when_given() -> None:
         "mail.example.com",
         25,
         False,
-        None,
+        True,  # STARTTLS required unless ?starttls=off
     )
+    assert parse_smtp_url("smtp://mail.example.com?starttls=off").start_tls is False
     submission = parse_smtp_url("smtp://user%40x.com:p%3Ass@mail.example.com:587?starttls=require")
     assert submission.username == "user@x.com"
     assert submission.password == "p:ss"
@@ -34,6 +35,12 @@ def test_smtp_url_options_are_read_when_given() -> None:
     )
     with pytest.raises(ValueError, match="smtp"):
         parse_smtp_url("http://mail.example.com")
+
+
+def test_smtp_url_is_refused_when_starttls_asks_for_a_downgrade_or_an_unknown_mode() -> None:
+    for mode in ("auto", "maybe"):
+        with pytest.raises(ValueError, match="starttls"):
+            parse_smtp_url(f"smtp://mail.example.com?starttls={mode}")
 
 
 def test_5xx_is_permanent_and_4xx_refused_and_timeouts_are_transient_when_classified() -> None:

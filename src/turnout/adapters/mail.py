@@ -2,12 +2,14 @@
 
 ``TURNOUT_SMTP_URL``:
 
-* ``smtp://[user:pass@]host[:port]`` — plain SMTP, upgraded with STARTTLS when the server offers it
-  (port 25 by default; 587 usually wants ``?starttls=require``);
+* ``smtp://[user:pass@]host[:port]`` — SMTP upgraded with STARTTLS, which is required: a server that
+  does not offer it is refused (port 25 by default, 587 for submission). ``?starttls=off`` sends in
+  the clear (a relay on the same host or a test server), and only then;
 * ``smtps://[user:pass@]host[:port]`` — TLS from the first byte (port 465 by default).
 
-Query options: ``starttls=require|auto|off``, ``verify=false`` (accept self-signed certificates),
-``timeout=SECONDS``. User and password are percent-decoded.
+Query options: ``starttls=require|off`` (``require`` is the default; there is no "when offered"
+mode, which an attacker on the path could downgrade by hiding the offer), ``verify=false`` (accept
+self-signed certificates), ``timeout=SECONDS``. User and password are percent-decoded.
 
 Failures become ``DeliveryError``: a 5xx reply is permanent; 4xx replies, refused or dropped
 connections, timeouts and rejected credentials (535: the operator fixes the URL, the mail waits)
@@ -34,7 +36,7 @@ class SmtpTarget:
     hostname: str
     port: int
     use_tls: bool
-    start_tls: bool | None  # None: when offered
+    start_tls: bool  # True: STARTTLS required (smtp://), False: never (smtps:// or ?starttls=off)
     username: str | None
     password: str | None
     validate_certs: bool
@@ -49,12 +51,13 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         raise ValueError("TURNOUT_SMTP_URL needs a host")
     options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     use_tls = parts.scheme == "smtps"
-    starttls = options.get("starttls", "auto").lower()
-    start_tls: bool | None = None
-    if use_tls or starttls == "off":
-        start_tls = False
-    elif starttls == "require":
-        start_tls = True
+    starttls = options.get("starttls", "require").lower()
+    if starttls not in ("require", "off"):
+        raise ValueError(
+            f"TURNOUT_SMTP_URL: starttls={starttls} is not known; use starttls=require (the default)"
+            " or starttls=off (send in the clear)"
+        )
+    start_tls = not use_tls and starttls == "require"
     return SmtpTarget(
         hostname=parts.hostname,
         port=parts.port or (465 if use_tls else 25),
@@ -71,6 +74,13 @@ def classify(exc: BaseException) -> DeliveryError:
     """An aiosmtplib (or socket) failure as a ``DeliveryError``: 5xx permanent, the rest transient."""
     if isinstance(exc, DeliveryError):
         return exc
+    if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS extension not supported" in str(exc):
+        # the operator fixes the server or the URL; the mail waits
+        return DeliveryError(
+            "the SMTP server does not offer STARTTLS: refusing to send in the clear (add ?starttls=off"
+            " to TURNOUT_SMTP_URL to allow it, or use smtps://)",
+            permanent=False,
+        )
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         # the server is fine; our credentials are not: keep the mail until the operator fixes them
         return DeliveryError(

@@ -71,7 +71,13 @@ def fail(error: DomainError, as_json: bool) -> None:
 
 @contextmanager
 def wired() -> Iterator[Turnout]:
-    turnout = bootstrap()
+    from turnout.config import SecretKeyRequired
+
+    try:
+        turnout = bootstrap()
+    except SecretKeyRequired as missing:
+        err.print(f"[red]{missing}[/red]")
+        raise typer.Exit(1) from None
     try:
         yield turnout
     finally:
@@ -476,6 +482,9 @@ def _register_areas() -> None:
     from turnout.entrypoints import cli_privacy
 
     cli_privacy.register(app)
+    from turnout.entrypoints import cli_secrets
+
+    cli_secrets.register(app)
 
 
 _register_areas()

@@ -26,6 +26,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
         "en": "Too many requests; please try again shortly.",
     },
+    # secrets (turnout secrets rotate)
+    "secret_key_unchanged": {
+        "ko": "새 키가 지금 키와 같습니다. 다른 키를 주거나 --new-key 없이 실행해 새 키를 만드세요.",
+        "en": "The new key is the current key; give another one, or leave out --new-key to generate one.",
+    },
+    "secret_key_mismatch": {
+        "ko": "봉인된 비밀 {count}개(처음: {first})가 이전 키로도 새 키로도 열리지 않습니다."
+        " 이전 키가 맞는지 확인하세요 (--old-key). 아무것도 바꾸지 않았습니다.",
+        "en": "{count} sealed secrets (first: {first}) open under neither the old nor the new key;"
+        " check the old key (--old-key). Nothing was changed.",
+    },
     # field-level codes
     "invalid_json": {"ko": "JSON 형식이 올바르지 않습니다.", "en": "The body is not valid JSON."},
     "missing_field": {"ko": "필수 항목입니다.", "en": "This field is required."},

@@ -67,6 +67,17 @@ def queue_notice(uow: UnitOfWork, *, participant: Participant, kind: str, mail_f
     return _add_job(uow, participant=participant, kind=kind, dedup_key=dedup_key, mail_from=mail_from)
 
 
+def queue_ticket_again(
+    uow: UnitOfWork, *, participant: Participant, dedup_key: str, mail_from: str
+) -> str | None:
+    """Queue the participant's current ticket once more (someone registered again with their email
+    or phone): at most one job per ``dedup_key``; its job id, or None when queued already, the
+    participant is cancelled or has no address."""
+    if participant.status == ParticipantStatus.CANCELLED or not participant.email:
+        return None
+    return _add_job(uow, participant=participant, kind=KIND_TICKET, dedup_key=dedup_key, mail_from=mail_from)
+
+
 def resend_ticket(uow: UnitOfWork, *, participant_id: str, actor: str, mail_from: str) -> EmailJob:
     """A new job for the participant's current ticket (always a new message, a new Message-ID)."""
     participant = uow.participants.get(participant_id)

@@ -3,14 +3,19 @@
 ``register_participant`` validates, checks the event (status, capacity, duplicates), saves the
 participant with its ticket token and emits ``participant.registered`` — all in the caller's unit
 of work. An ``idempotency_key`` makes a repeated submit answer with the same participant.
+
+``register_publicly`` (the public endpoint and form) tells nothing about who is registered and
+checks every refusal with reads before it opens a write transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -29,6 +34,7 @@ from turnout.domain.participants import (
 )
 from turnout.messages.facts import ParticipantRegistered
 from turnout.ports import UnitOfWork, UnitOfWorkFactory
+from turnout.services import mail_queue
 from turnout.services.events import get_event
 
 if TYPE_CHECKING:
@@ -207,6 +213,44 @@ def register_participant(
     return participant
 
 
+@dataclass(frozen=True, slots=True)
+class PublicRegistration:
+    """What a public registration answers: the same fields whether the person was new or already
+    registered (then ``id`` is a fresh id that names no one and the rest comes from the request)."""
+
+    id: str
+    event_id: str
+    name: str
+    email: str
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, participant: Participant) -> PublicRegistration:
+        return cls(
+            id=participant.id,
+            event_id=participant.event_id,
+            name=participant.name,
+            email=participant.email,
+            status=participant.status.value,
+            created_at=participant.created_at,
+        )
+
+
+def client_key(host: str) -> str:
+    """The rate-limit key of a client address: an IPv4 address on its own, an IPv6 address by its
+    /64 (one household or server usually has a whole /64), anything else as given."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"ip:{host}"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return f"ip:{address.ipv4_mapped}"
+        return f"ip6:{ipaddress.IPv6Network((address, 64), strict=False)}"
+    return f"ip:{address}"
+
+
 def register_publicly(
     uow_factory: UnitOfWorkFactory,
     *,
@@ -216,31 +260,149 @@ def register_publicly(
     data: Mapping[str, Any] | ParticipantInput,
     client: str,
     idempotency_key: str | None = None,
-) -> Participant:
+    mail_from: str = "Turnout <no-reply@localhost>",
+    resend_interval_seconds: int = 3600,
+) -> PublicRegistration:
     """Self-registration by a member of the public (the API's ``/registrations``, the registration
-    page): the client's request counted against ``rate_limit`` (per minute) and committed first,
-    then ``register_participant`` with source ``form`` and the client as the actor.
-    ``rate_limited`` past the limit."""
-    with uow_factory() as uow:
-        check_rate_limit(uow, client=f"ip:{client}", limit=rate_limit)
-        uow.commit()
-    with uow_factory() as uow:
-        participant = register_participant(
-            uow,
-            tickets=tickets,
-            event_id=event_id,
-            data=data,
-            source=Source.FORM,
-            actor=f"public:{client}",
-            idempotency_key=idempotency_key,
-        )
-        uow.commit()
-    return participant
+    page). It tells nothing about who is registered: a known email (or phone, when the event dedups
+    by phone) gets the same answer as a new one, and the holder is emailed their ticket again
+    (through the mail queue, at most once per ``resend_interval_seconds``).
+
+    Everything that can refuse is checked first in a read-only unit of work (SQLite: no write lock,
+    so a flood of refused attempts does not hold up the gates' scans): the client's rate limit
+    (``rate_limited`` past ``rate_limit`` requests per minute per address, an IPv6 address counted
+    by its /64), the event, the fields, an ``Idempotency-Key`` seen before, capacity, duplicates.
+    Only then does a write transaction count the request and save the participant (or queue the
+    holder's ticket email once per interval: a repeat within the interval writes nothing)."""
+    key = client_key(client)
+    with uow_factory(readonly=True) as uow:
+        refuse_if_rate_limited(uow, client=key, limit=rate_limit)
+        event = get_event(uow, event_id=event_id)
+        if idempotency_key:
+            replayed = replay(uow, scope=f"registration:{event_id}", key=idempotency_key, data=data)
+            if replayed is not None:
+                return PublicRegistration.of(replayed)
+        cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, event_rules(event))
+        if not event.accepts_registrations:
+            raise RegistrationError("registration_closed", status=event.status.value)
+        # a full event is full for everyone, known or not (else "full" would tell who is registered)
+        if event.capacity is not None and uow.participants.count_active(event_id) >= event.capacity:
+            raise RegistrationError("event_full", capacity=event.capacity)
+        holder_id = registered_holder(uow, event, cleaned)
+        now = uow.clock.now()
+        resend_key = f"resend:{holder_id}"
+        bucket = resend_bucket(now, resend_interval_seconds)
+        resend_due = holder_id is not None and not resent_in(uow, resend_key, bucket)
+    if holder_id is None:
+        try:
+            with uow_factory() as uow:
+                check_rate_limit(uow, client=key, limit=rate_limit)
+                participant = register_participant(
+                    uow,
+                    tickets=tickets,
+                    event_id=event_id,
+                    data=data,  # as sent: the idempotency key's stored hash is of the request
+                    source=Source.FORM,
+                    actor=f"public:{client}",
+                    idempotency_key=idempotency_key,
+                )
+                uow.commit()
+            return PublicRegistration.of(participant)
+        except RegistrationError as refusal:
+            if refusal.code != "already_registered":
+                raise
+            # registered by a concurrent request since the read: answered like any known person
+    elif resend_due:
+        with uow_factory() as uow:
+            check_rate_limit(uow, client=key, limit=rate_limit)
+            holder = uow.participants.get(holder_id)
+            if holder is not None and not resent_in(uow, resend_key, bucket):
+                uow.rate_limits.start_window(resend_key, started_at=bucket)
+                job_id = mail_queue.queue_ticket_again(
+                    uow,
+                    participant=holder,
+                    dedup_key=f"{holder.id}:ticket-again:{int(bucket.timestamp())}",
+                    mail_from=mail_from,
+                )
+                if job_id is not None:
+                    uow.audit.record(
+                        actor=f"public:{client}",
+                        action="ticket.resent",
+                        subject_type="participant",
+                        subject_id=holder.id,
+                        event_id=event_id,
+                        data={"job_id": job_id, "reason": "registered_again"},
+                    )
+            uow.commit()
+    return PublicRegistration(
+        id=new_id(),
+        event_id=event_id,
+        name=cleaned.name,
+        email=cleaned.email,
+        status=ParticipantStatus.REGISTERED.value,
+        created_at=now,
+    )
+
+
+def replay(
+    uow: UnitOfWork, *, scope: str, key: str, data: Mapping[str, Any] | ParticipantInput
+) -> Participant | None:
+    """The participant a request with this idempotency key made before (None: none yet);
+    ``idempotency_conflict`` when the key came with another body."""
+    stored = uow.idempotency.get(scope, key)
+    if stored is None:
+        return None
+    stored_hash, _status, response = stored
+    if stored_hash != request_hash(data):
+        raise RegistrationError("idempotency_conflict")
+    return uow.participants.get(str(response["participant_id"]))
+
+
+def registered_holder(uow: UnitOfWork, event: Event, person: ParticipantInput) -> str | None:
+    """The id of the event's participant with this email (or phone, when it dedups by phone)."""
+    by_email = uow.participants.ids_by_email(event.id, [person.email])
+    if by_email:
+        return next(iter(by_email.values()))
+    if event.dedup_by_phone and person.phone:
+        by_phone = uow.participants.ids_by_phone(event.id, [person.phone])
+        if by_phone:
+            return next(iter(by_phone.values()))
+    return None
+
+
+def resend_bucket(now: datetime, interval_seconds: int) -> datetime:
+    """The start of the resend interval ``now`` falls in (intervals start at multiples of it)."""
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % max(interval_seconds, 1), tz=now.tzinfo)
+
+
+def resent_in(uow: UnitOfWork, resend_key: str, bucket: datetime) -> bool:
+    window = uow.rate_limits.window(resend_key)
+    return window is not None and window.started_at >= bucket
 
 
 # --- public rate limit ------------------------------------------------------------------------------
 
 IDLE_CLIENT = timedelta(hours=1)
+
+
+def window_start_of(now: datetime, window_seconds: int) -> datetime:
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % window_seconds, tz=now.tzinfo)
+
+
+def refuse_if_rate_limited(uow: UnitOfWork, *, client: str, limit: int, window_seconds: int = 60) -> None:
+    """``rate_limited`` when ``client`` has used up ``limit`` in the current window: a read only (a
+    refused request is not counted and takes no write lock)."""
+    now = uow.clock.now()
+    window = uow.rate_limits.window(client)
+    if (
+        window is not None
+        and window.started_at == window_start_of(now, window_seconds)
+        and window.count >= limit
+    ):
+        epoch = int(now.timestamp())
+        raise RateLimited(limit=limit, retry_after=window_seconds - epoch % window_seconds)
 
 
 def check_rate_limit(

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanMethod, zone_exists
 from turnout.domain.participants import Participant
 from turnout.ports import EmailJob, Revocation
+from turnout.services.registration import PublicRegistration
 
 
 class Strict(BaseModel):
@@ -218,7 +219,8 @@ class ParticipantPage(BaseModel):
 
 
 class RegistrationRead(BaseModel):
-    """What the public endpoint answers: no ticket token (the ticket is emailed to the address)."""
+    """What the public endpoint answers: no ticket token (the ticket is emailed to the address), and
+    the same fields whether the address was new or known (``services.registration.PublicRegistration``)."""
 
     id: str
     event_id: str
@@ -228,14 +230,14 @@ class RegistrationRead(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, participant: Participant) -> RegistrationRead:
+    def of(cls, answer: PublicRegistration) -> RegistrationRead:
         return cls(
-            id=participant.id,
-            event_id=participant.event_id,
-            name=participant.name,
-            email=participant.email,
-            status=participant.status.value,
-            created_at=participant.created_at,
+            id=answer.id,
+            event_id=answer.event_id,
+            name=answer.name,
+            email=answer.email,
+            status=answer.status,
+            created_at=answer.created_at,
         )
 
 

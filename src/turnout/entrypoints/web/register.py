@@ -2,6 +2,7 @@
 
 The form posts back to the same path; the same rules as the API apply. A hidden submission id is
 used as the idempotency key, so a double click registers once. The per-client rate limit applies.
+A known email or phone gets the same page as a new one (the holder is emailed their ticket again).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def submit_registration(
     data.setdefault("email", "")
     data["locale"] = locale
     try:
-        participant = register_publicly(
+        answer = register_publicly(
             turnout.uow,
             tickets=turnout.tickets,
             rate_limit=turnout.settings.registration_rate_limit,
@@ -89,6 +90,8 @@ def submit_registration(
             data=data,
             client=request.client.host if request.client else "unknown",
             idempotency_key=f"form:{submission_id}" if submission_id else None,
+            mail_from=turnout.settings.mail_from,
+            resend_interval_seconds=turnout.settings.registration_resend_interval_seconds,
         )
     except ValidationFailed as failed:
         errors = {e.field: translate(e.code, locale, e.params) for e in failed.errors}
@@ -115,6 +118,4 @@ def submit_registration(
             errors={"_form": translate(refusal.code, locale, refusal.params)},
             submission_id=secrets.token_urlsafe(16),
         )
-    return render(
-        request, "register.html", status_code=201, event=event, state="done", email=participant.email
-    )
+    return render(request, "register.html", status_code=201, event=event, state="done", email=answer.email)

@@ -68,8 +68,10 @@ def self_register(
     turnout: TurnoutDep,
     idempotency_key: IdempotencyKey = None,
 ) -> RegistrationRead:
-    """Public self-registration (no key) for open events; rate-limited per client."""
-    participant = register_publicly(
+    """Public self-registration (no key) for open events; rate-limited per client (an IPv6 address
+    by its /64). A known email or phone gets the same answer as a new one (the holder is emailed
+    their ticket again)."""
+    answer = register_publicly(
         turnout.uow,
         tickets=turnout.tickets,
         rate_limit=turnout.settings.registration_rate_limit,
@@ -77,8 +79,10 @@ def self_register(
         data=body.data(),
         client=client_of(request),
         idempotency_key=idempotency_key,
+        mail_from=turnout.settings.mail_from,
+        resend_interval_seconds=turnout.settings.registration_resend_interval_seconds,
     )
-    return RegistrationRead.of(participant)
+    return RegistrationRead.of(answer)
 
 
 @router.get("/events/{event_id}/participants")
