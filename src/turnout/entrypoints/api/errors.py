@@ -120,6 +120,21 @@ def domain_error_response(error: DomainError, locale: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body past its route's limit (``entrypoints.api.limits``), raised as it is read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, headers={"Connection": "close"})
+        self.limit = limit
+
+
+def payload_too_large_response(request: Request, limit: int) -> JSONResponse:
+    """``413 payload_too_large`` with the limit; the connection is closed (the rest of the body unread)."""
+    body = error_body("payload_too_large", locale_of(request), {"max_bytes": limit})
+    body["error"]["params"] = {"max_bytes": limit}
+    return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+
+
 def _pydantic_field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -151,6 +166,10 @@ def install(app: FastAPI) -> None:
             errors.append(FieldError(field, code, value=value))
         body = error_body("validation_failed", locale, details=field_details(errors, locale))
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return payload_too_large_response(request, exc.limit)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -65,7 +65,7 @@ async def upload_import(
     folder = turnout.settings.var_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{new_id()}{Path(filename).suffix.lower()[:10]}"
-    limit = turnout.settings.import_max_bytes
+    limit = turnout.settings.upload_max_bytes
     digest = hashlib.sha256()
     size = 0
     try:
