@@ -1,5 +1,5 @@
 """Hardening of request input (issue 16): body size limits before the body is read and before the
-key is checked."""
+key is checked; bodies that are not JSON or not UTF-8."""
 
 from __future__ import annotations
 
@@ -150,3 +150,40 @@ def test_import_upload_limit_follows_max_upload_mb_before_the_key_is_checked(
     assert small.status_code == 401, (
         small.text
     )  # over the JSON limit, under the upload one: on to the key check
+
+
+# --- bodies that are not JSON / not UTF-8 ----------------------------------------------------------
+
+
+def test_bulk_body_that_is_not_utf8_is_400_invalid_json(client: TestClient, event: dict[str, Any]) -> None:
+    url = f"/api/v1/events/{event['id']}/attendance/bulk"
+    response = client.post(url, content=b'{"records": ["\xff"]}', headers=JSON)
+    assert response.status_code == 400, response.text
+    assert error_of(response)["code"] == "invalid_json"
+
+
+def test_body_that_is_not_utf8_is_400_invalid_json(client: TestClient, event: dict[str, Any]) -> None:
+    for url in ("/api/v1/events", f"/api/v1/events/{event['id']}/attendance"):
+        response = client.post(url, content=b'{"name": "\xff\xfe"}', headers=JSON)
+        assert response.status_code == 400, (url, response.text)
+        assert error_of(response)["code"] == "invalid_json"
+
+
+def test_malformed_or_too_deep_json_is_400_invalid_json(client: TestClient, event: dict[str, Any]) -> None:
+    bulk = f"/api/v1/events/{event['id']}/attendance/bulk"
+    for url, body in [
+        ("/api/v1/events", b'{"name": '),
+        ("/api/v1/events", b"[" * 100_000),
+        ("/api/v1/events", b'{"name": NaN}'),
+        (bulk, b'{"records": '),
+        (bulk, b'{"records": ' + b"[" * 100_000),
+    ]:
+        response = client.post(url, content=body, headers=JSON)
+        assert response.status_code == 400, (url, body[:20], response.text)
+        assert error_of(response)["code"] == "invalid_json"
+
+
+def test_body_of_another_type_on_a_json_route_is_400_invalid_json(client: TestClient) -> None:
+    response = client.post("/api/v1/events", content=b"name=x", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 400, response.text
+    assert error_of(response)["code"] == "invalid_json"

@@ -5,6 +5,7 @@ Codes map to HTTP status here, in one table."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -39,6 +40,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "rate_limited": 429,
     "http_method_not_allowed": 405,
     "invalid_cursor": 400,
+    "invalid_json": 400,
 }
 STATUS_BY_CLASS: tuple[tuple[type[DomainError], int], ...] = (
     (ValidationFailed, 422),
@@ -140,6 +142,14 @@ def _pydantic_field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _not_json(err: Mapping[str, Any]) -> bool:
+    """A body that is not JSON: malformed, not UTF-8, or sent as another content type (the route then
+    sees bytes where it declared an object)."""
+    if err.get("type") == "json_invalid":
+        return True
+    return tuple(err.get("loc", ())) == ("body",) and isinstance(err.get("input"), bytes)
+
+
 #: request fields whose value a validation answer never repeats
 SECRET_FIELDS = frozenset({"secret", "password", "api_key", "key"})
 
@@ -152,6 +162,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         locale = locale_of(request)
+        if any(_not_json(err) for err in exc.errors()):
+            details = [FieldError("body", "invalid_json")]
+            body = error_body("invalid_json", locale, details=field_details(details, locale))
+            return JSONResponse(body, status_code=400)
         errors = []
         for err in exc.errors():
             kind = str(err.get("type", "invalid_value"))

@@ -25,6 +25,7 @@ from turnout.domain.admission import Direction
 from turnout.domain.errors import DomainError, FieldError, ValidationFailed
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, get_turnout, principal_from
 from turnout.entrypoints.api.errors import locale_for
+from turnout.entrypoints.api.json_body import JsonRoute, parse_json
 from turnout.entrypoints.api.schemas import (
     AttendanceBulkCreate,
     AttendanceBulkRead,
@@ -35,7 +36,7 @@ from turnout.i18n import translate
 from turnout.services.checkin import ScanAnswer, ScanInput
 from turnout.services.statistics import analytics
 
-router = APIRouter(prefix="/api/v1", tags=["attendance"])
+router = APIRouter(prefix="/api/v1", tags=["attendance"], route_class=JsonRoute)
 
 LIVE_POLL_SECONDS = 0.25
 LIVE_REFRESH_SECONDS = 1.0
@@ -207,7 +208,7 @@ def _bulk_body(raw: bytes) -> AttendanceBulkCreate:
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
         )
     try:
-        data = json.loads(raw)
+        data = parse_json(raw)
     except json.JSONDecodeError as error:
         raise RequestValidationError(
             [

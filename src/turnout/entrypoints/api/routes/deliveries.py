@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from turnout.domain.access import Permission, authorize
 from turnout.domain.integrations import IntegrationSystem
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.services import deliveries as delivery_service
 
-router = APIRouter(prefix="/api/v1", tags=["integrations"])
+router = APIRouter(prefix="/api/v1", tags=["integrations"], route_class=JsonRoute)
 
 DeliveryStatusName = Literal["pending", "sending", "delivered", "dead"]
 

@@ -11,11 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from turnout.domain.access import Permission, authorize
 from turnout.domain.integrations import IntegrationSystem
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import Strict
 from turnout.services import integrations as integration_service
 from turnout.services.integrations import IntegrationView
 
-router = APIRouter(prefix="/api/v1", tags=["integrations"])
+router = APIRouter(prefix="/api/v1", tags=["integrations"], route_class=JsonRoute)
 
 
 class IntegrationPut(Strict):

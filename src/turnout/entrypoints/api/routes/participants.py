@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from turnout.domain.access import Permission, authorize
 from turnout.domain.participants import ParticipantStatus, Source
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import (
     ParticipantCreate,
     ParticipantPage,
@@ -18,7 +19,7 @@ from turnout.entrypoints.api.schemas import (
 from turnout.services import participants as participant_service
 from turnout.services.registration import register_participant, register_publicly
 
-router = APIRouter(prefix="/api/v1", tags=["participants"])
+router = APIRouter(prefix="/api/v1", tags=["participants"], route_class=JsonRoute)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 

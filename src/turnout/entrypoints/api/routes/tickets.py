@@ -14,6 +14,7 @@ from turnout.domain.errors import DomainError, NotFound
 from turnout.domain.participants import Participant
 from turnout.domain.sagas import SagaKind
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import (
     EmailJobPage,
     EmailJobRead,
@@ -31,7 +32,7 @@ from turnout.services import mail_queue, mail_templates, ticketing
 from turnout.services import participants as participant_service
 from turnout.services.cancellation import cancel_registration
 
-router = APIRouter(prefix="/api/v1", tags=["tickets"])
+router = APIRouter(prefix="/api/v1", tags=["tickets"], route_class=JsonRoute)
 
 Scale = Annotated[
     int,
