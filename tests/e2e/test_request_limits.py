@@ -1,5 +1,6 @@
 """Hardening of request input (issue 16): body size limits before the body is read and before the
-key is checked; bodies that are not JSON or not UTF-8."""
+key is checked, bodies that are not JSON or not UTF-8, integer ranges, text without control
+characters or lone surrogates, bounded scan metadata, and an OpenAPI schema that states the limits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 import anyio
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from turnout.bootstrap import Turnout
 from turnout.entrypoints.api.app import create_app
@@ -187,3 +190,156 @@ def test_body_of_another_type_on_a_json_route_is_400_invalid_json(client: TestCl
     response = client.post("/api/v1/events", content=b"name=x", headers={"Content-Type": "text/plain"})
     assert response.status_code == 400, response.text
     assert error_of(response)["code"] == "invalid_json"
+
+
+# --- integers and text ----------------------------------------------------------------------------
+
+
+def test_huge_capacity_is_422_naming_the_field(client: TestClient) -> None:
+    response = client.post("/api/v1/events", json={**EVENT, "capacity": 576304830902741809980506112})
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == {"capacity": "too_large"}
+
+
+def test_lone_surrogate_in_text_is_422_naming_the_field(client: TestClient) -> None:
+    body = json.dumps({**EVENT, "venue": "코엑스 \ud800"}).encode()  # ensure_ascii: "\\ud800"
+    response = client.post("/api/v1/events", content=body, headers=JSON)
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == {"venue": "invalid_characters"}
+
+
+def test_control_characters_in_text_are_422_naming_the_field(
+    client: TestClient, event: dict[str, Any]
+) -> None:
+    for field, value in [("name", "a\x00b"), ("venue", "a\x1bb"), ("name", "a\u0085b")]:
+        response = client.post("/api/v1/events", json={**EVENT, field: value})
+        assert response.status_code == 422, (field, value, response.text)
+        assert fields_of(response) == {field: "invalid_characters"}
+    person = {"name": "김\x07", "email": "a@example.com", "custom_fields": {"k\x00": "v"}}
+    response = client.post(f"/api/v1/events/{event['id']}/participants", json=person)
+    assert response.status_code == 422, response.text
+    codes = fields_of(response)
+    assert codes["name"] == "invalid_characters"
+    assert "invalid_characters" in {
+        code for field, code in codes.items() if field.startswith("custom_fields")
+    }
+
+
+def test_text_with_tabs_and_emoji_is_still_accepted(client: TestClient) -> None:
+    response = client.post("/api/v1/events", json={**EVENT, "name": "행사 🎉", "venue": "홀 A"})
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "행사 🎉"
+
+
+# --- scan metadata, location, device ---------------------------------------------------------------
+
+
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"x": value}
+    return value
+
+
+def test_scan_metadata_too_deep_or_too_large_is_422(
+    client: TestClient, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    url = f"/api/v1/events/{event['id']}/attendance"
+    scan = {"token": "t", "gate_id": gate["id"]}
+    cases = [
+        ({"metadata": nested(20)}, "metadata", "too_deep"),
+        ({"metadata": {"blob": "x" * 20_000}}, "metadata", "too_large"),
+        ({"metadata": {f"k{i}": i for i in range(500)}}, "metadata", "too_long"),
+        ({"metadata": {"note": "a\x00"}}, "metadata", "invalid_characters"),
+        ({"location": {"lat": 1, "extra": nested(20)}}, "location", "too_deep"),
+        ({"device": {"id": "d", "blob": "x" * 20_000}}, "device", "too_large"),
+    ]
+    for extra, field, code in cases:
+        response = client.post(url, json={**scan, **extra})
+        assert response.status_code == 422, (extra, response.text[:300])
+        assert fields_of(response) == {field: code}, extra
+
+
+def test_bulk_record_metadata_too_deep_is_422_naming_the_record(
+    client: TestClient, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    url = f"/api/v1/events/{event['id']}/attendance/bulk"
+    records = [
+        {"token": "t", "gate_id": gate["id"]},
+        {"token": "t", "gate_id": gate["id"], "metadata": nested(20)},
+    ]
+    response = client.post(url, json={"records": records})
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == {"records.1.metadata": "too_deep"}
+
+
+def test_scan_with_modest_metadata_is_still_taken(
+    client: TestClient, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    url = f"/api/v1/events/{event['id']}/attendance"
+    scan = {
+        "token": "t",
+        "gate_id": gate["id"],
+        "metadata": {"app": {"build": "1.2.3", "flags": [1, 2, {"a": None}]}, "note": "줄\n바꿈"},
+        "location": {"lat": 37.5, "lng": 127.0, "floor": "B1"},
+        "device": {"id": "d-1", "model": "X"},
+    }
+    response = client.post(url, json=scan)
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == "denied"  # a made-up token, but a scan answered
+
+
+# --- the OpenAPI schema states the limits ----------------------------------------------------------
+
+
+def test_openapi_schema_declares_the_limits(app_client: TestClient) -> None:
+    schemas = app_client.get("/openapi.json").json()["components"]["schemas"]
+    event = schemas["EventCreate"]["properties"]
+    capacity = next(s for s in event["capacity"]["anyOf"] if s.get("type") == "integer")
+    assert capacity["maximum"] <= 2**31 - 1
+    assert capacity["minimum"] == 0
+    venue = next(s for s in event["venue"]["anyOf"] if s.get("type") == "string")
+    assert venue["maxLength"] == 300
+    assert "pattern" in venue
+    assert "pattern" in event["name"]
+    scan = schemas["AttendanceCreate"]["properties"]
+    assert scan["metadata"]["maxProperties"] > 0
+    assert "depth" in scan["metadata"]["description"]
+    assert "pattern" in schemas["GateCreate"]["properties"]["name"]
+    person = schemas["ParticipantCreate"]["properties"]
+    assert "pattern" in person["email"]
+    assert person["custom_fields"]["propertyNames"]["maxLength"] > 0
+
+
+# --- a property: whatever JSON comes, the answer is a coded refusal or a success, never a 500 ----------
+
+any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=40)  # surrogates, controls too
+big_integers = st.integers(min_value=-(2**80), max_value=2**80)
+json_values = st.recursive(
+    st.none() | st.booleans() | big_integers | st.floats(allow_nan=False) | any_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4),
+    max_leaves=12,
+)
+event_fields = st.fixed_dictionaries(
+    {
+        "name": st.just("행사") | any_text,
+        "starts_at": st.just(EVENT["starts_at"]),
+        "ends_at": st.just(EVENT["ends_at"]),
+    },
+    optional={"venue": any_text | json_values, "capacity": big_integers | json_values},
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=event_fields)
+@example(body={**EVENT, "capacity": 2**70})
+@example(body={**EVENT, "venue": "\udc00", "capacity": 2**31})
+@example(body={**EVENT, "name": "\x00"})
+def test_any_json_event_body_is_answered_with_a_code_never_a_500(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    raw = json.dumps(body).encode()  # ensure_ascii: lone surrogates travel as escapes
+    response = client.post("/api/v1/events", content=raw, headers=JSON)
+    assert response.status_code in (201, 400, 422), response.text
+    if response.status_code != 201:
+        assert error_of(response)["code"] in ("validation_failed", "invalid_json")

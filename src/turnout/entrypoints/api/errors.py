@@ -69,6 +69,9 @@ PYDANTIC_CODES: dict[str, str] = {
     "datetime_from_date_parsing": "invalid_datetime",
     "datetime_type": "invalid_datetime",
     "timezone_aware": "naive_datetime",
+    "string_pattern_mismatch": "invalid_characters",  # the request schemas' patterns: control characters
+    "string_unicode": "invalid_characters",  # a lone surrogate
+    "finite_number": "invalid_value",
 }
 
 
@@ -150,6 +153,14 @@ def _not_json(err: Mapping[str, Any]) -> bool:
     return tuple(err.get("loc", ())) == ("body",) and isinstance(err.get("input"), bytes)
 
 
+def printable(text: str) -> str:
+    """``text`` as it can be written in a UTF-8 answer (a lone surrogate becomes ``?``)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+#: codes whose refused value a validation answer does not repeat
+UNECHOED_CODES = frozenset({"invalid_characters", "too_large", "too_deep"})
+
 #: request fields whose value a validation answer never repeats
 SECRET_FIELDS = frozenset({"secret", "password", "api_key", "key"})
 
@@ -172,11 +183,11 @@ def install(app: FastAPI) -> None:
             code = PYDANTIC_CODES.get(kind, kind if kind.startswith("turnout_") else "invalid_type")
             code = code.removeprefix("turnout_")
             value = err.get("input")
-            field = _pydantic_field(tuple(err.get("loc", ())))
+            field = printable(_pydantic_field(tuple(err.get("loc", ()))))
             if kind in ("missing", "json_invalid") or not isinstance(value, str | int | float | bool):
                 value = None
-            if field.rsplit(".", 1)[-1] in SECRET_FIELDS:
-                value = None  # never echo a secret, even a refused one
+            if field.rsplit(".", 1)[-1] in SECRET_FIELDS or code in UNECHOED_CODES:
+                value = None  # never echo a secret, even a refused one; nor characters refused
             errors.append(FieldError(field, code, value=value))
         body = error_body("validation_failed", locale, details=field_details(errors, locale))
         return JSONResponse(body, status_code=422)
