@@ -343,3 +343,27 @@ def test_any_json_event_body_is_answered_with_a_code_never_a_500(
     assert response.status_code in (201, 400, 422), response.text
     if response.status_code != 201:
         assert error_of(response)["code"] in ("validation_failed", "invalid_json")
+
+
+# --- path and query ---------------------------------------------------------------------------------
+
+
+def test_control_characters_in_path_or_query_are_422_naming_them(
+    client: TestClient, event: dict[str, Any]
+) -> None:
+    for path in ("/api/v1/events/%00", "/api/v1/participants/a%00b", "/api/v1/imports/%1b"):
+        response = client.get(path)
+        assert response.status_code == 422, (path, response.text)
+        assert fields_of(response) == {"path": "invalid_characters"}
+    response = client.get(f"/api/v1/events/{event['id']}/participants", params={"q": "김\x00"})
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == {"q": "invalid_characters"}
+    assert (
+        client.get(f"/api/v1/events/{event['id']}/participants", params={"q": "김 철수"}).status_code == 200
+    )
+
+
+def test_integer_query_parameters_out_of_range_are_422(client: TestClient, event: dict[str, Any]) -> None:
+    response = client.get(f"/api/v1/events/{event['id']}/deliveries", params={"before": 2**70})
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == {"before": "too_large"}

@@ -92,6 +92,19 @@ def test_every_json_request_body_bounds_its_strings_and_integers() -> None:
     assert found == []
 
 
+def test_every_integer_parameter_has_a_range() -> None:
+    document = api().openapi()
+    found = [
+        f"{method} {path} {parameter['name']}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        for schema in [parameter["schema"], *parameter["schema"].get("anyOf", [])]
+        if schema.get("type") == "integer" and "maximum" not in schema
+    ]
+    assert found == []
+
+
 def test_every_api_route_reads_json_strictly() -> None:
     routes = [route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)]
     assert len(routes) > 20

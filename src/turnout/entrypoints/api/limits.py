@@ -1,5 +1,11 @@
-"""Request body limits, enforced in front of everything else: before routing, sessions, the key
-check and the scan fast path, and before the body is read.
+"""Request limits, enforced in front of everything else: before routing, sessions, the key check and
+the scan fast path, and before the body is read.
+
+``PlainRequestLine``: a path or query string with control characters (``%00`` and the like) in it
+is ``422 validation_failed`` with ``invalid_characters`` for ``path`` or the query parameter, before
+any route could hand such an id or filter to the database (PostgreSQL refuses NUL in text).
+
+``BodyLimit``:
 
 A declared ``Content-Length`` over the route's limit is answered ``413 payload_too_large`` at once,
 without reading a byte of the body or running the route (a route with no body of its own included).
@@ -16,12 +22,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.config import MB, Settings
-from turnout.entrypoints.api.errors import BodyTooLarge, payload_too_large_response
+from turnout.domain.errors import FieldError, ValidationFailed
+from turnout.entrypoints.api.errors import (
+    BodyTooLarge,
+    domain_error_response,
+    locale_of,
+    payload_too_large_response,
+)
 
 BULK_PATH = re.compile(r"^/api/v1/events/[^/]+/attendance/bulk/?$")
 UPLOAD_PATH = re.compile(r"^/api/v1/events/[^/]+/imports/?$")
@@ -89,3 +102,33 @@ class BodyLimit:
             if started:
                 raise
             await payload_too_large_response(Request(scope), limit)(scope, receive, send)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def request_line_errors(scope: Scope) -> list[FieldError]:
+    """``invalid_characters`` for the path and each query parameter with control characters."""
+    errors = []
+    if _CONTROL.search(scope["path"]):
+        errors.append(FieldError("path", "invalid_characters"))
+    query: bytes = scope.get("query_string", b"")
+    if query and (b"%" in query or _CONTROL.search(query.decode("latin-1"))):
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if _CONTROL.search(name) or _CONTROL.search(value):
+                errors.append(FieldError(_CONTROL.sub("?", name), "invalid_characters"))
+    return errors
+
+
+class PlainRequestLine:
+    """Plain ASGI: a request whose path or query carries control characters goes no further."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (errors := request_line_errors(scope)):
+            request = Request(scope)
+            await domain_error_response(ValidationFailed(errors), locale_of(request))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

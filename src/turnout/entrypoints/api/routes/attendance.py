@@ -25,6 +25,7 @@ from turnout.domain.admission import Direction
 from turnout.domain.errors import DomainError, FieldError, ValidationFailed
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, get_turnout, principal_from
 from turnout.entrypoints.api.errors import locale_for
+from turnout.entrypoints.api.fields import INT32_MAX
 from turnout.entrypoints.api.json_body import JsonRoute, parse_json
 from turnout.entrypoints.api.schemas import (
     AttendanceBulkCreate,
@@ -268,7 +269,9 @@ async def live_stats(
     request: Request,
     turnout: TurnoutDep,
     principal: StatsReaderDep,
-    max_messages: Annotated[int | None, Query(ge=1, description="close after this many snapshots")] = None,
+    max_messages: Annotated[
+        int | None, Query(ge=1, le=INT32_MAX, description="close after this many snapshots")
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events: a ``stats`` message with the snapshot now and whenever it changes.
 
