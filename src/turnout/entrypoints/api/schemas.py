@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -281,22 +281,22 @@ class ImportRead(BaseModel):
 SCAN_PART_MAX_DEPTH = 4
 SCAN_PART_MAX_BYTES = 2048
 _SCAN_PART_LIMITS = (
-    f"more fields are kept; in all at most {SCAN_PART_MAX_DEPTH} levels deep and {SCAN_PART_MAX_BYTES}"
-    " bytes as JSON, no control characters in strings"
+    f"more fields are kept: together at most {SCAN_PART_MAX_DEPTH} levels deep and {SCAN_PART_MAX_BYTES}"
+    " bytes as JSON, no control characters in their strings"
 )
 
 
 class ScanPart(BaseModel):
-    """A part of a scan that takes fields of its own beyond the named ones, within limits."""
+    """A part of a scan that takes fields of its own beyond the named ones, within limits (the named
+    ones are bounded by their types; the extra ones are checked after, only when there are some)."""
 
     model_config = ConfigDict(extra="allow")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _bounded(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data:
-            check_json_value(data, max_depth=SCAN_PART_MAX_DEPTH, max_bytes=SCAN_PART_MAX_BYTES)
-        return data
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.model_extra:
+            check_json_value(self.model_extra, max_depth=SCAN_PART_MAX_DEPTH, max_bytes=SCAN_PART_MAX_BYTES)
+        return self
 
 
 class ScanLocation(ScanPart):
