@@ -5,12 +5,11 @@ the scan fast path, and before the body is read.
 is ``422 validation_failed`` with ``invalid_characters`` for ``path`` or the query parameter, before
 any route could hand such an id or filter to the database (PostgreSQL refuses NUL in text).
 
-``BodyLimit``:
-
-A declared ``Content-Length`` over the route's limit is answered ``413 payload_too_large`` at once,
-without reading a byte of the body or running the route (a route with no body of its own included).
-A body without a length (``Transfer-Encoding: chunked``) is counted as it comes, and cut off with the
-same ``413`` at the chunk that passes the limit; the rest is never read.
+``BodyLimit``: a declared ``Content-Length`` over the route's limit is answered
+``413 payload_too_large`` at once, without reading a byte of the body or running the route (a route
+with no body of its own included). A body without a length (``Transfer-Encoding: chunked``) is
+counted as it comes, and cut off with the same ``413`` at the chunk that passes the limit; the rest
+is never read.
 
 Starlette's ``RequestBodyLimitMiddleware`` (and FastAPI's ``max_body_size``) were not enough here: they
 check the length only when a route reads its body (a route without a body runs, key check and side
