@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MB = 1024 * 1024
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TURNOUT_", env_file=".env", extra="ignore")
@@ -31,7 +33,9 @@ class Settings(BaseSettings):
     extra_handlers: str = Field(default="", description="module:function,... subscribed at start")
 
     # uploads and limits
-    import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    import_max_bytes: int | None = Field(
+        default=None, ge=1, description="older name of the upload limit, in bytes (wins over max_upload_mb)"
+    )
     import_batch_size: int = Field(default=5000, ge=1)
     registration_rate_limit: int = Field(
         default=30, ge=1, description="public registrations per client per minute"
@@ -137,6 +141,23 @@ class Settings(BaseSettings):
             " most once per this many seconds"
         ),
     )
+
+    # --- hardening A ---
+    # request body limits (MB = 1,048,576 bytes), enforced before the body is read and before the key
+    max_body_mb: float = Field(
+        default=1.0, gt=0, description="a request body on every route but the two below (JSON, forms)"
+    )
+    max_bulk_mb: float = Field(default=10.0, gt=0, description="a bulk attendance upload's body")
+    max_upload_mb: float = Field(
+        default=50.0, gt=0, description="an import upload's file (the request may carry 1 MB more of form)"
+    )
+
+    @property
+    def upload_max_bytes(self) -> int:
+        """The import upload's limit: ``TURNOUT_IMPORT_MAX_BYTES`` if set, else ``TURNOUT_MAX_UPLOAD_MB``."""
+        if self.import_max_bytes is not None:
+            return self.import_max_bytes
+        return int(self.max_upload_mb * MB)
 
     def resolve_secret_key(self) -> str:
         """The configured key, or (SQLite only) the one generated into ``var/secret_key`` on first start.

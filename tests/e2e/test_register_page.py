@@ -68,3 +68,13 @@ def test_form_shows_field_errors_and_keeps_values(client: TestClient) -> None:
     assert "not valid" in response.text
     assert 'value="한빛"' in response.text
     assert client.get(f"/api/v1/events/{event['id']}/participants").json()["items"] == []
+
+
+def test_form_with_control_characters_is_refused_on_the_page_not_a_500(client: TestClient) -> None:
+    event = open_event(client)
+    for field, value in [("name", "김\x00민준"), ("region", "서울\x1b"), ("organization", "a\x7fb")]:
+        data = {"name": "김민준", "email": "minjun@example.com", field: value}
+        response = client.post(f"/events/{event['id']}/register?lang=en", data=data)
+        assert response.status_code == 422, (field, response.text[:200])
+        assert "characters that are not allowed" in response.text
+    assert client.get(f"/api/v1/events/{event['id']}/participants").json()["items"] == []

@@ -84,3 +84,17 @@ def test_validate_event_reports_every_bad_field_at_once() -> None:
         ("min_age", "invalid_min_age"),
         ("locale", "invalid_locale"),
     }
+
+
+def test_validate_event_refuses_a_capacity_the_database_could_not_store() -> None:
+    with pytest.raises(ValidationFailed) as info:
+        validate_event(
+            name="x",
+            starts_at=datetime(2026, 6, 1, tzinfo=UTC),
+            ends_at=datetime(2026, 6, 2, tzinfo=UTC),
+            timezone="UTC",
+            capacity=2**40,
+            min_age=14,
+            locale="ko",
+        )
+    assert [(e.field, e.code) for e in info.value.errors] == [("capacity", "too_large")]

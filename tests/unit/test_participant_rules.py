@@ -342,3 +342,11 @@ def test_memoised_cleaning_answers_what_the_rules_answer_every_time(value: str) 
     assert _outcome(clean_name, value) == expected
     first = _outcome(parse_birth_date, value)
     assert _outcome(parse_birth_date, value) == first
+
+
+def test_text_with_control_characters_or_lone_surrogates_is_refused_wherever_it_comes_from() -> None:
+    assert code_of(clean_name, "김\x00민준") == "invalid_characters"
+    assert code_of(clean_name, "a\ud800b") == "invalid_characters"
+    assert code_of(lambda value: participants.clean_text("region", value), "서울\x1b") == "invalid_characters"
+    assert code_of(participants.clean_custom, {"team": "a\x07"}) == "invalid_characters"
+    assert clean_name("김\t민준\n") == "김 민준"  # whitespace controls are spaces, as before

@@ -13,6 +13,8 @@ from turnout.domain.errors import FieldError, InvalidTransition, ValidationFaile
 DEFAULT_TIMEZONE = "Asia/Seoul"
 DEFAULT_MIN_AGE = 13
 LOCALES = ("ko", "en")
+#: the largest capacity an event may have (well within the databases' 32-bit integer column)
+MAX_CAPACITY = 10_000_000
 
 
 class EventStatus(StrEnum):
@@ -112,6 +114,8 @@ def validate_event(
         errors.append(FieldError("ends_at", "ends_before_start", value=ends_at.isoformat()))
     if capacity is not None and capacity < 0:
         errors.append(FieldError("capacity", "negative_capacity", value=capacity))
+    elif capacity is not None and capacity > MAX_CAPACITY:
+        errors.append(FieldError("capacity", "too_large", {"max": MAX_CAPACITY}, value=capacity))
     if not 0 <= min_age <= 150:
         errors.append(FieldError("min_age", "invalid_min_age", value=min_age))
     if locale not in LOCALES:

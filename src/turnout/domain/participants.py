@@ -163,6 +163,16 @@ def is_formula(text: str) -> bool:
     return text.startswith("=")
 
 
+#: control characters (C0, DEL, C1) and lone surrogates: what whitespace folding leaves of them is
+#: refused (PostgreSQL cannot store NUL in text; a lone surrogate cannot be written as UTF-8)
+_NOT_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # tab, CR, LF allowed
+
+
+def has_control_characters(text: str, *, multiline: bool = False) -> bool:
+    return (_NOT_TEXT if multiline else _NOT_LINE).search(text) is not None
+
+
 _CACHE_MAX = 20_000  # entries each memo below keeps at most (files repeat names, cities, companies)
 _NAMES: dict[str, str] = {}
 _TEXTS: dict[tuple[str, str], str | None] = {}
@@ -189,6 +199,8 @@ def _clean_name(value: Any) -> str:
         raise Invalid("missing_field")
     if is_formula(text):
         raise Invalid("formula_not_allowed")
+    if has_control_characters(text):
+        raise Invalid("invalid_characters")
     if len(text) < NAME_MIN:
         raise Invalid("name_too_short", min=NAME_MIN)
     if len(text) > NAME_MAX:
@@ -377,6 +389,8 @@ def _clean_text(name: str, value: Any) -> str | None:
         return None
     if is_formula(text):
         raise Invalid("formula_not_allowed")
+    if has_control_characters(text):
+        raise Invalid("invalid_characters")
     limit = TEXT_MAX[name]
     if len(text) > limit:
         raise Invalid("too_long", max=limit)
@@ -408,6 +422,10 @@ def clean_custom(values: Mapping[str, Any] | None) -> dict[str, Any]:
             continue
         if isinstance(value, str) and len(value) > CUSTOM_VALUE_MAX:
             raise Invalid("cell_too_long", column=key, max=CUSTOM_VALUE_MAX)
+        if isinstance(value, str) and has_control_characters(value, multiline=True):
+            raise Invalid("invalid_characters", column=key)
+        if has_control_characters(str(key)):
+            raise Invalid("invalid_characters", column=key)
         if isinstance(value, datetime | date):
             value = value.isoformat()
         out[str(key)[:200]] = value

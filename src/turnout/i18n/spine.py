@@ -47,6 +47,11 @@ CATALOG: dict[str, dict[str, str]] = {
     "too_long": {"ko": "너무 깁니다.", "en": "Too long."},
     "too_small": {"ko": "값이 너무 작습니다.", "en": "The value is too small."},
     "too_large": {"ko": "값이 너무 큽니다.", "en": "The value is too large."},
+    "too_deep": {"ko": "값이 너무 깊게 중첩되어 있습니다.", "en": "The value is nested too deeply."},
+    "invalid_characters": {
+        "ko": "제어 문자나 짝이 없는 서로게이트 등 허용되지 않는 문자가 있습니다.",
+        "en": "Contains characters that are not allowed (control characters or unpaired surrogates).",
+    },
     "invalid_datetime": {
         "ko": "날짜와 시간은 ISO 8601 형식이어야 합니다 (예: 2026-05-01T09:00:00+09:00).",
         "en": "Dates and times must be ISO 8601 (e.g. 2026-05-01T09:00:00+09:00).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from turnout.adapters.db.engine import checkpointer_for
 from turnout.adapters.metrics import http_latency, http_requests
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.entrypoints.api import errors
+from turnout.entrypoints.api.limits import BodyLimit, PlainRequestLine, body_limit_for
 from turnout.entrypoints.api.routes import (
     attendance,
     deliveries,
@@ -112,6 +114,8 @@ def create_app(turnout: Turnout) -> FastAPI:
     errors.install(app)
     app.add_middleware(attendance.ScanFastPath)
     app.add_middleware(SessionMiddleware, sealer=SessionSealer(turnout.settings.resolve_secret_key()))
+    app.add_middleware(BodyLimit, limit_for=functools.partial(body_limit_for, turnout.settings))
+    app.add_middleware(PlainRequestLine)
     app.add_middleware(MetricsMiddleware)
     for module in (system, events, gates, participants, imports, attendance, tickets, deliveries):
         app.include_router(module.router)

@@ -5,6 +5,7 @@ Codes map to HTTP status here, in one table."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -39,6 +40,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "rate_limited": 429,
     "http_method_not_allowed": 405,
     "invalid_cursor": 400,
+    "invalid_json": 400,
 }
 STATUS_BY_CLASS: tuple[tuple[type[DomainError], int], ...] = (
     (ValidationFailed, 422),
@@ -67,6 +69,9 @@ PYDANTIC_CODES: dict[str, str] = {
     "datetime_from_date_parsing": "invalid_datetime",
     "datetime_type": "invalid_datetime",
     "timezone_aware": "naive_datetime",
+    "string_pattern_mismatch": "invalid_characters",  # the request schemas' patterns: control characters
+    "string_unicode": "invalid_characters",  # a lone surrogate
+    "finite_number": "invalid_value",
 }
 
 
@@ -120,10 +125,41 @@ def domain_error_response(error: DomainError, locale: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body past its route's limit (``entrypoints.api.limits``), raised as it is read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, headers={"Connection": "close"})
+        self.limit = limit
+
+
+def payload_too_large_response(request: Request, limit: int) -> JSONResponse:
+    """``413 payload_too_large`` with the limit; the connection is closed (the rest of the body unread)."""
+    body = error_body("payload_too_large", locale_of(request), {"max_bytes": limit})
+    body["error"]["params"] = {"max_bytes": limit}
+    return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+
+
 def _pydantic_field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 
+
+def _not_json(err: Mapping[str, Any]) -> bool:
+    """A body that is not JSON: malformed, not UTF-8, or sent as another content type (the route then
+    sees bytes where it declared an object)."""
+    if err.get("type") == "json_invalid":
+        return True
+    return tuple(err.get("loc", ())) == ("body",) and isinstance(err.get("input"), bytes)
+
+
+def printable(text: str) -> str:
+    """``text`` as it can be written in a UTF-8 answer (a lone surrogate becomes ``?``)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+#: codes whose refused value a validation answer does not repeat
+UNECHOED_CODES = frozenset({"invalid_characters", "too_large", "too_deep"})
 
 #: request fields whose value a validation answer never repeats
 SECRET_FIELDS = frozenset({"secret", "password", "api_key", "key"})
@@ -137,20 +173,28 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         locale = locale_of(request)
+        if any(_not_json(err) for err in exc.errors()):
+            details = [FieldError("body", "invalid_json")]
+            body = error_body("invalid_json", locale, details=field_details(details, locale))
+            return JSONResponse(body, status_code=400)
         errors = []
         for err in exc.errors():
             kind = str(err.get("type", "invalid_value"))
             code = PYDANTIC_CODES.get(kind, kind if kind.startswith("turnout_") else "invalid_type")
             code = code.removeprefix("turnout_")
             value = err.get("input")
-            field = _pydantic_field(tuple(err.get("loc", ())))
+            field = printable(_pydantic_field(tuple(err.get("loc", ()))))
             if kind in ("missing", "json_invalid") or not isinstance(value, str | int | float | bool):
                 value = None
-            if field.rsplit(".", 1)[-1] in SECRET_FIELDS:
-                value = None  # never echo a secret, even a refused one
+            if field.rsplit(".", 1)[-1] in SECRET_FIELDS or code in UNECHOED_CODES:
+                value = None  # never echo a secret, even a refused one; nor characters refused
             errors.append(FieldError(field, code, value=value))
         body = error_body("validation_failed", locale, details=field_details(errors, locale))
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return payload_too_large_response(request, exc.limit)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanMethod, zone_exists
+from turnout.domain.events import (
+    MAX_CAPACITY,
+    Event,
+    EventStatus,
+    Gate,
+    GateDirection,
+    ScanMethod,
+    zone_exists,
+)
 from turnout.domain.participants import Participant
+from turnout.entrypoints.api.fields import Finite, Int64, JsonObject, Line, Text, check_json_value
 from turnout.ports import EmailJob, Revocation
 from turnout.services.registration import PublicRegistration
 
@@ -26,12 +35,12 @@ def _check_zone(value: str) -> str:
 
 
 class EventCreate(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
     starts_at: datetime
     ends_at: datetime
-    timezone: str = "Asia/Seoul"
-    venue: Annotated[str | None, Field(max_length=300)] = None
-    capacity: Annotated[int | None, Field(ge=0)] = None
+    timezone: Annotated[Line, Field(max_length=64)] = "Asia/Seoul"
+    venue: Annotated[Line | None, Field(max_length=300)] = None
+    capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY)] = None
     min_age: Annotated[int, Field(ge=0, le=150)] = 13
     locale: Literal["ko", "en"] = "ko"
     allow_reentry: bool = True
@@ -83,7 +92,7 @@ class EventStatusUpdate(Strict):
 
 
 class GateCreate(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
     direction: GateDirection = GateDirection.BOTH
     methods: Annotated[list[ScanMethod], Field(min_length=1)] = [
         ScanMethod.QR,
@@ -92,7 +101,7 @@ class GateCreate(Strict):
     ]
     opens_at: datetime | None = None
     closes_at: datetime | None = None
-    location: Annotated[str | None, Field(max_length=300)] = None
+    location: Annotated[Line | None, Field(max_length=300)] = None
 
 
 class GateRead(BaseModel):
@@ -145,21 +154,22 @@ class ErrorResponse(BaseModel):
 
 # --- intake: participants, registrations, imports ---------------------------------------------------
 
-CustomValue = str | int | float | bool | None
+CustomKey = Annotated[Line, Field(min_length=1, max_length=100)]
+CustomValue = Annotated[Text, Field(max_length=1000)] | Int64 | Finite | bool | None
 
 
 class ParticipantCreate(Strict):
     """A registration (staff or public). Cleaning and rules are the domain's (422 with field errors)."""
 
-    name: Annotated[str, Field(max_length=1000)]
-    email: Annotated[str, Field(max_length=1000)]
-    phone: Annotated[str | None, Field(max_length=100)] = None
-    birth_date: Annotated[str | None, Field(max_length=40, description="YYYY-MM-DD (or YYYY.MM.DD)")] = None
-    region: Annotated[str | None, Field(max_length=1000)] = None
-    organization: Annotated[str | None, Field(max_length=1000)] = None
-    gender: Annotated[str | None, Field(max_length=1000)] = None
-    locale: Annotated[str | None, Field(max_length=10)] = None
-    custom_fields: Annotated[dict[str, CustomValue], Field(max_length=100)] = {}
+    name: Annotated[Line, Field(max_length=1000)]
+    email: Annotated[Line, Field(max_length=1000)]
+    phone: Annotated[Line | None, Field(max_length=100)] = None
+    birth_date: Annotated[Line | None, Field(max_length=40, description="YYYY-MM-DD (or YYYY.MM.DD)")] = None
+    region: Annotated[Line | None, Field(max_length=1000)] = None
+    organization: Annotated[Line | None, Field(max_length=1000)] = None
+    gender: Annotated[Line | None, Field(max_length=1000)] = None
+    locale: Annotated[Line | None, Field(max_length=10)] = None
+    custom_fields: Annotated[dict[CustomKey, CustomValue], Field(max_length=100)] = {}
 
     def data(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -269,38 +279,60 @@ class ImportRead(BaseModel):
 # --- attendance (check-in) --------------------------------------------------------------------------
 
 
-class ScanLocation(BaseModel):
+#: a scan's ``location`` or ``device`` with its extra fields: depth and size
+SCAN_PART_MAX_DEPTH = 4
+SCAN_PART_MAX_BYTES = 2048
+_SCAN_PART_LIMITS = (
+    f"more fields are kept: together at most {SCAN_PART_MAX_DEPTH} levels deep and {SCAN_PART_MAX_BYTES}"
+    " bytes as JSON, no control characters in their strings"
+)
+
+
+class ScanPart(BaseModel):
+    """A part of a scan that takes fields of its own beyond the named ones, within limits (the named
+    ones are bounded by their types; the extra ones are checked after, only when there are some)."""
+
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.model_extra:
+            check_json_value(self.model_extra, max_depth=SCAN_PART_MAX_DEPTH, max_bytes=SCAN_PART_MAX_BYTES)
+        return self
+
+
+class ScanLocation(ScanPart):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"description": _SCAN_PART_LIMITS})
 
     lat: Annotated[float | None, Field(ge=-90, le=90)] = None
     lng: Annotated[float | None, Field(ge=-180, le=180)] = None
     accuracy: Annotated[float | None, Field(ge=0)] = None
 
 
-class ScanDevice(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class ScanDevice(ScanPart):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"description": _SCAN_PART_LIMITS})
 
-    id: Annotated[str | None, Field(max_length=200)] = None
-    platform: Annotated[str | None, Field(max_length=100)] = None
-    version: Annotated[str | None, Field(max_length=100)] = None
+    id: Annotated[Line | None, Field(max_length=200)] = None
+    platform: Annotated[Line | None, Field(max_length=100)] = None
+    version: Annotated[Line | None, Field(max_length=100)] = None
 
 
 class AttendanceCreate(Strict):
     """One scan: a ticket ``token`` (QR) or a ``participant_id`` (BLE, manual check-in)."""
 
-    token: Annotated[str | None, Field(max_length=400)] = None
-    participant_id: Annotated[str | None, Field(max_length=36)] = None
-    gate_id: Annotated[str | None, Field(max_length=36, description="defaults to a gate key's gate")] = None
+    token: Annotated[Line | None, Field(max_length=400)] = None
+    participant_id: Annotated[Line | None, Field(max_length=36)] = None
+    gate_id: Annotated[Line | None, Field(max_length=36, description="defaults to a gate key's gate")] = None
     method: ScanMethod = ScanMethod.QR
     direction: Literal["in", "out"] | None = None
     timestamp: Annotated[datetime | None, Field(description="naive times are read in the event's zone")] = (
         None
     )
-    nonce: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    nonce: Annotated[Line | None, Field(min_length=1, max_length=100)] = None
     location: ScanLocation | None = None
     device: ScanDevice | None = None
     # a factory, not ``= {}``: pydantic deep-copies a mutable default per record (most of a bulk parse)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
 
 
 class AttendanceParticipant(BaseModel):
@@ -394,9 +426,9 @@ class EmailJobPage(BaseModel):
 class MailTemplateUpdate(Strict):
     """Jinja2 sources; rendered with sample data on save (a template that does not render is refused)."""
 
-    subject: Annotated[str, Field(min_length=1, max_length=1000)]
-    html: Annotated[str, Field(min_length=1, max_length=200_000)]
-    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+    subject: Annotated[Line, Field(min_length=1, max_length=1000)]
+    html: Annotated[Text, Field(min_length=1, max_length=200_000)]
+    text: Annotated[Text, Field(min_length=1, max_length=100_000)]
 
 
 class MailTemplateRead(BaseModel):

@@ -25,6 +25,8 @@ from turnout.domain.admission import Direction
 from turnout.domain.errors import DomainError, FieldError, ValidationFailed
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, get_turnout, principal_from
 from turnout.entrypoints.api.errors import locale_for
+from turnout.entrypoints.api.fields import INT32_MAX
+from turnout.entrypoints.api.json_body import JsonRoute, parse_json
 from turnout.entrypoints.api.schemas import (
     AttendanceBulkCreate,
     AttendanceBulkRead,
@@ -35,7 +37,7 @@ from turnout.i18n import translate
 from turnout.services.checkin import ScanAnswer, ScanInput
 from turnout.services.statistics import analytics
 
-router = APIRouter(prefix="/api/v1", tags=["attendance"])
+router = APIRouter(prefix="/api/v1", tags=["attendance"], route_class=JsonRoute)
 
 LIVE_POLL_SECONDS = 0.25
 LIVE_REFRESH_SECONDS = 1.0
@@ -207,7 +209,7 @@ def _bulk_body(raw: bytes) -> AttendanceBulkCreate:
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
         )
     try:
-        data = json.loads(raw)
+        data = parse_json(raw)
     except json.JSONDecodeError as error:
         raise RequestValidationError(
             [
@@ -267,7 +269,9 @@ async def live_stats(
     request: Request,
     turnout: TurnoutDep,
     principal: StatsReaderDep,
-    max_messages: Annotated[int | None, Query(ge=1, description="close after this many snapshots")] = None,
+    max_messages: Annotated[
+        int | None, Query(ge=1, le=INT32_MAX, description="close after this many snapshots")
+    ] = None,
 ) -> StreamingResponse:
     """Server-sent events: a ``stats`` message with the snapshot now and whenever it changes.
 

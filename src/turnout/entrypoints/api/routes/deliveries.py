@@ -11,9 +11,11 @@ from pydantic import BaseModel
 from turnout.domain.access import Permission, authorize
 from turnout.domain.integrations import IntegrationSystem
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.fields import INT64_MAX
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.services import deliveries as delivery_service
 
-router = APIRouter(prefix="/api/v1", tags=["integrations"])
+router = APIRouter(prefix="/api/v1", tags=["integrations"], route_class=JsonRoute)
 
 DeliveryStatusName = Literal["pending", "sending", "delivered", "dead"]
 
@@ -58,7 +60,7 @@ def list_deliveries(
     principal: PrincipalDep,
     system: IntegrationSystem | None = None,
     status_: DeliveryStatusName | None = Query(default=None, alias="status"),
-    before: int | None = Query(default=None, ge=1),
+    before: int | None = Query(default=None, ge=1, le=INT64_MAX),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> DeliveryPage:
     """Newest first, each with its attempts (status code, latency, error)."""

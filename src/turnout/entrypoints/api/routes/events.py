@@ -6,11 +6,12 @@ from fastapi import APIRouter, status
 
 from turnout.domain.access import Permission, Role, authorize
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import EventCreate, EventPage, EventRead, EventStatusUpdate
 from turnout.services import events as event_service
 from turnout.services.closing import set_event_status
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], route_class=JsonRoute)
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED)

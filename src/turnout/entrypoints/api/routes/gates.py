@@ -6,11 +6,12 @@ from fastapi import APIRouter, status
 
 from turnout.domain.access import Permission, authorize
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import GateCreate, GatePage, GateRead
 from turnout.services import events as event_service
 from turnout.services import gates as gate_service
 
-router = APIRouter(prefix="/api/v1", tags=["gates"])
+router = APIRouter(prefix="/api/v1", tags=["gates"], route_class=JsonRoute)
 
 
 @router.post("/events/{event_id}/gates", status_code=status.HTTP_201_CREATED)

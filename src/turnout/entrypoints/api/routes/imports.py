@@ -17,12 +17,13 @@ from turnout.domain.errors import DomainError
 from turnout.domain.ids import new_id
 from turnout.domain.imports import ImportJob, OnDuplicate
 from turnout.entrypoints.api.deps import LocaleDep, PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import ImportRead, ImportSummary
 from turnout.ports import FileDigest
 from turnout.services.events import get_event
 from turnout.services.import_jobs import create_import_job, get_import
 
-router = APIRouter(prefix="/api/v1", tags=["imports"])
+router = APIRouter(prefix="/api/v1", tags=["imports"], route_class=JsonRoute)
 
 CHUNK = 1 << 20
 
@@ -65,7 +66,7 @@ async def upload_import(
     folder = turnout.settings.var_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{new_id()}{Path(filename).suffix.lower()[:10]}"
-    limit = turnout.settings.import_max_bytes
+    limit = turnout.settings.upload_max_bytes
     digest = hashlib.sha256()
     size = 0
     try:

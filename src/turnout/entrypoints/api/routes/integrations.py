@@ -11,18 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from turnout.domain.access import Permission, authorize
 from turnout.domain.integrations import IntegrationSystem
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.fields import Line
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import Strict
 from turnout.services import integrations as integration_service
 from turnout.services.integrations import IntegrationView
 
-router = APIRouter(prefix="/api/v1", tags=["integrations"])
+router = APIRouter(prefix="/api/v1", tags=["integrations"], route_class=JsonRoute)
 
 
 class IntegrationPut(Strict):
     """``secret`` may be left out to keep the stored one (it is needed to create)."""
 
-    url: Annotated[str, Field(min_length=1, max_length=4000)]
-    secret: Annotated[str | None, Field(max_length=200)] = None
+    url: Annotated[Line, Field(min_length=1, max_length=4000)]
+    secret: Annotated[Line | None, Field(max_length=200)] = None
     enabled: bool = True
 
 

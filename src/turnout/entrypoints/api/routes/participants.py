@@ -12,6 +12,7 @@ from turnout.adapters.participant_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from turnout.domain.access import Permission, authorize
 from turnout.domain.participants import ParticipantStatus, Source
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import (
     ParticipantCreate,
     ParticipantPage,
@@ -21,7 +22,7 @@ from turnout.entrypoints.api.schemas import (
 from turnout.services import participants as participant_service
 from turnout.services.registration import register_participant, register_publicly
 
-router = APIRouter(prefix="/api/v1", tags=["participants"])
+router = APIRouter(prefix="/api/v1", tags=["participants"], route_class=JsonRoute)
 
 
 class ExportFormat(StrEnum):

@@ -12,12 +12,13 @@ from turnout.domain.access import Permission, authorize
 from turnout.domain.errors import NotFound
 from turnout.domain.sagas import Alert, Saga, SagaKind
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import ParticipantCreate
 from turnout.services import alerts as alert_service
 from turnout.services import sagas as saga_service
 from turnout.services.transfer import transfer_ticket
 
-router = APIRouter(prefix="/api/v1", tags=["sagas"])
+router = APIRouter(prefix="/api/v1", tags=["sagas"], route_class=JsonRoute)
 
 
 class SagaStepRead(BaseModel):

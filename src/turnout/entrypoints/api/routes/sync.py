@@ -8,9 +8,10 @@ from fastapi import APIRouter, status
 
 from turnout.domain.access import Permission, authorize
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.services import gate_sync
 
-router = APIRouter(prefix="/api/v1", tags=["integrations"])
+router = APIRouter(prefix="/api/v1", tags=["integrations"], route_class=JsonRoute)
 
 
 @router.post("/events/{event_id}/sync/gate-management", status_code=status.HTTP_202_ACCEPTED)

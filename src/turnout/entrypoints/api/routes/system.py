@@ -7,8 +7,9 @@ from fastapi import APIRouter, Response
 from turnout import __version__
 from turnout.adapters.metrics import render as render_metrics
 from turnout.entrypoints.api.deps import TurnoutDep
+from turnout.entrypoints.api.json_body import JsonRoute
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], route_class=JsonRoute)
 
 _HEALTH = b'{"status":"ok","version":"' + __version__.encode() + b'"}'
 

@@ -14,6 +14,8 @@ from turnout.domain.errors import DomainError, NotFound
 from turnout.domain.participants import Participant
 from turnout.domain.sagas import SagaKind
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.fields import INT64_MAX
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import (
     EmailJobPage,
     EmailJobRead,
@@ -31,7 +33,7 @@ from turnout.services import mail_queue, mail_templates, ticketing
 from turnout.services import participants as participant_service
 from turnout.services.cancellation import cancel_registration
 
-router = APIRouter(prefix="/api/v1", tags=["tickets"])
+router = APIRouter(prefix="/api/v1", tags=["tickets"], route_class=JsonRoute)
 
 Scale = Annotated[
     int,
@@ -156,6 +158,8 @@ def revocations(event_id: str, turnout: TurnoutDep, principal: PrincipalDep, pag
             after = int(page.after)
         except ValueError as exc:
             raise DomainError("invalid_cursor") from exc
+        if not 0 <= after <= INT64_MAX:
+            raise DomainError("invalid_cursor")
     with turnout.uow(readonly=True) as uow:
         event_service.get_event(uow, event_id=event_id)
         rows = ticketing.list_revocations(uow, event_id=event_id, after_id=after, limit=page.limit)
