@@ -62,6 +62,7 @@ from turnout.services.transfer import transfer_saga
 if TYPE_CHECKING:
     from turnout.adapters.kafka import StreamConsumer
     from turnout.adapters.outbox import Relay, RelaySettings
+    from turnout.adapters.readers import SpreadsheetLimits
 
 
 @dataclass
@@ -271,6 +272,19 @@ def bootstrap(
     return turnout
 
 
+def xlsx_limits(settings: Settings) -> SpreadsheetLimits:
+    """What an uploaded XLSX may hold (``TURNOUT_IMPORT_XLSX_*``)."""
+    from turnout.adapters.readers import SpreadsheetLimits
+
+    return SpreadsheetLimits(
+        max_uncompressed_bytes=settings.import_xlsx_max_uncompressed_bytes,
+        max_ratio=settings.import_xlsx_max_ratio,
+        max_rows=settings.import_xlsx_max_rows,
+        max_columns=settings.import_xlsx_max_columns,
+        max_shared_strings_bytes=settings.import_xlsx_max_shared_strings_bytes,
+    )
+
+
 def importer_for(
     settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, tickets: TicketBook
 ) -> Importer:
@@ -284,7 +298,7 @@ def importer_for(
         uow_factory=uow_factory,
         clock=clock,
         tickets=tickets,
-        files=TableFiles(),
+        files=TableFiles(xlsx_limits(settings)),
         cleaner=ParallelRowCleaner(),
         processes=LocalProcesses(),
         batch_size=settings.import_batch_size,

@@ -115,6 +115,23 @@ class Settings(BaseSettings):
     mail_rate_per_second: float = Field(default=50.0, gt=0)
     mail_concurrency: int = Field(default=8, ge=1)
 
+    # --- hardening B ---
+    import_xlsx_max_uncompressed_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="an XLSX larger than this once unzipped is refused"
+    )
+    import_xlsx_max_ratio: int = Field(
+        default=100,
+        ge=1,
+        description="an XLSX member compressed more than this (uncompressed/compressed) is refused",
+    )
+    import_xlsx_max_rows: int = Field(
+        default=1_000_000, ge=1, description="rows a worksheet may declare or hold"
+    )
+    import_xlsx_max_columns: int = Field(default=1000, ge=1, description="columns a worksheet may declare")
+    import_xlsx_max_shared_strings_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="the largest xl/sharedStrings.xml (uncompressed)"
+    )
+
     def resolve_secret_key(self) -> str:
         """The configured key, or the one generated into ``var/`` on first start."""
         if self.secret_key:

@@ -103,6 +103,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "파일이 너무 큽니다 (최대 {max_bytes} 바이트).",
         "en": "The file is too large (at most {max_bytes} bytes).",
     },
+    "spreadsheet_too_large": {
+        "ko": "스프레드시트가 허용 한도를 넘어 읽지 않았습니다 ({what}: {found}, 최대 {limit}).",
+        "en": "The spreadsheet is over the limits and was not read ({what}: {found}, at most {limit}).",
+    },
     "invalid_mapping": {
         "ko": "열 지정이 올바르지 않습니다: {mapping}",
         "en": "Invalid column mapping: {mapping}",
