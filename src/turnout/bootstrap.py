@@ -26,7 +26,7 @@ from turnout.adapters.db.sqlite_checkin_store import SqliteCheckInStore
 from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.db.write_turn import TurnTakingUnitOfWork, WriteTurn
 from turnout.adapters.group_commit import GroupCommit
-from turnout.adapters.mail_templates import JinjaTemplates
+from turnout.adapters.mail_templates import JinjaTemplates, TemplateLimits
 from turnout.adapters.secrets import FernetSealer
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
@@ -250,6 +250,13 @@ def bootstrap(
         mailer=mailer or default_mailer(settings),
         statistics=statistics,
         importer=importer_for(settings, uow_factory, clock, tickets),
+        template_renderer=JinjaTemplates(
+            TemplateLimits(
+                timeout_seconds=settings.template_render_timeout_seconds,
+                max_output_chars=settings.template_max_output_chars,
+                memory_bytes=settings.template_memory_bytes,
+            )
+        ),
         checkin=checkin,
         sealer=FernetSealer(settings.resolve_secret_key()),
         address_guard=ResolvingAddressGuard(allow_private=settings.allow_private_webhooks),

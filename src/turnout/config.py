@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     mail_concurrency: int = Field(default=8, ge=1)
 
     # --- hardening B ---
+    template_render_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="a mail template rendering longer than this is stopped and refused"
+    )
+    template_max_output_chars: int = Field(
+        default=256 * 1024, ge=1, description="a mail template rendering to more characters is refused"
+    )
+    template_memory_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=16 * 1024 * 1024, description="memory a template check may use"
+    )
     import_xlsx_max_uncompressed_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, description="an XLSX larger than this once unzipped is refused"
     )

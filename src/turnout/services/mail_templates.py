@@ -1,8 +1,9 @@
 """Ticket email templates: the variables they get, and each event's overrides of the built-in ones.
 
 An override is checked before it is saved: each part is rendered with sample data by the
-``TemplateRenderer`` (Jinja2's sandbox), and a part that does not render is refused with the error
-(422, ``template_error``). The built-in templates come from the renderer too.
+``TemplateRenderer`` (Jinja2's sandbox, bounded in time, memory and output), and a template with a
+part that does not render is refused (422, ``invalid_template``) with the error of each such part
+(``template_error``). The built-in templates come from the renderer too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ class TemplateSet:
     overridden: bool
     updated_at: datetime | None = None
     updated_by: str | None = None
+
+
+class InvalidTemplate(ValidationFailed):
+    """A template that does not render (within the limits): ``errors`` say why, per part."""
+
+    code = "invalid_template"
 
 
 # --- the variables ---------------------------------------------------------------------------------
@@ -139,7 +146,7 @@ def get_templates(
 
 
 def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: TemplateSources) -> None:
-    """Render each part with sample data; refuse (422, code ``template_error``) with the errors."""
+    """Render each part with sample data; refuse (422, ``invalid_template``) with each part's error."""
     errors = []
     context = sample_context(locale)
     for part in PARTS:
@@ -153,7 +160,7 @@ def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: Temp
         if part == "subject" and len(rendered) > SUBJECT_MAX:
             errors.append(FieldError(part, "template_error", params={"error": "the subject is too long"}))
     if errors:
-        raise ValidationFailed(errors)
+        raise InvalidTemplate(errors)
 
 
 def save_template(
