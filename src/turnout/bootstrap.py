@@ -309,6 +309,7 @@ def importer_for(
         cleaner=ParallelRowCleaner(),
         processes=LocalProcesses(),
         batch_size=settings.import_batch_size,
+        max_attempts=settings.import_max_attempts,
     )
 
 

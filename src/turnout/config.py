@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     template_memory_bytes: int = Field(
         default=256 * 1024 * 1024, ge=16 * 1024 * 1024, description="memory a template check may use"
     )
+    import_max_attempts: int = Field(
+        default=3, ge=1, description="runs of an import that may stop unfinished before it is failed"
+    )
     import_xlsx_max_uncompressed_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, description="an XLSX larger than this once unzipped is refused"
     )

@@ -73,8 +73,11 @@ class SpreadsheetLimits:
 class TableFiles:
     """``ports.ImportFiles``: uploaded files read by ``open_table``."""
 
+    xlsx_limits: SpreadsheetLimits = SpreadsheetLimits()
+
     def __init__(self, xlsx_limits: SpreadsheetLimits | None = None) -> None:
-        self.xlsx_limits = xlsx_limits or SpreadsheetLimits()
+        if xlsx_limits is not None:
+            self.xlsx_limits = xlsx_limits
 
     def open(self, path: str | None, *, filename: str, encoding: str | None) -> Table:
         if not path or not Path(path).exists():
