@@ -87,3 +87,29 @@ def test_health_answers_within_100_ms_while_a_hostile_template_is_checked(
     assert status == 422
     assert probes, "the hostile submission ended before /health was probed"
     assert max(probes) < 0.1, probes
+
+
+def test_other_writes_are_not_held_up_while_a_hostile_template_is_checked(
+    turnout: Turnout, admin_key: str, event: dict[str, Any]
+) -> None:
+    """The check runs before the saving transaction: no database lock is held for its seconds."""
+    app = create_app(turnout)
+    nested = "{% for a in token %}{% for b in token %}{% for c in token %}{% for d in token %}"
+    hostile = {**BODY, "html": nested + "{% endfor %}{% endfor %}{% endfor %}{% endfor %}"}
+
+    async def scenario() -> tuple[float, int, int]:
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {admin_key}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as http:
+            submit = asyncio.create_task(http.put(_url(event), json=hostile))
+            await asyncio.sleep(0.3)
+            assert not submit.done()
+            started = time.monotonic()
+            gate = await http.post(f"/api/v1/events/{event['id']}/gates", json={"name": "동문"})
+            took = time.monotonic() - started
+            response = await submit
+            return took, gate.status_code, response.status_code
+
+    took, gate_status, status = asyncio.run(scenario())
+    assert (gate_status, status) == (201, 422)
+    assert took < 1.0, took

@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -282,15 +283,31 @@ def render_isolated(part: str, source: str, context: dict[str, Any], limits: Tem
 
 
 class JinjaTemplates:
+    #: parts that rendered, remembered (by part, source and variables) so a check repeated (the
+    #: route checks before its transaction, the service again inside it) costs no second process
+    CHECKED_MAX = 256
+
     def __init__(self, limits: TemplateLimits | None = None) -> None:
         self.limits = limits or TemplateLimits()
+        self._checked: OrderedDict[tuple[str, str, tuple[tuple[str, str], ...]], str] = OrderedDict()
+        self._checked_lock = threading.Lock()
 
     def builtin(self, kind: str, locale: str) -> TemplateSources:
         return _builtin(kind, locale)
 
     def render_part(self, part: str, source: str, context: dict[str, Any]) -> str:
         """Check one part: rendered in a child process under the limits."""
-        return render_isolated(part, source, context, self.limits)
+        key = (part, source, tuple(sorted((str(k), repr(v)) for k, v in context.items())))
+        with self._checked_lock:
+            if key in self._checked:
+                self._checked.move_to_end(key)
+                return self._checked[key]
+        rendered = render_isolated(part, source, context, self.limits)
+        with self._checked_lock:
+            self._checked[key] = rendered
+            while len(self._checked) > self.CHECKED_MAX:
+                self._checked.popitem(last=False)
+        return rendered
 
     def render(self, sources: TemplateSources, context: dict[str, Any]) -> RenderedEmail:
         """All three parts, in this thread, under the deadline and output cap; raises what rendering

@@ -163,6 +163,24 @@ def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: Temp
         raise InvalidTemplate(errors)
 
 
+def check_template(
+    renderer: TemplateRenderer,
+    *,
+    locale: str,
+    subject: str,
+    html: str,
+    text: str,
+    kind: str = KIND_TICKET,
+) -> None:
+    """What ``save_template`` checks, without a unit of work: call it first, outside any transaction,
+    so a slow template (refused after the renderer's time limit) holds no database lock meanwhile.
+    The renderer remembers what it rendered, so the check in ``save_template`` is then immediate."""
+    _check_kind_locale(kind, locale)
+    validate_templates(
+        renderer, locale=locale, sources=TemplateSources(subject=subject, html=html, text=text)
+    )
+
+
 def save_template(
     uow: UnitOfWork,
     *,
