@@ -38,6 +38,11 @@ HOSTILE = [
     "{{ 'x'.ljust(1000000000) }}",
     "{% for i in range(90000) %}{{ token }}{{ token }}{% endfor %}",
     "{{ '%999999999d'|format(1) }}",
+    "{% set ns = namespace(s='x' * 1000) %}{% for i in range(22) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+    "{{ ns.s|length }}",
+    "{{ token|replace('', token)|replace('', token)|replace('', token)|length }}",
+    "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
+    "{{ lipsum(99999) }}",
 ]
 
 

@@ -97,6 +97,7 @@ class GuardedEnvironment(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals["range"] = _guarded_range
+        self.globals.pop("lipsum", None)  # paragraphs of filler on demand: no use in an email
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         _check_deadline()
@@ -260,6 +261,11 @@ def render_isolated(part: str, source: str, context: dict[str, Any], limits: Tem
     process = ctx.Process(target=_child, args=(sender, part, source, context, limits), daemon=True)
     try:
         process.start()
+    except BaseException:
+        receiver.close()
+        sender.close()
+        raise
+    try:
         sender.close()
         # the child's start counts too, but generously: a loaded machine must not refuse a good template
         if not receiver.poll(limits.timeout_seconds + 1.0):
