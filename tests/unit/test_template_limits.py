@@ -90,3 +90,34 @@ def test_output_over_the_size_cap_is_refused_when_sending_too() -> None:
     sources = TemplateSources(subject="s", html="{% for i in range(2000) %}x{% endfor %}", text="t")
     with pytest.raises(Exception, match="longer than 1000 characters"):
         small.render(sources, {})
+
+
+def test_a_template_cheap_on_the_sample_but_costly_on_the_longest_values_is_refused(
+    uows: FakeUnitOfWorkFactory,
+) -> None:
+    """Checked with the longest variables a real email can have too (a 200-character name ...), so
+    a template that passes its check cannot hang the mail sender on a real participant."""
+    event_id = open_event(uows).id
+    loops = "".join("{% for c" + str(i) + " in participant_name %}" for i in range(4))
+    source = loops + "{% endfor %}" * 4 + "{{ ticket_url }}"
+    started = time.monotonic()
+    with uows() as uow, pytest.raises(ValidationFailed) as info:
+        mail_templates.save_template(
+            uow, renderer=renderer, event_id=event_id, locale="en", actor="t", **{**GOOD, "text": source}
+        )
+    assert time.monotonic() - started < 5.0
+    (refusal,) = info.value.errors
+    assert (refusal.field, refusal.code) == ("text", "template_error")
+    assert "too long" in refusal.params["error"] or "longer than" in refusal.params["error"]
+
+
+def test_a_long_subject_is_still_judged_on_the_ordinary_sample() -> None:
+    from turnout.ports import TemplateSources
+
+    mail_templates.validate_templates(
+        renderer,
+        locale="ko",
+        sources=TemplateSources(
+            subject="{{ event_name }} — {{ participant_name }}님의 티켓", html="<p>x</p>", text="x"
+        ),
+    )

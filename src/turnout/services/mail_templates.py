@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from turnout.domain.errors import FieldError, ValidationFailed
+from turnout.domain.participants import NAME_MAX
 from turnout.ports import StoredTemplate, TemplateProblem, TemplateRenderer, TemplateSources, UnitOfWork
 
 KIND_TICKET = "ticket"
@@ -24,6 +25,8 @@ NOTICE_KINDS = (KIND_TRANSFERRED, KIND_CANCELLED)  # no ticket (QR code) in them
 LOCALES = ("ko", "en")
 PARTS = ("subject", "html", "text")
 SUBJECT_MAX = 300
+EVENT_NAME_MAX = 200  # as the API takes them
+VENUE_MAX = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,17 @@ def sample_context(locale: str) -> dict[str, Any]:
     )
 
 
+def longest_context(locale: str) -> dict[str, Any]:
+    """The sample with every free-text variable as long as a real one can be (a participant's
+    name, the event's name and venue): what a template's cost is checked with."""
+    return {
+        **sample_context(locale),
+        "participant_name": "W" * NAME_MAX,
+        "event_name": "W" * EVENT_NAME_MAX,
+        "venue": "W" * VENUE_MAX,
+    }
+
+
 # --- overrides -------------------------------------------------------------------------------------
 
 
@@ -146,12 +160,15 @@ def get_templates(
 
 
 def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: TemplateSources) -> None:
-    """Render each part with sample data; refuse (422, ``invalid_template``) with each part's error."""
+    """Render each part with sample data, then with the longest values (within the renderer's
+    limits both times); refuse (422, ``invalid_template``) with each part's error."""
     errors = []
     context = sample_context(locale)
+    longest = longest_context(locale)
     for part in PARTS:
         try:
             rendered = renderer.render_part(part, getattr(sources, part), context)
+            renderer.render_part(part, getattr(sources, part), longest)
         except TemplateProblem as problem:
             errors.append(FieldError(part, "template_error", params={"error": problem.message}))
             continue
