@@ -118,23 +118,44 @@ class FakeImportStore:
             ]
         )[:limit]
 
-    def set_header(self, import_id: str, *, header: list[str], encoding: str | None) -> None:
+    def set_header(
+        self, import_id: str, *, header: list[str], encoding: str | None, owner: str, attempt: int
+    ) -> bool:
+        if self._run_by(import_id, owner, attempt) is None:
+            return False
         self._headers[import_id] = list(header)
         self._jobs[import_id] = replace(self._jobs[import_id], detected_encoding=encoding)
+        return True
+
+    def abandon(self, job: ImportJob, *, now: datetime, error: DomainError) -> bool:
+        current = self._jobs.get(job.id)
+        if current is None or current.status is not job.status or current.attempts != job.attempts:
+            return False
+        self._jobs[job.id] = replace(
+            current,
+            status=ImportStatus.FAILED,
+            finished_at=now,
+            lease_until=None,
+            error_code=error.code,
+            error_params=_plain(error.params),
+        )
+        return True
 
     def header(self, import_id: str) -> list[str]:
         return list(self._headers.get(import_id, []))
 
-    def _run_by(self, import_id: str, owner: str) -> ImportJob | None:
+    def _run_by(self, import_id: str, owner: str, attempt: int) -> ImportJob | None:
         job = self._jobs.get(import_id)
         if job is None or job.status is not ImportStatus.RUNNING or job.owner != owner:
+            return None
+        if job.attempts != attempt:
             return None
         return job
 
     def record_progress(
-        self, import_id: str, counts: ImportCounts, *, owner: str, lease_until: datetime
+        self, import_id: str, counts: ImportCounts, *, owner: str, attempt: int, lease_until: datetime
     ) -> bool:
-        if self._run_by(import_id, owner) is None:
+        if self._run_by(import_id, owner, attempt) is None:
             return False
         self._jobs[import_id] = replace(
             self._jobs[import_id],
@@ -154,11 +175,12 @@ class FakeImportStore:
         import_id: str,
         *,
         owner: str,
+        attempt: int,
         status: ImportStatus,
         now: datetime,
         error: DomainError | None = None,
     ) -> bool:
-        job = self._run_by(import_id, owner)
+        job = self._run_by(import_id, owner, attempt)
         if job is None:
             return False
         job = replace(job, status=status, finished_at=now, lease_until=None)

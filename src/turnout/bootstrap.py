@@ -27,7 +27,7 @@ from turnout.adapters.db.sqlite_checkin_store import SqliteCheckInStore
 from turnout.adapters.db.uow import SqlUnitOfWork
 from turnout.adapters.db.write_turn import TurnTakingUnitOfWork, WriteTurn
 from turnout.adapters.group_commit import GroupCommit
-from turnout.adapters.mail_templates import JinjaTemplates
+from turnout.adapters.mail_templates import JinjaTemplates, TemplateLimits
 from turnout.adapters.secrets import FernetSealer
 from turnout.adapters.signing import KeyVault
 from turnout.config import Settings
@@ -63,6 +63,7 @@ from turnout.services.transfer import transfer_saga
 if TYPE_CHECKING:
     from turnout.adapters.kafka import StreamConsumer
     from turnout.adapters.outbox import Relay, RelaySettings
+    from turnout.adapters.readers import SpreadsheetLimits
 
 
 @dataclass
@@ -251,6 +252,13 @@ def bootstrap(
         mailer=mailer or default_mailer(settings),
         statistics=statistics,
         importer=importer_for(settings, uow_factory, clock, tickets),
+        template_renderer=JinjaTemplates(
+            TemplateLimits(
+                timeout_seconds=settings.template_render_timeout_seconds,
+                max_output_chars=settings.template_max_output_chars,
+                memory_bytes=settings.template_memory_bytes,
+            )
+        ),
         checkin=checkin,
         sealer=FernetSealer(settings.resolve_secret_key()),
         address_guard=ResolvingAddressGuard(allow_private=settings.allow_private_webhooks),
@@ -273,6 +281,19 @@ def bootstrap(
     return turnout
 
 
+def xlsx_limits(settings: Settings) -> SpreadsheetLimits:
+    """What an uploaded XLSX may hold (``TURNOUT_IMPORT_XLSX_*``)."""
+    from turnout.adapters.readers import SpreadsheetLimits
+
+    return SpreadsheetLimits(
+        max_uncompressed_bytes=settings.import_xlsx_max_uncompressed_bytes,
+        max_ratio=settings.import_xlsx_max_ratio,
+        max_rows=settings.import_xlsx_max_rows,
+        max_columns=settings.import_xlsx_max_columns,
+        max_shared_strings_bytes=settings.import_xlsx_max_shared_strings_bytes,
+    )
+
+
 def importer_for(
     settings: Settings, uow_factory: UnitOfWorkFactory, clock: Clock, tickets: TicketBook
 ) -> Importer:
@@ -286,10 +307,11 @@ def importer_for(
         uow_factory=uow_factory,
         clock=clock,
         tickets=tickets,
-        files=TableFiles(uploads=settings.var_dir / "imports"),
+        files=TableFiles(xlsx_limits(settings), uploads=settings.var_dir / "imports"),
         cleaner=ParallelRowCleaner(),
         processes=LocalProcesses(),
         batch_size=settings.import_batch_size,
+        max_attempts=settings.import_max_attempts,
     )
 
 

@@ -159,6 +159,35 @@ class Settings(BaseSettings):
             return self.import_max_bytes
         return int(self.max_upload_mb * MB)
 
+    # --- hardening B ---
+    template_render_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="a mail template rendering longer than this is stopped and refused"
+    )
+    template_max_output_chars: int = Field(
+        default=256 * 1024, ge=1, description="a mail template rendering to more characters is refused"
+    )
+    template_memory_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=16 * 1024 * 1024, description="memory a template check may use"
+    )
+    import_max_attempts: int = Field(
+        default=3, ge=1, description="runs of an import that may stop unfinished before it is failed"
+    )
+    import_xlsx_max_uncompressed_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="an XLSX larger than this once unzipped is refused"
+    )
+    import_xlsx_max_ratio: int = Field(
+        default=100,
+        ge=1,
+        description="an XLSX member compressed more than this (uncompressed/compressed) is refused",
+    )
+    import_xlsx_max_rows: int = Field(
+        default=1_000_000, ge=1, description="rows a worksheet may declare or hold"
+    )
+    import_xlsx_max_columns: int = Field(default=1000, ge=1, description="columns a worksheet may declare")
+    import_xlsx_max_shared_strings_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="the largest xl/sharedStrings.xml (uncompressed)"
+    )
+
     def resolve_secret_key(self) -> str:
         """The configured key, or (SQLite only) the one generated into ``var/secret_key`` on first start.
 

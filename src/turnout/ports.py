@@ -447,17 +447,27 @@ class ImportStore(Protocol):
         """Queued jobs and running jobs whose lease ended before ``now``, oldest first."""
         ...
 
-    def set_header(self, import_id: str, *, header: list[str], encoding: str | None) -> None:
-        """The file's header (for errors.csv) and the encoding it was read in."""
+    def set_header(
+        self, import_id: str, *, header: list[str], encoding: str | None, owner: str, attempt: int
+    ) -> bool:
+        """The file's header (for errors.csv) and the encoding it was read in, if the runner
+        (``owner``, ``attempt``) still runs the job; False (nothing written) otherwise."""
+        ...
+
+    def abandon(self, job: ImportJob, *, now: datetime, error: DomainError) -> bool:
+        """Mark ``job`` failed with ``error`` (its runners keep dying: it is not tried again) if its
+        status and attempts are still those of ``job``; False when another runner got there first."""
         ...
 
     def header(self, import_id: str) -> list[str]: ...
 
     def record_progress(
-        self, import_id: str, counts: ImportCounts, *, owner: str, lease_until: datetime
+        self, import_id: str, counts: ImportCounts, *, owner: str, attempt: int, lease_until: datetime
     ) -> bool:
-        """The job's counters and a longer lease, if ``owner`` still runs it; False (nothing
-        written) when another runner took it over or it is finished."""
+        """The job's counters and a longer lease, if the runner still runs it: ``owner`` and the
+        lease generation ``attempt`` (the job's ``attempts`` when it claimed it; every claim adds
+        one, so a runner whose job was claimed again, even by its own process, is fenced off);
+        False (nothing written) when another runner took it over or it is finished."""
         ...
 
     def finish(
@@ -465,13 +475,14 @@ class ImportStore(Protocol):
         import_id: str,
         *,
         owner: str,
+        attempt: int,
         status: ImportStatus,
         now: datetime,
         error: DomainError | None = None,
     ) -> bool:
-        """Done or failed (with ``error``'s code and its plain params), the lease ended, if ``owner``
-        still runs the job; False (nothing written) when another runner took it over or it is
-        finished already."""
+        """Done or failed (with ``error``'s code and its plain params), the lease ended, if the
+        runner (``owner``, ``attempt``) still runs the job; False (nothing written) when another
+        runner took it over or it is finished already."""
         ...
 
     def add_errors(self, import_id: str, errors: Sequence[FieldError], rows: Mapping[int, list[Any]]) -> None:

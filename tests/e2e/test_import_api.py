@@ -184,3 +184,28 @@ def test_errors_csv_neutralises_formulas_in_every_column_when_custom_fields_carr
     assert "'\tx" in cells
     assert "'\rcmd" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_an_xlsx_bomb_is_refused_at_upload_quickly_with_nothing_queued(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    import time
+    import zipfile
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"<worksheet>" + b"0" * (300 * 1024 * 1024))
+    assert len(bomb.getvalue()) < 1024 * 1024
+    started = time.monotonic()
+    response = client.post(
+        f"/api/v1/events/{event['id']}/imports?lang=ko",
+        files={"file": ("people.xlsx", bomb.getvalue(), "application/octet-stream")},
+    )
+    assert time.monotonic() - started < 1.0
+    assert response.status_code == 413, response.text
+    error = response.json()["error"]
+    assert error["code"] == "file_too_large"
+    assert "파일이 너무 큽니다" in error["message"]
+    assert not list((turnout.settings.var_dir / "imports").iterdir())
+    assert turnout.importer.run_pending() == 0

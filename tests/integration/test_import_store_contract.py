@@ -168,7 +168,7 @@ def test_due_lists_queued_and_lapsed_jobs_oldest_first(stores: Stores, clock: Fa
         )
         uow.imports.claim(held, owner="a:1", lease_until=clock.now() + timedelta(seconds=60), now=clock.now())
         uow.imports.claim(finished, owner="a:1", lease_until=clock.now(), now=clock.now())
-        uow.imports.finish(finished.id, owner="a:1", status=ImportStatus.DONE, now=clock.now())
+        uow.imports.finish(finished.id, owner="a:1", attempt=1, status=ImportStatus.DONE, now=clock.now())
         uow.commit()
     with stores.uow(readonly=True) as uow:
         assert [j.id for j in uow.imports.due(now=clock.now(), limit=5)] == [
@@ -192,7 +192,7 @@ def test_unfinished_lists_the_same_files_open_jobs_oldest_first(stores: Stores, 
     with stores.uow() as uow:
         uow.imports.claim(second, owner="a:1", lease_until=clock.now(), now=clock.now())
         uow.imports.claim(done, owner="a:1", lease_until=clock.now(), now=clock.now())
-        uow.imports.finish(done.id, owner="a:1", status=ImportStatus.DONE, now=clock.now())
+        uow.imports.finish(done.id, owner="a:1", attempt=1, status=ImportStatus.DONE, now=clock.now())
         uow.commit()
     with stores.uow(readonly=True) as uow:
         found = uow.imports.unfinished(event_id=event_id, sha256="ab" * 32, on_duplicate=OnDuplicate.SKIP)
@@ -209,11 +209,14 @@ def test_header_progress_and_finish_are_kept(stores: Stores, clock: FakeClock) -
     with stores.uow() as uow:
         assert uow.imports.claim(job, owner="a:1", lease_until=clock.now(), now=clock.now())
         assert uow.imports.header(job.id) == []
-        uow.imports.set_header(job.id, header=["이름", "이메일"], encoding="cp949")
+        assert uow.imports.set_header(
+            job.id, header=["이름", "이메일"], encoding="cp949", owner="a:1", attempt=1
+        )
         assert uow.imports.record_progress(
             job.id,
             ImportCounts(total=10, created=6, updated=1, duplicates=2, invalid=1, rows_processed=12),
             owner="a:1",
+            attempt=1,
             lease_until=lease,
         )
         uow.commit()
@@ -226,7 +229,7 @@ def test_header_progress_and_finish_are_kept(stores: Stores, clock: FakeClock) -
     error = ColumnsRefused("missing_column", column="email", found=["a"], count=2)
     with stores.uow() as uow:
         assert uow.imports.finish(
-            job.id, owner="a:1", status=ImportStatus.FAILED, now=clock.now(), error=error
+            job.id, owner="a:1", attempt=1, status=ImportStatus.FAILED, now=clock.now(), error=error
         )
         uow.commit()
     failed = get(stores, job.id)
@@ -242,7 +245,9 @@ def test_progress_and_finish_are_refused_when_another_runner_holds_the_job(
     counts = ImportCounts(total=4, created=4, rows_processed=4)
     later = clock.now() + timedelta(seconds=60)
     with stores.uow() as uow:
-        assert not uow.imports.record_progress(job.id, counts, owner="a:1", lease_until=later)  # queued
+        assert not uow.imports.record_progress(
+            job.id, counts, owner="a:1", attempt=1, lease_until=later
+        )  # queued
         assert uow.imports.claim(job, owner="a:1", lease_until=clock.now(), now=clock.now())
         uow.commit()
     clock.advance(seconds=90)
@@ -251,8 +256,10 @@ def test_progress_and_finish_are_refused_when_another_runner_holds_the_job(
         assert uow.imports.claim(taken, owner="b:2", lease_until=later, now=clock.now())
         uow.commit()
     with stores.uow() as uow:  # the first runner, back after its lease ended
-        assert not uow.imports.record_progress(job.id, counts, owner="a:1", lease_until=later)
-        assert not uow.imports.finish(job.id, owner="a:1", status=ImportStatus.DONE, now=clock.now())
+        assert not uow.imports.record_progress(job.id, counts, owner="a:1", attempt=1, lease_until=later)
+        assert not uow.imports.finish(
+            job.id, owner="a:1", attempt=1, status=ImportStatus.DONE, now=clock.now()
+        )
         uow.commit()
     held = get(stores, job.id)
     assert (held.status, held.owner, held.lease_until, held.summary()["created"]) == (
@@ -262,13 +269,81 @@ def test_progress_and_finish_are_refused_when_another_runner_holds_the_job(
         0,
     )
     with stores.uow() as uow:
-        assert uow.imports.finish(job.id, owner="b:2", status=ImportStatus.DONE, now=clock.now())
+        assert uow.imports.finish(job.id, owner="b:2", attempt=2, status=ImportStatus.DONE, now=clock.now())
         uow.commit()
     with stores.uow() as uow:  # finished: nobody records progress or finishes it again
-        assert not uow.imports.record_progress(job.id, counts, owner="b:2", lease_until=later)
-        assert not uow.imports.finish(job.id, owner="b:2", status=ImportStatus.FAILED, now=clock.now())
+        assert not uow.imports.record_progress(job.id, counts, owner="b:2", attempt=2, lease_until=later)
+        assert not uow.imports.finish(
+            job.id, owner="b:2", attempt=2, status=ImportStatus.FAILED, now=clock.now()
+        )
         uow.commit()
     assert get(stores, job.id).status is ImportStatus.DONE
+
+
+def test_a_stale_run_of_the_same_owner_is_fenced_off_by_the_lease_generation(
+    stores: Stores, clock: FakeClock
+) -> None:
+    """One process claims a job, stalls past its lease, and claims it again (its worker loop): the
+    first run's writes (same ``owner``, older generation) are all refused."""
+    job = new_job(add_event(stores), clock)
+    add_jobs(stores, job)
+    counts = ImportCounts(total=4, created=4, rows_processed=4)
+    later = clock.now() + timedelta(seconds=600)
+    with stores.uow() as uow:
+        assert uow.imports.claim(job, owner="a:1", lease_until=clock.now(), now=clock.now())
+        uow.commit()
+    clock.advance(seconds=90)
+    with stores.uow() as uow:
+        assert uow.imports.claim(get(stores, job.id), owner="a:1", lease_until=later, now=clock.now())
+        uow.commit()
+    with stores.uow() as uow:  # the first run, generation 1
+        assert not uow.imports.set_header(job.id, header=["x"], encoding="latin-1", owner="a:1", attempt=1)
+        assert not uow.imports.record_progress(job.id, counts, owner="a:1", attempt=1, lease_until=later)
+        assert not uow.imports.finish(
+            job.id, owner="a:1", attempt=1, status=ImportStatus.DONE, now=clock.now()
+        )
+        uow.commit()
+    held = get(stores, job.id)
+    assert (held.status, held.attempts, held.summary()["created"], held.detected_encoding) == (
+        ImportStatus.RUNNING,
+        2,
+        0,
+        None,
+    )
+    with stores.uow() as uow:  # the current run, generation 2
+        assert uow.imports.record_progress(job.id, counts, owner="a:1", attempt=2, lease_until=later)
+        assert uow.imports.finish(job.id, owner="a:1", attempt=2, status=ImportStatus.DONE, now=clock.now())
+        uow.commit()
+    assert get(stores, job.id).summary()["created"] == 4
+
+
+def test_abandon_fails_a_job_once_and_only_as_read(stores: Stores, clock: FakeClock) -> None:
+    from turnout.domain.errors import DomainError
+
+    job = new_job(add_event(stores), clock)
+    add_jobs(stores, job)
+    with stores.uow() as uow:
+        assert uow.imports.claim(job, owner="a:1", lease_until=clock.now(), now=clock.now())
+        uow.commit()
+    running = get(stores, job.id)
+    error = DomainError("import_attempts_exhausted", attempts=1)
+    with stores.uow() as uow:
+        assert not uow.imports.abandon(job, now=clock.now(), error=error)  # read before the claim
+        assert uow.imports.abandon(running, now=clock.now(), error=error)
+        uow.commit()
+    failed = get(stores, job.id)
+    assert (failed.status, failed.error_code, failed.error_params, failed.lease_until) == (
+        ImportStatus.FAILED,
+        "import_attempts_exhausted",
+        {"attempts": 1},
+        None,
+    )
+    with stores.uow() as uow:
+        assert not uow.imports.abandon(running, now=clock.now(), error=error)
+        assert not uow.imports.record_progress(
+            job.id, ImportCounts(), owner="a:1", attempt=1, lease_until=clock.now()
+        )
+        uow.commit()
 
 
 def test_errors_read_back_in_order_with_their_rows_cells(stores: Stores, clock: FakeClock) -> None:

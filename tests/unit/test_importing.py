@@ -573,3 +573,28 @@ def test_a_long_check_for_duplicates_keeps_its_lease_when_policy_fail(
     assert tries == [False]
     assert (job.status, job.owner, job.attempts) == (ImportStatus.DONE, "test-host:1", 1)
     assert job.summary()["created"] == 12
+
+
+def test_import_run_again_after_the_attempts_ran_out_is_refused_with_the_reason(
+    importer: Importer,
+    uow_factory: FakeUnitOfWorkFactory,
+    event_id: str,
+    processes: FakeProcesses,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    """``turnout import`` of a file whose every run died: not resumed a fourth time, but refused
+    (exit 1) with ``import_attempts_exhausted``, and the job ends failed with that reason."""
+    path = write_csv(tmp_path / "people.csv", [HEADER, *people(3)])
+    job_id = queue_job(uow_factory, event_id, path)
+    jobs: dict[str, ImportJob] = uow_factory.db.table("import_jobs")
+    jobs[job_id] = replace(
+        jobs[job_id], status=ImportStatus.RUNNING, owner="test-host:99", lease_until=None, attempts=3
+    )
+    processes.ended.add("test-host:99")
+    with pytest.raises(DomainError) as refused:
+        run(importer, event_id, path)
+    assert (refused.value.code, refused.value.params) == ("import_attempts_exhausted", {"attempts": 3})
+    job = get(uow_factory, job_id)
+    assert (job.status, job.error_code) == (ImportStatus.FAILED, "import_attempts_exhausted")
+    assert stored(uow_factory, event_id) == []

@@ -9,7 +9,13 @@ stable code), and returns a :class:`Table`: the header and an iterator of :class
 - Delimiter: ``,`` ``;`` or tab, whichever the header line uses most (outside quotes).
 - Quotes: RFC 4180 (fields with newlines are fine); a malformed or unclosed quote flags the record
   with the line it starts on and reading goes on with the next line.
-- XLSX: openpyxl in read-only mode, first sheet, cached values of formula cells.
+- XLSX: openpyxl in read-only mode, first sheet, cached values of formula cells. Before openpyxl
+  parses anything the archive is checked against :class:`SpreadsheetLimits` (total uncompressed
+  size, compression ratio, the first sheet's declared dimension and its row count, the shared
+  strings' size): a zip bomb or a sheet declaring a million columns is refused whole
+  (``file_too_large`` / ``spreadsheet_too_large``) in well under a second. The sizes checked are the
+  ones the zip's directory declares, and ``zipfile`` never inflates a member beyond its declared
+  size, so a lying directory cannot get more past the check than it declares.
 
 Row numbers are what a spreadsheet shows: the header is row 1, each record is one row.
 """
@@ -20,8 +26,11 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 import zipfile
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any, Self
@@ -29,7 +38,16 @@ from typing import IO, Any, Self
 from turnout.domain.imports import FileRefused, RawRow
 from turnout.ports import FileDigest
 
-__all__ = ["FileRefused", "RawRow", "Table", "TableFiles", "detect_encoding", "open_table"]
+__all__ = [
+    "FileRefused",
+    "RawRow",
+    "SpreadsheetLimits",
+    "Table",
+    "TableFiles",
+    "check_spreadsheet",
+    "detect_encoding",
+    "open_table",
+]
 
 SAMPLE_BYTES = 64 * 1024
 MAX_CELL_CHARS = 16 * 1024 * 1024  # a cell larger than this is a broken quote, not data
@@ -39,13 +57,29 @@ EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
 REPLACEMENT = "\ufffd"
 
 
+@dataclass(frozen=True, slots=True)
+class SpreadsheetLimits:
+    """What an uploaded XLSX may hold (settings ``TURNOUT_IMPORT_XLSX_*``)."""
+
+    max_uncompressed_bytes: int = 200 * 1024 * 1024
+    max_ratio: int = 100
+    max_rows: int = 1_000_000
+    max_columns: int = 1000
+    max_shared_strings_bytes: int = 50 * 1024 * 1024
+    #: members smaller than this (uncompressed) are not held to the ratio: tiny files compress oddly
+    ratio_floor_bytes: int = 1024 * 1024
+
+
 class TableFiles:
     """``ports.ImportFiles``: uploaded files read by ``open_table``. Files under ``uploads`` (the
     server's upload folder) are deleted when their import ends; others are never deleted."""
 
     uploads: Path | None = None
+    xlsx_limits: SpreadsheetLimits = SpreadsheetLimits()
 
-    def __init__(self, uploads: Path | None = None) -> None:
+    def __init__(self, xlsx_limits: SpreadsheetLimits | None = None, *, uploads: Path | None = None) -> None:
+        if xlsx_limits is not None:
+            self.xlsx_limits = xlsx_limits
         self.uploads = uploads.resolve() if uploads is not None else None
 
     def discard(self, path: str | None) -> None:
@@ -58,7 +92,7 @@ class TableFiles:
     def open(self, path: str | None, *, filename: str, encoding: str | None) -> Table:
         if not path or not Path(path).exists():
             raise FileRefused("unreadable_file", reason="the uploaded file is gone")
-        return open_table(path, filename=filename, encoding=encoding)
+        return open_table(path, filename=filename, encoding=encoding, xlsx_limits=self.xlsx_limits)
 
     def digest(self, path: str) -> FileDigest:
         digest = hashlib.sha256()
@@ -97,7 +131,13 @@ class Table:
         self.close()
 
 
-def open_table(path: str | Path, *, filename: str | None = None, encoding: str | None = None) -> Table:
+def open_table(
+    path: str | Path,
+    *,
+    filename: str | None = None,
+    encoding: str | None = None,
+    xlsx_limits: SpreadsheetLimits | None = None,
+) -> Table:
     """Open an uploaded file. ``filename`` (the name the user gave it) decides the allowed types."""
     path = Path(path)
     name = filename or path.name
@@ -111,7 +151,7 @@ def open_table(path: str | Path, *, filename: str | None = None, encoding: str |
     if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise FileRefused("empty_file")
     if sample.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path)
+        return _open_xlsx(path, xlsx_limits or SpreadsheetLimits())
     if sample.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRefused("unsupported_file_type", extension=".xls (Excel 97-2003: save as .xlsx or CSV)")
     if extension in EXCEL_EXTENSIONS:
@@ -342,11 +382,84 @@ class XlsxTable(Table):
         self._book.close()
 
 
-def _open_xlsx(path: Path) -> XlsxTable:
+def _open_xlsx(path: Path, limits: SpreadsheetLimits) -> XlsxTable:
+    check_spreadsheet(path, limits)
+    return XlsxTable(path)
+
+
+def _too_large(what: str, found: int, limit: int) -> FileRefused:
+    return FileRefused("spreadsheet_too_large", what=what, found=found, limit=limit)
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=[\"']([A-Za-z$]*)(\d*)(?::\$?([A-Za-z]+)\$?(\d+))?[\"']")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_SCAN_CHUNK = 1 << 20
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper().replace(b"$", b""):
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def check_spreadsheet(path: str | Path, limits: SpreadsheetLimits) -> None:
+    """Refuse an XLSX over ``limits`` before it is parsed (``FileRefused``: ``file_too_large``,
+    ``spreadsheet_too_large``, ``binary_file``, ``unreadable_file``). Reads the zip's directory,
+    then streams the worksheets (at most ``max_uncompressed_bytes``) counting rows."""
     try:
         with zipfile.ZipFile(path) as archive:
-            if "xl/workbook.xml" not in archive.namelist():
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            if "xl/workbook.xml" not in names:
                 raise FileRefused("binary_file")
+            total = sum(info.file_size for info in infos)
+            if total > limits.max_uncompressed_bytes:
+                raise FileRefused("file_too_large", max_bytes=limits.max_uncompressed_bytes)
+            for info in infos:
+                if info.file_size < limits.ratio_floor_bytes:
+                    continue
+                ratio = info.file_size // max(info.compress_size, 1)
+                if ratio > limits.max_ratio:
+                    raise _too_large("compression_ratio", ratio, limits.max_ratio)
+            for info in infos:
+                shared = info.filename.lower() == "xl/sharedstrings.xml"
+                if shared and info.file_size > limits.max_shared_strings_bytes:
+                    raise _too_large("shared_strings", info.file_size, limits.max_shared_strings_bytes)
+            for name in sorted(names):
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    _check_sheet(archive, name, limits)
     except zipfile.BadZipFile:
         raise FileRefused("unreadable_file", reason="a damaged zip/xlsx file") from None
-    return XlsxTable(path)
+    except (zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise FileRefused("unreadable_file", reason=f"a damaged zip/xlsx file ({exc})") from None
+
+
+def _check_sheet(archive: zipfile.ZipFile, member: str, limits: SpreadsheetLimits) -> None:
+    """The declared dimension (``<dimension ref="A1:XFD1048576"/>``) and the ``<row>`` count."""
+    rows = 0
+    tail = b""
+    dimension_seen = False
+    with archive.open(member) as stream:
+        while chunk := stream.read(_SCAN_CHUNK):
+            window = tail + chunk
+            if not dimension_seen and b"dimension" in window:
+                found = _DIMENSION.search(window)
+                if found is not None:
+                    dimension_seen = True
+                    _check_dimension(found, limits)
+            # a tag wholly inside the tail was counted with the previous chunk
+            rows += sum(1 for m in _ROW_TAG.finditer(window) if m.end() > len(tail))
+            if rows > limits.max_rows:
+                raise _too_large("rows", rows, limits.max_rows)
+            tail = window[-256:]
+
+
+def _check_dimension(found: re.Match[bytes], limits: SpreadsheetLimits) -> None:
+    first_column, first_row, last_column, last_row = found.groups()
+    columns = _column_number(last_column or first_column or b"A")
+    row_count = int(last_row or first_row or b"1")
+    if columns > limits.max_columns:
+        raise _too_large("columns", columns, limits.max_columns)
+    if row_count > limits.max_rows:
+        raise _too_large("rows", row_count, limits.max_rows)

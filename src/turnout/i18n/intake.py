@@ -103,6 +103,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "파일이 너무 큽니다 (최대 {max_bytes} 바이트).",
         "en": "The file is too large (at most {max_bytes} bytes).",
     },
+    "spreadsheet_too_large": {
+        "ko": "스프레드시트가 허용 한도를 넘어 읽지 않았습니다 ({what}: {found}, 최대 {limit}).",
+        "en": "The spreadsheet is over the limits and was not read ({what}: {found}, at most {limit}).",
+    },
     "invalid_mapping": {
         "ko": "열 지정이 올바르지 않습니다: {mapping}",
         "en": "Invalid column mapping: {mapping}",
@@ -112,6 +116,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{count} duplicate participants found; nothing was saved (on_duplicate=fail).",
     },
     "import_failed": {"ko": "가져오기에 실패했습니다.", "en": "The import failed."},
+    "import_attempts_exhausted": {
+        "ko": "가져오기가 {attempts}번 시작되었지만 끝나지 않아 중단했습니다 (읽던 작업자가 멈춤).",
+        "en": "The import was started {attempts} times and never finished (its worker stopped).",
+    },
     "import_taken_over": {
         "ko": "다른 실행자가 이 가져오기를 이어받아 계속합니다 (이 실행의 임대가 만료됨).",
         "en": "Another runner took this import over (this run's lease had ended) and carries it on.",

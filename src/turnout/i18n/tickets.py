@@ -4,6 +4,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "wrong_event": {"ko": "다른 행사의 티켓입니다.", "en": "This ticket is for another event."},
     "unknown_token": {"ko": "등록되지 않은 티켓입니다.", "en": "Unknown ticket."},
     "revoked": {"ko": "취소되었거나 재발급된 티켓입니다.", "en": "This ticket was revoked or reissued."},
+    "invalid_template": {
+        "ko": "메일 템플릿을 저장할 수 없습니다: 렌더링되지 않거나 한도(시간, 크기)를 넘는 부분이 있습니다.",
+        "en": "The mail template cannot be saved: a part does not render or is over the limits.",
+    },
     "template_error": {
         "ko": "템플릿을 렌더링할 수 없습니다: {error}",
         "en": "The template does not render: {error}",

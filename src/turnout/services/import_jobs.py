@@ -6,11 +6,18 @@ running but its lease has ended or its runner is known to be gone (a process on 
 longer runs): that is how a killed import is resumed. A runner writes its progress and the job's end
 only while it still holds the job (``renew_lease``, ``finish``): one whose lease ended and whose job
 another runner took over stops (``ImportTakenOver``) instead of saving the same rows again.
+
+Every claim adds one to the job's ``attempts``: that number is the lease's generation, the fencing
+token a runner's every write of the job is checked against (with its ``owner``), so a runner that
+stalled past its lease cannot write once the job was claimed again, even by a runner in its own
+process. A job whose runners keep dying (a file that kills the process reading it) is not claimed
+again after ``max_attempts``: it ends ``failed`` with ``import_attempts_exhausted``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from turnout.domain.columns import TARGETS, ColumnsRefused
@@ -22,6 +29,8 @@ from turnout.ports import FileDigest, Processes, UnitOfWork
 
 #: how long a runner holds a job without saving a batch before another may take it over
 LEASE = timedelta(seconds=60)
+#: runs of one job that may end without finishing it (the runner died) before it is failed
+MAX_ATTEMPTS = 3
 
 
 class ImportTakenOver(DomainError):
@@ -101,11 +110,23 @@ def _runner_gone(job: ImportJob, uow: UnitOfWork, processes: Processes, *, no_le
     return job.lease_until < uow.clock.now() or processes.has_ended(job.owner)
 
 
-def claim(uow: UnitOfWork, *, job: ImportJob, processes: Processes, lease: timedelta = LEASE) -> bool:
+def claim(
+    uow: UnitOfWork,
+    *,
+    job: ImportJob,
+    processes: Processes,
+    lease: timedelta = LEASE,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> bool:
     """Take ``job`` (as read in this transaction): queued, or running under an ended lease or a gone
-    runner. False when it is not to be taken, or another runner took it first. The caller commits."""
+    runner. The claimed job's lease generation is ``job.attempts + 1``. False when it is not to be
+    taken, or another runner took it first, or its runs ended unfinished ``max_attempts`` times
+    already (it is then marked failed, ``import_attempts_exhausted``). The caller commits."""
     if job.status is ImportStatus.RUNNING:
         if not _runner_gone(job, uow, processes, no_lease_counts=True):
+            return False
+        if job.attempts >= max_attempts:
+            _give_up(uow, job)
             return False
     elif job.status is not ImportStatus.QUEUED:
         return False
@@ -113,11 +134,27 @@ def claim(uow: UnitOfWork, *, job: ImportJob, processes: Processes, lease: timed
     return uow.imports.claim(job, owner=processes.this_process(), lease_until=now + lease, now=now)
 
 
-def claim_next(uow: UnitOfWork, *, processes: Processes, lease: timedelta = LEASE) -> ImportJob | None:
-    """The oldest job due (queued, or running under an ended lease), claimed. The caller commits."""
+def _give_up(uow: UnitOfWork, job: ImportJob) -> None:
+    error = DomainError("import_attempts_exhausted", attempts=job.attempts)
+    if uow.imports.abandon(job, now=uow.clock.now(), error=error):
+        uow.audit.record(
+            actor=job.actor,
+            action=f"import.{ImportStatus.FAILED.value}",
+            subject_type="import",
+            subject_id=job.id,
+            event_id=job.event_id,
+            data={**job.summary(), "error": error.code},
+        )
+
+
+def claim_next(
+    uow: UnitOfWork, *, processes: Processes, lease: timedelta = LEASE, max_attempts: int = MAX_ATTEMPTS
+) -> ImportJob | None:
+    """The oldest job due (queued, or running under an ended lease), claimed: as claimed (its
+    ``attempts`` is this runner's lease generation). The caller commits."""
     for job in uow.imports.due(now=uow.clock.now(), limit=5):
-        if claim(uow, job=job, processes=processes, lease=lease):
-            return job
+        if claim(uow, job=job, processes=processes, lease=lease, max_attempts=max_attempts):
+            return replace(job, attempts=job.attempts + 1, status=ImportStatus.RUNNING)
     return None
 
 
@@ -146,11 +183,12 @@ def find_resumable(
 def renew_lease(
     uow: UnitOfWork, *, job: ImportJob, counts: ImportCounts, processes: Processes, lease: timedelta = LEASE
 ) -> None:
-    """Record the job's counters and extend this runner's lease; ``ImportTakenOver`` when another
-    runner holds the job now (nothing is then written: the caller's transaction is to roll back)."""
+    """Record the job's counters and extend this runner's lease (``job`` as this runner claimed it:
+    its ``attempts`` is the lease generation); ``ImportTakenOver`` when another runner holds the job
+    now (nothing is then written: the caller's transaction is to roll back)."""
     lease_until = uow.clock.now() + lease
     if not uow.imports.record_progress(
-        job.id, counts, owner=processes.this_process(), lease_until=lease_until
+        job.id, counts, owner=processes.this_process(), attempt=job.attempts, lease_until=lease_until
     ):
         raise ImportTakenOver(import_id=job.id)
 
@@ -159,14 +197,21 @@ def finish(
     uow: UnitOfWork,
     *,
     import_id: str,
+    attempt: int,
     processes: Processes,
     status: ImportStatus,
     error: DomainError | None = None,
 ) -> bool:
     """Done, or failed with ``error``; audited with the summary. False (nothing written) when
-    another runner holds the job now. The caller commits."""
+    another runner holds the job now (``attempt``: this runner's lease generation). The caller
+    commits."""
     if not uow.imports.finish(
-        import_id, owner=processes.this_process(), status=status, now=uow.clock.now(), error=error
+        import_id,
+        owner=processes.this_process(),
+        attempt=attempt,
+        status=status,
+        now=uow.clock.now(),
+        error=error,
     ):
         return False
     job = get_import(uow, import_id=import_id)

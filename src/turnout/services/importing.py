@@ -56,6 +56,7 @@ from turnout.ports import (
 )
 from turnout.services.import_jobs import (
     LEASE,
+    MAX_ATTEMPTS,
     ImportTakenOver,
     claim,
     claim_next,
@@ -102,6 +103,7 @@ class Importer:
         processes: Processes,
         batch_size: int = 5000,
         lease: timedelta = LEASE,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
@@ -111,6 +113,7 @@ class Importer:
         self.processes = processes
         self.batch_size = batch_size
         self.lease = lease
+        self.max_attempts = max_attempts
 
     # --- use cases ----------------------------------------------------------------------------------
 
@@ -150,26 +153,32 @@ class Importer:
                     mapping=mapping,
                     encoding=encoding,
                 )
-            if not claim(uow, job=job, processes=self.processes, lease=self.lease):
-                raise DomainError("conflict")
+            claimed = claim(
+                uow, job=job, processes=self.processes, lease=self.lease, max_attempts=self.max_attempts
+            )
             uow.commit()
-        return self.run_import(import_id=job.id, progress=progress)
+            if not claimed:
+                given_up = get_import(uow, import_id=job.id)
+                if given_up.status is ImportStatus.FAILED and given_up.error_code:
+                    raise DomainError(given_up.error_code, **(given_up.error_params or {}))
+                raise DomainError("conflict")
+        return self.run_import(import_id=job.id, progress=progress, attempt=job.attempts + 1)
 
     def run_next_import(self) -> bool:
         """One step of the ``imports`` worker: claim the oldest due job and run it to the end.
         False when no job was due."""
         with self.uow_factory() as uow:
-            job = claim_next(uow, processes=self.processes, lease=self.lease)
+            job = claim_next(uow, processes=self.processes, lease=self.lease, max_attempts=self.max_attempts)
             uow.commit()
         if job is None:
             return False
         try:
-            self.run_import(import_id=job.id)
+            self.run_import(import_id=job.id, attempt=job.attempts)
         except ImportTakenOver:
             log.warning("import %s was taken over by another runner", job.id)
         except Exception:
             log.exception("import %s failed", job.id)
-            self._finish(job.id, ImportStatus.FAILED, DomainError("import_failed"))
+            self._finish(job.id, job.attempts, ImportStatus.FAILED, DomainError("import_failed"))
         return True
 
     def run_pending(self, *, limit: int | None = None) -> int:
@@ -179,21 +188,26 @@ class Importer:
             ran += 1
         return ran
 
-    def run_import(self, *, import_id: str, progress: Progress | None = None) -> ImportJob:
+    def run_import(
+        self, *, import_id: str, progress: Progress | None = None, attempt: int | None = None
+    ) -> ImportJob:
         """Run (or resume) a claimed job to the end; the finished job. A refusal of the whole file
         marks it ``failed`` (``error_code``) with nothing saved. ``ImportTakenOver`` when another
         runner took the job over meanwhile (this runner's lease had ended): nothing more is saved
-        here, and the other runner ends the job."""
+        here, and the other runner ends the job. ``attempt``: the lease generation this runner
+        claimed (the job's ``attempts`` right after its claim; the job's current one if not given)."""
         job = self._job(import_id)
+        if attempt is not None and job.attempts != attempt:
+            raise ImportTakenOver(import_id=import_id)
         try:
             with self.cleaner.start(file_size=job.file_size) as cleaning:  # first: helpers start meanwhile
                 self._run(job, cleaning, progress)
         except (FileRefused, ColumnsRefused, DomainError) as refusal:
             if not isinstance(refusal, FileRefused | ColumnsRefused) and refusal.code not in _JOB_REFUSALS:
                 raise
-            self._finish(import_id, ImportStatus.FAILED, refusal)
+            self._finish(import_id, job.attempts, ImportStatus.FAILED, refusal)
         else:
-            self._finish(import_id, ImportStatus.DONE)
+            self._finish(import_id, job.attempts, ImportStatus.DONE)
         return self._job(import_id)
 
     # --- running ------------------------------------------------------------------------------------
@@ -205,7 +219,14 @@ class Importer:
         with self._open(job) as table:
             plan = plan_columns(table.header, job.mapping)
             with self.uow_factory() as uow:
-                uow.imports.set_header(job.id, header=[str(h) for h in table.header], encoding=table.encoding)
+                if not uow.imports.set_header(
+                    job.id,
+                    header=[str(h) for h in table.header],
+                    encoding=table.encoding,
+                    owner=self.processes.this_process(),
+                    attempt=job.attempts,
+                ):
+                    raise ImportTakenOver(import_id=job.id)
                 uow.commit()
             row_cleaning = RowCleaning.of(plan, rules)
             if job.on_duplicate is OnDuplicate.FAIL and job.rows_processed == 0:
@@ -401,12 +422,21 @@ class Importer:
         with self.uow_factory(readonly=True) as uow:
             return get_import(uow, import_id=import_id)
 
-    def _finish(self, import_id: str, status: ImportStatus, error: DomainError | None = None) -> None:
+    def _finish(
+        self, import_id: str, attempt: int, status: ImportStatus, error: DomainError | None = None
+    ) -> None:
         """End the job, unless another runner holds it now (then it is that runner's to end). An
         ended job's uploaded file is deleted: its rows are saved or refused, and it holds personal
         data (a failed job is not resumed; the user uploads again)."""
         with self.uow_factory() as uow:
-            if not finish(uow, import_id=import_id, processes=self.processes, status=status, error=error):
+            if not finish(
+                uow,
+                import_id=import_id,
+                attempt=attempt,
+                processes=self.processes,
+                status=status,
+                error=error,
+            ):
                 return
             path = get_import(uow, import_id=import_id).file_path
             uow.commit()

@@ -1,8 +1,9 @@
 """Ticket email templates: the variables they get, and each event's overrides of the built-in ones.
 
 An override is checked before it is saved: each part is rendered with sample data by the
-``TemplateRenderer`` (Jinja2's sandbox), and a part that does not render is refused with the error
-(422, ``template_error``). The built-in templates come from the renderer too.
+``TemplateRenderer`` (Jinja2's sandbox, bounded in time, memory and output), and a template with a
+part that does not render is refused (422, ``invalid_template``) with the error of each such part
+(``template_error``). The built-in templates come from the renderer too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from turnout.domain.errors import FieldError, ValidationFailed
+from turnout.domain.participants import NAME_MAX
 from turnout.ports import StoredTemplate, TemplateProblem, TemplateRenderer, TemplateSources, UnitOfWork
 
 KIND_TICKET = "ticket"
@@ -23,6 +25,8 @@ NOTICE_KINDS = (KIND_TRANSFERRED, KIND_CANCELLED)  # no ticket (QR code) in them
 LOCALES = ("ko", "en")
 PARTS = ("subject", "html", "text")
 SUBJECT_MAX = 300
+EVENT_NAME_MAX = 200  # as the API takes them
+VENUE_MAX = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,12 @@ class TemplateSet:
     overridden: bool
     updated_at: datetime | None = None
     updated_by: str | None = None
+
+
+class InvalidTemplate(ValidationFailed):
+    """A template that does not render (within the limits): ``errors`` say why, per part."""
+
+    code = "invalid_template"
 
 
 # --- the variables ---------------------------------------------------------------------------------
@@ -96,6 +106,17 @@ def sample_context(locale: str) -> dict[str, Any]:
     )
 
 
+def longest_context(locale: str) -> dict[str, Any]:
+    """The sample with every free-text variable as long as a real one can be (a participant's
+    name, the event's name and venue): what a template's cost is checked with."""
+    return {
+        **sample_context(locale),
+        "participant_name": "W" * NAME_MAX,
+        "event_name": "W" * EVENT_NAME_MAX,
+        "venue": "W" * VENUE_MAX,
+    }
+
+
 # --- overrides -------------------------------------------------------------------------------------
 
 
@@ -139,12 +160,15 @@ def get_templates(
 
 
 def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: TemplateSources) -> None:
-    """Render each part with sample data; refuse (422, code ``template_error``) with the errors."""
+    """Render each part with sample data, then with the longest values (within the renderer's
+    limits both times); refuse (422, ``invalid_template``) with each part's error."""
     errors = []
     context = sample_context(locale)
+    longest = longest_context(locale)
     for part in PARTS:
         try:
             rendered = renderer.render_part(part, getattr(sources, part), context)
+            renderer.render_part(part, getattr(sources, part), longest)
         except TemplateProblem as problem:
             errors.append(FieldError(part, "template_error", params={"error": problem.message}))
             continue
@@ -153,7 +177,25 @@ def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: Temp
         if part == "subject" and len(rendered) > SUBJECT_MAX:
             errors.append(FieldError(part, "template_error", params={"error": "the subject is too long"}))
     if errors:
-        raise ValidationFailed(errors)
+        raise InvalidTemplate(errors)
+
+
+def check_template(
+    renderer: TemplateRenderer,
+    *,
+    locale: str,
+    subject: str,
+    html: str,
+    text: str,
+    kind: str = KIND_TICKET,
+) -> None:
+    """What ``save_template`` checks, without a unit of work: call it first, outside any transaction,
+    so a slow template (refused after the renderer's time limit) holds no database lock meanwhile.
+    The renderer remembers what it rendered, so the check in ``save_template`` is then immediate."""
+    _check_kind_locale(kind, locale)
+    validate_templates(
+        renderer, locale=locale, sources=TemplateSources(subject=subject, html=html, text=text)
+    )
 
 
 def save_template(

@@ -74,12 +74,14 @@ def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
 _JOB_COLUMNS = [c for c in import_jobs.c if c.name != "header"]
 
 
-def _run_by(import_id: str, owner: str) -> tuple[sa.ColumnElement[bool], ...]:
-    """The job, while ``owner`` runs it (a runner that lost it to another writes nothing)."""
+def _run_by(import_id: str, owner: str, attempt: int) -> tuple[sa.ColumnElement[bool], ...]:
+    """The job, while the runner ``owner`` still holds the lease generation ``attempt`` (a runner
+    whose job was claimed again since writes nothing: the fencing token)."""
     return (
         import_jobs.c.id == import_id,
         import_jobs.c.status == ImportStatus.RUNNING.value,
         import_jobs.c.owner == owner,
+        import_jobs.c.attempts == attempt,
     )
 
 
@@ -160,12 +162,33 @@ class SqlImportStore:
         )
         return [job_from_row(row) for row in rows]
 
-    def set_header(self, import_id: str, *, header: list[str], encoding: str | None) -> None:
-        self.conn.execute(
+    def set_header(
+        self, import_id: str, *, header: list[str], encoding: str | None, owner: str, attempt: int
+    ) -> bool:
+        result = self.conn.execute(
             import_jobs.update()
-            .where(import_jobs.c.id == import_id)
+            .where(*_run_by(import_id, owner, attempt))
             .values(header=header, detected_encoding=encoding)
         )
+        return result.rowcount == 1
+
+    def abandon(self, job: ImportJob, *, now: datetime, error: DomainError) -> bool:
+        result = self.conn.execute(
+            import_jobs.update()
+            .where(
+                import_jobs.c.id == job.id,
+                import_jobs.c.status == job.status.value,
+                import_jobs.c.attempts == job.attempts,
+            )
+            .values(
+                status=ImportStatus.FAILED.value,
+                finished_at=now,
+                lease_until=None,
+                error_code=error.code,
+                error_params=plain_params(error.params),
+            )
+        )
+        return result.rowcount == 1
 
     def header(self, import_id: str) -> list[str]:
         header = self.conn.execute(
@@ -174,11 +197,11 @@ class SqlImportStore:
         return [str(h) for h in header or []]
 
     def record_progress(
-        self, import_id: str, counts: ImportCounts, *, owner: str, lease_until: datetime
+        self, import_id: str, counts: ImportCounts, *, owner: str, attempt: int, lease_until: datetime
     ) -> bool:
         result = self.conn.execute(
             import_jobs.update()
-            .where(*_run_by(import_id, owner))
+            .where(*_run_by(import_id, owner, attempt))
             .values(
                 rows_read=counts.rows_processed,
                 rows_processed=counts.rows_processed,
@@ -197,6 +220,7 @@ class SqlImportStore:
         import_id: str,
         *,
         owner: str,
+        attempt: int,
         status: ImportStatus,
         now: datetime,
         error: DomainError | None = None,
@@ -205,7 +229,9 @@ class SqlImportStore:
         if error is not None:
             values["error_code"] = error.code
             values["error_params"] = plain_params(error.params)
-        result = self.conn.execute(import_jobs.update().where(*_run_by(import_id, owner)).values(**values))
+        result = self.conn.execute(
+            import_jobs.update().where(*_run_by(import_id, owner, attempt)).values(**values)
+        )
         return result.rowcount == 1
 
     # --- errors -------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "registration_closed": 409,
     "idempotency_conflict": 409,
     "payload_too_large": 413,
+    "file_too_large": 413,
+    "spreadsheet_too_large": 422,
     "rate_limited": 429,
     "http_method_not_allowed": 405,
     "invalid_cursor": 400,

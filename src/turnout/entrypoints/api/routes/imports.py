@@ -9,8 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from turnout.adapters.errors_csv import error_report
+from turnout.adapters.readers import check_spreadsheet
+from turnout.bootstrap import xlsx_limits
 from turnout.domain.access import Permission, authorize
 from turnout.domain.columns import parse_mapping
 from turnout.domain.errors import DomainError
@@ -77,6 +80,10 @@ async def upload_import(
                     raise DomainError("payload_too_large", max_bytes=limit)
                 digest.update(chunk)
                 handle.write(chunk)
+        with target.open("rb") as handle:
+            is_zip = handle.read(4) == b"PK\x03\x04"
+        if is_zip:  # an XLSX over the limits (a zip bomb ...) is refused now, before it is queued
+            await run_in_threadpool(check_spreadsheet, target, xlsx_limits(turnout.settings))
         with turnout.uow() as uow:
             job = create_import_job(
                 uow,

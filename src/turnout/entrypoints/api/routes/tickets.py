@@ -233,9 +233,20 @@ def put_mail_template(
     kind: MailKind = "ticket",
 ) -> MailTemplateRead:
     """Override the email of ``kind`` (the ticket by default) for one language. Rendered with
-    sample data first: a template that does not render is refused (422, ``template_error`` with
-    the error per part)."""
+    sample data first (in a child process, under time, memory and size limits, outside any
+    transaction): a template that does not render is refused (422, ``invalid_template`` with a
+    ``template_error`` per part)."""
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    with turnout.uow(readonly=True) as uow:
+        event_service.get_event(uow, event_id=event_id)
+    mail_templates.check_template(
+        turnout.template_renderer,
+        locale=locale,
+        subject=body.subject,
+        html=body.html,
+        text=body.text,
+        kind=kind,
+    )
     with turnout.uow() as uow:
         event_service.get_event(uow, event_id=event_id)
         saved = mail_templates.save_template(
