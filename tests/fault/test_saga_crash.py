@@ -2,10 +2,12 @@
 and PostgreSQL: every saga ends completed or fully undone, the gate system's list of valid tokens
 equals Turnout's (no ticket valid twice, none lost), and nobody is emailed their new ticket twice.
 
-The worker (``turnout worker``, its own process) is killed at random moments while 24 transfers run
-against a slow gate system that refuses three of them; the test records which step each running saga
-was at when a kill came, and checks that kills landed mid-saga at more than one step (the gate
-system or the attendee app being told, or a compensation)."""
+The worker (``turnout worker``, its own process) is killed again and again while 24 transfers run
+against a slow gate system that refuses three of them, each time a random moment after it made its
+first move (so the kills follow the sagas through their steps on a fast or a slow machine); the
+test records which step each running saga was at when a kill came, and checks that kills landed
+mid-saga at more than one step (the gate system or the attendee app being told, or a
+compensation)."""
 
 from __future__ import annotations
 
@@ -96,6 +98,14 @@ def at_steps(turnout: Turnout) -> set[tuple[str, str]]:
         }
 
 
+def progress(turnout: Turnout) -> list[tuple[str, str]]:
+    """Every step's (name, state), of every saga: it changes whenever a worker makes a move."""
+    with turnout.uow(readonly=True) as uow:
+        return sorted(
+            (step.name, step.state.value) for saga in uow.sagas.find(limit=1000) for step in saga.steps
+        )
+
+
 def unfinished(turnout: Turnout) -> int:
     with turnout.uow(readonly=True) as uow:
         return len(uow.sagas.find(states=("running", "compensating"), limit=1000))
@@ -150,7 +160,12 @@ def test_transfers_end_completed_or_undone_when_the_worker_is_killed_again_and_a
         kills = 0
         while unfinished(turnout) and kills < 40:
             worker = start_worker(env)
-            time.sleep(rng.uniform(0.8, 2.0))  # start-up is most of it; then a few moves
+            # each worker is let make some progress (whatever its start-up takes on this machine),
+            # then killed a random moment later: the kills follow the sagas through their steps
+            before, deadline = progress(turnout), time.monotonic() + 20
+            while progress(turnout) == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.3))
             seen_at_kill |= at_steps(turnout)
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
