@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, Query, Request
 
 from turnout.bootstrap import Turnout
-from turnout.domain.access import Principal
+from turnout.domain.access import Permission, Principal, authorize
 from turnout.domain.errors import CsrfRefused, DomainError, Unauthenticated
 from turnout.entrypoints.api.errors import locale_of
 from turnout.services.keys import csrf_matches
@@ -111,6 +111,27 @@ def get_locale(request: Request) -> str:
 
 TurnoutDep = Annotated[Turnout, Depends(get_turnout)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def permits(permission: Permission) -> Any:
+    """A route dependency: the key may do ``permission`` at the path's ``{event_id}`` (or at the
+    event of its ``{participant_id}``), checked before the request body is read and validated, so
+    a key outside its scope gets ``403 forbidden``, not the body's ``422``."""
+
+    def check(request: Request, turnout: TurnoutDep, principal: PrincipalDep) -> None:
+        authorize(principal, permission)
+        event_id = request.path_params.get("event_id")
+        participant_id = request.path_params.get("participant_id")
+        if event_id is None and participant_id is not None and principal.event_id is not None:
+            with turnout.uow(readonly=True) as uow:
+                participant = uow.participants.get(participant_id)
+            event_id = participant.event_id if participant is not None else None
+        if event_id is not None:
+            authorize(principal, permission, event_id=event_id)
+
+    return Depends(check)
+
+
 LocaleDep = Annotated[str, Depends(get_locale)]
 
 

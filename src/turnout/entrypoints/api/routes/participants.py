@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 
 from turnout.domain.access import Permission, authorize
 from turnout.domain.participants import ParticipantStatus, Source
-from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor, permits
 from turnout.entrypoints.api.schemas import (
     ParticipantCreate,
     ParticipantPage,
@@ -27,7 +27,11 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/events/{event_id}/participants", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/events/{event_id}/participants",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[permits(Permission.PARTICIPANTS_WRITE)],
+)
 def create_participant(
     event_id: str,
     body: ParticipantCreate,
