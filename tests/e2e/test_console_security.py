@@ -173,6 +173,7 @@ def test_sign_in_attempts_are_limited_per_key_id_with_retry_after(
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
     assert "Too many requests" in limited.text
+    assert 'data-code="rate_limited"' in limited.text
     # another key id from the same address is still heard
     assert browser.post("/signin?lang=en", data={"key": "trn_bbbb_wrong"}).status_code == 401
 
@@ -186,6 +187,7 @@ def test_sign_in_attempts_are_limited_per_client_address(
     limited = browser.post("/scan/signin", data={"key": admin_key})
     assert limited.status_code == 429
     assert "retry-after" in limited.headers
+    assert 'data-code="rate_limited"' in limited.text
 
 
 SECURITY_HEADERS = {
