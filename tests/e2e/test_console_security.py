@@ -236,3 +236,20 @@ def test_page_scripts_are_served_by_turnout(client: TestClient) -> None:
         response = client.get(f"/static/{name}")
         assert response.status_code == 200
         assert "javascript" in response.headers["content-type"]
+
+
+def test_sign_in_limit_counts_the_forwarded_address_only_from_a_trusted_proxy(turnout: Turnout) -> None:
+    turnout.settings.signin_attempts_per_address = 2
+    with TestClient(create_app(turnout)) as client:  # untrusted peer: a made-up X-Forwarded-For is ignored
+        codes = [
+            client.post("/signin", data={"key": f"trn_{n}_x"}, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+            for n in range(3)
+        ]
+        assert [answer.status_code for answer in codes] == [401, 401, 429]
+    turnout.settings.trusted_proxies = "testclient"
+    with TestClient(create_app(turnout)) as client:  # behind the proxy: each client counted apart
+        codes = [
+            client.post("/signin", data={"key": f"trn_{n}_x"}, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+            for n in range(3, 6)
+        ]
+        assert [answer.status_code for answer in codes] == [401, 401, 401]
