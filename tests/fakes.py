@@ -155,6 +155,26 @@ class FakeApiKeys:
     def count(self) -> int:
         return len(self._rows)
 
+    def add_session(self, *, id_hash: str, key_id: str, now: datetime, expires_at: datetime) -> None:
+        self._db.table("console_sessions")[id_hash] = {"key_id": key_id, "expires_at": expires_at}
+
+    def find_session(self, id_hash: str, *, now: datetime) -> tuple[datetime, Principal] | None:
+        row = self._db.table("console_sessions").get(id_hash)
+        if row is None or row["expires_at"] <= now:
+            return None
+        found = self.find(row["key_id"])
+        return None if found is None else (row["expires_at"], found[1])
+
+    def delete_session(self, id_hash: str) -> None:
+        self._db.table("console_sessions").pop(id_hash, None)
+
+    def delete_expired_sessions(self, *, now: datetime) -> int:
+        rows = self._db.table("console_sessions")
+        gone = [h for h, row in rows.items() if row["expires_at"] <= now]
+        for id_hash in gone:
+            del rows[id_hash]
+        return len(gone)
+
     def list_all(self) -> list[dict[str, Any]]:
         rows = sorted(self._rows.values(), key=lambda row: row["created_at"])
         return [{k: v for k, v in row.items() if k != "secret_hash"} for row in rows]

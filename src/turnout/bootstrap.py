@@ -246,7 +246,7 @@ def bootstrap(
         settings=settings,
         engine=engine,
         clock=clock,
-        authenticator=KeyAuthenticator(uow_factory),
+        authenticator=KeyAuthenticator(uow_factory, unknown_ttl=settings.unknown_key_cache_seconds),
         tickets=tickets,
         handlers=handlers,
         mailer=mailer or default_mailer(settings),

@@ -187,6 +187,27 @@ class Settings(BaseSettings):
     import_xlsx_max_shared_strings_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="the largest xl/sharedStrings.xml (uncompressed)"
     )
+    # --- hardening E ---
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "IPs/CIDRs (comma-separated) of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For"
+            " are believed; empty: none (the peer's own address and scheme count)"
+        ),
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="a console sign-in lasts this long")
+    signin_attempts_per_address: int = Field(
+        default=20, ge=1, description="console/scanner sign-in attempts per client address per minute"
+    )
+    signin_attempts_per_key: int = Field(
+        default=10, ge=1, description="console/scanner sign-in attempts per key id per minute"
+    )
+    unknown_key_cache_seconds: float = Field(
+        default=5.0, ge=0, description="an unknown key id is answered from memory this long"
+    )
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     def resolve_secret_key(self) -> str:
         """The configured key, or (SQLite only) the one generated into ``var/secret_key`` on first start.

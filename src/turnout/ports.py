@@ -181,6 +181,18 @@ class ApiKeyRepository(Protocol):
 
     def revoke(self, key_id: str, *, now: datetime) -> bool: ...
 
+    # console sessions: a signed-in browser's random id, stored as its hash, tied to a key
+
+    def add_session(self, *, id_hash: str, key_id: str, now: datetime, expires_at: datetime) -> None: ...
+
+    def find_session(self, id_hash: str, *, now: datetime) -> tuple[datetime, Principal] | None:
+        """The expiry and the key's principal of a session not expired whose key is not revoked."""
+        ...
+
+    def delete_session(self, id_hash: str) -> None: ...
+
+    def delete_expired_sessions(self, *, now: datetime) -> int: ...
+
 
 class AuditLog(Protocol):
     def record(

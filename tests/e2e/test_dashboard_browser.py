@@ -23,19 +23,18 @@ def test_dashboard_shows_live_numbers_when_signed_in(served: str, browser: Any, 
     for person in people[:3]:
         desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=person[1]))
     key = make_key(turnout, Role.STAFF, event_id)
+    from playwright.sync_api import expect  # the browser fixture skips when there is no browser
+
     page = browser.new_page()
     page.goto(f"{served}/?lang=en")
     page.fill("#key", key)
     page.click("button[type=submit]")
     page.goto(f"{served}/events/{event_id}/dashboard?lang=en")
-    page.wait_for_function(
-        "document.querySelector('[data-key=registered]').textContent === '5'", timeout=10_000
-    )
+    # (no wait_for_function: its string is eval'd, which the page's CSP forbids, as it should)
+    expect(page.locator("[data-key=registered]")).to_have_text("5", timeout=10_000)
     assert page.text_content("[data-key=checked_in]") == "3"
     assert page.text_content("[data-key=attendance_rate]") == "60.0%"
     assert "정문" in page.text_content("#by_gate")
     # a new scan reaches the open page without a reload
     desk.scan(event_id=event_id, scan=ScanInput(gate_id=gate_id, token=people[3][1]))
-    page.wait_for_function(
-        "document.querySelector('[data-key=checked_in]').textContent === '4'", timeout=10_000
-    )
+    expect(page.locator("[data-key=checked_in]")).to_have_text("4", timeout=10_000)

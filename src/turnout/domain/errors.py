@@ -71,3 +71,14 @@ class Unauthenticated(DomainError):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class CsrfRefused(Forbidden):
+    """A cookie-authenticated browser request without the session's CSRF token, or sent from
+    another site (``Origin``)."""
+
+    code = "csrf_failed"
+
+
+class OriginRefused(Forbidden):
+    code = "origin_refused"

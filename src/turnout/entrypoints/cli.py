@@ -405,6 +405,7 @@ def serve(
             workers=workers,
             log_level="info",
             access_log=False,
+            proxy_headers=False,  # the app believes only TURNOUT_TRUSTED_PROXIES (ProxyHeadersMiddleware)
         )
     finally:
         if background is not None:

@@ -20,6 +20,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "A valid API key is required.",
     },
     "forbidden": {"ko": "이 작업을 할 권한이 없습니다.", "en": "This key may not do that."},
+    "csrf_failed": {
+        "ko": "보안 토큰이 없거나 올바르지 않습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.",
+        "en": "The security token is missing or wrong; reload the page and try again.",
+    },
+    "origin_refused": {
+        "ko": "다른 사이트에서 보낸 요청은 받지 않습니다.",
+        "en": "Requests sent from another site are refused.",
+    },
     "http_method_not_allowed": {"ko": "허용되지 않는 HTTP 메서드입니다.", "en": "HTTP method not allowed."},
     "payload_too_large": {"ko": "요청이 너무 큽니다.", "en": "The request is too large."},
     "rate_limited": {

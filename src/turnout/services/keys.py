@@ -13,6 +13,9 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio.to_thread
 
 from turnout.domain.access import Principal, Role, validate_scope
 from turnout.domain.errors import Unauthenticated
@@ -84,11 +87,20 @@ class _KnownKey:
     principal: Principal
 
 
-class KeyAuthenticator:
-    """Checks bearer keys; remembers good ones for ``ttl`` seconds to spare the database on hot paths
-    (a revoked key stops working within ``ttl``).
+UNKNOWN_LIMIT = 10_000  # unknown ids remembered at most (a flood of random ids cannot grow memory)
 
-    Safe to share between threads: the cache is a plain dict whose single ``get``, assignment and
+
+class KeyAuthenticator:
+    """Checks bearer keys and console sessions; remembers good ones for ``ttl`` seconds to spare the
+    database on hot paths (a revoked key stops working within ``ttl``), and unknown key ids (and
+    session ids) for ``unknown_ttl`` seconds, so a flood of made-up keys reads the database once per
+    id at most, not once per request.
+
+    ``authenticate`` may read the database: call it from a thread (FastAPI's plain dependencies run
+    in the thread pool); in ``async`` code use ``authenticate_async``, which answers from the cache
+    on the event loop and reads the database in a worker thread.
+
+    Safe to share between threads: the caches are plain dicts whose single ``get``, assignment and
     ``pop`` are atomic; two threads missing the same key both read it and store the same answer."""
 
     def __init__(
@@ -96,34 +108,129 @@ class KeyAuthenticator:
         uow_factory: UnitOfWorkFactory,
         ttl: float = 5.0,
         *,
+        unknown_ttl: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._uow_factory = uow_factory
         self._ttl = ttl
+        self._unknown_ttl = unknown_ttl
         self._monotonic = monotonic
         self._cache: dict[str, _KnownKey] = {}
+        self._unknown: dict[str, float] = {}  # key id (or "session:" + hash) -> until (monotonic)
 
-    def authenticate(self, key: str | None) -> Principal:
+    def _cached(self, key: str | None) -> Principal | None:
+        """The answer from the caches alone: the principal, ``Unauthenticated``, or None when the
+        database must be asked."""
         if not key:
             raise Unauthenticated()
         parsed = parse_key(key)
         if parsed is None:
             raise Unauthenticated()
         key_id, secret = parsed
-        digest = _hash(secret)
         now = self._monotonic()
+        if self._unknown.get(key_id, 0.0) > now:
+            raise Unauthenticated()
         known = self._cache.get(key_id)
         if known is None or known.expires < now:
-            with self._uow_factory(readonly=True) as uow:
-                found = uow.api_keys.find(key_id)
-            if found is None:
-                raise Unauthenticated()
-            stored_hash, principal = found
-            known = _KnownKey(expires=now + self._ttl, secret_hash=stored_hash, principal=principal)
-            self._cache[key_id] = known
-        if not hmac.compare_digest(known.secret_hash, digest):
+            return None
+        if not hmac.compare_digest(known.secret_hash, _hash(secret)):
             raise Unauthenticated()
         return known.principal
 
+    def _remember_unknown(self, name: str, now: float) -> None:
+        if len(self._unknown) >= UNKNOWN_LIMIT:
+            for stale in [k for k, until in list(self._unknown.items()) if until <= now]:
+                self._unknown.pop(stale, None)
+            if len(self._unknown) >= UNKNOWN_LIMIT:
+                self._unknown.clear()
+        self._unknown[name] = now + self._unknown_ttl
+
+    def authenticate(self, key: str | None) -> Principal:
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        assert key is not None
+        parsed = parse_key(key)
+        assert parsed is not None
+        key_id, secret = parsed
+        now = self._monotonic()
+        with self._uow_factory(readonly=True) as uow:
+            found = uow.api_keys.find(key_id)
+        if found is None:
+            self._remember_unknown(key_id, now)
+            raise Unauthenticated()
+        stored_hash, principal = found
+        self._cache[key_id] = _KnownKey(expires=now + self._ttl, secret_hash=stored_hash, principal=principal)
+        if not hmac.compare_digest(stored_hash, _hash(secret)):
+            raise Unauthenticated()
+        return principal
+
+    async def authenticate_async(self, key: str | None) -> Principal:
+        """``authenticate`` without blocking the event loop: a cache answer at once, else the
+        database read in a worker thread."""
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        return await anyio.to_thread.run_sync(self.authenticate, key)
+
+    def authenticate_session(self, token: str | None) -> Principal:
+        """The principal of a console session's id (from its cookie): a session that exists, has not
+        expired and whose key is not revoked. May read the database (call it from a thread)."""
+        if not token or len(token) > 200:
+            raise Unauthenticated()
+        id_hash = _hash(token)
+        name = f"session:{id_hash}"
+        now = self._monotonic()
+        if self._unknown.get(name, 0.0) > now:
+            raise Unauthenticated()
+        known = self._cache.get(name)
+        if known is not None and known.expires >= now:
+            return known.principal
+        with self._uow_factory(readonly=True) as uow:
+            found = uow.api_keys.find_session(id_hash, now=uow.clock.now())
+        if found is None:
+            self._remember_unknown(name, now)
+            raise Unauthenticated()
+        _expires_at, principal = found
+        self._cache[name] = _KnownKey(expires=now + self._ttl, secret_hash=id_hash, principal=principal)
+        return principal
+
     def forget(self, key_id: str) -> None:
         self._cache.pop(key_id, None)
+        self._unknown.pop(key_id, None)
+
+    def forget_session(self, token: str) -> None:
+        name = f"session:{_hash(token)}"
+        self._cache.pop(name, None)
+        self._unknown.pop(name, None)
+
+
+# --- console sessions -------------------------------------------------------------------------------
+
+
+def start_session(uow: UnitOfWork, *, principal: Principal, lifetime: timedelta) -> str:
+    """A new console session for the key: a random id (returned once, for the cookie), stored as its
+    SHA-256 with its expiry. Expired sessions are swept now and then. The caller commits."""
+    token = secrets.token_urlsafe(32)
+    now = uow.clock.now()
+    uow.api_keys.add_session(
+        id_hash=_hash(token), key_id=principal.key_id, now=now, expires_at=now + lifetime
+    )
+    if secrets.randbelow(50) == 0:
+        uow.api_keys.delete_expired_sessions(now=now)
+    return token
+
+
+def end_session(uow: UnitOfWork, *, token: str) -> None:
+    """Sign-out: the session is deleted. The caller commits."""
+    uow.api_keys.delete_session(_hash(token))
+
+
+def csrf_token(secret_key: str, session_token: str) -> str:
+    """The CSRF token of a console session: an HMAC of its id under the site's secret key (bound to
+    the session, nothing to store)."""
+    return hmac.new(secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(secret_key: str, session_token: str, candidate: str | None) -> bool:
+    return bool(candidate) and hmac.compare_digest(csrf_token(secret_key, session_token), candidate or "")

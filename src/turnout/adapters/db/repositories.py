@@ -179,6 +179,34 @@ class ApiKeyRepository:
         )
         return result.rowcount == 1
 
+    def add_session(self, *, id_hash: str, key_id: str, now: datetime, expires_at: datetime) -> None:
+        self.conn.execute(
+            t.console_sessions.insert().values(
+                id_hash=id_hash, key_id=key_id, created_at=now, expires_at=expires_at
+            )
+        )
+
+    def find_session(self, id_hash: str, *, now: datetime) -> tuple[datetime, Principal] | None:
+        s, k = t.console_sessions, t.api_keys
+        row = self.conn.execute(
+            sa.select(s.c.expires_at, k)
+            .join(k, k.c.id == s.c.key_id)
+            .where(s.c.id_hash == id_hash, s.c.expires_at > now, k.c.revoked_at.is_(None))
+        ).first()
+        if row is None:
+            return None
+        principal = Principal(
+            key_id=row.id, name=row.name, role=Role(row.role), event_id=row.event_id, gate_id=row.gate_id
+        )
+        return row.expires_at, principal
+
+    def delete_session(self, id_hash: str) -> None:
+        self.conn.execute(t.console_sessions.delete().where(t.console_sessions.c.id_hash == id_hash))
+
+    def delete_expired_sessions(self, *, now: datetime) -> int:
+        result = self.conn.execute(t.console_sessions.delete().where(t.console_sessions.c.expires_at <= now))
+        return result.rowcount
+
 
 class AuditLog:
     def __init__(self, conn: sa.Connection, clock: Clock) -> None:

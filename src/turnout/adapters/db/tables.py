@@ -99,6 +99,15 @@ api_keys = sa.Table(
     sa.Column("revoked_at", UTCDateTime),
 )
 
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(24), sa.ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,

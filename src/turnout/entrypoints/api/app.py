@@ -11,7 +11,9 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from turnout import __version__
 from turnout.adapters.db.engine import checkpointer_for
@@ -38,7 +40,9 @@ from turnout.entrypoints.web import deliveries as delivery_pages
 from turnout.entrypoints.web import integrations as integration_pages
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
-from turnout.entrypoints.web.session import SessionMiddleware, SessionSealer
+from turnout.entrypoints.web.security import OriginGuard, SecurityHeaders
+from turnout.entrypoints.web.session import SessionMiddleware
+from turnout.entrypoints.web.templating import STATIC
 
 
 class MetricsMiddleware:
@@ -113,10 +117,17 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.state.default_locale = turnout.settings.default_locale
     errors.install(app)
     app.add_middleware(attendance.ScanFastPath)
-    app.add_middleware(SessionMiddleware, sealer=SessionSealer(turnout.settings.resolve_secret_key()))
+    app.add_middleware(SessionMiddleware)
+    app.add_middleware(OriginGuard, base_url=turnout.settings.base_url)
+    # outside the session and the key: a body over its limit is refused before either is looked at
     app.add_middleware(BodyLimit, limit_for=functools.partial(body_limit_for, turnout.settings))
     app.add_middleware(PlainRequestLine)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer carries the headers, a 413 too
     app.add_middleware(MetricsMiddleware)
+    # Outermost: a trusted proxy's X-Forwarded-Proto / -For become the request's scheme and client
+    # (the Secure cookie, HSTS and the sign-in limits depend on them); nobody else's are believed.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=turnout.settings.trusted_proxy_list())
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for module in (system, events, gates, participants, imports, attendance, tickets, deliveries):
         app.include_router(module.router)
     app.include_router(integration_routes.router)

@@ -10,20 +10,30 @@ from fastapi.responses import RedirectResponse, Response
 
 from turnout.domain.access import PERMISSIONS, Permission, Principal, Role, authorize
 from turnout.domain.errors import DomainError
-from turnout.entrypoints.api.deps import TurnoutDep, get_principal
-from turnout.entrypoints.web.session import COOKIE, MAX_AGE_SECONDS, SessionSealer
+from turnout.entrypoints.api.deps import TurnoutDep, page_principal
+from turnout.entrypoints.web import session
 from turnout.entrypoints.web.templating import page_locale, render
 from turnout.services import alerts as alert_service
 from turnout.services import events as event_service
+from turnout.services.registration import RateLimited
 
 router = APIRouter(include_in_schema=False)
 
 
 def current_principal(request: Request, turnout: Any) -> Principal | None:
     try:
-        return get_principal(request, turnout)
+        return page_principal(request, turnout)
     except DomainError:
         return None
+
+
+def signin_refused(request: Request, template: str, refusal: DomainError, error: str) -> Response:
+    """The sign-in form again: 429 with ``Retry-After`` past the attempt limit, else 401."""
+    if isinstance(refusal, RateLimited):
+        response = render(request, template, status_code=429, error="rate_limited")
+        response.headers["Retry-After"] = str(refusal.params.get("retry_after", 60))
+        return response
+    return render(request, template, status_code=401, error=error)
 
 
 @router.get("/")
@@ -42,28 +52,25 @@ def console(request: Request, turnout: TurnoutDep) -> Response:
 @router.post("/signin")
 def sign_in(request: Request, turnout: TurnoutDep, key: Annotated[str, Form(max_length=200)]) -> Response:
     try:
-        principal = turnout.authenticator.authenticate(key.strip())
-    except DomainError:
-        return render(request, "console_signin.html", status_code=401, error="signin_failed")
+        principal, token = session.sign_in(request, turnout, key.strip())
+    except DomainError as refusal:
+        return signin_refused(request, "console_signin.html", refusal, "signin_failed")
     target = "/scan" if principal.role is Role.GATE else "/"
     lang = page_locale(request)
     response = RedirectResponse(f"{target}?lang={lang}", status_code=303)
-    sealer = SessionSealer(turnout.settings.resolve_secret_key())
-    response.set_cookie(
-        COOKIE,
-        sealer.seal(key.strip()),
-        max_age=MAX_AGE_SECONDS,
-        httponly=True,
-        samesite="strict",
-        secure=turnout.settings.base_url.startswith("https://"),
-    )
+    session.set_session_cookie(request, turnout, response, token)
     return response
 
 
 @router.post("/signout")
-def sign_out() -> Response:
+def sign_out(
+    request: Request, turnout: TurnoutDep, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    try:
+        session.sign_out(request, turnout, response, csrf_token)
+    except DomainError as refusal:
+        return render(request, "console_error.html", status_code=403, code=refusal.code)
     return response
 
 

@@ -11,8 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from turnout.domain.access import Permission, Role, authorize
 from turnout.domain.errors import DomainError
-from turnout.entrypoints.api.deps import TurnoutDep, get_principal
-from turnout.entrypoints.web.session import COOKIE, MAX_AGE_SECONDS, SessionSealer
+from turnout.entrypoints.api.deps import TurnoutDep, page_principal
+from turnout.entrypoints.web import session
+from turnout.entrypoints.web.console import signin_refused
+from turnout.entrypoints.web.session import csrf_for
 from turnout.entrypoints.web.templating import page_locale, render
 from turnout.i18n import translate
 from turnout.services import events as event_service
@@ -23,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/scan")
 def scan_page(request: Request, turnout: TurnoutDep) -> Response:
     try:
-        principal = get_principal(request, turnout)
+        principal = page_principal(request, turnout)
     except DomainError:
         return render(request, "scan_signin.html", error=None)
     if principal.role is Role.ADMIN or principal.event_id is None:
@@ -58,7 +60,12 @@ def scan_page(request: Request, turnout: TurnoutDep) -> Response:
         gates=gates,
         can_search=principal.role is Role.STAFF,
         key_name=principal.name,
-        config={"event_id": event.id, "locale": locale, "strings": strings},
+        config={
+            "event_id": event.id,
+            "locale": locale,
+            "strings": strings,
+            "csrf": csrf_for(request, turnout),
+        },
     )
 
 
@@ -67,25 +74,27 @@ def scan_sign_in(
     request: Request, turnout: TurnoutDep, key: Annotated[str, Form(max_length=200)]
 ) -> Response:
     try:
-        principal = turnout.authenticator.authenticate(key.strip())
-        if principal.role is Role.ADMIN or principal.event_id is None:
-            raise DomainError("scan_bad_key")
-    except DomainError:
-        return render(request, "scan_signin.html", status_code=401, error="scan_bad_key")
+        _principal, token = session.sign_in(
+            request,
+            turnout,
+            key.strip(),
+            accept=lambda principal: principal.role is not Role.ADMIN and principal.event_id is not None,
+            refusal="scan_bad_key",
+        )
+    except DomainError as refusal:
+        return signin_refused(request, "scan_signin.html", refusal, "scan_bad_key")
     response = RedirectResponse(f"/scan?lang={page_locale(request)}", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        SessionSealer(turnout.settings.resolve_secret_key()).seal(key.strip()),
-        max_age=MAX_AGE_SECONDS,
-        httponly=True,
-        samesite="strict",
-        secure=turnout.settings.base_url.startswith("https://"),
-    )
+    session.set_session_cookie(request, turnout, response, token)
     return response
 
 
 @router.post("/scan/signout")
-def scan_sign_out(request: Request) -> Response:
+def scan_sign_out(
+    request: Request, turnout: TurnoutDep, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     response = RedirectResponse(f"/scan?lang={page_locale(request)}", status_code=303)
-    response.delete_cookie(COOKIE)
+    try:
+        session.sign_out(request, turnout, response, csrf_token)
+    except DomainError as refusal:
+        return render(request, "console_error.html", status_code=403, code=refusal.code)
     return response

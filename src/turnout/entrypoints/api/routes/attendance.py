@@ -23,7 +23,14 @@ from turnout.bootstrap import Turnout
 from turnout.domain.access import Permission, Principal, authorize
 from turnout.domain.admission import Direction
 from turnout.domain.errors import DomainError, FieldError, ValidationFailed
-from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, get_turnout, principal_from
+from turnout.entrypoints.api.deps import (
+    Credentials,
+    PrincipalDep,
+    TurnoutDep,
+    credentials_of,
+    get_turnout,
+    principal_async,
+)
 from turnout.entrypoints.api.errors import locale_for
 from turnout.entrypoints.api.fields import INT32_MAX
 from turnout.entrypoints.api.json_body import JsonRoute, parse_json
@@ -43,6 +50,7 @@ LIVE_POLL_SECONDS = 0.25
 LIVE_REFRESH_SECONDS = 1.0
 LIVE_HEARTBEAT_SECONDS = 15.0
 LIVE_RETRY_MS = 10_000
+LIVE_KEY_CHECK_SECONDS = 4.0  # with the authenticator's 5 s cache: a revoked key's stream ends within 10 s
 ACTIVE_STATUSES = ("open", "live")
 
 
@@ -53,19 +61,19 @@ class ScanContext:
     locale: str
 
 
-def scan_context_for(
+async def scan_context_for(
     turnout: Turnout,
     event_id: str,
     *,
-    authorization: str | None,
-    session_key: str | None,
+    credentials: Credentials,
     lang: str | None,
     accept_language: str | None,
     default_locale: str,
 ) -> ScanContext:
     """Key and language of a scan request, authorised to scan at this event (before the body is
-    read). The one check of both scan entries: the route's dependency and ``ScanFastPath``."""
-    principal = principal_from(turnout, authorization=authorization, session_key=session_key)
+    read). The one check of both scan entries: the route's dependency and ``ScanFastPath``. The key
+    check answers from the authenticator's cache on the loop; a miss reads the database in a thread."""
+    principal = await principal_async(turnout, credentials)
     authorize(principal, Permission.SCAN, event_id=event_id)
     return ScanContext(turnout, principal, locale_for(lang, accept_language, default_locale))
 
@@ -74,11 +82,10 @@ async def scan_context(event_id: str, request: Request) -> ScanContext:
     """``scan_context_for`` the request. One ``async`` dependency instead of four plain ones: FastAPI
     runs each plain dependency in the thread pool, a measurable cost per scan. The key check is a
     cache hit but every 5 s."""
-    return scan_context_for(
+    return await scan_context_for(
         get_turnout(request),
         event_id,
-        authorization=request.headers.get("authorization"),
-        session_key=getattr(request.state, "session_key", None),
+        credentials=credentials_of(request),
         lang=request.query_params.get("lang"),
         accept_language=request.headers.get("accept-language"),
         default_locale=getattr(request.app.state, "default_locale", "en"),
@@ -276,9 +283,18 @@ async def live_stats(
     """Server-sent events: a ``stats`` message with the snapshot now and whenever it changes.
 
     For an event that is not open or live (nothing moves any more) the stream sends one snapshot and
-    closes; the ``retry`` hint has browsers reconnect after 10 s."""
+    closes; the ``retry`` hint has browsers reconnect after 10 s. The key (or console session) is
+    checked again every few seconds: a revoked key, an expired or signed-out session ends the stream."""
     stats = turnout.statistics
     first = await run_in_threadpool(stats.get, event_id=event_id)  # 404 before streaming
+    credentials = credentials_of(request)
+
+    async def still_allowed() -> bool:
+        try:
+            await principal_async(turnout, credentials)
+        except DomainError:
+            return False
+        return True
 
     async def stream() -> AsyncIterator[bytes]:
         sent = 0
@@ -286,6 +302,7 @@ async def live_stats(
         last_version = -1
         last_read = 0.0
         last_write = time.monotonic()
+        last_key_check = last_write
         data = first
         while True:
             body = json.dumps(
@@ -308,6 +325,10 @@ async def live_stats(
                 if await request.is_disconnected():
                     return
                 now = time.monotonic()
+                if now - last_key_check >= LIVE_KEY_CHECK_SECONDS:
+                    last_key_check = now
+                    if not await still_allowed():
+                        return
                 version = stats.version(event_id)
                 if version != last_version or now - last_read >= LIVE_REFRESH_SECONDS:
                     last_version, last_read = version, now
@@ -405,11 +426,11 @@ class ScanFastPath:
         app = scope["app"]
         turnout: Turnout = app.state.turnout
         try:
-            context = scan_context_for(
+            context = await scan_context_for(
                 turnout,
                 event_id,
-                authorization=authorization.decode("latin-1"),
-                session_key=None,  # bearer keys only (we have one): a cookie session is the route's
+                # bearer keys only (we have one): a cookie session is the route's
+                credentials=Credentials(authorization=authorization.decode("latin-1"), method="POST"),
                 lang=None,  # a query string: the route's
                 accept_language=accept_language.decode("latin-1") if accept_language else None,
                 default_locale=getattr(app.state, "default_locale", "en"),

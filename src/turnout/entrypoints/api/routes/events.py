@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from turnout.domain.access import Permission, Role, authorize
-from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor, permits
 from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import EventCreate, EventPage, EventRead, EventStatusUpdate
 from turnout.services import events as event_service
@@ -14,7 +14,7 @@ from turnout.services.closing import set_event_status
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=JsonRoute)
 
 
-@router.post("/events", status_code=status.HTTP_201_CREATED)
+@router.post("/events", status_code=status.HTTP_201_CREATED, dependencies=[permits(Permission.EVENTS_CREATE)])
 def create_event(body: EventCreate, turnout: TurnoutDep, principal: PrincipalDep) -> EventRead:
     authorize(principal, Permission.EVENTS_CREATE)
     with turnout.uow() as uow:
@@ -43,7 +43,7 @@ def get_event(event_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> Ev
     return EventRead.of(event)
 
 
-@router.post("/events/{event_id}/status")
+@router.post("/events/{event_id}/status", dependencies=[permits(Permission.EVENT_MANAGE)])
 def change_status(
     event_id: str, body: EventStatusUpdate, turnout: TurnoutDep, principal: PrincipalDep
 ) -> EventRead:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from turnout.domain.access import Permission, authorize
-from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor, permits
 from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import GateCreate, GatePage, GateRead
 from turnout.services import events as event_service
@@ -14,7 +14,11 @@ from turnout.services import gates as gate_service
 router = APIRouter(prefix="/api/v1", tags=["gates"], route_class=JsonRoute)
 
 
-@router.post("/events/{event_id}/gates", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/events/{event_id}/gates",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[permits(Permission.EVENT_MANAGE)],
+)
 def create_gate(event_id: str, body: GateCreate, turnout: TurnoutDep, principal: PrincipalDep) -> GateRead:
     authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
     with turnout.uow() as uow:

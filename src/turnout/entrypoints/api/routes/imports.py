@@ -19,7 +19,7 @@ from turnout.domain.columns import parse_mapping
 from turnout.domain.errors import DomainError
 from turnout.domain.ids import new_id
 from turnout.domain.imports import ImportJob, OnDuplicate
-from turnout.entrypoints.api.deps import LocaleDep, PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.deps import LocaleDep, PrincipalDep, TurnoutDep, permits
 from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import ImportRead, ImportSummary
 from turnout.ports import FileDigest
@@ -50,7 +50,11 @@ def import_read(job: ImportJob) -> ImportRead:
     )
 
 
-@router.post("/events/{event_id}/imports", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/events/{event_id}/imports",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[permits(Permission.PARTICIPANTS_WRITE)],
+)
 async def upload_import(
     event_id: str,
     turnout: TurnoutDep,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from turnout.domain.access import Permission, authorize
 from turnout.domain.integrations import IntegrationSystem
-from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, permits
 from turnout.entrypoints.api.fields import Line
 from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import Strict
@@ -49,7 +49,7 @@ class IntegrationPage(BaseModel):
     next_cursor: str | None = None
 
 
-@router.put("/events/{event_id}/integrations/{system}")
+@router.put("/events/{event_id}/integrations/{system}", dependencies=[permits(Permission.EVENT_MANAGE)])
 def put_integration(
     event_id: str, system: str, body: IntegrationPut, turnout: TurnoutDep, principal: PrincipalDep
 ) -> IntegrationRead:

@@ -11,7 +11,7 @@ from turnout.adapters import participant_export
 from turnout.adapters.participant_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from turnout.domain.access import Permission, authorize
 from turnout.domain.participants import ParticipantStatus, Source
-from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor, permits
 from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import (
     ParticipantCreate,
@@ -37,7 +37,11 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/events/{event_id}/participants", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/events/{event_id}/participants",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[permits(Permission.PARTICIPANTS_WRITE)],
+)
 def create_participant(
     event_id: str,
     body: ParticipantCreate,

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from turnout.domain.access import Permission, authorize
 from turnout.domain.errors import NotFound
 from turnout.domain.sagas import Alert, Saga, SagaKind
-from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep, permits
 from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import ParticipantCreate
 from turnout.services import alerts as alert_service
@@ -113,7 +113,11 @@ class AlertPage(BaseModel):
 SagaStateName = Literal["running", "compensating", "completed", "compensated", "failed"]
 
 
-@router.post("/participants/{participant_id}/transfer", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/participants/{participant_id}/transfer",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[permits(Permission.PARTICIPANTS_WRITE)],
+)
 def transfer(
     participant_id: str, body: ParticipantCreate, turnout: TurnoutDep, principal: PrincipalDep
 ) -> SagaRead:

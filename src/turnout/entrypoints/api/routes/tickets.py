@@ -13,7 +13,7 @@ from turnout.domain.access import Permission, Principal, authorize
 from turnout.domain.errors import DomainError, NotFound
 from turnout.domain.participants import Participant
 from turnout.domain.sagas import SagaKind
-from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor
+from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor, permits
 from turnout.entrypoints.api.fields import INT64_MAX
 from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.entrypoints.api.schemas import (
@@ -223,7 +223,7 @@ def get_mail_templates(
     return MailTemplateList(items=[_template_read(i) for i in items])
 
 
-@router.put("/events/{event_id}/mail-templates/{locale}")
+@router.put("/events/{event_id}/mail-templates/{locale}", dependencies=[permits(Permission.EVENT_MANAGE)])
 def put_mail_template(
     event_id: str,
     locale: Locale,
