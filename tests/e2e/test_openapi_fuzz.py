@@ -38,6 +38,7 @@ def fuzz_world(turnout: Turnout) -> tuple[FastAPI, str, dict[str, Any]]:
     return create_app(turnout), key, demo
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the API's answers, not storage
 def test_no_operation_answers_with_a_server_error(
     fuzz_world: tuple[FastAPI, str, dict[str, Any]],
 ) -> None:
