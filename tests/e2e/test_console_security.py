@@ -27,7 +27,7 @@ ORIGIN = {"Origin": "http://testserver"}
 def signed_in(client: TestClient, key: str, path: str = "/signin") -> str:
     answer = client.post(f"{path}?lang=en", data={"key": key}, headers=ORIGIN, follow_redirects=False)
     assert answer.status_code == 303, answer.text
-    return answer.cookies[COOKIE]
+    return str(answer.cookies[COOKIE])
 
 
 def csrf_of(client: TestClient) -> str:

@@ -5,7 +5,7 @@ characters or lone surrogates, bounded scan metadata, and an OpenAPI schema that
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import anyio
@@ -26,7 +26,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 def error_of(response: Any) -> dict[str, Any]:
-    body: dict[str, Any] = response.json()
+    body: dict[str, dict[str, Any]] = response.json()
     return body["error"]
 
 
@@ -41,16 +41,16 @@ def call_asgi(
     answer and how many of the chunks the app asked for."""
     app = create_app(turnout)
     asked = 0
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         nonlocal asked
         if asked >= len(chunks):
             await anyio.sleep_forever()
         asked += 1
         return {"type": "http.request", "body": chunks[asked - 1], "more_body": asked < len(chunks)}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {

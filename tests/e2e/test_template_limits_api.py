@@ -73,7 +73,7 @@ def test_health_answers_within_100_ms_while_a_hostile_template_is_checked(
         async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as http:
             submit = asyncio.create_task(http.put(_url(event), json=hostile))
             await asyncio.sleep(0.05)
-            probes = []
+            probes: list[float] = []
             while not submit.done() and len(probes) < 20:
                 started = time.monotonic()
                 health = await http.get("/health")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -14,7 +15,7 @@ from turnout.adapters.readers import FileRefused, open_table
 KOREAN = "이름,이메일,지역\r\n김민준,minjun@example.com,서울\r\n이서연,seoyeon@example.com,부산\r\n"
 
 
-def read_all(path: Path, **kwargs: str) -> tuple[list[str], list[tuple[int, list[object], str | None]]]:
+def read_all(path: Path, **kwargs: Any) -> tuple[list[str], list[tuple[int, list[object], str | None]]]:
     with open_table(path, **kwargs) as table:
         return table.header, [(r.row, r.cells, r.problem) for r in table.rows()]
 
