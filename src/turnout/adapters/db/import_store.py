@@ -74,6 +74,15 @@ def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
 _JOB_COLUMNS = [c for c in import_jobs.c if c.name != "header"]
 
 
+def _as_read(job: ImportJob) -> tuple[sa.ColumnElement[bool], ...]:
+    """The job's row still as ``job`` was read: the same status and lease generation (``attempts``)."""
+    return (
+        import_jobs.c.id == job.id,
+        import_jobs.c.status == job.status.value,
+        import_jobs.c.attempts == job.attempts,
+    )
+
+
 def _run_by(import_id: str, owner: str, attempt: int) -> tuple[sa.ColumnElement[bool], ...]:
     """The job, while the runner ``owner`` still holds the lease generation ``attempt`` (a runner
     whose job was claimed again since writes nothing: the fencing token)."""
@@ -117,11 +126,7 @@ class SqlImportStore:
     def claim(self, job: ImportJob, *, owner: str, lease_until: datetime, now: datetime) -> bool:
         result = self.conn.execute(
             import_jobs.update()
-            .where(
-                import_jobs.c.id == job.id,
-                import_jobs.c.status == job.status.value,
-                import_jobs.c.attempts == job.attempts,
-            )
+            .where(*_as_read(job))
             .values(
                 status=ImportStatus.RUNNING.value,
                 owner=owner,
@@ -175,11 +180,7 @@ class SqlImportStore:
     def abandon(self, job: ImportJob, *, now: datetime, error: DomainError) -> bool:
         result = self.conn.execute(
             import_jobs.update()
-            .where(
-                import_jobs.c.id == job.id,
-                import_jobs.c.status == job.status.value,
-                import_jobs.c.attempts == job.attempts,
-            )
+            .where(*_as_read(job))
             .values(
                 status=ImportStatus.FAILED.value,
                 finished_at=now,

@@ -241,14 +241,7 @@ class RegistrationRead(BaseModel):
 
     @classmethod
     def of(cls, answer: PublicRegistration) -> RegistrationRead:
-        return cls(
-            id=answer.id,
-            event_id=answer.event_id,
-            name=answer.name,
-            email=answer.email,
-            status=answer.status,
-            created_at=answer.created_at,
-        )
+        return cls.model_validate(answer, from_attributes=True)
 
 
 class ImportSummary(BaseModel):
