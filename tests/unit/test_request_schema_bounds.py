@@ -4,39 +4,21 @@ can store. And every API route reads its JSON body the strict way (``JsonRoute``
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from turnout.entrypoints.api import routes
 from turnout.entrypoints.api.fields import INT64_MAX, LINE_PATTERN, TEXT_PATTERN
 from turnout.entrypoints.api.json_body import JsonRoute
-from turnout.entrypoints.api.routes import (
-    attendance,
-    deliveries,
-    events,
-    gates,
-    imports,
-    integrations,
-    participants,
-    sagas,
-    sync,
-    system,
-    tickets,
-)
 
-ROUTERS = (
-    attendance,
-    deliveries,
-    events,
-    gates,
-    imports,
-    integrations,
-    participants,
-    sagas,
-    sync,
-    system,
-    tickets,
+# every module of the routes package (a router added later is checked without being listed here)
+ROUTERS = tuple(
+    importlib.import_module(f"{routes.__name__}.{module.name}")
+    for module in pkgutil.iter_modules(routes.__path__)
 )
 
 

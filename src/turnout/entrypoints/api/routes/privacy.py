@@ -8,9 +8,10 @@ from fastapi import APIRouter
 
 from turnout.domain.access import Permission, authorize
 from turnout.entrypoints.api.deps import PrincipalDep, TurnoutDep
+from turnout.entrypoints.api.json_body import JsonRoute
 from turnout.services.privacy import erase_event
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
+router = APIRouter(prefix="/api/v1", tags=["privacy"], route_class=JsonRoute)
 
 
 @router.post("/events/{event_id}/privacy/erase")
