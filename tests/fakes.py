@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from tests.fakes_consent import FakeConsentStore
 from tests.fakes_intake import FakeImportStore
 from tests.fakes_integrations import FakeIntegrationStore, FakeOutboundStore
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
@@ -460,6 +461,7 @@ class FakeUnitOfWork:
         self.sagas = FakeSagaStore(self.db)
         self.alerts = FakeAlertStore(self.db)
         self.privacy = FakePrivacyStore(self.db)
+        self.consent = FakeConsentStore(self.db)
         return self
 
     def __exit__(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
 if TYPE_CHECKING:
     from turnout.domain.access import Principal, Role
     from turnout.domain.admission import CheckInStatus, PreviousScan
+    from turnout.domain.consent import ConsentRecord, PrivacyNotice
     from turnout.domain.errors import DomainError, FieldError
     from turnout.domain.events import Event, EventStatus, Gate
     from turnout.domain.imports import (
@@ -1624,6 +1625,34 @@ class AlertStore(Protocol):
         ...
 
 
+# --- consent --------------------------------------------------------------------------------------
+
+
+class ConsentStore(Protocol):
+    """Events' privacy notice versions and participants' consent records (``uow.consent``)."""
+
+    def current_notice(self, event_id: str) -> PrivacyNotice | None:
+        """The event's newest notice version (None: the event has none stored yet)."""
+        ...
+
+    def notices(self, event_id: str) -> list[PrivacyNotice]:
+        """Every version, newest first."""
+        ...
+
+    def add_notice(self, notice: PrivacyNotice) -> None:
+        """Store a new version (its ``version`` one past the newest; a taken version is an
+        ``IntegrityError`` from the database, so two editors cannot both make version N)."""
+        ...
+
+    def record_many(self, records: Sequence[ConsentRecord]) -> None:
+        """Store participants' consent records (one per participant; a second replaces the first)."""
+        ...
+
+    def of_participant(self, participant_id: str) -> ConsentRecord | None: ...
+
+    def of_participants(self, participant_ids: Sequence[str]) -> dict[str, ConsentRecord]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction, the repositories that share it, and the outbox.
 
@@ -1694,6 +1723,9 @@ class UnitOfWork(Protocol):
 
     @property
     def privacy(self) -> PrivacyStore: ...
+
+    @property
+    def consent(self) -> ConsentStore: ...
 
     def __enter__(self) -> Self: ...
 

@@ -27,6 +27,7 @@ from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
 from turnout.adapters.db.privacy_store import SqlPrivacyStore
+from turnout.adapters.db.consent_store import SqlConsentStore
 from turnout.adapters.db.rate_limits import SqlRateLimits
 from turnout.adapters.db.repositories import (
     ApiKeyRepository,
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     sagas: SqlSagaStore
     alerts: SqlAlertStore
     privacy: SqlPrivacyStore
+    consent: SqlConsentStore
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -105,6 +107,7 @@ class SqlUnitOfWork:
         self.sagas = SqlSagaStore(conn)
         self.alerts = SqlAlertStore(conn)
         self.privacy = SqlPrivacyStore(conn)
+        self.consent = SqlConsentStore(conn)
         return self
 
     def __exit__(

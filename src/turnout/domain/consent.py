@@ -1,0 +1,260 @@
+"""Personal-information consent (Korea's Personal Information Protection Act, PIPA): the notice a
+person reads before giving their data, and the record of what they agreed to. Plain Python.
+
+**The notice** (:class:`NoticeContent`) says, in Korean and English, why the data is collected
+(purpose), which items are required and which optional, how long they are kept, who else receives
+them (recipients and processors: the external systems an event has enabled are named
+automatically) and whom to ask (the organiser's privacy contact), and that one may refuse (and what
+refusing costs: no registration for the required items, nothing for the optional ones). An event's
+notice is versioned (:class:`PrivacyNotice`): every change is a new version, the old ones are kept
+(the event's privacy page shows them), and each version is identified by the SHA-256 of its
+canonical JSON (:func:`notice_hash`), so a consent record names exactly the text that was shown.
+
+**The consent** (:class:`ConsentGiven`) is given separately for the required items, the optional
+items and, where the organiser asks for it, marketing. A child under :data:`GUARDIAN_AGE` needs a
+legal guardian's consent (:class:`Guardian`). What was given is kept per participant as a
+:class:`ConsentRecord`: the notice version and hash, which consents, when, through which channel
+(form, API, import, staff) and on which basis (the person's own consent, or — for an import — the
+organiser's confirmation that consent was collected elsewhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+#: below this age (on the event's first day) a legal guardian must consent (PIPA article 22-2)
+GUARDIAN_AGE = 14
+
+#: what every registration needs (the person is identified and reached by these)
+REQUIRED_ITEMS: tuple[str, ...] = ("name", "email")
+#: what a person may give or leave out; not stored without the optional consent
+OPTIONAL_ITEMS: tuple[str, ...] = ("phone", "birth_date", "region", "organization", "gender", "custom_fields")
+#: the birth date is required (not optional) when the event has a minimum age
+AGE_ITEM = "birth_date"
+
+
+class Channel(StrEnum):
+    """How the consent reached Turnout."""
+
+    FORM = "form"  # the public registration page
+    API = "api"  # the public registration endpoint
+    IMPORT = "import"  # a participant file
+    STAFF = "staff"  # staff registering someone (API with a key, or the console)
+    TRANSFER = "transfer"  # the new holder of a transferred ticket
+
+
+class Basis(StrEnum):
+    """Why the processing is lawful for this record."""
+
+    CONSENT = "consent"  # the person consented through the channel
+    COLLECTED_ELSEWHERE = "collected_elsewhere"  # the organiser confirmed consent was collected elsewhere
+
+
+class RecipientRole(StrEnum):
+    RECIPIENT = "recipient"  # a third party the data is provided to (제3자 제공)
+    PROCESSOR = "processor"  # processes the data on the organiser's behalf (처리 위탁)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone else who receives personal data: who, in which role, what for, which items."""
+
+    name: Mapping[str, str]  # per locale
+    role: RecipientRole
+    purpose: Mapping[str, str]  # per locale
+    items: tuple[str, ...]
+    system: str | None = None  # the integration system, for the automatic ones
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": dict(sorted(self.name.items())),
+            "role": self.role.value,
+            "purpose": dict(sorted(self.purpose.items())),
+            "items": list(self.items),
+            "system": self.system,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipient:
+        return cls(
+            name=dict(data.get("name") or {}),
+            role=RecipientRole(data.get("role", RecipientRole.RECIPIENT.value)),
+            purpose=dict(data.get("purpose") or {}),
+            items=tuple(data.get("items") or ()),
+            system=data.get("system"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeContent:
+    """What a notice says. Texts are per locale (``ko``, ``en``); items are participant field names."""
+
+    purpose: Mapping[str, str]
+    required_items: tuple[str, ...]
+    optional_items: tuple[str, ...]
+    retention: Mapping[str, str]  # how long, in words ("행사 종료 후 1년", "one year after the event")
+    retention_days: int | None  # the same as a number of days after the event's end (None: not given)
+    recipients: tuple[Recipient, ...]
+    contact: Mapping[str, str]  # the organiser's privacy contact (name, email or phone), per locale
+    marketing: bool = False  # whether a separate marketing consent is asked
+    marketing_purpose: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "purpose": dict(sorted(self.purpose.items())),
+            "required_items": list(self.required_items),
+            "optional_items": list(self.optional_items),
+            "retention": dict(sorted(self.retention.items())),
+            "retention_days": self.retention_days,
+            "recipients": [r.as_dict() for r in self.recipients],
+            "contact": dict(sorted(self.contact.items())),
+            "marketing": self.marketing,
+            "marketing_purpose": dict(sorted(self.marketing_purpose.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NoticeContent:
+        return cls(
+            purpose=dict(data.get("purpose") or {}),
+            required_items=tuple(data.get("required_items") or ()),
+            optional_items=tuple(data.get("optional_items") or ()),
+            retention=dict(data.get("retention") or {}),
+            retention_days=data.get("retention_days"),
+            recipients=tuple(Recipient.from_dict(r) for r in data.get("recipients") or ()),
+            contact=dict(data.get("contact") or {}),
+            marketing=bool(data.get("marketing", False)),
+            marketing_purpose=dict(data.get("marketing_purpose") or {}),
+        )
+
+
+def notice_hash(content: NoticeContent) -> str:
+    """SHA-256 (hex) of the content's canonical JSON: the same text, the same hash."""
+    text = json.dumps(content.as_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyNotice:
+    """One version of an event's notice (versions count from 1; the newest is in force)."""
+
+    event_id: str
+    version: int
+    content: NoticeContent
+    hash: str
+    created_at: datetime
+    created_by: str
+
+
+# --- the default notice -----------------------------------------------------------------------------
+
+DEFAULT_RETENTION_DAYS = 365
+
+#: the external systems named as recipients when enabled: what they receive and why
+SYSTEM_RECIPIENTS: dict[str, Recipient] = {
+    "gate-management": Recipient(
+        name={"ko": "출입 관리 시스템 운영사", "en": "The gate-management system's operator"},
+        role=RecipientRole.PROCESSOR,
+        purpose={"ko": "행사장 출입 확인", "en": "Checking entry at the venue's gates"},
+        items=("name", "ticket"),
+        system="gate-management",
+    ),
+    "attendee-app": Recipient(
+        name={"ko": "참가자 앱 운영사", "en": "The attendee app's operator"},
+        role=RecipientRole.PROCESSOR,
+        purpose={
+            "ko": "참가자 앱에서 신청 정보와 입장 여부 제공",
+            "en": "Showing your registration and check-in status in the attendee app",
+        },
+        items=("name", "email", "check_in_status"),
+        system="attendee-app",
+    ),
+    "analytics-platform": Recipient(
+        name={"ko": "통계 분석 플랫폼 운영사", "en": "The analytics platform's operator"},
+        role=RecipientRole.PROCESSOR,
+        purpose={
+            "ko": "익명 통계 작성 (개인을 알아볼 수 없는 집계만 제공하며 개인정보는 제공하지 않습니다)",
+            "en": "Anonymous statistics (only counts that identify no one; no personal data is provided)",
+        },
+        items=(),
+        system="analytics-platform",
+    ),
+}
+
+
+def default_notice(
+    *,
+    event_name: str,
+    min_age: int,
+    enabled_systems: Iterable[str] = (),
+    contact: Mapping[str, str] | None = None,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+) -> NoticeContent:
+    """A sensible notice for an event that has not written its own: registration and entry as the
+    purpose, name and email required (and the birth date when the event has a minimum age), the
+    rest optional, kept ``retention_days`` after the event, the enabled systems as recipients."""
+    required = REQUIRED_ITEMS + ((AGE_ITEM,) if min_age > 0 else ())
+    optional = tuple(item for item in OPTIONAL_ITEMS if item not in required)
+    systems = set(enabled_systems)
+    return NoticeContent(
+        purpose={
+            "ko": f"'{event_name}' 참가 신청 접수, 입장권 발송, 행사장 입장 확인, 행사 관련 안내",
+            "en": f"Registration for '{event_name}', sending your ticket, checking entry, and "
+            "notices about the event",
+        },
+        required_items=required,
+        optional_items=optional,
+        retention={
+            "ko": f"행사 종료 후 {retention_days}일 (법령이 따로 정한 경우 그 기간)",
+            "en": f"{retention_days} days after the event ends (or as long as a law requires)",
+        },
+        retention_days=retention_days,
+        recipients=tuple(SYSTEM_RECIPIENTS[s] for s in SYSTEM_RECIPIENTS if s in systems),
+        contact=dict(contact or {"ko": "행사 주최자", "en": "The event's organiser"}),
+    )
+
+
+# --- consent given, and its record ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Guardian:
+    """A legal guardian's consent for a child under :data:`GUARDIAN_AGE`."""
+
+    name: str
+    contact: str  # phone or email
+    consented: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentGiven:
+    """What a person agreed to when registering."""
+
+    required: bool
+    optional: bool = False
+    marketing: bool = False
+    guardian: Guardian | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """What a participant agreed to, under which notice, when, how and on which basis."""
+
+    participant_id: str
+    event_id: str
+    notice_version: int
+    notice_hash: str
+    required: bool
+    optional: bool
+    marketing: bool
+    channel: Channel
+    basis: Basis
+    given_at: datetime
+    guardian_name: str | None = None
+    guardian_contact: str | None = None
+    guardian_consented: bool = False
