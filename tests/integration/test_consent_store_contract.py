@@ -60,9 +60,9 @@ def test_a_taken_notice_version_is_refused(any_uows: UnitOfWorkFactory, clock: F
         event_id = add_event(uow).id
         uow.consent.add_notice(notice(event_id, 1, clock))
         uow.commit()
-    with pytest.raises(Exception), any_uows() as uow:  # noqa: B017 - IntegrityError or the fake's ValueError
-        uow.consent.add_notice(notice(event_id, 1, clock))
-        uow.commit()
+    taken = notice(event_id, 1, clock)
+    with any_uows() as uow, pytest.raises(Exception):  # noqa: B017 - IntegrityError or the fake's ValueError
+        uow.consent.add_notice(taken)
 
 
 def test_consent_records_are_kept_per_participant_and_replaced(

@@ -20,6 +20,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.consent_store import SqlConsentStore
 from turnout.adapters.db.email_queue import SqlEmailQueue, SqlMailTemplateStore
 from turnout.adapters.db.import_store import SqlImportStore
 from turnout.adapters.db.integration_store import SqlIntegrationStore, SqlOutboundStore
@@ -27,7 +28,6 @@ from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
 from turnout.adapters.db.participant_store import SqlParticipantStore
 from turnout.adapters.db.privacy_store import SqlPrivacyStore
-from turnout.adapters.db.consent_store import SqlConsentStore
 from turnout.adapters.db.rate_limits import SqlRateLimits
 from turnout.adapters.db.repositories import (
     ApiKeyRepository,
