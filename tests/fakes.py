@@ -306,6 +306,7 @@ class FakeParticipantStore:
 
     def delete(self, participant_id: str) -> None:
         self._rows.pop(participant_id, None)
+        self._db.table("participant_consents").pop(participant_id, None)  # ON DELETE CASCADE
 
     def count_active(self, event_id: str) -> int:
         return sum(

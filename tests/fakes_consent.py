@@ -43,6 +43,12 @@ class FakeConsentStore:
         for record in records:
             self._records[record.participant_id] = record
 
+    def add_new(self, records: Sequence[ConsentRecord]) -> None:
+        taken = [r.participant_id for r in records if r.participant_id in self._records]
+        if taken:
+            raise ValueError(f"consent record taken: {taken[0]}")  # the database's IntegrityError
+        self.record_many(records)
+
     def of_participant(self, participant_id: str) -> ConsentRecord | None:
         return self._records.get(participant_id)
 

@@ -116,3 +116,39 @@ def test_consent_records_are_kept_per_participant_and_replaced(
     assert set(many) == {p.id for p in people}
     assert many[people[1].id].optional is False
     assert many[people[2].id] == child
+
+
+def test_new_records_are_added_in_bulk_and_a_second_record_is_refused(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    with any_uows() as uow:
+        event_id = add_event(uow).id
+        people = [
+            add_participant(uow, event_id=event_id, name=f"가져온{i}", email=f"i{i}@example.com")
+            for i in range(3)
+        ]
+        records = [
+            ConsentRecord(
+                participant_id=p.id,
+                event_id=event_id,
+                notice_version=1,
+                notice_hash="c" * 64,
+                required=True,
+                optional=i == 0,
+                marketing=False,
+                channel=Channel.IMPORT,
+                basis=Basis.COLLECTED_ELSEWHERE if i else Basis.CONSENT,
+                given_at=clock.now(),
+                guardian_name="박보호" if i == 2 else None,
+                guardian_contact="guardian@example.com" if i == 2 else None,
+                guardian_consented=i == 2,
+            )
+            for i, p in enumerate(people)
+        ]
+        uow.consent.add_new(records)
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        found = uow.consent.of_participants([p.id for p in people])
+    assert [found[p.id] for p in people] == records  # the time and the booleans survive the bulk path
+    with any_uows() as uow, pytest.raises(Exception):  # noqa: B017 - IntegrityError or the fake's ValueError
+        uow.consent.add_new([records[0]])

@@ -36,6 +36,7 @@ from typing import IO, Any
 
 from turnout.adapters.child import Child, ChildStopped, start_pump, write_frame
 from turnout.adapters.parallel_signing import b32_unpadded
+from turnout.domain.consent import ConsentGiven
 from turnout.domain.errors import FieldError
 from turnout.domain.imports import Outcome, RowCleaning
 from turnout.domain.participants import ParticipantInput
@@ -43,7 +44,16 @@ from turnout.domain.tickets import FORMAT_V1, TOKEN_BYTES, TOKEN_LENGTH
 
 #: a cleaned row as it travels: ``ParticipantInput``'s fields in their order
 Cleaned = tuple[
-    str, str, str | None, date | None, str | None, str | None, str | None, str | None, dict[str, Any]
+    str,
+    str,
+    str | None,
+    date | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    dict[str, Any],
+    ConsentGiven | None,
 ]
 Answer = tuple[list[Outcome], list[str]]
 
@@ -63,6 +73,7 @@ def packed(outcomes: list[Outcome]) -> list[Cleaned | list[FieldError]]:
             o.gender,
             o.locale,
             o.custom_fields,
+            o.consent,  # a few shared instances (``RowCleaning``): pickled once each
         )
         if type(o) is ParticipantInput
         else o  # type: ignore[misc]

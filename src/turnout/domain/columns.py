@@ -94,7 +94,52 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "gender": ("gender", "sex", "성별"),
     "locale": ("locale", "language", "lang", "언어"),
+    # consent columns (not participant fields: read into the row's consent record)
+    "consent": (
+        "consent",
+        "required consent",
+        "privacy consent",
+        "개인정보 동의",
+        "개인정보동의",
+        "개인정보 수집 동의",
+        "개인정보수집동의",
+        "개인정보 수집·이용 동의",
+        "필수 동의",
+        "필수동의",
+        "동의",
+        "동의 여부",
+        "동의여부",
+    ),
+    "optional_consent": ("optional consent", "선택 동의", "선택동의", "선택 항목 동의", "선택항목동의"),
+    "marketing_consent": ("marketing consent", "marketing", "마케팅 동의", "마케팅동의", "마케팅 수신 동의"),
+    "guardian_name": (
+        "guardian name",
+        "guardian",
+        "보호자 이름",
+        "보호자이름",
+        "보호자 성명",
+        "보호자",
+        "법정대리인",
+    ),
+    "guardian_contact": (
+        "guardian contact",
+        "guardian phone",
+        "보호자 연락처",
+        "보호자연락처",
+        "보호자 전화번호",
+    ),
+    "guardian_consent": ("guardian consent", "보호자 동의", "보호자동의", "법정대리인 동의"),
 }
+
+#: the consent pseudo-fields a file may carry (``domain.consent``)
+CONSENT_COLUMNS = (
+    "consent",
+    "optional_consent",
+    "marketing_consent",
+    "guardian_name",
+    "guardian_contact",
+    "guardian_consent",
+)
 
 
 def normalise_header(text: str) -> str:
@@ -106,7 +151,7 @@ def normalise_header(text: str) -> str:
 _LOOKUP: dict[str, str] = {
     normalise_header(synonym): name for name, synonyms in SYNONYMS.items() for synonym in synonyms
 }
-TARGETS = (*FIELDS, "custom", "ignore")
+TARGETS = (*FIELDS, *CONSENT_COLUMNS, "custom", "ignore")
 
 
 class ColumnsRefused(DomainError):

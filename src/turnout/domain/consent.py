@@ -20,13 +20,19 @@ organiser's confirmation that consent was collected elsewhere).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from turnout.domain.errors import FieldError, ValidationFailed
+
+if TYPE_CHECKING:
+    from turnout.domain.participants import ParticipantInput
 
 #: below this age (on the event's first day) a legal guardian must consent (PIPA article 22-2)
 GUARDIAN_AGE = 14
@@ -258,3 +264,184 @@ class ConsentRecord:
     guardian_name: str | None = None
     guardian_contact: str | None = None
     guardian_consented: bool = False
+
+
+# --- the rules every intake path applies ----------------------------------------------------------
+
+#: the codes of a refused consent (a registration refused for these alone answers with the code itself)
+CONSENT_REQUIRED = "consent_required"
+GUARDIAN_CONSENT_REQUIRED = "guardian_consent_required"
+CONSENT_CODES = frozenset({CONSENT_REQUIRED, GUARDIAN_CONSENT_REQUIRED})
+#: the field a refused consent is reported on
+CONSENT_FIELD = "consents"
+GUARDIAN_FIELD = "consents.guardian"
+
+GUARDIAN_NAME_MAX = 200
+GUARDIAN_CONTACT_MAX = 320
+
+#: cell values read as "yes" / "no" in an import's consent columns (compared case-folded, trimmed)
+YES_VALUES = frozenset({"y", "yes", "true", "1", "o", "동의", "예", "네", "ok", "v", "✓", "✔"})
+NO_VALUES = frozenset({"n", "no", "false", "0", "x", "미동의", "비동의", "아니오", "아니요", "거부"})
+
+
+class ConsentRefused(ValidationFailed):
+    """A registration refused for its consent alone: the code is ``consent_required`` or
+    ``guardian_consent_required`` (422), the field errors as for any validation failure."""
+
+    def __init__(self, errors: list[FieldError], code: str) -> None:
+        super().__init__(errors)
+        self.code = code
+
+
+def refusal(errors: list[FieldError]) -> ValidationFailed:
+    """The error for ``errors``: :class:`ConsentRefused` (its code at the top) when every problem
+    is a consent, else a plain ``validation_failed`` listing them all."""
+    codes = [e.code for e in errors]
+    if codes and all(code in CONSENT_CODES for code in codes):
+        return ConsentRefused(errors, codes[0])
+    return ValidationFailed(errors)
+
+
+def yes_or_no(value: Any) -> bool | None:
+    """A consent cell or form value: True (yes), False (no) or None (empty or not understood)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return {1: True, 0: False}.get(int(value)) if float(value).is_integer() else None
+    text = str(value).strip().casefold()
+    if text in YES_VALUES:
+        return True
+    if text in NO_VALUES:
+        return False
+    return None
+
+
+def consent_from(raw: Any) -> ConsentGiven | None:
+    """The ``consents`` of a request (``{"required", "optional", "marketing", "guardian": {"name",
+    "contact", "consent"} | None}``) as :class:`ConsentGiven`; None when none was given."""
+    if raw is None:
+        return None
+    if isinstance(raw, ConsentGiven):
+        return raw
+    if not isinstance(raw, Mapping):
+        return None
+    guardian_raw = raw.get("guardian")
+    guardian = None
+    if isinstance(guardian_raw, Mapping):
+        name = " ".join(str(guardian_raw.get("name") or "").split())
+        contact = str(guardian_raw.get("contact") or "").strip()
+        agreed = guardian_raw.get("consent", guardian_raw.get("consented"))
+        if name or contact or agreed:
+            guardian = Guardian(
+                name=name[:GUARDIAN_NAME_MAX],
+                contact=contact[:GUARDIAN_CONTACT_MAX],
+                consented=agreed is True,
+            )
+    return ConsentGiven(
+        required=raw.get("required") is True,
+        optional=raw.get("optional") is True,
+        marketing=raw.get("marketing") is True,
+        guardian=guardian,
+    )
+
+
+def needs_guardian(birth_date: date | None, starts_on: date) -> bool:
+    """Whether someone born on ``birth_date`` is under :data:`GUARDIAN_AGE` on ``starts_on`` (the
+    event's first day). Without a birth date (an event with no minimum age) no guardian is asked."""
+    if birth_date is None:
+        return False
+    age = (
+        starts_on.year
+        - birth_date.year
+        - ((starts_on.month, starts_on.day) < (birth_date.month, birth_date.day))
+    )
+    return age < GUARDIAN_AGE
+
+
+def guardian_complete(guardian: Guardian | None) -> bool:
+    return guardian is not None and bool(guardian.name) and bool(guardian.contact) and guardian.consented
+
+
+def consent_errors(
+    consent: ConsentGiven | None,
+    *,
+    birth_date: date | None,
+    starts_on: date,
+    row: int | None = None,
+    field: str = CONSENT_FIELD,
+    guardian_field: str = GUARDIAN_FIELD,
+) -> list[FieldError]:
+    """What is missing from ``consent``: the required consent (``consent_required``), and for a
+    child under :data:`GUARDIAN_AGE` a guardian's name, contact and consent
+    (``guardian_consent_required``)."""
+    errors: list[FieldError] = []
+    if consent is None or not consent.required:
+        errors.append(FieldError(field, CONSENT_REQUIRED, row=row))
+    if needs_guardian(birth_date, starts_on) and not guardian_complete(consent.guardian if consent else None):
+        errors.append(
+            FieldError(guardian_field, GUARDIAN_CONSENT_REQUIRED, params={"age": GUARDIAN_AGE}, row=row)
+        )
+    return errors
+
+
+def optional_items_of(content: NoticeContent | None, *, min_age: int) -> tuple[str, ...]:
+    """The items stored only with the optional consent: the usual optional ones and the notice's,
+    less what the notice (or the event's minimum age, for the birth date) makes required."""
+    required = set(content.required_items if content else REQUIRED_ITEMS)
+    if min_age > 0:
+        required.add(AGE_ITEM)
+    items = list(OPTIONAL_ITEMS) + [
+        i for i in (content.optional_items if content else ()) if i not in OPTIONAL_ITEMS
+    ]
+    return tuple(item for item in items if item not in required)
+
+
+def effective_consent(consent: ConsentGiven, content: NoticeContent | None) -> ConsentGiven:
+    """``consent`` as recorded: marketing only when the notice asks for it."""
+    if consent.marketing and not (content is not None and content.marketing):
+        return ConsentGiven(
+            required=consent.required, optional=consent.optional, marketing=False, guardian=consent.guardian
+        )
+    return consent
+
+
+def record_of(
+    *,
+    participant_id: str,
+    event_id: str,
+    notice: PrivacyNotice,
+    consent: ConsentGiven,
+    channel: Channel,
+    basis: Basis = Basis.CONSENT,
+    given_at: datetime,
+) -> ConsentRecord:
+    guardian = consent.guardian
+    return ConsentRecord(
+        participant_id=participant_id,
+        event_id=event_id,
+        notice_version=notice.version,
+        notice_hash=notice.hash,
+        required=consent.required,
+        optional=consent.optional,
+        marketing=consent.marketing,
+        channel=channel,
+        basis=basis,
+        given_at=given_at,
+        guardian_name=guardian.name if guardian else None,
+        guardian_contact=guardian.contact if guardian else None,
+        guardian_consented=guardian.consented if guardian else False,
+    )
+
+
+def drop_unconsented(data: ParticipantInput, items: Iterable[str]) -> ParticipantInput:
+    """``data`` without the ``items`` (optional ones given without the optional consent)."""
+    cleared: dict[str, Any] = {}
+    for item in items:
+        if item == "custom_fields":
+            if data.custom_fields:
+                cleared[item] = {}
+        elif getattr(data, item, None) is not None:
+            cleared[item] = None
+    return dataclasses.replace(data, **cleared) if cleared else data

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from turnout.domain.errors import FieldError, InvalidTransition, ValidationFailed
 
 DEFAULT_TIMEZONE = "Asia/Seoul"
-DEFAULT_MIN_AGE = 13
+DEFAULT_MIN_AGE = 14  # under 14 a legal guardian must consent (domain.consent.GUARDIAN_AGE)
 LOCALES = ("ko", "en")
 #: the largest capacity an event may have (well within the databases' 32-bit integer column)
 MAX_CAPACITY = 10_000_000

@@ -7,11 +7,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from turnout.domain.columns import ColumnPlan
+from turnout.domain.consent import (
+    CONSENT_REQUIRED,
+    GUARDIAN_AGE,
+    GUARDIAN_CONSENT_REQUIRED,
+    GUARDIAN_CONTACT_MAX,
+    GUARDIAN_NAME_MAX,
+    ConsentGiven,
+    Guardian,
+    drop_unconsented,
+    guardian_complete,
+    needs_guardian,
+    yes_or_no,
+)
 from turnout.domain.errors import DomainError, FieldError
 from turnout.domain.events import EventStatus
 from turnout.domain.participants import Participant, ParticipantInput, Rules, clean_participant
@@ -40,7 +53,8 @@ class ImportStatus(StrEnum):
 class FileRefused(DomainError):
     """The file as a whole cannot be imported: ``empty_file``, ``binary_file``, ``unsupported_file_type``,
     ``unreadable_file``, ``unknown_encoding``, ``no_data_rows``, ``missing_column``, ``duplicate_column``,
-    ``too_many_columns``, ``invalid_mapping``."""
+    ``too_many_columns``, ``invalid_mapping``, ``consent_missing`` (no consent column, and the upload
+    did not confirm consent was collected elsewhere)."""
 
     code = "unreadable_file"
 
@@ -77,6 +91,9 @@ class ImportJob:
     lease_until: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: ``collected_elsewhere`` when the upload confirmed consent was collected elsewhere (a file
+    #: without a consent column is refused without it: ``consent_missing``)
+    consent_basis: str | None = None
 
     def summary(self) -> dict[str, int]:
         return {
@@ -165,19 +182,36 @@ class RowCleaning:
     custom: tuple[tuple[int, str], ...]  # cell index -> custom field label
     columns: Mapping[str, str]  # field name -> the file's column name (for errors)
     rules: Rules
+    #: the items stored only with the optional consent (``domain.consent.optional_items_of``)
+    optional_items: tuple[str, ...] = ()
+    #: whether the event's notice asks for marketing consent (else a marketing column is ignored)
+    marketing_asked: bool = False
 
     @classmethod
-    def of(cls, plan: ColumnPlan, rules: Rules) -> RowCleaning:
+    def of(
+        cls,
+        plan: ColumnPlan,
+        rules: Rules,
+        *,
+        optional_items: tuple[str, ...] = (),
+        marketing_asked: bool = False,
+    ) -> RowCleaning:
         return cls(
             fields=tuple(plan.fields.items()),
             custom=tuple(plan.custom),
             columns=plan.column_of(),
             rules=rules,
+            optional_items=optional_items,
+            marketing_asked=marketing_asked,
         )
 
     def clean(self, rows: Sequence[tuple[int, list[Any]]]) -> list[Outcome]:
-        """``clean_participant`` for each ``(row number, cells)`` (cells at least as wide as the header)."""
+        """``clean_participant`` for each ``(row number, cells)`` (cells at least as wide as the
+        header), then the row's consent (:meth:`consent_of`): a row without it is refused, and the
+        optional items of a row without the optional consent are dropped."""
         fields, custom_columns, columns, rules = self.fields, self.custom, self.columns, self.rules
+        consent_of = self.consent_of
+        optional_items = self.optional_items
         out: list[Outcome] = []
         append = out.append
         for row, cells in rows:
@@ -185,8 +219,82 @@ class RowCleaning:
             width = len(cells)
             custom = {label: cells[index] for index, label in custom_columns if index < width}
             cleaned, errors = clean_participant(raw, rules, custom=custom, row=row, columns=columns)
-            append(errors if cleaned is None else cleaned)
+            consent, refused = consent_of(raw, row, cleaned.birth_date if cleaned is not None else None)
+            if refused:
+                errors = [*errors, *refused]
+            if errors or cleaned is None:
+                append(errors)
+                continue
+            if not consent.optional and optional_items:
+                cleaned = drop_unconsented(cleaned, optional_items)
+            cleaned.consent = consent
+            append(cleaned)
         return out
+
+    def consent_of(
+        self, raw: Mapping[str, Any], row: int, birth_date: date | None
+    ) -> tuple[ConsentGiven, list[FieldError]]:
+        """A row's consent from its consent columns, and what is missing from it.
+
+        - ``consent`` column: the required consent (a row without "yes" is refused,
+          ``consent_required``); without the column the upload confirmed consent was collected
+          elsewhere (the service checks that) and the required consent is taken as given.
+        - ``optional_consent`` column: the optional consent; without it, the optional items are
+          taken as consented when consent was collected elsewhere (the organiser confirmed the
+          file's content), and as not consented when the file has a ``consent`` column (then only
+          the required items are stored).
+        - ``marketing_consent``: only where the notice asks for it.
+        - a child under :data:`GUARDIAN_AGE` needs ``guardian_name``, ``guardian_contact`` and
+          ``guardian_consent`` = yes (``guardian_consent_required``)."""
+        columns = self.columns
+        has_consent = "consent" in columns
+        errors: list[FieldError] = []
+        if has_consent:
+            required = yes_or_no(raw.get("consent")) is True
+            if not required:
+                errors.append(
+                    FieldError(
+                        columns["consent"], CONSENT_REQUIRED, value=_shown(raw.get("consent")), row=row
+                    )
+                )
+        else:
+            required = True
+        if "optional_consent" in columns:
+            optional = yes_or_no(raw.get("optional_consent")) is True
+        else:
+            optional = not has_consent
+        marketing = self.marketing_asked and yes_or_no(raw.get("marketing_consent")) is True
+        guardian = None
+        if "guardian_name" in columns or "guardian_contact" in columns or "guardian_consent" in columns:
+            name = " ".join(cell_text(raw.get("guardian_name")).split())[:GUARDIAN_NAME_MAX]
+            contact = cell_text(raw.get("guardian_contact")).strip()[:GUARDIAN_CONTACT_MAX]
+            agreed = yes_or_no(raw.get("guardian_consent")) is True
+            if name or contact or agreed:
+                guardian = Guardian(name=name, contact=contact, consented=agreed)
+        if needs_guardian(birth_date, self.rules.starts_on) and not guardian_complete(guardian):
+            column = columns.get("guardian_consent") or columns.get("birth_date", "birth_date")
+            errors.append(
+                FieldError(column, GUARDIAN_CONSENT_REQUIRED, params={"age": GUARDIAN_AGE}, row=row)
+            )
+        if guardian is None:
+            return _consent(required, optional, marketing), errors
+        return ConsentGiven(required, optional, marketing, guardian), errors
+
+
+_CONSENTS: dict[tuple[bool, bool, bool], ConsentGiven] = {}
+
+
+def _consent(required: bool, optional: bool, marketing: bool) -> ConsentGiven:
+    """One shared instance per combination (rows travel to worker processes: pickled once)."""
+    key = (required, optional, marketing)
+    found = _CONSENTS.get(key)
+    if found is None:
+        found = _CONSENTS[key] = ConsentGiven(required, optional, marketing)
+    return found
+
+
+def _shown(value: Any) -> Any:
+    return None if value is None or value == "" else cell_text(value)[:200]
 
 
 def changed_fields(before: Participant, data: ParticipantInput) -> dict[str, Any]:

@@ -8,8 +8,9 @@ CSV/Excel row) into a :class:`ParticipantInput` or a list of :class:`FieldError`
 - email: required; syntax checked by ``email-validator`` (no DNS); stored trimmed and lower-cased.
 - phone: optional; parsed by ``phonenumbers`` with KR as the default region, stored as E.164
   (``010-1234-5678`` -> ``+821012345678``).
-- birth date: optional; ``YYYY-MM-DD``, ``YYYY.MM.DD``, ``YYYY/MM/DD``, ``YYYYMMDD``, an Excel
-  serial date (``32874``) or a date object; age on the event's start date at least ``min_age``.
+- birth date: optional, required when the event has a minimum age (``min_age`` > 0);
+  ``YYYY-MM-DD``, ``YYYY.MM.DD``, ``YYYY/MM/DD``, ``YYYYMMDD``, an Excel serial date (``32874``)
+  or a date object; age on the event's start date at least ``min_age``.
 
 The common shapes (ASCII emails, Korean phone numbers) go through exact fast paths; anything else
 goes to the libraries. ``tests/unit/test_participant_rules.py`` checks the fast paths agree with
@@ -24,12 +25,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import email_validator
 import phonenumbers
 
 from turnout.domain.errors import FieldError
+
+if TYPE_CHECKING:
+    from turnout.domain.consent import ConsentGiven
 
 NAME_MIN = 2
 NAME_MAX = 200
@@ -77,6 +81,8 @@ class ParticipantInput:
     gender: str | None = None
     locale: str | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    #: the consent given with it (an import row's consent columns; None: given apart, or none)
+    consent: ConsentGiven | None = None
 
     def dedup_keys(self, *, by_phone: bool) -> tuple[str, ...]:
         return dedup_keys(self.email, self.phone, by_phone=by_phone)
@@ -134,7 +140,7 @@ class Rules:
     """What validation needs to know about the event."""
 
     starts_on: date  # the event's start date in its own timezone
-    min_age: int = 13
+    min_age: int = 14  # events.DEFAULT_MIN_AGE; above 0 the birth date is required
 
 
 # --- single fields ----------------------------------------------------------------------------------
@@ -475,6 +481,8 @@ def clean_participant(
     try:
         birth_value = get("birth_date")
         birth = None if birth_value is None or birth_value == "" else parse_birth_date(birth_value)
+        if birth is None and rules.min_age > 0:
+            raise Invalid("missing_field")
         if birth is not None:
             if birth > rules.starts_on or birth.year < 1900:
                 raise Invalid("invalid_birth_date")

@@ -44,9 +44,17 @@ def import_command(
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="override detection (e.g. cp949)")
     ] = None,
+    consent_collected_elsewhere: Annotated[
+        bool,
+        typer.Option(
+            "--consent-collected-elsewhere",
+            help="confirm the people in the file consented elsewhere (needed without a consent column)",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import participants from a file (resumes a killed run of the same file)."""
+    """Import participants from a file (resumes a killed run of the same file). The file carries a
+    consent column, or --consent-collected-elsewhere confirms consent was collected elsewhere."""
     from turnout.adapters.errors_csv import error_report
     from turnout.domain.columns import ColumnsRefused, parse_mapping
     from turnout.domain.errors import DomainError
@@ -73,6 +81,7 @@ def import_command(
                 on_duplicate=on_duplicate,
                 mapping=columns,
                 encoding=encoding,
+                consent_basis="collected_elsewhere" if consent_collected_elsewhere else None,
             )
             if show_bar:
                 with Progress(

@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from turnout.domain.columns import TARGETS, ColumnsRefused
+from turnout.domain.consent import Basis
 from turnout.domain.errors import DomainError, NotFound
 from turnout.domain.events import Event
 from turnout.domain.ids import new_id
@@ -61,9 +62,14 @@ def create_import_job(
     on_duplicate: OnDuplicate | str = OnDuplicate.SKIP,
     mapping: Mapping[str, str] | None = None,
     encoding: str | None = None,
+    consent_basis: str | None = None,
 ) -> ImportJob:
-    """Queue an import of the file at ``path`` (already stored where every runner can read it)."""
+    """Queue an import of the file at ``path`` (already stored where every runner can read it).
+    ``consent_basis``: ``collected_elsewhere`` when the uploader confirms consent was collected
+    elsewhere (a file without a consent column needs it)."""
     importable_event(uow, event_id=event_id)
+    if consent_basis is not None and consent_basis != Basis.COLLECTED_ELSEWHERE.value:
+        raise DomainError("invalid_consent_basis", consent_basis=consent_basis[:40])
     policy = OnDuplicate(on_duplicate)
     if mapping:
         # a bad FIELD is refused now; columns are checked against the header when the file is read
@@ -83,6 +89,7 @@ def create_import_job(
         encoding=encoding,
         actor=actor,
         created_at=uow.clock.now(),
+        consent_basis=consent_basis,
     )
     uow.imports.add(job)
     uow.audit.record(
@@ -91,7 +98,12 @@ def create_import_job(
         subject_type="import",
         subject_id=job.id,
         event_id=event_id,
-        data={"filename": filename, "size": file.size, "on_duplicate": policy.value},
+        data={
+            "filename": filename,
+            "size": file.size,
+            "on_duplicate": policy.value,
+            "consent_basis": consent_basis,
+        },
     )
     return get_import(uow, import_id=job.id)
 

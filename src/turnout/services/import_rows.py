@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from turnout.domain.columns import ColumnPlan
+from turnout.domain.consent import PrivacyNotice
 from turnout.domain.errors import FieldError
 from turnout.domain.ids import sequential_ids
 from turnout.domain.imports import RawRow, RowCleaning, cell_text
@@ -50,6 +51,7 @@ class FileRows:
         self.import_id = import_id
         self.columns = plan.column_of()  # field -> the file's column name (for errors)
         self.seen: dict[str, int] = {}  # dedup key -> first row
+        self.notice: PrivacyNotice | None = None  # the notice its participants' consent is under
 
     def verdict(self, record: RawRow) -> str | None:
         """None for a record to clean; else why not (blank, flagged by the reader, wrong width)."""

@@ -13,6 +13,13 @@ committed batch, and re-importing the same file creates nothing new (the rows ar
 Whole-file problems (unreadable, empty, no data rows, a required column missing, duplicates with
 ``on_duplicate=fail``) refuse the job before anything is saved.
 
+Consent: a file either carries a consent column (``consent``, ``개인정보 동의`` …: a row without
+"yes" is refused, ``consent_required``) or the upload confirms consent was collected elsewhere
+(``consent_basis=collected_elsewhere``); without either the file is refused (``consent_missing``).
+Each new participant's consent record (channel ``import``, basis ``consent`` or
+``collected_elsewhere``) is saved with it, in the batch's transaction. An event with a minimum
+age needs a birth-date column (``missing_column``).
+
 Where rows are cleaned and tickets signed (``RowCleaner``: in worker processes for a large file)
 is the adapters' business; ``bootstrap`` picks it.
 """
@@ -26,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from turnout.domain.columns import ColumnPlan, ColumnsRefused, plan_columns
+from turnout.domain.consent import AGE_ITEM, Basis, Channel, ConsentGiven, PrivacyNotice, record_of
 from turnout.domain.errors import DomainError, FieldError, NotFound
 from turnout.domain.events import Event
 from turnout.domain.imports import (
@@ -54,6 +62,7 @@ from turnout.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from turnout.services.consent import notice_for_registration, optional_items
 from turnout.services.import_jobs import (
     LEASE,
     MAX_ATTEMPTS,
@@ -79,6 +88,26 @@ Progress = Callable[[ImportJob, int], None]
 #: (``import_failed``), ``turnout import`` leaves it running, to be resumed when run again
 _JOB_REFUSALS = ("registration_closed", "duplicates_found", "event_not_found")
 _SAVE_ATTEMPTS = 3
+#: what an upload without a consent column must confirm
+COLLECTED_ELSEWHERE = Basis.COLLECTED_ELSEWHERE.value
+#: the consent of a row of a file without consent columns, its upload confirming consent elsewhere
+_CONFIRMED = ConsentGiven(required=True, optional=True)
+
+
+def check_consent_columns(plan: ColumnPlan, *, consent_basis: str | None, min_age: int) -> None:
+    """Refuse a file that cannot be imported as it stands: no consent column and no confirmation
+    that consent was collected elsewhere (``consent_missing``); no birth-date column for an event
+    with a minimum age (``missing_column``)."""
+    if "consent" not in plan.fields and consent_basis != COLLECTED_ELSEWHERE:
+        raise FileRefused("consent_missing")
+    if min_age > 0 and AGE_ITEM not in plan.fields:
+        raise ColumnsRefused(
+            "missing_column", column=AGE_ITEM, found=", ".join(n for n in plan.names if n)[:500]
+        )
+
+
+def basis_of(plan: ColumnPlan) -> Basis:
+    return Basis.CONSENT if "consent" in plan.fields else Basis.COLLECTED_ELSEWHERE
 
 
 @dataclass(slots=True)
@@ -128,8 +157,11 @@ class Importer:
         mapping: Mapping[str, str] | None = None,
         encoding: str | None = None,
         progress: Progress | None = None,
+        consent_basis: str | None = None,
     ) -> ImportJob:
-        """``turnout import``: run an import in this process (resuming a killed run of the same file)."""
+        """``turnout import``: run an import in this process (resuming a killed run of the same file).
+        ``consent_basis="collected_elsewhere"`` confirms consent was collected elsewhere (needed
+        when the file has no consent column)."""
         digest = self.files.digest(path)
         with self.uow_factory() as uow:
             job = find_resumable(
@@ -152,6 +184,7 @@ class Importer:
                     on_duplicate=on_duplicate,
                     mapping=mapping,
                     encoding=encoding,
+                    consent_basis=consent_basis,
                 )
             claimed = claim(
                 uow, job=job, processes=self.processes, lease=self.lease, max_attempts=self.max_attempts
@@ -218,6 +251,7 @@ class Importer:
         rules = event_rules(event)
         with self._open(job) as table:
             plan = plan_columns(table.header, job.mapping)
+            check_consent_columns(plan, consent_basis=job.consent_basis, min_age=event.min_age)
             with self.uow_factory() as uow:
                 if not uow.imports.set_header(
                     job.id,
@@ -227,12 +261,19 @@ class Importer:
                     attempt=job.attempts,
                 ):
                     raise ImportTakenOver(import_id=job.id)
+                notice = notice_for_registration(uow, event)
                 uow.commit()
-            row_cleaning = RowCleaning.of(plan, rules)
+            row_cleaning = RowCleaning.of(
+                plan,
+                rules,
+                optional_items=optional_items(notice, event),
+                marketing_asked=notice.content.marketing,
+            )
             if job.on_duplicate is OnDuplicate.FAIL and job.rows_processed == 0:
                 self._refuse_duplicates(job, event, table, plan, row_cleaning, cleaning)
         with self._open(job) as table:
             rows = FileRows(plan, by_phone=event.dedup_by_phone, event_id=job.event_id, import_id=job.id)
+            rows.notice = notice
             records = iter(table.rows())
             rows.remember(itertools.islice(records, job.rows_processed), row_cleaning)
             counts = ImportCounts.of(job)
@@ -374,12 +415,35 @@ class Importer:
                 saved.invalid += 1
             fresh = fresh[:room]
         uow.imports.add_participants(fresh, event_id=job.event_id, import_id=job.id, now=batch.registered_at)
+        if rows.notice is not None:
+            self._record_consents(uow, rows.notice, basis_of(rows.plan), fresh, batch.registered_at)
         saved.created = len(fresh)
         if matches:
             saved.updated = self._update(uow, job, matches, now)
         uow.imports.add_errors(job.id, errors, error_rows)
         renew_lease(uow, job=job, counts=counts.plus(saved), processes=self.processes, lease=self.lease)
         return saved
+
+    @staticmethod
+    def _record_consents(
+        uow: UnitOfWork, notice: PrivacyNotice, basis: Basis, fresh: list[CleanRow], given_at: datetime
+    ) -> None:
+        """The new participants' consent records, in the batch's transaction (one statement)."""
+        event_id = notice.event_id
+        uow.consent.add_new(
+            [
+                record_of(
+                    participant_id=row.participant_id,
+                    event_id=event_id,
+                    notice=notice,
+                    consent=row.data.consent or _CONFIRMED,
+                    channel=Channel.IMPORT,
+                    basis=basis,
+                    given_at=given_at,
+                )
+                for row in fresh
+            ]
+        )
 
     @staticmethod
     def _update(uow: UnitOfWork, job: ImportJob, matches: list[_Match], now: datetime) -> int:

@@ -1,8 +1,14 @@
 """Real-time registration (staff API, public endpoint and form): one participant, one transaction.
 
 ``register_participant`` validates, checks the event (status, capacity, duplicates), saves the
-participant with its ticket token and emits ``participant.registered`` — all in the caller's unit
-of work. An ``idempotency_key`` makes a repeated submit answer with the same participant.
+participant with its ticket token and its consent record and emits ``participant.registered`` —
+all in the caller's unit of work. An ``idempotency_key`` makes a repeated submit answer with the
+same participant.
+
+Every registration carries ``consents`` (``{"required": true, "optional", "marketing", "guardian"}``,
+``domain.consent``): without the required consent it is refused (``consent_required``); a child
+under 14 needs a guardian's (``guardian_consent_required``); the optional items given without the
+optional consent are not stored; marketing is recorded only where the event's notice asks for it.
 
 ``register_publicly`` (the public endpoint and form) tells nothing about who is registered and
 checks every refusal with reads before it opens a write transaction.
@@ -20,7 +26,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from turnout.domain.errors import Conflict, DomainError, ValidationFailed
+from turnout.domain.consent import (
+    Channel,
+    ConsentGiven,
+    consent_errors,
+    consent_from,
+    drop_unconsented,
+    refusal,
+)
+from turnout.domain.errors import Conflict, DomainError, FieldError, ValidationFailed
 from turnout.domain.events import Event
 from turnout.domain.ids import new_id
 from turnout.domain.participants import (
@@ -35,6 +49,7 @@ from turnout.domain.participants import (
 from turnout.messages.facts import ParticipantRegistered
 from turnout.ports import UnitOfWork, UnitOfWorkFactory
 from turnout.services import mail_queue
+from turnout.services.consent import notice_for_registration, optional_items, record_for
 from turnout.services.events import get_event
 
 if TYPE_CHECKING:
@@ -50,7 +65,16 @@ ACCEPTED_FIELDS = (
     "gender",
     "locale",
     "custom_fields",
+    "consents",
 )
+
+#: the consent channel of a registration by its source, unless the caller names it
+CHANNEL_OF_SOURCE = {
+    Source.API: Channel.STAFF,
+    Source.FORM: Channel.FORM,
+    Source.IMPORT: Channel.IMPORT,
+    Source.TRANSFER: Channel.TRANSFER,
+}
 
 
 class RegistrationError(Conflict):
@@ -108,16 +132,30 @@ def participant_record(
 
 
 def clean_or_refuse(data: Mapping[str, Any], rules: Rules) -> ParticipantInput:
+    """The cleaned participant with its consent (``consent``), or every problem at once
+    (``ValidationFailed``; ``consent_required`` / ``guardian_consent_required`` when the consent
+    is the only problem)."""
     unknown = [k for k in data if k not in ACCEPTED_FIELDS]
     if unknown:
-        from turnout.domain.errors import FieldError
-
         raise ValidationFailed([FieldError(k, "unknown_field") for k in unknown])
     custom = data.get("custom_fields") or {}
     cleaned, errors = clean_participant(data, rules, custom=custom)
-    if cleaned is None:
-        raise ValidationFailed(errors)
+    consent = consent_from(data.get("consents"))
+    errors = errors + consent_errors(
+        consent, birth_date=cleaned.birth_date if cleaned else None, starts_on=rules.starts_on
+    )
+    if cleaned is None or errors:
+        raise refusal(errors)
+    cleaned.consent = consent
     return cleaned
+
+
+def checked_consent(data: ParticipantInput, rules: Rules) -> ConsentGiven:
+    """The consent of already-cleaned ``data`` (refused like ``clean_or_refuse`` when missing)."""
+    errors = consent_errors(data.consent, birth_date=data.birth_date, starts_on=rules.starts_on)
+    if errors or data.consent is None:
+        raise refusal(errors)
+    return data.consent
 
 
 def request_hash(data: Mapping[str, Any] | ParticipantInput) -> str:
@@ -144,14 +182,19 @@ def register_participant(
     source: Source | str,
     actor: str,
     idempotency_key: str | None = None,
+    channel: Channel | None = None,
 ) -> Participant:
-    """Validate and save one participant with its ticket token; emit ``participant.registered``.
+    """Validate and save one participant with its ticket token and its consent record (through
+    ``channel``: by default the source's, ``staff`` for the staff API); emit ``participant.registered``.
 
-    Refusals: ``ValidationFailed`` (422, field errors), ``registration_closed`` (the event is not
-    open or live), ``event_full`` (capacity reached), ``already_registered`` (same email — or
-    phone when the event dedups by phone), ``idempotency_conflict`` (key reused with another body).
+    Refusals: ``ValidationFailed`` (422, field errors), ``consent_required`` /
+    ``guardian_consent_required`` (422, the consent alone is missing), ``registration_closed``
+    (the event is not open or live), ``event_full`` (capacity reached), ``already_registered``
+    (same email — or phone when the event dedups by phone), ``idempotency_conflict`` (key reused
+    with another body).
     """
     source = Source(source)
+    channel = channel or CHANNEL_OF_SOURCE[source]
     store = uow.participants
     scope = f"registration:{event_id}"
     digest = request_hash(data) if idempotency_key else ""
@@ -169,11 +212,15 @@ def register_participant(
                 return existing
     rules = event_rules(event)
     cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, rules)
+    consent = checked_consent(cleaned, rules)
     if not event.accepts_registrations:
         raise RegistrationError("registration_closed", status=event.status.value)
     refuse_if_registered(uow, event, cleaned)
     if event.capacity is not None and store.count_active(event_id) >= event.capacity:
         raise RegistrationError("event_full", capacity=event.capacity)
+    notice = notice_for_registration(uow, event)
+    if not consent.optional:
+        cleaned = drop_unconsented(cleaned, optional_items(notice, event))
     now = uow.clock.now()
     participant_id = new_id()
     token = tickets.mint(uow, event_id=event_id, participant_id=participant_id, version=1)
@@ -187,6 +234,18 @@ def register_participant(
                 source=source,
                 import_id=None,
                 now=now,
+            )
+        ]
+    )
+    uow.consent.record_many(
+        [
+            record_for(
+                participant_id=participant_id,
+                event=event,
+                notice=notice,
+                consent=consent,
+                channel=channel,
+                uow=uow,
             )
         ]
     )
@@ -262,6 +321,7 @@ def register_publicly(
     idempotency_key: str | None = None,
     mail_from: str = "Turnout <no-reply@localhost>",
     resend_interval_seconds: int = 3600,
+    channel: Channel = Channel.API,
 ) -> PublicRegistration:
     """Self-registration by a member of the public (the API's ``/registrations``, the registration
     page). It tells nothing about who is registered: a known email (or phone, when the event dedups
@@ -271,7 +331,8 @@ def register_publicly(
     Everything that can refuse is checked first in a read-only unit of work (SQLite: no write lock,
     so a flood of refused attempts does not hold up the gates' scans): the client's rate limit
     (``rate_limited`` past ``rate_limit`` requests per minute per address, an IPv6 address counted
-    by its /64), the event, the fields, an ``Idempotency-Key`` seen before, capacity, duplicates.
+    by its /64), the event, the fields and the consent, an ``Idempotency-Key`` seen before,
+    capacity, duplicates. ``channel``: ``api`` (the endpoint) or ``form`` (the page).
     Only then does a write transaction count the request and save the participant (or queue the
     holder's ticket email once per interval: a repeat within the interval writes nothing)."""
     key = client_key(client)
@@ -305,6 +366,7 @@ def register_publicly(
                     source=Source.FORM,
                     actor=f"public:{client}",
                     idempotency_key=idempotency_key,
+                    channel=channel,
                 )
                 uow.commit()
             return PublicRegistration.of(participant)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from turnout.domain.consent import Channel, ConsentGiven, consent_from, drop_unconsented
 from turnout.domain.errors import Conflict, NotFound
 from turnout.domain.ids import new_id
 from turnout.domain.integrations import IntegrationSystem
@@ -35,11 +36,13 @@ from turnout.domain.participants import (
 from turnout.domain.sagas import Saga, SagaKind, StepKind
 from turnout.messages.facts import ParticipantRegistered, TicketTransferred
 from turnout.ports import AuditEntry, UnitOfWork
+from turnout.services.consent import notice_for_registration, optional_items, record_for
 from turnout.services.events import get_event
 from turnout.services.feeds import event_card
 from turnout.services.mail_queue import queue_notice
 from turnout.services.mail_templates import KIND_TRANSFERRED
 from turnout.services.registration import (
+    checked_consent,
     clean_or_refuse,
     event_rules,
     participant_record,
@@ -83,8 +86,14 @@ def transfer_ticket(
         raise NotFound("participant_not_found", participant_id=participant_id)
     _check_transferable(old)
     event = get_event(uow, event_id=old.event_id)
-    cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, event_rules(event))
+    rules = event_rules(event)
+    cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, rules)
+    consent = checked_consent(cleaned, rules)
     refuse_if_registered(uow, event, cleaned)
+    notice = notice_for_registration(uow, event)
+    if not consent.optional:
+        cleaned = drop_unconsented(cleaned, optional_items(notice, event))
+    guardian = consent.guardian
     return begin_saga(
         uow,
         definition,
@@ -96,6 +105,20 @@ def transfer_ticket(
             "new_holder": {
                 **cleaned.as_record(),
                 "birth_date": cleaned.birth_date.isoformat() if cleaned.birth_date else None,
+            },
+            # what the new holder agreed to (recorded with them, through the ``transfer`` channel)
+            "consent": {
+                "notice_version": notice.version,
+                "required": consent.required,
+                "optional": consent.optional,
+                "marketing": consent.marketing,
+                "guardian": {
+                    "name": guardian.name,
+                    "contact": guardian.contact,
+                    "consent": guardian.consented,
+                }
+                if guardian
+                else None,
             },
         },
         actor=actor,
@@ -134,6 +157,7 @@ def transfer_saga(tickets: TicketBook, *, mail_from: str) -> SagaDefinition:
         )
         record["status"] = ParticipantStatus.PENDING_TRANSFER.value
         uow.participants.insert_many([record])
+        _record_consent(uow, old.event_id, new_participant_id, data.get("consent"))
         _set_status(uow, old.id, ParticipantStatus.TRANSFERRING)
         return DONE
 
@@ -248,6 +272,32 @@ def transfer_saga(tickets: TicketBook, *, mail_from: str) -> SagaDefinition:
             StepDefinition("attendee_app", StepKind.RETRIABLE, attendee_app),
             StepDefinition("complete", StepKind.RETRIABLE, complete),
         ),
+    )
+
+
+def _record_consent(uow: UnitOfWork, event_id: str, participant_id: str, given: Any) -> None:
+    """The new holder's consent record, under the notice version the transfer was asked under (a
+    saga begun before consent was recorded carries none: the required consent of the staff's
+    request, under the notice in force)."""
+    event = get_event(uow, event_id=event_id)
+    consent = consent_from(given) or ConsentGiven(required=True)
+    notice = None
+    if isinstance(given, dict) and given.get("notice_version"):
+        notice = next(
+            (n for n in uow.consent.notices(event_id) if n.version == given["notice_version"]), None
+        )
+    notice = notice or notice_for_registration(uow, event)
+    uow.consent.record_many(
+        [
+            record_for(
+                participant_id=participant_id,
+                event=event,
+                notice=notice,
+                consent=consent,
+                channel=Channel.TRANSFER,
+                uow=uow,
+            )
+        ]
     )
 
 

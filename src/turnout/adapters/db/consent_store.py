@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from turnout.adapters.db.participant_store import insert_tuples
 from turnout.adapters.db.tables_consent import participant_consents as consents
 from turnout.adapters.db.tables_consent import privacy_notices as notices
 from turnout.domain.consent import Basis, Channel, ConsentRecord, NoticeContent, PrivacyNotice
 
 #: consent records written per statement (well under SQLite's variable limit)
 CHUNK = 500
+RECORD_COLUMNS = (
+    "participant_id", "event_id", "notice_version", "notice_hash", "required", "optional", "marketing",
+    "channel", "basis", "given_at", "guardian_name", "guardian_contact", "guardian_consented",
+)  # fmt: skip
 
 
 def notice_of(row: Any) -> PrivacyNotice:
@@ -104,6 +110,39 @@ class SqlConsentStore:
         )
         for start in range(0, len(records), CHUNK):
             self.conn.execute(statement, [record_row(r) for r in records[start : start + CHUNK]])
+
+    def add_new(self, records: Sequence[ConsentRecord]) -> None:
+        if not records:
+            return
+        sqlite_text = self.conn.dialect.name != "postgresql"
+        stamps: dict[datetime, Any] = {}
+
+        def stamp(moment: datetime) -> Any:
+            found = stamps.get(moment)
+            if found is None:
+                utc = moment.astimezone(UTC)
+                found = stamps[moment] = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite_text else utc
+            return found
+
+        rows = [  # (the columns in RECORD_COLUMNS order)
+            (
+                r.participant_id,
+                r.event_id,
+                r.notice_version,
+                r.notice_hash,
+                r.required,
+                r.optional,
+                r.marketing,
+                r.channel.value,
+                r.basis.value,
+                stamp(r.given_at),
+                r.guardian_name,
+                r.guardian_contact,
+                r.guardian_consented,
+            )
+            for r in records
+        ]
+        insert_tuples(self.conn, consents, RECORD_COLUMNS, rows)
 
     def of_participant(self, participant_id: str) -> ConsentRecord | None:
         row = self.conn.execute(

@@ -63,6 +63,7 @@ def job_from_row(row: Any) -> ImportJob:
         lease_until=row.lease_until,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        consent_basis=row.consent_basis,
     )
 
 
@@ -116,6 +117,7 @@ class SqlImportStore:
                 encoding=job.encoding,
                 actor=job.actor,
                 created_at=job.created_at,
+                consent_basis=job.consent_basis,
             )
         )
 

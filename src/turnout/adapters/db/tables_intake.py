@@ -41,6 +41,7 @@ import_jobs = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
+    sa.Column("consent_basis", sa.String(32)),  # collected_elsewhere: the upload confirmed consent
     sa.Index("ix_import_jobs_status_created_at", "status", "created_at"),
 )
 

@@ -39,6 +39,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "payload_too_large": 413,
     "file_too_large": 413,
     "spreadsheet_too_large": 422,
+    "consent_missing": 422,
+    "invalid_consent_basis": 422,
     "rate_limited": 429,
     "http_method_not_allowed": 405,
     "invalid_cursor": 400,

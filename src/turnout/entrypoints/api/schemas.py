@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from turnout.domain.consent import GUARDIAN_CONTACT_MAX, GUARDIAN_NAME_MAX, ConsentRecord
 from turnout.domain.events import (
+    DEFAULT_MIN_AGE,
     MAX_CAPACITY,
     Event,
     EventStatus,
@@ -41,7 +43,14 @@ class EventCreate(Strict):
     timezone: Annotated[Line, Field(max_length=64)] = "Asia/Seoul"
     venue: Annotated[Line | None, Field(max_length=300)] = None
     capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY)] = None
-    min_age: Annotated[int, Field(ge=0, le=150)] = 13
+    min_age: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=150,
+            description="above 0 the birth date is required; under 14 needs a legal guardian's consent",
+        ),
+    ] = DEFAULT_MIN_AGE
     locale: Literal["ko", "en"] = "ko"
     allow_reentry: bool = True
     dedup_by_phone: bool = False
@@ -158,6 +167,26 @@ CustomKey = Annotated[Line, Field(min_length=1, max_length=100)]
 CustomValue = Annotated[Text, Field(max_length=1000)] | Int64 | Finite | bool | None
 
 
+class GuardianCreate(Strict):
+    """A legal guardian's consent, for a participant under 14."""
+
+    name: Annotated[Line, Field(max_length=GUARDIAN_NAME_MAX)] = ""
+    contact: Annotated[Line, Field(max_length=GUARDIAN_CONTACT_MAX, description="phone or email")] = ""
+    consent: bool = False
+
+
+class ConsentsCreate(Strict):
+    """What the person agreed to, against the event's notice in force (``/events/{id}/privacy``).
+    ``required`` must be true (else ``422 consent_required``); the optional items are stored only
+    with ``optional``; ``marketing`` counts only where the notice asks for it; under 14 a
+    ``guardian`` with name, contact and ``consent: true`` (else ``422 guardian_consent_required``)."""
+
+    required: bool = False
+    optional: bool = False
+    marketing: bool = False
+    guardian: GuardianCreate | None = None
+
+
 class ParticipantCreate(Strict):
     """A registration (staff or public). Cleaning and rules are the domain's (422 with field errors)."""
 
@@ -170,9 +199,53 @@ class ParticipantCreate(Strict):
     gender: Annotated[Line | None, Field(max_length=1000)] = None
     locale: Annotated[Line | None, Field(max_length=10)] = None
     custom_fields: Annotated[dict[CustomKey, CustomValue], Field(max_length=100)] = {}
+    consents: ConsentsCreate | None = None
 
     def data(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+class GuardianRead(BaseModel):
+    name: str | None
+    contact: str | None
+    consented: bool
+
+
+class ConsentRead(BaseModel):
+    """A participant's consent record: under which notice version (and its SHA-256), what, when,
+    through which channel (``form``, ``api``, ``staff``, ``import``, ``transfer``) and on which basis
+    (``consent``, or ``collected_elsewhere`` for an import the organiser confirmed)."""
+
+    notice_version: int
+    notice_hash: str
+    required: bool
+    optional: bool
+    marketing: bool
+    channel: str
+    basis: str
+    given_at: datetime
+    guardian: GuardianRead | None
+
+    @classmethod
+    def of(cls, record: ConsentRecord) -> ConsentRead:
+        has_guardian = record.guardian_consented or record.guardian_name or record.guardian_contact
+        return cls(
+            notice_version=record.notice_version,
+            notice_hash=record.notice_hash,
+            required=record.required,
+            optional=record.optional,
+            marketing=record.marketing,
+            channel=record.channel.value,
+            basis=record.basis.value,
+            given_at=record.given_at,
+            guardian=GuardianRead(
+                name=record.guardian_name,
+                contact=record.guardian_contact,
+                consented=record.guardian_consented,
+            )
+            if has_guardian
+            else None,
+        )
 
 
 class ParticipantRead(BaseModel):
@@ -196,9 +269,10 @@ class ParticipantRead(BaseModel):
     source: str
     import_id: str | None
     created_at: datetime
+    consent: ConsentRead | None = None
 
     @classmethod
-    def of(cls, participant: Participant) -> ParticipantRead:
+    def of(cls, participant: Participant, consent: ConsentRecord | None = None) -> ParticipantRead:
         return cls(
             id=participant.id,
             event_id=participant.event_id,
@@ -220,6 +294,7 @@ class ParticipantRead(BaseModel):
             source=participant.source.value,
             import_id=participant.import_id,
             created_at=participant.created_at,
+            consent=ConsentRead.of(consent) if consent is not None else None,
         )
 
 

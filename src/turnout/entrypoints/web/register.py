@@ -1,6 +1,9 @@
 """The public registration page: ``/events/{event_id}/register`` (Korean and English), open events only.
 
-The form posts back to the same path; the same rules as the API apply. A hidden submission id is
+The form posts back to the same path; the same rules as the API apply. Its consent checkboxes
+(``consent_required``, ``consent_optional``, ``consent_marketing``) and guardian fields
+(``guardian_name``, ``guardian_contact``, ``guardian_consent``) become the registration's
+``consents``, recorded through the ``form`` channel. A hidden submission id is
 used as the idempotency key, so a double click registers once. The per-client rate limit applies.
 A known email or phone gets the same page as a new one (the holder is emailed their ticket again).
 """
@@ -8,11 +11,12 @@ A known email or phone gets the same page as a new one (the holder is emailed th
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from turnout.domain.consent import GUARDIAN_CONTACT_MAX, GUARDIAN_NAME_MAX, Channel
 from turnout.domain.errors import DomainError, NotFound, ValidationFailed
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.templating import page_locale, render
@@ -33,6 +37,42 @@ def _event_or_404(request: Request, turnout: TurnoutDep, event_id: str) -> objec
             return None
 
 
+def _asks_marketing(turnout: TurnoutDep, event_id: str) -> bool:
+    """Whether the event's notice in force asks for marketing consent (the form shows its box)."""
+    with turnout.uow(readonly=True) as uow:
+        notice = uow.consent.current_notice(event_id)
+    return notice is not None and notice.content.marketing
+
+
+def checked(value: str) -> bool:
+    """A checkbox as posted: present with a value (browsers send ``on`` unless told otherwise)."""
+    return value.strip().lower() in ("on", "yes", "true", "1", "y")
+
+
+def consents_of(
+    *,
+    consent_required: str,
+    consent_optional: str,
+    consent_marketing: str,
+    guardian_name: str,
+    guardian_contact: str,
+    guardian_consent: str,
+) -> dict[str, Any]:
+    """The form's consent inputs as the registration's ``consents``."""
+    consents: dict[str, Any] = {
+        "required": checked(consent_required),
+        "optional": checked(consent_optional),
+        "marketing": checked(consent_marketing),
+    }
+    if guardian_name.strip() or guardian_contact.strip() or checked(guardian_consent):
+        consents["guardian"] = {
+            "name": guardian_name,
+            "contact": guardian_contact,
+            "consent": checked(guardian_consent),
+        }
+    return consents
+
+
 @router.get("/events/{event_id}/register")
 def registration_form(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
     event = _event_or_404(request, turnout, event_id)
@@ -47,6 +87,7 @@ def registration_form(event_id: str, request: Request, turnout: TurnoutDep) -> R
         values={},
         errors={},
         submission_id=secrets.token_urlsafe(16),
+        asks_marketing=_asks_marketing(turnout, event_id),
     )
 
 
@@ -63,6 +104,12 @@ def submit_registration(
     organization: Annotated[str, Form(max_length=1000)] = "",
     gender: Annotated[str, Form(max_length=100)] = "",
     submission_id: Annotated[str, Form(max_length=100)] = "",
+    consent_required: Annotated[str, Form(max_length=10)] = "",
+    consent_optional: Annotated[str, Form(max_length=10)] = "",
+    consent_marketing: Annotated[str, Form(max_length=10)] = "",
+    guardian_name: Annotated[str, Form(max_length=GUARDIAN_NAME_MAX)] = "",
+    guardian_contact: Annotated[str, Form(max_length=GUARDIAN_CONTACT_MAX)] = "",
+    guardian_consent: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     event = _event_or_404(request, turnout, event_id)
     if event is None:
@@ -77,10 +124,27 @@ def submit_registration(
         "organization": organization,
         "gender": gender,
     }
-    data = {k: v for k, v in values.items() if v.strip()}
+    data: dict[str, Any] = {k: v for k, v in values.items() if v.strip()}
     data.setdefault("name", "")
     data.setdefault("email", "")
     data["locale"] = locale
+    data["consents"] = consents_of(
+        consent_required=consent_required,
+        consent_optional=consent_optional,
+        consent_marketing=consent_marketing,
+        guardian_name=guardian_name,
+        guardian_contact=guardian_contact,
+        guardian_consent=guardian_consent,
+    )
+    values.update(
+        consent_required=consent_required,
+        consent_optional=consent_optional,
+        consent_marketing=consent_marketing,
+        guardian_name=guardian_name,
+        guardian_contact=guardian_contact,
+        guardian_consent=guardian_consent,
+    )
+    asks_marketing = _asks_marketing(turnout, event_id)
     try:
         answer = register_publicly(
             turnout.uow,
@@ -92,6 +156,7 @@ def submit_registration(
             idempotency_key=f"form:{submission_id}" if submission_id else None,
             mail_from=turnout.settings.mail_from,
             resend_interval_seconds=turnout.settings.registration_resend_interval_seconds,
+            channel=Channel.FORM,
         )
     except ValidationFailed as failed:
         errors = {e.field: translate(e.code, locale, e.params) for e in failed.errors}
@@ -104,6 +169,7 @@ def submit_registration(
             values=values,
             errors=errors,
             submission_id=submission_id or secrets.token_urlsafe(16),
+            asks_marketing=asks_marketing,
         )
     except DomainError as refusal:
         state = "closed" if refusal.code == "registration_closed" else "form"
@@ -117,5 +183,6 @@ def submit_registration(
             values=values,
             errors={"_form": translate(refusal.code, locale, refusal.params)},
             submission_id=secrets.token_urlsafe(16),
+            asks_marketing=asks_marketing,
         )
     return render(request, "register.html", status_code=201, event=event, state="done", email=answer.email)

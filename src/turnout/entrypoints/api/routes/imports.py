@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from turnout.adapters.errors_csv import error_report
 from turnout.adapters.readers import check_spreadsheet
-from turnout.bootstrap import xlsx_limits
+from turnout.bootstrap import Turnout, xlsx_limits
 from turnout.domain.access import Permission, authorize
-from turnout.domain.columns import parse_mapping
+from turnout.domain.columns import parse_mapping, plan_columns
 from turnout.domain.errors import DomainError
 from turnout.domain.ids import new_id
 from turnout.domain.imports import ImportJob, OnDuplicate
@@ -50,6 +51,28 @@ def import_read(job: ImportJob) -> ImportRead:
     )
 
 
+class ConsentBasis(StrEnum):
+    COLLECTED_ELSEWHERE = "collected_elsewhere"
+
+
+def refuse_without_consent_column(
+    turnout: Turnout, path: Path, filename: str, encoding: str | None, mapping: dict[str, str]
+) -> None:
+    """``consent_missing`` (422) when the file's header has no consent column. A file whose header
+    cannot be read is left to the import job, which reports why."""
+    try:
+        with turnout.importer.files.open(str(path), filename=filename, encoding=encoding) as table:
+            plan = plan_columns(table.header, mapping)
+    except DomainError:
+        return
+    if "consent" not in plan.fields:
+        raise ConsentMissing()
+
+
+class ConsentMissing(DomainError):
+    code = "consent_missing"
+
+
 @router.post(
     "/events/{event_id}/imports",
     status_code=status.HTTP_202_ACCEPTED,
@@ -63,10 +86,17 @@ async def upload_import(
     on_duplicate: Annotated[OnDuplicate, Form()] = OnDuplicate.SKIP,
     mapping: Annotated[list[str] | None, Form(description="COLUMN=FIELD, repeatable")] = None,
     encoding: Annotated[str | None, Form(max_length=40)] = None,
+    consent_basis: Annotated[
+        ConsentBasis | None,
+        Form(description="collected_elsewhere: consent was collected elsewhere (no consent column)"),
+    ] = None,
 ) -> ImportRead:
-    """Store the upload and queue the import; poll ``GET /imports/{id}`` for progress and summary."""
+    """Store the upload and queue the import; poll ``GET /imports/{id}`` for progress and summary.
+    A file without a consent column needs ``consent_basis=collected_elsewhere``, else it is refused
+    at once (``422 consent_missing``, nothing stored)."""
     authorize(principal, Permission.PARTICIPANTS_WRITE, event_id=event_id)
     columns = parse_mapping(mapping or [])
+    basis = consent_basis.value if consent_basis is not None else None
     with turnout.uow(readonly=True) as uow:
         get_event(uow, event_id=event_id)
     filename = Path(file.filename or "upload.csv").name
@@ -88,6 +118,10 @@ async def upload_import(
             is_zip = handle.read(4) == b"PK\x03\x04"
         if is_zip:  # an XLSX over the limits (a zip bomb ...) is refused now, before it is queued
             await run_in_threadpool(check_spreadsheet, target, xlsx_limits(turnout.settings))
+        if basis is None:  # no consent confirmed: the file must have a consent column (read its header now)
+            await run_in_threadpool(
+                refuse_without_consent_column, turnout, target, filename, encoding, columns
+            )
         with turnout.uow() as uow:
             job = create_import_job(
                 uow,
@@ -99,6 +133,7 @@ async def upload_import(
                 on_duplicate=on_duplicate,
                 mapping=columns,
                 encoding=encoding,
+                consent_basis=basis,
             )
             uow.commit()
     except BaseException:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from turnout.adapters import participant_export
 from turnout.adapters.participant_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from turnout.domain.access import Permission, authorize
+from turnout.domain.consent import Channel
 from turnout.domain.participants import ParticipantStatus, Source
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor, permits
 from turnout.entrypoints.api.json_body import JsonRoute
@@ -20,6 +21,7 @@ from turnout.entrypoints.api.schemas import (
     RegistrationRead,
 )
 from turnout.services import participants as participant_service
+from turnout.services.consent import consent_of
 from turnout.services.registration import register_participant, register_publicly
 
 router = APIRouter(prefix="/api/v1", tags=["participants"], route_class=JsonRoute)
@@ -49,7 +51,9 @@ def create_participant(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> ParticipantRead:
-    """Registration by staff: the same rules as every intake path; 422 with field errors."""
+    """Registration by staff: the same rules as every intake path; 422 with field errors. Staff
+    attest the person's ``consents`` (recorded through the ``staff`` channel); without the required
+    consent, ``422 consent_required``."""
     authorize(principal, Permission.PARTICIPANTS_WRITE, event_id=event_id)
     with turnout.uow() as uow:
         participant = register_participant(
@@ -61,8 +65,9 @@ def create_participant(
             actor=principal.actor,
             idempotency_key=idempotency_key,
         )
+        consent = consent_of(uow, participant.id)
         uow.commit()
-    return ParticipantRead.of(participant)
+    return ParticipantRead.of(participant, consent)
 
 
 @router.post("/events/{event_id}/registrations", status_code=status.HTTP_201_CREATED)
@@ -75,7 +80,7 @@ def self_register(
 ) -> RegistrationRead:
     """Public self-registration (no key) for open events; rate-limited per client (an IPv6 address
     by its /64). A known email or phone gets the same answer as a new one (the holder is emailed
-    their ticket again)."""
+    their ticket again). Without the required ``consents``, ``422 consent_required``."""
     answer = register_publicly(
         turnout.uow,
         tickets=turnout.tickets,
@@ -86,6 +91,7 @@ def self_register(
         idempotency_key=idempotency_key,
         mail_from=turnout.settings.mail_from,
         resend_interval_seconds=turnout.settings.registration_resend_interval_seconds,
+        channel=Channel.API,
     )
     return RegistrationRead.of(answer)
 
@@ -111,9 +117,11 @@ def list_participants(
             after_id=page.after,
             limit=page.limit,
         )
+        consents = uow.consent.of_participants([p.id for p in items])  # one query for the page
     last = items[-1].id if items else None
     return ParticipantPage(
-        items=[ParticipantRead.of(p) for p in items], next_cursor=next_cursor(last, len(items), page.limit)
+        items=[ParticipantRead.of(p, consents.get(p.id)) for p in items],
+        next_cursor=next_cursor(last, len(items), page.limit),
     )
 
 
@@ -155,5 +163,6 @@ def get_participant(participant_id: str, turnout: TurnoutDep, principal: Princip
     authorize(principal, Permission.PARTICIPANTS_READ)
     with turnout.uow(readonly=True) as uow:
         participant = participant_service.get_participant(uow, participant_id=participant_id)
+        consent = consent_of(uow, participant.id)
     authorize(principal, Permission.PARTICIPANTS_READ, event_id=participant.event_id)
-    return ParticipantRead.of(participant)
+    return ParticipantRead.of(participant, consent)

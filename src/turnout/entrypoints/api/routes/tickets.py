@@ -115,8 +115,9 @@ def reissue_ticket(participant_id: str, turnout: TurnoutDep, principal: Principa
             uow, tickets=turnout.tickets, participant_id=participant_id, actor=principal.actor
         )
         participant = participant_service.get_participant(uow, participant_id=participant_id)
+        consent = uow.consent.of_participant(participant_id)
         uow.commit()
-    return ParticipantRead.of(participant)
+    return ParticipantRead.of(participant, consent)
 
 
 @router.post("/participants/{participant_id}/cancel")
@@ -133,8 +134,9 @@ def cancel_participant(participant_id: str, turnout: TurnoutDep, principal: Prin
             participant_id=participant_id,
             actor=principal.actor,
         )
+        consent = uow.consent.of_participant(participant_id)
         uow.commit()
-    return ParticipantRead.of(participant)
+    return ParticipantRead.of(participant, consent)
 
 
 @router.get("/events/{event_id}/ticket-key")

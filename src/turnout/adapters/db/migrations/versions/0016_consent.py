@@ -1,4 +1,5 @@
-"""privacy notices (versioned, per event) and each participant's consent record
+"""privacy notices (versioned, per event), each participant's consent record, and an import's
+consent basis
 
 Revision ID: 0016_consent
 Revises: 0015
@@ -17,7 +18,7 @@ import turnout.adapters.db.types
 revision: str = "0016_consent"
 down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = "0005_intake"  # import_jobs (another branch)
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
@@ -66,9 +67,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("participant_id", name=op.f("pk_participant_consents")),
     )
     op.create_index(op.f("ix_participant_consents_event_id"), "participant_consents", ["event_id"])
+    # an upload without a consent column says on which basis its people's data is held
+    with op.batch_alter_table("import_jobs") as batch:
+        batch.add_column(sa.Column("consent_basis", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("import_jobs") as batch:
+        batch.drop_column("consent_basis")
     op.drop_index(op.f("ix_participant_consents_event_id"), table_name="participant_consents")
     op.drop_table("participant_consents")
     op.drop_table("privacy_notices")

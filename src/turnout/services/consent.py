@@ -1,0 +1,79 @@
+"""Consent at registration: the notice a registration is made under, and each participant's record.
+
+``notice_for_registration`` gives the event's notice in force (storing the default as version 1
+when the event has none yet); ``consent_records`` turns what each new participant agreed to into
+the records saved with them, in the same transaction; ``consent_of`` reads one participant's record
+(the participant's own data page shows it).
+"""
+
+from __future__ import annotations
+
+from turnout.domain.consent import (
+    Basis,
+    Channel,
+    ConsentGiven,
+    ConsentRecord,
+    PrivacyNotice,
+    default_notice,
+    effective_consent,
+    notice_hash,
+    optional_items_of,
+    record_of,
+)
+from turnout.domain.events import Event
+from turnout.ports import UnitOfWork
+
+#: who stored a notice Turnout wrote itself (the default)
+NOTICE_AUTHOR = "turnout"
+
+
+def notice_for_registration(uow: UnitOfWork, event: Event) -> PrivacyNotice:
+    """The event's notice in force: the newest stored version or, when none is stored, the default
+    (naming the event's enabled systems) stored now as version 1. Call it in a write unit of work."""
+    current = uow.consent.current_notice(event.id)
+    if current is not None:
+        return current
+    systems = [i.system.value for i in uow.integrations.list_for_event(event.id) if i.enabled]
+    content = default_notice(event_name=event.name, min_age=event.min_age, enabled_systems=systems)
+    notice = PrivacyNotice(
+        event_id=event.id,
+        version=1,
+        content=content,
+        hash=notice_hash(content),
+        created_at=uow.clock.now(),
+        created_by=NOTICE_AUTHOR,
+    )
+    uow.consent.add_notice(notice)
+    return notice
+
+
+def optional_items(notice: PrivacyNotice | None, event: Event) -> tuple[str, ...]:
+    """The items a registration keeps only with the optional consent."""
+    return optional_items_of(notice.content if notice else None, min_age=event.min_age)
+
+
+def record_for(
+    *,
+    participant_id: str,
+    event: Event,
+    notice: PrivacyNotice,
+    consent: ConsentGiven,
+    channel: Channel,
+    basis: Basis = Basis.CONSENT,
+    uow: UnitOfWork,
+) -> ConsentRecord:
+    """The record of ``consent`` as given (marketing only where the notice asks for it), now."""
+    return record_of(
+        participant_id=participant_id,
+        event_id=event.id,
+        notice=notice,
+        consent=effective_consent(consent, notice.content),
+        channel=channel,
+        basis=basis,
+        given_at=uow.clock.now(),
+    )
+
+
+def consent_of(uow: UnitOfWork, participant_id: str) -> ConsentRecord | None:
+    """What the participant agreed to (None: registered before consent was recorded)."""
+    return uow.consent.of_participant(participant_id)
