@@ -184,6 +184,7 @@ EVENT_BODY = {
     "ends_at": "2026-06-01T18:00:00+09:00",
     "venue": "코엑스",
     "capacity": 500,
+    "min_age": 0,  # no age rule: the tests about age make their own events
 }
 
 

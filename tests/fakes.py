@@ -420,7 +420,13 @@ class FakePrivacyStore:
                 token=None,
             )
             erased += 1
-        return {"participants": erased}
+        consents: dict[str, Any] = self._db.table("participant_consents")
+        cleared = 0
+        for key, record in list(consents.items()):
+            if record.event_id == event_id:  # kept (the proof of lawful processing), guardian cleared
+                consents[key] = replace(record, guardian_name=None, guardian_contact=None)
+                cleared += 1
+        return {"participants": erased, "participant_consents": cleared}
 
 
 class FakeUnitOfWork:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EVENT_BODY
+from tests.consent_support import ALL, consenting
 
 PERSON = {
     "name": "김민준",
@@ -17,6 +18,7 @@ PERSON = {
     "region": "서울",
     "organization": "한빛소프트",
     "custom_fields": {"t-shirt": "L"},
+    "consents": ALL,
 }
 
 
@@ -54,7 +56,7 @@ def test_staff_registration_saves_clean_fields_and_token_when_valid(
 def test_registration_answers_422_with_every_field_error_when_invalid(
     client: TestClient, open_event_id: str
 ) -> None:
-    body = {"name": "김", "email": "not-an-email", "phone": "12", "birth_date": "1990-13-40"}
+    body = consenting({"name": "김", "email": "not-an-email", "phone": "12", "birth_date": "1990-13-40"})
     response = client.post(
         f"/api/v1/events/{open_event_id}/participants", json=body, headers={"Accept-Language": "ko"}
     )
@@ -173,7 +175,7 @@ def test_search_finds_by_name_email_phone_and_last_four_digits(
         {"name": "John Smith", "email": "john@example.org"},
     ]
     for person in people:
-        assert client.post(url, json=person).status_code == 201
+        assert client.post(url, json=consenting(person)).status_code == 201
 
     def names(q: str) -> list[str]:
         return [p["name"] for p in client.get(url, params={"q": q}).json()["items"]]
@@ -190,7 +192,8 @@ def test_search_finds_by_name_email_phone_and_last_four_digits(
 def test_list_pages_with_cursor_and_filters_by_status(client: TestClient, open_event_id: str) -> None:
     url = f"/api/v1/events/{open_event_id}/participants"
     for i in range(5):
-        assert client.post(url, json={"name": f"참가자{i}", "email": f"p{i}@example.com"}).status_code == 201
+        person = consenting({"name": f"참가자{i}", "email": f"p{i}@example.com"})
+        assert client.post(url, json=person).status_code == 201
     first = client.get(url, params={"limit": 3}).json()
     assert len(first["items"]) == 3
     assert first["next_cursor"]

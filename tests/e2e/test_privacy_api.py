@@ -54,6 +54,13 @@ def people(count: int) -> list[dict[str, Any]]:
             "organization": f"비밀회사{i}",
             "gender": "female" if i % 2 else "male",
             "custom_fields": {"shirt": f"XL-secret-{i}"},
+            "consents": {
+                "required": True,
+                "optional": True,
+                "guardian": {"name": f"보호자비밀{i}", "contact": f"guardian{i}.secret@example.com", "consent": True}
+                if i % 3 == 0
+                else None,
+            },
         }
         for i in range(count)
     ]
@@ -117,6 +124,7 @@ def test_erase_keeps_statistics_and_analytics_and_removes_every_personal_value_w
     response = client.post(f"/api/v1/events/{event_id}/privacy/erase")
     assert response.status_code == 200, response.text
     assert response.json()["counts"]["participants"] == 24
+    assert response.json()["counts"]["participant_consents"] == 24
 
     assert figures(turnout, event_id) == before
     dump = every_row(turnout)
@@ -129,6 +137,8 @@ def test_erase_keeps_statistics_and_analytics_and_removes_every_personal_value_w
             f"비밀회사{i}",
             f"XL-secret-{i}",
             f"010-5555-{1000 + i:04d}",
+            f"보호자비밀{i}",
+            f"guardian{i}.secret@example.com",
         ):
             assert secret not in dump, secret
     assert "example.com" not in dump
@@ -137,6 +147,11 @@ def test_erase_keeps_statistics_and_analytics_and_removes_every_personal_value_w
     listed = client.get(f"/api/v1/events/{event_id}/participants").json()["items"]
     assert {p["name"] for p in listed} == {""}
     assert all(p["token"] is None for p in listed)
+    # the consent records stay (the proof of lawful processing); a guardian's consent without them
+    assert all(p["consent"]["required"] and p["consent"]["channel"] == "staff" for p in listed)
+    guardians = [p["consent"]["guardian"] for p in listed if p["consent"]["guardian"]]
+    assert len(guardians) == 8
+    assert guardians[0] == {"name": None, "contact": None, "consented": True}
 
 
 def test_erase_is_refused_with_event_not_closed_when_the_event_is_live(

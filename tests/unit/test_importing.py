@@ -86,6 +86,7 @@ def importer(
 
 
 def make_event(uow_factory: FakeUnitOfWorkFactory, **overrides: Any) -> str:
+    overrides.setdefault("min_age", 0)  # no age rule (birth dates optional) unless a test sets one
     event = Event(
         id=new_id(),
         name="서울 컨퍼런스",
@@ -105,6 +106,7 @@ def event_id(uow_factory: FakeUnitOfWorkFactory) -> str:
 
 
 def run(importer: Importer, event_id: str, path: Path, **kwargs: Any) -> ImportJob:
+    kwargs.setdefault("consent_basis", "collected_elsewhere")  # these files have no consent column
     return importer.import_file(event_id=event_id, path=str(path), filename=path.name, actor="test", **kwargs)
 
 
@@ -164,7 +166,7 @@ def test_import_reports_each_bad_row_with_row_column_and_code_when_rows_are_refu
         ["이서연", "not-an-email", "", "", "", ""],  # row 4 invalid_email
         ["박지훈", "jihoon@example.com", "12345", "", "", ""],  # row 5 invalid_phone
         ["최유진", "yujin@example.com", "", "1990-02-30", "", ""],  # row 6 invalid_birth_date
-        ["정하은", "haeun@example.com", "", "2020-01-01", "", ""],  # row 7 under_min_age
+        ["정하은", "haeun@example.com", "", "2020-01-01", "", ""],  # row 7 under 14: no guardian
         ["김민준", "MINJUN@example.com", "", "", "", ""],  # row 8 duplicate_in_file
         ["", "", "", "", "", ""],  # row 9 blank: skipped
         ["강도윤", "doyun@example.com", "", "", "", ""],  # row 10 ok
@@ -177,7 +179,7 @@ def test_import_reports_each_bad_row_with_row_column_and_code_when_rows_are_refu
         (4, "이메일", "invalid_email"),
         (5, "휴대폰", "invalid_phone"),
         (6, "생년월일", "invalid_birth_date"),
-        (7, "생년월일", "under_min_age"),
+        (7, "생년월일", "guardian_consent_required"),
         (8, "이메일", "duplicate_in_file"),
         (11, "이름", "missing_field"),
     ]
@@ -317,6 +319,7 @@ def queue_job(uow_factory: FakeUnitOfWorkFactory, event_id: str, path: Path) -> 
             file=TableFiles().digest(str(path)),
             filename=path.name,
             actor="test",
+            consent_basis="collected_elsewhere",
         )
         uow.commit()
     return job.id

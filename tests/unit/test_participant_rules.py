@@ -27,6 +27,7 @@ from turnout.domain.participants import (
 )
 
 RULES = Rules(starts_on=date(2026, 6, 1), min_age=13)
+NO_AGE_RULES = Rules(starts_on=date(2026, 6, 1), min_age=0)  # no minimum age: the birth date optional
 
 
 def code_of(fn: object, value: object) -> str:
@@ -207,14 +208,25 @@ def test_future_birth_date_is_invalid_not_underage() -> None:
     assert errors[0].code == "invalid_birth_date"
 
 
+def test_birth_date_is_required_when_the_event_has_a_minimum_age() -> None:
+    person = {"name": "김민준", "email": "a@example.com"}
+    cleaned, errors = clean_participant(person, RULES)
+    assert cleaned is None
+    assert [(e.field, e.code) for e in errors] == [("birth_date", "missing_field")]
+    cleaned, errors = clean_participant(person, NO_AGE_RULES)
+    assert cleaned is not None and cleaned.birth_date is None and errors == []
+
+
 def test_gender_synonyms_are_normalised() -> None:
-    cleaned, _ = clean_participant({"name": "김민준", "email": "a@example.com", "gender": "남"}, RULES)
+    cleaned, _ = clean_participant({"name": "김민준", "email": "a@example.com", "gender": "남"}, NO_AGE_RULES)
     assert cleaned is not None
     assert cleaned.gender == "male"
 
 
 def test_dedup_keys_use_phone_only_when_asked() -> None:
-    cleaned, _ = clean_participant({"name": "김민준", "email": "A@x.com", "phone": "010-1234-5678"}, RULES)
+    cleaned, _ = clean_participant(
+        {"name": "김민준", "email": "A@x.com", "phone": "010-1234-5678"}, NO_AGE_RULES
+    )
     assert cleaned is not None
     assert cleaned.dedup_keys(by_phone=False) == ("email:a@x.com",)
     assert cleaned.dedup_keys(by_phone=True) == ("email:a@x.com", "phone:+821012345678")

@@ -22,7 +22,7 @@ from rich.table import Table
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.domain.access import Role
 from turnout.domain.errors import DomainError, ValidationFailed
-from turnout.domain.events import EventStatus, GateDirection, ScanMethod
+from turnout.domain.events import DEFAULT_MIN_AGE, EventStatus, GateDirection, ScanMethod
 from turnout.i18n import pick_locale, translate
 
 app = typer.Typer(
@@ -222,7 +222,14 @@ def events_create(
     starts: Annotated[str, typer.Option(help="ISO 8601; naive times are read in --timezone")],
     ends: Annotated[str, typer.Option(help="ISO 8601")],
     timezone: Annotated[str, typer.Option()] = "Asia/Seoul",
-    min_age: Annotated[int, typer.Option("--min-age")] = 13,
+    min_age: Annotated[
+        int,
+        typer.Option(
+            "--min-age",
+            help="minimum age on the first day; above 0 the birth date is required; under 14 needs a "
+            "legal guardian's consent (0: no age rule)",
+        ),
+    ] = DEFAULT_MIN_AGE,
     capacity: Annotated[int | None, typer.Option()] = None,
     venue: Annotated[str | None, typer.Option()] = None,
     locale: Annotated[str, typer.Option()] = "ko",

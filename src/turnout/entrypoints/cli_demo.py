@@ -83,6 +83,8 @@ def build_demo(turnout: Turnout, *, participants: int, seed: int) -> dict[str, A
             "birth_date": f"{rng.randint(1965, 2008)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             "region": rng.choice(REGIONS),
             "organization": rng.choice(ORGS),
+            # the sample people agreed to the demo event's notice (required and optional items)
+            "consents": {"required": True, "optional": True},
         }
         with turnout.uow() as uow:
             people.append(

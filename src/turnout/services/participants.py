@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+from turnout.domain.consent import ConsentRecord
 from turnout.domain.errors import NotFound
 from turnout.domain.participants import Invalid, Participant, clean_phone
 from turnout.ports import UnitOfWork
@@ -59,17 +61,31 @@ def list_participants(
 EXPORT_PAGE = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One participant of an export, with their consent record (None: none recorded) and the
+    event's zone (the consent's time is shown in it)."""
+
+    participant: Participant
+    consent: ConsentRecord | None
+    timezone: str
+
+
 def participants_to_export(
     uow: UnitOfWork, *, event_id: str, q: str | None = None, status: str | None = None
-) -> Iterator[Participant]:
+) -> Iterator[ExportRow]:
     """Every participant of ``event_id`` that the list would show with the same filters, page by
-    page, in registration order (the export of ``GET …/participants/export``)."""
+    page, in registration order, each with their consent record (one query per page) — the export
+    of ``GET …/participants/export``."""
+    timezone = get_event(uow, event_id=event_id).timezone
     after: str | None = None
     while True:
         page = list_participants(
             uow, event_id=event_id, q=q, status=status, after_id=after, limit=EXPORT_PAGE
         )
-        yield from page
+        consents = uow.consent.of_participants([p.id for p in page])
+        for person in page:
+            yield ExportRow(person, consents.get(person.id), timezone)
         if len(page) < EXPORT_PAGE:
             return
         after = page[-1].id

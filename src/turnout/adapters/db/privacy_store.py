@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_attendance import scans
+from turnout.adapters.db.tables_consent import participant_consents
 from turnout.adapters.db.tables_intake import import_error_rows, import_errors, import_jobs, registration_rate
 from turnout.adapters.db.tables_integrations import delivery_attempts, outbound_deliveries
 from turnout.adapters.db.tables_mail import email_attempts, email_jobs, ticket_revocations
@@ -156,6 +157,12 @@ class SqlPrivacyStore:
                 email_error=None,
                 updated_at=now,
             )
+        ).rowcount
+        # the consent records stay (the proof the data was processed lawfully), without the guardian
+        counts["participant_consents"] = self.conn.execute(
+            sa.update(participant_consents)
+            .where(participant_consents.c.event_id == event_id)
+            .values(guardian_name=None, guardian_contact=None)
         ).rowcount
         counts["email_jobs"] = self.conn.execute(
             sa.update(email_jobs)
