@@ -193,7 +193,7 @@ def bench_world(args: argparse.Namespace, systems: list[Any]) -> Iterator[tuple[
         now = datetime.now(UTC)
         with turnout.uow() as uow:
             event = create_event(
-                uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8)
+                uow, actor="bench", name="bench", starts_at=now, ends_at=now + timedelta(hours=8), min_age=0
             )
             sealed = turnout.sealer.seal(SECRET)
             for system in systems:

@@ -30,7 +30,18 @@ from turnout.bootstrap import bootstrap
 from turnout.config import Settings
 from turnout.services import events as event_service
 
-HEADER = ["이름", "이메일", "휴대폰", "생년월일", "지역", "소속", "성별", "티셔츠 사이즈"]
+HEADER = [
+    "이름",
+    "이메일",
+    "휴대폰",
+    "생년월일",
+    "지역",
+    "소속",
+    "성별",
+    "티셔츠 사이즈",
+    "개인정보 동의",
+    "선택 동의",
+]
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> None:
@@ -63,6 +74,8 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
                     rng.choice(companies),
                     rng.choice(["남", "여", ""]),
                     rng.choice(["S", "M", "L", "XL"]),
+                    "동의",  # the required consent (a file carries it, or the upload confirms it)
+                    "동의" if i % 10 else "미동의",  # one in ten keeps only the required items
                 ]
             )
 

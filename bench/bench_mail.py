@@ -105,6 +105,7 @@ def bench_mail(participants: int, concurrency: int) -> None:
             starts_at=datetime(2026, 6, 1, 9),
             ends_at=datetime(2026, 6, 1, 18),
             venue="코엑스",
+            min_age=0,  # no age rule: the people have no birth date
         )
         change_status(uow, event_id=event.id, status=EventStatus.OPEN, actor="bench")
         uow.commit()
@@ -120,6 +121,7 @@ def bench_mail(participants: int, concurrency: int) -> None:
                         "name": f"참가자 {i}",
                         "email": f"p{i}@example.com",
                         "locale": "ko" if i % 2 else "en",
+                        "consents": {"required": True},
                     },
                     source="import",
                     actor="bench",

@@ -139,7 +139,7 @@ def start_transfers(numbered: list[tuple[int, str]], threads: int, ready: Any) -
                 definition=definition,
                 policy=policy,
                 participant_id=pid,
-                data={"name": f"양수인{n}", "email": f"new{n}@example.com"},
+                data={"name": f"양수인{n}", "email": f"new{n}@example.com", "consents": {"required": True}},
                 actor="bench",
             )
             uow.commit()

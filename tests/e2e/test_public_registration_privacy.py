@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.consent_support import REQUIRED, consenting
 from tests.fakes import FakeClock
 from tests.smtp_support import SmtpServer, smtp_server_fixture  # noqa: F401  (fixture)
 from tests.ticket_support import deliver, open_event
@@ -54,10 +55,14 @@ def test_known_email_gets_the_same_answer_as_a_new_one_and_the_ticket_again_when
 ) -> None:
     event_id = open_event(turnout)
     url = f"/api/v1/events/{event_id}/registrations"
-    new = app_client.post(url, json=PERSON)
+    new = app_client.post(url, json=consenting(PERSON))
     send_all(turnout, smtp_server)  # the first ticket email
-    known = app_client.post(url, json={**PERSON, "email": "MinJun@Example.com", "name": "다른 이름"})
-    fresh = app_client.post(url, json={**PERSON, "email": "seoyeon@example.com", "phone": "010-9999-0000"})
+    known = app_client.post(
+        url, json=consenting({**PERSON, "email": "MinJun@Example.com", "name": "다른 이름"})
+    )
+    fresh = app_client.post(
+        url, json=consenting({**PERSON, "email": "seoyeon@example.com", "phone": "010-9999-0000"})
+    )
     assert new.status_code == known.status_code == fresh.status_code == 201
     assert shape(known.json()) == shape(new.json()) == shape(fresh.json())
     assert known.headers.keys() == new.headers.keys()
@@ -66,7 +71,7 @@ def test_known_email_gets_the_same_answer_as_a_new_one_and_the_ticket_again_when
     assert known.json()["id"] != new.json()["id"]
     assert "already" not in known.text
     send_all(turnout, smtp_server)
-    again = app_client.post(url, json=PERSON)  # within the interval: no third email
+    again = app_client.post(url, json=consenting(PERSON))  # within the interval: no third email
     assert again.status_code == 201
     send_all(turnout, smtp_server)
     to_holder = mail_to(smtp_server, PERSON["email"])
@@ -76,7 +81,7 @@ def test_known_email_gets_the_same_answer_as_a_new_one_and_the_ticket_again_when
     with turnout.uow(readonly=True) as uow:
         assert len(uow.participants.ids_by_email(event_id, [PERSON["email"]])) == 1
     turnout.clock.advance(seconds=turnout.settings.registration_resend_interval_seconds)  # type: ignore[attr-defined]
-    app_client.post(url, json=PERSON)
+    app_client.post(url, json=consenting(PERSON))
     send_all(turnout, smtp_server)
     assert len(mail_to(smtp_server, PERSON["email"])) == 3
 
@@ -86,10 +91,12 @@ def test_known_phone_gets_the_same_page_as_a_new_person_when_the_form_is_used(
 ) -> None:
     event_id = open_event(turnout, dedup_by_phone=True)
     url = f"/events/{event_id}/register?lang=en"
-    first = app_client.post(url, data={**PERSON, "submission_id": "s1"})
+    first = app_client.post(url, data={**PERSON, "submission_id": "s1", "consent_required": "on"})
     # the same email on another submission, and the same phone with another email
-    known_email = app_client.post(url, data={**PERSON, "submission_id": "s2"})
-    known_phone = app_client.post(url, data={**PERSON, "email": "minjun@example.com", "submission_id": "s3"})
+    known_email = app_client.post(url, data={**PERSON, "submission_id": "s2", "consent_required": "on"})
+    known_phone = app_client.post(
+        url, data={**PERSON, "email": "minjun@example.com", "submission_id": "s3", "consent_required": "on"}
+    )
     assert first.status_code == known_email.status_code == known_phone.status_code == 201
     assert known_email.content == first.content
     assert known_phone.content == first.content
@@ -104,7 +111,7 @@ def test_two_addresses_of_one_ipv6_64_share_a_budget_when_registering(turnout: T
             tickets=turnout.tickets,
             rate_limit=2,
             event_id=event_id,
-            data={"name": "김민준", "email": f"p{n}@example.com"},
+            data={"name": "김민준", "email": f"p{n}@example.com", "consents": REQUIRED},
             client=client,
         )
 
@@ -140,7 +147,7 @@ def test_limit_is_shared_when_two_turnouts_serve_one_database(
         TestClient(create_app(second_turnout), raise_server_exceptions=False) as two,
     ):
         for n, client in enumerate([one, two, one, two, one]):
-            body = {"name": "김민준", "email": f"p{n}@example.com"}
+            body = {"name": "김민준", "email": f"p{n}@example.com", "consents": REQUIRED}
             answers.append(client.post(f"/api/v1/events/{event_id}/registrations", json=body).status_code)
     assert answers == [201, 201, 201, 429, 429]
 
@@ -168,7 +175,7 @@ def test_refused_attempts_open_no_write_transaction_when_rate_limited_or_known(t
             tickets=turnout.tickets,
             rate_limit=2,
             event_id=event_id,
-            data={"name": "김민준", "email": email},
+            data={"name": "김민준", "email": email, "consents": REQUIRED},
             client=client,
         )
 
@@ -200,7 +207,7 @@ def test_refused_attempt_is_answered_while_a_writer_holds_sqlite(sqlite_url: str
                 tickets=wired.tickets,
                 rate_limit=2,
                 event_id=event_id,
-                data={"name": "김민준", "email": f"p{n}@example.com"},
+                data={"name": "김민준", "email": f"p{n}@example.com", "consents": REQUIRED},
                 client="203.0.113.5",
             )
         path = re.sub(r"^sqlite:///", "", sqlite_url)

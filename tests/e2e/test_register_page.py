@@ -46,6 +46,8 @@ def test_form_registers_once_even_when_submitted_twice(client: TestClient) -> No
         "email": "minjun@example.com",
         "phone": "010-1234-5678",
         "submission_id": submission_id(form_page.text),
+        "consent_required": "on",
+        "consent_optional": "on",
     }
     first = client.post(f"/events/{event['id']}/register?lang=ko", data=data)
     second = client.post(f"/events/{event['id']}/register?lang=ko", data=data)
@@ -61,7 +63,13 @@ def test_form_shows_field_errors_and_keeps_values(client: TestClient) -> None:
     event = open_event(client)
     response = client.post(
         f"/events/{event['id']}/register?lang=en",
-        data={"name": "김", "email": "bad", "organization": "한빛", "submission_id": "s1"},
+        data={
+            "name": "김",
+            "email": "bad",
+            "organization": "한빛",
+            "submission_id": "s1",
+            "consent_required": "on",
+        },
     )
     assert response.status_code == 422
     assert "at least 2 characters" in response.text
@@ -73,7 +81,7 @@ def test_form_shows_field_errors_and_keeps_values(client: TestClient) -> None:
 def test_form_with_control_characters_is_refused_on_the_page_not_a_500(client: TestClient) -> None:
     event = open_event(client)
     for field, value in [("name", "김\x00민준"), ("region", "서울\x1b"), ("organization", "a\x7fb")]:
-        data = {"name": "김민준", "email": "minjun@example.com", field: value}
+        data = {"name": "김민준", "email": "minjun@example.com", field: value, "consent_required": "on"}
         response = client.post(f"/events/{event['id']}/register?lang=en", data=data)
         assert response.status_code == 422, (field, response.text[:200])
         assert "characters that are not allowed" in response.text

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import EVENT_BODY
+from tests.consent_support import consenting
 from tests.qr_decode import decode_png, decode_svg, png_pixels, qr_details_png
 from tests.ticket_support import deliver
 from turnout.adapters.db.tables import outbox, participants
@@ -29,7 +30,8 @@ def event_id(client: TestClient) -> str:
 @pytest.fixture
 def participant(client: TestClient, event_id: str) -> dict[str, Any]:
     response = client.post(
-        f"/api/v1/events/{event_id}/participants", json={"name": "김민준", "email": "minjun@example.com"}
+        f"/api/v1/events/{event_id}/participants",
+        json=consenting({"name": "김민준", "email": "minjun@example.com"}),
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

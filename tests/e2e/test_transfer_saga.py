@@ -20,6 +20,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 
+from tests.consent_support import consenting
 from tests.fakes import FakeClock
 from tests.fakes_webhooks import FakeAddressGuard
 from tests.smtp_support import SmtpServer, smtp_server_fixture  # noqa: F401  (fixture)
@@ -37,7 +38,7 @@ APP = IntegrationSystem.ATTENDEE_APP
 ALERTS = IntegrationSystem.ALERTS
 ANALYTICS = IntegrationSystem.ANALYTICS_PLATFORM
 TRANSFERS = 200
-NEW_HOLDER = {"name": "이바다", "email": "sea@example.com", "phone": "010-2222-3333"}
+NEW_HOLDER = consenting({"name": "이바다", "email": "sea@example.com", "phone": "010-2222-3333"})
 
 
 class Receivers:
@@ -94,7 +95,8 @@ def go_live(client: TestClient, event_id: str) -> None:
 def register(client: TestClient, event_id: str) -> dict[str, Any]:
     client.post(f"/api/v1/events/{event_id}/status", json={"status": "open"})  # 409 when it is already
     response = client.post(
-        f"/api/v1/events/{event_id}/participants", json={"name": "김하늘", "email": "sky@example.com"}
+        f"/api/v1/events/{event_id}/participants",
+        json=consenting({"name": "김하늘", "email": "sky@example.com"}),
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = client.get(f"/api/v1/participants/{response.json()['id']}").json()
@@ -365,12 +367,14 @@ def test_a_transfer_is_refused_with_the_registration_codes(
 ) -> None:
     old = register(client, event["id"])
     bad = client.post(
-        f"/api/v1/participants/{old['id']}/transfer", json={"name": "이바다", "email": "not-an-email"}
+        f"/api/v1/participants/{old['id']}/transfer",
+        json=consenting({"name": "이바다", "email": "not-an-email"}),
     )
     assert bad.status_code == 422
     assert {d["field"]: d["code"] for d in bad.json()["error"]["details"]} == {"email": "invalid_email"}
     same = client.post(
-        f"/api/v1/participants/{old['id']}/transfer", json={"name": "김하늘", "email": "sky@example.com"}
+        f"/api/v1/participants/{old['id']}/transfer",
+        json=consenting({"name": "김하늘", "email": "sky@example.com"}),
     )
     assert (same.status_code, same.json()["error"]["code"]) == (409, "already_registered")
     missing = client.post("/api/v1/participants/nobody/transfer", json=NEW_HOLDER)
@@ -468,7 +472,7 @@ def test_many_transfers_at_once_against_flaky_receivers_end_completed_or_undone_
     for n in range(TRANSFERS):
         made = client.post(
             f"/api/v1/events/{event_id}/participants",
-            json={"name": f"참가자{n}", "email": f"p{n}@example.com"},
+            json=consenting({"name": f"참가자{n}", "email": f"p{n}@example.com"}),
         )
         assert made.status_code == 201, made.text
         people.append(made.json()["id"])

@@ -57,6 +57,8 @@ def new_event(workdir: Path, name: str) -> dict[str, Any]:
         "2026-06-01T09:00",
         "--ends",
         "2026-06-01T18:00",
+        "--min-age",
+        "0",
         "--json",
     )
     event: dict[str, Any] = json.loads(made.stdout)
@@ -66,9 +68,9 @@ def new_event(workdir: Path, name: str) -> dict[str, Any]:
 def test_import_killed_with_sigkill_resumes_to_completion_without_duplicates(tmp_path: Path) -> None:
     event = new_event(tmp_path, "장애 시험")
     data = tmp_path / "people.csv"
-    lines = ["이름,이메일,휴대폰,메모"]
+    lines = ["이름,이메일,휴대폰,메모,개인정보 동의"]
     lines += [
-        f"참가자{i},p{i}@example.com,010-{2000 + i % 3000}-{i % 10000:04d},{'x' * 40}" for i in range(ROWS)
+        f"참가자{i},p{i}@example.com,010-{2000 + i % 3000}-{i % 10000:04d},{'x' * 40},Y" for i in range(ROWS)
     ]
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -133,7 +135,8 @@ def test_importing_the_same_file_again_after_completion_creates_nothing(tmp_path
     event = new_event(tmp_path, "재시험")
     data = tmp_path / "people.csv"
     data.write_text("이름,이메일\n김민준,a@example.com\n이서연,b@example.com\n", encoding="utf-8")
-    first = json.loads(cli(tmp_path, "import", event["id"], str(data), "--json").stdout)
-    again = json.loads(cli(tmp_path, "import", event["id"], str(data), "--json").stdout)
+    confirmed = "--consent-collected-elsewhere"
+    first = json.loads(cli(tmp_path, "import", event["id"], str(data), confirmed, "--json").stdout)
+    again = json.loads(cli(tmp_path, "import", event["id"], str(data), confirmed, "--json").stdout)
     assert first["created"] == 2
     assert (again["created"], again["duplicates"]) == (0, 2)

@@ -138,7 +138,11 @@ def test_transfers_end_completed_or_undone_when_the_worker_is_killed_again_and_a
                     definition=definition,
                     policy=policy,
                     participant_id=pid,
-                    data={"name": f"양수인{n}", "email": f"new{n}@example.com"},
+                    data={
+                        "name": f"양수인{n}",
+                        "email": f"new{n}@example.com",
+                        "consents": {"required": True},
+                    },
                     actor="test",
                 )
                 uow.commit()
@@ -221,7 +225,9 @@ def setup(turnout: Turnout, server: HTTPServer) -> tuple[str, list[str]]:
 
     now = datetime.now(UTC)
     with turnout.uow() as uow:
-        event = create_event(uow, actor="test", name="crash", starts_at=now, ends_at=now + timedelta(hours=8))
+        event = create_event(
+            uow, actor="test", name="crash", starts_at=now, ends_at=now + timedelta(hours=8), min_age=0
+        )
         uow.commit()
     with turnout.uow() as uow:
         from turnout.domain.events import EventStatus
@@ -233,7 +239,7 @@ def setup(turnout: Turnout, server: HTTPServer) -> tuple[str, list[str]]:
                 uow,
                 tickets=turnout.tickets,
                 event_id=event.id,
-                data={"name": f"참가자{n}", "email": f"p{n}@example.com"},
+                data={"name": f"참가자{n}", "email": f"p{n}@example.com", "consents": {"required": True}},
                 source="api",
                 actor="test",
             ).id

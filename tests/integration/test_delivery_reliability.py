@@ -222,6 +222,7 @@ def make_event(turnout: Turnout, receivers: dict[str, FlakyReceiver]) -> tuple[s
             name="신뢰성 행사",
             starts_at=now - timedelta(hours=1),
             ends_at=now + timedelta(hours=9),
+            min_age=0,  # no age rule
         )
         uow.commit()
     for system, receiver in receivers.items():
@@ -249,7 +250,7 @@ def register_people(turnout: Turnout, event_id: str) -> list[tuple[str, str]]:
     for start in range(0, PEOPLE, 100):
         with turnout.uow() as uow:
             for n in range(start, start + 100):
-                data = {"name": f"참가자{n}", "email": f"p{n}@example.com"}
+                data = {"name": f"참가자{n}", "email": f"p{n}@example.com", "consents": {"required": True}}
                 p = register_participant(
                     uow, tickets=turnout.tickets, event_id=event_id, data=data, source="api", actor="test"
                 )

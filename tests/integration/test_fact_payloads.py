@@ -47,7 +47,13 @@ def _stored_messages(turnout: Turnout) -> list[Any]:
 def _register(client: TestClient, event_id: str, name: str, email: str) -> dict[str, Any]:
     response = client.post(
         f"/api/v1/events/{event_id}/participants",
-        json={"name": name, "email": email, "phone": "010-1234-5678", "birth_date": "1990-03-04"},
+        json={
+            "name": name,
+            "email": email,
+            "phone": "010-1234-5678",
+            "birth_date": "1990-03-04",
+            "consents": {"required": True, "optional": True},
+        },
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
@@ -121,7 +127,7 @@ def _drive_every_path(client: TestClient, turnout: Turnout, clock: FakeClock) ->
         response = client.post(
             f"/api/v1/events/{event_id}/imports",
             files={"file": ("people.csv", content.encode(), "text/csv")},
-            data={"on_duplicate": on_duplicate},
+            data={"on_duplicate": on_duplicate, "consent_basis": "collected_elsewhere"},
         )
         assert response.status_code == 202, response.text
         assert turnout.importer.run_pending() == 1

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_consent import participant_consents
 from turnout.adapters.db.tables_intake import import_errors
 from turnout.adapters.errors_csv import error_report
 from turnout.adapters.import_cleaning import ParallelRowCleaner
@@ -36,7 +37,7 @@ def make_event(turnout: Turnout, **overrides: Any) -> str:
             name="서울 컨퍼런스",
             starts_at=datetime.fromisoformat("2026-06-01T09:00:00+09:00"),
             ends_at=datetime.fromisoformat("2026-06-01T18:00:00+09:00"),
-            **overrides,
+            **{"min_age": 0, **overrides},  # no age rule unless a test sets one
         )
         uow.commit()
     return event.id
@@ -69,6 +70,7 @@ def people(n: int, start: int = 0) -> list[list[Any]]:
 
 
 def run(turnout: Turnout, event_id: str, path: Path, **kwargs: Any) -> ImportJob:
+    kwargs.setdefault("consent_basis", "collected_elsewhere")  # these files have no consent column
     return turnout.importer.import_file(
         event_id=event_id, path=str(path), filename=path.name, actor="test", **kwargs
     )
@@ -120,6 +122,11 @@ def test_import_saves_valid_rows_with_tokens_and_messages_when_file_is_clean(
     assert row.source == "import"
     assert row.import_id == job.id
     assert len(row.token) == 159
+    with turnout.uow(readonly=True) as uow:
+        consents = uow.consent.of_participants([row.id])
+        saved = uow.conn.execute(sa.select(sa.func.count()).select_from(participant_consents)).scalar_one()
+    assert saved == 25  # one consent record per participant, saved with it
+    assert (consents[row.id].channel, consents[row.id].basis) == ("import", "collected_elsewhere")
 
 
 def test_import_queues_one_registered_fact_per_participant_when_rows_saved(

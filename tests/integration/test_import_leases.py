@@ -23,7 +23,7 @@ from turnout.services import events as event_service
 from turnout.services.import_jobs import ImportTakenOver, claim_next, create_import_job, get_import
 from turnout.services.importing import Importer
 
-HEADER = ["이름", "이메일"]
+HEADER = ["이름", "이메일", "개인정보 동의"]
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def event_id(turnout: Turnout) -> str:
             name="서울 컨퍼런스",
             starts_at=datetime.fromisoformat("2026-06-01T09:00:00+09:00"),
             ends_at=datetime.fromisoformat("2026-06-01T18:00:00+09:00"),
+            min_age=0,  # no age rule
         )
         uow.commit()
     return event.id
@@ -43,7 +44,7 @@ def event_id(turnout: Turnout) -> str:
 def write_people(path: Path, n: int) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows([HEADER, *([f"참가자{i}", f"p{i}@example.com"] for i in range(n))])
+    writer.writerows([HEADER, *([f"참가자{i}", f"p{i}@example.com", "Y"] for i in range(n))])
     path.write_bytes(buffer.getvalue().encode())
     return path
 

@@ -214,7 +214,9 @@ def test_birth_date_is_required_when_the_event_has_a_minimum_age() -> None:
     assert cleaned is None
     assert [(e.field, e.code) for e in errors] == [("birth_date", "missing_field")]
     cleaned, errors = clean_participant(person, NO_AGE_RULES)
-    assert cleaned is not None and cleaned.birth_date is None and errors == []
+    assert cleaned is not None
+    assert cleaned.birth_date is None
+    assert errors == []
 
 
 def test_gender_synonyms_are_normalised() -> None:
