@@ -2,7 +2,7 @@
 consent basis
 
 Revision ID: 0016_consent
-Revises: 0015
+Revises: 0015, 0005_intake
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from sqlalchemy.dialects import postgresql
 import turnout.adapters.db.types
 
 revision: str = "0016_consent"
-down_revision: str | Sequence[str] | None = "0015"
+# also after the intake branch: import_jobs gets a column (a merge of the two, as Alembic records it)
+down_revision: str | Sequence[str] | None = ("0015", "0005_intake")
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "0005_intake"  # import_jobs (another branch)
+depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
