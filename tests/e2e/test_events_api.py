@@ -11,12 +11,13 @@ from tests.conftest import EVENT_BODY
 
 
 def test_create_event_returns_it_in_its_timezone(client: TestClient) -> None:
-    response = client.post("/api/v1/events", json={**EVENT_BODY, "starts_at": "2026-06-01T09:00:00"})
+    defaults = {k: v for k, v in EVENT_BODY.items() if k != "min_age"}
+    response = client.post("/api/v1/events", json={**defaults, "starts_at": "2026-06-01T09:00:00"})
     assert response.status_code == 201
     body = response.json()
     assert body["starts_at"] == "2026-06-01T09:00:00+09:00"
     assert body["status"] == "draft"
-    assert body["min_age"] == 13
+    assert body["min_age"] == 14  # under 14 needs a legal guardian's consent
     assert body["locale"] == "ko"
     fetched = client.get(f"/api/v1/events/{body['id']}")
     assert fetched.json() == body

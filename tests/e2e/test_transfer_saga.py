@@ -482,7 +482,7 @@ def test_many_transfers_at_once_against_flaky_receivers_end_completed_or_undone_
     for n, pid in enumerate(people):
         started = client.post(
             f"/api/v1/participants/{pid}/transfer",
-            json={"name": f"양수인{n}", "email": f"new{n}@example.com"},
+            json=consenting({"name": f"양수인{n}", "email": f"new{n}@example.com"}),
         )
         assert started.status_code == 202, started.text
         sagas.append(started.json()["id"])
