@@ -326,3 +326,26 @@ def test_an_import_for_an_event_with_a_minimum_age_needs_a_birth_date_column(
     done = client.get(f"/api/v1/imports/{job['id']}").json()
     assert (done["status"], done["error"]["code"]) == ("failed", "missing_column")
     assert done["error"]["params"]["column"] == "birth_date"
+
+
+def test_a_transfer_needs_the_new_holders_consent_and_records_it_through_the_transfer_channel(
+    client: TestClient,
+) -> None:
+    event_id = open_event(client)
+    url = f"/api/v1/events/{event_id}/participants"
+    old = client.post(url, json={**PERSON, "consents": {"required": True}}).json()
+    new_holder = {"name": "이바다", "email": "sea@example.com", "phone": "010-2222-3333"}
+    refused = client.post(f"/api/v1/participants/{old['id']}/transfer", json=new_holder)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "consent_required"
+    started = client.post(
+        f"/api/v1/participants/{old['id']}/transfer",
+        json={**new_holder, "consents": {"required": True, "optional": False}},
+    )
+    assert started.status_code == 202, started.text
+    saga = started.json()
+    assert saga["state"] == "completed"  # no gate system or attendee app: done in the request
+    new = client.get(f"/api/v1/participants/{saga['data']['new_participant_id']}").json()
+    assert new["consent"]["channel"] == "transfer"
+    assert new["consent"]["notice_version"] == 1
+    assert new["phone"] is None  # no optional consent: not stored
