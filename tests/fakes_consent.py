@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from turnout.domain.consent import ConsentRecord, PrivacyNotice
@@ -48,6 +49,9 @@ class FakeConsentStore:
         if taken:
             raise ValueError(f"consent record taken: {taken[0]}")  # the database's IntegrityError
         self.record_many(records)
+
+    def add_shared(self, groups: Sequence[tuple[ConsentRecord, Sequence[str]]]) -> None:
+        self.add_new([replace(record, participant_id=pid) for record, ids in groups for pid in ids])
 
     def of_participant(self, participant_id: str) -> ConsentRecord | None:
         return self._records.get(participant_id)

@@ -3,6 +3,8 @@ PostgreSQL (``any_uows``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.fakes import FakeClock
@@ -152,3 +154,33 @@ def test_new_records_are_added_in_bulk_and_a_second_record_is_refused(
     assert [found[p.id] for p in people] == records  # the time and the booleans survive the bulk path
     with any_uows() as uow, pytest.raises(Exception):  # noqa: B017 - IntegrityError or the fake's ValueError
         uow.consent.add_new([records[0]])
+
+
+def test_shared_records_are_added_for_each_participant_of_their_group(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    with any_uows() as uow:
+        event_id = add_event(uow).id
+        people = [
+            add_participant(uow, event_id=event_id, name=f"묶음{i}", email=f"g{i}@example.com")
+            for i in range(5)
+        ]
+        template = ConsentRecord(
+            participant_id="",
+            event_id=event_id,
+            notice_version=1,
+            notice_hash="d" * 64,
+            required=True,
+            optional=True,
+            marketing=False,
+            channel=Channel.IMPORT,
+            basis=Basis.COLLECTED_ELSEWHERE,
+            given_at=clock.now(),
+        )
+        strict = replace(template, optional=False, basis=Basis.CONSENT)
+        uow.consent.add_shared([(template, [p.id for p in people[:3]]), (strict, [p.id for p in people[3:]])])
+        uow.commit()
+    with any_uows(readonly=True) as uow:
+        found = uow.consent.of_participants([p.id for p in people])
+    assert [found[p.id] for p in people[:3]] == [replace(template, participant_id=p.id) for p in people[:3]]
+    assert [found[p.id] for p in people[3:]] == [replace(strict, participant_id=p.id) for p in people[3:]]

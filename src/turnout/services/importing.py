@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from turnout.domain.columns import ColumnPlan, ColumnsRefused, plan_columns
-from turnout.domain.consent import AGE_ITEM, Basis, Channel, ConsentGiven, PrivacyNotice, record_of
+from turnout.domain.consent import (
+    AGE_ITEM,
+    Basis,
+    Channel,
+    ConsentGiven,
+    ConsentRecord,
+    PrivacyNotice,
+    record_of,
+)
 from turnout.domain.errors import DomainError, FieldError, NotFound
 from turnout.domain.events import Event
 from turnout.domain.imports import (
@@ -428,22 +436,25 @@ class Importer:
     def _record_consents(
         uow: UnitOfWork, notice: PrivacyNotice, basis: Basis, fresh: list[CleanRow], given_at: datetime
     ) -> None:
-        """The new participants' consent records, in the batch's transaction (one statement)."""
-        event_id = notice.event_id
-        uow.consent.add_new(
-            [
-                record_of(
+        """The new participants' consent records, in the batch's transaction (one statement). Rows
+        share a few consent objects (``RowCleaning``): one record is made per distinct consent."""
+        groups: dict[int, tuple[ConsentRecord, list[str]]] = {}
+        for row in fresh:
+            consent = row.data.consent or _CONFIRMED
+            group = groups.get(id(consent))
+            if group is None:
+                record = record_of(
                     participant_id=row.participant_id,
-                    event_id=event_id,
+                    event_id=notice.event_id,
                     notice=notice,
-                    consent=row.data.consent or _CONFIRMED,
+                    consent=consent,
                     channel=Channel.IMPORT,
                     basis=basis,
                     given_at=given_at,
                 )
-                for row in fresh
-            ]
-        )
+                group = groups[id(consent)] = (record, [])
+            group[1].append(row.participant_id)
+        uow.consent.add_shared(list(groups.values()))
 
     @staticmethod
     def _update(uow: UnitOfWork, job: ImportJob, matches: list[_Match], now: datetime) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,21 +112,14 @@ class SqlConsentStore:
             self.conn.execute(statement, [record_row(r) for r in records[start : start + CHUNK]])
 
     def add_new(self, records: Sequence[ConsentRecord]) -> None:
-        if not records:
-            return
+        self.add_shared([(record, (record.participant_id,)) for record in records])
+
+    def add_shared(self, groups: Sequence[tuple[ConsentRecord, Sequence[str]]]) -> None:
         sqlite_text = self.conn.dialect.name != "postgresql"
-        stamps: dict[datetime, Any] = {}
-
-        def stamp(moment: datetime) -> Any:
-            found = stamps.get(moment)
-            if found is None:
-                utc = moment.astimezone(UTC)
-                found = stamps[moment] = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite_text else utc
-            return found
-
-        rows = [  # (the columns in RECORD_COLUMNS order)
-            (
-                r.participant_id,
+        rows: list[tuple[Any, ...]] = []
+        for r, participant_ids in groups:
+            given_at = r.given_at.astimezone(UTC)
+            rest = (  # the columns after participant_id, in RECORD_COLUMNS order
                 r.event_id,
                 r.notice_version,
                 r.notice_hash,
@@ -135,13 +128,12 @@ class SqlConsentStore:
                 r.marketing,
                 r.channel.value,
                 r.basis.value,
-                stamp(r.given_at),
+                given_at.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite_text else given_at,
                 r.guardian_name,
                 r.guardian_contact,
                 r.guardian_consented,
             )
-            for r in records
-        ]
+            rows.extend((participant_id, *rest) for participant_id in participant_ids)
         insert_tuples(self.conn, consents, RECORD_COLUMNS, rows)
 
     def of_participant(self, participant_id: str) -> ConsentRecord | None:
