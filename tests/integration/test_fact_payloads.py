@@ -67,6 +67,7 @@ def _drive_every_path(client: TestClient, turnout: Turnout, clock: FakeClock) ->
             "name": "사실 검사",
             "starts_at": "2026-05-01T09:00:00+09:00",
             "ends_at": "2026-05-01T18:00:00+09:00",
+            "min_age": 0,  # no age rule: the imported files have no birth dates
         },
     )
     assert response.status_code == 201, response.text
