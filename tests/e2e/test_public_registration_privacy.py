@@ -91,11 +91,22 @@ def test_known_phone_gets_the_same_page_as_a_new_person_when_the_form_is_used(
 ) -> None:
     event_id = open_event(turnout, dedup_by_phone=True)
     url = f"/events/{event_id}/register?lang=en"
-    first = app_client.post(url, data={**PERSON, "submission_id": "s1", "consent_required": "on"})
+    first = app_client.post(
+        url, data={**PERSON, "submission_id": "s1", "consent_required": "on", "consent_optional": "on"}
+    )
     # the same email on another submission, and the same phone with another email
-    known_email = app_client.post(url, data={**PERSON, "submission_id": "s2", "consent_required": "on"})
+    known_email = app_client.post(
+        url, data={**PERSON, "submission_id": "s2", "consent_required": "on", "consent_optional": "on"}
+    )
     known_phone = app_client.post(
-        url, data={**PERSON, "email": "minjun@example.com", "submission_id": "s3", "consent_required": "on"}
+        url,
+        data={
+            **PERSON,
+            "email": "minjun@example.com",
+            "submission_id": "s3",
+            "consent_required": "on",
+            "consent_optional": "on",
+        },
     )
     assert first.status_code == known_email.status_code == known_phone.status_code == 201
     assert known_email.content == first.content

@@ -215,12 +215,12 @@ def register_participant(
     consent = checked_consent(cleaned, rules)
     if not event.accepts_registrations:
         raise RegistrationError("registration_closed", status=event.status.value)
+    notice = notice_for_registration(uow, event)
+    if not consent.optional:  # dropped first: not even the duplicate check uses them
+        cleaned = drop_unconsented(cleaned, optional_items(notice, event))
     refuse_if_registered(uow, event, cleaned)
     if event.capacity is not None and store.count_active(event_id) >= event.capacity:
         raise RegistrationError("event_full", capacity=event.capacity)
-    notice = notice_for_registration(uow, event)
-    if not consent.optional:
-        cleaned = drop_unconsented(cleaned, optional_items(notice, event))
     now = uow.clock.now()
     participant_id = new_id()
     token = tickets.mint(uow, event_id=event_id, participant_id=participant_id, version=1)
@@ -344,6 +344,9 @@ def register_publicly(
             if replayed is not None:
                 return PublicRegistration.of(replayed)
         cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, event_rules(event))
+        if cleaned.consent is not None and not cleaned.consent.optional:  # as register_participant
+            notice = uow.consent.current_notice(event_id)
+            cleaned = drop_unconsented(cleaned, optional_items(notice, event))
         if not event.accepts_registrations:
             raise RegistrationError("registration_closed", status=event.status.value)
         # a full event is full for everyone, known or not (else "full" would tell who is registered)
