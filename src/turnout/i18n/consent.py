@@ -65,7 +65,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "consent.col_given_at": {"ko": "동의 일시", "en": "Consent given at"},
     "consent.col_notice_version": {"ko": "안내 버전", "en": "Notice version"},
     "consent.channel_form": {"ko": "신청 페이지", "en": "Registration page"},
-    "consent.channel_api": {"ko": "신청 API", "en": "Registration API"},
+    "consent.channel_api": {"ko": "외부 프로그램으로 신청", "en": "Registration API"},
     "consent.channel_staff": {"ko": "스태프 등록", "en": "Staff"},
     "consent.channel_import": {"ko": "파일 가져오기", "en": "File import"},
     "consent.channel_transfer": {"ko": "입장권 양도", "en": "Ticket transfer"},
