@@ -8,7 +8,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "web.signin.submit": {"ko": "로그인", "en": "Sign in"},
     "signin_failed": {"ko": "키가 올바르지 않습니다.", "en": "That key is not valid."},
     "web.signout": {"ko": "로그아웃", "en": "Sign out"},
-    "web.signed_in_as": {"ko": "{name} ({role})(으)로 로그인됨", "en": "Signed in as {name} ({role})"},
+    "web.signed_in_as": {
+        "ko": "로그인한 키: {name} · {role} 권한",
+        "en": "Signed in as {name} ({role})",
+    },
     "web.back": {"ko": "돌아가기", "en": "Back"},
     "web.events.title": {"ko": "행사", "en": "Events"},
     "web.events.none": {"ko": "아직 행사가 없습니다.", "en": "No events yet."},
@@ -23,17 +26,25 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "web.alerts.saga": {"ko": "작업(사가)", "en": "Saga"},
     "web.alerts.what_to_do": {
-        "ko": "외부 시스템의 상태를 확인해 바로잡은 뒤 알림을 확인 처리하십시오 "
-        "(POST /api/v1/alerts/<id>/ack). 수신 측을 고쳤다면 turnout sagas retry 로 "
-        "되돌리기를 다시 시도할 수 있습니다.",
-        "en": "Check the external system and put it right, then acknowledge the alert "
-        "(POST /api/v1/alerts/<id>/ack). Once the receiver is fixed, turnout sagas retry "
-        "tries the undo again.",
+        "ko": "외부 시스템의 상태를 확인해 바로잡은 뒤 알림을 확인 처리하십시오. "
+        "수신 측을 고쳤다면 되돌리기를 다시 시도할 수 있습니다.",
+        "en": "Check the external system and put it right, then acknowledge the alert. "
+        "Once the receiver is fixed, the undo can be tried again.",
     },
-    "web.registration_page": {"ko": "등록 페이지", "en": "Registration page"},
+    "web.alerts.ack_with": {"ko": "확인 처리:", "en": "Acknowledge:"},
+    "web.alerts.retry_with": {"ko": "다시 시도:", "en": "Try again:"},
+    "web.alerts.message.compensation_failed": {
+        "ko": "{saga_kind} 작업의 한 단계를 {attempts}번 시도했지만 되돌리지 못했습니다. "
+        "사람이 직접 바로잡아야 합니다.",
+        "en": "A step of a {saga_kind} could not be undone after {attempts} attempts; "
+        "a person needs to put it right.",
+    },
+    "web.alerts.error": {"ko": "마지막 오류", "en": "Last error"},
+    "web.alerts.step": {"ko": "단계", "en": "Step"},
+    "web.registration_page": {"ko": "신청 페이지", "en": "Registration page"},
     "web.sent_mail": {"ko": "발송 메일", "en": "Sent mail"},
     "web.status.draft": {"ko": "준비 중", "en": "Draft"},
-    "web.status.open": {"ko": "등록 중", "en": "Open"},
+    "web.status.open": {"ko": "신청 받는 중", "en": "Open"},
     "web.status.live": {"ko": "진행 중", "en": "Live"},
     "web.status.closed": {"ko": "종료", "en": "Closed"},
     "web.status.archived": {"ko": "보관됨", "en": "Archived"},
@@ -41,15 +52,133 @@ CATALOG: dict[str, dict[str, str]] = {
     "web.live.connecting": {"ko": "연결 중…", "en": "Connecting…"},
     "web.live.on": {"ko": "실시간 · 업데이트", "en": "Live · updated"},
     "web.live.reconnecting": {"ko": "다시 연결 중…", "en": "Reconnecting…"},
-    "web.stat.registered": {"ko": "등록", "en": "Registered"},
+    "web.stat.registered": {"ko": "신청", "en": "Registered"},
     "web.stat.checked_in": {"ko": "입장", "en": "Checked in"},
     "web.stat.inside": {"ko": "현재 입장 중", "en": "Inside now"},
     "web.stat.cancelled": {"ko": "취소", "en": "Cancelled"},
     "web.stat.scans": {"ko": "스캔", "en": "Scans"},
     "web.stat.denied": {"ko": "거부", "en": "Denied"},
     "web.stat.attendance_rate": {"ko": "참석률", "en": "Attendance rate"},
-    "web.stat.emails": {"ko": "티켓 메일", "en": "Ticket emails"},
+    "web.stat.emails": {"ko": "입장권 메일", "en": "Ticket emails"},
     "web.stat.by_gate": {"ko": "게이트별", "en": "By gate"},
     "web.stat.by_method": {"ko": "방식별", "en": "By method"},
     "web.stat.arrivals": {"ko": "5분 단위 도착", "en": "Arrivals per 5 minutes"},
+    # roles, methods, directions and email states, as pages show them
+    "web.role.admin": {"ko": "관리자", "en": "admin"},
+    "web.role.staff": {"ko": "스태프", "en": "staff"},
+    "web.role.gate": {"ko": "게이트", "en": "gate"},
+    "web.method.qr": {"ko": "QR", "en": "QR"},
+    "web.method.ble": {"ko": "BLE 비콘", "en": "BLE beacon"},
+    "web.method.manual": {"ko": "수동", "en": "Manual"},
+    "web.direction.in": {"ko": "입장", "en": "Entry"},
+    "web.direction.out": {"ko": "퇴장", "en": "Exit"},
+    "web.direction.both": {"ko": "입장·퇴장", "en": "Entry and exit"},
+    "web.email_status.none": {"ko": "발송 전", "en": "Not sent yet"},
+    "web.email_status.queued": {"ko": "발송 대기", "en": "Queued"},
+    "web.email_status.sending": {"ko": "발송 중", "en": "Sending"},
+    "web.email_status.sent": {"ko": "발송 완료", "en": "Sent"},
+    "web.email_status.failed": {"ko": "실패(재시도 예정)", "en": "Failed (will retry)"},
+    "web.email_status.dead": {"ko": "발송 불가", "en": "Undeliverable"},
+    "web.saga_kind.transfer": {"ko": "입장권 양도", "en": "ticket transfer"},
+    "web.saga_kind.cancellation": {"ko": "신청 취소", "en": "cancellation"},
+    "web.saga_kind.close_event": {"ko": "행사 마감", "en": "event closing"},
+    "web.zone": {"ko": "시간대: {zone}", "en": "time zone: {zone}"},
+    # what the outbound messages are (the delivery log shows the type's code next to it)
+    "web.delivery_type.participant.changed": {"ko": "참가자 변경", "en": "Participant changed"},
+    "web.delivery_type.participant.status": {"ko": "참가자 상태", "en": "Participant status"},
+    "web.delivery_type.participant.registered": {"ko": "신청 접수", "en": "Registered"},
+    "web.delivery_type.participant.cancelled": {"ko": "신청 취소", "en": "Cancelled"},
+    "web.delivery_type.gates.changed": {"ko": "게이트 변경", "en": "Gates changed"},
+    "web.delivery_type.event.status.changed": {"ko": "행사 상태 변경", "en": "Event status changed"},
+    "web.delivery_type.analytics.snapshot": {"ko": "통계 요약", "en": "Statistics snapshot"},
+    "web.delivery_type.attendance.recorded": {"ko": "입장·퇴장 기록", "en": "Attendance recorded"},
+    "web.delivery_type.gate-management.sync": {"ko": "게이트 전체 동기화", "en": "Full gate sync"},
+    "web.delivery_type.ticket.transferred": {"ko": "입장권 양도", "en": "Ticket transferred"},
+    "web.delivery_type.ticket.transfer.reverted": {"ko": "입장권 양도 되돌림", "en": "Transfer undone"},
+    "web.delivery_type.ticket.reissued": {"ko": "입장권 재발급", "en": "Ticket reissued"},
+    "web.delivery_type.alert.raised": {"ko": "운영 알림", "en": "Operator alert"},
+    # reasons the system itself writes (anything else is shown as the technical text it is)
+    "web.reason.operator_disabled": {"ko": "운영자가 껐습니다.", "en": "Turned off by an operator."},
+    "web.reason.gone": {
+        "ko": "수신 측이 더 이상 받지 않는다고 답했습니다 (410).",
+        "en": "The receiver answered that it no longer accepts deliveries (410).",
+    },
+    "web.reason.participant_cancelled": {
+        "ko": "신청이 취소되어 보내지 않았습니다.",
+        "en": "Not sent: the registration was cancelled.",
+    },
+    "web.reason.ticket_superseded": {
+        "ko": "새 입장권이 발급되어 보내지 않았습니다.",
+        "en": "Not sent: a newer ticket was issued.",
+    },
+    "web.reason.lease_expired": {
+        "ko": "발송 작업이 끝나기 전에 멈췄습니다. 다시 시도합니다.",
+        "en": "The sender stopped before finishing; it will be tried again.",
+    },
+    "web.milliseconds": {"ko": "{value}밀리초", "en": "{value} ms"},
+    "web.technical": {"ko": "기술 정보", "en": "Technical detail"},
+    # the gate scanner's script (every text it shows; passed to the page as JSON)
+    "web.scan.admitted": {"ko": "입장 확인", "en": "Admitted"},
+    "web.scan.exited": {"ko": "퇴장 확인", "en": "Exit recorded"},
+    "web.scan.denied": {"ko": "입장 불가", "en": "Denied"},
+    "web.scan.exit_denied": {"ko": "퇴장 불가", "en": "Exit refused"},
+    "web.scan.ready": {"ko": "스캔 대기 중", "en": "Ready to scan"},
+    "web.scan.working": {"ko": "확인하는 중…", "en": "Checking…"},
+    "web.scan.offline": {"ko": "서버에 연결할 수 없습니다.", "en": "Cannot reach the server."},
+    "web.scan.camera": {"ko": "카메라로 스캔", "en": "Scan with camera"},
+    "web.scan.camera_stop": {"ko": "카메라 끄기", "en": "Stop camera"},
+    "web.scan.check_in": {"ko": "입장 처리", "en": "Check in"},
+    "web.scan.no_matches": {"ko": "찾는 참가자가 없습니다.", "en": "No one matches."},
+    "web.scan.camera.NotAllowedError": {
+        "ko": "카메라 사용이 허용되지 않았습니다. 브라우저의 사이트 설정에서 카메라를 허용해 주십시오.",
+        "en": "The camera was not allowed. Allow it in the browser's site settings.",
+    },
+    "web.scan.camera.NotFoundError": {
+        "ko": "이 기기에서 카메라를 찾을 수 없습니다.",
+        "en": "No camera was found on this device.",
+    },
+    "web.scan.camera.NotReadableError": {
+        "ko": "카메라를 열 수 없습니다. 다른 앱이 카메라를 쓰고 있다면 닫고 다시 시도해 주십시오.",
+        "en": "The camera cannot be opened. Close any other app using it and try again.",
+    },
+    "web.scan.camera.OverconstrainedError": {
+        "ko": "이 기기의 카메라로는 스캔할 수 없습니다. 스캐너나 수동 검색을 이용해 주십시오.",
+        "en": "This device's camera cannot scan. Use a scanner or the manual search.",
+    },
+    "web.scan.camera.SecurityError": {
+        "ko": "보안 설정 때문에 카메라를 쓸 수 없습니다.",
+        "en": "The browser's security settings block the camera.",
+    },
+    "web.scan.camera.insecure": {
+        "ko": "카메라는 보안 연결로 연 페이지에서만 쓸 수 있습니다.",
+        "en": "The camera works only on a page opened over a secure connection (HTTPS).",
+    },
+    "web.scan.camera.other": {
+        "ko": "카메라를 시작할 수 없습니다. 다시 시도해 주십시오.",
+        "en": "The camera could not be started. Try again.",
+    },
+    "web.scan.http.401": {
+        "ko": "로그인이 만료되었습니다. 다시 로그인해 주십시오.",
+        "en": "Your sign-in has expired. Sign in again.",
+    },
+    "web.scan.http.403": {
+        "ko": "이 키로는 할 수 없는 작업입니다.",
+        "en": "This key is not allowed to do that.",
+    },
+    "web.scan.http.404": {
+        "ko": "행사나 게이트를 찾을 수 없습니다. 페이지를 새로 고쳐 주십시오.",
+        "en": "The event or gate was not found. Reload the page.",
+    },
+    "web.scan.http.429": {
+        "ko": "요청이 너무 많습니다. 잠시 후 다시 시도해 주십시오.",
+        "en": "Too many requests. Try again in a moment.",
+    },
+    "web.scan.http.5xx": {
+        "ko": "서버에 문제가 생겼습니다. 잠시 후 다시 시도해 주십시오.",
+        "en": "The server had a problem. Try again in a moment.",
+    },
+    "web.scan.http.other": {
+        "ko": "요청을 처리하지 못했습니다. 다시 시도해 주십시오.",
+        "en": "The request could not be handled. Try again.",
+    },
 }

@@ -5,8 +5,6 @@ The token in the URL is the credential: the page is not indexed, not cached and 
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -15,7 +13,7 @@ from turnout.domain.access import Permission, authorize
 from turnout.domain.errors import DomainError
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.console import current_principal
-from turnout.entrypoints.web.templating import page_locale, render
+from turnout.entrypoints.web.templating import USUAL_ZONE, page_locale, render, zone_name
 from turnout.ports import EmailStatus
 from turnout.services import events as event_service
 from turnout.services import mail_queue
@@ -54,7 +52,7 @@ def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
         participant_name=participant.name,
         starts=format_moment(event.starts_at, event.timezone, locale),
         ends=format_moment(event.ends_at, event.timezone, locale),
-        local_zone=ZoneInfo(event.timezone),
+        zone_note="" if event.timezone == USUAL_ZONE else zone_name(event.starts_at, event.timezone),
         qr_svg=qr_svg,
         token=participant.token,
     )
@@ -98,5 +96,4 @@ def sent_mail(event_id: str, request: Request, turnout: TurnoutDep, status: str 
         counts=counts,
         jobs=jobs,
         status=wanted,
-        local_zone=ZoneInfo(event.timezone),
     )
