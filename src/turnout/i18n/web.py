@@ -115,6 +115,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "발송 작업이 끝나기 전에 멈췄습니다. 다시 시도합니다.",
         "en": "The sender stopped before finishing; it will be tried again.",
     },
+    "web.ticket.qr_title": {"ko": "입장권 QR 코드", "en": "Ticket QR code"},
     "web.milliseconds": {"ko": "{value}밀리초", "en": "{value} ms"},
     "web.technical": {"ko": "기술 정보", "en": "Technical detail"},
     # the gate scanner's script (every text it shows; passed to the page as JSON)

@@ -5,6 +5,8 @@ The token in the URL is the credential: the page is not indexed, not cached and 
 
 from __future__ import annotations
 
+from html import escape
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -14,6 +16,7 @@ from turnout.domain.errors import DomainError
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.console import current_principal
 from turnout.entrypoints.web.templating import USUAL_ZONE, page_locale, render, zone_name
+from turnout.i18n import translate
 from turnout.ports import EmailStatus
 from turnout.services import events as event_service
 from turnout.services import mail_queue
@@ -42,8 +45,10 @@ def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
     event, participant = found.event, found.participant
     show_qr = found.status in ("valid", "checked_in")
     qr_svg = qr.svg(participant.token, scale=6).decode() if show_qr and participant.token else None
+    qr_title = translate("web.ticket.qr_title", locale)
     if qr_svg is not None:
         qr_svg = qr_svg.split("?>", 1)[-1]  # inline: drop the XML declaration
+        qr_svg = qr_svg.replace("<title>ticket</title>", f"<title>{escape(qr_title)}</title>", 1)
     response = render(
         request,
         "ticket.html",
@@ -54,6 +59,7 @@ def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
         ends=format_moment(event.ends_at, event.timezone, locale),
         zone_note="" if event.timezone == USUAL_ZONE else zone_name(event.starts_at, event.timezone),
         qr_svg=qr_svg,
+        qr_title=qr_title,
         token=participant.token,
     )
     response.headers.update(_PRIVATE)
