@@ -286,7 +286,7 @@ def fetch(client: TestClient, world: World, path: str, key: str | None, lang: st
     expected = next(status for p, k, status in PAGES if (p, k) == (path, key))
     assert response.status_code == expected, (path, response.status_code, response.text[:500])
     assert response.headers["content-type"].startswith("text/html")
-    return response.text
+    return str(response.text)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -50,7 +50,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "web.status.archived": {"ko": "보관됨", "en": "Archived"},
     "web.status.cancelled": {"ko": "취소됨", "en": "Cancelled"},
     "web.live.connecting": {"ko": "연결 중…", "en": "Connecting…"},
-    "web.live.on": {"ko": "실시간 · 업데이트", "en": "Live · updated"},
+    "web.live.on": {"ko": "실시간 · {time} 갱신", "en": "Live · updated {time}"},
     "web.live.reconnecting": {"ko": "다시 연결 중…", "en": "Reconnecting…"},
     "web.stat.registered": {"ko": "신청", "en": "Registered"},
     "web.stat.checked_in": {"ko": "입장", "en": "Checked in"},

@@ -43,5 +43,5 @@ function show(snapshot) {
 }
 const status = document.getElementById("status");
 const source = new EventSource(cfg.live_url);
-source.addEventListener("stats", (e) => { show(JSON.parse(e.data)); status.textContent = strings.live_on + " " + clockSeconds.format(new Date()); });
+source.addEventListener("stats", (e) => { show(JSON.parse(e.data)); status.textContent = strings.live_on.replace("{time}", clockSeconds.format(new Date())); });
 source.onerror = () => { status.textContent = strings.reconnecting; };
