@@ -326,3 +326,24 @@ def test_the_scan_finds_english_in_text_attributes_and_script_strings() -> None:
     chunks, script_strings = visible(page)
     found = [w for chunk in chunks + script_strings for w in latin_words(chunk)]
     assert found == ["Signed", "in", "Find", "Denied"]
+
+
+def test_times_are_in_the_events_zone_and_name_it_only_when_it_is_not_seoul(
+    client: TestClient, turnout: Turnout
+) -> None:
+    seoul = client.post("/api/v1/events", json=EVENT_BODY).json()
+    tokyo = client.post(
+        "/api/v1/events", json={**EVENT_BODY, "name": "도쿄 행사", "timezone": "Asia/Tokyo"}
+    ).json()
+    page = client.get("/", params={"lang": "ko"}).text
+    assert "2026-06-01 09:00 JST" in page
+    assert "2026-06-01 09:00<" in page  # Seoul's: no zone after it
+    assert "Asia/Seoul" not in page
+    for event, note in ((seoul, None), (tokyo, "(JST)")):
+        client.post(f"/api/v1/events/{event['id']}/status", json={"status": "open"})
+        (person,) = add_participants(turnout, event["id"], 1)
+        ticket = client.get(f"/t/{person[1]}", params={"lang": "ko"}).text
+        assert "2026년 6월 1일 (월) 09:00 – 2026년 6월 1일 (월) 18:00" in ticket
+        assert "Asia/" not in ticket
+        if note:
+            assert note in ticket
