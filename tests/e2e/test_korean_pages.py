@@ -81,6 +81,7 @@ NOT_WORDS = re.compile(
     r"\S+@\S+"  # email addresses
     r"|(?:https?://|/)\S+"  # URLs and paths
     r"|\S*\d\S*"  # ids, tokens, numbers, times
+    r"|\{\w+\}"  # a placeholder the page's script fills in
 )
 SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 
@@ -321,7 +322,7 @@ def test_the_scan_finds_english_in_text_attributes_and_script_strings() -> None:
     page = (
         '<p>입장 확인 · Signed in</p><input placeholder="Find"><code>turnout sagas retry</code>'
         '<script type="application/json">{"event_id": "abc", "strings": {"x": "Denied"}}</script>'
-        "<p>QR · a@b.kr · https://x.example/a · 01JH2Z3 · 2026-06-01 09:00</p>"
+        "<p>QR · a@b.kr · https://x.example/a · 01JH2Z3 · 2026-06-01 09:00 · {time}</p>"
     )
     chunks, script_strings = visible(page)
     found = [w for chunk in chunks + script_strings for w in latin_words(chunk)]
