@@ -13,7 +13,8 @@ data (the event's Korean names) and the language switch.
 A new page cannot be missed: ``test_every_page_route_is_scanned_or_excluded`` walks the app's
 routes and fails on any GET page route (not under ``/api``, not in the OpenAPI schema) that is in
 neither ``PAGES`` nor ``EXCLUDED``. To add a page: add its path (with ``{event_id}``, ``{token}``,
-``{missing}`` as needed), the key it needs and the status it answers to ``PAGES``.
+``{missing}`` as needed), the key it needs and the status it answers to ``PAGES``. Pages a form
+post answers with (a refused registration, a refused sign-in) are in ``FORM_ANSWERS``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,16 @@ PAGES: list[tuple[str, str | None, int]] = [
     # pages other parts of issue 17 add: scanned as soon as their routes are in the app
     ("/events/{event_id}/privacy", None, 200),
     ("/t/{token}/data", None, 200),
+]
+# Pages a form post answers with (its refusals): (path, form, status)
+FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [
+    (
+        "/events/{event_id}/register",
+        {"name": "", "email": "nope", "phone": "12", "birth_date": "2031-13-01", "submission_id": "s1"},
+        422,
+    ),
+    ("/signin", {"key": "trn_nope_nope"}, 401),
+    ("/scan/signin", {"key": "trn_nope_nope"}, 401),
 ]
 EXCLUDED = {
     "/t/{token}/qr.png": "an image (no text)",
@@ -316,6 +327,24 @@ def test_english_page_has_no_korean_beyond_user_data_when_rendered_with_lang_en(
         if HANGUL.search(text):
             leaks.append(chunk)
     assert not leaks, path
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("path", "form", "status"), FORM_ANSWERS)
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_pages_answering_a_form_speak_the_pages_language(
+    app_client: TestClient, world: World, path: str, form: dict[str, str], status: int, lang: str
+) -> None:
+    response = app_client.post(world.fill(path), params={"lang": lang}, data=form, follow_redirects=False)
+    assert response.status_code == status, response.text[:500]
+    chunks, script_strings = visible(response.text)
+    texts = chunks + script_strings
+    if lang == "ko":
+        assert not {chunk: latin_words(chunk) for chunk in texts if latin_words(chunk)}, path
+    else:
+        for data in sorted([*world.user_data, "한국어"], key=len, reverse=True):
+            texts = [text.replace(data, " ") for text in texts]
+        assert not [text for text in texts if HANGUL.search(text)], path
 
 
 def test_the_scan_finds_english_in_text_attributes_and_script_strings() -> None:
