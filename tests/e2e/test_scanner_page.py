@@ -21,6 +21,16 @@ from turnout.domain.access import Role
 from turnout.entrypoints.api.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
+# screenshots the browser tests keep (CI keeps test-results/): Korean must show as Korean, not boxes
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+def keep_screenshot(page: Any, name: str) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 0
+    return path
 
 
 def test_scan_page_asks_for_a_key_when_not_signed_in(app_client: TestClient) -> None:
@@ -124,4 +134,67 @@ def test_phone_scanner_shows_green_amber_and_red_answers(turnout: Turnout, serve
     page.wait_for_selector("#result.bad", state="visible")
     assert page.text_content("#result-reason") == "취소된 참가 신청입니다."
     assert page.text_content("#result-name") == "홍길동 1"
+    context.close()
+
+
+# getUserMedia refusing as a browser would; BarcodeDetector where headless chromium has none
+CAMERA_REFUSED = """
+window.BarcodeDetector = class { async detect() { return []; } };
+if (navigator.mediaDevices) {
+  navigator.mediaDevices.getUserMedia = async () => {
+    throw new DOMException("Permission denied", "NotAllowedError");
+  };
+}
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_korean_scanner_says_exit_refused_and_explains_failures_in_korean(
+    turnout: Turnout, served: str, browser: Any
+) -> None:
+    event_id = live_event(turnout)
+    add_gate(turnout, event_id, name="정문")
+    people = add_participants(turnout, event_id, 2, prefix="홍길동")
+    key = make_key(turnout, Role.STAFF, event_id)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    context.add_init_script(CAMERA_REFUSED)
+    page = context.new_page()
+    page.goto(f"{served}/scan?lang=ko")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#code")
+
+    # an exit refused says so (not "입장 불가")
+    page.click("#directions button[data-direction=out]")
+    page.fill("#code", people[0][1])
+    page.press("#code", "Enter")
+    page.wait_for_selector("#result.warn", state="visible")
+    assert page.text_content("#result-title") == "퇴장 불가"
+    assert page.text_content("#result-reason") == "입장 기록이 없어 퇴장할 수 없습니다."
+    keep_screenshot(page, "scanner-ko.png")
+    page.click("#result")
+
+    # the manual search shows phones as people write them, and a failure in words, not a status
+    page.fill("#search", "홍길동")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#matches button")
+    found = page.text_content("#matches")
+    assert "010-0000-0001" in found
+    assert "+82" not in found
+    assert "입장 처리" in found
+    page.route("**/participants?*", lambda route: route.fulfill(status=503, body="{}"))
+    page.click("#search-form button[type=submit]")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#matches")).to_have_text("서버에 문제가 생겼습니다. 잠시 후 다시 시도해 주십시오.")
+    page.route("**/participants?*", lambda route: route.fulfill(status=401, body="{}"))
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#matches")).to_have_text("로그인이 만료되었습니다. 다시 로그인해 주십시오.")
+
+    # a camera the browser refuses: the reason in Korean, not "NotAllowedError: …"
+    page.click("#camera")
+    expect(page.locator("#status")).to_have_text(
+        "카메라 사용이 허용되지 않았습니다. 브라우저의 사이트 설정에서 카메라를 허용해 주십시오."
+    )
     context.close()

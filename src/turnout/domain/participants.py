@@ -295,6 +295,22 @@ def _library_phone(text: str) -> str | None:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
+def display_phone(e164: str | None) -> str:
+    """A stored phone as people read it: a Korean number in the national format (``010-1234-5678``),
+    any other in the international one (``+81 90-1234-5678``); what cannot be parsed, unchanged."""
+    if not e164:
+        return ""
+    try:
+        parsed = phonenumbers.parse(e164, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(parsed) == DEFAULT_REGION or parsed.country_code == 82:
+        chosen = phonenumbers.PhoneNumberFormat.NATIONAL
+    else:
+        chosen = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return str(phonenumbers.format_number(parsed, chosen))
+
+
 _DATE_SEPARATED = re.compile(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?(?:[ T]00:00(?::00)?)?")
 _DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _EXCEL_EPOCH = date(1899, 12, 30)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from turnout.domain.access import PERMISSIONS, Permission, Principal, Role, authorize
 from turnout.domain.errors import DomainError
+from turnout.domain.events import ScanMethod
 from turnout.entrypoints.api.deps import TurnoutDep, page_principal
 from turnout.entrypoints.web import session
 from turnout.entrypoints.web.templating import page_locale, render
+from turnout.i18n import translate
+from turnout.ports import EmailStatus
 from turnout.services import alerts as alert_service
 from turnout.services import events as event_service
 from turnout.services.registration import RateLimited
@@ -46,7 +48,7 @@ def console(request: Request, turnout: TurnoutDep) -> Response:
         events = event_service.list_events(uow, after_id=None, limit=1000, only_event_id=only)
     if principal.role is Role.GATE:
         return RedirectResponse("/scan", status_code=303)
-    return render(request, "console_events.html", principal=principal, events=events, zone=ZoneInfo)
+    return render(request, "console_events.html", principal=principal, events=events)
 
 
 @router.post("/signin")
@@ -90,5 +92,23 @@ def dashboard(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
         status = 404 if error.code.endswith("not_found") else 403
         return render(request, "console_error.html", status_code=status, code=error.code)
     return render(
-        request, "dashboard.html", event=event, gate_names={g.id: g.name for g in gates}, alerts=alerts
+        request,
+        "dashboard.html",
+        event=event,
+        gate_names={g.id: g.name for g in gates},
+        alerts=alerts,
+        dashboard_strings=dashboard_strings(page_locale(request)),
     )
+
+
+def dashboard_strings(locale: str) -> dict[str, Any]:
+    """Every text the dashboard's script shows, from the catalogue (the page passes it as JSON)."""
+    return {
+        "denied": translate("web.stat.denied", locale),
+        "live_on": translate("web.live.on", locale),
+        "reconnecting": translate("web.live.reconnecting", locale),
+        "methods": {m.value: translate(f"web.method.{m.value}", locale) for m in ScanMethod},
+        "emails": {
+            status: translate(f"web.email_status.{status}", locale) for status in ("none", *EmailStatus.ALL)
+        },
+    }

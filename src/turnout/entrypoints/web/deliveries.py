@@ -4,7 +4,6 @@ by system and state) with each attempt, paged with ``before``. Never a payload (
 from __future__ import annotations
 
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -92,5 +91,4 @@ def deliveries_page(
         older=older,
         newest=link() if cursor is not None else None,
         link=link,
-        local_zone=ZoneInfo(event.timezone),
     )

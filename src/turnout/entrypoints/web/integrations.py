@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -39,5 +37,4 @@ def integrations_page(event_id: str, request: Request, turnout: TurnoutDep) -> R
         event=event,
         rows=[(system, by_system.get(system)) for system in IntegrationSystem],
         configured=bool(views),
-        local_zone=ZoneInfo(event.timezone),
     )

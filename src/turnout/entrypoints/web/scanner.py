@@ -4,7 +4,7 @@ manual search (staff keys). The page calls the check-in API with the session coo
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -40,19 +40,6 @@ def scan_page(request: Request, turnout: TurnoutDep) -> Response:
     if principal.gate_id is not None:
         gates = [g for g in gates if g.id == principal.gate_id]
     locale = page_locale(request)
-    strings = {
-        name: translate(code, locale)
-        for name, code in (
-            ("admitted", "admitted"),
-            ("exited", "exited"),
-            ("denied", "denied"),
-            ("ready", "scan_ready"),
-            ("offline", "scan_offline"),
-            ("camera", "scan_camera"),
-            ("camera_stop", "scan_camera_stop"),
-            ("check_in", "scan_check_in"),
-        )
-    }
     return render(
         request,
         "scan.html",
@@ -63,10 +50,46 @@ def scan_page(request: Request, turnout: TurnoutDep) -> Response:
         config={
             "event_id": event.id,
             "locale": locale,
-            "strings": strings,
+            "strings": scanner_strings(locale),
             "csrf": csrf_for(request, turnout),
         },
     )
+
+
+#: the scanner script's texts: its name for each -> the catalogue code (``web.scan.<name>``)
+SCANNER_TEXTS = (
+    "admitted",
+    "exited",
+    "denied",
+    "exit_denied",
+    "ready",
+    "working",
+    "offline",
+    "camera",
+    "camera_stop",
+    "check_in",
+    "no_matches",
+)
+#: what ``getUserMedia`` may refuse with (``DOMException.name``), plus a page not served securely
+CAMERA_ERRORS = (
+    "NotAllowedError",
+    "NotFoundError",
+    "NotReadableError",
+    "OverconstrainedError",
+    "SecurityError",
+    "insecure",
+    "other",
+)
+#: HTTP answers the scanner explains (by status; any 5xx as ``5xx``)
+HTTP_ERRORS = ("401", "403", "404", "429", "5xx", "other")
+
+
+def scanner_strings(locale: str) -> dict[str, Any]:
+    """Every text the scanner's script may show, from the catalogue (the page passes it as JSON)."""
+    strings: dict[str, Any] = {name: translate(f"web.scan.{name}", locale) for name in SCANNER_TEXTS}
+    strings["camera_errors"] = {name: translate(f"web.scan.camera.{name}", locale) for name in CAMERA_ERRORS}
+    strings["http_errors"] = {name: translate(f"web.scan.http.{name}", locale) for name in HTTP_ERRORS}
+    return strings
 
 
 @router.post("/scan/signin")

@@ -5,7 +5,7 @@ The token in the URL is the credential: the page is not indexed, not cached and 
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from html import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,7 +15,8 @@ from turnout.domain.access import Permission, authorize
 from turnout.domain.errors import DomainError
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.console import current_principal
-from turnout.entrypoints.web.templating import page_locale, render
+from turnout.entrypoints.web.templating import USUAL_ZONE, page_locale, render, zone_name
+from turnout.i18n import translate
 from turnout.ports import EmailStatus
 from turnout.services import events as event_service
 from turnout.services import mail_queue
@@ -44,8 +45,10 @@ def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
     event, participant = found.event, found.participant
     show_qr = found.status in ("valid", "checked_in")
     qr_svg = qr.svg(participant.token, scale=6).decode() if show_qr and participant.token else None
+    qr_title = translate("web.ticket.qr_title", locale)
     if qr_svg is not None:
         qr_svg = qr_svg.split("?>", 1)[-1]  # inline: drop the XML declaration
+        qr_svg = qr_svg.replace("<title>ticket</title>", f"<title>{escape(qr_title)}</title>", 1)
     response = render(
         request,
         "ticket.html",
@@ -54,8 +57,9 @@ def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
         participant_name=participant.name,
         starts=format_moment(event.starts_at, event.timezone, locale),
         ends=format_moment(event.ends_at, event.timezone, locale),
-        local_zone=ZoneInfo(event.timezone),
+        zone_note="" if event.timezone == USUAL_ZONE else zone_name(event.starts_at, event.timezone),
         qr_svg=qr_svg,
+        qr_title=qr_title,
         token=participant.token,
     )
     response.headers.update(_PRIVATE)
@@ -98,5 +102,4 @@ def sent_mail(event_id: str, request: Request, turnout: TurnoutDep, status: str 
         counts=counts,
         jobs=jobs,
         status=wanted,
-        local_zone=ZoneInfo(event.timezone),
     )
