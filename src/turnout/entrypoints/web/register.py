@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from turnout.domain.errors import DomainError, NotFound, ValidationFailed
 from turnout.entrypoints.api.deps import TurnoutDep
+from turnout.entrypoints.web.privacy_page import consent_context
 from turnout.entrypoints.web.templating import page_locale, render
 from turnout.i18n import translate
 from turnout.services import events as event_service
@@ -39,6 +40,7 @@ def registration_form(event_id: str, request: Request, turnout: TurnoutDep) -> R
     if event is None:
         return render(request, "register.html", status_code=404, event=None, state="missing", values={})
     state = "form" if event.accepts_registrations else "closed"  # type: ignore[attr-defined]
+    consent = consent_context(turnout, event, page_locale(request)) if state == "form" else {}  # type: ignore[arg-type]
     return render(
         request,
         "register.html",
@@ -47,6 +49,7 @@ def registration_form(event_id: str, request: Request, turnout: TurnoutDep) -> R
         values={},
         errors={},
         submission_id=secrets.token_urlsafe(16),
+        **consent,
     )
 
 
