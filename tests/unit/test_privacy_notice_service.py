@@ -52,7 +52,9 @@ def event(uows: FakeUnitOfWorkFactory) -> Event:
     return new_event(uows)
 
 
-def enable(uows: FakeUnitOfWorkFactory, event_id: str, system: IntegrationSystem, *, enabled: bool = True) -> None:
+def enable(
+    uows: FakeUnitOfWorkFactory, event_id: str, system: IntegrationSystem, *, enabled: bool = True
+) -> None:
     with uows() as uow:
         now = uow.clock.now()
         uow.integrations.put(
@@ -142,9 +144,10 @@ def test_a_changed_minimum_age_stores_a_new_default_with_the_birth_date_required
 
 
 def test_default_names_the_events_privacy_contact_when_it_has_one(uows: FakeUnitOfWorkFactory) -> None:
-    event = new_event(uows, settings={"privacy_contact": {"ko": "담당 이수진 02-123-4567", "en": "Sujin Lee"}})
+    contact = {"ko": "담당 이수진 02-123-4567", "en": "Sujin Lee"}
+    event = new_event(uows, settings={"privacy_contact": contact})
     _, content, _ = in_force(uows, event)
-    assert content.contact == {"ko": "담당 이수진 02-123-4567", "en": "Sujin Lee"}
+    assert content.contact == contact
 
 
 def test_organisers_text_is_kept_and_the_enabled_systems_are_completed(
@@ -216,7 +219,9 @@ def test_set_notice_refuses_every_missing_or_unknown_part_at_once(
         optional_items=("name", "phone", "phone"),
         contact={},
         marketing=True,
-        recipients=(Recipient(name={}, role=RecipientRole.PROCESSOR, purpose={"ko": "x"}, items=("password",)),),
+        recipients=(
+            Recipient(name={}, role=RecipientRole.PROCESSOR, purpose={"ko": "x"}, items=("password",)),
+        ),
     )
     with uows() as uow, pytest.raises(ValidationFailed) as refused:
         set_notice(uow, event_id=event.id, content=bad, actor=ORGANISER)

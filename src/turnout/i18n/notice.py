@@ -94,7 +94,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "notice.history": {"ko": "변경 이력", "en": "Versions"},
     "notice.history_version": {"ko": "버전", "en": "Version"},
     "notice.history_date": {"ko": "적용일", "en": "In force from"},
-    "notice.history_hash": {"ko": "해시 (SHA-256)", "en": "Hash (SHA-256)"},
+    "notice.history_hash": {"ko": "해시값", "en": "Hash (SHA-256)"},
     "notice.history_current": {"ko": "현재", "en": "in force"},
     "notice.version_missing": {"ko": "해당 버전이 없습니다.", "en": "There is no such version."},
     # the consent block of the registration form
