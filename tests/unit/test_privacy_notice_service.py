@@ -267,3 +267,22 @@ def test_completing_keeps_the_automatic_recipients_in_system_order_and_drops_dis
     content = organisers_notice(recipients=(app,))
     completed = complete_notice(content, enabled_systems=["gate-management"], min_age=0)
     assert completed.recipients == (gate,)
+
+
+def test_a_notice_past_its_bounds_is_refused_with_the_limit() -> None:
+    from turnout.domain.consent import NOTICE_TEXT_MAX, RECIPIENTS_MAX, validate_notice
+
+    one = organisers_notice().recipients[0]
+    long_notice = organisers_notice(
+        purpose={"ko": "가" * (NOTICE_TEXT_MAX + 1)},
+        recipients=(one,) * (RECIPIENTS_MAX + 1),
+        retention_days=100_000,
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        validate_notice(long_notice, min_age=0, locale="ko")
+    found = {(e.field, e.code, tuple(e.params.values())) for e in refused.value.errors}
+    assert found == {
+        ("purpose.ko", "too_long", (NOTICE_TEXT_MAX,)),
+        ("recipients", "too_long", (RECIPIENTS_MAX,)),
+        ("retention_days", "too_large", (3650,)),
+    }
