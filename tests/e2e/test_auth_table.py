@@ -81,6 +81,9 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/alerts/{alert_id}/ack"): frozenset({A, S}),
     # personal data
     ("POST", "/api/v1/events/{event_id}/privacy/erase"): frozenset({A}),
+    ("GET", "/api/v1/events/{event_id}/privacy-notice"): PUBLIC,
+    ("GET", "/api/v1/events/{event_id}/privacy-notice/versions"): PUBLIC,
+    ("PUT", "/api/v1/events/{event_id}/privacy-notice"): frozenset({A, S}),
 }
 
 # What a caller allowed to call a route gets, with the world's resources and no request body: the
@@ -138,6 +141,9 @@ EXPECTED: dict[tuple[str, str], int | tuple[int, str]] = {
     ("POST", "/api/v1/sagas/{saga_id}/retry"): (409, "saga_finished"),
     ("GET", "/api/v1/alerts"): OK,
     ("POST", "/api/v1/events/{event_id}/privacy/erase"): (409, "event_not_closed"),
+    ("GET", "/api/v1/events/{event_id}/privacy-notice"): OK,
+    ("GET", "/api/v1/events/{event_id}/privacy-notice/versions"): OK,
+    ("PUT", "/api/v1/events/{event_id}/privacy-notice"): INVALID,
 }
 # per role where the answer depends on who called first
 EXPECTED_BY_ROLE: dict[tuple[str, str], dict[str, int | tuple[int, str]]] = {

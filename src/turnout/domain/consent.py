@@ -24,7 +24,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -223,6 +223,129 @@ def default_notice(
         recipients=tuple(SYSTEM_RECIPIENTS[s] for s in SYSTEM_RECIPIENTS if s in systems),
         contact=dict(contact or {"ko": "행사 주최자", "en": "The event's organiser"}),
     )
+
+
+# --- what an organiser's notice must say, and the systems named automatically ------------------------
+
+#: the participant fields a notice may list as collected (required or optional)
+COLLECTED_ITEMS: tuple[str, ...] = REQUIRED_ITEMS + OPTIONAL_ITEMS
+#: what a recipient may receive: the collected fields, the ticket and whether the person came in
+RECIPIENT_ITEMS: tuple[str, ...] = (*COLLECTED_ITEMS, "ticket", "check_in_status")
+NOTICE_LOCALES: tuple[str, ...] = ("ko", "en")
+#: bounds of a notice (the API schema holds the same)
+NOTICE_TEXT_MAX = 2000
+RECIPIENT_NAME_MAX = 200
+RECIPIENTS_MAX = 20
+RETENTION_DAYS_MAX = 3650
+
+
+def required_items_for(min_age: int) -> tuple[str, ...]:
+    """The items every notice must list as required: name and email, and the birth date when the
+    event has a minimum age (it is checked, so it cannot be refused)."""
+    return REQUIRED_ITEMS + ((AGE_ITEM,) if min_age > 0 else ())
+
+
+def text_in(texts: Mapping[str, str], locale: str) -> str:
+    """The text in ``locale``, else in the other language (a notice needs only the event's language)."""
+    if texts.get(locale):
+        return texts[locale]
+    return next((texts[other] for other in NOTICE_LOCALES if texts.get(other)), "")
+
+
+def _texts(
+    field_name: str, texts: Mapping[str, str], *, locale: str, needed: bool, limit: int
+) -> list[FieldError]:
+    errors = []
+    for key, value in texts.items():
+        if key not in NOTICE_LOCALES:
+            errors.append(FieldError(f"{field_name}.{key}", "invalid_locale", value=key))
+        elif len(value) > limit:
+            errors.append(FieldError(f"{field_name}.{key}", "too_long", {"max_length": limit}))
+    if needed and not texts.get(locale, "").strip():
+        errors.append(FieldError(f"{field_name}.{locale}", "notice_text_required", {"locale": locale}))
+    return errors
+
+
+def _items(field_name: str, items: tuple[str, ...], known: tuple[str, ...]) -> list[FieldError]:
+    errors = []
+    seen: set[str] = set()
+    for item in items:
+        if item not in known:
+            errors.append(FieldError(field_name, "unknown_item", {"item": item, "known": ", ".join(known)}))
+        elif item in seen:
+            errors.append(FieldError(field_name, "duplicate_item", {"item": item}))
+        seen.add(item)
+    return errors
+
+
+def validate_notice(content: NoticeContent, *, min_age: int, locale: str) -> None:
+    """Refuse (``ValidationFailed``, every problem at once) a notice that does not say what PIPA asks:
+    purpose, retention and contact in the event's language ``locale`` (the other language may be left
+    out: the text in the event's language is shown instead); known items only, none both required and
+    optional; name, email (and the birth date when ``min_age`` > 0) required; each recipient named,
+    with its purpose, in the event's language; marketing's purpose when marketing is asked; bounded."""
+    errors: list[FieldError] = []
+    for name in ("purpose", "retention", "contact"):
+        errors += _texts(name, getattr(content, name), locale=locale, needed=True, limit=NOTICE_TEXT_MAX)
+    errors += _texts(
+        "marketing_purpose",
+        content.marketing_purpose,
+        locale=locale,
+        needed=content.marketing,
+        limit=NOTICE_TEXT_MAX,
+    )
+    errors += _items("required_items", content.required_items, COLLECTED_ITEMS)
+    errors += _items("optional_items", content.optional_items, COLLECTED_ITEMS)
+    for item in required_items_for(min_age):
+        if item not in content.required_items:
+            errors.append(FieldError("required_items", "item_must_be_required", {"item": item}))
+    for item in content.optional_items:
+        if item in content.required_items:
+            errors.append(FieldError("optional_items", "item_required_and_optional", {"item": item}))
+    if content.retention_days is not None and not 0 <= content.retention_days <= RETENTION_DAYS_MAX:
+        errors.append(FieldError("retention_days", "too_large", {"max": RETENTION_DAYS_MAX}))
+    if len(content.recipients) > RECIPIENTS_MAX:
+        errors.append(FieldError("recipients", "too_long", {"max_length": RECIPIENTS_MAX}))
+    for index, recipient in enumerate(content.recipients[:RECIPIENTS_MAX]):
+        where = f"recipients.{index}"
+        errors += _texts(
+            f"{where}.name", recipient.name, locale=locale, needed=True, limit=RECIPIENT_NAME_MAX
+        )
+        errors += _texts(
+            f"{where}.purpose", recipient.purpose, locale=locale, needed=True, limit=NOTICE_TEXT_MAX
+        )
+        errors += _items(f"{where}.items", recipient.items, RECIPIENT_ITEMS)
+        if recipient.system is not None and recipient.system not in SYSTEM_RECIPIENTS:
+            errors.append(FieldError(f"{where}.system", "invalid_value", value=recipient.system))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _names_system(recipient: Recipient, system: str) -> bool:
+    """Whether the organiser's ``recipient`` is the system's (marked so, or under the same name)."""
+    automatic = SYSTEM_RECIPIENTS[system]
+    return recipient.system == system or any(
+        recipient.name.get(locale) == automatic.name.get(locale) for locale in NOTICE_LOCALES
+    )
+
+
+def complete_notice(content: NoticeContent, *, enabled_systems: Iterable[str], min_age: int) -> NoticeContent:
+    """The organiser's notice as it is shown: the recipients Turnout added (exactly
+    :data:`SYSTEM_RECIPIENTS` entries) are those of the systems enabled now, in system order, after
+    the organiser's own; a system the organiser named themselves is not added again; and the items
+    the event requires (:func:`required_items_for`) are listed as required."""
+    enabled = set(enabled_systems)
+    automatic = list(SYSTEM_RECIPIENTS.values())  # compared by value (dataclasses of dicts: not hashable)
+    own = tuple(r for r in content.recipients if r not in automatic)
+    added = tuple(
+        SYSTEM_RECIPIENTS[s]
+        for s in SYSTEM_RECIPIENTS
+        if s in enabled and not any(_names_system(r, s) for r in own)
+    )
+    needed = required_items_for(min_age)
+    required = content.required_items + tuple(i for i in needed if i not in content.required_items)
+    optional = tuple(i for i in content.optional_items if i not in required)
+    return replace(content, recipients=own + added, required_items=required, optional_items=optional)
 
 
 # --- consent given, and its record ------------------------------------------------------------------

@@ -23,6 +23,7 @@ _AREAS = (
     "deliveries",
     "sagas",
     "consent",
+    "notice",
 )
 
 

@@ -1,7 +1,7 @@
 """Consent at registration: the notice a registration is made under, and each participant's record.
 
-``notice_for_registration`` gives the event's notice in force (storing the default as version 1
-when the event has none yet); ``consent_records`` turns what each new participant agreed to into
+``notice_for_registration`` gives the event's notice in force (storing a new version first when
+one is due); ``consent_records`` turns what each new participant agreed to into
 the records saved with them, in the same transaction; ``consent_of`` reads one participant's record
 (the participant's own data page shows it).
 """
@@ -14,37 +14,20 @@ from turnout.domain.consent import (
     ConsentGiven,
     ConsentRecord,
     PrivacyNotice,
-    default_notice,
     effective_consent,
-    notice_hash,
     optional_items_of,
     record_of,
 )
 from turnout.domain.events import Event
 from turnout.ports import UnitOfWork
-
-#: who stored a notice Turnout wrote itself (the default)
-NOTICE_AUTHOR = "turnout"
+from turnout.services.privacy_notice import notice_in_force
 
 
 def notice_for_registration(uow: UnitOfWork, event: Event) -> PrivacyNotice:
-    """The event's notice in force: the newest stored version or, when none is stored, the default
-    (naming the event's enabled systems) stored now as version 1. Call it in a write unit of work."""
-    current = uow.consent.current_notice(event.id)
-    if current is not None:
-        return current
-    systems = [i.system.value for i in uow.integrations.list_for_event(event.id) if i.enabled]
-    content = default_notice(event_name=event.name, min_age=event.min_age, enabled_systems=systems)
-    notice = PrivacyNotice(
-        event_id=event.id,
-        version=1,
-        content=content,
-        hash=notice_hash(content),
-        created_at=uow.clock.now(),
-        created_by=NOTICE_AUTHOR,
-    )
-    uow.consent.add_notice(notice)
-    return notice
+    """The event's notice in force (``services.privacy_notice.notice_in_force``: a new version is
+    stored first when one is due, so the record names the text shown). Call it in a write unit of
+    work."""
+    return notice_in_force(uow, event)
 
 
 def optional_items(notice: PrivacyNotice | None, event: Event) -> tuple[str, ...]:

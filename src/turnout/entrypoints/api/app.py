@@ -33,9 +33,10 @@ from turnout.entrypoints.api.routes import (
 )
 from turnout.entrypoints.api.routes import integrations as integration_routes
 from turnout.entrypoints.api.routes import privacy as privacy_routes
+from turnout.entrypoints.api.routes import privacy_notice as privacy_notice_routes
 from turnout.entrypoints.api.routes import sagas as saga_routes
 from turnout.entrypoints.api.routes import sync as sync_routes
-from turnout.entrypoints.web import console, scanner
+from turnout.entrypoints.web import console, privacy_page, scanner
 from turnout.entrypoints.web import deliveries as delivery_pages
 from turnout.entrypoints.web import integrations as integration_pages
 from turnout.entrypoints.web import register as register_page
@@ -136,6 +137,8 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.include_router(sync_routes.router)
     app.include_router(saga_routes.router)
     app.include_router(privacy_routes.router)
+    app.include_router(privacy_notice_routes.router)
+    app.include_router(privacy_page.router)
     for page_module in (console, ticket_pages, register_page, scanner):
         app.include_router(page_module.router)
     return app

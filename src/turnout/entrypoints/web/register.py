@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from turnout.domain.consent import GUARDIAN_CONTACT_MAX, GUARDIAN_NAME_MAX, Channel
 from turnout.domain.errors import DomainError, NotFound, ValidationFailed
 from turnout.entrypoints.api.deps import TurnoutDep
+from turnout.entrypoints.web.privacy_page import consent_context
 from turnout.entrypoints.web.templating import page_locale, render
 from turnout.i18n import translate
 from turnout.services import events as event_service
@@ -37,11 +38,8 @@ def _event_or_404(request: Request, turnout: TurnoutDep, event_id: str) -> objec
             return None
 
 
-def _asks_marketing(turnout: TurnoutDep, event_id: str) -> bool:
-    """Whether the event's notice in force asks for marketing consent (the form shows its box)."""
-    with turnout.uow(readonly=True) as uow:
-        notice = uow.consent.current_notice(event_id)
-    return notice is not None and notice.content.marketing
+#: the form's consent inputs that show an error of the registration's ``consents`` field
+FORM_FIELD_OF = {"consents": "consent_required", "consents.guardian": "guardian_consent"}
 
 
 def checked(value: str) -> bool:
@@ -79,6 +77,7 @@ def registration_form(event_id: str, request: Request, turnout: TurnoutDep) -> R
     if event is None:
         return render(request, "register.html", status_code=404, event=None, state="missing", values={})
     state = "form" if event.accepts_registrations else "closed"  # type: ignore[attr-defined]
+    consent = consent_context(turnout, event, page_locale(request)) if state == "form" else {}  # type: ignore[arg-type]
     return render(
         request,
         "register.html",
@@ -87,7 +86,7 @@ def registration_form(event_id: str, request: Request, turnout: TurnoutDep) -> R
         values={},
         errors={},
         submission_id=secrets.token_urlsafe(16),
-        asks_marketing=_asks_marketing(turnout, event_id),
+        **consent,
     )
 
 
@@ -104,6 +103,7 @@ def submit_registration(
     organization: Annotated[str, Form(max_length=1000)] = "",
     gender: Annotated[str, Form(max_length=100)] = "",
     submission_id: Annotated[str, Form(max_length=100)] = "",
+    notice_version: Annotated[str, Form(max_length=12)] = "",
     consent_required: Annotated[str, Form(max_length=10)] = "",
     consent_optional: Annotated[str, Form(max_length=10)] = "",
     consent_marketing: Annotated[str, Form(max_length=10)] = "",
@@ -144,7 +144,20 @@ def submit_registration(
         guardian_contact=guardian_contact,
         guardian_consent=guardian_consent,
     )
-    asks_marketing = _asks_marketing(turnout, event_id)
+    consent = consent_context(turnout, event, locale)  # type: ignore[arg-type]
+    if notice_version.strip() and notice_version.strip() != str(consent["notice_version"]):
+        # the notice changed while the form was open: what was agreed to is not what is in force
+        return render(
+            request,
+            "register.html",
+            status_code=409,
+            event=event,
+            state="form",
+            values=values,
+            errors={"_form": translate("notice_changed", locale)},
+            submission_id=submission_id or secrets.token_urlsafe(16),
+            **consent,
+        )
     try:
         answer = register_publicly(
             turnout.uow,
@@ -159,7 +172,9 @@ def submit_registration(
             channel=Channel.FORM,
         )
     except ValidationFailed as failed:
-        errors = {e.field: translate(e.code, locale, e.params) for e in failed.errors}
+        errors = {
+            FORM_FIELD_OF.get(e.field, e.field): translate(e.code, locale, e.params) for e in failed.errors
+        }
         return render(
             request,
             "register.html",
@@ -169,7 +184,7 @@ def submit_registration(
             values=values,
             errors=errors,
             submission_id=submission_id or secrets.token_urlsafe(16),
-            asks_marketing=asks_marketing,
+            **consent,
         )
     except DomainError as refusal:
         state = "closed" if refusal.code == "registration_closed" else "form"
@@ -183,6 +198,6 @@ def submit_registration(
             values=values,
             errors={"_form": translate(refusal.code, locale, refusal.params)},
             submission_id=secrets.token_urlsafe(16),
-            asks_marketing=asks_marketing,
+            **consent,
         )
     return render(request, "register.html", status_code=201, event=event, state="done", email=answer.email)
