@@ -30,6 +30,7 @@ _AREAS = (
     "integrations",
     "deliveries",
     "sagas",
+    "cli",
 )
 
 

@@ -188,6 +188,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "다른 실행자가 이 가져오기를 이어받아 계속합니다 (이 실행의 임대가 만료됨).",
         "en": "Another runner took this import over (this run's lease had ended) and carries it on.",
     },
+    # the four columns errors.csv adds to a refused row's cells
+    "errors_csv.row": {"ko": "행", "en": "row"},
+    "errors_csv.column": {"ko": "열", "en": "column"},
+    "errors_csv.code": {"ko": "오류 코드", "en": "code"},
+    "errors_csv.message": {"ko": "오류 내용", "en": "message"},
     # registration page
     "intake.register_title": {"ko": "참가 신청", "en": "Registration"},
     "intake.register_intro": {
