@@ -67,10 +67,12 @@ ALLOWED = frozenset(
     )
 )
 
-#: things that are not words to check: placeholders, email addresses, URLs, command-line options,
+#: things that are not words to check: placeholders, literals in backquotes, email addresses, URLs,
+#: command-line options,
 #: commands (``turnout …``), identifiers (``participant_id``, ``gate-management``), HTTP paths
 _NOT_WORDS = re.compile(
     r"\{[^{}]*\}"
+    r"|`[^`]*`"  # a literal to type, in backquotes: `turnout keys create --role admin`
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|https?://\S+"
     r"|--[a-z][a-z-]*"
@@ -108,6 +110,9 @@ SAMPLES: dict[str, Any] = {
     "cursor": "0190000005",
     "what": "행 수",
     "detail": "세부 내용",
+    "base": "http://127.0.0.1:8000",
+    "path": "오류목록.csv",
+    "key": "0123456789",
 }
 
 #: raw English codes for the params that name one (they must come out translated)

@@ -1,6 +1,6 @@
 """errors.csv of an import: the original cells of each refused row plus ``row, column, code, message``
-(one line per error; those four headers and the message in the reader's language). A cell a spreadsheet would run as a
-formula gets a leading apostrophe."""
+(one line per error; those four headers and the message in the reader's language). A cell a
+spreadsheet would run as a formula gets a leading apostrophe."""
 
 from __future__ import annotations
 

@@ -14,14 +14,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "not an ISO 8601 date-time: {value}",
     },
     "cli.bad_age": {
-        "ko": "ISO 8601 시각이나 24h 같은 기간이 아닙니다: {value}",
+        "ko": "ISO 8601 시각이나 `24h` 같은 기간이 아닙니다: {value}",
         "en": "not an ISO 8601 time or an age like 24h: {value}",
     },
     "cli.bad_methods": {
-        "ko": "방식은 qr, ble, manual 중에서 고릅니다: {value}",
+        "ko": "방식은 `qr`, `ble`, `manual` 중에서 고릅니다: {value}",
         "en": "methods are qr, ble, manual: {value}",
     },
-    "cli.bad_on_duplicate": {"ko": "skip, update, fail 중 하나입니다", "en": "skip, update or fail"},
+    "cli.bad_on_duplicate": {
+        "ko": "`skip`(건너뛰기), `update`(갱신), `fail`(중단) 중 하나입니다",
+        "en": "skip, update or fail",
+    },
     "cli.yes": {"ko": "예", "en": "yes"},
     "cli.no": {"ko": "아니요", "en": "no"},
     # ``turnout db upgrade`` / ``serve``
@@ -35,17 +38,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "First admin key — shown once, store it now",
     },
     "cli.first_admin_help": {
-        "ko": "API:      curl -H 'Authorization: Bearer {key}' {base}/api/v1/events\n"
+        "ko": "API:      `curl -H 'Authorization: Bearer {key}' {base}/api/v1/events`\n"
         "콘솔:     {base}/  (이 키로 로그인)\n"
         "API 문서: {base}/docs\n"
-        "키 추가:  turnout keys create --role admin|staff|gate --name 이름",
+        "키 추가:  `turnout keys create --role admin|staff|gate --name 이름`",
         "en": "API:      curl -H 'Authorization: Bearer {key}' {base}/api/v1/events\n"
         "Console:  {base}/  (sign in with this key)\n"
         "API docs: {base}/docs\n"
         "More keys: turnout keys create --role admin|staff|gate --name NAME",
     },
     "cli.from_kafka_needs_broker": {
-        "ko": "--from-kafka에는 TURNOUT_BROKER_URL 설정이 필요합니다",
+        "ko": "--from-kafka에는 `TURNOUT_BROKER_URL` 설정이 필요합니다",
         "en": "--from-kafka needs TURNOUT_BROKER_URL",
     },
     # keys
@@ -168,7 +171,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{path} holds the new key: restart Turnout (every process).",
     },
     "cli.secrets.step_env": {
-        "ko": "모든 서버에서 TURNOUT_SECRET_KEY를 새 키로 바꾼 뒤 모든 프로세스를 다시 시작하세요.",
+        "ko": "모든 서버에서 `TURNOUT_SECRET_KEY`를 새 키로 바꾼 뒤 모든 프로세스를 다시 시작하세요.",
         "en": "Set TURNOUT_SECRET_KEY to the new key on every machine, then restart every process.",
     },
     # ``turnout demo``
