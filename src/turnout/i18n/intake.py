@@ -196,7 +196,7 @@ CATALOG: dict[str, dict[str, str]] = {
     # registration page
     "intake.register_title": {"ko": "참가 신청", "en": "Registration"},
     "intake.register_intro": {
-        "ko": "아래 정보를 입력하면 입장권(QR 코드)을 이메일로 보내 드립니다.",
+        "ko": "아래 정보를 입력해 신청하면 입장권(QR 코드)을 이메일로 발송합니다.",
         "en": "Fill in the form and we will email you your ticket (a QR code).",
     },
     "intake.register_submit": {"ko": "신청하기", "en": "Register"},
