@@ -12,6 +12,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "템플릿을 렌더링할 수 없습니다: {error}",
         "en": "The template does not render: {error}",
     },
+    # our own reasons (the template engine's own explanations are shown as it gives them)
+    "template_error.error.subject_empty": {"ko": "제목이 비어 있습니다", "en": "the subject is empty"},
+    "template_error.error.subject_too_long": {
+        "ko": "제목이 너무 깁니다 (최대 {max}자)",
+        "en": "the subject is too long (at most {max} characters)",
+    },
     # ticket page
     "ticket_title": {"ko": "입장권", "en": "Ticket"},
     "ticket_status_valid": {"ko": "유효한 입장권", "en": "Valid ticket"},
