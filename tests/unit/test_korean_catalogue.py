@@ -49,6 +49,8 @@ ALLOWED = frozenset(
         "CP949",
         "MB",
         "DNS",
+        "PostgreSQL",
+        "SQLite",
         "ISO",
         # literal things a person types or sees in a file, named in parentheses
         "ko",
@@ -77,7 +79,7 @@ _NOT_WORDS = re.compile(
     r"|https?://\S+"
     r"|--[a-z][a-z-]*"
     r"|'turnout [^']*'|turnout(?: [a-z][a-z-]*)+"
-    r"|\b[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+_?\b|\b[a-z]+_\B"
+    r"|(?<![A-Za-z0-9])[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+_?(?![A-Za-z0-9])|\b[a-z]+_\B"
     r"|(?:GET|POST|PUT|DELETE) \S+|/api/\S+"
     r"|(?<![\w.])\.[A-Za-z][A-Za-z0-9]{0,5}\b"  # a file's extension: .xls, .hwp
 )
@@ -214,6 +216,7 @@ def test_the_leak_check_finds_what_it_should() -> None:
     assert leaks("line 3: unbalanced_quote") == ["line"]
     assert leaks("QR 코드를 CSV, Excel로 minjun@example.com 또는 https://example.com/a 에") == []
     assert leaks("'turnout db upgrade'를 실행하세요 (--old-key)") == []
+    assert leaks("TURNOUT_SECRET_KEY를 설정하세요") == []
 
 
 # --- every code the source raises has a message ---------------------------------------------------

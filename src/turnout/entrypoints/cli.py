@@ -139,7 +139,7 @@ def wired() -> Iterator[Turnout]:
     try:
         turnout = bootstrap()
     except SecretKeyRequired as missing:
-        err.print(f"[red]{missing}[/red]")
+        err.print(f"[red]{t(missing.code, **missing.params)}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
     try:
         yield turnout

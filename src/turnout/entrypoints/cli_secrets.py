@@ -73,7 +73,7 @@ def rotate_command(
         try:
             old = settings.resolve_secret_key()
         except SecretKeyRequired as missing:
-            err.print(f"[red]{missing}[/red] {t('cli.secrets.give_old_key')}")
+            err.print(f"[red]{t(missing.code, **missing.params)}[/red] {t('cli.secrets.give_old_key')}")
             raise typer.Exit(1) from None
     given = _read(new_key)
     if given is not None and len(given) < 32:

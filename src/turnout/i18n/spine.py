@@ -50,6 +50,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{count} sealed secrets (first: {first}) open under neither the old nor the new key;"
         " check the old key (--old-key). Nothing was changed.",
     },
+    # starting without a usable secret key (``config.SecretKeyRequired``)
+    "secret_key_required": {
+        "ko": "PostgreSQL을 쓸 때는 TURNOUT_SECRET_KEY를 설정해야 합니다. 배포의 모든 서버가 같은 키를 씁니다"
+        " (만들기: `python -c 'import secrets; print(secrets.token_urlsafe(48))'`).",
+        "en": "TURNOUT_SECRET_KEY must be set with PostgreSQL: every machine of the deployment needs"
+        " the same key (generate one with: `python -c 'import secrets; print(secrets.token_urlsafe(48))'`).",
+    },
+    "secret_key_file_empty": {
+        "ko": "{path} 파일이 비어 있습니다. 키를 되살리거나 TURNOUT_SECRET_KEY를 설정하세요.",
+        "en": "{path} is empty: restore the key or set TURNOUT_SECRET_KEY.",
+    },
     # field-level codes
     "invalid_json": {"ko": "JSON 형식이 올바르지 않습니다.", "en": "The body is not valid JSON."},
     "missing_field": {"ko": "필수 항목입니다.", "en": "This field is required."},
