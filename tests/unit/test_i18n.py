@@ -17,14 +17,22 @@ def test_every_catalogue_entry_has_korean_and_english() -> None:
 
 
 def test_translate_fills_params_and_survives_missing_ones() -> None:
-    assert "Draft" in translate("invalid_transition", "en", {"current": "draft", "target": "live"})
+    given = {"current": "draft", "target": "live", "allowed": ["open"]}
+    assert "Draft" in translate("invalid_transition", "en", given)
     assert translate("invalid_transition", "ko", {}) != ""
     assert translate("no_such_code", "ko") == "no_such_code"
 
 
 def test_code_valued_params_are_shown_translated_not_raw() -> None:
-    moved = translate("invalid_transition", "ko", {"current": "draft", "target": "closed"})
-    assert moved == "행사 상태를 ‘준비 중’에서 ‘종료’ 상태로 바꿀 수 없습니다."
+    moved = translate(
+        "invalid_transition", "ko", {"current": "draft", "target": "closed", "allowed": ["open"]}
+    )
+    assert (
+        moved
+        == "행사 상태를 ‘준비 중’에서 ‘종료’ 상태로 바꿀 수 없습니다. 지금 바꿀 수 있는 상태: 신청 접수 중."
+    )
+    stuck = translate("invalid_transition", "en", {"current": "archived", "target": "open", "allowed": []})
+    assert stuck.endswith("It can go to: none.")
     assert "‘이메일’" in translate("missing_column", "ko", {"column": "email", "found": "이름"})
     # a file's own column name, unknown to the catalogue, is shown as it is
     assert "‘참가비’" in translate("missing_column", "ko", {"column": "참가비", "found": "이름"})

@@ -161,6 +161,9 @@ def renderings(code: str, locale: str = "ko") -> Iterator[tuple[dict[str, Any], 
             params[name.removesuffix("_mb") + "_bytes"] = 10 * 1024 * 1024
         else:
             params[name] = 3
+    for name in names:  # a list of codes (``allowed``) is given as one
+        if name == "allowed":
+            params[name] = ["open", "cancelled"]
     yield params, translate(code, locale, params)
     for name in names:
         prefix = f"{code}.{name}."

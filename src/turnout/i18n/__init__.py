@@ -81,6 +81,7 @@ ENUM_PARAMS: dict[str, str] = {
     "state": "saga_state",
     "system": "system",
     "unit": "unit",
+    "allowed": "event_status",
 }
 
 #: the same, where one message's param is of another kind than ``ENUM_PARAMS`` says
@@ -127,6 +128,11 @@ def localise_params(code: str, locale: str, params: Mapping[str, Any] | None) ->
     raw = dict(params or {})
     shown = dict(raw)
     for name, value in raw.items():
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            kind = ENUM_PARAMS_BY_CODE.get(code, {}).get(name) or ENUM_PARAMS.get(name)
+            names = [label(kind, v, locale) if kind else v for v in value]
+            shown[name] = ", ".join(names) if names else translate("list.none", locale)
+            continue
         key = value_key(code, name, value)
         if key is not None:
             entry = catalog()[key]

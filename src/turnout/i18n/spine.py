@@ -11,8 +11,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Only a closed event's personal data can be erased (the event is {status}).",
     },
     "invalid_transition": {
-        "ko": "행사 상태를 ‘{current}’에서 ‘{target}’ 상태로 바꿀 수 없습니다.",
-        "en": "The event cannot go from ‘{current}’ to ‘{target}’.",
+        "ko": "행사 상태를 ‘{current}’에서 ‘{target}’ 상태로 바꿀 수 없습니다. "
+        "지금 바꿀 수 있는 상태: {allowed}.",
+        "en": "The event cannot go from ‘{current}’ to ‘{target}’. It can go to: {allowed}.",
+        "ko_plain": "행사 상태를 지금 상태에서 그 상태로 바꿀 수 없습니다.",
+        "en_plain": "The event cannot go to that status from the one it is in.",
     },
     "validation_failed": {"ko": "입력값을 확인해 주세요.", "en": "Some fields are invalid."},
     "unauthenticated": {
@@ -194,13 +197,15 @@ CATALOG: dict[str, dict[str, str]] = {
     "saga_state.completed": {"ko": "완료", "en": "completed"},
     "saga_state.compensated": {"ko": "되돌림 완료", "en": "compensated"},
     "saga_state.failed": {"ko": "되돌리기 실패", "en": "failed"},
-    "system.gate-management": {"ko": "게이트 관리 시스템", "en": "gate management"},
-    "system.analytics-platform": {"ko": "분석 플랫폼", "en": "analytics platform"},
-    "system.attendee-app": {"ko": "참가자 앱", "en": "attendee app"},
-    "system.alerts": {"ko": "운영 알림", "en": "operator alerts"},
+    # (in English the systems keep the names the API and the CLI take)
+    "system.gate-management": {"ko": "게이트 관리 시스템", "en": "gate-management"},
+    "system.analytics-platform": {"ko": "분석 플랫폼", "en": "analytics-platform"},
+    "system.attendee-app": {"ko": "참가자 앱", "en": "attendee-app"},
+    "system.alerts": {"ko": "운영 알림", "en": "alerts"},
     # units of the length limits (too_long / too_short)
     "unit.characters": {"ko": "자", "en": "characters"},
     "unit.items": {"ko": "개", "en": "items"},
+    "list.none": {"ko": "없음", "en": "none"},
     # locales
     "locale.ko": {"ko": "한국어", "en": "Korean"},
     "locale.en": {"ko": "영어", "en": "English"},

@@ -116,9 +116,16 @@ def field_details(errors: list[FieldError], locale: str) -> list[dict[str, Any]]
     return out
 
 
+def _shown(value: Any) -> bool:
+    """A param a message may show: a string, a number, or a list of strings (codes)."""
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, str) for v in value)
+    return isinstance(value, str | int | float)
+
+
 def domain_error_response(error: DomainError, locale: str) -> JSONResponse:
     details = field_details(error.errors, locale) if isinstance(error, ValidationFailed) else []
-    params = {k: v for k, v in error.params.items() if isinstance(v, str | int | float)}
+    params = {k: v for k, v in error.params.items() if _shown(v)}
     status = status_for(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     body = error_body(error.code, locale, params, details)
