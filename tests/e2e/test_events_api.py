@@ -31,7 +31,8 @@ def test_lifecycle_walks_forward_and_refuses_skips_with_409(
     error = skipped.json()["error"]
     assert error["code"] == "invalid_transition"
     assert error["message"] == (
-        "행사 상태를 ‘준비 중’에서 ‘진행 중’ 상태로 바꿀 수 없습니다. 지금 바꿀 수 있는 상태: 취소됨, 신청 접수 중."
+        "행사 상태를 ‘준비 중’에서 ‘진행 중’ 상태로 바꿀 수 없습니다. "
+        "지금 바꿀 수 있는 상태: 취소됨, 신청 접수 중."
     )
     allowed = ["cancelled", "open"]
     assert error["params"] == {"current": "draft", "target": "live", "allowed": allowed}
