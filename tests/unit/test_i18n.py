@@ -57,3 +57,21 @@ def test_a_message_without_its_params_falls_back_to_its_plain_form() -> None:
     assert translate("too_long", "ko", {"max": 200}) == "너무 깁니다. 200자 이하로 입력해 주세요."
     assert translate("too_long", "en", {"max": 100, "unit": "items"}) == "Too long: at most 100 items."
     assert translate("too_long", "ko") == "너무 깁니다."
+
+
+def test_pydantic_limits_become_the_params_of_our_codes() -> None:
+    from turnout.entrypoints.api.errors import limit_params
+
+    assert limit_params("string_too_long", {"max_length": 200}) == {"max": 200, "unit": "characters"}
+    assert limit_params("too_long", {"max_length": 100, "actual_length": 101}) == {
+        "max": 100,
+        "unit": "items",
+    }
+    assert limit_params("string_too_short", {"min_length": 1}) == {"min": 1, "unit": "characters"}
+    assert limit_params("greater_than_equal", {"ge": 0}) == {"min": 0}
+    assert limit_params("greater_than", {"gt": 0}) == {"min": 1}  # an exclusive integer bound
+    assert limit_params("less_than_equal", {"le": 150}) == {"max": 150}
+    assert limit_params("less_than", {"lt": 0.5}) == {"max": 0.5}
+    assert limit_params("enum", None) == {}
+    message = translate("too_long", "ko", limit_params("string_too_long", {"max_length": 200}))
+    assert message == "너무 깁니다. 200자 이하로 입력해 주세요."
