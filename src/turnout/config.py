@@ -222,7 +222,8 @@ class Settings(BaseSettings):
             raise SecretKeyRequired(
                 "TURNOUT_SECRET_KEY must be set with PostgreSQL: every machine of the deployment needs"
                 " the same key (generate one with: python -c 'import secrets;"
-                " print(secrets.token_urlsafe(48))')"
+                " print(secrets.token_urlsafe(48))')",
+                code="secret_key_required",
             )
         path = self.var_dir / "secret_key"
         if not path.exists():
@@ -231,12 +232,22 @@ class Settings(BaseSettings):
             write_secret_file(path, secrets.token_urlsafe(48), replace=False)
         key = path.read_text().strip()
         if not key:
-            raise SecretKeyRequired(f"{path} is empty: restore the key or set TURNOUT_SECRET_KEY")
+            raise SecretKeyRequired(
+                f"{path} is empty: restore the key or set TURNOUT_SECRET_KEY",
+                code="secret_key_file_empty",
+                path=str(path),
+            )
         return key
 
 
 class SecretKeyRequired(RuntimeError):
-    """Turnout cannot start without a usable ``TURNOUT_SECRET_KEY``."""
+    """Turnout cannot start without a usable ``TURNOUT_SECRET_KEY``; ``code`` and ``params`` name
+    the message in the catalogue (the text here is the English one, for logs)."""
+
+    def __init__(self, message: str, *, code: str = "secret_key_required", **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def write_secret_file(path: Path, content: str, *, replace: bool) -> None:

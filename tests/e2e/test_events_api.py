@@ -31,7 +31,12 @@ def test_lifecycle_walks_forward_and_refuses_skips_with_409(
     assert skipped.status_code == 409
     error = skipped.json()["error"]
     assert error["code"] == "invalid_transition"
-    assert "draft" in error["message"]
+    assert error["message"] == (
+        "행사 상태를 ‘준비 중’에서 ‘진행 중’ 상태로 바꿀 수 없습니다. "
+        "지금 바꿀 수 있는 상태: 취소됨, 신청 접수 중."
+    )
+    allowed = ["cancelled", "open"]
+    assert error["params"] == {"current": "draft", "target": "live", "allowed": allowed}
     assert "바꿀 수 없습니다" in error["message"]
     for status in ("open", "live", "closed", "archived"):
         response = client.post(url, json={"status": status})

@@ -58,7 +58,7 @@ def test_errors_csv_lists_refused_rows_with_codes_in_the_requested_language(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-    assert rows[0] == ["이름", "이메일", "row", "column", "code", "message"]
+    assert rows[0] == ["이름", "이메일", "행", "열", "오류 코드", "오류 내용"]
     assert rows[1][:5] == ["김", "a@example.com", "2", "이름", "name_too_short"]
     assert "2자" in rows[1][5]
     assert rows[2][0].startswith("'=")

@@ -20,7 +20,7 @@ def test_page_shows_the_form_in_korean_and_english_for_an_open_event(client: Tes
     event = open_event(client)
     korean = client.get(f"/events/{event['id']}/register", headers={"Accept-Language": "ko"})
     assert korean.status_code == 200
-    assert "등록하기" in korean.text
+    assert "신청하기" in korean.text
     assert "이메일" in korean.text
     english = client.get(f"/events/{event['id']}/register?lang=en")
     assert "Register" in english.text

@@ -120,7 +120,7 @@ def test_cancel_revokes_the_ticket_and_tells_the_bus_when_requested(
     assert refused.json()["error"]["code"] == "participant_cancelled"
     page = client.get(f"/t/{participant['token']}", headers={"Accept-Language": "ko"})
     assert 'data-status="cancelled"' in page.text
-    assert "취소된 티켓" in page.text
+    assert "취소된 입장권" in page.text
 
 
 def test_resend_queues_a_new_message_when_asked(
@@ -203,7 +203,7 @@ def test_ticket_page_shows_event_qr_and_status_in_both_languages_when_opened(
     assert korean.status_code == 200
     assert korean.headers["cache-control"] == "private, no-store"
     assert 'data-status="valid"' in korean.text
-    assert "유효한 티켓" in korean.text
+    assert "유효한 입장권" in korean.text
     assert EVENT_BODY["name"] in korean.text
     assert "2026년 6월 1일 (월) 09:00" in korean.text
     assert "<svg" in korean.text
@@ -244,6 +244,6 @@ def test_console_lists_sent_mail_when_the_sender_has_run(
     assert "아직 메일이 없습니다" in korean.text
     listed = client.get(f"/api/v1/events/{event_id}/emails").json()["items"]
     assert [(e["status"], e["to_address"]) for e in listed] == [("sent", "minjun@example.com")]
-    assert listed[0]["subject"] == f"[{EVENT_BODY['name']}] 입장 티켓"
+    assert listed[0]["subject"] == f"[{EVENT_BODY['name']}] 입장권"
     app_client.headers.pop("Authorization", None)
     assert app_client.get(f"/events/{event_id}/emails").status_code == 401

@@ -226,7 +226,7 @@ def test_a_transfer_completes_once_the_gate_system_accepts_and_scans_meanwhile_g
     # both people are emailed: the new holder their ticket, the old holder a notice (no ticket in it)
     mails = send_mail(turnout, smtp_server)
     (notice,) = [m for m in mails["sky@example.com"] if not has_qr(m)]
-    assert notice["Subject"].endswith("티켓이 양도되었습니다")
+    assert notice["Subject"].endswith("입장권이 양도되었습니다")
     assert "양도되었습니다" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     (ticket,) = mails["sea@example.com"]
     assert has_qr(ticket)

@@ -78,7 +78,7 @@ def test_ticket_email_arrives_with_both_parts_and_the_token_in_its_qr_when_regis
         "image/png",
         "image/png",
     ]
-    assert korean["Subject"] == "[서울 개발자 컨퍼런스] 입장 티켓"
+    assert korean["Subject"] == "[서울 개발자 컨퍼런스] 입장권"
     assert korean["From"] == turnout.settings.mail_from
     assert korean["Message-ID"] == jobs[kim.id].message_id
     body = parts(korean)

@@ -100,11 +100,11 @@ def test_a_queued_ticket_is_sent_and_its_attempt_recorded_when_the_sender_runs(
     assert mail.sender == "tickets@events.example.kr"
     assert message["Message-ID"] == job.message_id
     assert job.message_id.endswith("@events.example.kr>")
-    assert message["Subject"] == "[서울 개발자 컨퍼런스] 입장 티켓"
+    assert message["Subject"] == "[서울 개발자 컨퍼런스] 입장권"
     assert (job.status, job.attempts, job.subject, job.sent_at) == (
         EmailStatus.SENT,
         1,
-        "[서울 개발자 컨퍼런스] 입장 티켓",
+        "[서울 개발자 컨퍼런스] 입장권",
         clock.now(),
     )
     assert [(a.attempt, a.outcome) for a in attempts_of(uows, job)] == [(1, "sent")]

@@ -174,6 +174,50 @@ def test_birth_date_is_refused_when_unreadable(raw: object) -> None:
     assert code_of(parse_birth_date, raw) == "invalid_birth_date"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("900131", date(1990, 1, 31)),  # YYMMDD, as Koreans write it
+        (900131, date(1990, 1, 31)),  # the same cell made a number by Excel
+        ("90.01.31", date(1990, 1, 31)),
+        ("050301", date(2005, 3, 1)),  # 20YY: not after the reference date
+        ("260601", date(2026, 6, 1)),  # the reference date itself is not in the future
+        ("260602", date(1926, 6, 2)),  # 2026-06-02 would be: 19YY
+        ("000229", date(2000, 2, 29)),
+    ],
+)
+def test_six_digit_birth_dates_take_the_century_that_is_not_in_the_future(
+    raw: object, expected: date
+) -> None:
+    assert parse_birth_date(raw, reference=date(2026, 6, 1)) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("310190", "ambiguous_birth_date"),  # day first
+        ("12.31.90", "ambiguous_birth_date"),  # month first
+        ("991332", "invalid_birth_date"),
+        ("010229", "invalid_birth_date"),  # neither 2001 nor 1901 had 29 February
+    ],
+)
+def test_six_digit_birth_dates_in_another_order_or_no_date_are_refused(raw: str, code: str) -> None:
+    assert code_of(lambda value: parse_birth_date(value, reference=date(2026, 6, 1)), raw) == code
+
+
+def test_a_six_digit_birth_date_without_a_reference_date_is_ambiguous() -> None:
+    assert code_of(parse_birth_date, "900131") == "ambiguous_birth_date"
+
+
+def test_a_six_digit_birth_date_is_read_against_the_event_start() -> None:
+    cleaned, errors = clean_participant(
+        {"name": "김민준", "email": "a@example.com", "birth_date": "900131"}, RULES
+    )
+    assert errors == []
+    assert cleaned is not None
+    assert cleaned.birth_date == date(1990, 1, 31)
+
+
 def test_excel_serial_dates_follow_the_1900_date_system() -> None:
     assert parse_birth_date(1) == date(1900, 1, 1)
     assert parse_birth_date(59) == date(1900, 2, 28)

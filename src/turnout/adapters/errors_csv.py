@@ -1,6 +1,6 @@
 """errors.csv of an import: the original cells of each refused row plus ``row, column, code, message``
-(one line per error, the message in the reader's language). A cell a spreadsheet would run as a
-formula gets a leading apostrophe."""
+(one line per error; those four headers and the message in the reader's language). A cell a
+spreadsheet would run as a formula gets a leading apostrophe."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def error_report(uow: UnitOfWork, *, import_id: str, locale: str = "en") -> Iter
         buffer.truncate()
         return text
 
-    writer.writerow([neutralise(h) for h in header] + list(ERROR_COLUMNS))
+    labels = [translate(f"errors_csv.{name}", locale, default=name) for name in ERROR_COLUMNS]
+    writer.writerow([neutralise(h) for h in header] + labels)
     yield "\ufeff" + flush()
     cells_by_row: dict[int, list[Any]] = {}
     last_id = 0

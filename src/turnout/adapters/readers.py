@@ -91,7 +91,7 @@ class TableFiles:
 
     def open(self, path: str | None, *, filename: str, encoding: str | None) -> Table:
         if not path or not Path(path).exists():
-            raise FileRefused("unreadable_file", reason="the uploaded file is gone")
+            raise FileRefused("unreadable_file", reason="file_gone")
         return open_table(path, filename=filename, encoding=encoding, xlsx_limits=self.xlsx_limits)
 
     def digest(self, path: str) -> FileDigest:
@@ -271,7 +271,8 @@ class TextTable(Table):
     def _read_header(self) -> list[str]:
         for record in self._records():
             if record.problem:
-                raise FileRefused("unreadable_file", reason=f"line {record.line}: {record.problem}")
+                params = {**record.problem_params, "line": record.line, "reason": record.problem}
+                raise FileRefused("unreadable_file", **params)
             cells = [str(c) for c in record.cells]
             if any(c.strip() for c in cells):
                 return cells
@@ -291,7 +292,7 @@ class TextTable(Table):
                 self._next_row += 1
                 previous_line = reader.line_num
                 code = "unbalanced_quote"
-                yield RawRow(row_number, [], start_line, code, {"line": start_line, "reason": str(exc)})
+                yield RawRow(row_number, [], start_line, code, {"line": start_line, "detail": str(exc)})
                 continue
             self._next_row += 1
             previous_line = reader.line_num
@@ -350,7 +351,7 @@ class XlsxTable(Table):
         try:
             self._book = load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise FileRefused("unreadable_file", reason=f"not a valid .xlsx workbook ({exc})") from None
+            raise FileRefused("unreadable_file", reason="invalid_xlsx", detail=str(exc)) from None
         sheet = self._book.worksheets[0] if self._book.worksheets else None
         if sheet is None:
             raise FileRefused("empty_file")
@@ -430,9 +431,9 @@ def check_spreadsheet(path: str | Path, limits: SpreadsheetLimits) -> None:
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     _check_sheet(archive, name, limits)
     except zipfile.BadZipFile:
-        raise FileRefused("unreadable_file", reason="a damaged zip/xlsx file") from None
+        raise FileRefused("unreadable_file", reason="damaged_xlsx") from None
     except (zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise FileRefused("unreadable_file", reason=f"a damaged zip/xlsx file ({exc})") from None
+        raise FileRefused("unreadable_file", reason="damaged_xlsx", detail=str(exc)) from None
 
 
 def _check_sheet(archive: zipfile.ZipFile, member: str, limits: SpreadsheetLimits) -> None:

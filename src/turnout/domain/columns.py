@@ -178,7 +178,9 @@ def parse_mapping(items: Sequence[str]) -> dict[str, str]:
         column, sep, target = item.rpartition("=")
         column, target = column.strip(), target.strip().lower()
         if not sep or not column or target not in TARGETS:
-            raise ColumnsRefused("invalid_mapping", mapping=item, fields=", ".join(TARGETS))
+            raise ColumnsRefused(
+                "invalid_mapping", mapping=item, reason="unknown_target", fields=", ".join(TARGETS)
+            )
         mapping[column] = target
     return mapping
 
@@ -190,7 +192,7 @@ def plan_columns(header: Sequence[str], mapping: Mapping[str, str] | None = None
     normalised = [normalise_header(str(h)) for h in header]
     unknown = [k for k, key in zip(mapping or {}, overrides, strict=True) if key not in normalised]
     if unknown:
-        raise ColumnsRefused("invalid_mapping", mapping=f"{unknown[0]} (no such column)")
+        raise ColumnsRefused("invalid_mapping", mapping=unknown[0], reason="no_such_column")
     fields: dict[str, int] = {}
     custom: list[tuple[int, str]] = []
     names: list[str] = []

@@ -313,6 +313,8 @@ def display_phone(e164: str | None) -> str:
 
 _DATE_SEPARATED = re.compile(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?(?:[ T]00:00(?::00)?)?")
 _DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_DATE_SHORT = re.compile(r"(\d{2})(\d{2})(\d{2})")  # 900131: YYMMDD, as Koreans write it
+_DATE_SHORT_SEPARATED = re.compile(r"(\d{2})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?")
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
@@ -329,7 +331,39 @@ def excel_serial_to_date(serial: float) -> date:
 _DATES: dict[str, date] = {}  # "1990-01-31" -> its date: a file repeats a few thousand birth dates
 
 
-def parse_birth_date(value: Any) -> date | None:
+def _valid(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def two_digit_year_date(first: int, second: int, third: int, reference: date | None) -> date:
+    """A date written with a two-digit year in the Korean order, year-month-day (``900131``,
+    ``90.01.31``). The century: 20YY when that date is not after ``reference`` (the rules' reference
+    date: the event's start), else 19YY — ``050301`` is 2005-03-01 for a 2026 event, ``900131``
+    is 1990-01-31. Refused as ``ambiguous_birth_date`` when it is no date in that order but is one
+    read day- or month-first (``310190``), or when no reference date is given; as
+    ``invalid_birth_date`` when it is no date at all."""
+    if _valid(2000, second, third) is not None:  # 2000 is a leap year: 02-29 passes here
+        if reference is None:
+            raise Invalid("ambiguous_birth_date")
+        recent = _valid(2000 + first, second, third)
+        if recent is not None and recent <= reference:
+            return recent
+        older = _valid(1900 + first, second, third)
+        if older is not None:
+            return older
+        raise Invalid("invalid_birth_date")
+    if _valid(2000, second, first) is not None or _valid(2000, first, second) is not None:
+        raise Invalid("ambiguous_birth_date")  # 310190, 12.31.90: day or month first
+    raise Invalid("invalid_birth_date")
+
+
+def parse_birth_date(value: Any, *, reference: date | None = None) -> date | None:
+    """A birth date as a person or a spreadsheet writes it: ``1990-01-31``, ``1990.1.31.``,
+    ``19900131``, an Excel date serial, ``900131`` / ``90.01.31`` (two-digit year: see
+    ``two_digit_year_date``, which needs ``reference``)."""
     if type(value) is str:  # the usual case first: "1990-01-31"
         known = _DATES.get(value)
         if known is not None:
@@ -355,6 +389,8 @@ def parse_birth_date(value: Any) -> date | None:
         number = int(value)
         if 19000101 <= number <= 29991231:
             return parse_birth_date(str(number))
+        if 100000 <= number <= 999999:  # a YYMMDD cell Excel made a number (no Excel serial is this big
+            return parse_birth_date(str(number), reference=reference)  # for a birth date)
         return excel_serial_to_date(number)
     text = _text(value).strip()
     if not text:
@@ -365,6 +401,9 @@ def parse_birth_date(value: Any) -> date | None:
             return date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             raise Invalid("invalid_birth_date") from None
+    short = _DATE_SHORT.fullmatch(text) or _DATE_SHORT_SEPARATED.fullmatch(text)
+    if short and text.isascii():
+        return two_digit_year_date(int(short[1]), int(short[2]), int(short[3]), reference)
     if text.isdecimal() and len(text) <= 7:  # isdigit() is also true for "²", which int() refuses
         return excel_serial_to_date(int(text))
     if re.fullmatch(r"\d{1,7}\.0+", text):
@@ -496,7 +535,11 @@ def clean_participant(
             errors.append(_field_error(raw, columns, row, "phone", exc))
     try:
         birth_value = get("birth_date")
-        birth = None if birth_value is None or birth_value == "" else parse_birth_date(birth_value)
+        birth = (
+            None
+            if birth_value is None or birth_value == ""
+            else parse_birth_date(birth_value, reference=rules.starts_on)
+        )
         if birth is None and rules.min_age > 0:
             raise Invalid("missing_field")
         if birth is not None:

@@ -23,7 +23,7 @@ from turnout.bootstrap import Turnout, bootstrap
 from turnout.domain.access import Role
 from turnout.domain.errors import DomainError, ValidationFailed
 from turnout.domain.events import DEFAULT_MIN_AGE, EventStatus, GateDirection, ScanMethod
-from turnout.i18n import pick_locale, translate
+from turnout.i18n import label, pick_locale, translate
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Turnout: registration, tickets and check-in."
@@ -44,13 +44,73 @@ T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def _configured_locale() -> str | None:
+    """``TURNOUT_DEFAULT_LOCALE`` when it is set (in the environment or the ``.env`` file)."""
+    given = os.environ.get("TURNOUT_DEFAULT_LOCALE")
+    if given is None and os.path.exists(".env"):
+        from turnout.config import Settings
+
+        try:
+            settings = Settings()
+        except ValueError:
+            return None
+        if "default_locale" in settings.model_fields_set:
+            given = settings.default_locale
+    if given and given.strip().lower()[:2] in ("ko", "en"):
+        return given.strip().lower()[:2]
+    return None
+
+
 def cli_locale() -> str:
+    """The language of the command line's words: ``TURNOUT_DEFAULT_LOCALE`` when set, else the
+    terminal's (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``ko_KR.UTF-8`` -> ``ko``), else ``en``."""
+    configured = _configured_locale()
+    if configured is not None:
+        return configured
     lang = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
     return "ko" if lang.lower().startswith("ko") else pick_locale(os.environ.get("TURNOUT_LANG"), "en")
 
 
-def fail(error: DomainError, as_json: bool) -> None:
+def t(key: str, /, **params: Any) -> str:
+    """The catalogue's ``key`` in the command line's language."""
+    return translate(key, cli_locale(), params)
+
+
+def column(name: str) -> str:
+    """A table's column or row name (a JSON key) in the command line's language."""
+    return translate(f"cli.column.{name}", cli_locale(), default=name)
+
+
+#: JSON keys whose values are codes, and the catalogue kind that names them (``label``)
+VALUE_KINDS = {
+    "status": "event_status",
+    "role": "role",
+    "direction": "direction",
+    "methods": "method",
+    "method": "method",
+    "state": "saga_state",
+    "system": "system",
+    "locale": "locale",
+}
+
+
+def shown_value(key: str, value: Any) -> str:
+    """A table cell: codes named (``draft`` -> ``준비 중``), booleans as yes/no, lists joined."""
+    if value is None:
+        return ""
     locale = cli_locale()
+    if isinstance(value, bool):
+        return t("cli.yes") if value else t("cli.no")
+    kind = VALUE_KINDS.get(key)
+    if isinstance(value, list | tuple):
+        return ", ".join(label(kind, str(v), locale) if kind else str(v) for v in value)
+    if kind is not None and isinstance(value, str):
+        return label(kind, value, locale)
+    return str(value)
+
+
+def fail(error: DomainError, as_json: bool) -> None:
+    locale = cli_locale()  # the message follows the language; with --json, the codes stay English
     message = translate(error.code, locale, error.params)
     details = []
     if isinstance(error, ValidationFailed):
@@ -63,9 +123,12 @@ def fail(error: DomainError, as_json: bool) -> None:
             file=sys.stderr,
         )
     else:
-        err.print(f"[red]{error.code}[/red]: {message}")
+        err.print(f"[red]{error.code}[/red]: {message}", soft_wrap=True)
         for item in details:
-            err.print(f"  - {item['field']}: {item['message']} ({item['code']})")
+            where = label("field", str(item["field"]), cli_locale())
+            if "row" in item:
+                where = f"{item['row']}: {where}"
+            err.print(f"  - {t('cli.field_error', field=where, message=item['message'], code=item['code'])}")
     raise typer.Exit(1)
 
 
@@ -76,7 +139,7 @@ def wired() -> Iterator[Turnout]:
     try:
         turnout = bootstrap()
     except SecretKeyRequired as missing:
-        err.print(f"[red]{missing}[/red]")
+        err.print(f"[red]{t(missing.code, **missing.params)}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
     try:
         yield turnout
@@ -97,9 +160,9 @@ def show(obj: dict[str, Any], as_json: bool, title: str) -> None:
     if as_json:
         print(json.dumps(obj, ensure_ascii=False, default=str))
         return
-    table = Table(title=title, show_header=False)
+    table = Table(title=translate(f"cli.title.{title}", cli_locale(), default=title), show_header=False)
     for key, value in obj.items():
-        table.add_row(key, "" if value is None else str(value))
+        table.add_row(column(key), shown_value(key, value))
     out.print(table)
 
 
@@ -107,7 +170,7 @@ def parse_time(value: str, option: str) -> datetime:
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 date-time: {value!r}", param_hint=option) from None
+        raise typer.BadParameter(t("cli.bad_time", value=repr(value)), param_hint=option) from None
 
 
 # --- db ---------------------------------------------------------------------------------------------
@@ -124,7 +187,7 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps({"status": "ok", "database": settings.database_url.split("@")[-1]}))
     else:
-        out.print("[green]database is up to date[/green]")
+        out.print(f"[green]{t('cli.db_current')}[/green]")
 
 
 # --- keys -------------------------------------------------------------------------------------------
@@ -159,7 +222,7 @@ def keys_create(
     if as_json:
         print(json.dumps(data))
     else:
-        out.print(Panel(issued.key, title=f"{role.value} key '{name}' (shown once; store it now)"))
+        out.print(Panel(issued.key, title=t("cli.key_title", role=role.value, name=name)))
 
 
 @keys_app.command("list")
@@ -174,11 +237,11 @@ def keys_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps({"items": items}, default=str))
         return
-    table = Table("id", "name", "role", "event", "gate", "created", "revoked")
+    table = Table(*(column(k) for k in ("id", "name", "role", "event", "gate", "created", "revoked")))
     for item in items:
         table.add_row(
             *(
-                str(item[k] or "")
+                shown_value(k, item[k])
                 for k in ("id", "name", "role", "event_id", "gate_id", "created_at", "revoked_at")
             )
         )
@@ -204,7 +267,7 @@ def keys_revoke(
     if as_json:
         print(json.dumps({"id": key_id, "revoked": True}))
     else:
-        out.print(f"[green]revoked[/green] {key_id}")
+        out.print(f"[green]{t('cli.key_revoked')}[/green] {key_id}")
 
 
 # --- events -----------------------------------------------------------------------------------------
@@ -299,9 +362,10 @@ def events_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps({"items": items}, ensure_ascii=False))
         return
-    table = Table("id", "name", "status", "starts_at")
+    keys = ("id", "name", "status", "starts_at")
+    table = Table(*(column(k) for k in keys))
     for item in items:
-        table.add_row(item["id"], item["name"], item["status"], item["starts_at"])
+        table.add_row(*(shown_value(k, item[k]) for k in keys))
     out.print(table)
 
 
@@ -324,9 +388,7 @@ def gates_create(
     try:
         method_list = tuple(ScanMethod(m.strip()) for m in methods.split(",") if m.strip())
     except ValueError:
-        raise typer.BadParameter(
-            f"methods are qr, ble, manual: {methods!r}", param_hint="--methods"
-        ) from None
+        raise typer.BadParameter(t("cli.bad_methods", value=repr(methods)), param_hint="--methods") from None
 
     def action(turnout: Turnout) -> Any:
         with turnout.uow() as uow:
@@ -357,14 +419,8 @@ def ensure_first_admin(turnout: Turnout, as_json: bool) -> None:
         print(json.dumps({"first_admin_key": issued.key}))
         return
     base = turnout.settings.base_url
-    out.print(Panel(issued.key, title="First admin key — shown once, store it now", expand=False))
-    out.print(
-        f"API:      curl -H 'Authorization: Bearer {issued.key}' {base}/api/v1/events\n"
-        f"Console:  {base}/  (sign in with this key)\n"
-        f"API docs: {base}/docs\n"
-        "More keys: turnout keys create --role admin|staff|gate --name NAME",
-        soft_wrap=True,
-    )
+    out.print(Panel(issued.key, title=t("cli.first_admin_title"), expand=False))
+    out.print(t("cli.first_admin_help", key=issued.key, base=base), soft_wrap=True)
 
 
 @app.command()
@@ -389,7 +445,7 @@ def serve(
     metrics_path = metrics_dir.prepare(Settings(), clean=True)
     with wired() as turnout:
         if not is_current(turnout.settings.database_url):
-            err.print("[red]the database schema is not current[/red]: run 'turnout db upgrade'")
+            err.print(f"[red]{t('cli.db_not_current')}[/red]")
             raise typer.Exit(1)
         turnout.settings.resolve_secret_key()
         ensure_first_admin(turnout, as_json)
@@ -466,7 +522,7 @@ def worker(
     with wired() as turnout:
         if from_kafka:
             if not turnout.settings.broker_url:
-                err.print("[red]--from-kafka needs TURNOUT_BROKER_URL[/red]")
+                err.print(f"[red]{t('cli.from_kafka_needs_broker')}[/red]")
                 raise typer.Exit(2)
             turnout.from_kafka = True
         run_forever(turnout, loops=loops)

@@ -93,13 +93,17 @@ def list_command(
     if not items:
         out.print(translate("cli.deliveries.none", locale), soft_wrap=True)
         return
-    table = Table("id", "system", "type", "status", "attempts", "last status / error", "created")
+    from turnout.entrypoints.cli import column
+    from turnout.i18n import label
+
+    names = ("id", "system", "type", "status", "attempts", "last_error", "created")
+    table = Table(*(column(n) for n in names))
     for item in items:
         table.add_row(
             item["id"],
-            item["system"],
+            label("system", item["system"], locale),
             escape(item["type"]),
-            item["status"],
+            label("delivery_status", item["status"], locale),
             str(item["attempts"]),
             escape(_last_answer(item)),
             item["created_at"],

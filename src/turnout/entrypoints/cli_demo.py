@@ -147,7 +147,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     ) -> None:
         """A sample event with participants, gates and check-ins, to look around."""
-        from turnout.entrypoints.cli import out, run_service
+        from turnout.entrypoints.cli import cli_locale, column, out, run_service, t
+        from turnout.i18n import label
 
         summary = run_service(
             as_json, lambda turnout: build_demo(turnout, participants=participants, seed=seed)
@@ -155,5 +156,14 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print(json.dumps(summary, ensure_ascii=False))
             return
-        lines = "\n".join(f"{key:>15}: {value}" for key, value in summary.items())
-        out.print(Panel(lines, title="Turnout demo (keys are shown once)"))
+        locale = cli_locale()
+        shown = {
+            key: (
+                " · ".join(f"{label('scan_result', k, locale)} {v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else value
+            )
+            for key, value in summary.items()
+        }
+        lines = "\n".join(f"{column(key):>15}: {value}" for key, value in shown.items())
+        out.print(Panel(lines, title=t("cli.demo.title")))

@@ -59,15 +59,16 @@ def import_command(
     from turnout.domain.columns import ColumnsRefused, parse_mapping
     from turnout.domain.errors import DomainError
     from turnout.domain.imports import OnDuplicate
-    from turnout.entrypoints.cli import cli_locale, fail, wired
+    from turnout.entrypoints.cli import cli_locale, fail, t, wired
     from turnout.services.import_jobs import get_import
 
     if on_duplicate not in {p.value for p in OnDuplicate}:
-        raise typer.BadParameter("skip, update or fail", param_hint="--on-duplicate")
+        raise typer.BadParameter(t("cli.bad_on_duplicate"), param_hint="--on-duplicate")
     try:
         columns = parse_mapping(mapping or [])
     except ColumnsRefused as exc:
-        raise typer.BadParameter(translate(exc.code, "en", exc.params), param_hint="--mapping") from None
+        message = translate(exc.code, cli_locale(), exc.params)
+        raise typer.BadParameter(message, param_hint="--mapping") from None
     show_bar = not as_json and sys.stderr.isatty()
     size = file.stat().st_size
     with wired() as turnout:
@@ -88,15 +89,16 @@ def import_command(
                     TextColumn("[bold]{task.description}"),
                     BarColumn(),
                     DownloadColumn(),
-                    TextColumn("{task.fields[rows]} rows"),
+                    TextColumn("{task.fields[rows]}"),
                     TimeElapsedColumn(),
                     console=err,
                     transient=False,
                 ) as bar:
-                    task = bar.add_task(file.name, total=size, rows=0)
+                    task = bar.add_task(file.name, total=size, rows=t("cli.import.rows", rows=0))
 
                     def progress(job: Any, position: int) -> None:
-                        bar.update(task, completed=min(position, size), rows=job.rows_processed)
+                        rows = t("cli.import.rows", rows=job.rows_processed)
+                        bar.update(task, completed=min(position, size), rows=rows)
 
                     job = run(progress=progress)
                     bar.update(task, completed=size)
@@ -118,10 +120,13 @@ def import_command(
     if as_json:
         print(json.dumps({"import_id": job.id, "status": job.status.value, **summary}, ensure_ascii=False))
         return
-    table = Table(title="import", caption=job.id, show_header=False)
+    table = Table(title=t("cli.title.import"), caption=job.id, show_header=False)
     for key, value in summary.items():
-        table.add_row(key, str(value))
+        table.add_row(translate(f"cli.import.{key}", cli_locale(), default=key), str(value))
     out.print(table)
     if summary["duplicates"] or summary["invalid"]:
-        hint = f" -> {errors_file}" if errors_file else " (use --errors FILE.csv for the list)"
-        err.print(f"{summary['duplicates'] + summary['invalid']} rows not saved{hint}")
+        count = summary["duplicates"] + summary["invalid"]
+        if errors_file:
+            err.print(t("cli.import.not_saved_listed", count=count, path=str(errors_file)), soft_wrap=True)
+        else:
+            err.print(t("cli.import.not_saved", count=count), soft_wrap=True)

@@ -89,15 +89,12 @@ def list_command(event_id: EventArg, as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps({"items": items}, ensure_ascii=False))
         return
-    table = Table("system", "url", "enabled", "disabled reason", "updated")
+    from turnout.entrypoints.cli import column, shown_value
+
+    keys = ("system", "url", "enabled", "disabled_reason", "updated_at")
+    table = Table(*(column(k) for k in keys))
     for item in items:
-        table.add_row(
-            item["system"],
-            item["url"],
-            "yes" if item["enabled"] else "no",
-            item["disabled_reason"] or "",
-            item["updated_at"],
-        )
+        table.add_row(*(shown_value(k, item[k]) for k in keys))
     out.print(table)
 
 

@@ -36,16 +36,16 @@ def parse_since(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"not an ISO 8601 time or an age like 24h: {value!r}", param_hint="--since"
-        ) from None
+        from turnout.entrypoints.cli import t
+
+        raise typer.BadParameter(t("cli.bad_age", value=repr(value)), param_hint="--since") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @messages_app.command("stats")
 def stats_command(as_json: JsonOpt = False) -> None:
     """Outbox size, each consumer's progress and lag, pending and dead deliveries."""
-    from turnout.entrypoints.cli import run_service
+    from turnout.entrypoints.cli import column, run_service, t
     from turnout.services.messaging import message_stats
 
     def action(turnout: Any) -> dict[str, Any]:
@@ -56,13 +56,23 @@ def stats_command(as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
         return
-    out.print(
-        f"outbox: {data['outbox_messages']} messages (newest seq {data['outbox_newest_seq']}); "
-        f"lag {data['lag']}; pending {data['pending']}; dead {data['dead']}"
+    summary = t(
+        "cli.messages.summary",
+        messages=data["outbox_messages"],
+        newest=data["outbox_newest_seq"],
+        lag=data["lag"],
+        pending=data["pending"],
+        dead=data["dead"],
     )
-    table = Table("consumer", "position", "handled", "behind", "pending", "done", "dead")
+    out.print(summary, soft_wrap=True)
+    names = ("consumer", "position", "handled", "behind", "pending", "done", "dead")
+    table = Table(*(column(n) for n in names))
     for row in data["consumers"]:
-        name = row["consumer"] if row["subscribed"] else f"{row['consumer']} (not subscribed)"
+        name = (
+            row["consumer"]
+            if row["subscribed"]
+            else t("cli.messages.not_subscribed", consumer=row["consumer"])
+        )
         table.add_row(
             name,
             *(str(row[k]) for k in ("position", "handled", "behind", "pending", "done", "dead")),
@@ -79,7 +89,7 @@ def dead_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Deliveries given up on, with their last error (newest first)."""
-    from turnout.entrypoints.cli import run_service
+    from turnout.entrypoints.cli import column, run_service
     from turnout.services.messaging import dead_letters
 
     moment = parse_since(since)
@@ -94,7 +104,7 @@ def dead_command(
     if as_json:
         print(json.dumps({"items": items}, ensure_ascii=False, default=str))
         return
-    table = Table("message", "type", "handler", "attempts", "last failed", "error")
+    table = Table(*(column(n) for n in ("message", "type", "handler", "attempts", "last_failed", "error")))
     for item in items:
         table.add_row(
             item["message_id"],
@@ -116,7 +126,7 @@ def replay_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Give dead deliveries a fresh set of attempts; the worker runs them at once."""
-    from turnout.entrypoints.cli import run_service
+    from turnout.entrypoints.cli import run_service, t
     from turnout.services.messaging import replay
 
     moment = parse_since(since)
@@ -133,4 +143,4 @@ def replay_command(
     if as_json:
         print(json.dumps({"replayed": count}))
     else:
-        out.print(f"{count} deliveries will be retried")
+        out.print(t("cli.messages.replayed", count=count))

@@ -36,13 +36,16 @@ def _as_dict(saga: Any) -> dict[str, Any]:
 
 
 def _print_saga(item: dict[str, Any]) -> None:
+    from turnout.entrypoints.cli import column, shown_value
+
+    state = shown_value("state", item["state"])
     out.print(
-        f"[bold]{item['kind']}[/bold] {item['id']}  {item['state']}  {escape(item['resource'])}",
+        f"[bold]{item['kind']}[/bold] {item['id']}  {state}  {escape(item['resource'])}",
         soft_wrap=True,
     )
     if item["error"]:
         out.print(escape(item["error"]), soft_wrap=True)
-    table = Table("#", "step", "kind", "state", "attempts", "error", "delivery")
+    table = Table("#", *(column(n) for n in ("step", "kind", "state", "attempts", "error", "delivery")))
     for step in item["steps"]:
         table.add_row(
             str(step["position"]),
@@ -75,12 +78,14 @@ def list_command(
     if as_json:
         print(json.dumps({"items": items}, ensure_ascii=False))
         return
-    table = Table("id", "kind", "state", "resource", "error", "created")
+    from turnout.entrypoints.cli import column, shown_value
+
+    table = Table(*(column(n) for n in ("id", "kind", "state", "resource", "error", "created")))
     for item in items:
         table.add_row(
             item["id"],
             item["kind"],
-            item["state"],
+            shown_value("state", item["state"]),
             escape(item["resource"]),
             escape(item["error"] or ""),
             item["created_at"],

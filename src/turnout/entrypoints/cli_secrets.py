@@ -65,7 +65,7 @@ def rotate_command(
     from turnout.adapters.secrets import reseal_all
     from turnout.config import SecretKeyRequired, Settings, write_secret_file
     from turnout.domain.errors import DomainError
-    from turnout.entrypoints.cli import fail
+    from turnout.entrypoints.cli import fail, t
 
     settings = Settings()
     old = _read(old_key)
@@ -73,11 +73,11 @@ def rotate_command(
         try:
             old = settings.resolve_secret_key()
         except SecretKeyRequired as missing:
-            err.print(f"[red]{missing}[/red] (or give the current key with --old-key)")
+            err.print(f"[red]{t(missing.code, **missing.params)}[/red] {t('cli.secrets.give_old_key')}")
             raise typer.Exit(1) from None
     given = _read(new_key)
     if given is not None and len(given) < 32:
-        err.print("[red]--new-key must be at least 32 characters[/red]")
+        err.print(f"[red]{t('cli.secrets.short_key')}[/red]")
         raise typer.Exit(2)
     new = given or secrets.token_urlsafe(48)
     key_file = (
@@ -100,9 +100,9 @@ def rotate_command(
         engine.dispose()
     if key_file is not None and pending is not None:
         pending.replace(key_file)
-        step = f"{key_file} holds the new key: restart Turnout (every process)."
+        step = t("cli.secrets.step_file", path=str(key_file))
     else:
-        step = "Set TURNOUT_SECRET_KEY to the new key on every machine, then restart every process."
+        step = t("cli.secrets.step_env")
     report: dict[str, Any] = {
         "ticket_keys": rotation.ticket_keys,
         "integration_secrets": rotation.integration_secrets,
@@ -115,10 +115,14 @@ def rotate_command(
         print(json.dumps(report, ensure_ascii=False))
         return
     out.print(
-        f"Resealed {rotation.ticket_keys} ticket signing keys and {rotation.integration_secrets}"
-        f" integration secrets ({rotation.already_new} were under the new key already)."
+        t(
+            "cli.secrets.resealed",
+            ticket_keys=rotation.ticket_keys,
+            integration_secrets=rotation.integration_secrets,
+            already_new=rotation.already_new,
+        )
     )
     if report["new_key"]:
-        out.print(f"New key (shown once): {new}")
+        out.print(t("cli.secrets.new_key", key=new))
     out.print(step)
-    out.print("Web sessions signed with the old key end: people sign in again.")
+    out.print(t("cli.secrets.sessions_end"))

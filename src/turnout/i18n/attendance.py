@@ -5,25 +5,30 @@ CATALOG: dict[str, dict[str, str]] = {
     "admitted": {"ko": "입장 확인", "en": "Admitted"},
     "exited": {"ko": "퇴장 확인", "en": "Exit recorded"},
     "denied": {"ko": "입장 불가", "en": "Denied"},
+    "denied_exit": {"ko": "퇴장 불가", "en": "Exit refused"},
     # refusal codes (the token codes are in the tickets catalogue)
     "participant_cancelled": {"ko": "취소된 참가 신청입니다.", "en": "This registration was cancelled."},
     "transfer_in_progress": {
-        "ko": "이 티켓은 양도 처리 중입니다. 잠시 후 다시 시도해 주십시오.",
+        "ko": "이 입장권은 양도 처리 중입니다. 잠시 후 다시 시도해 주십시오.",
         "en": "This ticket is being transferred. Try again shortly.",
     },
     "ticket_transferred": {
-        "ko": "다른 사람에게 양도된 티켓입니다.",
+        "ko": "다른 사람에게 양도된 입장권입니다.",
         "en": "This ticket was transferred to another person.",
     },
     "event_not_live": {"ko": "행사가 진행 중이 아닙니다.", "en": "The event is not live."},
     "gate_closed": {"ko": "지금은 이 게이트가 닫혀 있습니다.", "en": "This gate is closed now."},
     "method_not_allowed": {
-        "ko": "이 게이트에서 허용되지 않는 확인 방식입니다.",
-        "en": "This gate does not accept this check-in method.",
+        "ko": "이 게이트에서 허용되지 않는 확인 방식입니다 ({method}).",
+        "en": "This gate does not accept this check-in method ({method}).",
+        "ko_plain": "이 게이트에서 허용되지 않는 확인 방식입니다.",
+        "en_plain": "This gate does not accept this check-in method.",
     },
     "direction_not_allowed": {
-        "ko": "이 게이트는 이 방향으로 통과할 수 없습니다.",
-        "en": "This gate does not allow this direction.",
+        "ko": "이 게이트에서는 {direction} 처리를 할 수 없습니다.",
+        "en": "This gate does not allow {direction}.",
+        "ko_plain": "이 게이트는 이 방향으로 통과할 수 없습니다.",
+        "en_plain": "This gate does not allow this direction.",
     },
     "already_admitted": {"ko": "이미 입장한 참가자입니다.", "en": "Already admitted."},
     "reentry_not_allowed": {
@@ -34,7 +39,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "gate_not_found": {"ko": "게이트를 찾을 수 없습니다.", "en": "Gate not found."},
     "participant_not_found": {"ko": "참가자를 찾을 수 없습니다.", "en": "Participant not found."},
     "token_or_participant_required": {
-        "ko": "token 또는 participant_id 중 하나가 필요합니다.",
+        "ko": "입장권 코드(token) 또는 참가자 ID(participant_id) 중 하나가 필요합니다.",
         "en": "Give either token or participant_id.",
     },
     "too_many_records": {
@@ -48,7 +53,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "scan_sign_in_button": {"ko": "로그인", "en": "Sign in"},
     "scan_sign_out": {"ko": "로그아웃", "en": "Sign out"},
     "scan_bad_key": {"ko": "게이트 키가 올바르지 않습니다.", "en": "That gate key is not valid."},
-    "scan_input_label": {"ko": "티켓 코드 (스캐너로 읽기)", "en": "Ticket code (scan it)"},
+    "scan_input_label": {"ko": "입장권 코드 (스캐너로 읽기)", "en": "Ticket code (scan it)"},
     "scan_camera": {"ko": "카메라로 스캔", "en": "Scan with camera"},
     "scan_camera_stop": {"ko": "카메라 끄기", "en": "Stop camera"},
     "scan_direction_in": {"ko": "입장", "en": "Entry"},
@@ -58,6 +63,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "scan_tap_to_continue": {"ko": "화면을 누르면 계속합니다", "en": "Tap to continue"},
     "scan_manual": {"ko": "이름·이메일·전화번호로 찾기", "en": "Find by name, email or phone"},
     "scan_search": {"ko": "검색", "en": "Search"},
-    "scan_check_in": {"ko": "체크인", "en": "Check in"},
+    "scan_check_in": {"ko": "입장 처리", "en": "Check in"},
     "scan_gate": {"ko": "게이트", "en": "Gate"},
 }

@@ -5,7 +5,7 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     # external systems (services/gate_sync.py)
     "integration_not_enabled": {
-        "ko": "이 행사에는 사용 중인 {system} 연동이 없습니다.",
+        "ko": "이 행사에는 사용 중인 ‘{system}’ 연동이 없습니다.",
         "en": "This event has no enabled {system} integration.",
     },
 }

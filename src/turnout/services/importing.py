@@ -412,7 +412,11 @@ class Importer:
                 refuse(
                     row,
                     FieldError(
-                        rows.columns.get(field, field), "already_registered", value=value, row=row.row
+                        rows.columns.get(field, field),
+                        "already_registered",
+                        params={"field": field},
+                        value=value,
+                        row=row.row,
                     ),
                 )
                 saved.duplicates += 1

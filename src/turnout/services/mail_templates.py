@@ -173,9 +173,11 @@ def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: Temp
             errors.append(FieldError(part, "template_error", params={"error": problem.message}))
             continue
         if part == "subject" and not rendered.strip():
-            errors.append(FieldError(part, "template_error", params={"error": "the subject is empty"}))
+            errors.append(FieldError(part, "template_error", params={"error": "subject_empty"}))
         if part == "subject" and len(rendered) > SUBJECT_MAX:
-            errors.append(FieldError(part, "template_error", params={"error": "the subject is too long"}))
+            errors.append(
+                FieldError(part, "template_error", params={"error": "subject_too_long", "max": SUBJECT_MAX})
+            )
     if errors:
         raise InvalidTemplate(errors)
 

@@ -118,9 +118,16 @@ def field_details(errors: list[FieldError], locale: str) -> list[dict[str, Any]]
     return out
 
 
+def _shown(value: Any) -> bool:
+    """A param a message may show: a string, a number, or a list of strings (codes)."""
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, str) for v in value)
+    return isinstance(value, str | int | float)
+
+
 def domain_error_response(error: DomainError, locale: str) -> JSONResponse:
     details = field_details(error.errors, locale) if isinstance(error, ValidationFailed) else []
-    params = {k: v for k, v in error.params.items() if isinstance(v, str | int | float)}
+    params = {k: v for k, v in error.params.items() if _shown(v)}
     status = status_for(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     body = error_body(error.code, locale, params, details)
@@ -142,6 +149,23 @@ def payload_too_large_response(request: Request, limit: int) -> JSONResponse:
     body = error_body("payload_too_large", locale_of(request), {"max_bytes": limit})
     body["error"]["params"] = {"max_bytes": limit}
     return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+
+
+def limit_params(kind: str, ctx: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The limit a pydantic error names, as our codes' params: ``{max}``/``{min}`` (and ``{unit}``,
+    characters or items, for lengths), so ``too_long`` says "at most 200 characters"."""
+    ctx = ctx or {}
+    unit = "characters" if kind.startswith("string_") else "items"
+    if "max_length" in ctx:
+        return {"max": ctx["max_length"], "unit": unit}
+    if "min_length" in ctx:
+        return {"min": ctx["min_length"], "unit": unit}
+    for name, key, step in (("ge", "min", 0), ("gt", "min", 1), ("le", "max", 0), ("lt", "max", -1)):
+        bound = ctx.get(name)
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            # an exclusive integer bound is shown as the inclusive one ("> 0" -> "at least 1")
+            return {key: bound + step if isinstance(bound, int) else bound}
+    return {}
 
 
 def _pydantic_field(loc: tuple[Any, ...]) -> str:
@@ -192,7 +216,8 @@ def install(app: FastAPI) -> None:
                 value = None
             if field.rsplit(".", 1)[-1] in SECRET_FIELDS or code in UNECHOED_CODES:
                 value = None  # never echo a secret, even a refused one; nor characters refused
-            errors.append(FieldError(field, code, value=value))
+            params = limit_params(kind, err.get("ctx"))
+            errors.append(FieldError(field, code, params=params, value=value))
         body = error_body("validation_failed", locale, details=field_details(errors, locale))
         return JSONResponse(body, status_code=422)
 
