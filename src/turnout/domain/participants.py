@@ -531,3 +531,18 @@ def _field_error(
     if isinstance(shown, str) and len(shown) > 200:
         shown = shown[:200] + "…"
     return FieldError(columns.get(name, name), exc.code, params=exc.params, value=shown, row=row)
+
+
+def display_phone(e164: str | None) -> str:
+    """A stored (E.164) phone as a person reads it: a Korean number in national format
+    (``+821012345678`` -> ``010-1234-5678``), any other in international format (``+1 650-253-0000``);
+    a value that does not parse is shown as stored, and None as an empty string."""
+    if not e164:
+        return ""
+    try:
+        parsed = phonenumbers.parse(e164, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(parsed) == DEFAULT_REGION:
+        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))

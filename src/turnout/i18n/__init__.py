@@ -22,6 +22,7 @@ _AREAS = (
     "integrations",
     "deliveries",
     "sagas",
+    "privacy",
 )
 
 
