@@ -57,19 +57,21 @@ def list_erasure_requests(
     )
 
 
-@router.get("/erasure-requests/{request_id}")
-def get_erasure_request(request_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> ErasureRequestRead:
+@router.get("/erasure-requests/{erasure_request_id}")
+def get_erasure_request(
+    erasure_request_id: str, turnout: TurnoutDep, principal: PrincipalDep
+) -> ErasureRequestRead:
     """One erasure request with its decision."""
     authorize(principal, Permission.PRIVACY_ERASE)
     with turnout.uow(readonly=True) as uow:
-        request = erasure_service.get_request(uow, request_id=request_id)
+        request = erasure_service.get_request(uow, request_id=erasure_request_id)
     authorize(principal, Permission.PRIVACY_ERASE, event_id=request.event_id)
     return ErasureRequestRead.of(request)
 
 
-@router.post("/erasure-requests/{request_id}/approve")
+@router.post("/erasure-requests/{erasure_request_id}/approve")
 def approve_erasure_request(
-    request_id: str, turnout: TurnoutDep, principal: PrincipalDep, body: ErasureDecision | None = None
+    erasure_request_id: str, turnout: TurnoutDep, principal: PrincipalDep, body: ErasureDecision | None = None
 ) -> ErasureApproval:
     """Approve: in one transaction the person's registration is cancelled if still active (ticket
     revoked; the gate system and attendee app told; no notice mailed), their personal data erased
@@ -77,11 +79,11 @@ def approve_erasure_request(
     erasure_request_decided`` when it was decided already."""
     authorize(principal, Permission.PRIVACY_ERASE)
     with turnout.uow() as uow:
-        found = erasure_service.get_request(uow, request_id=request_id)
+        found = erasure_service.get_request(uow, request_id=erasure_request_id)
         authorize(principal, Permission.PRIVACY_ERASE, event_id=found.event_id)
         request, counts = erasure_service.approve_erasure(
             uow,
-            request_id=request_id,
+            request_id=erasure_request_id,
             actor=principal.actor,
             cancellation=turnout.sagas[SagaKind.CANCELLATION],
             policy=turnout.saga_policy(),
@@ -91,18 +93,18 @@ def approve_erasure_request(
     return ErasureApproval(**ErasureRequestRead.of(request).model_dump(), counts=counts)
 
 
-@router.post("/erasure-requests/{request_id}/reject")
+@router.post("/erasure-requests/{erasure_request_id}/reject")
 def reject_erasure_request(
-    request_id: str, turnout: TurnoutDep, principal: PrincipalDep, body: ErasureDecision | None = None
+    erasure_request_id: str, turnout: TurnoutDep, principal: PrincipalDep, body: ErasureDecision | None = None
 ) -> ErasureRequestRead:
     """Reject, with an optional note; the alert is acknowledged. ``409 erasure_request_decided``
     when it was decided already."""
     authorize(principal, Permission.PRIVACY_ERASE)
     with turnout.uow() as uow:
-        found = erasure_service.get_request(uow, request_id=request_id)
+        found = erasure_service.get_request(uow, request_id=erasure_request_id)
         authorize(principal, Permission.PRIVACY_ERASE, event_id=found.event_id)
         request = erasure_service.reject_erasure(
-            uow, request_id=request_id, actor=principal.actor, note=body.note if body else None
+            uow, request_id=erasure_request_id, actor=principal.actor, note=body.note if body else None
         )
         uow.commit()
     return ErasureRequestRead.of(request)
