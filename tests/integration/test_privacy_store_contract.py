@@ -85,7 +85,8 @@ def test_erasing_one_participant_changes_only_theirs_when_erased(
     )
     assert (erased.custom_fields, erased.token, erased.updated_at) == ({}, None, clock.now())
     assert (erased.birth_date, erased.region) == (date(1996, 6, 1), "서울")  # 35: the 30s stand-in
-    assert after[ids[1]] == before[ids[1]] and after[ids[2]] == before[ids[2]]
+    assert after[ids[1]] == before[ids[1]]
+    assert after[ids[2]] == before[ids[2]]
     assert jobs[ids[0]].to_address == "erased@erased.invalid"
     assert [jobs[pid].to_address for pid in ids[1:]] == ["p1@example.com", "p2@example.com"]
 
@@ -187,7 +188,8 @@ def test_erasing_one_person_keeps_statistics_analytics_and_everyone_else_when_on
 
     with turnout.uow() as uow:
         found = uow.events.get(event_id)
-        assert found is not None and found.status == EventStatus.LIVE  # the event need not be closed
+        assert found is not None
+        assert found.status == EventStatus.LIVE
         counts = uow.privacy.erase_participant(
             target["id"], birth_date_bands=birth_date_bands(FIRST_DAY), now=clock.now()
         )

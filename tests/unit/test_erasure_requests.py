@@ -13,7 +13,7 @@ from tests.mail_support import open_event, register
 from turnout.adapters.signing import KeyVault
 from turnout.domain.errors import DomainError
 from turnout.domain.participants import Participant, ParticipantStatus, display_phone
-from turnout.domain.privacy import REASON_MAX, ErasureStatus, erased_email
+from turnout.domain.privacy import REASON_MAX, ErasureRequest, ErasureStatus, erased_email
 from turnout.domain.sagas import ALERT_ACKNOWLEDGED, ALERT_OPEN
 from turnout.domain.tickets import TicketError
 from turnout.services import erasure_requests as erasure
@@ -51,14 +51,14 @@ def people(uows: FakeUnitOfWorkFactory, tickets: ticketing.TicketBook) -> list[P
 
 def ask(
     uows: FakeUnitOfWorkFactory, tickets: ticketing.TicketBook, token: str, reason: str | None = None
-) -> tuple[erasure.ErasureRequest, bool]:
+) -> tuple[ErasureRequest, bool]:
     with uows() as uow:
         answer = erasure.request_erasure(uow, tickets=tickets, token=token, reason=reason)
         uow.commit()
     return answer
 
 
-def approve(uows: FakeUnitOfWorkFactory, request_id: str) -> erasure.ErasureRequest:
+def approve(uows: FakeUnitOfWorkFactory, request_id: str) -> ErasureRequest:
     with uows() as uow:
         request, _counts = erasure.approve_erasure(
             uow,
@@ -87,7 +87,8 @@ def test_a_repeat_request_answers_the_open_one_when_one_is_open(
         alerts = uow.alerts.find(event_id=first.event_id)
     assert [(a.code, a.state) for a in alerts] == [("erasure_requested", ALERT_OPEN)]
     assert alerts[0].details == {"erasure_request_id": first.id, "participant_id": people[0].id}
-    assert "minjun" not in alerts[0].message and "김민준" not in alerts[0].message
+    assert "minjun" not in alerts[0].message
+    assert "김민준" not in alerts[0].message
 
 
 def test_a_reason_longer_than_the_limit_is_cut_to_it_when_stored(
@@ -111,7 +112,9 @@ def test_approval_cancels_erases_only_that_person_and_acknowledges_the_alert_whe
         kept = uow.participants.get(other.id)
         alert = uow.alerts.get(request.alert_id or "")
         revoked = uow.tickets.revocations(asker.event_id)
-    assert erased is not None and kept is not None and alert is not None
+    assert erased is not None
+    assert kept is not None
+    assert alert is not None
     assert erased.status == ParticipantStatus.CANCELLED
     assert (erased.name, erased.email, erased.phone, erased.organization, erased.token) == (
         "",
@@ -136,7 +139,8 @@ def test_approval_cancels_erases_only_that_person_and_acknowledges_the_alert_whe
 def test_a_decided_request_is_refused_with_erasure_request_decided_when_decided_again(
     uows: FakeUnitOfWorkFactory, tickets: ticketing.TicketBook, people: list[Participant]
 ) -> None:
-    assert people[0].token is not None and people[1].token is not None
+    assert people[0].token is not None
+    assert people[1].token is not None
     approved, _ = ask(uows, tickets, people[0].token)
     approve(uows, approved.id)
     rejected, _ = ask(uows, tickets, people[1].token)
@@ -160,7 +164,8 @@ def test_a_decided_request_is_refused_with_erasure_request_decided_when_decided_
             assert approve_again.value.code == "erasure_request_decided"
     with uows(readonly=True) as uow:
         kept = uow.participants.get(people[1].id)
-        assert kept is not None and kept.email == "seoyeon@example.com"  # a rejection erases nothing
+        assert kept is not None
+        assert kept.email == "seoyeon@example.com"
         assert all(a.state == ALERT_ACKNOWLEDGED for a in uow.alerts.find())
 
 
@@ -173,7 +178,8 @@ def test_a_new_request_may_be_made_when_the_last_was_rejected(
         erasure.reject_erasure(uow, request_id=first.id, actor="cli")
         uow.commit()
     second, created = ask(uows, tickets, people[0].token)
-    assert created and second.id != first.id
+    assert created
+    assert second.id != first.id
 
 
 def test_an_unknown_request_is_refused_with_erasure_request_not_found(uows: FakeUnitOfWorkFactory) -> None:
