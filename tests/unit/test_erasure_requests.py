@@ -4,6 +4,7 @@ decided once; only the current, valid ticket may ask; phones shown as a person r
 
 from __future__ import annotations
 
+import email
 from datetime import date
 
 import pytest
@@ -17,6 +18,7 @@ from turnout.domain.privacy import REASON_MAX, ErasureRequest, ErasureStatus, er
 from turnout.domain.sagas import ALERT_ACKNOWLEDGED, ALERT_OPEN
 from turnout.domain.tickets import TicketError
 from turnout.services import erasure_requests as erasure
+from turnout.services.alerts import alert_mail
 from turnout.services import ticketing
 from turnout.services.cancellation import cancellation_saga
 from turnout.services.sagas import SagaPolicy
@@ -210,3 +212,19 @@ def test_display_phone_shows_korean_numbers_nationally_and_others_internationall
     assert display_phone("+447911123456") == "+44 7911 123456"
     assert display_phone(None) == ""
     assert display_phone("not a phone") == "not a phone"
+
+
+def test_the_alert_email_names_the_commands_that_decide_the_request_and_no_personal_data(
+    uows: FakeUnitOfWorkFactory, tickets: ticketing.TicketBook, people: list[Participant]
+) -> None:
+    assert people[0].token is not None
+    request, _ = ask(uows, tickets, people[0].token, "개인 사유 김민준")
+    with uows(readonly=True) as uow:
+        alert = uow.alerts.get(request.alert_id or "")
+    assert alert is not None
+    mail = alert_mail(alert, to="ops@example.com", mail_from="turnout@example.com").data.decode()
+    text = email.message_from_string(mail).get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert f"turnout privacy approve {request.id}" in text
+    assert "turnout sagas show" not in text
+    for personal in ("김민준", "minjun@example.com", "개인 사유"):
+        assert personal not in text
