@@ -18,8 +18,8 @@ from turnout.domain.privacy import REASON_MAX, ErasureRequest, ErasureStatus, er
 from turnout.domain.sagas import ALERT_ACKNOWLEDGED, ALERT_OPEN
 from turnout.domain.tickets import TicketError
 from turnout.services import erasure_requests as erasure
-from turnout.services.alerts import alert_mail
 from turnout.services import ticketing
+from turnout.services.alerts import alert_mail
 from turnout.services.cancellation import cancellation_saga
 from turnout.services.sagas import SagaPolicy
 
