@@ -26,9 +26,9 @@ from tests.fakes_tickets import FakeTicketStore
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
 from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
-from turnout.domain.privacy import BirthDateBand, erased_email
+from turnout.domain.privacy import BirthDateBand, ErasureRequest, erased_email
 from turnout.messages.base import Envelope, Message
-from turnout.ports import AuditEntry, ParticipantFeedRow
+from turnout.ports import AuditEntry, ParticipantFeedRow, PersonScan
 
 
 class FakeClock:
@@ -387,7 +387,9 @@ def _feed_row(p: Participant) -> ParticipantFeedRow:
 
 class FakePrivacyStore:
     """``ports.PrivacyStore`` over the fakes: erasure blanks the fake participants' personal fields
-    (birth dates moved to their band's stand-in); the fakes keep no operational records to prune."""
+    (birth dates moved to their band's stand-in), and one person's their email jobs' addresses and
+    scans' device data too; erasure requests are kept by id. The fakes keep no operational records to
+    prune."""
 
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
@@ -403,22 +405,7 @@ class FakePrivacyStore:
         for key, participant in list(rows.items()):
             if getattr(participant, "event_id", None) != event_id:
                 continue
-            born = participant.birth_date
-            for band in birth_date_bands if born is not None else ():
-                if (band.after is None or born > band.after) and (band.up_to is None or born <= band.up_to):
-                    born = band.stand_in
-                    break
-            rows[key] = replace(
-                participant,
-                name="",
-                email=erased_email(participant.id),
-                phone=None,
-                birth_date=born,
-                organization=None,
-                gender=None,
-                custom_fields={},
-                token=None,
-            )
+            rows[key] = _erased(participant, birth_date_bands, now)
             erased += 1
         consents: dict[str, Any] = self._db.table("participant_consents")
         cleared = 0
@@ -427,6 +414,116 @@ class FakePrivacyStore:
                 consents[key] = replace(record, guardian_name=None, guardian_contact=None)
                 cleared += 1
         return {"participants": erased, "participant_consents": cleared}
+
+    def erase_participant(
+        self, participant_id: str, *, birth_date_bands: Sequence[BirthDateBand], now: datetime
+    ) -> dict[str, int]:
+        rows: dict[str, Any] = self._db.table("participants")
+        participant = rows.get(participant_id)
+        if participant is None:
+            return {"participants": 0}
+        rows[participant_id] = _erased(participant, birth_date_bands, now)
+        jobs: dict[str, Any] = self._db.table("email_jobs")
+        changed_jobs = 0
+        for job_id, job in list(jobs.items()):
+            if job.participant_id == participant_id:
+                jobs[job_id] = replace(job, to_address="erased@erased.invalid", subject=None, last_error=None)
+                changed_jobs += 1
+        scans: list[Any] = self._db.tables.setdefault("scans", [])
+        changed_scans = 0
+        for index, scan in enumerate(scans):
+            if scan.participant_id == participant_id:
+                scans[index] = scan._replace(device={}, location={}, metadata={})
+                changed_scans += 1
+        return {"participants": 1, "email_jobs": changed_jobs, "scans": changed_scans}
+
+    def scans_of(self, participant_id: str) -> list[PersonScan]:
+        gates: dict[str, Gate] = self._db.table("gates")
+        found = [s for s in self._db.tables.get("scans", []) if s.participant_id == participant_id]
+        found.sort(key=lambda s: (s.occurred_at, s.id))
+        return [
+            PersonScan(
+                occurred_at=s.occurred_at,
+                gate_id=s.gate_id,
+                gate_name=gates[s.gate_id].name if s.gate_id in gates else None,
+                method=s.method,
+                direction=s.direction,
+                result=s.result,
+                code=s.code,
+            )
+            for s in found
+        ]
+
+    @property
+    def _requests(self) -> dict[str, ErasureRequest]:
+        rows: dict[str, ErasureRequest] = self._db.table("erasure_requests")
+        return rows
+
+    def add_erasure_request(self, request: ErasureRequest) -> None:
+        if request.id in self._requests:
+            raise KeyError(f"erasure request {request.id} exists")
+        self._requests[request.id] = request
+
+    def get_erasure_request(self, request_id: str, *, for_update: bool = False) -> ErasureRequest | None:
+        return self._requests.get(request_id)
+
+    def open_erasure_request(self, participant_id: str) -> ErasureRequest | None:
+        found = sorted(
+            (r for r in self._requests.values() if r.participant_id == participant_id and r.is_open),
+            key=lambda r: r.id,
+        )
+        return found[0] if found else None
+
+    def find_erasure_requests(
+        self,
+        event_id: str | None,
+        *,
+        status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ErasureRequest]:
+        found = sorted(
+            (
+                r
+                for r in self._requests.values()
+                if (event_id is None or r.event_id == event_id)
+                and (status is None or r.status.value == status)
+                and (after_id is None or r.id > after_id)
+            ),
+            key=lambda r: r.id,
+        )
+        return found[:limit]
+
+    def decide_erasure_request(self, request: ErasureRequest) -> None:
+        stored = self._requests[request.id]
+        self._requests[request.id] = replace(
+            stored,
+            status=request.status,
+            decided_at=request.decided_at,
+            decided_by=request.decided_by,
+            decision_note=request.decision_note,
+        )
+
+
+def _erased(participant: Any, birth_date_bands: Sequence[BirthDateBand], now: datetime) -> Any:
+    born = participant.birth_date
+    for band in birth_date_bands if born is not None else ():
+        if (band.after is None or born > band.after) and (band.up_to is None or born <= band.up_to):
+            born = band.stand_in
+            break
+    return replace(
+        participant,
+        name="",
+        email=erased_email(participant.id),
+        phone=None,
+        birth_date=born,
+        organization=None,
+        gender=None,
+        custom_fields={},
+        token=None,
+        email_error=None,
+        updated_at=now,
+    )
 
 
 class FakeUnitOfWork:

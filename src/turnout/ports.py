@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     )
     from turnout.domain.integrations import BreakerPolicy, Integration
     from turnout.domain.participants import Participant, ParticipantInput
-    from turnout.domain.privacy import BirthDateBand
+    from turnout.domain.privacy import BirthDateBand, ErasureRequest
     from turnout.domain.sagas import Alert, Saga
     from turnout.messages.base import Envelope, Fact, Message
     from turnout.messages.facts import ParticipantRegistered
@@ -1521,6 +1521,19 @@ class Batcher(Protocol[_ItemT_contra, _AnswerT_co]):
 # --- sagas and alerts ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class PersonScan:
+    """One scan of a participant as the participant's own data page shows it."""
+
+    occurred_at: datetime
+    gate_id: str | None
+    gate_name: str | None
+    method: str
+    direction: str
+    result: str
+    code: str | None
+
+
 class PrivacyStore(Protocol):
     """Personal data kept no longer than needed: old operational records pruned, a closed event's
     personal data erased. Each method returns how many rows it changed per table."""
@@ -1542,6 +1555,45 @@ class PrivacyStore(Protocol):
         scans' device, location and metadata, the event's outbox messages relayed everywhere, its
         finished message and outbound deliveries' payloads, its audit entries' data, finished sagas'
         data, import error cells and revoked tokens."""
+        ...
+
+    def erase_participant(
+        self, participant_id: str, *, birth_date_bands: Sequence[BirthDateBand], now: datetime
+    ) -> dict[str, int]:
+        """``erase_event`` for one person, leaving everyone else as they are: their name, email,
+        phone, organisation, gender, custom fields and token (birth date replaced by its band's
+        stand-in), their email jobs' addresses and errors, their scans' device, location and
+        metadata, their revoked tokens, the event's relayed outbox messages about them (with their
+        finished message deliveries), the finished outbound deliveries' payloads about them, the data
+        of the audit entries about them and of their finished sagas."""
+        ...
+
+    def scans_of(self, participant_id: str) -> list[PersonScan]:
+        """Every scan of the participant, oldest first, with its gate's name."""
+        ...
+
+    def add_erasure_request(self, request: ErasureRequest) -> None: ...
+
+    def get_erasure_request(self, request_id: str, *, for_update: bool = False) -> ErasureRequest | None: ...
+
+    def open_erasure_request(self, participant_id: str) -> ErasureRequest | None:
+        """The participant's request still waiting for a decision, if any."""
+        ...
+
+    def find_erasure_requests(
+        self,
+        event_id: str | None,
+        *,
+        status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ErasureRequest]:
+        """The event's requests (every event's when None) in id (creation) order; ``after_id``
+        pages in that order."""
+        ...
+
+    def decide_erasure_request(self, request: ErasureRequest) -> None:
+        """Store the request's status and decision (who, when, note)."""
         ...
 
 

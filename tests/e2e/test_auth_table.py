@@ -20,6 +20,7 @@ from turnout.domain.access import Role
 from turnout.domain.integrations import Integration, IntegrationSystem
 from turnout.ports import OutboundMessage
 from turnout.services.alerts import raise_alert
+from turnout.services.erasure_requests import request_erasure
 from turnout.services.keys import create_key
 
 PUBLIC = "public"
@@ -84,6 +85,10 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/events/{event_id}/privacy-notice"): PUBLIC,
     ("GET", "/api/v1/events/{event_id}/privacy-notice/versions"): PUBLIC,
     ("PUT", "/api/v1/events/{event_id}/privacy-notice"): frozenset({A, S}),
+    ("GET", "/api/v1/events/{event_id}/erasure-requests"): frozenset({A}),
+    ("GET", "/api/v1/erasure-requests/{erasure_request_id}"): frozenset({A}),
+    ("POST", "/api/v1/erasure-requests/{erasure_request_id}/approve"): frozenset({A}),
+    ("POST", "/api/v1/erasure-requests/{erasure_request_id}/reject"): frozenset({A}),
 }
 
 # What a caller allowed to call a route gets, with the world's resources and no request body: the
@@ -144,6 +149,10 @@ EXPECTED: dict[tuple[str, str], int | tuple[int, str]] = {
     ("GET", "/api/v1/events/{event_id}/privacy-notice"): OK,
     ("GET", "/api/v1/events/{event_id}/privacy-notice/versions"): OK,
     ("PUT", "/api/v1/events/{event_id}/privacy-notice"): INVALID,
+    ("GET", "/api/v1/events/{event_id}/erasure-requests"): OK,
+    ("GET", "/api/v1/erasure-requests/{erasure_request_id}"): OK,
+    ("POST", "/api/v1/erasure-requests/{erasure_request_id}/approve"): OK,  # then it is decided:
+    ("POST", "/api/v1/erasure-requests/{erasure_request_id}/reject"): (409, "erasure_request_decided"),
 }
 # per role where the answer depends on who called first
 EXPECTED_BY_ROLE: dict[tuple[str, str], dict[str, int | tuple[int, str]]] = {
@@ -222,6 +231,15 @@ def world(client: TestClient, turnout: Turnout) -> dict[str, Any]:
             )
             ids[label]["alert_id"] = alert.id
             uow.commit()
+        # an erasure request, from a participant of its own (approving it erases them)
+        asker = client.post(
+            f"/api/v1/events/{event['id']}/participants",
+            json=consenting({"name": "삭제 요청자", "email": f"e{label}@example.com"}),
+        ).json()
+        with turnout.uow() as uow:
+            erasure, _ = request_erasure(uow, tickets=turnout.tickets, token=asker["token"], reason=None)
+            uow.commit()
+        ids[label]["erasure_request_id"] = erasure.id
     ids["keys"] = {
         A: client.headers["Authorization"].removeprefix("Bearer "),
         S: make_key(turnout, Role.STAFF, ids["a"]["event_id"]),

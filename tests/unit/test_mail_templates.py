@@ -155,3 +155,17 @@ def test_html_is_escaped_and_text_is_not_when_rendered() -> None:
     assert rendered.subject == "Hi <b>Kim & Lee</b>"
     assert rendered.html == "&lt;b&gt;Kim &amp; Lee&lt;/b&gt;"
     assert rendered.text == "<b>Kim & Lee</b>"
+
+
+def test_the_built_in_ticket_email_links_the_participants_data_page_in_both_languages(
+    uows: FakeUnitOfWorkFactory, event_id: str
+) -> None:
+    with uows(readonly=True) as uow:
+        in_effect = mail_templates.get_templates(uow, renderer=renderer, event_id=event_id)
+    for template in in_effect:
+        context = mail_templates.sample_context(template.locale)
+        assert context["data_url"] == context["ticket_url"] + "/data"
+        sources = TemplateSources(subject=template.subject, html=template.html, text=template.text)
+        rendered = renderer.render(sources, context)
+        assert f'href="{context["data_url"]}"' in rendered.html, template.locale
+        assert context["data_url"] in rendered.text, template.locale

@@ -1,4 +1,5 @@
-"""Personal data rules: what erasing an event keeps, and when old records may go.
+"""Personal data rules: what erasing an event (or one person) keeps, when old records may go, and a
+participant's own erasure request.
 
 Erasing a closed event's personal data keeps its statistics and analytics as they were. Analytics
 group people by age on the event's first day (``services.statistics.age_group``), so a birth date
@@ -13,6 +14,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from turnout.domain.errors import Conflict
 from turnout.domain.events import EventStatus
@@ -67,3 +69,58 @@ def erased_email(participant_id: str) -> str:
 def retention_cutoff(now: datetime, days: int) -> datetime:
     """Records older than this may be pruned."""
     return now - timedelta(days=days)
+
+
+# --- a participant's own request to be erased ---------------------------------------------------------
+
+#: the free-text reason a participant may give, and an organiser's decision note, at most
+REASON_MAX = 1000
+NOTE_MAX = 1000
+
+
+class ErasureStatus(StrEnum):
+    """``requested`` (open) → ``rejected``, or ``approved`` → ``done``. Approval erases in the same
+    transaction, so a stored request is ``requested``, ``rejected`` or ``done``."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DONE = "done"
+
+
+OPEN_ERASURE_STATUSES = frozenset({ErasureStatus.REQUESTED, ErasureStatus.APPROVED})
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureRequest:
+    """A participant's request to have their personal data erased, and the organiser's decision.
+    ``alert_id`` is the operator alert that announced it (acknowledged once decided)."""
+
+    id: str
+    event_id: str
+    participant_id: str
+    status: ErasureStatus
+    reason: str | None
+    requested_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_note: str | None = None
+    alert_id: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_ERASURE_STATUSES
+
+
+class ErasureRequestDecided(Conflict):
+    """A request decided already (approved, rejected or done) is not decided again."""
+
+    code = "erasure_request_decided"
+
+
+def clean_reason(value: str | None, limit: int = REASON_MAX) -> str | None:
+    """A reason or note as stored: trimmed, None when empty, at most ``limit`` characters."""
+    if value is None:
+        return None
+    text = value.strip()
+    return text[:limit] if text else None

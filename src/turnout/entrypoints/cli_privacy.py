@@ -1,6 +1,8 @@
-"""``turnout privacy erase|prune``: a closed event's personal data erased; old records pruned.
+"""``turnout privacy erase|prune|requests|approve|reject``: a closed event's personal data erased;
+old records pruned; participants' erasure requests listed and decided.
 
-Exit 0 on success, 1 on a refusal (an unknown event; an event not closed: ``event_not_closed``),
+Exit 0 on success, 1 on a refusal (an unknown event; an event not closed: ``event_not_closed``; an
+unknown request: ``erasure_request_not_found``; one decided already: ``erasure_request_decided``),
 2 on bad usage. ``--json`` prints what was changed per table (as ``POST
 /api/v1/events/{event_id}/privacy/erase`` answers).
 """
@@ -18,7 +20,8 @@ out = Console()
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 privacy_app = typer.Typer(
-    no_args_is_help=True, help="Personal data: erase a closed event's, prune old records."
+    no_args_is_help=True,
+    help="Personal data: erase a closed event's, prune old records, decide erasure requests.",
 )
 
 
@@ -74,3 +77,113 @@ def prune_command(
         print(json.dumps({"deleted": counts}, ensure_ascii=False))
         return
     _print_counts("records pruned", counts)
+
+
+# --- participants' erasure requests -----------------------------------------------------------------
+
+
+def _request_dict(request: Any) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "event_id": request.event_id,
+        "participant_id": request.participant_id,
+        "status": request.status.value,
+        "reason": request.reason,
+        "requested_at": request.requested_at.isoformat(),
+        "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+        "decided_by": request.decided_by,
+        "decision_note": request.decision_note,
+        "alert_id": request.alert_id,
+    }
+
+
+@privacy_app.command("requests")
+def requests_command(
+    event_id: Annotated[str | None, typer.Option("--event", help="only this event's")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="requested, rejected or done (default: every one)")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Participants' erasure requests, oldest first."""
+    from turnout.entrypoints.cli import run_service
+    from turnout.services.erasure_requests import list_requests
+
+    if status is not None and status not in ("requested", "approved", "rejected", "done"):
+        raise typer.BadParameter(f"unknown status {status!r}", param_hint="--status")
+
+    def action(turnout: Any) -> list[dict[str, Any]]:
+        with turnout.uow(readonly=True) as uow:
+            found = list_requests(uow, event_id=event_id, status=status, limit=limit)
+        return [_request_dict(r) for r in found]
+
+    items = run_service(as_json, action)
+    if as_json:
+        print(json.dumps({"items": items}, ensure_ascii=False))
+        return
+    table = Table("id", "event", "participant", "status", "requested", "decided", title="erasure requests")
+    for item in items:
+        table.add_row(
+            item["id"],
+            item["event_id"],
+            item["participant_id"],
+            item["status"],
+            item["requested_at"],
+            item["decided_at"] or "",
+        )
+    out.print(table)
+
+
+@privacy_app.command("approve")
+def approve_command(
+    request_id: Annotated[str, typer.Argument(help="the erasure request's id")],
+    note: Annotated[str | None, typer.Option("--note", help="the organiser's note")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve: cancel the registration if still active, erase that person's personal data."""
+    from turnout.domain.sagas import SagaKind
+    from turnout.entrypoints.cli import run_service
+    from turnout.services.erasure_requests import approve_erasure
+
+    def action(turnout: Any) -> dict[str, Any]:
+        with turnout.uow() as uow:
+            request, counts = approve_erasure(
+                uow,
+                request_id=request_id,
+                actor="cli",
+                cancellation=turnout.sagas[SagaKind.CANCELLATION],
+                policy=turnout.saga_policy(),
+                note=note,
+            )
+            uow.commit()
+        return {**_request_dict(request), "counts": counts}
+
+    result = run_service(as_json, action)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    _print_counts(f"erasure request {request_id}: done", result["counts"])
+
+
+@privacy_app.command("reject")
+def reject_command(
+    request_id: Annotated[str, typer.Argument(help="the erasure request's id")],
+    note: Annotated[str | None, typer.Option("--note", help="why (kept with the request)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject the request (the participant's data stays); its alert is acknowledged."""
+    from turnout.entrypoints.cli import run_service
+    from turnout.services.erasure_requests import reject_erasure
+
+    def action(turnout: Any) -> dict[str, Any]:
+        with turnout.uow() as uow:
+            request = reject_erasure(uow, request_id=request_id, actor="cli", note=note)
+            uow.commit()
+        return _request_dict(request)
+
+    result = run_service(as_json, action)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    out.print(f"erasure request {request_id}: rejected")

@@ -33,6 +33,7 @@ _AREAS = (
     "consent",
     "notice",
     "cli",
+    "privacy",
 )
 
 

@@ -58,6 +58,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "As the legal guardian, I agree to the collection and use above.",
     },
     # the export's consent columns
+    "consent.col_required": {"ko": "필수 항목 동의", "en": "Consent to the required items"},
+    "consent.col_guardian": {"ko": "법정대리인 동의", "en": "Legal guardian's consent"},
     "consent.col_channel": {"ko": "동의 경로", "en": "Consent channel"},
     "consent.col_basis": {"ko": "동의 근거", "en": "Consent basis"},
     "consent.col_optional": {"ko": "선택 동의", "en": "Optional consent"},

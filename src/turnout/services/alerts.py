@@ -1,9 +1,9 @@
 """Operator alerts: what a person must act on (a saga's compensation that failed after its
-retries). An alert is stored, sent to the event's ``alerts`` integration (a signed delivery like
-any other), announced by an ``alert.raised`` fact, and emailed to ``TURNOUT_ALERT_EMAIL`` when it
-is set (``email_due_alerts``, the worker's ``alert-mail`` loop: outside any transaction, each
-attempt recorded, retried with backoff); ``GET /api/v1/alerts`` lists them and an operator
-acknowledges each."""
+retries; a participant's request to be erased). An alert is stored, sent to the event's
+``alerts`` integration (a signed delivery like any other), announced by an ``alert.raised`` fact,
+and emailed to ``TURNOUT_ALERT_EMAIL`` when it is set (``email_due_alerts``, the worker's
+``alert-mail`` loop: outside any transaction, each attempt recorded, retried with backoff);
+``GET /api/v1/alerts`` lists them and an operator acknowledges each."""
 
 from __future__ import annotations
 
@@ -27,6 +27,20 @@ MESSAGES = {
         "A step of a {saga_kind} saga could not be undone after {attempts} attempts ({step}: {error}); "
         "{resource} needs a person to put it right."
     ),
+    "erasure_requested": (
+        "A participant asked for their personal data to be erased (erasure request {erasure_request_id}); "
+        "approve or reject it."
+    ),
+}
+
+#: what the alert email tells the operator to do, by code (default: the saga's)
+WHAT_TO_DO = {
+    "erasure_requested": (
+        "참가자가 개인정보 삭제를 요청했습니다. 요청을 승인하거나 거절하십시오 (승인하면 신청이 취소되고 "
+        "그 사람의 개인정보가 삭제되며, 알림은 자동으로 확인 처리됩니다).\n"
+        "A participant asked to be erased: approve or reject the request (approving cancels the "
+        "registration and erases that person's personal data; the alert is acknowledged with it).\n\n"
+    ),
 }
 
 
@@ -37,7 +51,10 @@ def raise_alert(
     saga_id: str | None,
     code: str,
     details: dict[str, Any],
+    actor: str = "sagas",
 ) -> Alert:
+    """Store an alert, deliver it to the event's ``alerts`` integration, announce it; ``details``
+    name ids only (the alert leaves Turnout by email and webhook)."""
     now = uow.clock.now()
     template = MESSAGES.get(code, code)
     alert = Alert(
@@ -59,7 +76,7 @@ def raise_alert(
         )
     uow.emit(AlertRaised(event_id=event_id, alert_id=alert.id, code=code, saga_id=saga_id))
     uow.audit.record(
-        actor="sagas",
+        actor=actor,
         action="alert.raised",
         subject_type="alert",
         subject_id=alert.id,
@@ -126,13 +143,25 @@ def alert_mail(alert: Alert, *, to: str, mail_from: str) -> OutgoingMail:
     message_id = f"<alert-{alert.id}@{mail_domain(mail_from)}>"  # stable: a repeat is one message
     message["Message-ID"] = message_id
     details = json.dumps(alert.details, ensure_ascii=False, indent=2, sort_keys=True)
+    request_id = alert.details.get("erasure_request_id")
+    if alert.code == "erasure_requested":
+        commands = (
+            f"turnout privacy approve {request_id}\nturnout privacy reject {request_id} --note ...\n"
+            f"POST /api/v1/erasure-requests/{request_id}/approve\n"
+        )
+        head = WHAT_TO_DO[alert.code]
+    else:
+        commands = f"turnout sagas show {alert.saga_id}\nPOST /api/v1/alerts/{alert.id}/ack\n"
+        head = (
+            "확인이 필요한 알림이 있습니다. "
+            "외부 시스템의 상태를 확인해 바로잡은 뒤 알림을 확인 처리하십시오.\n"
+            "An alert needs a person: check the external system, put it right, then acknowledge the "
+            "alert.\n\n"
+        )
     message.set_content(
-        "확인이 필요한 알림이 있습니다. 외부 시스템의 상태를 확인해 바로잡은 뒤 알림을 확인 처리하십시오.\n"
-        "An alert needs a person: check the external system, put it right, then acknowledge the alert.\n\n"
-        f"{alert.message}\n\n"
+        f"{head}{alert.message}\n\n"
         f"alert: {alert.id}\nevent: {alert.event_id}\nsaga: {alert.saga_id}\n"
-        f"raised: {alert.created_at.isoformat()}\n\n{details}\n\n"
-        f"turnout sagas show {alert.saga_id}\nPOST /api/v1/alerts/{alert.id}/ack\n"
+        f"raised: {alert.created_at.isoformat()}\n\n{details}\n\n{commands}"
     )
     return OutgoingMail(
         sender=parseaddr(mail_from)[1] or mail_from,

@@ -8,7 +8,8 @@ succeed):
 2. ``gate_system``: the gate system is told (``participant.changed``, ``status: cancelled``) and
    the saga waits for it to accept.
 3. ``attendee_app``: the attendee app is told (``participant.status``).
-4. ``email``: the participant's cancellation notice is queued (the email sender takes it from there).
+4. ``email``: the participant's cancellation notice is queued (the email sender takes it from there);
+   not when the cancellation is an approved erasure request's (``notify=False``).
 
 A participant cancelled already is answered as they are (no second saga).
 """
@@ -48,11 +49,18 @@ CANCELLED = "participant.cancelled"
 
 
 def cancel_registration(
-    uow: UnitOfWork, *, definition: SagaDefinition, policy: SagaPolicy, participant_id: str, actor: str
+    uow: UnitOfWork,
+    *,
+    definition: SagaDefinition,
+    policy: SagaPolicy,
+    participant_id: str,
+    actor: str,
+    notify: bool = True,
 ) -> tuple[Participant, Saga | None]:
     """Cancel through the cancellation saga; the participant afterwards, and the saga (None when
-    they were cancelled already). Refusals: ``participant_not_found``, ``transfer_in_progress``,
-    ``saga_in_progress`` (another saga holds the participant)."""
+    they were cancelled already). ``notify=False`` sends no cancellation notice (a person whose data
+    is being erased: their address is about to go). Refusals: ``participant_not_found``,
+    ``transfer_in_progress``, ``saga_in_progress`` (another saga holds the participant)."""
     participant = uow.participants.get(participant_id)
     if participant is None:
         raise NotFound("participant_not_found", participant_id=participant_id)
@@ -63,7 +71,9 @@ def cancel_registration(
         definition,
         event_id=participant.event_id,
         resource=participant_resource(participant_id),
-        data={"participant_id": participant_id},
+        data={"participant_id": participant_id}
+        if notify
+        else {"participant_id": participant_id, "notify": False},
         actor=actor,
         policy=policy,
     )
@@ -91,6 +101,8 @@ def cancellation_saga(*, mail_from: str) -> SagaDefinition:
         return Send(APP, PARTICIPANT_STATUS, participant_status(event, row, CANCELLED), ordering_key=row.id)
 
     def email(ctx: SagaContext) -> Outcome:
+        if ctx.data.get("notify") is False:  # an erasure's cancellation: no one to write to
+            return DONE
         participant = ctx.uow.participants.get(ctx.data["participant_id"])
         if participant is None:
             raise StepFailed("the participant is gone")

@@ -85,6 +85,7 @@ def ticket_context(
         "venue": venue or "",
         "token": token,
         "ticket_url": f"{base_url.rstrip('/')}/t/{token}",
+        "data_url": f"{base_url.rstrip('/')}/t/{token}/data",  # what is held, and erasure
         "qr_cid": qr_cid,
         "locale": locale,
     }

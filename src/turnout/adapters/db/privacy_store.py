@@ -1,7 +1,8 @@
-"""``ports.PrivacyStore`` over SQLAlchemy Core: retention pruning and a closed event's erasure.
+"""``ports.PrivacyStore`` over SQLAlchemy Core: retention pruning, a closed event's erasure, one
+person's erasure, what is held about a person, and participants' erasure requests.
 
 Pruning deletes in bounded batches (``limit`` rows per table per call), so each transaction is
-short; the caller repeats until nothing is left. Erasure is one transaction per event.
+short; the caller repeats until nothing is left. Erasure is one transaction per event (or person).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from turnout.adapters.db.tables_intake import import_error_rows, import_errors, 
 from turnout.adapters.db.tables_integrations import delivery_attempts, outbound_deliveries
 from turnout.adapters.db.tables_mail import email_attempts, email_jobs, ticket_revocations
 from turnout.adapters.db.tables_messaging import message_deliveries, relay_cursors
+from turnout.adapters.db.tables_privacy import erasure_requests
 from turnout.adapters.db.tables_sagas import saga_steps, sagas
-from turnout.domain.privacy import ERASED_EMAIL_DOMAIN, BirthDateBand
+from turnout.domain.privacy import ERASED_EMAIL_DOMAIN, BirthDateBand, ErasureRequest, ErasureStatus
+from turnout.ports import PersonScan
 
 ERASED: dict[str, Any] = {"erased": True}
 FINISHED_DELIVERIES = ("delivered", "dead")
@@ -242,3 +245,226 @@ class SqlPrivacyStore:
                 )
             ).rowcount
         return {"outbox": int(outbox), "message_deliveries": int(deliveries)}
+
+    # --- one person ---------------------------------------------------------------------------------
+
+    def erase_participant(
+        self, participant_id: str, *, birth_date_bands: Sequence[BirthDateBand], now: datetime
+    ) -> dict[str, int]:
+        p = t.participants
+        row = self.conn.execute(
+            sa.select(p.c.event_id, p.c.birth_date).where(p.c.id == participant_id)
+        ).first()
+        if row is None:
+            return {"participants": 0}
+        event_id, born = row
+        values: dict[str, Any] = {
+            "name": "",
+            "email": participant_id + ERASED_EMAIL_DOMAIN,  # as ``domain.privacy.erased_email``
+            "phone": None,
+            "organization": None,
+            "gender": None,
+            "custom_fields": {},
+            "token": None,
+            "email_error": None,
+            "updated_at": now,
+        }
+        if born is not None:
+            for band in birth_date_bands:
+                if (band.after is None or born > band.after) and (band.up_to is None or born <= band.up_to):
+                    values["birth_date"] = band.stand_in
+                    break
+        counts: dict[str, int] = {}
+        counts["participants"] = self.conn.execute(
+            sa.update(p).where(p.c.id == participant_id).values(**values)
+        ).rowcount
+        jobs = sa.select(email_jobs.c.id).where(email_jobs.c.participant_id == participant_id)
+        counts["email_jobs"] = self.conn.execute(
+            sa.update(email_jobs)
+            .where(email_jobs.c.participant_id == participant_id)
+            .values(to_address="erased@erased.invalid", subject=None, last_error=None)
+        ).rowcount
+        counts["email_attempts"] = self.conn.execute(
+            sa.update(email_attempts).where(email_attempts.c.job_id.in_(jobs)).values(error=None)
+        ).rowcount
+        counts["scans"] = self.conn.execute(
+            sa.update(scans)
+            .where(scans.c.participant_id == participant_id)
+            .values(device={}, location={}, metadata={})
+        ).rowcount
+        counts["ticket_revocations"] = self.conn.execute(
+            sa.update(ticket_revocations)
+            .where(ticket_revocations.c.participant_id == participant_id)
+            .values(token=sa.literal("erased:").concat(sa.cast(ticket_revocations.c.id, sa.String)))
+        ).rowcount
+        mentions = f"%{participant_id}%"  # ids are random and unique: a copy naming this person
+        counts.update(self._erase_person_messages(event_id, mentions))
+        about = sa.and_(
+            outbound_deliveries.c.event_id == event_id,
+            outbound_deliveries.c.status.in_(FINISHED_DELIVERIES),
+            sa.cast(outbound_deliveries.c.payload, sa.Text).like(mentions),
+        )
+        counts["delivery_attempts"] = self.conn.execute(
+            sa.update(delivery_attempts)
+            .where(delivery_attempts.c.delivery_id.in_(sa.select(outbound_deliveries.c.id).where(about)))
+            .values(error=None)
+        ).rowcount
+        counts["outbound_deliveries"] = self.conn.execute(
+            sa.update(outbound_deliveries).where(about).values(payload=ERASED, last_error=None)
+        ).rowcount
+        counts["audit_log"] = self.conn.execute(
+            sa.update(t.audit_log)
+            .where(
+                t.audit_log.c.event_id == event_id,
+                sa.or_(
+                    t.audit_log.c.subject_id == participant_id,
+                    sa.cast(t.audit_log.c.data, sa.Text).like(mentions),
+                ),
+            )
+            .values(data=ERASED)
+        ).rowcount
+        counts["sagas"] = self.conn.execute(
+            sa.update(sagas)
+            .where(
+                sagas.c.event_id == event_id,
+                sagas.c.finished_at.is_not(None),
+                sa.cast(sagas.c.data, sa.Text).like(mentions),
+            )
+            .values(data=ERASED, error=None)
+        ).rowcount
+        return {name: int(n) for name, n in counts.items()}
+
+    def _erase_person_messages(self, event_id: str, mentions: str) -> dict[str, int]:
+        """The event's facts naming the person that every relay cursor has passed are deleted, with
+        their finished deliveries; facts still to be handled stay for their handlers."""
+        about = sa.select(t.outbox.c.id).where(
+            t.outbox.c.key == event_id, sa.cast(t.outbox.c.data, sa.Text).like(mentions)
+        )
+        deliveries = self.conn.execute(
+            sa.delete(message_deliveries).where(
+                message_deliveries.c.message_id.in_(about),
+                message_deliveries.c.status.in_(FINISHED_MESSAGES),
+            )
+        ).rowcount
+        passed = self.conn.execute(sa.select(sa.func.min(relay_cursors.c.position))).scalar()
+        outbox = 0
+        if passed is not None:
+            waiting = sa.select(message_deliveries.c.message_id).where(
+                message_deliveries.c.status == "pending"
+            )
+            outbox = self.conn.execute(
+                sa.delete(t.outbox).where(
+                    t.outbox.c.key == event_id,
+                    sa.cast(t.outbox.c.data, sa.Text).like(mentions),
+                    t.outbox.c.seq <= passed,
+                    t.outbox.c.id.not_in(waiting),
+                )
+            ).rowcount
+        return {"outbox": int(outbox), "message_deliveries": int(deliveries)}
+
+    def scans_of(self, participant_id: str) -> list[PersonScan]:
+        rows = self.conn.execute(
+            sa.select(
+                scans.c.occurred_at,
+                scans.c.gate_id,
+                t.gates.c.name,
+                scans.c.method,
+                scans.c.direction,
+                scans.c.result,
+                scans.c.code,
+            )
+            .select_from(scans.outerjoin(t.gates, t.gates.c.id == scans.c.gate_id))
+            .where(scans.c.participant_id == participant_id)
+            .order_by(scans.c.occurred_at, scans.c.id)
+        ).all()
+        return [PersonScan(*row) for row in rows]
+
+    # --- erasure requests ---------------------------------------------------------------------------
+
+    def add_erasure_request(self, request: ErasureRequest) -> None:
+        self.conn.execute(sa.insert(erasure_requests).values(**_request_row(request)))
+
+    def get_erasure_request(self, request_id: str, *, for_update: bool = False) -> ErasureRequest | None:
+        query = sa.select(erasure_requests).where(erasure_requests.c.id == request_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        return _request(row) if row is not None else None
+
+    def open_erasure_request(self, participant_id: str) -> ErasureRequest | None:
+        row = (
+            self.conn.execute(
+                sa.select(erasure_requests)
+                .where(
+                    erasure_requests.c.participant_id == participant_id,
+                    erasure_requests.c.status.in_(
+                        [ErasureStatus.REQUESTED.value, ErasureStatus.APPROVED.value]
+                    ),
+                )
+                .order_by(erasure_requests.c.id)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return _request(row) if row is not None else None
+
+    def find_erasure_requests(
+        self,
+        event_id: str | None,
+        *,
+        status: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ErasureRequest]:
+        query = sa.select(erasure_requests)
+        if event_id is not None:
+            query = query.where(erasure_requests.c.event_id == event_id)
+        if status is not None:
+            query = query.where(erasure_requests.c.status == status)
+        if after_id is not None:
+            query = query.where(erasure_requests.c.id > after_id)
+        rows = self.conn.execute(query.order_by(erasure_requests.c.id).limit(limit)).mappings().all()
+        return [_request(row) for row in rows]
+
+    def decide_erasure_request(self, request: ErasureRequest) -> None:
+        self.conn.execute(
+            sa.update(erasure_requests)
+            .where(erasure_requests.c.id == request.id)
+            .values(
+                status=request.status.value,
+                decided_at=request.decided_at,
+                decided_by=request.decided_by,
+                decision_note=request.decision_note,
+            )
+        )
+
+
+def _request_row(request: ErasureRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "event_id": request.event_id,
+        "participant_id": request.participant_id,
+        "status": request.status.value,
+        "reason": request.reason,
+        "requested_at": request.requested_at,
+        "decided_at": request.decided_at,
+        "decided_by": request.decided_by,
+        "decision_note": request.decision_note,
+        "alert_id": request.alert_id,
+    }
+
+
+def _request(row: Any) -> ErasureRequest:
+    return ErasureRequest(
+        id=row["id"],
+        event_id=row["event_id"],
+        participant_id=row["participant_id"],
+        status=ErasureStatus(row["status"]),
+        reason=row["reason"],
+        requested_at=row["requested_at"],
+        decided_at=row["decided_at"],
+        decided_by=row["decided_by"],
+        decision_note=row["decision_note"],
+        alert_id=row["alert_id"],
+    )

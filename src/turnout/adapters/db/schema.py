@@ -10,6 +10,7 @@ from turnout.adapters.db import (  # noqa: F401
     tables_integrations,
     tables_mail,
     tables_messaging,
+    tables_privacy,
     tables_sagas,
     tables_tickets,
 )

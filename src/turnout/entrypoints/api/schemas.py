@@ -21,6 +21,7 @@ from turnout.domain.events import (
     zone_exists,
 )
 from turnout.domain.participants import Participant
+from turnout.domain.privacy import NOTE_MAX, ErasureRequest
 from turnout.entrypoints.api.fields import Finite, Int64, JsonObject, Line, Text, check_json_value
 from turnout.ports import EmailJob, Revocation
 from turnout.services.registration import PublicRegistration
@@ -513,3 +514,54 @@ class MailTemplateRead(BaseModel):
 
 class MailTemplateList(BaseModel):
     items: list[MailTemplateRead]
+
+
+# --- personal data: participants' erasure requests ------------------------------------------------
+
+
+class ErasureRequestRead(BaseModel):
+    """A participant's request to be erased (no personal data: ids, the reason they gave, the
+    decision). ``status``: requested, rejected or done (approved requests are erased at once)."""
+
+    id: str
+    event_id: str
+    participant_id: str
+    status: str
+    reason: str | None
+    requested_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+    alert_id: str | None
+
+    @classmethod
+    def of(cls, request: ErasureRequest) -> Self:
+        return cls(
+            id=request.id,
+            event_id=request.event_id,
+            participant_id=request.participant_id,
+            status=request.status.value,
+            reason=request.reason,
+            requested_at=request.requested_at,
+            decided_at=request.decided_at,
+            decided_by=request.decided_by,
+            decision_note=request.decision_note,
+            alert_id=request.alert_id,
+        )
+
+
+class ErasureRequestPage(BaseModel):
+    items: list[ErasureRequestRead]
+    next_cursor: str | None = None
+
+
+class ErasureDecision(Strict):
+    """An organiser's optional note with an approval or rejection."""
+
+    note: Annotated[Text | None, Field(max_length=NOTE_MAX)] = None
+
+
+class ErasureApproval(ErasureRequestRead):
+    """The approved request (``done``) and how many rows were erased per table."""
+
+    counts: dict[str, int]

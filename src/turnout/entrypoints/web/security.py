@@ -5,14 +5,16 @@ static files under ``/static``), ``X-Frame-Options: DENY``, ``X-Content-Type-Opt
 ``Referrer-Policy``, and HSTS when the request came over https.
 
 ``OriginGuard`` refuses (``403 origin_refused``) a write (POST/PUT/PATCH/DELETE) that carries the
-console's session cookie, or signs in, when the browser says it was sent from another origin
-(``Origin``, else ``Referer``); a cookie-authenticated write naming neither is refused too. Bearer
+console's session cookie, signs in, or asks for a participant's erasure (``/t/{token}/data/erasure``)
+when the browser says it was sent from another origin (``Origin``, else ``Referer``); a
+cookie-authenticated write naming neither is refused too. Bearer
 requests are left alone (a browser never adds that header by itself). The CSRF token (bound to
 the session) is checked by the forms' routes and, for the JSON API, by ``deps.check_api_session``.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import orjson
@@ -23,6 +25,7 @@ from turnout.entrypoints.web.session import COOKIE
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SIGNIN_PATHS = frozenset({"/signin", "/scan/signin"})
+ERASURE_FORM = re.compile(r"^/t/[^/]+/data/erasure$")  # the participant's own erasure request
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
@@ -74,13 +77,13 @@ class OriginGuard:
         headers = _headers(scope)
         bearer = headers.get(b"authorization", b"")[:7].lower() == b"bearer "
         cookie = COOKIE.encode() + b"=" in headers.get(b"cookie", b"")
-        signing_in = scope["path"] in SIGNIN_PATHS
-        if bearer or not (cookie or signing_in):
+        guarded_form = scope["path"] in SIGNIN_PATHS or ERASURE_FORM.match(scope["path"]) is not None
+        if bearer or not (cookie or guarded_form):
             await self.app(scope, receive, send)
             return
         claimed = headers.get(b"origin") or headers.get(b"referer")
         origin = _origin_of(claimed.decode("latin-1")) if claimed and claimed != b"null" else None
-        if claimed is None and signing_in and not cookie:
+        if claimed is None and guarded_form and not cookie:
             await self.app(scope, receive, send)  # not a browser: nothing to forge
             return
         if origin is not None and origin in self.own_origins(scope, headers):

@@ -1,23 +1,33 @@
-"""The participant's ticket page ``/t/{token}``: event details, the QR code and the ticket's status.
+"""The participant's ticket page ``/t/{token}``: event details, the QR code and the ticket's status;
+and their data page ``/t/{token}/data``: what Turnout holds about them, with a form to ask for
+erasure (``POST /t/{token}/data/erasure``).
 
-The token in the URL is the credential: the page is not indexed, not cached and sends no referrer.
+The token in the URL is the credential: the pages are not indexed, not cached and send no referrer
+elsewhere. Only the current, valid ticket opens the data page (any other token: ``ticket_missing``,
+404). Like the public registration form, the erasure form needs no session; the Origin guard
+refuses it when a browser says it was posted from another site (``web.security``).
 """
 
 from __future__ import annotations
 
 from html import escape
+from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from turnout.adapters import qr
 from turnout.domain.access import Permission, authorize
 from turnout.domain.errors import DomainError
+from turnout.domain.participants import display_phone
+from turnout.domain.privacy import REASON_MAX
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.console import current_principal
 from turnout.entrypoints.web.templating import USUAL_ZONE, page_locale, render, zone_name
 from turnout.i18n import translate
 from turnout.ports import EmailStatus
+from turnout.services import erasure_requests as erasure_service
 from turnout.services import events as event_service
 from turnout.services import mail_queue
 from turnout.services.mail_templates import format_moment
@@ -30,6 +40,9 @@ _PRIVATE = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
+# The data page posts its own form: a browser sends the page's Origin only when the referrer policy
+# lets it (with ``no-referrer`` a form POST says ``Origin: null``, which the Origin guard refuses).
+_PRIVATE_FORM = {**_PRIVATE, "Referrer-Policy": "same-origin"}
 
 
 @router.get("/t/{token}")
@@ -64,6 +77,92 @@ def ticket_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
     )
     response.headers.update(_PRIVATE)
     return response
+
+
+def _missing(request: Request) -> Response:
+    response = render(request, "ticket_missing.html", status_code=404)
+    response.headers.update(_PRIVATE)
+    return response
+
+
+def _data_page(
+    request: Request,
+    turnout: TurnoutDep,
+    token: str,
+    *,
+    status_code: int = 200,
+    received: bool = False,
+    error: str | None = None,
+    reason: str = "",
+) -> Response:
+    locale = page_locale(request)
+    try:
+        with turnout.uow(readonly=True) as uow:
+            record = erasure_service.person_record(uow, tickets=turnout.tickets, token=token)
+    except DomainError:
+        return _missing(request)
+    event, participant = record.event, record.participant
+    zone = ZoneInfo(event.timezone)
+    response = render(
+        request,
+        "person_data.html",
+        status_code=status_code,
+        event=event,
+        participant=participant,
+        phone=display_phone(participant.phone),
+        ticket_status=record.ticket_status,
+        scans=record.scans,
+        emails=record.emails,
+        consent=record.consent,
+        consent_given_at=(
+            format_moment(record.consent.given_at, event.timezone, locale) if record.consent else None
+        ),
+        open_request=record.open_request,
+        requested_at=(
+            format_moment(record.open_request.requested_at, event.timezone, locale)
+            if record.open_request
+            else None
+        ),
+        received=received,
+        error=error,
+        reason=reason,
+        reason_max=REASON_MAX,
+        registered_at=format_moment(participant.created_at, event.timezone, locale),
+        local_zone=zone,
+        token=token,
+    )
+    response.headers.update(_PRIVATE_FORM)
+    return response
+
+
+@router.get("/t/{token}/data")
+def person_data_page(token: str, request: Request, turnout: TurnoutDep) -> Response:
+    """What Turnout holds about the ticket's holder, and a form to ask for erasure."""
+    return _data_page(request, turnout, token)
+
+
+@router.post("/t/{token}/data/erasure")
+def ask_for_erasure(
+    token: str,
+    request: Request,
+    turnout: TurnoutDep,
+    reason: Annotated[str, Form(max_length=REASON_MAX * 4)] = "",
+) -> Response:
+    """Record the holder's erasure request (a repeat answers with the open one) and alert the
+    organiser; the data page again, saying it was received."""
+    if len(reason.strip()) > REASON_MAX:
+        locale = page_locale(request)
+        message = translate("data.erasure.too_long", locale, {"limit": REASON_MAX})
+        return _data_page(request, turnout, token, status_code=422, error=message, reason=reason)
+    try:
+        with turnout.uow() as uow:
+            _request, created = erasure_service.request_erasure(
+                uow, tickets=turnout.tickets, token=token, reason=reason
+            )
+            uow.commit()
+    except DomainError:
+        return _missing(request)
+    return _data_page(request, turnout, token, status_code=201 if created else 200, received=True)
 
 
 @router.get("/t/{token}/qr.png")
