@@ -26,9 +26,11 @@ run: install
 	$(BIN)/turnout db upgrade
 	$(BIN)/turnout serve
 
-## make test: lint, type-check and the whole test suite
+## make test: lint, type-check and the whole test suite (two processes, a test file to each at a time:
+## each process has its own databases; PYTEST_WORKERS=0 runs it in one process)
+PYTEST_WORKERS ?= 2
 test: install-dev lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/lint-imports --no-cache

@@ -18,6 +18,7 @@ from tests.integration.test_delivery_sender import SECRET, Receiver, run, sender
 from turnout.bootstrap import Turnout
 from turnout.config import Settings
 from turnout.domain.integrations import Integration, IntegrationSystem
+from turnout.entrypoints import cli_deliveries
 from turnout.entrypoints.cli import app
 from turnout.ports import OutboundMessage
 
@@ -118,7 +119,9 @@ def test_list_filters_and_pages(sent: tuple[str, str, str]) -> None:
     assert ids("--limit", "1", "--before", str(page["next_cursor"])) == [gate_id]
 
 
-def test_list_as_a_table(sent: tuple[str, str, str]) -> None:
+def test_list_as_a_table(sent: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # the console is made at import: its width is whatever the terminal (or none) was then
+    monkeypatch.setattr(cli_deliveries.out, "width", 250)
     event_id, _gate_id, _app_id = sent
     table = CliRunner().invoke(app, ["deliveries", "list", event_id], env={"COLUMNS": "250"})
     assert table.exit_code == 0, table.output

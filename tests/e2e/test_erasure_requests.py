@@ -104,7 +104,14 @@ def test_the_data_page_shows_everything_held_in_korean_when_asked_in_korean(
 def test_the_data_page_is_in_english_when_asked_in_english(public: TestClient, live: dict[str, Any]) -> None:
     page = public.get(f"/t/{live['person']['token']}/data?lang=en")
     assert page.status_code == 200
-    for shown in ("My personal data", "Staff", "Consent to the required items", "Admitted", "Ask for erasure", "010-5555-1234"):
+    for shown in (
+        "My personal data",
+        "Staff",
+        "Consent to the required items",
+        "Admitted",
+        "Ask for erasure",
+        "010-5555-1234",
+    ):
         assert shown in page.text, shown
 
 

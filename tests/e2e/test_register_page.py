@@ -86,3 +86,43 @@ def test_form_with_control_characters_is_refused_on_the_page_not_a_500(client: T
         assert response.status_code == 422, (field, response.text[:200])
         assert "characters that are not allowed" in response.text
     assert client.get(f"/api/v1/events/{event['id']}/participants").json()["items"] == []
+
+
+def notice_version(html: str) -> int:
+    match = re.search(r'name="notice_version" value="(\d+)"', html)
+    assert match
+    return int(match.group(1))
+
+
+def test_a_form_sent_under_an_older_notice_is_refused_and_shows_the_notice_in_force(
+    client: TestClient,
+) -> None:
+    event = open_event(client)
+    form_page = client.get(f"/events/{event['id']}/register?lang=ko")
+    shown = notice_version(form_page.text)
+    notice = client.get(f"/api/v1/events/{event['id']}/privacy-notice").json()["content"]
+    changed = client.put(
+        f"/api/v1/events/{event['id']}/privacy-notice",
+        json={**notice, "retention_days": 30, "retention": {"ko": "행사 후 30일", "en": "30 days"}},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["version"] == shown + 1
+    data = {
+        "name": "김민준",
+        "email": "minjun@example.com",
+        "submission_id": submission_id(form_page.text),
+        "notice_version": str(shown),
+        "consent_required": "on",
+    }
+    refused = client.post(f"/events/{event['id']}/register?lang=ko", data=data)
+    assert refused.status_code == 409
+    assert "개인정보 처리 안내가 바뀌었습니다" in refused.text
+    assert notice_version(refused.text) == shown + 1  # the form again, with the notice in force
+    assert "행사 후 30일" in refused.text
+    assert client.get(f"/api/v1/events/{event['id']}/participants").json()["items"] == []
+    accepted = client.post(
+        f"/events/{event['id']}/register?lang=ko", data={**data, "notice_version": str(shown + 1)}
+    )
+    assert accepted.status_code == 201, accepted.text
+    (person,) = client.get(f"/api/v1/events/{event['id']}/participants").json()["items"]
+    assert person["consent"]["notice_version"] == shown + 1
