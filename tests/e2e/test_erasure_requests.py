@@ -282,3 +282,11 @@ def test_cli_lists_approves_and_rejects_erasure_requests_with_exit_codes(
     assert runner.invoke(app, ["privacy", "requests", "--status", "nope"]).exit_code == 2
     assert live["person"]["email"] not in every_row(turnout)
     assert live["other"]["email"] in every_row(turnout)
+    from turnout.entrypoints import cli_privacy
+
+    monkeypatch.setattr(cli_privacy.out, "width", 250)  # made at import, as wide as the terminal then
+    korean = runner.invoke(app, ["privacy", "requests"], env={"LANG": "ko_KR.UTF-8"})
+    assert korean.exit_code == 0, korean.output
+    for word in ("개인정보 삭제 요청", "참가자", "삭제 완료", "거절됨"):
+        assert word in korean.stdout, word
+    assert "rejected" not in korean.stdout

@@ -29,10 +29,20 @@ def register(app: typer.Typer) -> None:
     app.add_typer(privacy_app, name="privacy")
 
 
+def _t(key: str, /, **params: Any) -> str:
+    from turnout.entrypoints.cli import t
+
+    return t(key, **params)
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
-    table = Table("table", "rows", title=title)
+    from turnout.entrypoints.cli import cli_locale
+    from turnout.i18n import translate
+
+    locale = cli_locale()
+    table = Table(_t("cli.privacy.column.table"), _t("cli.privacy.column.rows"), title=title)
     for name, count in counts.items():
-        table.add_row(name, str(count))
+        table.add_row(translate(f"db_table.{name}", locale, default=name), str(count))
     out.print(table)
 
 
@@ -54,7 +64,7 @@ def erase_command(
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
-    _print_counts(f"personal data erased: event {event_id}", result["counts"])
+    _print_counts(_t("cli.privacy.erased", event_id=event_id), result["counts"])
 
 
 @privacy_app.command("prune")
@@ -76,7 +86,7 @@ def prune_command(
     if as_json:
         print(json.dumps({"deleted": counts}, ensure_ascii=False))
         return
-    _print_counts("records pruned", counts)
+    _print_counts(_t("cli.privacy.pruned"), counts)
 
 
 # --- participants' erasure requests -----------------------------------------------------------------
@@ -122,13 +132,24 @@ def requests_command(
     if as_json:
         print(json.dumps({"items": items}, ensure_ascii=False))
         return
-    table = Table("id", "event", "participant", "status", "requested", "decided", title="erasure requests")
+    from turnout.entrypoints.cli import cli_locale, column
+    from turnout.i18n import label
+
+    table = Table(
+        column("id"),
+        column("event"),
+        _t("cli.privacy.column.participant"),
+        column("status"),
+        _t("cli.privacy.column.requested"),
+        _t("cli.privacy.column.decided"),
+        title=_t("cli.privacy.requests"),
+    )
     for item in items:
         table.add_row(
             item["id"],
             item["event_id"],
             item["participant_id"],
-            item["status"],
+            label("erasure_status", item["status"], cli_locale()),
             item["requested_at"],
             item["decided_at"] or "",
         )
@@ -163,7 +184,7 @@ def approve_command(
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
-    _print_counts(f"erasure request {request_id}: done", result["counts"])
+    _print_counts(_t("cli.privacy.done", id=request_id), result["counts"])
 
 
 @privacy_app.command("reject")
@@ -186,4 +207,4 @@ def reject_command(
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
-    out.print(f"erasure request {request_id}: rejected")
+    out.print(_t("cli.privacy.rejected", id=request_id))
