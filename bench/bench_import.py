@@ -135,7 +135,8 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="turnout-bench-"))
-    data = Path(tempfile.gettempdir()) / f"turnout-bench-{args.rows}.csv"
+    # the file's layout is this script's: a name of its own, so an older checkout's file is not reused
+    data = Path(tempfile.gettempdir()) / f"turnout-bench-consent-{args.rows}.csv"
     if not data.exists():
         started = time.perf_counter()
         generate(data, args.rows)
@@ -182,6 +183,9 @@ def main() -> int:
     finally:
         if args.postgres:
             drop_postgres(args.postgres, url)
+    if job.error_code is not None or job.total == 0:
+        print(f"the import was refused: {job.error_code} {job.error_params}", file=sys.stderr)
+        return 1
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = sorted(watcher.peaks.values(), reverse=True)
     engine = "postgresql" if args.postgres else "sqlite"

@@ -60,3 +60,13 @@ def scaled(target: float, ceiling: float | None) -> float:
     if ceiling is None:
         return target
     return target * min(1.0, ceiling / REFERENCE)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    figure = measure_ceiling()
+    print(
+        "ceiling           wrk not found"
+        if figure is None
+        else f"ceiling           {figure:,.0f} req/s (/health, c=32)"
+    )
