@@ -226,23 +226,25 @@ class SqlPrivacyStore:
     def _erase_messages(self, event_id: str) -> dict[str, int]:
         """The event's facts (keyed by its id) that every relay cursor has passed are deleted, with
         their finished deliveries; facts still to be handled stay for their handlers."""
-        passed = self.conn.execute(sa.select(sa.func.min(relay_cursors.c.position))).scalar()
-        of_event = sa.select(t.outbox.c.id).where(t.outbox.c.key == event_id)
+        return self._erase_facts(t.outbox.c.key == event_id)
+
+    def _erase_facts(self, *where: sa.ColumnElement[bool]) -> dict[str, int]:
+        """The facts matching ``where`` that every relay cursor has passed are deleted, with their
+        finished deliveries; facts still to be handled stay for their handlers."""
         deliveries = self.conn.execute(
             sa.delete(message_deliveries).where(
-                message_deliveries.c.message_id.in_(of_event),
+                message_deliveries.c.message_id.in_(sa.select(t.outbox.c.id).where(*where)),
                 message_deliveries.c.status.in_(FINISHED_MESSAGES),
             )
         ).rowcount
+        passed = self.conn.execute(sa.select(sa.func.min(relay_cursors.c.position))).scalar()
         outbox = 0
         if passed is not None:
             waiting = sa.select(message_deliveries.c.message_id).where(
                 message_deliveries.c.status == "pending"
             )
             outbox = self.conn.execute(
-                sa.delete(t.outbox).where(
-                    t.outbox.c.key == event_id, t.outbox.c.seq <= passed, t.outbox.c.id.not_in(waiting)
-                )
+                sa.delete(t.outbox).where(*where, t.outbox.c.seq <= passed, t.outbox.c.id.not_in(waiting))
             ).rowcount
         return {"outbox": int(outbox), "message_deliveries": int(deliveries)}
 
@@ -337,30 +339,7 @@ class SqlPrivacyStore:
     def _erase_person_messages(self, event_id: str, mentions: str) -> dict[str, int]:
         """The event's facts naming the person that every relay cursor has passed are deleted, with
         their finished deliveries; facts still to be handled stay for their handlers."""
-        about = sa.select(t.outbox.c.id).where(
-            t.outbox.c.key == event_id, sa.cast(t.outbox.c.data, sa.Text).like(mentions)
-        )
-        deliveries = self.conn.execute(
-            sa.delete(message_deliveries).where(
-                message_deliveries.c.message_id.in_(about),
-                message_deliveries.c.status.in_(FINISHED_MESSAGES),
-            )
-        ).rowcount
-        passed = self.conn.execute(sa.select(sa.func.min(relay_cursors.c.position))).scalar()
-        outbox = 0
-        if passed is not None:
-            waiting = sa.select(message_deliveries.c.message_id).where(
-                message_deliveries.c.status == "pending"
-            )
-            outbox = self.conn.execute(
-                sa.delete(t.outbox).where(
-                    t.outbox.c.key == event_id,
-                    sa.cast(t.outbox.c.data, sa.Text).like(mentions),
-                    t.outbox.c.seq <= passed,
-                    t.outbox.c.id.not_in(waiting),
-                )
-            ).rowcount
-        return {"outbox": int(outbox), "message_deliveries": int(deliveries)}
+        return self._erase_facts(t.outbox.c.key == event_id, sa.cast(t.outbox.c.data, sa.Text).like(mentions))
 
     def scans_of(self, participant_id: str) -> list[PersonScan]:
         rows = self.conn.execute(
