@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit install install-dev bench clean
+.PHONY: run test lint typecheck unit install install-dev bench clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ unit: install-dev
 
 bench: install-dev
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+## make assets: reinstall the pinned browser packages (npm ci, from package-lock.json) and re-vendor
+## them into static/vendor (commit the result; make run and CI need no npm)
+assets:
+	npm ci --no-audit --no-fund
+	$(PYTHON) scripts/vendor_assets.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -41,6 +40,7 @@ from turnout.entrypoints.web import deliveries as delivery_pages
 from turnout.entrypoints.web import integrations as integration_pages
 from turnout.entrypoints.web import register as register_page
 from turnout.entrypoints.web import tickets as ticket_pages
+from turnout.entrypoints.web.assets import StaticAssets
 from turnout.entrypoints.web.security import OriginGuard, SecurityHeaders
 from turnout.entrypoints.web.session import SessionMiddleware
 from turnout.entrypoints.web.templating import STATIC
@@ -128,7 +128,7 @@ def create_app(turnout: Turnout) -> FastAPI:
     # Outermost: a trusted proxy's X-Forwarded-Proto / -For become the request's scheme and client
     # (the Secure cookie, HSTS and the sign-in limits depend on them); nobody else's are believed.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=turnout.settings.trusted_proxy_list())
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/static", StaticAssets(directory=str(STATIC)), name="static")
     for module in (system, events, gates, participants, imports, attendance, tickets, deliveries):
         app.include_router(module.router)
     app.include_router(integration_routes.router)

@@ -3,7 +3,10 @@
 Every page gets ``t`` (the catalogue) and the helpers that turn stored values into what people read:
 ``moment`` (a time in the event's zone, the zone named only when it is not Asia/Seoul), ``label``
 (a code through the catalogue), ``reason`` (a reason the system itself writes, in words),
-``phone`` (``010-1234-5678``) and ``megabytes``.
+``phone`` (``010-1234-5678``) and ``megabytes``. The globals ``asset_url`` and ``asset_integrity``
+name a vendored browser package's file (see ``web/assets.py`` and docs/assets.md):
+``<script src="{{ asset_url('htmx.org', 'htmx.min.js') }}"
+integrity="{{ asset_integrity('htmx.org', 'htmx.min.js') }}"></script>``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from turnout.domain.participants import display_phone
+from turnout.entrypoints.web.assets import asset_integrity, asset_url
 from turnout.entrypoints.web.session import csrf_for
 from turnout.i18n import pick_locale, translate
 from turnout.services.integrations import DEFAULT_DISABLE_REASON
@@ -26,6 +30,7 @@ from turnout.services.mail_sending import LEASE_EXPIRED, SKIP_CANCELLED, SKIP_SU
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES))
+templates.env.globals.update(asset_url=asset_url, asset_integrity=asset_integrity)
 
 #: the zone most events use: its times are shown without naming it
 USUAL_ZONE = "Asia/Seoul"
