@@ -1,9 +1,8 @@
 """Consent at registration: the notice a registration is made under, and each participant's record.
 
-``notice_for_registration`` gives the event's notice in force (storing a new version first when
-one is due); ``consent_records`` turns what each new participant agreed to into
-the records saved with them, in the same transaction; ``consent_of`` reads one participant's record
-(the participant's own data page shows it).
+The notice in force is ``services.privacy_notice.notice_in_force``. ``record_for`` turns what a
+new participant agreed to into the record saved with them, in the same transaction; ``consent_of``
+reads one participant's record (the participant's own data page shows it).
 """
 
 from __future__ import annotations
@@ -20,14 +19,6 @@ from turnout.domain.consent import (
 )
 from turnout.domain.events import Event
 from turnout.ports import UnitOfWork
-from turnout.services.privacy_notice import notice_in_force
-
-
-def notice_for_registration(uow: UnitOfWork, event: Event) -> PrivacyNotice:
-    """The event's notice in force (``services.privacy_notice.notice_in_force``: a new version is
-    stored first when one is due, so the record names the text shown). Call it in a write unit of
-    work."""
-    return notice_in_force(uow, event)
 
 
 def optional_items(notice: PrivacyNotice | None, event: Event) -> tuple[str, ...]:

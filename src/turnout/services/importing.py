@@ -70,7 +70,7 @@ from turnout.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from turnout.services.consent import notice_for_registration, optional_items
+from turnout.services.consent import optional_items
 from turnout.services.import_jobs import (
     LEASE,
     MAX_ATTEMPTS,
@@ -85,6 +85,7 @@ from turnout.services.import_jobs import (
     renew_lease,
 )
 from turnout.services.import_rows import FileRows
+from turnout.services.privacy_notice import notice_in_force
 from turnout.services.registration import event_rules
 
 log = logging.getLogger(__name__)
@@ -269,7 +270,7 @@ class Importer:
                     attempt=job.attempts,
                 ):
                     raise ImportTakenOver(import_id=job.id)
-                notice = notice_for_registration(uow, event)
+                notice = notice_in_force(uow, event)
                 uow.commit()
             row_cleaning = RowCleaning.of(
                 plan,

@@ -49,8 +49,9 @@ from turnout.domain.participants import (
 from turnout.messages.facts import ParticipantRegistered
 from turnout.ports import UnitOfWork, UnitOfWorkFactory
 from turnout.services import mail_queue
-from turnout.services.consent import notice_for_registration, optional_items, record_for
+from turnout.services.consent import optional_items, record_for
 from turnout.services.events import get_event
+from turnout.services.privacy_notice import notice_in_force
 
 if TYPE_CHECKING:
     from turnout.services.ticketing import TicketBook
@@ -215,7 +216,7 @@ def register_participant(
     consent = checked_consent(cleaned, rules)
     if not event.accepts_registrations:
         raise RegistrationError("registration_closed", status=event.status.value)
-    notice = notice_for_registration(uow, event)
+    notice = notice_in_force(uow, event)
     if not consent.optional:  # dropped first: not even the duplicate check uses them
         cleaned = drop_unconsented(cleaned, optional_items(notice, event))
     refuse_if_registered(uow, event, cleaned)

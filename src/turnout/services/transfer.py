@@ -36,11 +36,12 @@ from turnout.domain.participants import (
 from turnout.domain.sagas import Saga, SagaKind, StepKind
 from turnout.messages.facts import ParticipantRegistered, TicketTransferred
 from turnout.ports import AuditEntry, UnitOfWork
-from turnout.services.consent import notice_for_registration, optional_items, record_for
+from turnout.services.consent import optional_items, record_for
 from turnout.services.events import get_event
 from turnout.services.feeds import event_card
 from turnout.services.mail_queue import queue_notice
 from turnout.services.mail_templates import KIND_TRANSFERRED
+from turnout.services.privacy_notice import notice_in_force
 from turnout.services.registration import (
     checked_consent,
     clean_or_refuse,
@@ -90,7 +91,7 @@ def transfer_ticket(
     cleaned = data if isinstance(data, ParticipantInput) else clean_or_refuse(data, rules)
     consent = checked_consent(cleaned, rules)
     refuse_if_registered(uow, event, cleaned)
-    notice = notice_for_registration(uow, event)
+    notice = notice_in_force(uow, event)
     if not consent.optional:
         cleaned = drop_unconsented(cleaned, optional_items(notice, event))
     guardian = consent.guardian
@@ -286,7 +287,7 @@ def _record_consent(uow: UnitOfWork, event_id: str, participant_id: str, given: 
         notice = next(
             (n for n in uow.consent.notices(event_id) if n.version == given["notice_version"]), None
         )
-    notice = notice or notice_for_registration(uow, event)
+    notice = notice or notice_in_force(uow, event)
     uow.consent.record_many(
         [
             record_for(
