@@ -34,6 +34,13 @@ _AREAS = (
     "notice",
     "cli",
     "privacy",
+    "console_events",
+    "console_gates",
+    "console_people",
+    "console_import",
+    "console_mail",
+    "console_ops",
+    "console_dashboard",
 )
 
 

@@ -35,7 +35,19 @@ from turnout.entrypoints.api.routes import privacy as privacy_routes
 from turnout.entrypoints.api.routes import privacy_notice as privacy_notice_routes
 from turnout.entrypoints.api.routes import sagas as saga_routes
 from turnout.entrypoints.api.routes import sync as sync_routes
-from turnout.entrypoints.web import console, privacy_page, scanner
+from turnout.entrypoints.web import (
+    console,
+    dashboard_pages,
+    events_pages,
+    gate_pages,
+    import_pages,
+    mail_pages,
+    ops_pages,
+    pages,
+    participant_pages,
+    privacy_page,
+    scanner,
+)
 from turnout.entrypoints.web import deliveries as delivery_pages
 from turnout.entrypoints.web import integrations as integration_pages
 from turnout.entrypoints.web import register as register_page
@@ -117,6 +129,7 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.state.turnout = turnout
     app.state.default_locale = turnout.settings.default_locale
     errors.install(app)
+    pages.install(app, errors.domain_error_handler, errors.http_error_handler)
     app.add_middleware(attendance.ScanFastPath)
     app.add_middleware(SessionMiddleware)
     app.add_middleware(OriginGuard, base_url=turnout.settings.base_url)
@@ -139,7 +152,19 @@ def create_app(turnout: Turnout) -> FastAPI:
     app.include_router(privacy_routes.router)
     app.include_router(privacy_notice_routes.router)
     app.include_router(privacy_page.router)
-    for page_module in (console, ticket_pages, register_page, scanner):
+    for page_module in (
+        console,
+        events_pages,
+        gate_pages,
+        participant_pages,
+        import_pages,
+        mail_pages,
+        ops_pages,
+        dashboard_pages,
+        ticket_pages,
+        register_page,
+        scanner,
+    ):
         app.include_router(page_module.router)
     return app
 

@@ -193,10 +193,26 @@ UNECHOED_CODES = frozenset({"invalid_characters", "too_large", "too_deep"})
 SECRET_FIELDS = frozenset({"secret", "password", "api_key", "key"})
 
 
+async def domain_error_handler(request: Request, exc: DomainError) -> JSONResponse:
+    return domain_error_response(exc, locale_of(request))
+
+
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    locale = locale_of(request)
+    code = {
+        404: "not_found",
+        405: "http_method_not_allowed",
+        413: "payload_too_large",
+        401: "unauthenticated",
+    }.get(exc.status_code, "error")
+    return JSONResponse(
+        error_body(code, locale), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
 def install(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return domain_error_response(exc, locale_of(request))
+    """The JSON error handlers (``web.pages.install`` then answers page paths with pages)."""
+    app.add_exception_handler(DomainError, domain_error_handler)  # type: ignore[arg-type]
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -225,18 +241,7 @@ def install(app: FastAPI) -> None:
     async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
         return payload_too_large_response(request, exc.limit)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        locale = locale_of(request)
-        code = {
-            404: "not_found",
-            405: "http_method_not_allowed",
-            413: "payload_too_large",
-            401: "unauthenticated",
-        }.get(exc.status_code, "error")
-        return JSONResponse(
-            error_body(code, locale), status_code=exc.status_code, headers=getattr(exc, "headers", None)
-        )
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

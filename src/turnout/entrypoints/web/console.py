@@ -12,6 +12,7 @@ from turnout.domain.errors import DomainError
 from turnout.domain.events import ScanMethod
 from turnout.entrypoints.api.deps import TurnoutDep, page_principal
 from turnout.entrypoints.web import session
+from turnout.entrypoints.web.pages import safe_next
 from turnout.entrypoints.web.templating import page_locale, render
 from turnout.i18n import translate
 from turnout.ports import EmailStatus
@@ -52,14 +53,21 @@ def console(request: Request, turnout: TurnoutDep) -> Response:
 
 
 @router.post("/signin")
-def sign_in(request: Request, turnout: TurnoutDep, key: Annotated[str, Form(max_length=200)]) -> Response:
+def sign_in(
+    request: Request,
+    turnout: TurnoutDep,
+    key: Annotated[str, Form(max_length=200)],
+    next_page: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
+) -> Response:
     try:
         principal, token = session.sign_in(request, turnout, key.strip())
     except DomainError as refusal:
         return signin_refused(request, "console_signin.html", refusal, "signin_failed")
-    target = "/scan" if principal.role is Role.GATE else "/"
+    target = "/scan" if principal.role is Role.GATE else (safe_next(next_page) or "/")
     lang = page_locale(request)
-    response = RedirectResponse(f"{target}?lang={lang}", status_code=303)
+    if "lang=" not in target:
+        target += f"{'&' if '?' in target else '?'}lang={lang}"
+    response = RedirectResponse(target, status_code=303)
     session.set_session_cookie(request, turnout, response, token)
     return response
 

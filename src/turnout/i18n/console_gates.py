@@ -1,0 +1,3 @@
+"""The console's words: gates pages (see docs/glossary.md)."""
+
+CATALOG: dict[str, dict[str, str]] = {}
