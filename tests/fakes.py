@@ -25,7 +25,13 @@ from tests.fakes_spine import FakeMessageStore, FakeRateLimits, FakeStatistics
 from tests.fakes_tickets import FakeTicketStore
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate
-from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
+from turnout.domain.participants import (
+    CheckInStatus,
+    Participant,
+    ParticipantFilter,
+    ParticipantStatus,
+    Source,
+)
 from turnout.domain.privacy import BirthDateBand, ErasureRequest, erased_email
 from turnout.messages.base import Envelope, Message
 from turnout.ports import AuditEntry, ParticipantFeedRow, PersonScan
@@ -332,31 +338,15 @@ class FakeParticipantStore:
         self,
         *,
         event_id: str,
-        q: str | None = None,
-        phone_suffix: str | None = None,
-        phone_exact: str | None = None,
-        status: str | None = None,
+        where: ParticipantFilter = ParticipantFilter(),
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[Participant]:
-        def matches(p: Participant) -> bool:
-            if not (q or phone_suffix or phone_exact):
-                return True
-            phone = p.phone or ""
-            return bool(
-                (q and (q.lower() in p.name.lower() or q.lower() in p.email))
-                or (phone_suffix and phone.endswith(phone_suffix))
-                or (phone_exact and phone == phone_exact)
-            )
-
         found = sorted(
             (
                 p
                 for p in self._rows.values()
-                if p.event_id == event_id
-                and (status is None or p.status == status)
-                and (after_id is None or p.id > after_id)
-                and matches(p)
+                if p.event_id == event_id and (after_id is None or p.id > after_id) and where.matches(p)
             ),
             key=lambda p: p.id,
         )

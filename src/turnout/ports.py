@@ -22,6 +22,8 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, TypeVar
 
+from turnout.domain.participants import ParticipantFilter
+
 if TYPE_CHECKING:
     from turnout.domain.access import Principal, Role
     from turnout.domain.admission import CheckInStatus, PreviousScan
@@ -316,10 +318,7 @@ class ParticipantStore(Protocol):
         self,
         *,
         event_id: str,
-        q: str | None = None,
-        phone_suffix: str | None = None,
-        phone_exact: str | None = None,
-        status: str | None = None,
+        where: ParticipantFilter = ParticipantFilter(),
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[Participant]:

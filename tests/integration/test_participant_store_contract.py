@@ -10,7 +10,13 @@ from datetime import date, timedelta
 from tests.fakes import FakeClock
 from tests.mail_support import add_event
 from turnout.domain.ids import sequential_ids
-from turnout.domain.participants import Participant, ParticipantInput, ParticipantStatus, Source
+from turnout.domain.participants import (
+    Participant,
+    ParticipantFilter,
+    ParticipantInput,
+    ParticipantStatus,
+    Source,
+)
 from turnout.ports import UnitOfWork, UnitOfWorkFactory
 from turnout.services.registration import participant_record
 
@@ -143,8 +149,11 @@ def test_search_matches_name_email_and_phone_in_id_order_when_paged(any_uows: Un
     with any_uows(readonly=True) as uow:
         store = uow.participants
 
-        def found(**query: object) -> list[str]:
-            return [p.id for p in store.search(event_id=event_id, **query)]  # type: ignore[arg-type]
+        def found(after_id: str | None = None, limit: int = 100, **query: str) -> list[str]:
+            where = ParticipantFilter(**query)
+            return [
+                p.id for p in store.search(event_id=event_id, where=where, after_id=after_id, limit=limit)
+            ]
 
         assert found() == [minjun, seoyeon, jihoon]
         assert found(q="MINJUN") == [minjun]  # the name without regard to case, or the email
@@ -153,6 +162,9 @@ def test_search_matches_name_email_and_phone_in_id_order_when_paged(any_uows: Un
         assert found(phone_exact="+821055555678") == [seoyeon]
         assert found(q="nobody", phone_suffix="5678") == [minjun, seoyeon]  # any term matches
         assert found(status="cancelled") == [jihoon]
+        assert found(check_in="not_checked_in") == [minjun, seoyeon, jihoon]
+        assert found(check_in="inside") == []
+        assert found(q="minjun", status="cancelled") == []  # every filter holds
         assert found(after_id=minjun, limit=1) == [seoyeon]
 
 

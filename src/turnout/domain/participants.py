@@ -598,3 +598,60 @@ def _field_error(
     if isinstance(shown, str) and len(shown) > 200:
         shown = shown[:200] + "…"
     return FieldError(columns.get(name, name), exc.code, params=exc.params, value=shown, row=row)
+
+
+#: check-in states a participant list can be filtered by (``participants.check_in_status``)
+CHECK_IN_STATES = ("not_checked_in", "inside", "exited")
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantFilter:
+    """Which participants of an event a list, a search or an export shows.
+
+    ``q`` matches the name (contains, any case) or the email (contains); four digits also match the
+    phone's last four digits (the manual check-in desk's question), and a longer phone-like text
+    the number in E.164 (``phone_exact``). ``status``: ``registered`` or ``cancelled``;
+    ``check_in``: one of ``CHECK_IN_STATES``."""
+
+    q: str | None = None
+    phone_suffix: str | None = None
+    phone_exact: str | None = None
+    status: str | None = None
+    check_in: str | None = None
+
+    @classmethod
+    def of(
+        cls, q: str | None = None, status: str | None = None, check_in: str | None = None
+    ) -> ParticipantFilter:
+        query = (q or "").strip() or None
+        phone_suffix = phone_exact = None
+        if query:
+            digits = "".join(ch for ch in query if ch.isdigit())
+            if len(query) == 4 and query.isdigit():
+                phone_suffix = query
+            elif digits and len(digits) >= 7 and set(query) <= set("0123456789+-. ()"):
+                try:
+                    phone_exact = clean_phone(query)
+                except Invalid:
+                    phone_exact = None
+        return cls(query, phone_suffix, phone_exact, status or None, check_in or None)
+
+    @property
+    def searching(self) -> bool:
+        return bool(self.q or self.phone_suffix or self.phone_exact)
+
+    def matches(self, participant: Participant) -> bool:
+        """The same test in plain Python (the fakes and the rules' unit tests use it)."""
+        if self.status and participant.status != self.status:
+            return False
+        if self.check_in and participant.check_in_status != self.check_in:
+            return False
+        if not self.searching:
+            return True
+        phone = participant.phone or ""
+        q = (self.q or "").lower()
+        return bool(
+            (q and (q in participant.name.lower() or q in participant.email.lower()))
+            or (self.phone_suffix and phone.endswith(self.phone_suffix))
+            or (self.phone_exact and phone == self.phone_exact)
+        )

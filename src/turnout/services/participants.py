@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from turnout.domain.consent import ConsentRecord
 from turnout.domain.errors import NotFound
-from turnout.domain.participants import Invalid, Participant, clean_phone
+from turnout.domain.participants import Participant, ParticipantFilter
 from turnout.ports import UnitOfWork
 from turnout.services.events import get_event
 
@@ -25,36 +25,16 @@ def list_participants(
     event_id: str,
     q: str | None = None,
     status: str | None = None,
+    check_in: str | None = None,
     after_id: str | None = None,
     limit: int = 100,
 ) -> list[Participant]:
-    """Participants of ``event_id`` in registration order.
-
-    ``q`` matches the name (contains, case-insensitive), the email (contains) or the phone: four
-    digits match the phone's last four digits (the manual check-in desk's question), a longer
-    phone-like text matches the number in E.164.
-    """
+    """Participants of ``event_id`` in registration order, filtered (``ParticipantFilter``): ``q``
+    in the name or email, or the phone (its last four digits, or the whole number); ``status``;
+    ``check_in`` state."""
     get_event(uow, event_id=event_id)
-    query = (q or "").strip() or None
-    phone_suffix = phone_exact = None
-    if query:
-        digits = "".join(ch for ch in query if ch.isdigit())
-        if len(query) == 4 and query.isdigit():
-            phone_suffix = query
-        elif digits and len(digits) >= 7 and set(query) <= set("0123456789+-. ()"):
-            try:
-                phone_exact = clean_phone(query)
-            except Invalid:
-                phone_exact = None
-    return uow.participants.search(
-        event_id=event_id,
-        q=query,
-        phone_suffix=phone_suffix,
-        phone_exact=phone_exact,
-        status=status,
-        after_id=after_id,
-        limit=limit,
-    )
+    where = ParticipantFilter.of(q, status, check_in)
+    return uow.participants.search(event_id=event_id, where=where, after_id=after_id, limit=limit)
 
 
 #: participants read in one page of an export

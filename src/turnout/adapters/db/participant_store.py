@@ -12,7 +12,13 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.sqlite_rows import insert_many
-from turnout.domain.participants import CheckInStatus, Participant, ParticipantStatus, Source
+from turnout.domain.participants import (
+    CheckInStatus,
+    Participant,
+    ParticipantFilter,
+    ParticipantStatus,
+    Source,
+)
 from turnout.ports import ParticipantFeedRow
 
 P = t.participants
@@ -130,29 +136,14 @@ class SqlParticipantStore:
         self,
         *,
         event_id: str,
-        q: str | None = None,
-        phone_suffix: str | None = None,
-        phone_exact: str | None = None,
-        status: str | None = None,
+        where: ParticipantFilter = ParticipantFilter(),
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[Participant]:
-        query = sa.select(P).where(P.c.event_id == event_id).order_by(P.c.id).limit(limit)
-        if status:
-            query = query.where(P.c.status == status)
+        query = sa.select(P).where(P.c.event_id == event_id, *filter_terms(where)).order_by(P.c.id)
         if after_id:
             query = query.where(P.c.id > after_id)
-        if q or phone_suffix or phone_exact:
-            terms: list[sa.ColumnElement[bool]] = []
-            if q:
-                pattern = "%" + _escape_like(q) + "%"
-                terms.append(P.c.name.ilike(pattern, escape="\\"))
-                terms.append(P.c.email.like("%" + _escape_like(q.lower()) + "%", escape="\\"))
-            if phone_suffix:
-                terms.append(P.c.phone.like("%" + phone_suffix))
-            if phone_exact:
-                terms.append(P.c.phone == phone_exact)
-            query = query.where(sa.or_(*terms))
+        query = query.limit(limit)
         return [participant_from_row(r) for r in self.conn.execute(query)]
 
     # --- what external systems are told (services/feeds.py, services/gate_sync.py) -------------------
@@ -320,3 +311,24 @@ def insert_tuples(
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def filter_terms(where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
+    """The ``WHERE`` terms of a participant list's filter (the list, its search and its export)."""
+    terms: list[sa.ColumnElement[bool]] = []
+    if where.status:
+        terms.append(P.c.status == where.status)
+    if where.check_in:
+        terms.append(P.c.check_in_status == where.check_in)
+    if where.searching:
+        matches: list[sa.ColumnElement[bool]] = []
+        if where.q:
+            pattern = "%" + _escape_like(where.q) + "%"
+            matches.append(P.c.name.ilike(pattern, escape="\\"))
+            matches.append(P.c.email.like("%" + _escape_like(where.q.lower()) + "%", escape="\\"))
+        if where.phone_suffix:
+            matches.append(P.c.phone.like("%" + where.phone_suffix))
+        if where.phone_exact:
+            matches.append(P.c.phone == where.phone_exact)
+        terms.append(sa.or_(*matches))
+    return terms
