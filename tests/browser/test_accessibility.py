@@ -95,38 +95,54 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
 ) -> None:
     locale = LOCALE_OF[device]
     values = world.fill()
-    contexts: dict[str | None, Page] = {}
+    pages: dict[str | None, Page] = {}
     found: dict[str, list[dict[str, Any]]] = {}
-    unfilled: list[str] = []
+    unchecked: list[str] = []
+    too_wide: list[str] = []
     for route, key in pages_to_check(server):
-        names = PLACEHOLDER.findall(route)
-        if any(not values.get(name) for name in names):
-            unfilled.append(route)
+        if route in CHECKED_ELSEWHERE:
             continue
-        path = PLACEHOLDER.sub(lambda m: values[m.group(1)], route)
-        page = contexts.get(key) or signed_in_page(open_context(device), world, key, locale)
-        contexts[key] = page
-        response = page.goto(path)
-        assert response is not None, path
+        if any(not values.get(name) for name in PLACEHOLDER.findall(route)):
+            unchecked.append(f"{route}: no value for its placeholders")
+            continue
+        if key not in pages:
+            pages[key] = signed_in_page(open_context(device), world, key, locale)
+        page = pages[key]
+        response = page.goto(PLACEHOLDER.sub(lambda m: values[m.group(1)], route))
+        assert response is not None, route
         if not response.headers.get("content-type", "").startswith("text/html"):
-            unfilled.append(f"{route}: not HTML ({response.headers.get('content-type')})")
+            unchecked.append(f"{route}: not HTML ({response.headers.get('content-type')})")
             continue
+        if not response.text().lstrip()[:15].lower().startswith("<!doctype html"):
+            continue  # a fragment that htmx puts into a page: checked in its page
         where = f"{route} [{key or 'signed out'}] {response.status}"
         found[where] = axe_violations(page)
+        if device == "phone" and page.evaluate(WIDER_THAN_SCREEN):
+            too_wide.append(where)
         shot(page, slug(route, key))
-    # a refused sign-in (the form again, with its error)
-    page = contexts[None] if None in contexts else open_context(device).new_page()
+    # a refused sign-in: the form again, with its error
+    page = pages[None] if None in pages else open_context(device).new_page()
     say = words(locale)
     page.goto("/")
     page.get_by_label(say("web.signin.key")).fill("trn_nope_nope")
     page.get_by_role("button", name=say("web.signin.submit")).click()
     found["POST /signin (refused)"] = axe_violations(page)
+
     (results_dir / "axe.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
     bad = {where: failing(violations) for where, violations in found.items() if failing(violations)}
     report = "\n".join(f"{where}:\n{describe(violations)}" for where, violations in bad.items())
-    assert not unfilled, f"pages not checked (add a value for their placeholders): {unfilled}"
+    assert not unchecked, f"pages not checked: {unchecked}"
     assert len(found) >= 10, sorted(found)
     assert not bad, f"serious or critical axe violations on {len(bad)} of {len(found)} pages:\n{report}"
+    assert not too_wide, f"pages wider than a 390 px phone (the page scrolls sideways): {too_wide}"
+
+
+#: the document scrolls sideways (a wide table belongs in a .table-wrap, which scrolls by itself)
+WIDER_THAN_SCREEN = "() => document.documentElement.scrollWidth > window.innerWidth + 1"
+#: page routes this test cannot reach by a GET with the seeded event, and where they are checked
+CHECKED_ELSEWHERE = {
+    "/events/{event_id}/import/uploads/{upload_id}": "test_journey: the preview of the file it uploads",
+}
 
 
 def signed_in_page(context: BrowserContext, world: World, key: str | None, locale: str) -> Page:
