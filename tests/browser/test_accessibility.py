@@ -5,9 +5,9 @@ not under ``/api``, not in the OpenAPI schema) less its ``EXCLUDED`` (images, do
 plus the variants its ``PAGES`` lists (signed out, another key, a missing id: the error page), over a
 seeded event (participants, gates, scans, mail sent and refused, an import with refused rows,
 deliveries, a saga, an open alert). Signed in with the key ``PAGES`` names (else the admin key).
-Every violation found (minor and moderate too) is written to ``test-results/<test>/axe.json`` and
-each page's screenshot kept beside it. SQLite only: the database changes no page's markup (the
-journey runs on both).
+Every violation found (minor and moderate too) is written to ``test-results/<test>/axe.json``, with
+a screenshot of each page that has one. On the phone, a page that scrolls sideways fails too.
+SQLite only: the database changes no page's markup (the journey runs on both).
 """
 
 from __future__ import annotations
@@ -119,7 +119,8 @@ def test_every_page_has_no_serious_or_critical_axe_violation(
         found[where] = axe_violations(page)
         if device == "phone" and page.evaluate(WIDER_THAN_SCREEN):
             too_wide.append(where)
-        shot(page, slug(route, key))
+        if found[where] or where in too_wide:  # the pages with something to look at
+            shot(page, slug(route, key))
     # a refused sign-in: the form again, with its error
     page = pages[None] if None in pages else open_context(device).new_page()
     say = words(locale)
