@@ -1,5 +1,5 @@
-"""The whole organiser journey in a real browser, on a desktop (English) and a phone (Korean), over
-SQLite and PostgreSQL (issue 18, item 10):
+"""The whole organiser journey in a real browser, on a desktop (English, SQLite) and a phone (Korean,
+PostgreSQL) (issue 18, item 10):
 
 sign in at ``/`` → create an event (a refused form first: its errors beside the fields, the values
 kept) → add a gate → import a CSV with bad rows (preview, start), read the refused rows, download
@@ -66,6 +66,15 @@ def form_with(page: Page, field: str) -> Locator:
     return page.locator("form").filter(has=page.locator(f"[name={field}]")).first
 
 
+def field_error(page: Page, name: str) -> Locator:
+    """The coded error of the field named ``name``: an element with ``data-code`` among those its
+    ``aria-describedby`` names."""
+    field = page.locator(f"[name={name}]").first
+    described = (field.get_attribute("aria-describedby") or "").split()
+    assert described, f"{name}: no aria-describedby on a refused field"
+    return page.locator(", ".join(f"[id='{ref}'][data-code]" for ref in described)).first
+
+
 def fill(form: Locator, values: dict[str, str | list[str]]) -> None:
     """Set each named field as a person would: type into inputs, pick options, tick boxes."""
     for name, value in values.items():
@@ -97,6 +106,13 @@ def local(moment: datetime) -> str:
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize(
+    ("server", "device"),
+    # each database once and each device once: the database does not change what the browser
+    # shows, nor the screen what is stored (and the full product would double the suite's time)
+    [("sqlite", "desktop"), pytest.param("postgresql", "phone", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 def test_organiser_journey(
     server: Server, open_context: OpenContext, device: str, shot: Shot, console_errors: list[str]
 ) -> None:
@@ -125,7 +141,9 @@ def test_organiser_journey(
         }
         fill(form, fields)
         submit(form)
-        expect(page.locator("[data-code]").first).to_be_visible()
+        error = field_error(page, "ends_at")  # beside its field, and read with it
+        expect(error).to_be_visible()
+        expect(error).to_have_attribute("data-code", re.compile(r"\w+"))
         expect(form_with(page, "name").locator("[name=name]")).to_have_value(name)  # the values kept
         assert_accessible(page, "/events/new (refused)")
 
