@@ -194,7 +194,8 @@ def test_organiser_journey(
         if form.locator("[name=consent_basis]").count():
             fill(form, {"consent_basis": "collected_elsewhere"})
         submit(form, say("import.start"))
-        refused = page.locator("table.refused tbody tr")
+        section = page.get_by_role("region", name=say("import.errors.heading"))
+        refused = section.locator("tbody").get_by_role("row")
         expect(refused).to_have_count(len(BAD_LINES), timeout=20_000)
         shown = refused.all_inner_texts()
         assert any("not-an-email" in row for row in shown), shown
@@ -204,7 +205,7 @@ def test_organiser_journey(
 
     with step("errors-csv", page):
         with page.expect_download() as download_info:
-            page.locator("a[href*='errors.csv']").first.click()
+            page.get_by_role("link", name=re.compile(r"errors\.csv")).first.click()
         download = download_info.value
         assert download.suggested_filename.endswith(".csv")
         body = Path(download.path()).read_bytes().decode("utf-8-sig")
