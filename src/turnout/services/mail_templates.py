@@ -183,6 +183,37 @@ def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: Temp
         raise InvalidTemplate(errors)
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A template rendered with the sample participant (``sample_context``): each part that
+    rendered, and a ``template_error`` for each that did not."""
+
+    subject: str | None
+    html: str | None
+    text: str | None
+    errors: tuple[FieldError, ...]
+
+
+def preview_template(
+    renderer: TemplateRenderer, *, locale: str, subject: str, html: str, text: str, kind: str = KIND_TICKET
+) -> Preview:
+    """Render the (unsaved) sources with the sample participant, as the editor's preview shows
+    them; the refusals are those ``save_template`` would give for a part that does not render."""
+    _check_kind_locale(kind, locale)
+    context = sample_context(locale)
+    rendered: dict[str, str | None] = {}
+    errors: list[FieldError] = []
+    for part, source in (("subject", subject), ("html", html), ("text", text)):
+        try:
+            rendered[part] = renderer.render_part(part, source, context)
+        except TemplateProblem as problem:
+            rendered[part] = None
+            errors.append(FieldError(part, "template_error", params={"error": problem.message}))
+    return Preview(
+        subject=rendered["subject"], html=rendered["html"], text=rendered["text"], errors=tuple(errors)
+    )
+
+
 def check_template(
     renderer: TemplateRenderer,
     *,
