@@ -11,8 +11,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Leave blank to keep the current secret. A stored secret is never shown again.",
     },
     "ops.secret.new": {
-        "ko": "'whsec_'로 시작하는 Standard Webhooks 형식의 비밀 키를 넣으십시오.",
-        "en": "A Standard Webhooks secret, starting with 'whsec_'.",
+        "ko": "웹훅 서명용 비밀 키를 넣으십시오 (새 연동에는 꼭 필요합니다).",
+        "en": "A Standard Webhooks secret (needed for a new integration).",
     },
     "ops.integrations.saved": {
         "ko": "{system} 연동을 저장했습니다.",
