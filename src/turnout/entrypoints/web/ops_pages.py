@@ -83,7 +83,7 @@ def save_integration(
         return integrations_view(
             page, status_code=422, failed=chosen.value, errors=errors, entered={"url": url, "enabled": on}
         )
-    return page.redirect(f"/events/{event_id}/integrations?saved={chosen.value}#system-{chosen.value}")
+    return page.redirect(f"/events/{event_id}/integrations?saved={chosen.value}")
 
 
 def _send_test(turnout: TurnoutDep, due: DueDelivery) -> list[DeliveryResult]:
@@ -115,7 +115,7 @@ def send_test_delivery(
     except DomainError as refusal:
         return refused_action(page, refusal, back=f"/events/{event_id}/integrations")
     _send_test(turnout, due)
-    return page.redirect(f"/events/{event_id}/integrations?tested={due.id}#system-{chosen.value}")
+    return page.redirect(f"/events/{event_id}/integrations?tested={due.id}")
 
 
 # --- deliveries -------------------------------------------------------------------------------------
