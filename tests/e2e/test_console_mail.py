@@ -44,7 +44,10 @@ def post_form(
     """Post ``data`` with the CSRF token of ``page`` (default ``path``), as a browser does (a dict:
     ``console_support.post_form`` sends a list of pairs, which httpx takes as raw content)."""
     token = csrf_of(client.get(page or path).text)
-    return client.post(path, data={**data, "csrf_token": token}, headers=ORIGIN, follow_redirects=False)
+    answer: httpx.Response = client.post(
+        path, data={**data, "csrf_token": token}, headers=ORIGIN, follow_redirects=False
+    )
+    return answer
 
 
 def api_get(client: TestClient, key: str, path: str) -> Any:

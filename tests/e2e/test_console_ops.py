@@ -69,7 +69,10 @@ def post_form(client: TestClient, path: str, data: dict[str, str], *, page: str)
     event_page = re.match(r"/events/[^/]+", page)
     assert event_page is not None
     token = csrf_of(client.get(event_page.group(0) + "/integrations").text)
-    return client.post(path, data={**data, "csrf_token": token}, headers=ORIGIN, follow_redirects=False)
+    answer: httpx.Response = client.post(
+        path, data={**data, "csrf_token": token}, headers=ORIGIN, follow_redirects=False
+    )
+    return answer
 
 
 def api(client: TestClient, key: str, path: str) -> Any:
@@ -106,7 +109,8 @@ def send_test(client: TestClient, event: dict[str, Any], system: str, lang: str 
         page=page_of(event, "integrations"),
     )
     assert answer.status_code == 303, answer.text
-    return client.get(answer.headers["location"]).text
+    shown: str = client.get(answer.headers["location"]).text
+    return shown
 
 
 # --- integrations -----------------------------------------------------------------------------------
