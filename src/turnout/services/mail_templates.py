@@ -195,12 +195,30 @@ class Preview:
 
 
 def preview_template(
-    renderer: TemplateRenderer, *, locale: str, subject: str, html: str, text: str, kind: str = KIND_TICKET
+    renderer: TemplateRenderer,
+    *,
+    locale: str,
+    subject: str,
+    html: str,
+    text: str,
+    kind: str = KIND_TICKET,
+    saved: bool = False,
 ) -> Preview:
-    """Render the (unsaved) sources with the sample participant, as the editor's preview shows
-    them; the refusals are those ``save_template`` would give for a part that does not render."""
+    """Render the sources with the sample participant, as the editor's preview shows them; the
+    refusals are those ``save_template`` would give for a part that does not render.
+
+    ``saved``: the sources are the template in effect (built in, or checked when it was saved),
+    rendered as the mail sender renders them (in this thread, within the renderer's limits);
+    otherwise (what someone typed) each part is rendered as a save checks it (in isolation)."""
     _check_kind_locale(kind, locale)
     context = sample_context(locale)
+    if saved:
+        try:
+            whole = renderer.render(TemplateSources(subject=subject, html=html, text=text), context)
+        except Exception:  # whatever it was, each part's own error is found below
+            whole = None
+        if whole is not None:
+            return Preview(subject=whole.subject, html=whole.html, text=whole.text, errors=())
     rendered: dict[str, str | None] = {}
     errors: list[FieldError] = []
     for part, source in (("subject", subject), ("html", html), ("text", text)):

@@ -61,10 +61,16 @@ def _errors(
 
 
 def _preview_context(
-    page: ConsolePage, *, locale: str, kind: str, subject: str, html: str, text: str
+    page: ConsolePage, *, locale: str, kind: str, subject: str, html: str, text: str, saved: bool = False
 ) -> dict[str, Any]:
     preview = mail_templates.preview_template(
-        page.turnout.template_renderer, locale=locale, subject=subject, html=html, text=text, kind=kind
+        page.turnout.template_renderer,
+        locale=locale,
+        subject=subject,
+        html=html,
+        text=text,
+        kind=kind,
+        saved=saved,
     )
     shown_html = preview.html.replace(SAMPLE_QR_CID, _sample_qr()) if preview.html else preview.html
     return {"preview": preview, "preview_html": shown_html, "preview_errors": _errors(page, preview.errors)}
@@ -97,7 +103,9 @@ def _mail_page(
         ]
     current = next(s for s in sets if s.locale == locale)
     form = values or {"subject": current.subject, "html": current.html, "text": current.text}
-    context = _preview_context(page, locale=locale, kind=kind, **form) if preview else {}
+    context = (
+        _preview_context(page, locale=locale, kind=kind, saved=values is None, **form) if preview else {}
+    )
     return page.render(
         "mail_templates.html",
         status_code=status_code,
@@ -156,7 +164,7 @@ def preview_mail(
     kind = _choice(kind, mail_templates.KINDS, mail_templates.KIND_TICKET)
     values = {"subject": subject, "html": html, "text": text}
     if request.headers.get("hx-request") == "true":
-        context = _preview_context(page, locale=locale, kind=kind, **values)
+        context = _preview_context(page, locale=locale, kind=kind, subject=subject, html=html, text=text)
         return page.render("mail_preview.html", **context)
     return _mail_page(page, locale=locale, kind=kind, values=values, preview=True)
 
