@@ -140,6 +140,7 @@ def test_the_page_shows_the_built_in_template_and_its_preview_in_english_and_kor
     assert f"/events/{event['id']}/emails?lang=ko" in ko.text  # the sent-mail log is linked
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # rendering only
 def test_korean_page_has_no_english_outside_the_template_source(
     admin: TestClient, event: dict[str, Any]
 ) -> None:
@@ -237,6 +238,7 @@ def test_notices_have_their_own_template(admin: TestClient, event: dict[str, Any
 # --- the preview ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # rendering only
 def test_the_htmx_preview_answers_the_preview_part_with_each_error_and_its_code(
     admin: TestClient, event: dict[str, Any]
 ) -> None:

@@ -331,6 +331,7 @@ def test_sagas_are_listed_with_their_steps_and_a_failed_one_is_tried_again(
     assert admin.get(f"{page_of(event, 'sagas')}/nope").status_code == 404
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # rendering only
 def test_the_saga_page_speaks_korean(admin: TestClient, turnout: Turnout, event: dict[str, Any]) -> None:
     failed = add_saga(turnout, str(event["id"]), SagaState.FAILED, StepState.UNDO_FAILED, "HTTP 503")
     for path in (page_of(event, "sagas"), f"{page_of(event, 'sagas')}/{failed}"):
