@@ -22,6 +22,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "ops.test.result": {"ko": "{system} 시험 전송 결과", "en": "Test delivery to {system}"},
     "ops.test.no_answer": {"ko": "응답 없음", "en": "No answer"},
     # deliveries
+    "web.delivery_type.integration.test": {"ko": "시험 전송", "en": "Test delivery"},
     "ops.deliveries.retry": {"ko": "다시 전송", "en": "Send again"},
     "ops.deliveries.retry_label": {"ko": "전송 {id} 다시 보내기", "en": "Send delivery {id} again"},
     "ops.deliveries.retried": {
