@@ -778,6 +778,12 @@ class EmailQueue(Protocol):
 
     def add_attempts(self, attempts: Sequence[EmailAttempt]) -> None: ...
 
+    def requeue(self, job_id: str, *, now: datetime) -> bool:
+        """An operator's retry: a ``failed`` or ``dead`` job becomes ``queued`` again, due ``now``
+        (its attempts and their log kept), and its participant's ``email_status`` with it when it
+        is their latest job; False, and nothing written, for a job in any other state (or none)."""
+        ...
+
     def record(self, outcomes: Sequence[EmailOutcome], *, sender: str) -> None:
         """For each outcome: the job's new state, error, subject (kept when None), ``sent_at`` and next
         attempt time, its lease released, and the participant's ``email_status`` and ``email_error`` —

@@ -65,6 +65,10 @@ PAGES: list[tuple[str, str | None, int]] = [
     # pages other parts of issue 17 add: scanned as soon as their routes are in the app
     ("/events/{event_id}/privacy", None, 200),
     ("/t/{token}/data", None, 200),
+    # mail and operations (issue 18, items 6 and 6a)
+    ("/events/{event_id}/sagas", "admin", 200),
+    ("/events/{event_id}/alerts", "admin", 200),
+    ("/events/{missing}/alerts", "admin", 404),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [
@@ -82,6 +86,10 @@ EXCLUDED = {
     "/docs": "FastAPI's API reference for developers (Swagger UI)",
     "/docs/oauth2-redirect": "Swagger UI's sign-in helper",
     "/redoc": "FastAPI's API reference for developers (ReDoc)",
+    # mail and operations (issue 18, items 6 and 6a)
+    "/events/{event_id}/mail": "its editor holds the template's source (Jinja and HTML, typed verbatim): "
+    "tests/e2e/test_console_mail.py scans it without the source fields",
+    "/events/{event_id}/sagas/{saga_id}": "needs a saga: tests/e2e/test_console_ops.py scans it",
 }
 # Latin words a Korean page may hold: names of formats, standards and the product, and the
 # language switch's "English" (a language is named in itself).
