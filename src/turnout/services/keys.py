@@ -102,13 +102,19 @@ def create_gate_key(
     return create_key(uow, actor=principal.actor, name=name, role=Role.GATE, event_id=event_id, gate_id=gate_id)
 
 
+def get_event_key(uow: UnitOfWork, *, event_id: str, key_id: str) -> KeyInfo:
+    """One of the event's keys (``key_not_found`` for a key of another event, or none)."""
+    found = uow.api_keys.describe(key_id)
+    if found is None or found.event_id != event_id:
+        raise NotFound("key_not_found", key_id=key_id)
+    return found
+
+
 def revoke_key(uow: UnitOfWork, *, principal: Principal, event_id: str, key_id: str) -> KeyInfo:
     """Revoke one of the event's keys: a gate key by any key that manages the event, a staff key by
     an admin only (``keys.manage``). Revoking a revoked key changes nothing. The caller commits and
     then tells the authenticator to ``forget`` the key, so it stops at once in this process."""
-    found = uow.api_keys.describe(key_id)
-    if found is None or found.event_id != event_id:
-        raise NotFound("key_not_found", key_id=key_id)
+    found = get_event_key(uow, event_id=event_id, key_id=key_id)
     needed = Permission.EVENT_MANAGE if found.role is Role.GATE else Permission.KEYS_MANAGE
     authorize(principal, needed, event_id=event_id)
     if found.revoked_at is not None:
