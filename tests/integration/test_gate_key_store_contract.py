@@ -92,6 +92,8 @@ def test_an_events_keys_are_listed_oldest_first_with_revoked_ones_when_read(
         assert gate.revoked_at == T0 + timedelta(minutes=2)
         assert uow.api_keys.describe("k2") == gate
         described = uow.api_keys.describe("k4")
-        assert described is not None and described.role is Role.ADMIN and described.event_id is None
+        assert described is not None
+        assert described.role is Role.ADMIN
+        assert described.event_id is None
         assert uow.api_keys.describe("nope") is None
         assert not hasattr(gate, "secret_hash")

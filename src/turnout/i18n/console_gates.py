@@ -31,9 +31,10 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "console.gates.hours": {"ko": "운영 시간", "en": "Opening hours"},
     "console.gates.hours_hint": {
-        "ko": "행사 시간대({timezone}) 기준입니다. 비워 두면 항상 열려 있습니다.",
-        "en": "In the event's time zone ({timezone}). Leave empty to keep the gate always open.",
+        "ko": "행사 시간대의 시각으로 입력합니다. 비워 두면 항상 열려 있습니다.",
+        "en": "Times in the event's time zone. Leave empty to keep the gate always open.",
     },
+    "console.gates.timezone": {"ko": "행사 시간대", "en": "The event's time zone"},
     "console.gates.always_open": {"ko": "항상 열림", "en": "Always open"},
     "console.gates.keys": {"ko": "게이트 키", "en": "Gate keys"},
     "console.gates.actions": {"ko": "작업", "en": "Actions"},
@@ -73,7 +74,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "console.keys.issued_title": {"ko": "새 게이트 키", "en": "New gate key"},
     "console.keys.once_warning": {
         "ko": "이 키는 지금 한 번만 보여 줍니다. 다시 볼 수 없으니 지금 복사하거나 QR 코드로 로그인하세요.",
-        "en": "This key is shown only now. It cannot be shown again: copy it or sign in with the QR code now.",
+        "en": (
+            "This key is shown only now. It cannot be shown again: copy it or sign in with the QR code now."
+        ),
     },
     "console.keys.the_key": {"ko": "게이트 키", "en": "Gate key"},
     "console.keys.copy": {"ko": "키 복사", "en": "Copy key"},

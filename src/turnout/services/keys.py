@@ -99,7 +99,9 @@ def create_gate_key(
         errors.append(FieldError("gate_id", "missing_field"))
     if errors:
         raise ValidationFailed(errors)
-    return create_key(uow, actor=principal.actor, name=name, role=Role.GATE, event_id=event_id, gate_id=gate_id)
+    return create_key(
+        uow, actor=principal.actor, name=name, role=Role.GATE, event_id=event_id, gate_id=gate_id
+    )
 
 
 def get_event_key(uow: UnitOfWork, *, event_id: str, key_id: str) -> KeyInfo:

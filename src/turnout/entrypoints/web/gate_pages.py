@@ -68,7 +68,9 @@ class ShownError:
     message: str
 
 
-def shown_errors(errors: list[FieldError], fields: tuple[str, ...], locale: str) -> dict[str, list[ShownError]]:
+def shown_errors(
+    errors: list[FieldError], fields: tuple[str, ...], locale: str
+) -> dict[str, list[ShownError]]:
     """Field errors by the form field they belong to (``methods.0`` -> ``methods``); any other
     field's under ``form``."""
     shown: dict[str, list[ShownError]] = {}
@@ -86,7 +88,9 @@ def pydantic_errors(exc: ValidationError) -> list[FieldError]:
         kind = str(err.get("type", "invalid_value"))
         code = PYDANTIC_CODES.get(kind, kind if kind.startswith("turnout_") else "invalid_type")
         field = ".".join(str(part) for part in err.get("loc", ())) or "form"
-        errors.append(FieldError(field, code.removeprefix("turnout_"), params=limit_params(kind, err.get("ctx"))))
+        errors.append(
+            FieldError(field, code.removeprefix("turnout_"), params=limit_params(kind, err.get("ctx")))
+        )
     return errors
 
 
@@ -134,7 +138,11 @@ def read_gate_form(
         "closes_at": closes_at,
         "location": location,
     }
-    body: dict[str, Any] = {"name": name, "direction": direction or GateDirection.BOTH.value, "methods": methods}
+    body: dict[str, Any] = {
+        "name": name,
+        "direction": direction or GateDirection.BOTH.value,
+        "methods": methods,
+    }
     for field, value in (("opens_at", opens_at), ("closes_at", closes_at), ("location", location)):
         if value.strip():
             body[field] = value
@@ -145,7 +153,12 @@ def read_gate_form(
 
 
 def render_gate_form(
-    page: ConsolePage, *, gate: Gate | None, values: GateForm, errors: list[FieldError], status_code: int = 200
+    page: ConsolePage,
+    *,
+    gate: Gate | None,
+    values: GateForm,
+    errors: list[FieldError],
+    status_code: int = 200,
 ) -> Response:
     return page.render(
         "gate_form.html",
@@ -302,8 +315,9 @@ def render_keys(
         keys=keys,
         values=values,
         errors=shown_errors(errors, KEY_FIELDS, page.locale),
-        may_revoke=lambda key: key.revoked_at is None
-        and (key.role is Role.GATE or page.may(Permission.KEYS_MANAGE)),
+        may_revoke=lambda key: (
+            key.revoked_at is None and (key.role is Role.GATE or page.may(Permission.KEYS_MANAGE))
+        ),
     )
 
 
@@ -334,7 +348,9 @@ def create_key(
     except (ValidationFailed, NotFound) as refusal:
         if isinstance(refusal, NotFound) and refusal.code != "gate_not_found":
             raise
-        errors = refusal.errors if isinstance(refusal, ValidationFailed) else [FieldError("gate_id", refusal.code)]
+        errors = (
+            refusal.errors if isinstance(refusal, ValidationFailed) else [FieldError("gate_id", refusal.code)]
+        )
         values = {"gate_id": gate_id, "name": name}
         return render_keys(page, event_id=event_id, values=values, errors=errors, status_code=422)
     link = scanner_link(turnout.settings.base_url, issued.key)
