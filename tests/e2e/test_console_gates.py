@@ -185,6 +185,37 @@ def test_a_gate_is_edited_and_refused_like_the_api_when_its_form_is_posted(
     assert re.search(r'value="out" selected', again.text)
 
 
+def test_the_api_changes_the_given_fields_and_refuses_like_the_edit_form(
+    admin: TestClient, admin_key: str, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    bearer = {"Authorization": f"Bearer {admin_key}"}
+    path = f"/api/v1/events/{event['id']}/gates/{gate['id']}"
+    changed = admin.patch(path, json={"location": "1층", "closes_at": "2026-06-01T20:00"}, headers=bearer)
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["name"], body["direction"], body["location"]) == (gate["name"], gate["direction"], "1층")
+    assert body["closes_at"] == "2026-06-01T20:00:00+09:00"
+    cleared = admin.patch(path, json={"location": None, "methods": ["manual"]}, headers=bearer).json()
+    assert (cleared["location"], cleared["methods"], cleared["closes_at"]) == (
+        None,
+        ["manual"],
+        body["closes_at"],
+    )
+    refused = {"name": "", "methods": [], "opens_at": "2026-06-01T21:00"}
+    answer = admin.patch(path, json=refused, headers=bearer)
+    assert answer.status_code == 422
+    api = {(d["field"], d["code"]) for d in answer.json()["error"]["details"]}
+    page = post(admin, f"/events/{event['id']}/gates/{gate['id']}/edit", {**refused, "methods": []})
+    assert codes_beside_fields(page.text) == api
+    late = admin.patch(path, json={"opens_at": "2026-06-01T21:00"}, headers=bearer)  # after closes_at
+    assert late.status_code == 422
+    assert [(d["field"], d["code"]) for d in late.json()["error"]["details"]] == [
+        ("closes_at", "ends_before_start")
+    ]
+    missing = admin.patch(f"/api/v1/events/{event['id']}/gates/nope", json={}, headers=bearer)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "gate_not_found")
+
+
 def other_event(client: TestClient, admin_key: str) -> tuple[str, str]:
     """Another event and its gate (made on the API with the admin's key)."""
     bearer = {"Authorization": f"Bearer {admin_key}"}
