@@ -4,6 +4,7 @@ link), listed and revoked; the link's page signing a phone in; who may do what; 
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -300,17 +301,23 @@ def test_staff_of_the_event_may_manage_gates_and_gate_keys_and_others_get_403_pa
 
 
 def test_a_new_gate_key_is_shown_once_and_works_when_made(
-    admin: TestClient, event: dict[str, Any], gate: dict[str, Any], turnout: Turnout
+    admin: TestClient,
+    event: dict[str, Any],
+    gate: dict[str, Any],
+    turnout: Turnout,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     keys_path = f"/events/{event['id']}/keys"
     form = admin.get(f"{keys_path}?gate_id={gate['id']}")
     assert re.search(rf'<option value="{gate["id"]}" selected>', form.text)
-    answer = post(admin, keys_path, {"gate_id": gate["id"], "name": "정문 1번 폰"})
+    with caplog.at_level(logging.DEBUG):
+        answer = post(admin, keys_path, {"gate_id": gate["id"], "name": "정문 1번 폰"})
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "no-store"
     assert answer.headers["referrer-policy"] == "no-referrer"
     key = new_key_of(answer.text)
     assert "location" not in answer.headers
+    assert key.split("_")[2] not in caplog.text  # in no log line
     # a second look shows the key's name but never the key
     for path in (keys_path, f"/events/{event['id']}/gates"):
         again = admin.get(path)
