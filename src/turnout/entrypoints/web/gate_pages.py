@@ -56,6 +56,8 @@ SECRET_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
+#: the scanner link's QR code: pixels per module and quiet zone (modules)
+QR_SCALE, QR_BORDER = 5, 4
 #: ``datetime-local`` inputs: minutes
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -292,8 +294,10 @@ def link_qr_svg(link: str, title: str) -> str:
     """The link's QR code as inline SVG. Made with segno directly: the ticket QR adapter caches its
     symbols by text, and a key must not stay in memory after its page is sent."""
     code = segno.make(link, error="m", micro=False)
-    svg: str = code.svg_inline(scale=5, border=4, title=title, svgclass="key-qr")
-    return svg
+    width, height = code.symbol_size(scale=QR_SCALE, border=QR_BORDER)
+    svg: str = code.svg_inline(scale=QR_SCALE, border=QR_BORDER, title=title, svgclass="key-qr")
+    # a viewBox, so the page's CSS may scale it to the screen
+    return svg.replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
 
 
 def render_keys(
