@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import EVENT_BODY
 from tests.console_support import ORIGIN, csrf_of, sign_in
+from tests.e2e.test_console_security import assert_protected
 from tests.e2e.test_korean_pages import HANGUL, latin_words, visible
 from tests.e2e.test_scanner_page import browser, served  # noqa: F401 (fixtures)
 from tests.qr_decode import decode_svg
@@ -415,6 +416,26 @@ def test_revoking_a_key_asks_first_and_then_the_key_fails_on_the_api(
     assert f'href="{confirm_path}' not in listing
     assert 'data-key-count="0"' in admin.get(f"/events/{event['id']}/gates").text
     assert post(admin, confirm_path, {}).status_code == 303  # again: harmless
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # headers, not storage
+def test_every_gates_page_has_the_security_headers_and_no_inline_script(
+    admin: TestClient, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    key_id = new_key_of(
+        post(admin, f"/events/{event['id']}/keys", {"gate_id": gate["id"], "name": "폰"}).text
+    )
+    for path in (
+        f"/events/{event['id']}/gates",
+        f"/events/{event['id']}/gates/new",
+        f"/events/{event['id']}/gates/{gate['id']}/edit",
+        f"/events/{event['id']}/keys",
+        f"/events/{event['id']}/keys/{key_id.split('_')[1]}/revoke",
+        "/scan/link",
+    ):
+        answer = admin.get(path)
+        assert answer.status_code == 200, path
+        assert_protected(path, answer)
 
 
 # --- languages --------------------------------------------------------------------------------------
