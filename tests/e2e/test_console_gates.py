@@ -361,8 +361,42 @@ def test_the_qr_code_decodes_to_the_scanner_link_with_the_key_in_its_fragment(
     svg = re.search(r"<svg.*?</svg>", answer.text, re.S)
     assert svg is not None
     link = decode_svg(svg.group(0).encode())
-    assert link == f"{turnout.settings.base_url.rstrip('/')}/scan/link#key={key}"
+    shown = re.search(r"<code data-link-base>([^<]+)</code>", answer.text)
+    assert shown is not None
+    assert link == f"{shown.group(1)}/scan/link#key={key}"
     assert link.split("#")[0].endswith("/scan/link")  # the key never goes to a server in the path or query
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # addresses, not storage
+@pytest.mark.parametrize(
+    ("base_url", "host", "expected"),
+    [
+        ("https://turnout.example/", "192.168.0.10:8000", "https://turnout.example"),  # as configured
+        ("http://127.0.0.1:8000", "192.168.0.10:8000", "http://192.168.0.10:8000"),  # the laptop's address
+        ("http://127.0.0.1:8000", "localhost:8000", "http://127.0.0.1:8000"),
+    ],
+)
+def test_the_scanner_link_points_where_a_phone_can_reach_turnout(
+    admin: TestClient,
+    event: dict[str, Any],
+    gate: dict[str, Any],
+    turnout: Turnout,
+    base_url: str,
+    host: str,
+    expected: str,
+) -> None:
+    turnout.settings.base_url = base_url
+    path = f"/events/{event['id']}/keys"
+    token = csrf_of(admin.get(path).text)
+    answer = admin.post(
+        path,
+        data={"gate_id": gate["id"], "name": "폰", "csrf_token": token},
+        headers={"Host": host, "Origin": f"http://{host}"},
+    )
+    assert answer.status_code == 200, answer.text
+    svg = re.search(r"<svg.*?</svg>", answer.text, re.S)
+    assert svg is not None
+    assert decode_svg(svg.group(0).encode()) == f"{expected}/scan/link#key={new_key_of(answer.text)}"
 
 
 def test_the_link_page_signs_a_phone_in_through_the_scanner_sign_in(

@@ -90,6 +90,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "ko": "게이트에서 쓸 휴대전화의 카메라로 이 QR 코드를 찍으면 스캐너에 바로 로그인합니다.",
         "en": "Scan this QR code with the camera of the gate's phone: it opens the scanner, signed in.",
     },
+    "console.keys.qr_reach": {
+        "ko": "휴대전화가 이 주소에 접속할 수 있어야 합니다. 주소를 바꾸려면 다음 설정을 쓰세요:",
+        "en": "The phone must be able to reach this address. To change it, set:",
+    },
     "console.keys.qr_title": {"ko": "스캐너 로그인 QR 코드", "en": "Scanner sign-in QR code"},
     "console.keys.done": {"ko": "키 목록으로", "en": "Back to keys"},
     "console.keys.revoke": {"ko": "폐기", "en": "Revoke"},

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import segno
@@ -285,9 +286,22 @@ def update_gate(
 # --- keys -------------------------------------------------------------------------------------------
 
 
-def scanner_link(base_url: str, key: str) -> str:
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def link_base(request: Request, base_url: str) -> str:
+    """Where a phone reaches Turnout: ``TURNOUT_BASE_URL``, unless that is still a loopback address
+    (the default) while the console was opened at another one (say the laptop's address on the
+    venue's network), which a phone can reach where it cannot reach the organiser's 127.0.0.1."""
+    configured = urlsplit(base_url)
+    if configured.hostname in LOOPBACK and request.url.hostname not in LOOPBACK:
+        return f"{request.url.scheme}://{request.url.netloc}"
+    return base_url.rstrip("/")
+
+
+def scanner_link(base: str, key: str) -> str:
     """The scanner's sign-in link for a key: the key in the fragment (a browser never sends it)."""
-    return f"{base_url.rstrip('/')}/scan/link#key={key}"
+    return f"{base}/scan/link#key={key}"
 
 
 def link_qr_svg(link: str, title: str) -> str:
@@ -357,11 +371,13 @@ def create_key(
         )
         values = {"gate_id": gate_id, "name": name}
         return render_keys(page, event_id=event_id, values=values, errors=errors, status_code=422)
-    link = scanner_link(turnout.settings.base_url, issued.key)
+    base = link_base(request, turnout.settings.base_url)
+    link = scanner_link(base, issued.key)
     response = page.render(
         "keys_issued.html",
         issued=issued,
         gate=gate,
+        link_base=base,
         qr_svg=link_qr_svg(link, translate("console.keys.qr_title", page.locale)),
     )
     response.headers.update(SECRET_HEADERS)
