@@ -69,6 +69,14 @@ PAGES: list[tuple[str, str | None, int]] = [
     ("/events/{event_id}/sagas", "admin", 200),
     ("/events/{event_id}/alerts", "admin", 200),
     ("/events/{missing}/alerts", "admin", 404),
+    # issue 18, gates and keys (pages with a gate's or key's id: tests/e2e/test_console_gates.py)
+    ("/events/{event_id}/gates", "admin", 200),
+    ("/events/{event_id}/gates", "staff", 200),
+    ("/events/{missing}/gates", "admin", 404),
+    ("/events/{event_id}/gates/new", "admin", 200),
+    ("/events/{event_id}/keys", "admin", 200),
+    ("/events/{event_id}/keys", "staff", 200),
+    ("/scan/link", None, 200),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [
@@ -90,6 +98,9 @@ EXCLUDED = {
     "/events/{event_id}/mail": "its editor holds the template's source (Jinja and HTML, typed verbatim): "
     "tests/e2e/test_console_mail.py scans it without the source fields",
     "/events/{event_id}/sagas/{saga_id}": "needs a saga: tests/e2e/test_console_ops.py scans it",
+    # issue 18, gates and keys
+    "/events/{event_id}/gates/{gate_id}/edit": "a gate's id in the path: scanned in test_console_gates.py",
+    "/events/{event_id}/keys/{key_id}/revoke": "a key's id in the path: scanned in test_console_gates.py",
 }
 # Latin words a Korean page may hold: names of formats, standards and the product, and the
 # language switch's "English" (a language is named in itself).
