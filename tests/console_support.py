@@ -30,4 +30,7 @@ def post_form(
     """Post ``data`` to ``path`` with the CSRF token of ``page`` (a path; default: ``path`` itself)."""
     token = csrf_of(client.get(page or path).text)
     items = list(data.items()) if isinstance(data, dict) else list(data)
-    return client.post(path, data=[*items, ("csrf_token", token)], headers=ORIGIN, follow_redirects=False)
+    form: dict[str, list[str]] = {}
+    for name, value in [*items, ("csrf_token", token)]:
+        form.setdefault(name, []).append(value)  # repeated names (checkboxes) as lists
+    return client.post(path, data=form, headers=ORIGIN, follow_redirects=False)

@@ -34,7 +34,7 @@ from turnout.domain.participants import (
 )
 from turnout.domain.privacy import BirthDateBand, ErasureRequest, erased_email
 from turnout.messages.base import Envelope, Message
-from turnout.ports import AuditEntry, ParticipantFeedRow, PersonScan
+from turnout.ports import AuditEntry, KeyInfo, ParticipantFeedRow, PersonScan
 
 
 class FakeClock:
@@ -114,6 +114,13 @@ class FakeGates:
         gates = sorted((g for g in self._rows.values() if g.event_id == event_id), key=lambda g: g.id)
         return [g for g in gates if after_id is None or g.id > after_id][:limit]
 
+    def update(self, gate: Gate) -> bool:
+        stored = self._rows.get(gate.id)
+        if stored is None:
+            return False
+        self._rows[gate.id] = replace(gate, event_id=stored.event_id)
+        return True
+
 
 class FakeApiKeys:
     def __init__(self, db: FakeDatabase) -> None:
@@ -192,6 +199,29 @@ class FakeApiKeys:
             return False
         row["revoked_at"] = now
         return True
+
+    @staticmethod
+    def _info(row: dict[str, Any]) -> KeyInfo:
+        return KeyInfo(
+            key_id=row["id"],
+            name=row["name"],
+            role=Role(row["role"]),
+            event_id=row["event_id"],
+            gate_id=row["gate_id"],
+            created_at=row["created_at"],
+            revoked_at=row["revoked_at"],
+        )
+
+    def describe(self, key_id: str) -> KeyInfo | None:
+        row = self._rows.get(key_id)
+        return None if row is None else self._info(row)
+
+    def list_for_event(self, event_id: str) -> list[KeyInfo]:
+        rows = sorted(
+            (row for row in self._rows.values() if row["event_id"] == event_id),
+            key=lambda row: (row["created_at"], row["id"]),
+        )
+        return [self._info(row) for row in rows]
 
 
 class FakeAuditLog:

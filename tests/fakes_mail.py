@@ -188,6 +188,22 @@ class FakeEmailQueue:
             )
         return claimed
 
+    def requeue(self, job_id: str, *, now: datetime) -> bool:
+        job = self._jobs.get(job_id)
+        if job is None or job.status not in (EmailStatus.FAILED, EmailStatus.DEAD):
+            return False
+        self._jobs[job_id] = replace(
+            job,
+            status=EmailStatus.QUEUED,
+            next_attempt_at=now,
+            lease_until=None,
+            leased_by=None,
+            updated_at=now,
+        )
+        if self._latest(job):
+            self._set_email_status(job.participant_id, EmailStatus.QUEUED, None)
+        return True
+
     def add_attempts(self, attempts: Sequence[EmailAttempt]) -> None:
         for attempt in attempts:
             self._attempts.append(replace(attempt, id=len(self._attempts) + 1))

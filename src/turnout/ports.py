@@ -160,6 +160,24 @@ class GateRepository(Protocol):
         self, event_id: str, *, after_id: str | None = None, limit: int = 1000
     ) -> list[Gate]: ...
 
+    def update(self, gate: Gate) -> bool:
+        """Store ``gate``'s settings (name, direction, methods, opening hours, location) over the
+        gate with its id; False when there is none. Its event never changes."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """An API key as a list shows it: never its secret."""
+
+    key_id: str
+    name: str
+    role: Role
+    event_id: str | None
+    gate_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
 
 class ApiKeyRepository(Protocol):
     def add(
@@ -183,6 +201,14 @@ class ApiKeyRepository(Protocol):
     def list_all(self) -> list[dict[str, Any]]: ...
 
     def revoke(self, key_id: str, *, now: datetime) -> bool: ...
+
+    def describe(self, key_id: str) -> KeyInfo | None:
+        """The key (revoked or not), without its secret."""
+        ...
+
+    def list_for_event(self, event_id: str) -> list[KeyInfo]:
+        """The keys scoped to the event (staff and gate keys, revoked ones too), oldest first."""
+        ...
 
     # console sessions: a signed-in browser's random id, stored as its hash, tied to a key
 
@@ -777,6 +803,12 @@ class EmailQueue(Protocol):
         ...
 
     def add_attempts(self, attempts: Sequence[EmailAttempt]) -> None: ...
+
+    def requeue(self, job_id: str, *, now: datetime) -> bool:
+        """An operator's retry: a ``failed`` or ``dead`` job becomes ``queued`` again, due ``now``
+        (its attempts and their log kept), and its participant's ``email_status`` with it when it
+        is their latest job; False, and nothing written, for a job in any other state (or none)."""
+        ...
 
     def record(self, outcomes: Sequence[EmailOutcome], *, sender: str) -> None:
         """For each outcome: the job's new state, error, subject (kept when None), ``sent_at`` and next

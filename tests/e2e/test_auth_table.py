@@ -37,6 +37,7 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/events/{event_id}/status"): frozenset({A, S}),
     ("POST", "/api/v1/events/{event_id}/gates"): frozenset({A, S}),
     ("GET", "/api/v1/events/{event_id}/gates"): frozenset({A, S, G}),
+    ("PATCH", "/api/v1/events/{event_id}/gates/{gate_id}"): frozenset({A, S}),
     # intake
     ("POST", "/api/v1/events/{event_id}/participants"): frozenset({A, S}),
     ("GET", "/api/v1/events/{event_id}/participants"): frozenset({A, S}),
@@ -108,6 +109,7 @@ EXPECTED: dict[tuple[str, str], int | tuple[int, str]] = {
     ("POST", "/api/v1/events/{event_id}/status"): INVALID,
     ("POST", "/api/v1/events/{event_id}/gates"): INVALID,
     ("GET", "/api/v1/events/{event_id}/gates"): OK,
+    ("PATCH", "/api/v1/events/{event_id}/gates/{gate_id}"): INVALID,  # no body
     ("POST", "/api/v1/events/{event_id}/participants"): INVALID,
     ("GET", "/api/v1/events/{event_id}/participants"): OK,
     ("GET", "/api/v1/events/{event_id}/participants/export"): OK,

@@ -491,3 +491,75 @@ def test_delete_removes_one_template_and_says_whether_there_was_one_when_deleted
         uow.commit()
     with any_uows(readonly=True) as uow:
         assert [t.locale for t in uow.mail_templates.for_events([w.event_id])] == ["en"]
+
+
+def test_requeue_makes_a_failed_or_dead_job_queued_and_due_now_and_refuses_others_when_retried(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    w = world(any_uows, 3)
+    failing, dying, sent = w.people
+    jobs = [new_job(person, clock) for person in w.people]
+    queue(any_uows, jobs)
+    claim(any_uows, clock)
+    later = clock.now() + timedelta(hours=1)
+    with any_uows() as uow:
+        uow.mail.record(
+            [
+                outcome(jobs[0].id, failing, clock, EmailStatus.FAILED, next_attempt_at=later, error="451"),
+                outcome(jobs[1].id, dying, clock, EmailStatus.DEAD, error="550 no such user"),
+                outcome(jobs[2].id, sent, clock, EmailStatus.SENT, sent_at=clock.now()),
+            ],
+            sender="s1",
+        )
+        uow.commit()
+    clock.advance(seconds=5)
+    with any_uows() as uow:
+        answers = [uow.mail.requeue(job.id, now=clock.now()) for job in jobs]
+        assert uow.mail.requeue("no-such-job", now=clock.now()) is False
+        uow.commit()
+    assert answers == [True, True, False]
+    with any_uows(readonly=True) as uow:
+        stored = [uow.mail.get(job.id) for job in jobs]
+        kept = uow.mail.attempts(jobs[1].id)
+    assert [(s.status, s.attempts) for s in stored if s is not None] == [
+        (EmailStatus.QUEUED, 1),
+        (EmailStatus.QUEUED, 1),
+        (EmailStatus.SENT, 1),
+    ]
+    assert [a.outcome for a in kept] == [EmailStatus.DEAD]  # the log is kept
+    assert email_status(any_uows, dying) == (EmailStatus.QUEUED, None)
+    assert email_status(any_uows, sent)[0] == EmailStatus.SENT
+    assert sorted(claim(any_uows, clock)) == sorted([jobs[0].id, jobs[1].id])  # due now, not in an hour
+
+
+def test_requeue_of_an_older_job_leaves_the_participants_email_status_to_its_latest_job(
+    any_uows: UnitOfWorkFactory, clock: FakeClock
+) -> None:
+    w = world(any_uows, 1)
+    person = w.people[0]
+    old = new_job(person, clock, dedup=False)
+    queue(any_uows, [old])
+    claim(any_uows, clock)
+    with any_uows() as uow:
+        uow.mail.record([outcome(old.id, person, clock, EmailStatus.DEAD, error="550")], sender="s1")
+        uow.commit()
+    clock.advance(seconds=1)
+    newer = new_job(person, clock, dedup=False)
+    queue(any_uows, [newer])
+    with any_uows() as uow:
+        assert uow.mail.requeue(old.id, now=clock.now())
+        uow.commit()
+    assert email_status(any_uows, person)[0] == EmailStatus.QUEUED  # the newer job's (queued) anyway
+    claim(any_uows, clock)  # both sending now; the newer job's state is the participant's
+    with any_uows() as uow:
+        uow.mail.record(
+            [outcome(newer.id, person, clock, EmailStatus.SENT, sent_at=clock.now())], sender="s1"
+        )
+        uow.commit()
+    with any_uows() as uow:
+        uow.mail.record([outcome(old.id, person, clock, EmailStatus.DEAD, error="550")], sender="s1")
+        uow.commit()
+    with any_uows() as uow:
+        assert uow.mail.requeue(old.id, now=clock.now())
+        uow.commit()
+    assert email_status(any_uows, person)[0] == EmailStatus.SENT

@@ -3,6 +3,8 @@ resend, nothing for cancelled or unknown participants."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory
@@ -13,7 +15,7 @@ from turnout.domain.ids import new_id
 from turnout.domain.participants import Participant
 from turnout.messages.base import Envelope
 from turnout.messages.facts import ParticipantRegistered
-from turnout.ports import EmailJob
+from turnout.ports import EmailJob, EmailOutcome
 from turnout.services import mail_queue, ticketing
 
 
@@ -138,3 +140,57 @@ def test_resend_is_refused_when_the_participant_is_cancelled_or_unknown(
 def test_message_ids_use_the_senders_domain_when_there_is_one() -> None:
     assert mail_queue.mail_domain("Turnout <tickets@events.example.kr>") == "events.example.kr"
     assert mail_queue.mail_domain("nobody") == "turnout.localhost"
+
+
+def _end(uows: FakeUnitOfWorkFactory, clock: FakeClock, job_id: str, status: str) -> None:
+    with uows() as uow:
+        now = clock.now()
+        (claimed,) = uow.mail.claim_due(now=now, lease_until=now + timedelta(minutes=1), sender="s", limit=1)
+        uow.mail.record(
+            [
+                EmailOutcome(
+                    job_id=job_id,
+                    participant_id=claimed.participant_id,
+                    attempt=1,
+                    status=status,
+                    started_at=now,
+                    finished_at=now,
+                    next_attempt_at=now,
+                    error="550",
+                )
+            ],
+            sender="s",
+        )
+        uow.commit()
+
+
+def test_a_dead_email_is_queued_again_by_an_operators_retry_and_audited(
+    uows: FakeUnitOfWorkFactory, person: Participant, clock: FakeClock
+) -> None:
+    with uows() as uow:
+        job = mail_queue.resend_ticket(uow, participant_id=person.id, actor="t", mail_from=MAIL_FROM)
+        uow.commit()
+    _end(uows, clock, job.id, "dead")
+    with uows() as uow:
+        again = mail_queue.retry_email(uow, job_id=job.id, actor="operator", event_id=person.event_id)
+        uow.commit()
+    assert (again.id, again.status, again.message_id) == (job.id, "queued", job.message_id)
+    with uows(readonly=True) as uow:
+        assert uow.participants.get(person.id).email_status == "queued"  # type: ignore[union-attr]
+        actions = [row["action"] for row in uow.db.tables["audit_log"]]
+    assert "email.retried" in actions
+
+
+def test_a_retry_is_refused_for_a_queued_email_an_unknown_one_or_another_events(
+    uows: FakeUnitOfWorkFactory, person: Participant
+) -> None:
+    with uows() as uow:
+        job = mail_queue.resend_ticket(uow, participant_id=person.id, actor="t", mail_from=MAIL_FROM)
+        with pytest.raises(Conflict) as queued:
+            mail_queue.retry_email(uow, job_id=job.id, actor="t")
+        assert queued.value.code == "email_not_retriable"
+        assert queued.value.params["email_status"] == "queued"
+        with pytest.raises(NotFound):
+            mail_queue.retry_email(uow, job_id="nope", actor="t")
+        with pytest.raises(NotFound):
+            mail_queue.retry_email(uow, job_id=job.id, actor="t", event_id="another-event")

@@ -169,3 +169,39 @@ def test_the_built_in_ticket_email_links_the_participants_data_page_in_both_lang
         rendered = renderer.render(sources, context)
         assert f'href="{context["data_url"]}"' in rendered.html, template.locale
         assert context["data_url"] in rendered.text, template.locale
+
+
+def test_the_preview_renders_each_part_with_the_sample_participant_in_its_language() -> None:
+    good = {"subject": GOOD["subject"], "html": GOOD["html"], "text": GOOD["text"]}
+    en = mail_templates.preview_template(
+        renderer, locale="en", subject=good["subject"], html=good["html"], text=good["text"]
+    )
+    ko = mail_templates.preview_template(
+        renderer, locale="ko", subject=good["subject"], html=good["html"], text=good["text"]
+    )
+    assert en.errors == ()
+    assert (en.subject, ko.subject) == ("Hi Jane Doe", "Hi 홍길동")
+    assert en.html is not None
+    assert en.html.startswith("<p>http://127.0.0.1:8000/t/")
+
+
+def test_the_preview_gives_each_broken_part_its_error_and_still_shows_the_others() -> None:
+    shown = mail_templates.preview_template(
+        renderer, locale="en", subject="{{ oops", html="<b>{{ venue }}</b>", text="{{ 1/0 }}"
+    )
+    assert {(e.field, e.code) for e in shown.errors} == {
+        ("subject", "template_error"),
+        ("text", "template_error"),
+    }
+    assert (shown.subject, shown.html, shown.text) == (None, "<b>COEX</b>", None)
+
+
+@pytest.mark.parametrize("saved", [True, False])
+def test_the_preview_of_the_template_in_effect_is_the_same_rendered_either_way(saved: bool) -> None:
+    builtin = renderer.builtin("ticket", "ko")
+    shown = mail_templates.preview_template(
+        renderer, locale="ko", subject=builtin.subject, html=builtin.html, text=builtin.text, saved=saved
+    )
+    assert shown.errors == ()
+    assert shown.text is not None
+    assert "홍길동" in shown.text

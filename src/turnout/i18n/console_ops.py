@@ -1,3 +1,88 @@
 """The console's words: ops pages (see docs/glossary.md)."""
 
-CATALOG: dict[str, dict[str, str]] = {}
+CATALOG: dict[str, dict[str, str]] = {
+    "ops.refused": {"ko": "처리할 수 없습니다", "en": "This cannot be done"},
+    "ops.back": {"ko": "돌아가기", "en": "Back"},
+    "ops.save": {"ko": "저장", "en": "Save"},
+    # integrations
+    "ops.secret": {"ko": "서명용 비밀 키", "en": "Signing secret"},
+    "ops.secret.keep": {
+        "ko": "비워 두면 지금의 비밀 키를 그대로 씁니다. 저장된 비밀 키는 다시 보여 주지 않습니다.",
+        "en": "Leave blank to keep the current secret. A stored secret is never shown again.",
+    },
+    "ops.secret.new": {
+        "ko": "웹훅 서명용 비밀 키를 넣으십시오 (새 연동에는 꼭 필요합니다).",
+        "en": "A Standard Webhooks secret (needed for a new integration).",
+    },
+    "ops.integrations.saved": {
+        "ko": "{system} 연동을 저장했습니다.",
+        "en": "The {system} integration was saved.",
+    },
+    "ops.test.send": {"ko": "시험 전송 보내기", "en": "Send a test delivery"},
+    "ops.test.result": {"ko": "{system} 시험 전송 결과", "en": "Test delivery to {system}"},
+    "ops.test.no_answer": {"ko": "응답 없음", "en": "No answer"},
+    # deliveries
+    "web.delivery_type.integration.test": {"ko": "시험 전송", "en": "Test delivery"},
+    "ops.deliveries.retry": {"ko": "다시 전송", "en": "Send again"},
+    "ops.deliveries.retry_label": {"ko": "전송 {id} 다시 보내기", "en": "Send delivery {id} again"},
+    "ops.deliveries.retried": {
+        "ko": "전송을 다시 대기열에 넣었습니다. 곧 보냅니다.",
+        "en": "The delivery is queued again and will go out shortly.",
+    },
+    # sagas
+    "ops.sagas.title": {"ko": "작업(사가)", "en": "Sagas"},
+    "ops.sagas.intro": {
+        "ko": "여러 단계로 이루어진 작업(입장권 양도, 신청 취소, 행사 마감)과 각 단계의 상태입니다.",
+        "en": "Operations of several steps (ticket transfer, cancellation, closing) and each step's state.",
+    },
+    "ops.sagas.filter": {"ko": "상태로 거르기", "en": "Filter by state"},
+    "ops.sagas.all": {"ko": "전체", "en": "All"},
+    "ops.sagas.none": {"ko": "아직 작업이 없습니다.", "en": "No sagas yet."},
+    "ops.sagas.started": {"ko": "시작", "en": "Started"},
+    "ops.sagas.updated": {"ko": "마지막 변경", "en": "Last change"},
+    "ops.sagas.finished": {"ko": "끝난 시각", "en": "Finished"},
+    "ops.sagas.kind": {"ko": "종류", "en": "Kind"},
+    "ops.sagas.state": {"ko": "상태", "en": "State"},
+    "ops.sagas.steps": {"ko": "단계", "en": "Steps"},
+    "ops.sagas.step": {"ko": "단계", "en": "Step"},
+    "ops.sagas.attempts": {"ko": "시도 횟수", "en": "Attempts"},
+    "ops.sagas.error": {"ko": "오류", "en": "Error"},
+    "ops.sagas.last_error": {"ko": "마지막 오류", "en": "Last error"},
+    "ops.sagas.id": {"ko": "작업 ID", "en": "Saga ID"},
+    "ops.sagas.back": {"ko": "작업 목록으로", "en": "Back to sagas"},
+    "ops.sagas.detail": {"ko": "작업: {kind}", "en": "Saga: {kind}"},
+    "ops.sagas.retry": {"ko": "다시 시도", "en": "Try again"},
+    "ops.sagas.retry_hint": {
+        "ko": "지금 다시 살펴봅니다. 되돌리기에 실패한 작업은 되돌리기를 한 번 더 시도합니다.",
+        "en": "Looks at it again now; a failed undo is tried once more.",
+    },
+    "ops.sagas.retried": {"ko": "작업을 다시 시도합니다.", "en": "The saga is being tried again."},
+    "ops.step_state.pending": {"ko": "대기", "en": "Pending"},
+    "ops.step_state.waiting": {"ko": "응답 기다리는 중", "en": "Waiting for an answer"},
+    "ops.step_state.done": {"ko": "완료", "en": "Done"},
+    "ops.step_state.skipped": {"ko": "건너뜀", "en": "Skipped"},
+    "ops.step_state.failed": {"ko": "실패", "en": "Failed"},
+    "ops.step_state.undoing": {"ko": "되돌리는 중", "en": "Undoing"},
+    "ops.step_state.undone": {"ko": "되돌림", "en": "Undone"},
+    "ops.step_state.undo_failed": {"ko": "되돌리기 실패", "en": "Undo failed"},
+    # alerts
+    "ops.alerts.title": {"ko": "알림", "en": "Alerts"},
+    "ops.alerts.open": {"ko": "확인이 필요한 알림", "en": "Open alerts"},
+    "ops.alerts.none_open": {"ko": "확인이 필요한 알림이 없습니다.", "en": "No open alerts."},
+    "ops.alerts.acknowledged": {"ko": "최근 확인한 알림", "en": "Recently acknowledged"},
+    "ops.alerts.none_acknowledged": {"ko": "확인한 알림이 없습니다.", "en": "None acknowledged yet."},
+    "ops.alerts.ack": {"ko": "확인 처리", "en": "Acknowledge"},
+    "ops.alerts.acknowledged_notice": {
+        "ko": "알림을 확인 처리했습니다.",
+        "en": "The alert was acknowledged.",
+    },
+    "ops.alerts.acknowledged_by": {"ko": "{time}에 {by}이(가) 확인", "en": "Acknowledged {time} by {by}"},
+    "ops.alerts.see_saga": {"ko": "작업 보기", "en": "See the saga"},
+    "ops.alerts.code.compensation_failed": {"ko": "되돌리기 실패", "en": "Could not be undone"},
+    "ops.alerts.code.erasure_requested": {"ko": "개인정보 삭제 요청", "en": "Erasure requested"},
+    "ops.alerts.code.capacity_threshold": {"ko": "정원 기준 도달", "en": "Capacity threshold crossed"},
+    "ops.alerts.erasure_requested": {
+        "ko": "참가자가 개인정보 삭제를 요청했습니다. 요청을 승인하거나 거절하십시오.",
+        "en": "A participant asked for their personal data to be erased: approve or reject the request.",
+    },
+}

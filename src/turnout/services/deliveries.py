@@ -47,6 +47,7 @@ from turnout.ports import (
     DeliveryRecord,
     DeliveryResult,
     DueDelivery,
+    OutboundMessage,
     Sealer,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -328,6 +329,34 @@ class DeliverySender:
         integration = uow.integrations.get(result.event_id, result.system)
         return integration is not None and integration.url == result.url
 
+    async def send_now(self, deliveries: Sequence[DueDelivery]) -> list[DeliveryResult]:
+        """Lease, send and record these deliveries at once (a test delivery the console waits
+        for), as a batch is; the results of those this sender leased (another worker may have
+        taken one first: it is sent all the same, by that worker)."""
+        now = self.clock.now()
+
+        def lease() -> list[DueDelivery]:
+            with self.uow_factory() as uow:
+                leased = uow.outbound.lease(
+                    deliveries,
+                    now=now,
+                    lease_seconds=self.policy.lease_seconds,
+                    worker=self.worker,
+                    breaker=self.policy.breaker,
+                )
+                uow.commit()
+            return leased
+
+        leased = await asyncio.to_thread(lease)
+        if not leased:
+            return []
+        urls = sorted({d.url for d in leased})
+        checked = await asyncio.to_thread(lambda: {url: self.guard.check(url) for url in urls})
+        gate = asyncio.Semaphore(self.policy.concurrency)
+        results = list(await asyncio.gather(*(self._send_one(d, gate, checked[d.url]) for d in leased)))
+        await asyncio.to_thread(self.record, results)
+        return results
+
     async def close(self) -> None:
         try:
             await self.flush()
@@ -385,6 +414,49 @@ def retry_delivery(uow: UnitOfWork, *, delivery_id: str, actor: str, retry_hours
         data={"system": found.system, "previous_status": found.status},
     )
     return get_delivery(uow, delivery_id=delivery_id)
+
+
+TEST_TYPE = "integration.test"
+
+
+def enqueue_test_delivery(uow: UnitOfWork, *, event_id: str, system: str, actor: str) -> DueDelivery:
+    """A test delivery to the event's integration with ``system`` (enabled or not), owed now and
+    tried once (``retry_until`` now: a failure is final), logged like any other; what a sender's
+    ``send_now`` sends. ``integration_not_found`` when the event has none."""
+    chosen = system_of(system)
+    if uow.events.get(event_id) is None:
+        raise NotFound("event_not_found", event_id=event_id)
+    integration = uow.integrations.get(event_id, chosen.value)
+    if integration is None:
+        raise NotFound("integration_not_found", event_id=event_id, system=chosen.value)
+    now = uow.clock.now()
+    payload = {"event_id": event_id, "system": chosen.value, "test": True}
+    (delivery_id,) = uow.outbound.enqueue(
+        [OutboundMessage(event_id, chosen.value, TEST_TYPE, payload, retry_until=now)], now=now
+    )
+    stored = uow.outbound.get(delivery_id, with_attempts=False)
+    assert stored is not None
+    uow.audit.record(
+        actor=actor,
+        action="delivery.test",
+        subject_type="delivery",
+        subject_id=delivery_id,
+        event_id=event_id,
+        data={"system": chosen.value},
+    )
+    return DueDelivery(
+        id=delivery_id,
+        seq=stored.seq,
+        event_id=event_id,
+        system=chosen.value,
+        type=TEST_TYPE,
+        payload_json=json.dumps(payload, separators=(",", ":")),
+        attempts=0,
+        created_at=stored.created_at,
+        retry_until=now,
+        url=integration.url,
+        secret_sealed=integration.secret_sealed,
+    )
 
 
 def delivery_view(record: DeliveryRecord) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from turnout.domain.errors import NotFound
@@ -58,6 +59,55 @@ def create_gate(
         )
     )
     return gate
+
+
+def update_gate(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    event_id: str,
+    gate_id: str,
+    name: str,
+    direction: GateDirection,
+    methods: tuple[ScanMethod, ...],
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    location: str | None = None,
+) -> Gate:
+    """A gate's settings replaced (the same rules as ``create_gate``); ``gate_not_found`` when the
+    event has no such gate."""
+    event = get_event(uow, event_id=event_id)
+    before = get_gate(uow, gate_id=gate_id, event_id=event_id)
+    methods = tuple(dict.fromkeys(methods))
+    opens_at = localize(opens_at, event.timezone) if opens_at else None
+    closes_at = localize(closes_at, event.timezone) if closes_at else None
+    validate_gate(name=name, methods=methods, opens_at=opens_at, closes_at=closes_at)
+    gate = replace(
+        before,
+        name=name.strip(),
+        direction=direction,
+        methods=methods,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        location=location,
+    )
+    if not uow.gates.update(gate):
+        raise NotFound("gate_not_found", gate_id=gate_id)
+    uow.audit.record(
+        actor=actor,
+        action="gate.updated",
+        subject_type="gate",
+        subject_id=gate.id,
+        event_id=event_id,
+        data={"name": gate.name, "direction": gate.direction.value, "methods": [m.value for m in methods]},
+    )
+    return gate
+
+
+def list_gates(uow: UnitOfWork, *, event_id: str) -> list[Gate]:
+    """The event's gates (``event_not_found`` when there is no such event)."""
+    get_event(uow, event_id=event_id)
+    return uow.gates.list_for_event(event_id)
 
 
 def get_gate(uow: UnitOfWork, *, gate_id: str, event_id: str | None = None) -> Gate:

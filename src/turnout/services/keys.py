@@ -12,14 +12,14 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import anyio.to_thread
 
-from turnout.domain.access import Principal, Role, validate_scope
-from turnout.domain.errors import Unauthenticated
-from turnout.ports import UnitOfWork, UnitOfWorkFactory
+from turnout.domain.access import Permission, Principal, Role, authorize, validate_scope
+from turnout.domain.errors import FieldError, NotFound, Unauthenticated, ValidationFailed
+from turnout.ports import KeyInfo, UnitOfWork, UnitOfWorkFactory
 from turnout.services.events import get_event
 from turnout.services.gates import get_gate
 
@@ -71,6 +71,67 @@ def create_key(
     )
     principal = Principal(key_id=key_id, name=name, role=role, event_id=event_id, gate_id=gate_id)
     return IssuedKey(key=f"{PREFIX}_{key_id}_{secret}", principal=principal)
+
+
+#: a key's name, at most (as the ``api_keys`` table holds it)
+KEY_NAME_MAX = 200
+
+
+def list_event_keys(uow: UnitOfWork, *, event_id: str) -> list[KeyInfo]:
+    """The event's staff and gate keys, revoked ones too, oldest first (never their secrets)."""
+    get_event(uow, event_id=event_id)
+    return uow.api_keys.list_for_event(event_id)
+
+
+def create_gate_key(
+    uow: UnitOfWork, *, principal: Principal, event_id: str, gate_id: str, name: str
+) -> IssuedKey:
+    """A gate key for one of the event's gates, made by a key that manages the event (an admin, or
+    the event's staff). The key is in the answer only: it is stored hashed."""
+    authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    name = name.strip()
+    errors: list[FieldError] = []
+    if not name:
+        errors.append(FieldError("name", "missing_field"))
+    elif len(name) > KEY_NAME_MAX:
+        errors.append(FieldError("name", "too_long", params={"max": KEY_NAME_MAX, "unit": "characters"}))
+    if not gate_id:
+        errors.append(FieldError("gate_id", "missing_field"))
+    if errors:
+        raise ValidationFailed(errors)
+    return create_key(
+        uow, actor=principal.actor, name=name, role=Role.GATE, event_id=event_id, gate_id=gate_id
+    )
+
+
+def get_event_key(uow: UnitOfWork, *, event_id: str, key_id: str) -> KeyInfo:
+    """One of the event's keys (``key_not_found`` for a key of another event, or none)."""
+    found = uow.api_keys.describe(key_id)
+    if found is None or found.event_id != event_id:
+        raise NotFound("key_not_found", key_id=key_id)
+    return found
+
+
+def revoke_key(uow: UnitOfWork, *, principal: Principal, event_id: str, key_id: str) -> KeyInfo:
+    """Revoke one of the event's keys: a gate key by any key that manages the event, a staff key by
+    an admin only (``keys.manage``). Revoking a revoked key changes nothing. The caller commits and
+    then tells the authenticator to ``forget`` the key, so it stops at once in this process."""
+    found = get_event_key(uow, event_id=event_id, key_id=key_id)
+    needed = Permission.EVENT_MANAGE if found.role is Role.GATE else Permission.KEYS_MANAGE
+    authorize(principal, needed, event_id=event_id)
+    if found.revoked_at is not None:
+        return found
+    now = uow.clock.now()
+    uow.api_keys.revoke(key_id, now=now)
+    uow.audit.record(
+        actor=principal.actor,
+        action="key.revoked",
+        subject_type="api_key",
+        subject_id=key_id,
+        event_id=event_id,
+        data={"name": found.name, "role": found.role.value, "gate_id": found.gate_id},
+    )
+    return replace(found, revoked_at=now)
 
 
 def parse_key(key: str) -> tuple[str, str] | None:

@@ -126,6 +126,26 @@ def list_jobs(
     )
 
 
+def retry_email(uow: UnitOfWork, *, job_id: str, actor: str, event_id: str | None = None) -> EmailJob:
+    """An operator's retry of a ``failed`` or ``dead`` email: queued again, due now (the same
+    message, its Message-ID and attempt log kept). Refusals: ``email_not_found`` (none, or not of
+    ``event_id`` when given), ``email_not_retriable`` (queued, being sent, or sent)."""
+    job = uow.mail.get(job_id)
+    if job is None or (event_id is not None and job.event_id != event_id):
+        raise NotFound("email_not_found", job_id=job_id)
+    if not uow.mail.requeue(job_id, now=uow.clock.now()):
+        raise Conflict("email_not_retriable", job_id=job_id, email_status=job.status)
+    uow.audit.record(
+        actor=actor,
+        action="email.retried",
+        subject_type="participant",
+        subject_id=job.participant_id,
+        event_id=job.event_id,
+        data={"job_id": job_id, "previous_status": job.status},
+    )
+    return get_job(uow, job_id=job_id)
+
+
 def attempts_of(uow: UnitOfWork, *, job_id: str) -> list[EmailAttempt]:
     return uow.mail.attempts(job_id)
 

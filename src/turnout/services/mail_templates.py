@@ -183,6 +183,55 @@ def validate_templates(renderer: TemplateRenderer, *, locale: str, sources: Temp
         raise InvalidTemplate(errors)
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A template rendered with the sample participant (``sample_context``): each part that
+    rendered, and a ``template_error`` for each that did not."""
+
+    subject: str | None
+    html: str | None
+    text: str | None
+    errors: tuple[FieldError, ...]
+
+
+def preview_template(
+    renderer: TemplateRenderer,
+    *,
+    locale: str,
+    subject: str,
+    html: str,
+    text: str,
+    kind: str = KIND_TICKET,
+    saved: bool = False,
+) -> Preview:
+    """Render the sources with the sample participant, as the editor's preview shows them; the
+    refusals are those ``save_template`` would give for a part that does not render.
+
+    ``saved``: the sources are the template in effect (built in, or checked when it was saved),
+    rendered as the mail sender renders them (in this thread, within the renderer's limits);
+    otherwise (what someone typed) each part is rendered as a save checks it (in isolation)."""
+    _check_kind_locale(kind, locale)
+    context = sample_context(locale)
+    if saved:
+        try:
+            whole = renderer.render(TemplateSources(subject=subject, html=html, text=text), context)
+        except Exception:  # whatever it was, each part's own error is found below
+            whole = None
+        if whole is not None:
+            return Preview(subject=whole.subject, html=whole.html, text=whole.text, errors=())
+    rendered: dict[str, str | None] = {}
+    errors: list[FieldError] = []
+    for part, source in (("subject", subject), ("html", html), ("text", text)):
+        try:
+            rendered[part] = renderer.render_part(part, source, context)
+        except TemplateProblem as problem:
+            rendered[part] = None
+            errors.append(FieldError(part, "template_error", params={"error": problem.message}))
+    return Preview(
+        subject=rendered["subject"], html=rendered["html"], text=rendered["text"], errors=tuple(errors)
+    )
+
+
 def check_template(
     renderer: TemplateRenderer,
     *,

@@ -225,6 +225,32 @@ class SqlEmailQueue:
             for row in rows
         ]
 
+    def requeue(self, job_id: str, *, now: datetime) -> bool:
+        requeued = self.conn.execute(
+            email_jobs.update()
+            .where(
+                email_jobs.c.id == job_id,
+                email_jobs.c.status.in_((EmailStatus.FAILED, EmailStatus.DEAD)),
+            )
+            .values(
+                status=EmailStatus.QUEUED,
+                next_attempt_at=now,
+                lease_until=None,
+                leased_by=None,
+                updated_at=now,
+            )
+            .returning(email_jobs.c.participant_id)
+        ).first()
+        if requeued is None:
+            return False
+        participant_id = requeued.participant_id
+        self.conn.execute(
+            t.participants.update()
+            .where(t.participants.c.id == participant_id, ~_later_job(participant_id, job_id))
+            .values(email_status=EmailStatus.QUEUED, email_error=None)
+        )
+        return True
+
     def add_attempts(self, attempts: Sequence[EmailAttempt]) -> None:
         if attempts:
             self.conn.execute(email_attempts.insert(), [_attempt_row(a) for a in attempts])

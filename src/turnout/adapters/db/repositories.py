@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from turnout.adapters.db import tables as t
 from turnout.domain.access import Principal, Role
 from turnout.domain.events import Event, EventStatus, Gate, GateDirection, ScanMethod
-from turnout.ports import AuditEntry, Clock
+from turnout.ports import AuditEntry, Clock, KeyInfo
 
 
 def is_postgres(conn: sa.Connection) -> bool:
@@ -124,6 +124,33 @@ class GateRepository:
             query = query.where(t.gates.c.id > after_id)
         return [gate_from_row(r) for r in self.conn.execute(query)]
 
+    def update(self, gate: Gate) -> bool:
+        result = self.conn.execute(
+            t.gates.update()
+            .where(t.gates.c.id == gate.id)
+            .values(
+                name=gate.name,
+                direction=gate.direction.value,
+                methods=[m.value for m in gate.methods],
+                opens_at=gate.opens_at,
+                closes_at=gate.closes_at,
+                location=gate.location,
+            )
+        )
+        return result.rowcount == 1
+
+
+def key_info_from_row(row: Any) -> KeyInfo:
+    return KeyInfo(
+        key_id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        event_id=row.event_id,
+        gate_id=row.gate_id,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
 
 class ApiKeyRepository:
     def __init__(self, conn: sa.Connection) -> None:
@@ -178,6 +205,20 @@ class ApiKeyRepository:
             .values(revoked_at=now)
         )
         return result.rowcount == 1
+
+    def describe(self, key_id: str) -> KeyInfo | None:
+        columns = [c for c in t.api_keys.c if c.name != "secret_hash"]
+        row = self.conn.execute(sa.select(*columns).where(t.api_keys.c.id == key_id)).first()
+        return key_info_from_row(row) if row else None
+
+    def list_for_event(self, event_id: str) -> list[KeyInfo]:
+        columns = [c for c in t.api_keys.c if c.name != "secret_hash"]
+        rows = self.conn.execute(
+            sa.select(*columns)
+            .where(t.api_keys.c.event_id == event_id)
+            .order_by(t.api_keys.c.created_at, t.api_keys.c.id)
+        )
+        return [key_info_from_row(r) for r in rows]
 
     def add_session(self, *, id_hash: str, key_id: str, now: datetime, expires_at: datetime) -> None:
         self.conn.execute(

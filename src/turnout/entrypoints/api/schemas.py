@@ -114,6 +114,18 @@ class GateCreate(Strict):
     location: Annotated[Line | None, Field(max_length=300)] = None
 
 
+class GateUpdate(Strict):
+    """A gate's settings changed: the fields given replace the gate's (``opens_at``, ``closes_at``
+    and ``location`` given as null clear them); the rest stay."""
+
+    name: Annotated[Line, Field(min_length=1, max_length=200)] | None = None
+    direction: GateDirection | None = None
+    methods: Annotated[list[ScanMethod], Field(min_length=1)] | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    location: Annotated[Line | None, Field(max_length=300)] = None
+
+
 class GateRead(BaseModel):
     id: str
     event_id: str

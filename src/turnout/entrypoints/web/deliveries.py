@@ -1,5 +1,6 @@
-"""The console's read-only delivery log: counts by system and state, the newest deliveries (filtered
-by system and state) with each attempt, paged with ``before``. Never a payload (payloads hold tokens)."""
+"""The console's delivery log: counts by system and state, the newest deliveries (filtered
+by system and state) with each attempt, paged with ``before``; a delivered or dead one has a retry
+button (``ops_pages``). Never a payload (payloads hold tokens)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from turnout.domain.access import Permission, authorize
-from turnout.domain.errors import DomainError
+from turnout.domain.access import Permission
 from turnout.domain.integrations import DeliveryStatus, IntegrationSystem
 from turnout.entrypoints.api.deps import TurnoutDep
-from turnout.entrypoints.web.console import current_principal
-from turnout.entrypoints.web.templating import page_locale, render
+from turnout.entrypoints.web.pages import console_page
+from turnout.entrypoints.web.templating import page_locale
 from turnout.services import deliveries as delivery_service
-from turnout.services import events as event_service
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,28 +40,20 @@ def deliveries_page(
     status: str | None = None,
     before: str | None = None,
 ) -> Response:
-    principal = current_principal(request, turnout)
-    if principal is None:
-        return render(request, "console_signin.html", status_code=401, error=None)
+    page = console_page(request, turnout, Permission.EVENT_MANAGE, event_id=event_id)
     wanted_system = system if system in SYSTEMS else None
     wanted_status = status if status in STATUSES else None
     cursor = _cursor(before)
-    try:
-        authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
-        with turnout.uow(readonly=True) as uow:
-            event = event_service.get_event(uow, event_id=event_id)
-            records = delivery_service.list_deliveries(
-                uow,
-                event_id=event_id,
-                system=wanted_system,
-                status=wanted_status,
-                before_seq=cursor,
-                limit=PAGE_SIZE,
-            )
-            counts = uow.outbound.counts(event_id)
-    except DomainError as error:
-        code = 404 if error.code.endswith("not_found") else 403
-        return render(request, "console_error.html", status_code=code, code=error.code)
+    with turnout.uow(readonly=True) as uow:
+        records = delivery_service.list_deliveries(
+            uow,
+            event_id=event_id,
+            system=wanted_system,
+            status=wanted_status,
+            before_seq=cursor,
+            limit=PAGE_SIZE,
+        )
+        counts = uow.outbound.counts(event_id)
 
     def link(**changes: str | int | None) -> str:
         params: dict[str, str | int | None] = {
@@ -74,10 +65,9 @@ def deliveries_page(
         return "?" + urlencode({k: v for k, v in params.items() if v is not None})
 
     older = link(before=records[-1].seq) if len(records) == PAGE_SIZE else None
-    return render(
-        request,
+    return page.render(
         "deliveries.html",
-        event=event,
+        retried=request.query_params.get("retried"),
         records=records,
         systems=SYSTEMS,
         statuses=STATUSES,

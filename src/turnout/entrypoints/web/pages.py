@@ -139,7 +139,10 @@ def refusal_page(request: Request, refusal: DomainError) -> Response:
     status = status_for(refusal)
     if refusal.code.endswith("_not_found"):
         status = 404
-    return render(request, "console_error.html", status_code=status, code=refusal.code, status=status)
+    params = {k: v for k, v in refusal.params.items() if isinstance(v, str | int | float)}
+    return render(
+        request, "console_error.html", status_code=status, code=refusal.code, status=status, params=params
+    )
 
 
 def not_found_page(request: Request, status: int) -> Response:

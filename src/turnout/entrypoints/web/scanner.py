@@ -92,6 +92,18 @@ def scanner_strings(locale: str) -> dict[str, Any]:
     return strings
 
 
+@router.get("/scan/link")
+def scan_link_page(request: Request) -> Response:
+    """The scanner's sign-in link (a gate key's QR code on the console): ``/scan/link#key=…``. The
+    key is in the fragment, never sent here; the page's script (``static/scan_link.js``) posts it
+    to ``/scan/signin`` and clears it from the address bar. The form is there without a key.
+    ``same-origin`` referrers: with ``no-referrer`` a browser posts the form with ``Origin: null``,
+    which the Origin guard refuses (a fragment is never part of a referrer anyway)."""
+    response = render(request, "scan_link.html")
+    response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
+    return response
+
+
 @router.post("/scan/signin")
 def scan_sign_in(
     request: Request, turnout: TurnoutDep, key: Annotated[str, Form(max_length=200)]

@@ -18,17 +18,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from turnout.adapters import qr
-from turnout.domain.access import Permission, authorize
+from turnout.domain.access import Permission
 from turnout.domain.errors import DomainError
 from turnout.domain.participants import display_phone
 from turnout.domain.privacy import REASON_MAX
 from turnout.entrypoints.api.deps import TurnoutDep
-from turnout.entrypoints.web.console import current_principal
+from turnout.entrypoints.web.pages import console_page
 from turnout.entrypoints.web.templating import USUAL_ZONE, page_locale, render, zone_name
 from turnout.i18n import translate
 from turnout.ports import EmailStatus
 from turnout.services import erasure_requests as erasure_service
-from turnout.services import events as event_service
 from turnout.services import mail_queue
 from turnout.services.mail_templates import format_moment
 from turnout.services.ticketing import lookup_ticket
@@ -180,25 +179,17 @@ def ticket_qr(token: str, request: Request, turnout: TurnoutDep) -> Response:
 
 @router.get("/events/{event_id}/emails")
 def sent_mail(event_id: str, request: Request, turnout: TurnoutDep, status: str | None = None) -> Response:
-    """The console's sent-mail list: counts by state and the latest 200 messages."""
-    principal = current_principal(request, turnout)
-    if principal is None:
-        return render(request, "console_signin.html", status_code=401, error=None)
+    """The console's sent-mail list: counts by state and the latest 200 messages; a failed or
+    undeliverable one has a retry button (``mail_pages.retry_email``)."""
+    page = console_page(request, turnout, Permission.PARTICIPANTS_READ, event_id=event_id)
     wanted = status if status in EmailStatus.ALL else None
-    try:
-        authorize(principal, Permission.PARTICIPANTS_READ, event_id=event_id)
-        with turnout.uow(readonly=True) as uow:
-            event = event_service.get_event(uow, event_id=event_id)
-            counts = mail_queue.count_by_status(uow, event_id=event_id)
-            jobs = mail_queue.list_jobs(uow, event_id=event_id, limit=200, status=wanted, newest_first=True)
-    except DomainError as error:
-        code = 404 if error.code.endswith("not_found") else 403
-        return render(request, "console_error.html", status_code=code, code=error.code)
-    return render(
-        request,
+    with turnout.uow(readonly=True) as uow:
+        counts = mail_queue.count_by_status(uow, event_id=event_id)
+        jobs = mail_queue.list_jobs(uow, event_id=event_id, limit=200, status=wanted, newest_first=True)
+    return page.render(
         "mail_log.html",
-        event=event,
         counts=counts,
         jobs=jobs,
         status=wanted,
+        can_retry=page.may(Permission.PARTICIPANTS_WRITE),
     )
