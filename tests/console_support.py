@@ -4,6 +4,7 @@ post its forms (with the ``Origin`` a browser sends)."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 
@@ -30,4 +31,8 @@ def post_form(
     """Post ``data`` to ``path`` with the CSRF token of ``page`` (a path; default: ``path`` itself)."""
     token = csrf_of(client.get(page or path).text)
     items = list(data.items()) if isinstance(data, dict) else list(data)
-    return client.post(path, data=[*items, ("csrf_token", token)], headers=ORIGIN, follow_redirects=False)
+    # encoded here: httpx takes ``data=`` as a mapping only (a list of pairs, for an input sent
+    # more than once, would go out as raw content)
+    body = urlencode([*items, ("csrf_token", token)])
+    headers = {**ORIGIN, "Content-Type": "application/x-www-form-urlencoded"}
+    return client.post(path, content=body, headers=headers, follow_redirects=False)

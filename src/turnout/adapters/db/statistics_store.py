@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,15 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_attendance import scans
-from turnout.ports import ArrivalCount, AttendeeProfile, ParticipantTally, ScanMoment, ScanTally
+from turnout.ports import (
+    ArrivalCount,
+    AttendeeProfile,
+    DayFigures,
+    EventCounts,
+    ParticipantTally,
+    ScanMoment,
+    ScanTally,
+)
 
 p = t.participants
 
@@ -51,6 +60,44 @@ class SqlStatistics:
             )
             for row in rows
         ]
+
+    def event_counts(self, event_ids: Sequence[str]) -> dict[str, EventCounts]:
+        if not event_ids:
+            return {}
+        rows = self.conn.execute(
+            sa.select(
+                p.c.event_id, sa.func.count().label("n"), sa.func.count(p.c.first_checked_in_at).label("came")
+            )
+            .where(p.c.event_id.in_(list(event_ids)), p.c.status == "registered")
+            .group_by(p.c.event_id)
+        )
+        return {row.event_id: EventCounts(registered=int(row.n), checked_in=int(row.came)) for row in rows}
+
+    def day_figures(self, event_id: str, *, since: datetime, until: datetime) -> DayFigures:
+        # each a range of ``ix_participants_event_tallies`` or of a scans index, read from the index
+        # alone
+        registered = p.c.event_id == event_id, p.c.status == "registered"
+        today = scans.c.event_id == event_id, scans.c.occurred_at >= since, scans.c.occurred_at < until
+
+        def counted(*where: Any, what: Any = None) -> Any:
+            return sa.select(sa.func.count() if what is None else what).where(*where).scalar_subquery()
+
+        query = sa.select(
+            counted(*registered).label("registered"),
+            counted(*registered, p.c.check_in_status == "inside").label("inside"),
+            # through a gate today: the last accepted scan (admission or exit) is today's
+            counted(*registered, p.c.last_scan_at >= since, p.c.last_scan_at < until).label("came"),
+            counted(*today).label("scans"),
+            counted(*today, scans.c.result == "denied").label("denied"),
+        )
+        row = self.conn.execute(query).one()
+        return DayFigures(
+            registered=int(row.registered),
+            inside=int(row.inside),
+            came=int(row.came),
+            scans=int(row.scans),
+            denied=int(row.denied),
+        )
 
     def gate_names(self, event_id: str) -> dict[str, str]:
         return dict(
