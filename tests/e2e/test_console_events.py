@@ -5,6 +5,7 @@ sign-in form, the pages' CSRF tokens, the API's field names)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -16,9 +17,11 @@ from tests.attendance_support import add_gate, add_participants, set_participant
 from tests.conftest import EVENT_BODY
 from tests.console_support import ORIGIN, csrf_of, post_form, sign_in
 from tests.fakes import FakeClock
+from turnout.adapters.db.statistics_store import SqlStatistics
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Role
 from turnout.domain.events import EventStatus, allowed_transitions
+from turnout.ports import EventCounts
 from turnout.services.keys import create_key
 
 FORM = {
@@ -118,8 +121,6 @@ def test_event_list_shows_status_dates_and_counts_when_an_admin_signs_in(
 def test_event_list_counts_every_event_in_one_query_when_many_are_listed(
     client: TestClient, turnout: Turnout, admin_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from turnout.adapters.db.statistics_store import SqlStatistics
-
     ids = [
         client.post("/api/v1/events", json={**EVENT_BODY, "name": f"행사 {n}"}).json()["id"] for n in range(4)
     ]
@@ -127,11 +128,12 @@ def test_event_list_counts_every_event_in_one_query_when_many_are_listed(
         add_participants(turnout, event_id, n + 1)
     calls: list[int] = []
     original = SqlStatistics.event_counts
-    monkeypatch.setattr(
-        SqlStatistics,
-        "event_counts",
-        lambda self, event_ids: calls.append(len(event_ids)) or original(self, event_ids),
-    )
+
+    def counted(self: SqlStatistics, event_ids: Sequence[str]) -> dict[str, EventCounts]:
+        calls.append(len(event_ids))
+        return original(self, event_ids)
+
+    monkeypatch.setattr(SqlStatistics, "event_counts", counted)
     sign_in(client, admin_key)
     page = client.get("/?lang=en").text
     assert calls == [4]
@@ -451,3 +453,27 @@ def test_open_alerts_show_as_a_banner_on_the_event_page(
         uow.commit()
     page = admin.get(f"/events/{event['id']}?lang=en")
     assert 'data-open-alerts="1"' in page.text
+
+
+def test_refused_form_and_confirm_page_speak_only_the_pages_language(
+    admin: TestClient, event: dict[str, Any]
+) -> None:
+    from tests.e2e.test_korean_pages import HANGUL, latin_words, visible
+
+    for lang in ("ko", "en"):
+        refused = submit(admin, f"/events/new?lang={lang}", {**FORM, "name": "", "capacity": "-1"})
+        asked = submit(
+            admin,
+            f"/events/{event['id']}/status?lang={lang}",
+            {"status": "cancelled"},
+            page=f"/events/{event['id']}",
+        )
+        assert (refused.status_code, asked.status_code) == (422, 200)
+        for html in (refused.text, asked.text):
+            chunks, _ = visible(html)
+            if lang == "ko":
+                assert not [word for chunk in chunks for word in latin_words(chunk)]
+            else:
+                user_data = (str(event["name"]), FORM["venue"], "한국어")
+                shown = [chunk for chunk in chunks if not any(data in chunk for data in user_data)]
+                assert not [chunk for chunk in shown if HANGUL.search(chunk)]
