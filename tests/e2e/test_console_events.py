@@ -173,7 +173,7 @@ def test_gate_key_is_sent_to_the_scanner_when_it_opens_console_pages(
     key = key_for(turnout, Role.GATE, event["id"], gate["id"])
     app_client.headers.pop("Authorization", None)
     app_client.post("/signin", data={"key": key})
-    for path in ("/", f"/events/{event['id']}"):
+    for path in ("/", f"/events/{event['id']}", f"/events/{event['id']}/edit", "/events/new"):
         answer = app_client.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/scan")

@@ -12,7 +12,7 @@ the event's own page.
 The forms' inputs carry the API's field names; they are checked with the API's schema
 (``EventCreate``) and its codes (``PYDANTIC_CODES``), then by the same service functions, so a
 refusal here says what the API would. The times are ``datetime-local`` inputs read in the chosen
-``timezone``. A gate key is sent to the scanner.
+``timezone``. A gate key opening these pages is sent to the scanner.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from pydantic import ValidationError
 from turnout.domain.access import Permission, Role
 from turnout.domain.errors import DomainError, FieldError, ValidationFailed
 from turnout.domain.events import DEFAULT_MIN_AGE, DEFAULT_TIMEZONE, Event, EventStatus, allowed_transitions
-from turnout.entrypoints.api.deps import TurnoutDep
+from turnout.entrypoints.api.deps import TurnoutDep, page_principal
 from turnout.entrypoints.api.errors import PYDANTIC_CODES, limit_params, status_for
 from turnout.entrypoints.api.fields import LINE_PATTERN
 from turnout.entrypoints.api.schemas import EventCreate
-from turnout.entrypoints.web.pages import ConsolePage, console_page
+from turnout.entrypoints.web.pages import ConsolePage, PageRefused, console_page
+from turnout.entrypoints.web.templating import page_locale
 from turnout.i18n import translate
 from turnout.services import events as event_service
 from turnout.services import statistics as statistics_service
@@ -215,11 +216,35 @@ def zone_options(locale: str, current: str) -> list[tuple[str, str]]:
     return options
 
 
-def gate_key_to_scanner(page: ConsolePage) -> Response | None:
-    """A gate key's place is the scanner."""
+class ToScanner(Exception):
+    """A gate key opened a console page: its place is the scanner."""
+
+
+def shown_page(
+    request: Request, turnout: TurnoutDep, permission: Permission, *, event_id: str | None = None
+) -> ConsolePage:
+    """``console_page`` for a page that is read (GET): a gate key is sent to the scanner instead of
+    being refused (``ToScanner``, answered by ``to_scanner``)."""
+    try:
+        page = console_page(request, turnout, permission, event_id=event_id)
+    except PageRefused as refused:
+        if refused.refusal.code == "forbidden" and is_gate_key(request, turnout):
+            raise ToScanner from refused
+        raise
     if page.principal.role is Role.GATE:
-        return RedirectResponse(f"/scan?lang={page.locale}", status_code=303)
-    return None
+        raise ToScanner
+    return page
+
+
+def is_gate_key(request: Request, turnout: TurnoutDep) -> bool:
+    try:
+        return page_principal(request, turnout).role is Role.GATE
+    except DomainError:
+        return False
+
+
+def to_scanner(request: Request) -> Response:
+    return RedirectResponse(f"/scan?lang={page_locale(request)}", status_code=303)
 
 
 def render_form(
@@ -238,7 +263,10 @@ def render_form(
 
 @router.get("/events/new")
 def new_event_form(request: Request, turnout: TurnoutDep) -> Response:
-    page = console_page(request, turnout, Permission.EVENTS_CREATE)
+    try:
+        page = shown_page(request, turnout, Permission.EVENTS_CREATE)
+    except ToScanner:
+        return to_scanner(request)
     return render_form(page, blank_form(page.locale), event=None)
 
 
@@ -267,7 +295,10 @@ async def create_event(request: Request, turnout: TurnoutDep) -> Response:
 
 @router.get("/events/{event_id}/edit")
 def edit_event_form(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
-    page = console_page(request, turnout, Permission.EVENT_MANAGE, event_id=event_id)
+    try:
+        page = shown_page(request, turnout, Permission.EVENT_MANAGE, event_id=event_id)
+    except ToScanner:
+        return to_scanner(request)
     assert page.event is not None
     return render_form(page, form_of(page.event, page.locale), event=page.event)
 
@@ -344,8 +375,11 @@ def overview(page: ConsolePage, *, refusal: DomainError | None = None, status_co
 
 @router.get("/events/{event_id}")
 def event_page(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
-    page = console_page(request, turnout, Permission.EVENT_READ, event_id=event_id)
-    return gate_key_to_scanner(page) or overview(page)
+    try:
+        page = shown_page(request, turnout, Permission.EVENT_READ, event_id=event_id)
+    except ToScanner:
+        return to_scanner(request)
+    return overview(page)
 
 
 @router.post("/events/{event_id}/status")
