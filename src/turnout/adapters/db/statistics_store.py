@@ -74,29 +74,32 @@ class SqlStatistics:
         return {row.event_id: EventCounts(registered=int(row.n), checked_in=int(row.came)) for row in rows}
 
     def day_figures(self, event_id: str, *, since: datetime, until: datetime) -> DayFigures:
-        # each a range of ``ix_participants_event_tallies`` or of a scans index, read from the index
-        # alone
-        registered = p.c.event_id == event_id, p.c.status == "registered"
+        # one pass over the event's registered people in ``ix_participants_event_tallies`` (read
+        # from the index alone), and two ranges of the scans' indexes
+        people = self.conn.execute(
+            sa.select(
+                sa.func.count().label("registered"),
+                sa.func.count().filter(p.c.check_in_status == "inside").label("inside"),
+                # through a gate today: the last accepted scan (an admission or an exit) is today's
+                sa.func.count().filter(p.c.last_scan_at >= since, p.c.last_scan_at < until).label("came"),
+            ).where(p.c.event_id == event_id, p.c.status == "registered")
+        ).one()
         today = scans.c.event_id == event_id, scans.c.occurred_at >= since, scans.c.occurred_at < until
-
-        def counted(*where: Any, what: Any = None) -> Any:
-            return sa.select(sa.func.count() if what is None else what).where(*where).scalar_subquery()
-
-        query = sa.select(
-            counted(*registered).label("registered"),
-            counted(*registered, p.c.check_in_status == "inside").label("inside"),
-            # through a gate today: the last accepted scan (admission or exit) is today's
-            counted(*registered, p.c.last_scan_at >= since, p.c.last_scan_at < until).label("came"),
-            counted(*today).label("scans"),
-            counted(*today, scans.c.result == "denied").label("denied"),
-        )
-        row = self.conn.execute(query).one()
+        day = self.conn.execute(
+            sa.select(
+                sa.select(sa.func.count()).where(*today).scalar_subquery().label("scans"),
+                sa.select(sa.func.count())
+                .where(*today, scans.c.result == "denied")
+                .scalar_subquery()
+                .label("denied"),
+            )
+        ).one()
         return DayFigures(
-            registered=int(row.registered),
-            inside=int(row.inside),
-            came=int(row.came),
-            scans=int(row.scans),
-            denied=int(row.denied),
+            registered=int(people.registered),
+            inside=int(people.inside),
+            came=int(people.came),
+            scans=int(day.scans),
+            denied=int(day.denied),
         )
 
     def gate_names(self, event_id: str) -> dict[str, str]:
