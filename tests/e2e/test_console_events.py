@@ -271,6 +271,7 @@ def test_event_is_created_edited_and_taken_through_its_lifecycle_when_driven_thr
     )
     assert archived.status_code == 303
     assert steps_offered(admin.get(f"/events/{event_id}").text) == set()
+    assert "disabled" in admin.get(f"/events/{event_id}/edit").text  # archived: read-only
     refused = submit(admin, f"/events/{event_id}/edit?lang=en", FORM)
     assert refused.status_code == 409
     assert 'data-code="event_read_only"' in refused.text

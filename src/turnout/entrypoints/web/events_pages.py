@@ -28,7 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from turnout.domain.access import Permission, Role
-from turnout.domain.errors import DomainError, FieldError, ValidationFailed
+from turnout.domain.errors import Conflict, DomainError, FieldError, ValidationFailed
 from turnout.domain.events import DEFAULT_MIN_AGE, DEFAULT_TIMEZONE, Event, EventStatus, allowed_transitions
 from turnout.entrypoints.api.deps import TurnoutDep, page_principal
 from turnout.entrypoints.api.errors import PYDANTIC_CODES, limit_params, status_for
@@ -258,6 +258,7 @@ def render_form(
         zones=zone_options(page.locale, form.values.get("timezone", "")),
         locales=("ko", "en"),
         contact_field=CONTACT_SETTING,
+        read_only=event is not None and event.status in event_service.READ_ONLY_STATUSES,
     )
 
 
@@ -325,8 +326,9 @@ async def edit_event(event_id: str, request: Request, turnout: TurnoutDep) -> Re
     except ValidationFailed as refusal:
         form.refuse(refusal.errors, page.locale)
         return render_form(page, form, event=page.event, status_code=422)
-    except DomainError as refusal:  # an archived event
-        form.refuse([FieldError("name", refusal.code, dict(refusal.params))], page.locale)
+    except Conflict as refusal:  # archived meanwhile: the form says so (``read_only``)
+        with turnout.uow(readonly=True) as uow:
+            page.event = event_service.get_event(uow, event_id=event_id)
         return render_form(page, form, event=page.event, status_code=status_for(refusal))
     return page.redirect(f"/events/{event_id}")
 
