@@ -20,10 +20,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -385,22 +385,18 @@ def event_page(event_id: str, request: Request, turnout: TurnoutDep) -> Response
 
 
 @router.post("/events/{event_id}/status")
-def change_status(
-    event_id: str,
-    request: Request,
-    turnout: TurnoutDep,
-    status: Annotated[str, Form(max_length=20)] = "",
-    confirm: Annotated[str, Form(max_length=10)] = "",
-    asked: Annotated[str, Form(max_length=10)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
+async def change_status(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
+    """One lifecycle step (``status``); ``closed``, ``cancelled`` and ``archived`` are asked again
+    first (the confirm page posts ``asked=yes`` and, ticked, ``confirm=yes``)."""
     page = console_page(request, turnout, Permission.EVENT_MANAGE, event_id=event_id)
-    page.check_csrf(csrf_token)
+    posted = await posted_fields(request)
+    page.check_csrf(posted.get("csrf_token"))
     assert page.event is not None
+    status, confirm, asked = (posted.get(name, "") for name in ("status", "confirm", "asked"))
     try:
         target = EventStatus(status)
     except ValueError:
-        refusal = ValidationFailed([FieldError("status", "invalid_value", value=status)])
+        refusal = ValidationFailed([FieldError("status", "invalid_value", value=status[:40])])
         return overview(page, refusal=refusal, status_code=422)
     if target in CONFIRMED_STEPS and confirm != "yes" and target in allowed_transitions(page.event.status):
         # asked again first; posted from the confirm page without its box ticked: said beside it
