@@ -77,6 +77,13 @@ PAGES: list[tuple[str, str | None, int]] = [
     ("/events/{event_id}/keys", "admin", 200),
     ("/events/{event_id}/keys", "staff", 200),
     ("/scan/link", None, 200),
+    # issue 18, events: the event page, its forms (the lifecycle's confirm page answers a form post)
+    ("/events/{event_id}", "admin", 200),
+    ("/events/{event_id}", "staff", 200),
+    ("/events/{missing}", "admin", 404),
+    ("/events/new", "admin", 200),
+    ("/events/new", "staff", 403),
+    ("/events/{event_id}/edit", "admin", 200),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [
