@@ -42,7 +42,9 @@ import_jobs = sa.Table(
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
     sa.Column("consent_basis", sa.String(32)),  # collected_elsewhere: the upload confirmed consent
+    sa.Column("rows_expected", sa.Integer),  # the file's data rows as counted when queued (progress)
     sa.Index("ix_import_jobs_status_created_at", "status", "created_at"),
+    sa.Index("ix_import_jobs_event_id_created_at", "event_id", "created_at"),
 )
 
 import_errors = sa.Table(

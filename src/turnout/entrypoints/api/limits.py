@@ -37,6 +37,8 @@ from turnout.entrypoints.api.errors import (
 
 BULK_PATH = re.compile(r"^/api/v1/events/[^/]+/attendance/bulk/?$")
 UPLOAD_PATH = re.compile(r"^/api/v1/events/[^/]+/imports/?$")
+#: the console's import upload form (``web/import_pages.py``): the same limit as the API's upload
+PAGE_UPLOAD_PATH = re.compile(r"^/events/[^/]+/import/?$")
 #: an upload's form fields and multipart framing, allowed on top of the file's own limit
 FORM_ALLOWANCE = MB
 
@@ -45,7 +47,7 @@ def body_limit_for(settings: Settings, path: str) -> int:
     """The largest body, in bytes, a request to ``path`` may send."""
     if BULK_PATH.match(path):
         return int(settings.max_bulk_mb * MB)
-    if UPLOAD_PATH.match(path):
+    if UPLOAD_PATH.match(path) or PAGE_UPLOAD_PATH.match(path):
         return settings.upload_max_bytes + FORM_ALLOWANCE
     return int(settings.max_body_mb * MB)
 
