@@ -65,6 +65,11 @@ PAGES: list[tuple[str, str | None, int]] = [
     # pages other parts of issue 17 add: scanned as soon as their routes are in the app
     ("/events/{event_id}/privacy", None, 200),
     ("/t/{token}/data", None, 200),
+    # console: import (issue 18 item 5); its preview, job and progress pages need an upload or an
+    # import: tests/e2e/test_console_import.py scans them the same way (see EXCLUDED)
+    ("/events/{event_id}/import", "admin", 200),
+    ("/events/{event_id}/import", "staff", 200),
+    ("/events/{missing}/import", "admin", 404),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [
@@ -82,6 +87,14 @@ EXCLUDED = {
     "/docs": "FastAPI's API reference for developers (Swagger UI)",
     "/docs/oauth2-redirect": "Swagger UI's sign-in helper",
     "/redoc": "FastAPI's API reference for developers (ReDoc)",
+    # console: import (issue 18 item 5)
+    "/events/{event_id}/import/uploads/{upload_id}": "needs an upload: scanned in Korean and English by "
+    "tests/e2e/test_console_import.py",
+    "/events/{event_id}/import/{import_id}": "needs an import: scanned in Korean and English by "
+    "tests/e2e/test_console_import.py",
+    "/events/{event_id}/import/{import_id}/progress": "a fragment of the import's page, which needs an "
+    "import: scanned by tests/e2e/test_console_import.py",
+    "/events/{event_id}/import/{import_id}/errors.csv": "a CSV download, not a page",
 }
 # Latin words a Korean page may hold: names of formats, standards and the product, and the
 # language switch's "English" (a language is named in itself).

@@ -56,6 +56,8 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "import.preview.file": {"ko": "올린 파일", "en": "Uploaded file"},
     "import.preview.size": {"ko": "크기", "en": "Size"},
+    "import.size.kb": {"ko": "{value}KB", "en": "{value} KB"},
+    "import.size.mb": {"ko": "{value}MB", "en": "{value} MB"},
     "import.preview.rows": {"ko": "처음 {count}행", "en": "First {count} rows"},
     "import.mapping.heading": {"ko": "열과 항목 연결", "en": "Columns and fields"},
     "import.mapping.hint": {

@@ -37,9 +37,10 @@ from turnout.domain.errors import DomainError, NotFound
 from turnout.domain.imports import ImportJob, OnDuplicate
 from turnout.entrypoints.api.deps import TurnoutDep
 from turnout.entrypoints.web.pages import ConsolePage, console_page
-from turnout.i18n import megabytes
+from turnout.i18n import megabytes, translate
+from turnout.ports import StoredRowError
 from turnout.services.import_jobs import create_import_job, get_import
-from turnout.services.importing import COLLECTED_ELSEWHERE, FilePreview, preview_file
+from turnout.services.importing import FilePreview, preview_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +74,9 @@ def _past_imports(turnout: Turnout, event_id: str) -> list[ImportJob]:
         return uow.imports.for_event(event_id, limit=PAST_IMPORTS)
 
 
-def _upload_page(page: ConsolePage, *, status_code: int = 200, refusal: DomainError | None = None) -> Response:
+def _upload_page(
+    page: ConsolePage, *, status_code: int = 200, refusal: DomainError | None = None
+) -> Response:
     assert page.event is not None
     return page.render(
         "import.html",
@@ -178,6 +181,7 @@ def _preview_page(
         "import_preview.html",
         status_code=status_code,
         upload=upload,
+        size_text=_size(upload.size, page.locale),
         preview=preview,
         columns=columns,
         targets=TARGETS,
@@ -189,6 +193,13 @@ def _preview_page(
         on_duplicate=on_duplicate,
         consent_basis=consent_basis,
     )
+
+
+def _size(size: int, locale: str) -> str:
+    """A file's size as people read it: kilobytes below a megabyte."""
+    if size < 1024 * 1024:
+        return translate("import.size.kb", locale, {"value": max(1, round(size / 1024))})
+    return translate("import.size.mb", locale, {"value": megabytes(size)})
 
 
 def _field_of(refusal: DomainError | None) -> str:
@@ -242,20 +253,17 @@ def start_import(
             page, upload, shown, encoding=chosen, status_code=422, refusal=refused, on_duplicate=policy
         )
     preview = _preview(page, upload, encoding=chosen, mapping=columns)
-    refusal: DomainError | None = None
     try:
         preview.check_start(consent_basis=basis)
         job = _queue(page, upload, preview, columns=columns, policy=policy, basis=basis, encoding=chosen)
     except DomainError as refused:
-        refusal = refused
-    if refusal is not None:
         return _preview_page(
             page,
             upload,
             preview,
             encoding=chosen,
             status_code=422,
-            refusal=refusal,
+            refusal=refused,
             on_duplicate=policy,
             consent_basis=basis,
         )
@@ -301,20 +309,23 @@ def _queue(
     return job
 
 
-def _job_of(page: ConsolePage, import_id: str) -> ImportJob:
+def _job_of(
+    page: ConsolePage, import_id: str, *, with_errors: bool = False
+) -> tuple[ImportJob, list[StoredRowError]]:
+    """This event's import (``import_not_found`` for another event's), and its first refused rows
+    once it has ended (``with_errors``)."""
     assert page.event is not None
+    errors: list[StoredRowError] = []
     with page.turnout.uow(readonly=True) as uow:
         job = get_import(uow, import_id=import_id)
-    if job.event_id != page.event.id:
-        raise NotFound("import_not_found", import_id=import_id)
-    return job
-
-
-def _job_context(page: ConsolePage, job: ImportJob) -> dict[str, Any]:
-    errors = []
-    if job.finished:
-        with page.turnout.uow(readonly=True) as uow:
+        if job.event_id != page.event.id:
+            raise NotFound("import_not_found", import_id=import_id)
+        if with_errors and job.finished:
             errors = uow.imports.errors(job.id, limit=SHOWN_ERRORS)
+    return job, errors
+
+
+def _job_context(job: ImportJob, errors: list[StoredRowError]) -> dict[str, Any]:
     done = job.rows_processed
     expected = job.rows_expected
     if job.finished:
@@ -323,22 +334,20 @@ def _job_context(page: ConsolePage, job: ImportJob) -> dict[str, Any]:
         percent = min(99, done * 100 // expected)
     else:
         percent = None
-    refused = job.invalid + job.duplicates
     return {
         "job": job,
         "errors": errors,
         "percent": percent,
         "expected": expected,
         "more_errors": len(errors) >= SHOWN_ERRORS,
-        "refused": refused,
     }
 
 
 @router.get("/events/{event_id}/import/{import_id}")
 def job_page(event_id: str, import_id: str, request: Request, turnout: TurnoutDep) -> Response:
     page = console_page(request, turnout, Permission.PARTICIPANTS_READ, event_id=event_id)
-    job = _job_of(page, import_id)
-    return page.render("import_job.html", **_job_context(page, job))
+    job, errors = _job_of(page, import_id, with_errors=True)
+    return page.render("import_job.html", **_job_context(job, errors))
 
 
 @router.get("/events/{event_id}/import/{import_id}/progress")
@@ -347,8 +356,8 @@ def job_progress(event_id: str, import_id: str, request: Request, turnout: Turno
     it has htmx load the whole page again (``HX-Refresh``), which shows the summary and the refused
     rows."""
     page = console_page(request, turnout, Permission.PARTICIPANTS_READ, event_id=event_id)
-    job = _job_of(page, import_id)
-    response = page.render("import_progress.html", **_job_context(page, job))
+    job, _ = _job_of(page, import_id)
+    response = page.render("import_progress.html", **_job_context(job, []))
     if job.finished and request.headers.get("HX-Request"):
         response.headers["HX-Refresh"] = "true"
     return response
@@ -359,7 +368,7 @@ def job_errors_csv(event_id: str, import_id: str, request: Request, turnout: Tur
     """The API's errors.csv (the refused rows as read, plus row, column, code, message) in the page's
     language."""
     page = console_page(request, turnout, Permission.PARTICIPANTS_READ, event_id=event_id)
-    job = _job_of(page, import_id)
+    job, _ = _job_of(page, import_id)
     locale = page.locale
 
     def body() -> Iterator[bytes]:
