@@ -284,13 +284,20 @@ def test_the_preview_reads_the_file_again_in_another_encoding(
 # storage plays no part here beyond the event: SQLite only (the flows above run on both)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_upload_expires_and_is_gone_for_its_preview(
-    signed_in: TestClient, clock: FakeClock, event: dict[str, Any]
+    signed_in: TestClient, turnout: Turnout, clock: FakeClock, event: dict[str, Any]
 ) -> None:
     preview_url = upload(signed_in, event, CP949_FILE).headers["location"]
     clock.advance(hours=3)
     gone = signed_in.get(preview_url)
     assert gone.status_code == 404
     assert 'data-error-code="upload_not_found"' in gone.text
+    forgotten = upload(signed_in, event, CP949_FILE).headers["location"]
+    clock.advance(hours=3)
+    fresh = upload(signed_in, event, CP949_FILE).headers["location"]  # sweeps what expired
+    pending = turnout.settings.var_dir / "imports" / "pending"
+    kept = {p.name.split(".")[0] for p in pending.iterdir()}
+    assert kept == {fresh.split("/")[-1].split("?")[0]}
+    assert forgotten.split("/")[-1].split("?")[0] not in kept
 
 
 def test_forms_without_the_csrf_token_are_refused(
@@ -454,6 +461,9 @@ def test_an_xlsx_file_is_previewed_as_a_workbook_and_a_failed_job_says_why(
     data = {"mapping": selects_of(html), "consent_basis": "collected_elsewhere"}
     first = start(signed_in, preview_url, data)
     assert first.status_code == 303
+    with turnout.uow(readonly=True) as uow:
+        (queued,) = uow.imports.for_event(str(event["id"]))
+    assert queued.rows_expected == 1  # the sheet's rows, counted without parsing it
     turnout.importer.run_pending()
     # the same people again, with on_duplicate=fail: the job fails as a whole, and says why
     again = upload(signed_in, event, buffer.getvalue(), "명단.xlsx", lang="ko").headers["location"]

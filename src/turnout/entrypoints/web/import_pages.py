@@ -321,7 +321,7 @@ def _job_of(
         if job.event_id != page.event.id:
             raise NotFound("import_not_found", import_id=import_id)
         if with_errors and job.finished:
-            errors = uow.imports.errors(job.id, limit=SHOWN_ERRORS)
+            errors = sorted(uow.imports.errors(job.id, limit=SHOWN_ERRORS), key=lambda e: (e.row, e.id))
     return job, errors
 
 
