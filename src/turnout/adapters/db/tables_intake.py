@@ -58,6 +58,7 @@ import_errors = sa.Table(
     sa.Column("value", sa.Text),
     sa.Column("params", JSONType, nullable=False),
     sa.Index("ix_import_errors_import_id_row", "import_id", "row"),
+    sa.Index("ix_import_errors_import_id_id", "import_id", "id"),  # an import's errors in order, paged
 )
 
 # The original cells of every refused row, for errors.csv (only rows with errors are kept).
