@@ -490,3 +490,15 @@ def test_an_event_that_takes_no_imports_refuses_the_start_on_the_preview(
     assert 'data-code="registration_closed"' in refused.text
     assert signed_in.get(preview_url).status_code == 200  # the upload is kept: nothing was queued
     assert not list((turnout.settings.var_dir / "imports").glob("*.csv"))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_file_far_over_the_limit_is_answered_with_a_page_before_it_is_read(
+    signed_in: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    turnout.settings.import_max_bytes = 100  # the request may be 1 MB more (the form's fields)
+    answer = upload(signed_in, event, b"x" * (2 * 1024 * 1024), lang="ko")
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert 'data-error-code="file_too_large"' in answer.text
+    assert "파일이 너무 큽니다" in answer.text

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.config import MB, Settings
@@ -59,6 +60,21 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+def too_large_answer(scope: Scope, limit: int) -> Response:
+    """``413 payload_too_large`` (JSON); the console's upload form is answered with a page instead,
+    saying the file is too large (``file_too_large``) in the reader's language."""
+    request = Request(scope)
+    if PAGE_UPLOAD_PATH.match(scope["path"]):
+        from turnout.domain.imports import FileRefused
+        from turnout.entrypoints.web.pages import refusal_page
+
+        refused = FileRefused("file_too_large", max_bytes=max(limit - FORM_ALLOWANCE, 1))
+        page = refusal_page(request, refused)
+        page.headers["Connection"] = "close"
+        return page
+    return payload_too_large_response(request, limit)
+
+
 class BodyLimit:
     """Plain ASGI: the limit for the path from ``limit_for``, then the length check and the count."""
 
@@ -73,7 +89,7 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         length = declared_length(scope)
         if length is not None and length > limit:
-            await payload_too_large_response(Request(scope), limit)(scope, receive, send)
+            await too_large_answer(scope, limit)(scope, receive, send)
             return
         received = 0
         exceeded = False
@@ -102,7 +118,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await payload_too_large_response(Request(scope), limit)(scope, receive, send)
+            await too_large_answer(scope, limit)(scope, receive, send)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
