@@ -116,7 +116,7 @@ def upload_file(
         upload = uploads.save(
             iter(lambda: stream.read(CHUNK), b""),
             event_id=event_id,
-            filename=Path(file.filename).name[:300],
+            filename=Path(file.filename.replace("\\", "/")).name[:300] or "upload.csv",
             actor=page.principal.actor,
             max_bytes=turnout.settings.upload_max_bytes,
             now=now,
@@ -129,6 +129,9 @@ def upload_file(
     except DomainError as refused:
         uploads.discard(upload)
         return _upload_page(page, status_code=422, refusal=refused)
+    except BaseException:
+        uploads.discard(upload)  # a file the reader fails on is not kept (it holds personal data)
+        raise
     suffix = f"?encoding={chosen}" if chosen else ""
     return page.redirect(f"/events/{event_id}/import/uploads/{upload.upload_id}{suffix}")
 
