@@ -477,6 +477,10 @@ class ImportStore(Protocol):
 
     def get(self, import_id: str) -> ImportJob | None: ...
 
+    def for_event(self, event_id: str, *, limit: int = 50) -> list[ImportJob]:
+        """The event's imports, newest first (``created_at``, then id), at most ``limit``."""
+        ...
+
     def claim(self, job: ImportJob, *, owner: str, lease_until: datetime, now: datetime) -> bool:
         """Mark ``job`` running by ``owner`` (one more attempt, ``started_at`` kept once set) if its
         status and attempts are still those of ``job``; False when another runner got there first."""
@@ -588,6 +592,11 @@ class ImportFiles(Protocol):
         ...
 
     def digest(self, path: str) -> FileDigest: ...
+
+    def count_rows(self, path: str, *, filename: str) -> int | None:
+        """The data rows the file holds, counted without reading them (an estimate, for a progress
+        bar); None when it cannot be counted."""
+        ...
 
     def discard(self, path: str | None) -> None:
         """An import ended: delete its file if it is an upload (stored by the server); a file
