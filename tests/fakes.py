@@ -86,6 +86,9 @@ class FakeEvents:
     def set_status(self, event_id: str, status: EventStatus, *, now: datetime) -> None:
         self._rows[event_id] = replace(self._rows[event_id], status=status)
 
+    def update(self, event: Event, *, now: datetime) -> None:
+        self._rows[event.id] = replace(event, status=self._rows[event.id].status)
+
     def list(self, *, after_id: str | None, limit: int, only_ids: Sequence[str] | None = None) -> list[Event]:
         events = sorted(self._rows.values(), key=lambda event: event.id)
         return [

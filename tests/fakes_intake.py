@@ -75,6 +75,10 @@ class FakeImportStore:
     def get(self, import_id: str) -> ImportJob | None:
         return self._jobs.get(import_id)
 
+    def for_event(self, event_id: str, *, limit: int = 50) -> list[ImportJob]:
+        jobs = [job for job in self._jobs.values() if job.event_id == event_id]
+        return sorted(jobs, key=lambda job: (job.created_at, job.id), reverse=True)[:limit]
+
     def claim(self, job: ImportJob, *, owner: str, lease_until: datetime, now: datetime) -> bool:
         current = self._jobs.get(job.id)
         if current is None or current.status is not job.status or current.attempts != job.attempts:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -20,9 +21,11 @@ from turnout.ports import (
     ArrivalCount,
     AttendeeProfile,
     ConsumerCursor,
+    DayFigures,
     Delivery,
     DeliveryCount,
     DeliveryFilter,
+    EventCounts,
     OutboxTotals,
     ParticipantTally,
     RateWindow,
@@ -163,6 +166,7 @@ class FakeParticipant:
     check_in_status: str = "not_checked_in"
     email_status: str = "none"
     first_checked_in_at: datetime | None = None
+    last_scan_at: datetime | None = None
     birth_date: date | None = None
     region: str | None = None
     id: str | None = None  # a new one when stored in SQL, if left out
@@ -219,6 +223,26 @@ class FakeStatistics:
             ParticipantTally(status=s, check_in_status=c, email_status=e, came=came, count=n)
             for (s, c, e, came), n in counts.items()
         ]
+
+    def event_counts(self, event_ids: Sequence[str]) -> dict[str, EventCounts]:
+        registered: Counter[str] = Counter()
+        came: Counter[str] = Counter()
+        for p in self._participants:
+            if p.event_id in event_ids and p.status == "registered":
+                registered[p.event_id] += 1
+                came[p.event_id] += p.first_checked_in_at is not None
+        return {e: EventCounts(registered=n, checked_in=came[e]) for e, n in registered.items()}
+
+    def day_figures(self, event_id: str, *, since: datetime, until: datetime) -> DayFigures:
+        people = [p for p in self._participants if p.event_id == event_id and p.status == "registered"]
+        scans = [s for s in self._scans if s.event_id == event_id and since <= s.occurred_at < until]
+        return DayFigures(
+            registered=len(people),
+            inside=sum(p.check_in_status == "inside" for p in people),
+            came=sum(p.last_scan_at is not None and since <= p.last_scan_at < until for p in people),
+            scans=len(scans),
+            denied=sum(s.result == "denied" for s in scans),
+        )
 
     def gate_names(self, event_id: str) -> dict[str, str]:
         return {gate.id: gate.name for gate in self._gates.values() if gate.event_id == event_id}

@@ -475,6 +475,6 @@ def register_feeds(turnout: Turnout) -> None:
     for name, handler in feeds.STATUS_HANDLERS:
         subscribe(["event.status.changed"], handler, name=name)
     subscribe(feeds.PARTICIPANT_FACTS, feeds.GateParticipantFeed(), name="feeds.gate_participants")
-    subscribe(["gate.created"], feeds.GateConfigFeed(), name="feeds.gate_configuration")
+    subscribe(["gate.created", "gate.updated"], feeds.GateConfigFeed(), name="feeds.gate_configuration")
     app_facts = [*feeds.PARTICIPANT_FACTS, *feeds.ATTENDANCE_FACTS]
     subscribe(app_facts, feeds.AttendeeAppFeed(), name="feeds.attendee_app")

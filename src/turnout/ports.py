@@ -146,6 +146,11 @@ class EventRepository(Protocol):
 
     def set_status(self, event_id: str, status: EventStatus, *, now: datetime) -> None: ...
 
+    def update(self, event: Event, *, now: datetime) -> None:
+        """Store the event's editable facts (name, times, zone, venue, capacity, minimum age,
+        language, settings); its status is changed by ``set_status`` only."""
+        ...
+
     def list(
         self, *, after_id: str | None, limit: int, only_ids: Sequence[str] | None = None
     ) -> list[Event]: ...
@@ -472,6 +477,10 @@ class ImportStore(Protocol):
 
     def get(self, import_id: str) -> ImportJob | None: ...
 
+    def for_event(self, event_id: str, *, limit: int = 50) -> list[ImportJob]:
+        """The event's imports, newest first (``created_at``, then id), at most ``limit``."""
+        ...
+
     def claim(self, job: ImportJob, *, owner: str, lease_until: datetime, now: datetime) -> bool:
         """Mark ``job`` running by ``owner`` (one more attempt, ``started_at`` kept once set) if its
         status and attempts are still those of ``job``; False when another runner got there first."""
@@ -583,6 +592,11 @@ class ImportFiles(Protocol):
         ...
 
     def digest(self, path: str) -> FileDigest: ...
+
+    def count_rows(self, path: str, *, filename: str) -> int | None:
+        """The data rows the file holds, counted without reading them (an estimate, for a progress
+        bar); None when it cannot be counted."""
+        ...
 
     def discard(self, path: str | None) -> None:
         """An import ended: delete its file if it is an upload (stored by the server); a file
@@ -1069,8 +1083,39 @@ class ScanMoment:
     person: int
 
 
+@dataclass(frozen=True, slots=True)
+class EventCounts:
+    """An event's participants in the console's event list: registered (not cancelled) and, of
+    those, checked in at least once."""
+
+    registered: int = 0
+    checked_in: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """An event's figures for the event page: registered (not cancelled) and inside now; between
+    ``since`` and ``until`` (a day in the event's zone) the registered people who came through a
+    gate (their last accepted scan, an admission or an exit, is in it), the scans and the refusals."""
+
+    registered: int
+    inside: int
+    came: int
+    scans: int
+    denied: int
+
+
 class StatisticsReadModel(Protocol):
     """Aggregates behind the live statistics and the anonymised analytics of an event."""
+
+    def event_counts(self, event_ids: Sequence[str]) -> dict[str, EventCounts]:
+        """``EventCounts`` of each listed event, in one grouped query; an event without
+        participants is left out."""
+        ...
+
+    def day_figures(self, event_id: str, *, since: datetime, until: datetime) -> DayFigures:
+        """The event page's figures (indexed counts, no scan of the event's rows)."""
+        ...
 
     def participant_tallies(self, event_id: str) -> list[ParticipantTally]: ...
 

@@ -313,3 +313,24 @@ def test_the_workers_analytics_loop_sends_a_snapshot_for_a_live_event(
     assert [(s.system, s.type, s.event_id) for s in sent] == [
         ("analytics-platform", "analytics.snapshot", event["id"])
     ]
+
+
+def test_an_edited_gate_sends_the_gate_system_the_new_configuration(
+    client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    event_id = event["id"]
+    switch_on(turnout, event_id, GATE)
+    turnout.relay().drain()  # the gate fixture's gate.created
+    before = len([s for s in enqueued(turnout.uow) if s.type == "gates.changed"])
+    edited = client.patch(
+        f"/api/v1/events/{event_id}/gates/{gate['id']}", json={"name": "동문", "methods": ["qr", "manual"]}
+    )
+    assert edited.status_code == 200, edited.text
+    turnout.relay().drain()
+    changed = [s.payload for s in enqueued(turnout.uow) if s.type == "gates.changed"]
+    assert len(changed) == before + 1
+    latest = changed[-1]
+    assert latest["change"] == "gate.updated"
+    assert [(g["id"], g["name"], g["methods"]) for g in latest["gates"]] == [
+        (gate["id"], "동문", ["qr", "manual"])
+    ]

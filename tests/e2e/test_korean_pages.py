@@ -77,6 +77,18 @@ PAGES: list[tuple[str, str | None, int]] = [
     ("/events/{event_id}/keys", "admin", 200),
     ("/events/{event_id}/keys", "staff", 200),
     ("/scan/link", None, 200),
+    # issue 18, events: the event page, its forms (the lifecycle's confirm page answers a form post)
+    ("/events/{event_id}", "admin", 200),
+    ("/events/{event_id}", "staff", 200),
+    ("/events/{missing}", "admin", 404),
+    ("/events/new", "admin", 200),
+    ("/events/new", "staff", 403),
+    ("/events/{event_id}/edit", "admin", 200),
+    # console: import (issue 18 item 5); its preview, job and progress pages need an upload or an
+    # import: tests/e2e/test_console_import.py scans them the same way (see EXCLUDED)
+    ("/events/{event_id}/import", "admin", 200),
+    ("/events/{event_id}/import", "staff", 200),
+    ("/events/{missing}/import", "admin", 404),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [
@@ -101,6 +113,14 @@ EXCLUDED = {
     # issue 18, gates and keys
     "/events/{event_id}/gates/{gate_id}/edit": "a gate's id in the path: scanned in test_console_gates.py",
     "/events/{event_id}/keys/{key_id}/revoke": "a key's id in the path: scanned in test_console_gates.py",
+    # console: import (issue 18 item 5)
+    "/events/{event_id}/import/uploads/{upload_id}": "needs an upload: scanned in Korean and English by "
+    "tests/e2e/test_console_import.py",
+    "/events/{event_id}/import/{import_id}": "needs an import: scanned in Korean and English by "
+    "tests/e2e/test_console_import.py",
+    "/events/{event_id}/import/{import_id}/progress": "a fragment of the import's page, which needs an "
+    "import: scanned by tests/e2e/test_console_import.py",
+    "/events/{event_id}/import/{import_id}/errors.csv": "a CSV download, not a page",
 }
 # Latin words a Korean page may hold: names of formats, standards and the product, and the
 # language switch's "English" (a language is named in itself).

@@ -458,3 +458,43 @@ def test_new_participants_are_refused_together_when_the_event_has_one_already(
         assert uow.participants.count_active(event_id) == 1
         assert uow.imports.participants([r.participant_id for r in rows]) == {}
     assert len(stores.outbox()) == 1
+
+
+def test_for_event_lists_the_events_imports_newest_first_with_what_they_counted(
+    stores: Stores, clock: FakeClock
+) -> None:
+    event_id = add_event(stores)
+    jobs = []
+    for number in range(4):
+        jobs.append(new_job(event_id, clock, rows_expected=number * 100 or None))
+        clock.advance(seconds=1)
+    other = new_job(add_event(stores), clock)
+    add_jobs(stores, *jobs, other)
+    with stores.uow(readonly=True) as uow:
+        listed = uow.imports.for_event(event_id)
+        assert [j.id for j in listed] == [j.id for j in reversed(jobs)]
+        assert [j.rows_expected for j in listed] == [300, 200, 100, None]
+        assert listed[0] == jobs[3]
+        assert [j.id for j in uow.imports.for_event(event_id, limit=2)] == [jobs[3].id, jobs[2].id]
+        assert uow.imports.for_event(new_id()) == []
+
+
+def test_for_event_shows_a_jobs_progress_and_end(stores: Stores, clock: FakeClock) -> None:
+    event_id = add_event(stores)
+    job = new_job(event_id, clock, rows_expected=10)
+    add_jobs(stores, job)
+    with stores.uow() as uow:
+        uow.imports.claim(job, owner="a:1", lease_until=clock.now() + timedelta(seconds=60), now=clock.now())
+        uow.imports.record_progress(
+            job.id,
+            ImportCounts(total=4, created=3, invalid=1, rows_processed=4),
+            owner="a:1",
+            attempt=1,
+            lease_until=clock.now() + timedelta(seconds=60),
+        )
+        uow.imports.finish(job.id, owner="a:1", attempt=1, status=ImportStatus.DONE, now=clock.now())
+        uow.commit()
+    with stores.uow(readonly=True) as uow:
+        (listed,) = uow.imports.for_event(event_id)
+    assert (listed.status, listed.rows_processed, listed.rows_expected) == (ImportStatus.DONE, 4, 10)
+    assert listed.summary() == {"total": 4, "created": 3, "updated": 0, "duplicates": 0, "invalid": 1}

@@ -23,9 +23,11 @@ from turnout.ports import (
     ArrivalCount,
     AttendeeProfile,
     ConsumerCursor,
+    DayFigures,
     Delivery,
     DeliveryCount,
     DeliveryFilter,
+    EventCounts,
     OutboxTotals,
     ParticipantTally,
     RateWindow,
@@ -288,6 +290,7 @@ def add_participant(uow: AnyUnitOfWork, person: FakeParticipant) -> None:
             email_status=person.email_status,
             source="api",
             first_checked_in_at=person.first_checked_in_at,
+            last_scan_at=person.last_scan_at,
             created_at=T0,
             updated_at=T0,
         )
@@ -445,3 +448,64 @@ def test_attendee_profiles_cover_registered_people_only_when_read(uow_factory: F
         AttendeeProfile(birth_date=date(1990, 3, 1), region="서울", came=False),
         AttendeeProfile(birth_date=None, region=None, came=True),
     ]
+
+
+def test_event_counts_give_registered_and_checked_in_per_listed_event_when_read(uow_factory: Factory) -> None:
+    came = T0 + timedelta(hours=1)
+    with uow_factory() as uow:
+        event_id, other = two_events(uow)
+        third, _ = two_events(uow)
+        for person in [
+            FakeParticipant(event_id),
+            FakeParticipant(event_id, check_in_status="inside", first_checked_in_at=came),
+            FakeParticipant(event_id, check_in_status="exited", first_checked_in_at=came),
+            FakeParticipant(event_id, status="cancelled", first_checked_in_at=came),
+            FakeParticipant(other),
+            FakeParticipant(third),
+        ]:
+            add_participant(uow, person)
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+        counts = uow.statistics.event_counts([event_id, other, new_id()])
+        assert uow.statistics.event_counts([]) == {}
+    assert counts == {
+        event_id: EventCounts(registered=3, checked_in=2),
+        other: EventCounts(registered=1, checked_in=0),
+    }  # the third event is not listed; an event without participants is left out
+
+
+def test_day_figures_count_the_day_only_when_scans_and_people_span_days(uow_factory: Factory) -> None:
+    day = T0 + timedelta(days=1)
+    before, during, after = day - timedelta(minutes=1), day + timedelta(hours=3), day + timedelta(days=1)
+    with uow_factory() as uow:
+        event_id, other = two_events(uow)
+        for person in [
+            FakeParticipant(event_id),
+            FakeParticipant(
+                event_id, check_in_status="inside", first_checked_in_at=before, last_scan_at=during
+            ),
+            FakeParticipant(
+                event_id, check_in_status="exited", first_checked_in_at=before, last_scan_at=before
+            ),
+            FakeParticipant(
+                event_id, check_in_status="inside", first_checked_in_at=during, last_scan_at=during
+            ),
+            FakeParticipant(event_id, status="cancelled", check_in_status="inside", last_scan_at=during),
+            FakeParticipant(other, check_in_status="inside", last_scan_at=during),
+        ]:
+            add_participant(uow, person)
+        for scan in [
+            FakeScan(event_id, "qr", "admitted", before),
+            FakeScan(event_id, "qr", "admitted", day),
+            FakeScan(event_id, "qr", "exited", during),
+            FakeScan(event_id, "qr", "denied", during, code="already_inside"),
+            FakeScan(event_id, "qr", "denied", after, code="already_inside"),
+            FakeScan(other, "qr", "denied", during, code="already_inside"),
+        ]:
+            add_scan(uow, scan)
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+        figures = uow.statistics.day_figures(event_id, since=day, until=after)
+        empty = uow.statistics.day_figures(new_id(), since=day, until=after)
+    assert figures == DayFigures(registered=4, inside=2, came=2, scans=3, denied=1)
+    assert empty == DayFigures(registered=0, inside=0, came=0, scans=0, denied=0)

@@ -185,6 +185,36 @@ def parse_mapping(items: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
+def automatic_target(column: str) -> str | None:
+    """The field a column named ``column`` is read as without a mapping (``custom`` for any other
+    name); None for a blank name (it cannot be mapped: it is kept as a custom field)."""
+    key = normalise_header(str(column))
+    return _LOOKUP.get(key, "custom") if key else None
+
+
+def column_targets(header: Sequence[str], mapping: Mapping[str, str] | None = None) -> list[str | None]:
+    """What each column is read as under ``mapping`` (a field, a consent column, ``custom`` or
+    ``ignore``; None for a blank name), as :func:`plan_columns` reads it, without refusing."""
+    overrides = {normalise_header(k): v for k, v in (mapping or {}).items()}
+    targets: list[str | None] = []
+    for column in header:
+        automatic = automatic_target(column)
+        targets.append(None if automatic is None else overrides.get(normalise_header(str(column)), automatic))
+    return targets
+
+
+def mapping_overrides(header: Sequence[str], mapping: Mapping[str, str]) -> dict[str, str]:
+    """The entries of ``mapping`` that change what a column of ``header`` is read as (a form posts
+    every column's choice; the job keeps only the changes)."""
+    automatic = {normalise_header(str(c)): automatic_target(c) for c in header}
+    return {
+        column: target
+        for column, target in mapping.items()
+        if automatic.get(normalise_header(column), target) != target
+        or normalise_header(column) not in automatic
+    }
+
+
 def plan_columns(header: Sequence[str], mapping: Mapping[str, str] | None = None) -> ColumnPlan:
     if len(header) > MAX_COLUMNS:
         raise ColumnsRefused("too_many_columns", count=len(header), max=MAX_COLUMNS)

@@ -94,6 +94,9 @@ class ImportJob:
     #: ``collected_elsewhere`` when the upload confirmed consent was collected elsewhere (a file
     #: without a consent column is refused without it: ``consent_missing``)
     consent_basis: str | None = None
+    #: the data rows the file was counted to hold when it was queued (an estimate, for a progress
+    #: bar: a CSV's lines, an XLSX sheet's rows); None when not counted
+    rows_expected: int | None = None
 
     def summary(self) -> dict[str, int]:
         return {

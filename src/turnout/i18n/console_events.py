@@ -1,3 +1,123 @@
 """The console's words: events pages (see docs/glossary.md)."""
 
-CATALOG: dict[str, dict[str, str]] = {}
+CATALOG: dict[str, dict[str, str]] = {
+    # refusals the events pages add
+    "event_read_only": {
+        "ko": "‘{status}’ 상태의 행사는 수정할 수 없습니다.",
+        "en": "A {status} event cannot be edited.",
+        "ko_plain": "이 행사는 수정할 수 없습니다.",
+        "en_plain": "This event cannot be edited.",
+    },
+    "confirm_required": {
+        "ko": "확인란에 표시한 뒤 다시 눌러 주십시오.",
+        "en": "Tick the box to confirm, then press the button again.",
+    },
+    # the list
+    "console.events.new": {"ko": "새 행사", "en": "New event"},
+    "console.events.dates": {"ko": "일정", "en": "Dates"},
+    "console.events.figure.registered": {"ko": "신청", "en": "Registered"},
+    "console.events.figure.checked_in": {"ko": "입장", "en": "Checked in"},
+    # the forms
+    "console.events.new_title": {"ko": "새 행사 만들기", "en": "Create an event"},
+    "console.events.edit_title": {"ko": "행사 정보 수정", "en": "Edit the event"},
+    "console.events.edit": {"ko": "행사 정보 수정", "en": "Edit the event"},
+    "console.events.create": {"ko": "행사 만들기", "en": "Create the event"},
+    "console.events.save": {"ko": "저장", "en": "Save"},
+    "console.events.field.name": {"ko": "행사 이름", "en": "Event name"},
+    "console.events.field.starts_at": {"ko": "시작", "en": "Starts"},
+    "console.events.field.ends_at": {"ko": "종료", "en": "Ends"},
+    "console.events.field.timezone": {"ko": "시간대", "en": "Time zone"},
+    "console.events.field.venue": {"ko": "장소", "en": "Venue"},
+    "console.events.field.capacity": {"ko": "정원", "en": "Capacity"},
+    "console.events.field.min_age": {"ko": "최소 연령 (만 나이)", "en": "Minimum age"},
+    "console.events.field.locale": {"ko": "행사 기본 언어", "en": "Event language"},
+    "console.events.field.privacy_contact": {"ko": "개인정보 문의처", "en": "Privacy contact"},
+    "console.events.hint.local_time": {
+        "ko": "시작과 종료는 아래에서 고른 시간대의 현지 시각으로 입력합니다.",
+        "en": "Start and end are local times in the time zone chosen below.",
+    },
+    "console.events.hint.capacity": {
+        "ko": "비워 두면 정원 제한이 없습니다.",
+        "en": "Leave empty for no limit.",
+    },
+    "console.events.hint.min_age": {
+        "ko": "0보다 크면 신청할 때 생년월일을 받습니다. 만 14세 미만은 법정대리인의 동의가 필요합니다.",
+        "en": "Above 0 the birth date is asked for; under 14 needs a legal guardian's consent.",
+    },
+    "console.events.hint.locale": {
+        "ko": "참가자의 언어를 모를 때 메일과 페이지에 쓰는 언어입니다.",
+        "en": "Used for mail and pages when a participant's language is not known.",
+    },
+    "console.events.hint.privacy_contact": {
+        "ko": "개인정보 처리 안내에 문의처로 표시됩니다 (이메일 주소나 전화번호).",
+        "en": "Shown as the contact in the privacy notice (an email address or a phone number).",
+    },
+    # the event page
+    "console.events.today": {"ko": "오늘 ({date})", "en": "Today ({date})"},
+    "console.events.figure.came_today": {"ko": "오늘 입장", "en": "Checked in today"},
+    "console.events.figure.inside": {"ko": "현재 입장 중", "en": "Inside now"},
+    "console.events.figure.scans_today": {"ko": "오늘 스캔", "en": "Scans today"},
+    "console.events.figure.denied_today": {"ko": "오늘 입장 불가", "en": "Denied today"},
+    "console.events.to_dashboard": {
+        "ko": "실시간 대시보드에서 자세히 보기",
+        "en": "See the details on the live dashboard",
+    },
+    "console.events.facts": {"ko": "행사 정보", "en": "About the event"},
+    "console.events.none": {"ko": "없음", "en": "None"},
+    "console.events.no_limit": {"ko": "제한 없음", "en": "No limit"},
+    "console.events.age": {"ko": "만 {age}세 이상", "en": "{age} and over"},
+    "console.events.no_age_rule": {"ko": "나이 제한 없음", "en": "No age rule"},
+    "console.events.links": {"ko": "바로 가기", "en": "Go to"},
+    "console.events.public_registration": {"ko": "공개 신청 페이지", "en": "Public registration page"},
+    "console.events.privacy_page": {"ko": "개인정보 처리 안내", "en": "Privacy notice"},
+    # the lifecycle
+    "console.events.lifecycle": {"ko": "행사 상태", "en": "Event status"},
+    "console.events.current_status": {"ko": "지금 상태: {status}", "en": "Now: {status}"},
+    "console.events.step.open": {"ko": "신청 받기 시작", "en": "Open registration"},
+    "console.events.step.live": {"ko": "행사 시작 (입장 확인)", "en": "Go live (check-in)"},
+    "console.events.step.closed": {"ko": "행사 마감", "en": "Close the event"},
+    "console.events.step.archived": {"ko": "보관", "en": "Archive"},
+    "console.events.step.cancelled": {"ko": "행사 취소", "en": "Cancel the event"},
+    "console.events.confirm.title.closed": {"ko": "행사를 마감할까요?", "en": "Close the event?"},
+    "console.events.confirm.title.cancelled": {"ko": "행사를 취소할까요?", "en": "Cancel the event?"},
+    "console.events.confirm.title.archived": {"ko": "행사를 보관할까요?", "en": "Archive the event?"},
+    "console.events.confirm.what.closed": {
+        "ko": "‘{name}’ 행사를 마감하면 더 이상 입장을 확인하지 않고, 연동된 외부 시스템에 마감을 알립니다. "
+        "마감한 행사는 다시 열 수 없습니다.",
+        "en": "Closing ‘{name}’ stops check-in and tells the connected external systems. "
+        "A closed event cannot be opened again.",
+    },
+    "console.events.confirm.what.cancelled": {
+        "ko": "‘{name}’ 행사를 취소하면 신청과 입장 확인이 모두 멈춥니다. 취소는 되돌릴 수 없습니다.",
+        "en": "Cancelling ‘{name}’ stops registration and check-in. It cannot be undone.",
+    },
+    "console.events.confirm.what.archived": {
+        "ko": "‘{name}’ 행사를 보관하면 행사 정보를 더 이상 고칠 수 없습니다. 보관은 되돌릴 수 없습니다.",
+        "en": "Once ‘{name}’ is archived its details can no longer be changed. It cannot be undone.",
+    },
+    "console.events.confirm.check": {"ko": "내용을 확인했습니다.", "en": "I understand."},
+    # the time zones the form offers (city names; the offset is added next to them)
+    "console.events.zone.Asia/Seoul": {"ko": "서울", "en": "Seoul"},
+    "console.events.zone.Asia/Tokyo": {"ko": "도쿄", "en": "Tokyo"},
+    "console.events.zone.Asia/Shanghai": {"ko": "상하이", "en": "Shanghai"},
+    "console.events.zone.Asia/Taipei": {"ko": "타이베이", "en": "Taipei"},
+    "console.events.zone.Asia/Hong_Kong": {"ko": "홍콩", "en": "Hong Kong"},
+    "console.events.zone.Asia/Singapore": {"ko": "싱가포르", "en": "Singapore"},
+    "console.events.zone.Asia/Bangkok": {"ko": "방콕", "en": "Bangkok"},
+    "console.events.zone.Asia/Ho_Chi_Minh": {"ko": "호찌민", "en": "Ho Chi Minh City"},
+    "console.events.zone.Asia/Jakarta": {"ko": "자카르타", "en": "Jakarta"},
+    "console.events.zone.Asia/Manila": {"ko": "마닐라", "en": "Manila"},
+    "console.events.zone.Asia/Kolkata": {"ko": "콜카타", "en": "Kolkata"},
+    "console.events.zone.Asia/Dubai": {"ko": "두바이", "en": "Dubai"},
+    "console.events.zone.Australia/Sydney": {"ko": "시드니", "en": "Sydney"},
+    "console.events.zone.Pacific/Auckland": {"ko": "오클랜드", "en": "Auckland"},
+    "console.events.zone.Europe/London": {"ko": "런던", "en": "London"},
+    "console.events.zone.Europe/Paris": {"ko": "파리", "en": "Paris"},
+    "console.events.zone.Europe/Berlin": {"ko": "베를린", "en": "Berlin"},
+    "console.events.zone.America/New_York": {"ko": "뉴욕", "en": "New York"},
+    "console.events.zone.America/Chicago": {"ko": "시카고", "en": "Chicago"},
+    "console.events.zone.America/Denver": {"ko": "덴버", "en": "Denver"},
+    "console.events.zone.America/Los_Angeles": {"ko": "로스앤젤레스", "en": "Los Angeles"},
+    "console.events.zone.Pacific/Honolulu": {"ko": "호놀룰루", "en": "Honolulu"},
+    "console.events.zone.UTC": {"ko": "협정 세계시", "en": "Coordinated Universal Time"},
+}

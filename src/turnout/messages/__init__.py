@@ -5,6 +5,7 @@ from turnout.messages.facts import (
     EventCreated,
     EventStatusChanged,
     GateCreated,
+    GateUpdated,
 )
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "EventStatusChanged",
     "Fact",
     "GateCreated",
+    "GateUpdated",
     "fact_types",
 ]

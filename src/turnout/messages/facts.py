@@ -38,6 +38,19 @@ class GateCreated(Fact):
 
 
 @dataclass(frozen=True)
+class GateUpdated(Fact):
+    """A gate's settings changed (the console's or the API's edit): the gate system gets the event's
+    whole gate configuration again."""
+
+    TYPE = "gate.updated"
+
+    gate_id: str
+    name: str
+    direction: str
+    methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AttendanceRecorded(Fact):
     """An accepted scan (admitted or exited). Ids and outcome only: no personal data."""
 

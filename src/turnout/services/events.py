@@ -1,11 +1,12 @@
-"""Use cases for events: create, read, list, change status."""
+"""Use cases for events: create, read, list, edit, change status."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from turnout.domain.errors import NotFound
+from turnout.domain.errors import Conflict, NotFound
 from turnout.domain.events import (
     DEFAULT_MIN_AGE,
     DEFAULT_TIMEZONE,
@@ -115,6 +116,84 @@ def change_status(
             actor=actor,
             saga_id=saga_id,
         )
+    )
+    return changed
+
+
+#: events whose facts can no longer be edited
+READ_ONLY_STATUSES = frozenset({EventStatus.ARCHIVED})
+#: what ``update_event`` changes
+EDITABLE = ("name", "starts_at", "ends_at", "timezone", "venue", "capacity", "min_age", "locale", "settings")
+
+
+def update_event(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    event_id: str,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    timezone: str,
+    venue: str | None,
+    capacity: int | None,
+    min_age: int,
+    locale: str,
+    settings: dict[str, Any] | None = None,
+) -> Event:
+    """Replace the event's editable facts, by the rules of ``create_event`` (naive times read in the
+    event's new zone); ``settings``, when given, replaces the event's settings. An archived event
+    is refused (``event_read_only``). Audited with the names of the fields that changed."""
+    event = get_event(uow, event_id=event_id, for_update=True)
+    if event.status in READ_ONLY_STATUSES:
+        raise Conflict("event_read_only", status=event.status.value)
+    zone = timezone if zone_exists(timezone) else "UTC"
+    changed = replace(
+        event,
+        name=name.strip(),
+        starts_at=localize(starts_at, zone),
+        ends_at=localize(ends_at, zone),
+        timezone=timezone,
+        venue=venue,
+        capacity=capacity,
+        min_age=min_age,
+        locale=locale,
+        settings=event.settings if settings is None else settings,
+    )
+    validate_event(
+        name=changed.name,
+        starts_at=changed.starts_at,
+        ends_at=changed.ends_at,
+        timezone=timezone,
+        capacity=capacity,
+        min_age=min_age,
+        locale=locale,
+    )
+    fields = [
+        name
+        for name in (
+            "name",
+            "starts_at",
+            "ends_at",
+            "timezone",
+            "venue",
+            "capacity",
+            "min_age",
+            "locale",
+            "settings",
+        )
+        if getattr(event, name) != getattr(changed, name)
+    ]
+    if not fields:
+        return event
+    uow.events.update(changed, now=uow.clock.now())
+    uow.audit.record(
+        actor=actor,
+        action="event.updated",
+        subject_type="event",
+        subject_id=event_id,
+        event_id=event_id,
+        data={"fields": fields},
     )
     return changed
 

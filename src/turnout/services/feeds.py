@@ -198,7 +198,8 @@ class GateParticipantFeed(_RunHandler):
 
 
 class GateConfigFeed(_RunHandler):
-    """``gate.created`` -> gate management ``gates.changed``: the event's whole gate configuration."""
+    """``gate.created`` and ``gate.updated`` -> gate management ``gates.changed``: the event's whole
+    gate configuration."""
 
     def messages_for(self, uow: UnitOfWork, event_id: str, envelopes: list[Envelope]) -> list[Outbound]:
         if GATE not in enabled_systems(uow, event_id):

@@ -8,7 +8,7 @@ from datetime import datetime
 from turnout.domain.errors import NotFound
 from turnout.domain.events import Gate, GateDirection, ScanMethod, localize, validate_gate
 from turnout.domain.ids import new_id
-from turnout.messages.facts import GateCreated
+from turnout.messages.facts import GateCreated, GateUpdated
 from turnout.ports import UnitOfWork
 from turnout.services.events import get_event
 
@@ -100,6 +100,15 @@ def update_gate(
         subject_id=gate.id,
         event_id=event_id,
         data={"name": gate.name, "direction": gate.direction.value, "methods": [m.value for m in methods]},
+    )
+    uow.emit(
+        GateUpdated(
+            event_id=event_id,
+            gate_id=gate.id,
+            name=gate.name,
+            direction=gate.direction.value,
+            methods=tuple(m.value for m in methods),
+        )
     )
     return gate
 

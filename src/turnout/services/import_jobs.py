@@ -63,10 +63,12 @@ def create_import_job(
     mapping: Mapping[str, str] | None = None,
     encoding: str | None = None,
     consent_basis: str | None = None,
+    rows_expected: int | None = None,
 ) -> ImportJob:
     """Queue an import of the file at ``path`` (already stored where every runner can read it).
     ``consent_basis``: ``collected_elsewhere`` when the uploader confirms consent was collected
-    elsewhere (a file without a consent column needs it)."""
+    elsewhere (a file without a consent column needs it). ``rows_expected``: the data rows the file
+    was counted to hold (for a progress bar)."""
     importable_event(uow, event_id=event_id)
     if consent_basis is not None and consent_basis != Basis.COLLECTED_ELSEWHERE.value:
         raise DomainError("invalid_consent_basis", consent_basis=consent_basis[:40])
@@ -90,6 +92,7 @@ def create_import_job(
         actor=actor,
         created_at=uow.clock.now(),
         consent_basis=consent_basis,
+        rows_expected=rows_expected,
     )
     uow.imports.add(job)
     uow.audit.record(

@@ -20,7 +20,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from turnout.domain.errors import NotFound
 from turnout.domain.events import Event
 from turnout.messages.base import Envelope
-from turnout.ports import UnitOfWork, UnitOfWorkFactory
+from turnout.ports import DayFigures, EventCounts, UnitOfWork, UnitOfWorkFactory
 
 CACHE_SECONDS = 1.0
 ARRIVAL_BUCKET_SECONDS = 300
@@ -97,6 +97,30 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         "emails": dict(emails),
         "at": uow.clock.now().isoformat(),
     }
+
+
+def event_counts(uow: UnitOfWork, *, event_ids: Sequence[str]) -> dict[str, EventCounts]:
+    """Registered and checked-in participants of each listed event (the console's event list), in
+    one grouped query; an event without participants gets zeros."""
+    counts = uow.statistics.event_counts(list(event_ids))
+    return {event_id: counts.get(event_id, EventCounts()) for event_id in event_ids}
+
+
+def local_day(moment: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """The day holding ``moment`` in ``timezone``: its first instant and the next day's (a day of a
+    daylight-saving change is 23 or 25 hours long)."""
+    zone = ZoneInfo(timezone)
+    today = moment.astimezone(zone).date()
+    start = datetime(today.year, today.month, today.day, tzinfo=zone)
+    following = today + timedelta(days=1)
+    return start, datetime(following.year, following.month, following.day, tzinfo=zone)
+
+
+def today(uow: UnitOfWork, *, event: Event) -> tuple[DayFigures, datetime]:
+    """The event page's figures for today in the event's zone (registered, inside now, came through
+    a gate today, scans and refusals today), and the day's start."""
+    since, until = local_day(uow.clock.now(), event.timezone)
+    return uow.statistics.day_figures(event.id, since=since, until=until), since
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,7 @@ def job_from_row(row: Any) -> ImportJob:
         started_at=row.started_at,
         finished_at=row.finished_at,
         consent_basis=row.consent_basis,
+        rows_expected=row.rows_expected,
     )
 
 
@@ -118,12 +119,22 @@ class SqlImportStore:
                 actor=job.actor,
                 created_at=job.created_at,
                 consent_basis=job.consent_basis,
+                rows_expected=job.rows_expected,
             )
         )
 
     def get(self, import_id: str) -> ImportJob | None:
         row = self.conn.execute(sa.select(*_JOB_COLUMNS).where(import_jobs.c.id == import_id)).first()
         return job_from_row(row) if row is not None else None
+
+    def for_event(self, event_id: str, *, limit: int = 50) -> list[ImportJob]:
+        rows = self.conn.execute(
+            sa.select(*_JOB_COLUMNS)
+            .where(import_jobs.c.event_id == event_id)
+            .order_by(import_jobs.c.created_at.desc(), import_jobs.c.id.desc())
+            .limit(limit)
+        ).fetchall()
+        return [job_from_row(row) for row in rows]
 
     def claim(self, job: ImportJob, *, owner: str, lease_until: datetime, now: datetime) -> bool:
         result = self.conn.execute(

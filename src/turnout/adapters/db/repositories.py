@@ -86,6 +86,24 @@ class EventRepository:
             t.events.update().where(t.events.c.id == event_id).values(status=status.value, updated_at=now)
         )
 
+    def update(self, event: Event, *, now: datetime) -> None:
+        self.conn.execute(
+            t.events.update()
+            .where(t.events.c.id == event.id)
+            .values(
+                name=event.name,
+                starts_at=event.starts_at,
+                ends_at=event.ends_at,
+                timezone=event.timezone,
+                venue=event.venue,
+                capacity=event.capacity,
+                min_age=event.min_age,
+                locale=event.locale,
+                settings=event.settings,
+                updated_at=now,
+            )
+        )
+
     def list(self, *, after_id: str | None, limit: int, only_ids: Sequence[str] | None = None) -> list[Event]:
         query = sa.select(t.events).order_by(t.events.c.id).limit(limit)
         if after_id:

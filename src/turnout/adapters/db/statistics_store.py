@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,15 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.tables_attendance import scans
-from turnout.ports import ArrivalCount, AttendeeProfile, ParticipantTally, ScanMoment, ScanTally
+from turnout.ports import (
+    ArrivalCount,
+    AttendeeProfile,
+    DayFigures,
+    EventCounts,
+    ParticipantTally,
+    ScanMoment,
+    ScanTally,
+)
 
 p = t.participants
 
@@ -51,6 +60,47 @@ class SqlStatistics:
             )
             for row in rows
         ]
+
+    def event_counts(self, event_ids: Sequence[str]) -> dict[str, EventCounts]:
+        if not event_ids:
+            return {}
+        rows = self.conn.execute(
+            sa.select(
+                p.c.event_id, sa.func.count().label("n"), sa.func.count(p.c.first_checked_in_at).label("came")
+            )
+            .where(p.c.event_id.in_(list(event_ids)), p.c.status == "registered")
+            .group_by(p.c.event_id)
+        )
+        return {row.event_id: EventCounts(registered=int(row.n), checked_in=int(row.came)) for row in rows}
+
+    def day_figures(self, event_id: str, *, since: datetime, until: datetime) -> DayFigures:
+        # one pass over the event's registered people in ``ix_participants_event_tallies`` (read
+        # from the index alone), and two ranges of the scans' indexes
+        people = self.conn.execute(
+            sa.select(
+                sa.func.count().label("registered"),
+                sa.func.count().filter(p.c.check_in_status == "inside").label("inside"),
+                # through a gate today: the last accepted scan (an admission or an exit) is today's
+                sa.func.count().filter(p.c.last_scan_at >= since, p.c.last_scan_at < until).label("came"),
+            ).where(p.c.event_id == event_id, p.c.status == "registered")
+        ).one()
+        today = scans.c.event_id == event_id, scans.c.occurred_at >= since, scans.c.occurred_at < until
+        day = self.conn.execute(
+            sa.select(
+                sa.select(sa.func.count()).where(*today).scalar_subquery().label("scans"),
+                sa.select(sa.func.count())
+                .where(*today, scans.c.result == "denied")
+                .scalar_subquery()
+                .label("denied"),
+            )
+        ).one()
+        return DayFigures(
+            registered=int(people.registered),
+            inside=int(people.inside),
+            came=int(people.came),
+            scans=int(day.scans),
+            denied=int(day.denied),
+        )
 
     def gate_names(self, event_id: str) -> dict[str, str]:
         return dict(

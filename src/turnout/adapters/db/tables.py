@@ -84,6 +84,17 @@ participants = sa.Table(
     sa.UniqueConstraint("event_id", "email"),
     sa.Index("ix_participants_event_id_phone", "event_id", "phone"),
     sa.Index("ix_participants_event_id_status", "event_id", "status"),
+    # the console's counts (registered, checked in, inside now; the statistics' tallies) from the
+    # index alone, never a walk over the event's rows (migration 0021)
+    sa.Index(
+        "ix_participants_event_tallies",
+        "event_id",
+        "status",
+        "check_in_status",
+        "email_status",
+        "first_checked_in_at",
+        "last_scan_at",
+    ),
 )
 
 api_keys = sa.Table(

@@ -29,4 +29,6 @@ scans = sa.Table(
     sa.UniqueConstraint("event_id", "nonce"),
     sa.Index("ix_scans_event_id_occurred_at", "event_id", "occurred_at"),
     sa.Index("ix_scans_participant_id_occurred_at", "participant_id", "occurred_at"),
+    # a day's refusals (and scans of one outcome), from the index alone (migration 0021)
+    sa.Index("ix_scans_event_id_result_occurred_at", "event_id", "result", "occurred_at"),
 )

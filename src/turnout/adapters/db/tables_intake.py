@@ -42,7 +42,9 @@ import_jobs = sa.Table(
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
     sa.Column("consent_basis", sa.String(32)),  # collected_elsewhere: the upload confirmed consent
+    sa.Column("rows_expected", sa.Integer),  # the file's data rows as counted when queued (progress)
     sa.Index("ix_import_jobs_status_created_at", "status", "created_at"),
+    sa.Index("ix_import_jobs_event_id_created_at", "event_id", "created_at"),
 )
 
 import_errors = sa.Table(
@@ -56,6 +58,7 @@ import_errors = sa.Table(
     sa.Column("value", sa.Text),
     sa.Column("params", JSONType, nullable=False),
     sa.Index("ix_import_errors_import_id_row", "import_id", "row"),
+    sa.Index("ix_import_errors_import_id_id", "import_id", "id"),  # an import's errors in order, paged
 )
 
 # The original cells of every refused row, for errors.csv (only rows with errors are kept).

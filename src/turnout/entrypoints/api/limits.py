@@ -24,6 +24,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.config import MB, Settings
@@ -37,6 +38,8 @@ from turnout.entrypoints.api.errors import (
 
 BULK_PATH = re.compile(r"^/api/v1/events/[^/]+/attendance/bulk/?$")
 UPLOAD_PATH = re.compile(r"^/api/v1/events/[^/]+/imports/?$")
+#: the console's import upload form (``web/import_pages.py``): the same limit as the API's upload
+PAGE_UPLOAD_PATH = re.compile(r"^/events/[^/]+/import/?$")
 #: an upload's form fields and multipart framing, allowed on top of the file's own limit
 FORM_ALLOWANCE = MB
 
@@ -45,7 +48,7 @@ def body_limit_for(settings: Settings, path: str) -> int:
     """The largest body, in bytes, a request to ``path`` may send."""
     if BULK_PATH.match(path):
         return int(settings.max_bulk_mb * MB)
-    if UPLOAD_PATH.match(path):
+    if UPLOAD_PATH.match(path) or PAGE_UPLOAD_PATH.match(path):
         return settings.upload_max_bytes + FORM_ALLOWANCE
     return int(settings.max_body_mb * MB)
 
@@ -55,6 +58,21 @@ def declared_length(scope: Scope) -> int | None:
         if name == b"content-length":
             return int(value) if value.isdigit() else None
     return None
+
+
+def too_large_answer(scope: Scope, limit: int) -> Response:
+    """``413 payload_too_large`` (JSON); the console's upload form is answered with a page instead,
+    saying the file is too large (``file_too_large``) in the reader's language."""
+    request = Request(scope)
+    if PAGE_UPLOAD_PATH.match(scope["path"]):
+        from turnout.domain.imports import FileRefused
+        from turnout.entrypoints.web.pages import refusal_page
+
+        refused = FileRefused("file_too_large", max_bytes=max(limit - FORM_ALLOWANCE, 1))
+        page = refusal_page(request, refused)
+        page.headers["Connection"] = "close"
+        return page
+    return payload_too_large_response(request, limit)
 
 
 class BodyLimit:
@@ -71,7 +89,7 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         length = declared_length(scope)
         if length is not None and length > limit:
-            await payload_too_large_response(Request(scope), limit)(scope, receive, send)
+            await too_large_answer(scope, limit)(scope, receive, send)
             return
         received = 0
         exceeded = False
@@ -100,7 +118,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await payload_too_large_response(Request(scope), limit)(scope, receive, send)
+            await too_large_answer(scope, limit)(scope, receive, send)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -59,6 +59,32 @@ class EventCreate(Strict):
     _zone = field_validator("timezone")(_check_zone)
 
 
+class EventUpdate(Strict):
+    """``PATCH /events/{event_id}``: the fields given replace the event's, the others are kept (the
+    same rules as ``EventCreate``; ``venue`` and ``capacity`` may be set to null)."""
+
+    name: Annotated[Line, Field(min_length=1, max_length=200)] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: Annotated[Line, Field(max_length=64)] | None = None
+    venue: Annotated[Line | None, Field(max_length=300)] = None
+    capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY)] = None
+    min_age: Annotated[int, Field(ge=0, le=150)] | None = None
+    locale: Literal["ko", "en"] | None = None
+
+    @field_validator("name", "starts_at", "ends_at", "timezone", "min_age", "locale", mode="before")
+    @classmethod
+    def _given(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("turnout_missing_field", "may not be null")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
+
+
 class EventRead(BaseModel):
     id: str
     name: str

@@ -18,9 +18,13 @@ from turnout.i18n import translate
 from turnout.ports import EmailStatus
 from turnout.services import alerts as alert_service
 from turnout.services import events as event_service
+from turnout.services import statistics as statistics_service
 from turnout.services.registration import RateLimited
 
 router = APIRouter(include_in_schema=False)
+
+#: events listed at ``/`` (the API pages through more)
+EVENT_LIST_LIMIT = 1000
 
 
 def current_principal(request: Request, turnout: Any) -> Principal | None:
@@ -41,15 +45,26 @@ def signin_refused(request: Request, template: str, refusal: DomainError, error:
 
 @router.get("/")
 def console(request: Request, turnout: TurnoutDep) -> Response:
+    """Signed in: the events the key may see (a staff key: its own), each with its registered and
+    checked-in counts (one grouped query for the whole list); else the sign-in form. A gate key is
+    sent to the scanner."""
     principal = current_principal(request, turnout)
     if principal is None:
         return render(request, "console_signin.html", error=None)
-    only = None if principal.role is Role.ADMIN else principal.event_id
-    with turnout.uow(readonly=True) as uow:
-        events = event_service.list_events(uow, after_id=None, limit=1000, only_event_id=only)
     if principal.role is Role.GATE:
         return RedirectResponse("/scan", status_code=303)
-    return render(request, "console_events.html", principal=principal, events=events)
+    only = None if principal.role is Role.ADMIN else principal.event_id
+    with turnout.uow(readonly=True) as uow:
+        events = event_service.list_events(uow, after_id=None, limit=EVENT_LIST_LIMIT, only_event_id=only)
+        counts = statistics_service.event_counts(uow, event_ids=[e.id for e in events])
+    return render(
+        request,
+        "console_events.html",
+        principal=principal,
+        events=events,
+        counts=counts,
+        may_create=Permission.EVENTS_CREATE in PERMISSIONS[principal.role],
+    )
 
 
 @router.post("/signin")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from turnout.domain.access import Permission, Role, authorize
 from turnout.entrypoints.api.deps import PageDep, PrincipalDep, TurnoutDep, next_cursor, permits
 from turnout.entrypoints.api.json_body import JsonRoute
-from turnout.entrypoints.api.schemas import EventCreate, EventPage, EventRead, EventStatusUpdate
+from turnout.entrypoints.api.schemas import EventCreate, EventPage, EventRead, EventStatusUpdate, EventUpdate
 from turnout.services import events as event_service
 from turnout.services.closing import set_event_status
 
@@ -40,6 +40,24 @@ def get_event(event_id: str, turnout: TurnoutDep, principal: PrincipalDep) -> Ev
     authorize(principal, Permission.EVENT_READ, event_id=event_id)
     with turnout.uow(readonly=True) as uow:
         event = event_service.get_event(uow, event_id=event_id)
+    return EventRead.of(event)
+
+
+@router.patch("/events/{event_id}", dependencies=[permits(Permission.EVENT_MANAGE)])
+def update_event(event_id: str, body: EventUpdate, turnout: TurnoutDep, principal: PrincipalDep) -> EventRead:
+    """The fields given replace the event's (the create rules; an archived event is
+    ``409 event_read_only``). Times without an offset are read in the event's zone."""
+    authorize(principal, Permission.EVENT_MANAGE, event_id=event_id)
+    with turnout.uow() as uow:
+        current = event_service.get_event(uow, event_id=event_id, for_update=True)
+        kept = {name: getattr(current, name) for name in event_service.EDITABLE if name != "settings"}
+        event = event_service.update_event(
+            uow,
+            actor=principal.actor,
+            event_id=event_id,
+            **(kept | body.model_dump(include=body.model_fields_set)),
+        )
+        uow.commit()
     return EventRead.of(event)
 
 
