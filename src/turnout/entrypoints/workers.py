@@ -245,6 +245,20 @@ def alert_mail_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
     )
 
 
+def crowd_safety_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float | None = None) -> None:
+    """Every few seconds: each live event's people inside against its capacity and each gate area's
+    against the gate's (``services.crowd.watch_crowds``): a ``crowd_amber`` / ``crowd_red`` alert
+    once per upward crossing. Reads only, unless an area's alarm state changes."""
+    from turnout.services.crowd import WATCH_SECONDS, watch_crowds
+
+    def step() -> int:
+        watch_crowds(turnout.turn_taking_uow, read_factory=turnout.uow)
+        return 0  # look again ``poll_seconds`` later either way
+
+    wait = WATCH_SECONDS if poll_seconds is None else poll_seconds
+    repeat(step, stop, name="crowd safety", idle_seconds=wait, backoff_seconds=wait)
+
+
 def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
     this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
@@ -338,6 +352,7 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
     ("deliveries", deliveries_loop),
     ("sagas", sagas_loop),
     ("alert-mail", alert_mail_loop),
+    ("crowd-safety", crowd_safety_loop),
     ("retention", retention_loop),
 ]
 
