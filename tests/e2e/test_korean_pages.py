@@ -65,6 +65,9 @@ PAGES: list[tuple[str, str | None, int]] = [
     # pages other parts of issue 17 add: scanned as soon as their routes are in the app
     ("/events/{event_id}/privacy", None, 200),
     ("/t/{token}/data", None, 200),
+    # dashboard (issue 18): the projector view, both ways of asking for it
+    ("/events/{event_id}/dashboard/projector", "admin", 200),
+    ("/events/{missing}/dashboard/projector", "admin", 404),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [

@@ -1,0 +1,147 @@
+"""The console's dashboard (issue 18 item 7): tiles, chart containers and their tables, the projector
+view, crowd safety's gauges and alerts, and a gate's area capacity in the gate API."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.attendance_support import add_participants
+from tests.console_support import sign_in
+from tests.fakes_webhooks import FakeSealer
+from turnout.bootstrap import Turnout
+from turnout.domain.access import Role
+from turnout.domain.integrations import Integration, IntegrationSystem
+from turnout.entrypoints.web.assets import asset_url
+from turnout.entrypoints.workers import LOOPS
+from turnout.services.checkin import ScanInput
+from turnout.services.crowd import watch_crowds
+from turnout.services.keys import create_key
+
+CHARTS = ("arrivals", "inside", "by_gate", "by_method", "denied")
+SECRET = "whsec_" + base64.b64encode(b"crowd-safety-alerts-secret-32-xx").decode()
+ALERTS = IntegrationSystem.ALERTS
+
+
+def go_live(client: TestClient, event_id: str) -> None:
+    for status in ("open", "live"):
+        assert client.post(f"/api/v1/events/{event_id}/status", json={"status": status}).status_code == 200
+
+
+def make_gate(client: TestClient, event_id: str, name: str, capacity: int | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, "direction": "both"}
+    if capacity is not None:
+        body["capacity"] = capacity
+    answer = client.post(f"/api/v1/events/{event_id}/gates", json=body)
+    assert answer.status_code == 201, answer.text
+    gate: dict[str, Any] = answer.json()
+    return gate
+
+
+def test_a_gate_keeps_its_area_capacity_when_created_and_listed(client: TestClient, event: dict[str, Any]) -> None:
+    hall = make_gate(client, event["id"], "B홀", capacity=120)
+    plain = make_gate(client, event["id"], "정문")
+    assert (hall["capacity"], plain["capacity"]) == (120, None)
+    listed = {g["id"]: g["capacity"] for g in client.get(f"/api/v1/events/{event['id']}/gates").json()["items"]}
+    assert listed == {hall["id"]: 120, plain["id"]: None}
+    refused = client.post(f"/api/v1/events/{event['id']}/gates", json={"name": "C홀", "capacity": -1})
+    assert refused.status_code == 422
+    assert [d["field"] for d in refused.json()["error"]["details"]] == ["capacity"]
+
+
+def test_dashboard_shows_tiles_gauge_and_every_chart_in_korean_and_english(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    event_id = event["id"]
+    go_live(client, event_id)
+    gate = make_gate(client, event_id, "정문")
+    people = add_participants(turnout, event_id, 3)
+    turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate["id"], token=people[0][1]))
+    turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate["id"], token=people[0][1]))  # again
+    korean = client.get(f"/events/{event_id}/dashboard?lang=ko")
+    assert korean.status_code == 200
+    html = korean.text
+    for name in CHARTS:
+        assert f'data-chart="{name}"' in html
+        assert f'data-table="{name}"' in html
+    assert asset_url("uplot", "uPlot.iife.min.js") in html and asset_url("uplot", "uPlot.min.css") in html
+    assert re.search(r'data-key="checked_in"[^>]*>1<', html)
+    assert re.search(r'data-key="registered"[^>]*>3<', html)
+    assert "혼잡도" in html and "행사장 전체" in html and "정원 500명" in html
+    assert "5분 단위 입장" in html and "사유별 입장 불가" in html
+    assert "이미 입장한 참가자입니다." in html  # the denial's reason, in the table under its chart
+    assert 'class="event-nav"' in html  # the console's menu
+    english = client.get(f"/events/{event_id}/dashboard?lang=en").text
+    assert "Crowd safety" in english and "Whole venue" in english and "Refusals by reason" in english
+    assert "1 of 500 (0.2 %)" in english
+    assert "level-ok" in english and "Normal" in english
+
+
+def test_projector_view_has_large_figures_and_no_menus_either_way_asked(
+    client: TestClient, event: dict[str, Any]
+) -> None:
+    for path in (f"/events/{event['id']}/dashboard/projector", f"/events/{event['id']}/dashboard?view=projector"):
+        page = client.get(path + ("&" if "?" in path else "?") + "lang=ko")
+        assert page.status_code == 200, path
+        assert '<body class="projector">' in page.text
+        assert "event-nav" not in page.text
+        assert 'data-key="inside"' in page.text
+        assert 'data-chart="arrivals"' in page.text and 'data-chart="inside"' in page.text
+        assert "대시보드로 돌아가기" in page.text
+
+
+def test_dashboard_is_refused_as_a_page_without_a_key_outside_its_scope_or_for_no_event(
+    app_client: TestClient, turnout: Turnout, admin_key: str, event: dict[str, Any]
+) -> None:
+    other = app_client.post(
+        "/api/v1/events",
+        json={**{k: event[k] for k in ("starts_at", "ends_at")}, "name": "other"},
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ).json()
+    app_client.headers.pop("Authorization", None)
+    for path in (f"/events/{event['id']}/dashboard", f"/events/{event['id']}/dashboard/projector"):
+        assert app_client.get(path).status_code == 401
+    with turnout.uow() as uow:
+        staff = create_key(uow, actor="t", name="s", role=Role.STAFF, event_id=other["id"])
+        uow.commit()
+    outside = app_client.get(f"/events/{event['id']}/dashboard/projector?lang=en", headers={"Authorization": f"Bearer {staff.key}"})
+    assert outside.status_code == 403 and "text/html" in outside.headers["content-type"]
+    sign_in(app_client, admin_key)
+    missing = app_client.get("/events/nope/dashboard?lang=ko")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+
+
+def test_a_crowded_gate_area_turns_amber_and_raises_one_alert_on_the_alert_path(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    event_id = event["id"]
+    go_live(client, event_id)
+    with turnout.uow() as uow:  # the alerts integration (set up directly: no DNS in tests)
+        now = turnout.clock.now()
+        uow.integrations.put(
+            Integration(event_id, ALERTS, "https://alerts.example.com/t", FakeSealer().seal(SECRET), True, None, now, now)
+        )
+        uow.commit()
+    hall = make_gate(client, event_id, "B홀", capacity=5)
+    people = add_participants(turnout, event_id, 5)
+    for _, token in people[:4]:
+        assert turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=hall["id"], token=token)).result == "admitted"
+    assert (watch_crowds(turnout.uow), watch_crowds(turnout.uow)) == (1, 0)  # 4 of 5: 80 %, once
+    (alert,) = client.get("/api/v1/alerts", params={"state": "open", "event_id": event_id}).json()["items"]
+    assert (alert["code"], alert["details"]["inside"], alert["details"]["capacity"]) == ("crowd_amber", 4, 5)
+    assert "alert.raised" in client.get(f"/api/v1/events/{event_id}/deliveries").text
+    turnout.statistics.changed(event_id)
+    page = client.get(f"/events/{event_id}/dashboard?lang=ko").text
+    assert 'data-code="crowd_amber"' in page
+    assert "혼잡 주의 (정원의 80 %)" in page
+    assert "B홀 구역: 4명 / 정원 5명 (80.0 %)" in page
+    assert "level-amber" in page and "주의 (80 % 이상)" in page  # colour and words
+    english = client.get(f"/events/{event_id}/dashboard?lang=en").text
+    assert "Crowd amber (80 % of capacity)" in english and "B홀 area: 4 of 5 (80.0 %)" in english
+
+
+def test_the_worker_runs_the_crowd_safety_loop() -> None:
+    assert "crowd-safety" in dict(LOOPS)
