@@ -7,10 +7,13 @@ import base64
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.attendance_support import add_participants
+from tests.attendance_support import add_participants, live_event
 from tests.console_support import sign_in
+from tests.e2e.test_auth_table import make_key
+from tests.e2e.test_scanner_page import browser, keep_screenshot, served  # noqa: F401  (fixtures)
 from tests.fakes_webhooks import FakeSealer
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Role
@@ -19,6 +22,7 @@ from turnout.entrypoints.web.assets import asset_url
 from turnout.entrypoints.workers import LOOPS
 from turnout.services.checkin import ScanInput
 from turnout.services.crowd import watch_crowds
+from turnout.services.gates import create_gate
 from turnout.services.keys import create_key
 
 CHARTS = ("arrivals", "inside", "by_gate", "by_method", "denied")
@@ -145,3 +149,60 @@ def test_a_crowded_gate_area_turns_amber_and_raises_one_alert_on_the_alert_path(
 
 def test_the_worker_runs_the_crowd_safety_loop() -> None:
     assert "crowd-safety" in dict(LOOPS)
+
+
+# --- in a real browser (Debian's chromium through Playwright) ------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_phone_dashboard_draws_charts_fits_390px_and_turns_a_gauge_amber_live(
+    turnout: Turnout,
+    served: str,  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    event_id = live_event(turnout)
+    with turnout.uow() as uow:
+        hall = create_gate(uow, actor="t", event_id=event_id, name="B홀", capacity=5).id
+        uow.commit()
+    people = add_participants(turnout, event_id, 5)
+    for _, token in people[:3]:
+        turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=hall, token=token))
+    turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=hall, token=people[0][1]))  # refused
+    key = make_key(turnout, Role.STAFF, event_id)
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="ko-KR")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("response", lambda answer: errors.append(answer.url) if answer.status >= 400 else None)
+    page.goto(f"{served}/?lang=ko")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.goto(f"{served}/events/{event_id}/dashboard?lang=ko")
+    expect(page.locator("#status")).to_contain_text(" 갱신", timeout=10_000)
+    assert page.text_content("[data-key=checked_in]") == "3"
+    for name in CHARTS:
+        expect(page.locator(f"[data-chart={name}] canvas").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    gauge = page.locator(f".gauge[data-area='{hall}']")
+    expect(gauge).to_have_class(re.compile(r"\blevel-ok\b"))
+    turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=hall, token=people[3][1]))
+    expect(gauge).to_have_class(re.compile(r"\blevel-amber\b"), timeout=10_000)  # live, no reload
+    expect(gauge).to_contain_text("주의 (80 % 이상)")
+    expect(gauge).to_contain_text("4명 / 정원 5명 (80.0 %)")
+    keep_screenshot(page, "dashboard-phone-ko.png")
+
+    projector = browser.new_context(viewport={"width": 1280, "height": 720}, locale="ko-KR")
+    wide = projector.new_page()
+    wide.on("pageerror", lambda error: errors.append(str(error)))
+    wide.goto(f"{served}/?lang=ko")
+    wide.fill("#key", key)
+    wide.click("button[type=submit]")
+    wide.goto(f"{served}/events/{event_id}/dashboard/projector?lang=ko")
+    expect(wide.locator("[data-key=inside]")).to_have_text("4", timeout=10_000)
+    expect(wide.locator("[data-chart=arrivals] canvas").first).to_be_visible()
+    assert wide.locator(".event-nav").count() == 0
+    keep_screenshot(wide, "dashboard-projector-ko.png")
+    assert errors == []

@@ -63,7 +63,9 @@
     const red = document.createElement("i"); red.className = "mark red";
     bar.append(filled, amber, red);
     const text = document.createElement("p"); text.className = "gauge-figure"; text.textContent = figure;
-    box.append(title, bar, text);
+    box.append(title);
+    if (reading.capacity) box.append(bar);
+    box.append(text);
     if (reading.level) {
       const level = document.createElement("p"); level.className = "gauge-level";
       const badge = document.createElement("span"); badge.className = "level-badge";
@@ -100,8 +102,11 @@
       },
       inside: {
         time: true,
-        data: [inside.map(p => epoch(p.at)), inside.map(p => p.inside), inside.map(() => capacity)],
-        series: [["inside", false], ["capacity", false]],
+        data: capacity
+          ? [inside.map(p => epoch(p.at)), inside.map(p => p.inside), inside.map(() => capacity)]
+          : [inside.map(p => epoch(p.at)), inside.map(p => p.inside)],
+        series: capacity ? [["inside", false], ["capacity", false]] : [["inside", false]],
+        labels: capacity ? ["capacity"] : null,
         rows: inside.map(p => [clock.format(new Date(p.at)), numbers.format(p.inside)]),
       },
       by_gate: {
@@ -144,7 +149,15 @@
 
   // --- charts (uPlot) --------------------------------------------------------------------------------
   const charts = {};
-  function short(text) { return text.length > 14 ? text.slice(0, 13) + "…" : text; }
+  function short(text) {
+    const plain = text.replace(/[.。]\s*$/, "");
+    return plain.length > 10 ? plain.slice(0, 9) + "…" : plain;
+  }
+  // at least the last hour on a time axis (a single bucket would otherwise stretch over years)
+  function timeRange(min, max) {
+    if (min === null || max === null) { const now = Date.now() / 1000; return [now - 3600, now]; }
+    return [Math.min(min, max - 3600) - 150, max + 450];
+  }
   function options(name, figures, width) {
     const axis = {stroke: dark ? "#bdc1c6" : "#5f6368", grid: {stroke: dark ? "#30363d" : "#eceff1"}, ticks: {stroke: dark ? "#30363d" : "#e3e5e8"}};
     const big = dark ? {font: "16px system-ui, sans-serif"} : {};
@@ -157,7 +170,7 @@
                y: {range: (u, min, max) => [0, Math.max(1, max === null ? 1 : max) * 1.1]}},
       axes: [
         figures.time
-          ? {...axis, ...big}
+          ? {...axis, ...big, values: (u, splits) => splits.map(v => clock.format(new Date(v * 1000)))}
           : {...axis, ...big, splits: () => figures.labels.map((_, i) => i),
              values: (u, splits) => splits.map(i => short(figures.labels[i] || ""))},
         {...axis, ...big, values: (u, splits) => splits.map(v => (Number.isInteger(v) ? numbers.format(v) : ""))},
@@ -170,7 +183,7 @@
       const one = {label: strings.series[key], stroke: color, width: key === "capacity" ? 2 : 2.5};
       if (asBars) { one.paths = bars; one.fill = color + "cc"; one.points = {show: false}; }
       if (key === "capacity") { one.dash = [8, 6]; one.points = {show: false}; }
-      if (key === "inside") { one.fill = color + "33"; }
+      if (key === "inside") { one.fill = color + "33"; one.paths = window.uPlot.paths.stepped({align: 1}); }
       opts.series.push(one);
     }
     return opts;
@@ -180,13 +193,20 @@
     if (!box || !window.uPlot) return;
     const width = Math.max(200, box.clientWidth);
     const existing = charts[name];
+    let plot;
     if (existing && existing.labels === JSON.stringify(figures.labels || null)) {
-      existing.plot.setData(figures.data);
-      return;
+      plot = existing.plot;
+      plot.setData(figures.data);
+    } else {
+      if (existing) existing.plot.destroy();
+      plot = new window.uPlot(options(name, figures, width), figures.data, box);
+      charts[name] = {plot, labels: JSON.stringify(figures.labels || null)};
     }
-    if (existing) existing.plot.destroy();
-    const plot = new window.uPlot(options(name, figures, width), figures.data, box);
-    charts[name] = {plot, labels: JSON.stringify(figures.labels || null)};
+    if (figures.time) {
+      const xs = figures.data[0];
+      const [min, max] = timeRange(xs.length ? xs[0] : null, xs.length ? xs[xs.length - 1] : null);
+      plot.setScale("x", {min, max});
+    }
   }
   if (window.ResizeObserver) {
     const watch = new ResizeObserver(entries => {
