@@ -45,11 +45,15 @@ def make_gate(client: TestClient, event_id: str, name: str, capacity: int | None
     return gate
 
 
-def test_a_gate_keeps_its_area_capacity_when_created_and_listed(client: TestClient, event: dict[str, Any]) -> None:
+def test_a_gate_keeps_its_area_capacity_when_created_and_listed(
+    client: TestClient, event: dict[str, Any]
+) -> None:
     hall = make_gate(client, event["id"], "B홀", capacity=120)
     plain = make_gate(client, event["id"], "정문")
     assert (hall["capacity"], plain["capacity"]) == (120, None)
-    listed = {g["id"]: g["capacity"] for g in client.get(f"/api/v1/events/{event['id']}/gates").json()["items"]}
+    listed = {
+        g["id"]: g["capacity"] for g in client.get(f"/api/v1/events/{event['id']}/gates").json()["items"]
+    }
     assert listed == {hall["id"]: 120, plain["id"]: None}
     refused = client.post(f"/api/v1/events/{event['id']}/gates", json={"name": "C홀", "capacity": -1})
     assert refused.status_code == 422
@@ -71,29 +75,40 @@ def test_dashboard_shows_tiles_gauge_and_every_chart_in_korean_and_english(
     for name in CHARTS:
         assert f'data-chart="{name}"' in html
         assert f'data-table="{name}"' in html
-    assert asset_url("uplot", "uPlot.iife.min.js") in html and asset_url("uplot", "uPlot.min.css") in html
+    assert asset_url("uplot", "uPlot.iife.min.js") in html
+    assert asset_url("uplot", "uPlot.min.css") in html
     assert re.search(r'data-key="checked_in"[^>]*>1<', html)
     assert re.search(r'data-key="registered"[^>]*>3<', html)
-    assert "혼잡도" in html and "행사장 전체" in html and "정원 500명" in html
-    assert "5분 단위 입장" in html and "사유별 입장 불가" in html
+    assert "혼잡도" in html
+    assert "행사장 전체" in html
+    assert "정원 500명" in html
+    assert "5분 단위 입장" in html
+    assert "사유별 입장 불가" in html
     assert "이미 입장한 참가자입니다." in html  # the denial's reason, in the table under its chart
     assert 'class="event-nav"' in html  # the console's menu
     english = client.get(f"/events/{event_id}/dashboard?lang=en").text
-    assert "Crowd safety" in english and "Whole venue" in english and "Refusals by reason" in english
+    assert "Crowd safety" in english
+    assert "Whole venue" in english
+    assert "Refusals by reason" in english
     assert "1 of 500 (0.2 %)" in english
-    assert "level-ok" in english and "Normal" in english
+    assert "level-ok" in english
+    assert "Normal" in english
 
 
 def test_projector_view_has_large_figures_and_no_menus_either_way_asked(
     client: TestClient, event: dict[str, Any]
 ) -> None:
-    for path in (f"/events/{event['id']}/dashboard/projector", f"/events/{event['id']}/dashboard?view=projector"):
+    for path in (
+        f"/events/{event['id']}/dashboard/projector",
+        f"/events/{event['id']}/dashboard?view=projector",
+    ):
         page = client.get(path + ("&" if "?" in path else "?") + "lang=ko")
         assert page.status_code == 200, path
         assert '<body class="projector">' in page.text
         assert "event-nav" not in page.text
         assert 'data-key="inside"' in page.text
-        assert 'data-chart="arrivals"' in page.text and 'data-chart="inside"' in page.text
+        assert 'data-chart="arrivals"' in page.text
+        assert 'data-chart="inside"' in page.text
         assert "대시보드로 돌아가기" in page.text
 
 
@@ -111,11 +126,15 @@ def test_dashboard_is_refused_as_a_page_without_a_key_outside_its_scope_or_for_n
     with turnout.uow() as uow:
         staff = create_key(uow, actor="t", name="s", role=Role.STAFF, event_id=other["id"])
         uow.commit()
-    outside = app_client.get(f"/events/{event['id']}/dashboard/projector?lang=en", headers={"Authorization": f"Bearer {staff.key}"})
-    assert outside.status_code == 403 and "text/html" in outside.headers["content-type"]
+    outside = app_client.get(
+        f"/events/{event['id']}/dashboard/projector?lang=en", headers={"Authorization": f"Bearer {staff.key}"}
+    )
+    assert outside.status_code == 403
+    assert "text/html" in outside.headers["content-type"]
     sign_in(app_client, admin_key)
     missing = app_client.get("/events/nope/dashboard?lang=ko")
-    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert missing.status_code == 404
+    assert "text/html" in missing.headers["content-type"]
 
 
 def test_a_crowded_gate_area_turns_amber_and_raises_one_alert_on_the_alert_path(
@@ -126,13 +145,25 @@ def test_a_crowded_gate_area_turns_amber_and_raises_one_alert_on_the_alert_path(
     with turnout.uow() as uow:  # the alerts integration (set up directly: no DNS in tests)
         now = turnout.clock.now()
         uow.integrations.put(
-            Integration(event_id, ALERTS, "https://alerts.example.com/t", FakeSealer().seal(SECRET), True, None, now, now)
+            Integration(
+                event_id,
+                ALERTS,
+                "https://alerts.example.com/t",
+                FakeSealer().seal(SECRET),
+                True,
+                None,
+                now,
+                now,
+            )
         )
         uow.commit()
     hall = make_gate(client, event_id, "B홀", capacity=5)
     people = add_participants(turnout, event_id, 5)
     for _, token in people[:4]:
-        assert turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=hall["id"], token=token)).result == "admitted"
+        assert (
+            turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=hall["id"], token=token)).result
+            == "admitted"
+        )
     assert (watch_crowds(turnout.uow), watch_crowds(turnout.uow)) == (1, 0)  # 4 of 5: 80 %, once
     (alert,) = client.get("/api/v1/alerts", params={"state": "open", "event_id": event_id}).json()["items"]
     assert (alert["code"], alert["details"]["inside"], alert["details"]["capacity"]) == ("crowd_amber", 4, 5)
@@ -142,9 +173,11 @@ def test_a_crowded_gate_area_turns_amber_and_raises_one_alert_on_the_alert_path(
     assert 'data-code="crowd_amber"' in page
     assert "혼잡 주의 (정원의 80 %)" in page
     assert "B홀 구역: 4명 / 정원 5명 (80.0 %)" in page
-    assert "level-amber" in page and "주의 (80 % 이상)" in page  # colour and words
+    assert "level-amber" in page
+    assert "주의 (80 % 이상)" in page  # the colour, and the words
     english = client.get(f"/events/{event_id}/dashboard?lang=en").text
-    assert "Crowd amber (80 % of capacity)" in english and "B홀 area: 4 of 5 (80.0 %)" in english
+    assert "Crowd amber (80 % of capacity)" in english
+    assert "B홀 area: 4 of 5 (80.0 %)" in english
 
 
 def test_the_worker_runs_the_crowd_safety_loop() -> None:

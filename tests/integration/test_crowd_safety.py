@@ -8,16 +8,16 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 
-from tests.integration.test_spine_store_contract import (  # noqa: F401 (``uow_factory`` is a fixture)
+from tests.fakes_spine import FakeParticipant, FakeScan
+from tests.integration import test_spine_store_contract as spine
+from tests.integration.test_spine_store_contract import (
     T0,
     AnyUnitOfWork,
     Factory,
     add_participant,
     add_scan,
     two_events,
-    uow_factory,
 )
-from tests.fakes_spine import FakeParticipant, FakeScan
 from turnout.domain.crowd import CrowdLevel
 from turnout.domain.events import EventStatus, Gate, GateDirection, ScanMethod
 from turnout.domain.ids import new_id
@@ -25,6 +25,8 @@ from turnout.ports import FlowCount
 from turnout.services.alerts import alert_mail
 from turnout.services.crowd import watch_crowds
 from turnout.services.statistics import snapshot
+
+uow_factory = spine.uow_factory  # the fakes, SQLite and PostgreSQL (a fixture)
 
 
 def add_area_gate(uow: AnyUnitOfWork, event_id: str, name: str, capacity: int | None) -> str:
@@ -121,7 +123,11 @@ def test_one_alert_per_crossing_and_rearmed_below_the_rearm_point_when_a_gate_ar
         first_red = [a for a in uow.alerts.find(event_id=event_id) if a.code == "crowd_red"][-1]
         numbers = snapshot(uow, event_id=event_id)
     assert first_red.details | {"gate_id": hall} == first_red.details
-    assert (first_red.details["inside"], first_red.details["capacity"], first_red.details["level"]) == (19, 20, "red")
+    assert (first_red.details["inside"], first_red.details["capacity"], first_red.details["level"]) == (
+        19,
+        20,
+        "red",
+    )
     assert "B홀" in first_red.message
     assert [(r["area"], r["inside"], r["level"]) for r in numbers["crowd"]] == [
         ("event", 0, None),
@@ -133,7 +139,9 @@ def test_one_alert_per_crossing_and_rearmed_below_the_rearm_point_when_a_gate_ar
     assert f"/events/{event_id}/dashboard" in body.get_content()
 
 
-def test_the_event_area_alarms_against_the_event_capacity_when_people_are_inside(uow_factory: Factory) -> None:
+def test_the_event_area_alarms_against_the_event_capacity_when_people_are_inside(
+    uow_factory: Factory,
+) -> None:
     with uow_factory() as uow:
         event_id, other = two_events(uow)
         for live in (event_id, other):

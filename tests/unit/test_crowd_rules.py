@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from turnout.domain.crowd import AreaReading, CrowdLevel, alert_code, area_inside, fill_ratio, level_of, next_alarm
+from turnout.domain.crowd import (
+    AreaReading,
+    CrowdLevel,
+    alert_code,
+    area_inside,
+    fill_ratio,
+    level_of,
+    next_alarm,
+)
 
 OK, AMBER, RED = CrowdLevel.OK, CrowdLevel.AMBER, CrowdLevel.RED
 

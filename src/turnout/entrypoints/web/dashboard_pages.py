@@ -74,7 +74,9 @@ def crowd_view(reading: dict[str, Any], strings: dict[str, Any]) -> dict[str, An
     """A crowd reading as the gauge shows it (the same words ``dashboard.js`` uses live)."""
     level = reading["level"]
     ratio = reading["ratio"]
-    area = strings["gate_area"].replace("{name}", reading["name"]) if reading["name"] else strings["event_area"]
+    area = (
+        strings["gate_area"].replace("{name}", reading["name"]) if reading["name"] else strings["event_area"]
+    )
     percent = None if ratio is None else round(100 * ratio, 1)
     if ratio is None:
         figure = strings["no_capacity"].replace("{inside}", str(reading["inside"]))
@@ -95,7 +97,7 @@ def crowd_view(reading: dict[str, Any], strings: dict[str, Any]) -> dict[str, An
     }
 
 
-def tables(numbers: dict[str, Any], strings: dict[str, Any], zone: str) -> dict[str, list[tuple[str, Any]]]:
+def tables(numbers: dict[str, Any], strings: dict[str, Any], zone: str) -> dict[str, list[tuple[Any, ...]]]:
     """Each chart's figures as rows (label, value…): the accessible table under the chart, and what
     a reader without JavaScript sees."""
 
@@ -107,7 +109,12 @@ def tables(numbers: dict[str, Any], strings: dict[str, Any], zone: str) -> dict[
         "arrivals": [(at(row["at"]), row["admitted"]) for row in numbers["arrivals"]],
         "inside": [(at(row["at"]), row["inside"]) for row in numbers["inside_over_time"]],
         "by_gate": [
-            (gate.get("name") or gate_id, gate.get("admitted", 0), gate.get("exited", 0), gate.get("denied", 0))
+            (
+                gate.get("name") or gate_id,
+                gate.get("admitted", 0),
+                gate.get("exited", 0),
+                gate.get("denied", 0),
+            )
             for gate_id, gate in gates.items()
         ],
         "by_method": [
@@ -148,7 +155,9 @@ def dashboard_strings(locale: str) -> dict[str, Any]:
         "event_area": t("web.crowd.event_area"),
         "gate_area": translate("web.crowd.gate_area", locale, {"name": "{name}"}),
         "figure": translate(
-            "web.crowd.figure", locale, {"inside": "{inside}", "capacity": "{capacity}", "percent": "{percent}"}
+            "web.crowd.figure",
+            locale,
+            {"inside": "{inside}", "capacity": "{capacity}", "percent": "{percent}"},
         ),
         "no_capacity": translate("web.crowd.no_capacity", locale, {"inside": "{inside}"}),
         "levels": {level.value: t(f"web.crowd.level.{level.value}") for level in CrowdLevel},
