@@ -1671,6 +1671,14 @@ class CrowdAlarmStore(Protocol):
         """The events whose status is ``live`` (the ones watched)."""
         ...
 
+    def inside_now(self, event_id: str) -> int:
+        """Registered (not cancelled) participants whose check-in state is ``inside``."""
+        ...
+
+    def gate_moves(self, event_id: str, gate_ids: Collection[str]) -> dict[str, tuple[int, int]]:
+        """Gate id -> (admissions, exits) recorded through it, for ``gate_ids`` (absent: none)."""
+        ...
+
     def fired(self, event_id: str) -> dict[str, CrowdLevel]:
         """Area (``event`` or a gate id) -> level fired, for the areas not ``OK``."""
         ...

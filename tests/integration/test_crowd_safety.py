@@ -23,7 +23,7 @@ from turnout.domain.events import EventStatus, Gate, GateDirection, ScanMethod
 from turnout.domain.ids import new_id
 from turnout.ports import FlowCount
 from turnout.services.alerts import alert_mail
-from turnout.services.crowd import watch_crowds
+from turnout.services.crowd import CrowdWatch, watch_crowds
 from turnout.services.statistics import snapshot
 
 uow_factory = spine.uow_factory  # the fakes, SQLite and PostgreSQL (a fixture)
@@ -178,3 +178,68 @@ def set_capacity(uow: AnyUnitOfWork, event_id: str, capacity: int) -> None:
         return
     assert isinstance(uow, SqlUnitOfWork)
     uow.conn.execute(t.events.update().where(t.events.c.id == event_id).values(capacity=capacity))
+
+
+def test_inside_now_and_gate_moves_count_only_what_crowd_safety_needs(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        event_id, other = two_events(uow)
+        hall = add_area_gate(uow, event_id, "B홀", capacity=10)
+        door = add_area_gate(uow, event_id, "정문", capacity=None)
+        for person in [
+            FakeParticipant(event_id, check_in_status="inside", first_checked_in_at=T0),
+            FakeParticipant(event_id, check_in_status="inside", first_checked_in_at=T0),
+            FakeParticipant(event_id, check_in_status="exited", first_checked_in_at=T0),
+            FakeParticipant(event_id, status="cancelled", check_in_status="inside"),
+            FakeParticipant(other, check_in_status="inside", first_checked_in_at=T0),
+        ]:
+            add_participant(uow, person)
+        for scan in [
+            FakeScan(event_id, "qr", "admitted", T0, gate_id=hall),
+            FakeScan(event_id, "qr", "admitted", T0, gate_id=hall),
+            FakeScan(event_id, "qr", "exited", T0, gate_id=hall),
+            FakeScan(event_id, "qr", "denied", T0, gate_id=hall, code="already_admitted"),
+            FakeScan(event_id, "qr", "admitted", T0, gate_id=door),
+            FakeScan(other, "qr", "admitted", T0, gate_id=hall),
+        ]:
+            add_scan(uow, scan)
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+        assert uow.crowd.inside_now(event_id) == 2
+        assert uow.crowd.gate_moves(event_id, [hall]) == {hall: (2, 1)}
+        assert uow.crowd.gate_moves(event_id, [hall, door]) == {hall: (2, 1), door: (1, 0)}
+        assert uow.crowd.gate_moves(event_id, []) == {}
+
+
+class Counter:
+    """A ``ports.GateTraffic`` the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def scans_recorded(self) -> int | None:
+        return self.value
+
+
+def test_the_watch_skips_quiet_rounds_and_looks_again_after_a_scan_or_a_minute(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        event_id, _ = two_events(uow)
+        uow.events.set_status(event_id, EventStatus.LIVE, now=T0)
+        hall = add_area_gate(uow, event_id, "B홀", capacity=10)
+        uow.commit()
+    traffic, now = Counter(), [0.0]
+    watch = CrowdWatch(uow_factory, traffic=traffic, idle_seconds=60, monotonic=lambda: now[0])
+    assert watch.round() == 0
+    move(uow_factory, event_id, hall, entries=10)  # 100 %: but the counter did not move
+    now[0] = 10
+    assert watch.round() == 0
+    traffic.value = 10
+    assert watch.round() == 1  # red
+    move(uow_factory, event_id, hall, exits=10)
+    move(uow_factory, event_id, hall, entries=8)
+    now[0] = 69
+    assert watch.round() == 0  # quiet, and the last look is recent
+    now[0] = 71
+    # looked: 80 % now, red re-armed (below 90 %); the dip to 0 between two looks was not seen, so
+    # amber stays fired (the rules judge what each look sees)
+    assert watch.round() == 0
+    assert codes(uow_factory, event_id) == ["crowd_red"]

@@ -12,53 +12,54 @@ to the ``alerts`` integration, emailed to ``TURNOUT_ALERT_EMAIL``), once per cro
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from turnout.domain.crowd import EVENT_AREA, AreaReading, CrowdLevel, alert_code, area_inside, next_alarm
 from turnout.domain.events import Event, Gate
-from turnout.ports import ScanTally, UnitOfWork, UnitOfWorkFactory
+from turnout.ports import GateTraffic, ScanTally, UnitOfWork, UnitOfWorkFactory
 from turnout.services.alerts import raise_alert
 
 log = logging.getLogger(__name__)
 
-#: how often the worker looks (seconds)
-WATCH_SECONDS = 5.0
+
+#: how often the worker looks (seconds); a look costs two counts per live event (see ``watch_crowds``)
+WATCH_SECONDS = 10.0
+#: when no scan was recorded since the last look, the next full look waits this long (a capacity
+#: changed by hand, or a cancellation, is still seen within it)
+IDLE_LOOK_SECONDS = 60.0
 
 
 def area_readings(
-    event: Event, gates: Sequence[Gate], *, inside: int, scan_tallies: Iterable[ScanTally]
+    event: Event, gates: Sequence[Gate], *, inside: int, moves: Mapping[str, tuple[int, int]]
 ) -> list[AreaReading]:
-    """The event's reading (always, with or without a capacity) and one per gate with a capacity."""
-    through: dict[str, Counter[str]] = {}
-    watched = {gate.id for gate in gates if gate.capacity}
-    for tally in scan_tallies:
-        if tally.gate_id in watched:
-            through.setdefault(tally.gate_id, Counter())[tally.result] += tally.count
+    """The event's reading (always, with or without a capacity) and one per gate with a capacity;
+    ``moves``: gate id -> (admissions, exits) through it."""
     readings = [AreaReading(EVENT_AREA, None, inside, event.capacity or None)]
     for gate in gates:
         if gate.capacity:
-            moves = through.get(gate.id, Counter())
-            readings.append(
-                AreaReading(
-                    gate.id, gate.name, area_inside(moves["admitted"], moves["exited"]), gate.capacity
-                )
-            )
+            admitted, exited = moves.get(gate.id, (0, 0))
+            readings.append(AreaReading(gate.id, gate.name, area_inside(admitted, exited), gate.capacity))
     return readings
 
 
-def inside_now(uow: UnitOfWork, event_id: str) -> int:
-    return sum(
-        tally.count
-        for tally in uow.statistics.participant_tallies(event_id)
-        if tally.status != "cancelled" and tally.check_in_status == "inside"
-    )
+def moves_of(scan_tallies: Iterable[ScanTally]) -> dict[str, tuple[int, int]]:
+    """Gate id -> (admissions, exits), from the statistics' scan tallies."""
+    counts: dict[str, Counter[str]] = {}
+    for tally in scan_tallies:
+        if tally.gate_id is not None:
+            counts.setdefault(tally.gate_id, Counter())[tally.result] += tally.count
+    return {gate_id: (c["admitted"], c["exited"]) for gate_id, c in counts.items()}
 
 
 def readings(uow: UnitOfWork, event: Event) -> list[AreaReading]:
+    """The figures from two narrow counts (``uow.crowd``): the people inside, and the admissions
+    and exits through the gates that have a capacity (none read when no gate has one)."""
     gates = uow.gates.list_for_event(event.id)
-    tallies = uow.statistics.scan_tallies(event.id) if any(g.capacity for g in gates) else []
-    return area_readings(event, gates, inside=inside_now(uow, event.id), scan_tallies=tallies)
+    watched = [gate.id for gate in gates if gate.capacity]
+    moves = uow.crowd.gate_moves(event.id, watched) if watched else {}
+    return area_readings(event, gates, inside=uow.crowd.inside_now(event.id), moves=moves)
 
 
 def _steps(
@@ -142,3 +143,36 @@ def watch_crowds(uow_factory: UnitOfWorkFactory, *, read_factory: UnitOfWorkFact
             log.warning("crowd safety: event %s raised %s", event_id, ", ".join(codes))
         raised += len(codes)
     return raised
+
+
+class CrowdWatch:
+    """The worker's crowd watch: ``watch_crowds`` each round, except while no scan was recorded
+    since the last look (``traffic``, a cheap counter) and the last look is recent."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        read_factory: UnitOfWorkFactory | None = None,
+        traffic: GateTraffic | None = None,
+        idle_seconds: float = IDLE_LOOK_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.read_factory = read_factory
+        self.traffic = traffic
+        self.idle_seconds = idle_seconds
+        self.monotonic = monotonic
+        self._seen: int | None = None
+        self._looked_at: float | None = None
+
+    def round(self) -> int:
+        """One round: the alerts raised (0 when skipped)."""
+        seen = self.traffic.scans_recorded() if self.traffic is not None else None
+        now = self.monotonic()
+        quiet = seen is not None and seen == self._seen
+        if quiet and self._looked_at is not None and now - self._looked_at < self.idle_seconds:
+            return 0
+        raised = watch_crowds(self.uow_factory, read_factory=self.read_factory)
+        self._seen, self._looked_at = seen, now
+        return raised

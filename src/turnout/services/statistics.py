@@ -87,7 +87,7 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         if bucket.admitted
     ]
     areas = crowd.area_readings(
-        event, uow.gates.list_for_event(event_id), inside=inside, scan_tallies=tallies
+        event, uow.gates.list_for_event(event_id), inside=inside, moves=crowd.moves_of(tallies)
     )
     return {
         "event_id": event_id,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
+from turnout.adapters.db.tables_attendance import scans
 from turnout.adapters.db.tables_crowd import crowd_alarms
 from turnout.adapters.db.upsert import insert_for
 from turnout.domain.crowd import CrowdLevel
@@ -19,6 +21,35 @@ class SqlCrowdAlarms:
     def live_event_ids(self) -> list[str]:
         query = sa.select(t.events.c.id).where(t.events.c.status == "live").order_by(t.events.c.id)
         return list(self.conn.execute(query).scalars())
+
+    def inside_now(self, event_id: str) -> int:
+        p = t.participants
+        query = sa.select(sa.func.count()).where(
+            p.c.event_id == event_id, p.c.check_in_status == "inside", p.c.status != "cancelled"
+        )
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def gate_moves(self, event_id: str, gate_ids: Collection[str]) -> dict[str, tuple[int, int]]:
+        if not gate_ids:
+            return {}
+        rows = self.conn.execute(
+            sa.select(scans.c.gate_id, scans.c.result, sa.func.count().label("n"))
+            .where(
+                scans.c.event_id == event_id,
+                scans.c.gate_id.in_(list(gate_ids)),
+                scans.c.result.in_(("admitted", "exited")),
+            )
+            .group_by(scans.c.gate_id, scans.c.result)
+        )
+        moves: dict[str, tuple[int, int]] = {}
+        for row in rows:
+            admitted, exited = moves.get(row.gate_id, (0, 0))
+            if row.result == "admitted":
+                admitted = int(row.n)
+            else:
+                exited = int(row.n)
+            moves[row.gate_id] = (admitted, exited)
+        return moves
 
     def fired(self, event_id: str) -> dict[str, CrowdLevel]:
         rows = self.conn.execute(
