@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from tests.attendance_support import add_participants, live_event
 from tests.console_support import sign_in
 from tests.e2e.test_auth_table import make_key
+from tests.e2e.test_cli import as_json, run, workdir  # noqa: F401  (``workdir`` is a fixture)
 from tests.e2e.test_scanner_page import browser, keep_screenshot, served  # noqa: F401  (fixtures)
 from tests.fakes_webhooks import FakeSealer
 from turnout.bootstrap import Turnout
@@ -239,3 +241,26 @@ def test_phone_dashboard_draws_charts_fits_390px_and_turns_a_gauge_amber_live(
     assert wide.locator(".event-nav").count() == 0
     keep_screenshot(wide, "dashboard-projector-ko.png")
     assert errors == []
+
+
+def test_the_cli_creates_a_gate_with_an_area_capacity(workdir: Path) -> None:  # noqa: F811
+    event = as_json(
+        run(
+            workdir,
+            "events",
+            "create",
+            "--name",
+            "행사",
+            "--starts",
+            "2026-07-01T10:00",
+            "--ends",
+            "2026-07-01T22:00",
+            "--json",
+        )
+    )
+    gate = as_json(
+        run(workdir, "gates", "create", event["id"], "--name", "B홀", "--capacity", "300", "--json")
+    )
+    assert gate["capacity"] == 300
+    refused = run(workdir, "gates", "create", event["id"], "--name", "C홀", "--capacity", "-1", check=False)
+    assert refused.returncode == 2
