@@ -188,6 +188,19 @@ def test_the_worker_runs_the_crowd_safety_loop() -> None:
 
 # --- in a real browser (Debian's chromium through Playwright) ------------------------------------------
 
+AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page: Any) -> list[tuple[str, str, list[str]]]:
+    """axe-core's serious and critical findings on ``page`` (rule, impact, the elements)."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        (v["id"], v["impact"], [(n["target"][0], n["failureSummary"]) for n in v["nodes"]][:5])
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
 
 @pytest.mark.browser
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -207,7 +220,10 @@ def test_phone_dashboard_draws_charts_fits_390px_and_turns_a_gauge_amber_live(
     key = make_key(turnout, Role.STAFF, event_id)
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="ko-KR")
+    # ``bypass_csp``: axe-core is injected as a script of the test's own (the page's CSP stays tested elsewhere)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="ko-KR", bypass_csp=True
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -228,8 +244,9 @@ def test_phone_dashboard_draws_charts_fits_390px_and_turns_a_gauge_amber_live(
     expect(gauge).to_contain_text("주의 (80 % 이상)")
     expect(gauge).to_contain_text("4명 / 정원 5명 (80.0 %)")
     keep_screenshot(page, "dashboard-phone-ko.png")
+    assert serious_violations(page) == []
 
-    projector = browser.new_context(viewport={"width": 1280, "height": 720}, locale="ko-KR")
+    projector = browser.new_context(viewport={"width": 1280, "height": 720}, locale="ko-KR", bypass_csp=True)
     wide = projector.new_page()
     wide.on("pageerror", lambda error: errors.append(str(error)))
     wide.goto(f"{served}/?lang=ko")
@@ -240,6 +257,7 @@ def test_phone_dashboard_draws_charts_fits_390px_and_turns_a_gauge_amber_live(
     expect(wide.locator("[data-chart=arrivals] canvas").first).to_be_visible()
     assert wide.locator(".event-nav").count() == 0
     keep_screenshot(wide, "dashboard-projector-ko.png")
+    assert serious_violations(wide) == []
     assert errors == []
 
 
