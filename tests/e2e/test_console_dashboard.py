@@ -191,7 +191,7 @@ def test_the_worker_runs_the_crowd_safety_loop() -> None:
 AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
 
 
-def serious_violations(page: Any) -> list[tuple[str, str, list[str]]]:
+def serious_violations(page: Any) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """axe-core's serious and critical findings on ``page`` (rule, impact, the elements)."""
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("async () => (await axe.run(document)).violations")
@@ -220,7 +220,7 @@ def test_phone_dashboard_draws_charts_fits_390px_and_turns_a_gauge_amber_live(
     key = make_key(turnout, Role.STAFF, event_id)
     from playwright.sync_api import expect
 
-    # ``bypass_csp``: axe-core is injected as a script of the test's own (the page's CSP stays tested elsewhere)
+    # ``bypass_csp``: axe-core is injected as the test's own script (the CSP is tested elsewhere)
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, locale="ko-KR", bypass_csp=True
     )
