@@ -71,6 +71,7 @@ def test_dashboard_shows_tiles_gauge_and_every_chart_in_korean_and_english(
     people = add_participants(turnout, event_id, 3)
     turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate["id"], token=people[0][1]))
     turnout.checkin.scan(event_id=event_id, scan=ScanInput(gate_id=gate["id"], token=people[0][1]))  # again
+    turnout.statistics.get(event_id=event_id)  # as an open live stream keeps it
     korean = client.get(f"/events/{event_id}/dashboard?lang=ko")
     assert korean.status_code == 200
     html = korean.text
@@ -95,6 +96,16 @@ def test_dashboard_shows_tiles_gauge_and_every_chart_in_korean_and_english(
     assert "1 of 500 (0.2 %)" in english
     assert "level-ok" in english
     assert "Normal" in english
+
+
+def test_dashboard_answers_with_placeholders_without_reading_the_statistics_when_none_are_at_hand(
+    client: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    page = client.get(f"/events/{event['id']}/dashboard?lang=ko")
+    assert page.status_code == 200
+    assert re.search(r'data-key="registered"[^>]*>–<', page.text)
+    assert "연결 중…" in page.text
+    assert turnout.statistics.peek(event_id=event["id"]) is None  # the page read nothing
 
 
 def test_projector_view_has_large_figures_and_no_menus_either_way_asked(
@@ -171,6 +182,7 @@ def test_a_crowded_gate_area_turns_amber_and_raises_one_alert_on_the_alert_path(
     assert (alert["code"], alert["details"]["inside"], alert["details"]["capacity"]) == ("crowd_amber", 4, 5)
     assert "alert.raised" in client.get(f"/api/v1/events/{event_id}/deliveries").text
     turnout.statistics.changed(event_id)
+    turnout.statistics.get(event_id=event_id)
     page = client.get(f"/events/{event_id}/dashboard?lang=ko").text
     assert 'data-code="crowd_amber"' in page
     assert "혼잡 주의 (정원의 80 %)" in page

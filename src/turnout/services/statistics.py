@@ -131,6 +131,7 @@ class _Cached:
     expires: float  # on the ``monotonic`` clock
     version: int
     snapshot: dict[str, Any]
+    read_at: float = 0.0  # on the ``monotonic`` clock
 
 
 class Statistics:
@@ -164,6 +165,14 @@ class Statistics:
         counter = self._counters.get(event_id) or self._counters.setdefault(event_id, itertools.count(1))
         self._versions[event_id] = next(counter)
 
+    def peek(self, *, event_id: str, max_age: float = 60.0) -> dict[str, Any] | None:
+        """The event's last snapshot read in this process if it is at most ``max_age`` seconds old,
+        else None (nothing is read: for a page that must answer fast and then follows the stream)."""
+        cached = self._cache.get(event_id)
+        if cached is None or cached.read_at + max_age < self._monotonic():
+            return None
+        return cached.snapshot
+
     def get(self, *, event_id: str, max_age: float | None = None) -> dict[str, Any]:
         """The event's snapshot, read again when the cached one is older than ``max_age`` seconds or
         the event changed since."""
@@ -174,7 +183,9 @@ class Statistics:
             return cached.snapshot
         with self._uow_factory(readonly=True) as uow:
             data = snapshot(uow, event_id=event_id)
-        self._cache[event_id] = _Cached(now + (self._max_age if max_age is None else max_age), version, data)
+        self._cache[event_id] = _Cached(
+            now + (self._max_age if max_age is None else max_age), version, data, now
+        )
         return data
 
 

@@ -2,9 +2,12 @@
 (``?view=projector`` or ``/events/{id}/dashboard/projector``: large figures on a dark screen, no
 menus) and crowd safety's gauges.
 
-The page is rendered with the current statistics snapshot (readable without JavaScript); then
-``static/dashboard.js`` follows the live stream (``/api/v1/events/{id}/stats/live``, the same
-snapshot on every change) and moves the tiles, the gauges and the uPlot charts.
+The page is rendered with this process's last statistics snapshot when there is a recent one
+(``Statistics.peek``: an open dashboard or live stream keeps it fresh; readable without
+JavaScript), else with placeholders: the page never reads the statistics itself, so it answers in
+milliseconds whatever the event's size. Then ``static/dashboard.js`` follows the live stream
+(``/api/v1/events/{id}/stats/live``, the same snapshot on every change) and moves the tiles, the
+gauges and the uPlot charts.
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ def projector(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
 def _dashboard(event_id: str, request: Request, turnout: TurnoutDep, *, projector: bool) -> Response:
     page = console_page(request, turnout, Permission.STATS_READ, event_id=event_id)
     assert page.event is not None
-    numbers = turnout.statistics.get(event_id=event_id)
+    numbers = turnout.statistics.peek(event_id=event_id)
     strings = dashboard_strings(page.locale)
     zone = page.event.timezone
+    with turnout.uow(readonly=True) as uow:
+        gate_names = {gate.id: gate.name for gate in uow.gates.list_for_event(event_id)}
     config = {
         "live_url": f"/api/v1/events/{event_id}/stats/live",
         "locale": page.locale,
@@ -56,15 +61,15 @@ def _dashboard(event_id: str, request: Request, turnout: TurnoutDep, *, projecto
         "projector": projector,
         "thresholds": {"amber": AMBER_AT, "red": RED_AT},
         "strings": strings,
-        "gate_names": {gate_id: gate.get("name") for gate_id, gate in numbers["by_gate"].items()},
+        "gate_names": gate_names,
     }
     return page.render(
         "dashboard_projector.html" if projector else "dashboard.html",
         numbers=numbers,
         projector=projector,
         tiles=PROJECTOR_TILES if projector else TILES,
-        crowd=[crowd_view(reading, strings) for reading in numbers["crowd"]],
-        tables=tables(numbers, strings, zone),
+        crowd=[crowd_view(reading, strings) for reading in numbers["crowd"]] if numbers else [],
+        tables=tables(numbers, strings, zone) if numbers else None,
         dashboard_config=config,
         dashboard_strings=strings,  # the old name, for templates that still use it
     )
