@@ -53,6 +53,7 @@ gates = sa.Table(
     sa.Column("closes_at", UTCDateTime),
     sa.Column("location", sa.String(300)),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("capacity", sa.Integer),  # people the gate's area holds (crowd safety)
 )
 
 participants = sa.Table(

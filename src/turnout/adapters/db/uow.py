@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.consent_store import SqlConsentStore
+from turnout.adapters.db.crowd_store import SqlCrowdAlarms
 from turnout.adapters.db.email_queue import SqlEmailQueue, SqlMailTemplateStore
 from turnout.adapters.db.import_store import SqlImportStore
 from turnout.adapters.db.integration_store import SqlIntegrationStore, SqlOutboundStore
@@ -106,6 +107,7 @@ class SqlUnitOfWork:
         self.outbound = SqlOutboundStore(conn)
         self.sagas = SqlSagaStore(conn)
         self.alerts = SqlAlertStore(conn)
+        self.crowd = SqlCrowdAlarms(conn)
         self.privacy = SqlPrivacyStore(conn)
         self.consent = SqlConsentStore(conn)
         return self
