@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from tests.fakes_consent import FakeConsentStore
+from tests.fakes_export import FakeParticipantExport
 from tests.fakes_intake import FakeImportStore
 from tests.fakes_integrations import FakeIntegrationStore, FakeOutboundStore
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
@@ -556,6 +557,7 @@ class FakeUnitOfWork:
         self.alerts = FakeAlertStore(self.db)
         self.privacy = FakePrivacyStore(self.db)
         self.consent = FakeConsentStore(self.db)
+        self.participant_export = FakeParticipantExport(self.db)
         return self
 
     def __exit__(
