@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from openpyxl import load_workbook
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.attendance_support import add_participants, live_event, set_participant
 from turnout.adapters.participant_export import COLUMNS
