@@ -361,7 +361,7 @@ EXPORT_FIELDS = (
     "custom_fields",
 )
 #: one participant of an export: a plain tuple in ``EXPORT_FIELDS`` order (``None`` for a value
-#: not set; the consent's six are ``None`` without a consent record; datetimes aware, in UTC;
+#: not set; the consent's six are ``None`` without a consent record; datetimes aware (any zone);
 #: ``custom_fields`` a dict)
 ExportRecord = tuple[Any, ...]
 

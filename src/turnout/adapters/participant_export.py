@@ -26,9 +26,9 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -50,9 +50,6 @@ FORMATS = ("csv", "xlsx")
 FILE_CHUNK = 256 * 1024
 SHEET_NAME = "participants"
 
-_TIMES = ("first_checked_in_at", "last_scan_at", "registered_at", "consent_given_at")
-_DATETIMES = frozenset(COLUMNS.index(name) for name in _TIMES)
-
 
 @dataclass
 class Tally:
@@ -71,52 +68,118 @@ def header(custom_fields: list[str], locale: str | None) -> list[str]:
 
 
 def _text(value: Any) -> str:
+    """Any value as a neutralised cell (a custom field's value may be any JSON)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return neutralise(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return str(getattr(value, "value", value))
+    return neutralise(str(getattr(value, "value", value)))
 
 
-def _row_maker(zone: ZoneInfo, custom_fields: list[str]) -> Callable[[ExportRow], list[str]]:
-    """A function from one export record to its text cells (every one neutralised)."""
-    datetimes = _DATETIMES
-    last = len(COLUMNS)
-
-    def when(value: datetime) -> str:
-        return value.astimezone(zone).replace(microsecond=0).isoformat()
-
-    def cells(record: ExportRow) -> list[str]:
-        out: list[str] = []
-        append = out.append
-        for index in range(last):
-            value = record[index]
-            if value is None:
-                append("")
-            elif type(value) is str:
-                append("'" + value if value and value[0] in "=+-@\t\r" else value)
-            elif index in datetimes:
-                append(when(value))
-            else:
-                append(neutralise(_text(value)))
-        extra = record[last]
-        if custom_fields:
-            for key in custom_fields:
-                append(neutralise(_text(extra.get(key))) if extra else "")
-        return out
-
-    return cells
+def _date(value: date | None) -> str:
+    return "" if value is None else value.isoformat()
 
 
-def text_pages(export: ParticipantExport) -> Iterator[list[list[str]]]:
+def _flag(value: bool | None) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+_SECONDS = [f"{second:02d}" for second in range(60)]
+_MINUTES_KEPT = 20_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def _time_in(zone: ZoneInfo) -> Callable[[datetime | None], str]:
+    """A function that shows an aware datetime in ``zone`` to the second, with its offset
+    (``2026-06-01T10:00:05+09:00``). An export's times fall in few distinct minutes (the doors
+    open, a registration wave), so each minute's text and offset are worked out once."""
+    minutes: dict[int, tuple[str, str] | None] = {}
+
+    def shown(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        stamp = (value - _EPOCH) // _SECOND  # whole seconds, exactly (a float timestamp may round up)
+        minute, second = divmod(stamp, 60)
+        parts = minutes.get(minute, ())
+        if parts == ():
+            if len(minutes) >= _MINUTES_KEPT:
+                minutes.clear()
+            local = datetime.fromtimestamp(minute * 60, zone)
+            offset = local.utcoffset()
+            text = local.isoformat()  # 2026-06-01T10:00:00+09:00
+            # an offset with seconds (some zones' local mean time, before 1900) is worked out whole
+            exact = offset is not None and offset.total_seconds() % 60 == 0
+            parts = minutes[minute] = (text[:17], text[19:]) if exact else None
+        if parts is None:
+            return value.astimezone(zone).replace(microsecond=0).isoformat()
+        return parts[0] + _SECONDS[second] + parts[1]
+
+    return shown
+
+
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def _plain_column(values: tuple[str | None, ...]) -> list[str]:
+    """A text column, neutralised (the loop inlined: most of an export's cells are these)."""
+    starts = _FORMULA_START
+    return ["" if v is None else ("'" + v if v[:1] in starts else v) for v in values]
+
+
+def _column_makers(zone: ZoneInfo) -> list[Callable[[tuple[Any, ...]], list[str]]]:
+    """One function a fixed column (``COLUMNS``), from its values in a page to their texts."""
+    when = _time_in(zone)
+
+    def each(convert: Callable[[Any], str]) -> Callable[[tuple[Any, ...]], list[str]]:
+        return lambda values: [convert(v) for v in values]
+
+    kinds: dict[str, Callable[[tuple[Any, ...]], list[str]]] = {
+        "birth_date": each(_date),
+        "first_checked_in_at": each(when),
+        "last_scan_at": each(when),
+        "registered_at": each(when),
+        "consent_given_at": each(when),
+        "consent_optional": each(_flag),
+        "consent_marketing": each(_flag),
+        "notice_version": each(_number),
+    }
+    return [kinds.get(name, _plain_column) for name in COLUMNS]
+
+
+def _page_maker(
+    zone: ZoneInfo, custom_fields: list[str]
+) -> Callable[[list[ExportRow]], list[tuple[str, ...]]]:
+    """A function from a page of export records to their rows of text cells (every one
+    neutralised). It works a column at a time: each column's values are converted in one loop."""
+    makers = _column_makers(zone)
+    fields = len(COLUMNS)
+
+    def page_cells(page: list[ExportRow]) -> list[tuple[str, ...]]:
+        if not page:
+            return []
+        columns = list(zip(*page, strict=True))
+        texts = [make(values) for make, values in zip(makers, columns, strict=False)]
+        extras = columns[fields]
+        texts.extend([_text(extra.get(key)) for extra in extras] for key in custom_fields)
+        return list(zip(*texts, strict=True))
+
+    return page_cells
+
+
+def text_pages(export: ParticipantExport) -> Iterator[list[tuple[str, ...]]]:
     """The export's rows as text cells, a page at a time (as the pages are read)."""
-    cells = _row_maker(ZoneInfo(export.timezone), export.custom_fields)
+    page_cells = _page_maker(ZoneInfo(export.timezone), export.custom_fields)
     for page in export.pages:
-        yield [cells(record) for record in page]
+        yield page_cells(page)
 
 
 # --- CSV --------------------------------------------------------------------------------------------
@@ -143,6 +206,28 @@ def csv_chunks(export: ParticipantExport, locale: str | None, tally: Tally | Non
 # ``_xHHHH_`` (escaped in turn), non-characters, and leading or trailing space (``xml:space``)
 _NEEDS_CARE = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _EDGE_SPACE = re.compile(r"^\s|\s$")
+# the same test for a whole row at once (cheaper than one a cell): its cells joined by a character
+# that is itself plain text in XML, searched for those characters and for every whitespace
+# character but the space (``str.isspace``), then for ``_x`` and a space at a cell's edge; it may
+# find more than there is (never less), and a row it finds is then done a cell at a time
+_SEPARATOR = "\ue000"
+_ROW_SPECIAL = re.compile(
+    "[&<>\x00-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufffe\uffff]"
+)
+
+
+def _plain_row(joined: str) -> bool:
+    return (
+        _ROW_SPECIAL.search(joined) is None
+        and "_x" not in joined
+        and " \ue000" not in joined
+        and "\ue000 " not in joined
+        and joined[:1] != " "
+        and joined[-1:] != " "
+        and len(joined) <= _STRING_MAX
+    )
+
+
 _STRING_MAX = 32767  # Excel's longest cell text
 
 
@@ -151,30 +236,41 @@ class _TextRowSheet(Worksheet):  # type: ignore[misc]
 
     _columns: list[str]
 
-    def write_text_row(self, row: int, cells: list[str]) -> None:
+    def write_text_row(self, row: int, cells: Sequence[str]) -> None:
         """Write ``cells`` (text; empty ones are left out) as row ``row`` (0-based, increasing)."""
         if not cells:
             return
-        if self._check_dimensions(row, 0) or self._check_dimensions(row, len(cells) - 1):
+        if not self.constant_memory:  # (in_memory workbooks): the ordinary way, a cell at a time
+            for col, text in enumerate(cells):
+                if text:
+                    self.write_string(row, col, text)
+            return
+        filled = [col for col, text in enumerate(cells) if text]
+        if not filled:
+            return
+        if self._check_dimensions(row, filled[0]) or self._check_dimensions(row, filled[-1]):
             raise ValueError(f"row {row} cannot be written (out of range or already written)")
         self._write_single_row(row)  # flush whatever the ordinary ``write_*`` calls left pending
         columns = self._column_names(len(cells))
         number = str(row + 1)
-        parts = [f'<row r="{number}">']
-        for col, text in enumerate(cells):
-            if not text:
-                continue
-            space = ""
-            if _NEEDS_CARE.search(text):
-                text = text[:_STRING_MAX]
-                if _EDGE_SPACE.search(text):
-                    space = ' xml:space="preserve"'
-                text = self._escape_data(self._escape_control_characters(text))
-            elif len(text) > _STRING_MAX:
-                text = text[:_STRING_MAX]
-            parts.append(f'<c r="{columns[col]}{number}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
-        parts.append("</row>")
-        self.fh.write("".join(parts))
+        joined = _SEPARATOR.join(cells)
+        if _plain_row(joined):
+            parts = [
+                f'<c r="{columns[col]}{number}" t="inlineStr"><is><t>{cells[col]}</t></is></c>'
+                for col in filled
+            ]
+        else:
+            parts = [self._careful_cell(columns[col] + number, cells[col]) for col in filled]
+        self.fh.write(f'<row r="{number}">' + "".join(parts) + "</row>")
+
+    def _careful_cell(self, reference: str, text: str) -> str:
+        space = ""
+        text = text[:_STRING_MAX]
+        if _NEEDS_CARE.search(text):
+            if _EDGE_SPACE.search(text):
+                space = ' xml:space="preserve"'
+            text = self._escape_data(self._escape_control_characters(text))
+        return f'<c r="{reference}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
     def _column_names(self, count: int) -> list[str]:
         names = getattr(self, "_columns", None)
