@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -36,7 +37,7 @@ TRICKY = [
 ]
 
 
-def read_back(rows: list[list[str]], fast: bool) -> list[list[object]]:
+def read_back(rows: list[list[str]], fast: bool) -> list[list[Any]]:
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
@@ -45,7 +46,7 @@ def read_back(rows: list[list[str]], fast: bool) -> list[list[object]]:
         os.unlink(path)
 
 
-def _read_back(path: str, rows: list[list[str]], fast: bool) -> list[list[object]]:
+def _read_back(path: str, rows: list[list[str]], fast: bool) -> list[list[Any]]:
     book = Workbook(path, {"constant_memory": True})
     sheet = book.add_worksheet("s", worksheet_class=_TextRowSheet)
     for number, cells in enumerate(rows):

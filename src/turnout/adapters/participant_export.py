@@ -109,8 +109,9 @@ def _time_in(zone: ZoneInfo) -> Callable[[datetime | None], str]:
             return ""
         stamp = (value - _EPOCH) // _SECOND  # whole seconds, exactly (a float timestamp may round up)
         minute, second = divmod(stamp, 60)
-        parts = minutes.get(minute, ())
-        if parts == ():
+        try:
+            parts = minutes[minute]
+        except KeyError:
             if len(minutes) >= _MINUTES_KEPT:
                 minutes.clear()
             local = datetime.fromtimestamp(minute * 60, zone)
