@@ -4,6 +4,7 @@ per-minute cache is the time converted whole."""
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from xlsxwriter import Workbook
 
-from turnout.adapters.participant_export import _TextRowSheet, _time_in
+from turnout.adapters.participant_export import _CollectorPause, _TextRowSheet, _time_in
 
 TRICKY = [
     "plain",
@@ -103,3 +104,21 @@ def test_times_across_a_daylight_saving_change_keep_their_offsets() -> None:
         moment = start + timedelta(seconds=step)
         assert shown(moment) == moment.astimezone(zone).replace(microsecond=0).isoformat()
     assert shown(None) == ""
+
+
+def test_the_collector_pause_nests_and_restores_the_collectors_state() -> None:
+    pause = _CollectorPause()
+    assert gc.isenabled()
+    with pause():
+        assert not gc.isenabled()
+        with pause():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer page is still going
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pause():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

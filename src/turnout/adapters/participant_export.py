@@ -22,11 +22,14 @@ parts and the zip stay XlsxWriter's.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
@@ -176,11 +179,51 @@ def _page_maker(
     return page_cells
 
 
+class _CollectorPause:
+    """Automatic garbage collection held off while a page is read and converted (about 0.1 s).
+
+    A page makes some 50,000 small containers (rows, tuples, custom field dicts) that reference
+    counting frees, but each allocation burst also triggers the cyclic collector, whose passes
+    over the whole process's heap took a quarter of an export's time (profiled: 100,000 rows, CSV
+    3.0 -> 2.0 s CPU). Reentrant across threads (concurrent exports): the collector is enabled
+    again when the last page ends, if it was enabled when the first began."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._restore = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._restore = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._restore:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
 def text_pages(export: ParticipantExport) -> Iterator[list[tuple[str, ...]]]:
     """The export's rows as text cells, a page at a time (as the pages are read)."""
     page_cells = _page_maker(ZoneInfo(export.timezone), export.custom_fields)
-    for page in export.pages:
-        yield page_cells(page)
+    pages = iter(export.pages)
+    while True:
+        with _collector_paused():
+            page = next(pages, None)
+            rows = None if page is None else page_cells(page)
+            del page
+        if rows is None:
+            return
+        yield rows
 
 
 # --- CSV --------------------------------------------------------------------------------------------
