@@ -271,7 +271,7 @@ def test_xlsx_has_one_row_per_participant_and_the_same_cells_as_the_csv(
 ) -> None:
     event_id = str(event["id"])
     seed(client, turnout, event_id)
-    three_people_extra = register(client, event_id, name="최유진", email="yujin@example.com")
+    third = register(client, event_id, name="최유진", email="yujin@example.com")
     from_csv = csv_rows(export(client, event_id, format="csv").content)
     response = export(client, event_id, format="xlsx")
     assert response.headers["content-type"] == XLSX_MEDIA_TYPE
@@ -279,7 +279,7 @@ def test_xlsx_has_one_row_per_participant_and_the_same_cells_as_the_csv(
     from_xlsx = xlsx_rows(response.content)
     assert from_xlsx == from_csv
     assert len(from_xlsx) == 1 + 3
-    assert three_people_extra["id"] in {row[0] for row in from_xlsx}
+    assert third["id"] in {row[0] for row in from_xlsx}
 
 
 # --- streaming ---------------------------------------------------------------------------------------
