@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from tests.fakes_consent import FakeConsentStore
 from tests.fakes_crowd import FakeCrowdAlarms
+from tests.fakes_export import FakeParticipantExport
 from tests.fakes_intake import FakeImportStore
 from tests.fakes_integrations import FakeIntegrationStore, FakeOutboundStore
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
@@ -591,6 +592,7 @@ class FakeUnitOfWork:
         self.crowd = FakeCrowdAlarms(self.db)
         self.privacy = FakePrivacyStore(self.db)
         self.consent = FakeConsentStore(self.db)
+        self.participant_export = FakeParticipantExport(self.db)
         return self
 
     def __exit__(

@@ -368,6 +368,52 @@ class ParticipantStore(Protocol):
         ...
 
 
+#: what one row of a participant export holds, in this order (``ParticipantExportReader.page``)
+EXPORT_FIELDS = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "birth_date",
+    "region",
+    "organization",
+    "gender",
+    "locale",
+    "status",
+    "check_in_status",
+    "first_checked_in_at",
+    "last_scan_at",
+    "registered_at",
+    "consent_channel",
+    "consent_basis",
+    "consent_optional",
+    "consent_marketing",
+    "consent_given_at",
+    "notice_version",
+    "custom_fields",
+)
+#: one participant of an export: a plain tuple in ``EXPORT_FIELDS`` order (``None`` for a value
+#: not set; the consent's six are ``None`` without a consent record; datetimes aware (any zone);
+#: ``custom_fields`` a dict)
+ExportRecord = tuple[Any, ...]
+
+
+class ParticipantExportReader(Protocol):
+    """The participant export's reads: plain rows, a page at a time, with their consent joined."""
+
+    def custom_field_keys(self, event_id: str, where: ParticipantFilter) -> list[str]:
+        """Every custom field name the filtered participants have, in the order first seen (by
+        participant id), read in one query (the export's columns are known before its rows)."""
+        ...
+
+    def page(
+        self, event_id: str, where: ParticipantFilter, *, after_id: str | None, limit: int
+    ) -> list[ExportRecord]:
+        """Up to ``limit`` filtered participants with ids after ``after_id``, in id order (keyset
+        paging: each page is one query, whatever its place in the list)."""
+        ...
+
+
 # --- tickets ---------------------------------------------------------------------------------------
 
 
@@ -1909,6 +1955,9 @@ class UnitOfWork(Protocol):
 
     @property
     def consent(self) -> ConsentStore: ...
+
+    @property
+    def participant_export(self) -> ParticipantExportReader: ...
 
     def __enter__(self) -> Self: ...
 

@@ -558,6 +558,9 @@ def _register_areas() -> None:
     from turnout.entrypoints import cli_secrets
 
     cli_secrets.register(app)
+    from turnout.entrypoints import cli_export
+
+    cli_export.register(app)
 
 
 _register_areas()
