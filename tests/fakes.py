@@ -17,6 +17,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from tests.fakes_consent import FakeConsentStore
+from tests.fakes_crowd import FakeCrowdAlarms
+from tests.fakes_export import FakeParticipantExport
 from tests.fakes_intake import FakeImportStore
 from tests.fakes_integrations import FakeIntegrationStore, FakeOutboundStore
 from tests.fakes_mail import FakeEmailQueue, FakeMailTemplateStore
@@ -587,8 +589,10 @@ class FakeUnitOfWork:
         self.outbound = FakeOutboundStore(self.db)
         self.sagas = FakeSagaStore(self.db)
         self.alerts = FakeAlertStore(self.db)
+        self.crowd = FakeCrowdAlarms(self.db)
         self.privacy = FakePrivacyStore(self.db)
         self.consent = FakeConsentStore(self.db)
+        self.participant_export = FakeParticipantExport(self.db)
         return self
 
     def __exit__(

@@ -26,6 +26,7 @@ from turnout.ports import (
     DeliveryCount,
     DeliveryFilter,
     EventCounts,
+    FlowCount,
     OutboxTotals,
     ParticipantTally,
     RateWindow,
@@ -263,6 +264,19 @@ class FakeStatistics:
                 counts[epoch - epoch % bucket_seconds] += 1
         return [
             ArrivalCount(starts_at=datetime.fromtimestamp(start, UTC), admitted=n)
+            for start, n in sorted(counts.items())
+        ]
+
+    def flows(self, event_id: str, *, bucket_seconds: int) -> list[FlowCount]:
+        counts: dict[int, Counter[str]] = {}
+        for scan in self._scans:
+            if scan.event_id == event_id and scan.result in ("admitted", "exited"):
+                epoch = int(scan.occurred_at.timestamp())
+                counts.setdefault(epoch - epoch % bucket_seconds, Counter())[scan.result] += 1
+        return [
+            FlowCount(
+                starts_at=datetime.fromtimestamp(start, UTC), admitted=n["admitted"], exited=n["exited"]
+            )
             for start, n in sorted(counts.items())
         ]
 

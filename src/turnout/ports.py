@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from turnout.domain.access import Principal, Role
     from turnout.domain.admission import CheckInStatus, PreviousScan
     from turnout.domain.consent import ConsentRecord, PrivacyNotice
+    from turnout.domain.crowd import CrowdLevel
     from turnout.domain.errors import DomainError, FieldError
     from turnout.domain.events import Event, EventStatus, Gate
     from turnout.domain.imports import (
@@ -364,6 +365,52 @@ class ParticipantStore(Protocol):
     def stream_feed_rows(self, event_id: str) -> Iterator[ParticipantFeedRow]:
         """Every participant of the event (cancelled ones too) in id order, read in one streaming
         query: the rows are not all held in memory at once. Consume it inside the transaction."""
+        ...
+
+
+#: what one row of a participant export holds, in this order (``ParticipantExportReader.page``)
+EXPORT_FIELDS = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "birth_date",
+    "region",
+    "organization",
+    "gender",
+    "locale",
+    "status",
+    "check_in_status",
+    "first_checked_in_at",
+    "last_scan_at",
+    "registered_at",
+    "consent_channel",
+    "consent_basis",
+    "consent_optional",
+    "consent_marketing",
+    "consent_given_at",
+    "notice_version",
+    "custom_fields",
+)
+#: one participant of an export: a plain tuple in ``EXPORT_FIELDS`` order (``None`` for a value
+#: not set; the consent's six are ``None`` without a consent record; datetimes aware (any zone);
+#: ``custom_fields`` a dict)
+ExportRecord = tuple[Any, ...]
+
+
+class ParticipantExportReader(Protocol):
+    """The participant export's reads: plain rows, a page at a time, with their consent joined."""
+
+    def custom_field_keys(self, event_id: str, where: ParticipantFilter) -> list[str]:
+        """Every custom field name the filtered participants have, in the order first seen (by
+        participant id), read in one query (the export's columns are known before its rows)."""
+        ...
+
+    def page(
+        self, event_id: str, where: ParticipantFilter, *, after_id: str | None, limit: int
+    ) -> list[ExportRecord]:
+        """Up to ``limit`` filtered participants with ids after ``after_id``, in id order (keyset
+        paging: each page is one query, whatever its place in the list)."""
         ...
 
 
@@ -1061,6 +1108,15 @@ class ArrivalCount:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowCount:
+    """Admissions and exits in the bucket that begins at ``starts_at`` (as ``ArrivalCount``)."""
+
+    starts_at: datetime
+    admitted: int
+    exited: int
+
+
+@dataclass(frozen=True, slots=True)
 class AttendeeProfile:
     """What anonymised analytics read of one registered participant."""
 
@@ -1127,6 +1183,11 @@ class StatisticsReadModel(Protocol):
 
     def arrivals(self, event_id: str, *, bucket_seconds: int) -> list[ArrivalCount]:
         """Admissions per ``bucket_seconds``-long bucket, earliest first; empty buckets left out."""
+        ...
+
+    def flows(self, event_id: str, *, bucket_seconds: int) -> list[FlowCount]:
+        """Admissions and exits per ``bucket_seconds``-long bucket, earliest first; buckets with
+        neither left out (one indexed ``GROUP BY``, like ``arrivals``)."""
         ...
 
     def attendee_profiles(self, event_id: str) -> list[AttendeeProfile]:
@@ -1725,6 +1786,31 @@ class SagaStore(Protocol):
         ...
 
 
+class CrowdAlarmStore(Protocol):
+    """Crowd safety's alarm state per watched area (``domain.crowd``): the level fired and not yet
+    re-armed, ``OK`` (armed) when nothing is stored."""
+
+    def live_event_ids(self) -> list[str]:
+        """The events whose status is ``live`` (the ones watched)."""
+        ...
+
+    def inside_now(self, event_id: str) -> int:
+        """Registered (not cancelled) participants whose check-in state is ``inside``."""
+        ...
+
+    def gate_moves(self, event_id: str, gate_ids: Collection[str]) -> dict[str, tuple[int, int]]:
+        """Gate id -> (admissions, exits) recorded through it, for ``gate_ids`` (absent: none)."""
+        ...
+
+    def fired(self, event_id: str) -> dict[str, CrowdLevel]:
+        """Area (``event`` or a gate id) -> level fired, for the areas not ``OK``."""
+        ...
+
+    def set_fired(self, event_id: str, area: str, level: CrowdLevel, *, now: datetime) -> None:
+        """Store ``level`` as the area's fired level (``OK`` forgets the area)."""
+        ...
+
+
 class AlertStore(Protocol):
     """Operator alerts (``uow.alerts``)."""
 
@@ -1859,6 +1945,9 @@ class UnitOfWork(Protocol):
     def alerts(self) -> AlertStore: ...
 
     @property
+    def crowd(self) -> CrowdAlarmStore: ...
+
+    @property
     def imports(self) -> ImportStore: ...
 
     @property
@@ -1866,6 +1955,9 @@ class UnitOfWork(Protocol):
 
     @property
     def consent(self) -> ConsentStore: ...
+
+    @property
+    def participant_export(self) -> ParticipantExportReader: ...
 
     def __enter__(self) -> Self: ...
 

@@ -89,6 +89,9 @@ PAGES: list[tuple[str, str | None, int]] = [
     ("/events/{event_id}/import", "admin", 200),
     ("/events/{event_id}/import", "staff", 200),
     ("/events/{missing}/import", "admin", 404),
+    # dashboard (issue 18): the projector view, both ways of asking for it
+    ("/events/{event_id}/dashboard/projector", "admin", 200),
+    ("/events/{missing}/dashboard/projector", "admin", 404),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [

@@ -9,7 +9,7 @@ import pytest
 from turnout.domain.access import Role
 from turnout.domain.events import GateDirection, ScanMethod
 from turnout.domain.participants import display_phone
-from turnout.entrypoints.web.console import dashboard_strings
+from turnout.entrypoints.web.dashboard_pages import dashboard_strings
 from turnout.entrypoints.web.scanner import scanner_strings
 from turnout.entrypoints.web.templating import REASONS, format_local, megabytes
 from turnout.i18n import catalog, translate

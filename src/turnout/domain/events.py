@@ -146,6 +146,8 @@ class Gate:
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     location: str | None = None
+    #: people the gate's area holds (crowd safety, ``domain.crowd``); ``None``: no area to watch
+    capacity: int | None = None
 
     def is_open_at(self, moment: datetime) -> bool:
         if self.opens_at is not None and moment < self.opens_at:
@@ -157,9 +159,18 @@ class Gate:
 
 
 def validate_gate(
-    *, name: str, methods: tuple[ScanMethod, ...], opens_at: datetime | None, closes_at: datetime | None
+    *,
+    name: str,
+    methods: tuple[ScanMethod, ...],
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    capacity: int | None = None,
 ) -> None:
     errors: list[FieldError] = []
+    if capacity is not None and capacity < 0:
+        errors.append(FieldError("capacity", "negative_capacity", value=capacity))
+    elif capacity is not None and capacity > MAX_CAPACITY:
+        errors.append(FieldError("capacity", "too_large", {"max": MAX_CAPACITY}, value=capacity))
     if not name.strip():
         errors.append(FieldError("name", "missing_field"))
     if not methods:

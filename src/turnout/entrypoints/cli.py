@@ -378,6 +378,9 @@ def gates_create(
     name: Annotated[str, typer.Option()],
     direction: Annotated[GateDirection, typer.Option()] = GateDirection.BOTH,
     methods: Annotated[str, typer.Option(help="comma-separated: qr,ble,manual")] = "qr,ble,manual",
+    capacity: Annotated[
+        int | None, typer.Option(help="people the gate's area holds (crowd safety)", min=0)
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a gate."""
@@ -393,7 +396,13 @@ def gates_create(
     def action(turnout: Turnout) -> Any:
         with turnout.uow() as uow:
             gate = create_gate(
-                uow, actor="cli", event_id=event_id, name=name, direction=direction, methods=method_list
+                uow,
+                actor="cli",
+                event_id=event_id,
+                name=name,
+                direction=direction,
+                methods=method_list,
+                capacity=capacity,
             )
             timezone = get_event(uow, event_id=event_id).timezone
             uow.commit()
@@ -549,6 +558,9 @@ def _register_areas() -> None:
     from turnout.entrypoints import cli_secrets
 
     cli_secrets.register(app)
+    from turnout.entrypoints import cli_export
+
+    cli_export.register(app)
 
 
 _register_areas()

@@ -245,6 +245,26 @@ def alert_mail_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: fl
     )
 
 
+def crowd_safety_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float | None = None) -> None:
+    """Every few seconds: each live event's people inside against its capacity and each gate area's
+    against the gate's (``services.crowd.CrowdWatch``): a ``crowd_amber`` / ``crowd_red`` alert
+    once per upward crossing. Reads only, unless an area's alarm state changes; skipped while no
+    scan was recorded (a full look at least every minute)."""
+    from turnout.adapters.db.gate_traffic import SqlGateTraffic
+    from turnout.services.crowd import WATCH_SECONDS, CrowdWatch
+
+    watch = CrowdWatch(
+        turnout.turn_taking_uow, read_factory=turnout.uow, traffic=SqlGateTraffic(turnout.engine)
+    )
+
+    def step() -> int:
+        watch.round()
+        return 0  # look again ``poll_seconds`` later either way
+
+    wait = WATCH_SECONDS if poll_seconds is None else poll_seconds
+    repeat(step, stop, name="crowd safety", idle_seconds=wait, backoff_seconds=wait)
+
+
 def deliveries_loop(turnout: Turnout, stop: threading.Event, *, poll_seconds: float = 0.25) -> None:
     """Outbound deliveries -> the external systems: one batch after another on one asyncio loop in
     this thread (``services.deliveries.DeliverySender``), at a lower CPU priority; a pause of
@@ -338,6 +358,7 @@ LOOPS: list[tuple[str, WorkerLoop]] = [
     ("deliveries", deliveries_loop),
     ("sagas", sagas_loop),
     ("alert-mail", alert_mail_loop),
+    ("crowd-safety", crowd_safety_loop),
     ("retention", retention_loop),
 ]
 

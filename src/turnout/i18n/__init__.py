@@ -41,6 +41,7 @@ _AREAS = (
     "console_mail",
     "console_ops",
     "console_dashboard",
+    "export",
 )
 
 

@@ -31,6 +31,9 @@ MESSAGES = {
         "A participant asked for their personal data to be erased (erasure request {erasure_request_id}); "
         "approve or reject it."
     ),
+    # crowd safety (services/crowd.py): ``area`` is ``event`` or a gate's id
+    "crowd_amber": "{inside} people inside {where} for {capacity} places ({percent} %): amber, 80 % reached.",
+    "crowd_red": "{inside} people inside {where} for {capacity} places ({percent} %): red, 95 % reached.",
 }
 
 #: what the alert email tells the operator to do, by code (default: the saga's)
@@ -40,6 +43,14 @@ WHAT_TO_DO = {
         "그 사람의 개인정보가 삭제되며, 알림은 자동으로 확인 처리됩니다).\n"
         "A participant asked to be erased: approve or reject the request (approving cancels the "
         "registration and erases that person's personal data; the alert is acknowledged with it).\n\n"
+    ),
+    "crowd_amber": (
+        "입장 인원이 수용 인원의 80 %에 이르렀습니다. 입장 속도를 늦추고 현장을 확인하십시오.\n"
+        "The crowd reached 80 % of the capacity: slow the entries down and check the area.\n\n"
+    ),
+    "crowd_red": (
+        "입장 인원이 수용 인원의 95 %에 이르렀습니다. 입장을 멈추고 즉시 현장을 확인하십시오.\n"
+        "The crowd reached 95 % of the capacity: stop the entries and check the area now.\n\n"
     ),
 }
 
@@ -149,6 +160,9 @@ def alert_mail(alert: Alert, *, to: str, mail_from: str) -> OutgoingMail:
             f"turnout privacy approve {request_id}\nturnout privacy reject {request_id} --note ...\n"
             f"POST /api/v1/erasure-requests/{request_id}/approve\n"
         )
+        head = WHAT_TO_DO[alert.code]
+    elif alert.code in ("crowd_amber", "crowd_red"):
+        commands = f"/events/{alert.event_id}/dashboard\nPOST /api/v1/alerts/{alert.id}/ack\n"
         head = WHAT_TO_DO[alert.code]
     else:
         commands = f"turnout sagas show {alert.saga_id}\nPOST /api/v1/alerts/{alert.id}/ack\n"

@@ -24,12 +24,13 @@ def create_gate(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     location: str | None = None,
+    capacity: int | None = None,
 ) -> Gate:
     event = get_event(uow, event_id=event_id)
     methods = tuple(dict.fromkeys(methods))  # keep order, drop repeats
     opens_at = localize(opens_at, event.timezone) if opens_at else None
     closes_at = localize(closes_at, event.timezone) if closes_at else None
-    validate_gate(name=name, methods=methods, opens_at=opens_at, closes_at=closes_at)
+    validate_gate(name=name, methods=methods, opens_at=opens_at, closes_at=closes_at, capacity=capacity)
     gate = Gate(
         id=new_id(),
         event_id=event_id,
@@ -39,6 +40,7 @@ def create_gate(
         opens_at=opens_at,
         closes_at=closes_at,
         location=location,
+        capacity=capacity,
     )
     uow.gates.add(gate, now=uow.clock.now())
     uow.audit.record(
@@ -47,7 +49,12 @@ def create_gate(
         subject_type="gate",
         subject_id=gate.id,
         event_id=event_id,
-        data={"name": gate.name, "direction": gate.direction.value, "methods": [m.value for m in methods]},
+        data={
+            "name": gate.name,
+            "direction": gate.direction.value,
+            "methods": [m.value for m in methods],
+            "capacity": capacity,
+        },
     )
     uow.emit(
         GateCreated(

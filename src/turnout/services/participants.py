@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from turnout.domain.consent import ConsentRecord
 from turnout.domain.errors import NotFound
 from turnout.domain.participants import Participant, ParticipantFilter
-from turnout.ports import UnitOfWork
+from turnout.ports import ExportRecord, UnitOfWork, UnitOfWorkFactory
 from turnout.services.events import get_event
 
 
@@ -37,35 +36,52 @@ def list_participants(
     return uow.participants.search(event_id=event_id, where=where, after_id=after_id, limit=limit)
 
 
-#: participants read in one page of an export
-EXPORT_PAGE = 1000
+#: participants read in one page of an export (one query, one unit of work)
+EXPORT_PAGE = 5000
+
+#: one participant of an export (``ports.EXPORT_FIELDS``)
+ExportRow = ExportRecord
 
 
 @dataclass(frozen=True, slots=True)
-class ExportRow:
-    """One participant of an export, with their consent record (None: none recorded) and the
-    event's zone (the consent's time is shown in it)."""
+class ParticipantExport:
+    """An export about to be written: the event's zone (its times are shown in it), the custom
+    field columns (known before the first row), and the rows, read a page at a time as they are
+    consumed."""
 
-    participant: Participant
-    consent: ConsentRecord | None
+    event_id: str
     timezone: str
+    custom_fields: list[str]
+    pages: Iterator[list[ExportRow]]
 
 
 def participants_to_export(
-    uow: UnitOfWork, *, event_id: str, q: str | None = None, status: str | None = None
-) -> Iterator[ExportRow]:
-    """Every participant of ``event_id`` that the list would show with the same filters, page by
-    page, in registration order, each with their consent record (one query per page) — the export
-    of ``GET …/participants/export``."""
-    timezone = get_event(uow, event_id=event_id).timezone
+    uows: UnitOfWorkFactory,
+    *,
+    event_id: str,
+    where: ParticipantFilter = ParticipantFilter(),
+    page_size: int = EXPORT_PAGE,
+) -> ParticipantExport:
+    """Every participant of ``event_id`` that the list would show with the same filter, in
+    registration order, with their consent — the export of ``GET …/participants/export`` and
+    ``turnout export``. The event is looked up now (``event_not_found`` before anything is
+    written); the pages are read lazily, each in its own short read-only unit of work (keyset
+    paging: nothing is held between pages, so a slow reader holds no transaction open)."""
+    with uows(readonly=True) as uow:
+        event = get_event(uow, event_id=event_id)
+        custom = uow.participant_export.custom_field_keys(event_id, where)
+    return ParticipantExport(event_id, event.timezone, custom, _pages(uows, event_id, where, page_size))
+
+
+def _pages(
+    uows: UnitOfWorkFactory, event_id: str, where: ParticipantFilter, page_size: int
+) -> Iterator[list[ExportRow]]:
     after: str | None = None
     while True:
-        page = list_participants(
-            uow, event_id=event_id, q=q, status=status, after_id=after, limit=EXPORT_PAGE
-        )
-        consents = uow.consent.of_participants([p.id for p in page])
-        for person in page:
-            yield ExportRow(person, consents.get(person.id), timezone)
-        if len(page) < EXPORT_PAGE:
+        with uows(readonly=True) as uow:
+            page = uow.participant_export.page(event_id, where, after_id=after, limit=page_size)
+        if page:
+            yield page
+        if len(page) < page_size:
             return
-        after = page[-1].id
+        after = page[-1][0]

@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 from turnout.domain.errors import NotFound
 from turnout.domain.events import Event
 from turnout.messages.base import Envelope
-from turnout.ports import DayFigures, EventCounts, UnitOfWork, UnitOfWorkFactory
+from turnout.ports import DayFigures, EventCounts, FlowCount, UnitOfWork, UnitOfWorkFactory
+from turnout.services import crowd
 
 CACHE_SECONDS = 1.0
 ARRIVAL_BUCKET_SECONDS = 300
@@ -44,7 +45,9 @@ def _event(uow: UnitOfWork, event_id: str) -> Event:
 
 def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     """The event's numbers now: participants by state, scans by gate, method and refusal code,
-    admissions per five minutes, the attendance rate and the welcome emails by state."""
+    admissions (and exits) per five minutes, people inside over time, the attendance rate, the
+    welcome emails by state, and crowd safety's readings (``crowd``: the event's and each gate
+    area's people inside against its capacity, with the level: ``domain.crowd``)."""
     event = _event(uow, event_id)
     read = uow.statistics
     registered = cancelled = checked_in = inside = 0
@@ -66,7 +69,8 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
     by_method: dict[str, dict[str, int]] = {}
     denied_by_code: Counter[str] = Counter()
     total = denied = 0
-    for scans in read.scan_tallies(event_id):
+    tallies = read.scan_tallies(event_id)
+    for scans in tallies:
         total += scans.count
         if scans.result == "denied":
             denied += scans.count
@@ -76,10 +80,15 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
             gate[scans.result] = gate.get(scans.result, 0) + scans.count
         method = by_method.setdefault(scans.method, dict.fromkeys(SCAN_RESULTS, 0))
         method[scans.result] = method.get(scans.result, 0) + scans.count
+    flows = read.flows(event_id, bucket_seconds=ARRIVAL_BUCKET_SECONDS)
     arrivals = [
         {"at": bucket.starts_at.isoformat(), "admitted": bucket.admitted}
-        for bucket in read.arrivals(event_id, bucket_seconds=ARRIVAL_BUCKET_SECONDS)
+        for bucket in flows
+        if bucket.admitted
     ]
+    areas = crowd.area_readings(
+        event, uow.gates.list_for_event(event_id), inside=inside, moves=crowd.moves_of(tallies)
+    )
     return {
         "event_id": event_id,
         "event_status": event.status.value,
@@ -93,6 +102,12 @@ def snapshot(uow: UnitOfWork, *, event_id: str) -> dict[str, Any]:
         "by_gate": by_gate,
         "by_method": by_method,
         "arrivals": arrivals,
+        "inside_over_time": inside_over_time(flows),
+        "exits": [
+            {"at": bucket.starts_at.isoformat(), "exited": bucket.exited} for bucket in flows if bucket.exited
+        ],
+        "capacity": event.capacity,
+        "crowd": [reading.as_dict() for reading in areas],
         "attendance_rate": round(checked_in / registered, 4) if registered else 0.0,
         "emails": dict(emails),
         "at": uow.clock.now().isoformat(),
@@ -123,11 +138,24 @@ def today(uow: UnitOfWork, *, event: Event) -> tuple[DayFigures, datetime]:
     return uow.statistics.day_figures(event.id, since=since, until=until), since
 
 
+def inside_over_time(flows: Sequence[FlowCount]) -> list[dict[str, Any]]:
+    """People inside at the end of each five-minute bucket with movement: admissions minus exits
+    so far (from the scans, never below 0; the ``inside`` tile counts participants instead, so
+    the two differ only when a person inside was cancelled or changed by hand)."""
+    series = []
+    inside = 0
+    for bucket in flows:
+        inside = max(0, inside + bucket.admitted - bucket.exited)
+        series.append({"at": bucket.starts_at.isoformat(), "inside": inside})
+    return series
+
+
 @dataclass(frozen=True, slots=True)
 class _Cached:
     expires: float  # on the ``monotonic`` clock
     version: int
     snapshot: dict[str, Any]
+    read_at: float = 0.0  # on the ``monotonic`` clock
 
 
 class Statistics:
@@ -161,6 +189,14 @@ class Statistics:
         counter = self._counters.get(event_id) or self._counters.setdefault(event_id, itertools.count(1))
         self._versions[event_id] = next(counter)
 
+    def peek(self, *, event_id: str, max_age: float = 60.0) -> dict[str, Any] | None:
+        """The event's last snapshot read in this process if it is at most ``max_age`` seconds old,
+        else None (nothing is read: for a page that must answer fast and then follows the stream)."""
+        cached = self._cache.get(event_id)
+        if cached is None or cached.read_at + max_age < self._monotonic():
+            return None
+        return cached.snapshot
+
     def get(self, *, event_id: str, max_age: float | None = None) -> dict[str, Any]:
         """The event's snapshot, read again when the cached one is older than ``max_age`` seconds or
         the event changed since."""
@@ -171,7 +207,9 @@ class Statistics:
             return cached.snapshot
         with self._uow_factory(readonly=True) as uow:
             data = snapshot(uow, event_id=event_id)
-        self._cache[event_id] = _Cached(now + (self._max_age if max_age is None else max_age), version, data)
+        self._cache[event_id] = _Cached(
+            now + (self._max_age if max_age is None else max_age), version, data, now
+        )
         return data
 
 

@@ -46,6 +46,7 @@ def gate_from_row(row: Any) -> Gate:
         opens_at=row.opens_at,
         closes_at=row.closes_at,
         location=row.location,
+        capacity=row.capacity,
     )
 
 
@@ -128,6 +129,7 @@ class GateRepository:
                 opens_at=gate.opens_at,
                 closes_at=gate.closes_at,
                 location=gate.location,
+                capacity=gate.capacity,
                 created_at=now,
             )
         )

@@ -6,6 +6,7 @@ Each area keeps its tables in ``tables_<area>.py`` on the shared ``metadata``; i
 from turnout.adapters.db import (  # noqa: F401
     tables_attendance,
     tables_consent,
+    tables_crowd,
     tables_intake,
     tables_integrations,
     tables_mail,

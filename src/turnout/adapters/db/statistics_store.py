@@ -16,6 +16,7 @@ from turnout.ports import (
     AttendeeProfile,
     DayFigures,
     EventCounts,
+    FlowCount,
     ParticipantTally,
     ScanMoment,
     ScanTally,
@@ -135,6 +136,24 @@ class SqlStatistics:
         return [
             ArrivalCount(starts_at=datetime.fromtimestamp(int(row.bucket), UTC), admitted=int(row.n))
             for row in rows
+        ]
+
+    def flows(self, event_id: str, *, bucket_seconds: int) -> list[FlowCount]:
+        bucket = _bucket(scans.c.occurred_at, self.conn.dialect.name, bucket_seconds).label("bucket")
+        rows = self.conn.execute(
+            sa.select(bucket, scans.c.result, sa.func.count().label("n"))
+            .where(scans.c.event_id == event_id, scans.c.result.in_(("admitted", "exited")))
+            .group_by(bucket, scans.c.result)
+            .order_by(bucket)
+        )
+        counts: dict[int, dict[str, int]] = {}
+        for row in rows:
+            counts.setdefault(int(row.bucket), {"admitted": 0, "exited": 0})[row.result] = int(row.n)
+        return [
+            FlowCount(
+                starts_at=datetime.fromtimestamp(start, UTC), admitted=both["admitted"], exited=both["exited"]
+            )
+            for start, both in sorted(counts.items())
         ]
 
     def attendee_profiles(self, event_id: str) -> list[AttendeeProfile]:

@@ -53,6 +53,7 @@ gates = sa.Table(
     sa.Column("closes_at", UTCDateTime),
     sa.Column("location", sa.String(300)),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("capacity", sa.Integer),  # people the gate's area holds (crowd safety)
 )
 
 participants = sa.Table(
@@ -95,6 +96,8 @@ participants = sa.Table(
         "first_checked_in_at",
         "last_scan_at",
     ),
+    # keyset pages of one event in id order (the export, the list): read from the index, not sorted
+    sa.Index("ix_participants_event_id_id", "event_id", "id"),
 )
 
 api_keys = sa.Table(

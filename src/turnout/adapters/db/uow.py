@@ -21,11 +21,13 @@ import sqlalchemy as sa
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.consent_store import SqlConsentStore
+from turnout.adapters.db.crowd_store import SqlCrowdAlarms
 from turnout.adapters.db.email_queue import SqlEmailQueue, SqlMailTemplateStore
 from turnout.adapters.db.import_store import SqlImportStore
 from turnout.adapters.db.integration_store import SqlIntegrationStore, SqlOutboundStore
 from turnout.adapters.db.message_store import SqlMessageStore
 from turnout.adapters.db.outbox_rows import outbox_row
+from turnout.adapters.db.participant_export_store import SqlParticipantExport
 from turnout.adapters.db.participant_store import SqlParticipantStore
 from turnout.adapters.db.privacy_store import SqlPrivacyStore
 from turnout.adapters.db.rate_limits import SqlRateLimits
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
     alerts: SqlAlertStore
     privacy: SqlPrivacyStore
     consent: SqlConsentStore
+    participant_export: SqlParticipantExport
 
     def __init__(self, engine: sa.Engine, clock: Clock, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -106,8 +109,10 @@ class SqlUnitOfWork:
         self.outbound = SqlOutboundStore(conn)
         self.sagas = SqlSagaStore(conn)
         self.alerts = SqlAlertStore(conn)
+        self.crowd = SqlCrowdAlarms(conn)
         self.privacy = SqlPrivacyStore(conn)
         self.consent = SqlConsentStore(conn)
+        self.participant_export = SqlParticipantExport(conn)
         return self
 
     def __exit__(

@@ -138,6 +138,8 @@ class GateCreate(Strict):
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     location: Annotated[Line | None, Field(max_length=300)] = None
+    #: people the gate's area holds; crowd safety watches it (amber at 80 %, red at 95 %)
+    capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY)] = None
 
 
 class GateUpdate(Strict):
@@ -161,6 +163,7 @@ class GateRead(BaseModel):
     opens_at: datetime | None
     closes_at: datetime | None
     location: str | None
+    capacity: int | None = None
 
     @classmethod
     def of(cls, gate: Gate, timezone: str = "UTC") -> GateRead:
@@ -174,6 +177,7 @@ class GateRead(BaseModel):
             opens_at=gate.opens_at.astimezone(zone) if gate.opens_at else None,
             closes_at=gate.closes_at.astimezone(zone) if gate.closes_at else None,
             location=gate.location,
+            capacity=gate.capacity,
         )
 
 

@@ -1,4 +1,5 @@
-"""The organisers' web console: sign in with an API key, see events, open the live dashboard."""
+"""The organisers' web console: sign in with an API key, see events (the dashboard is in
+``dashboard_pages``)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from turnout.domain.access import PERMISSIONS, Permission, Principal, Role, authorize
+from turnout.domain.access import PERMISSIONS, Permission, Principal, Role
 from turnout.domain.errors import DomainError
-from turnout.domain.events import ScanMethod
 from turnout.entrypoints.api.deps import TurnoutDep, page_principal
 from turnout.entrypoints.web import session
 from turnout.entrypoints.web.pages import safe_next
 from turnout.entrypoints.web.templating import page_locale, render
-from turnout.i18n import translate
-from turnout.ports import EmailStatus
-from turnout.services import alerts as alert_service
 from turnout.services import events as event_service
 from turnout.services import statistics as statistics_service
 from turnout.services.registration import RateLimited
@@ -97,41 +94,3 @@ def sign_out(
     except DomainError as refusal:
         return render(request, "console_error.html", status_code=403, code=refusal.code)
     return response
-
-
-@router.get("/events/{event_id}/dashboard")
-def dashboard(event_id: str, request: Request, turnout: TurnoutDep) -> Response:
-    principal = current_principal(request, turnout)
-    if principal is None:
-        return render(request, "console_signin.html", status_code=401, error=None)
-    try:
-        authorize(principal, Permission.STATS_READ, event_id=event_id)
-        with turnout.uow(readonly=True) as uow:
-            event = event_service.get_event(uow, event_id=event_id)
-            gates = uow.gates.list_for_event(event_id)
-            manages = Permission.EVENT_MANAGE in PERMISSIONS[principal.role]
-            alerts = alert_service.list_alerts(uow, state="open", event_id=event_id) if manages else []
-    except DomainError as error:
-        status = 404 if error.code.endswith("not_found") else 403
-        return render(request, "console_error.html", status_code=status, code=error.code)
-    return render(
-        request,
-        "dashboard.html",
-        event=event,
-        gate_names={g.id: g.name for g in gates},
-        alerts=alerts,
-        dashboard_strings=dashboard_strings(page_locale(request)),
-    )
-
-
-def dashboard_strings(locale: str) -> dict[str, Any]:
-    """Every text the dashboard's script shows, from the catalogue (the page passes it as JSON)."""
-    return {
-        "denied": translate("web.stat.denied", locale),
-        "live_on": translate("web.live.on", locale),
-        "reconnecting": translate("web.live.reconnecting", locale),
-        "methods": {m.value: translate(f"web.method.{m.value}", locale) for m in ScanMethod},
-        "emails": {
-            status: translate(f"web.email_status.{status}", locale) for status in ("none", *EmailStatus.ALL)
-        },
-    }

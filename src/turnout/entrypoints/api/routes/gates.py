@@ -33,6 +33,7 @@ def create_gate(event_id: str, body: GateCreate, turnout: TurnoutDep, principal:
             opens_at=body.opens_at,
             closes_at=body.closes_at,
             location=body.location,
+            capacity=body.capacity,
         )
         uow.commit()
     return GateRead.of(gate, event.timezone)
