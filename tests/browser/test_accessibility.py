@@ -4,7 +4,8 @@ The pages are every GET page route of the app (as ``tests/e2e/test_korean_pages.
 not under ``/api``, not in the OpenAPI schema) but FastAPI's own (Swagger, ReDoc) and files (images,
 downloads, htmx fragments: found by their answer), plus the variants ``PAGES`` there lists (signed
 out, another key, a missing id: the error page), over a seeded event (participants, gates, scans,
-mail sent and refused, an import with refused rows, deliveries, a saga, an open alert). Signed in with the key ``PAGES`` names (else the admin key).
+mail sent and refused, an import with refused rows, deliveries, a saga, an open alert). Signed in
+with the key ``PAGES`` names (else the admin key).
 Every violation found (minor and moderate too) is written to ``test-results/<test>/axe.json``, with
 a screenshot of each page that has one. On the phone, a page that scrolls sideways fails too.
 SQLite only: the database changes no page's markup (the journey runs on both).
