@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 
 from turnout.adapters.db import tables as t
 from turnout.adapters.db.sqlite_rows import insert_many
@@ -314,7 +316,12 @@ def insert_tuples(
 
 
 def filter_terms(where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
-    """The ``WHERE`` terms of a participant list's filter (the list, its search and its export)."""
+    """The ``WHERE`` terms of a participant list's filter (the list, its search and its export).
+
+    Every term is answered by an index (migration 0018): a text query by the trigram indexes (3
+    characters or more: contained in the name, any case, or in the email), or by the short-gram
+    indexes (2 characters: contained; 1 character: at the start of the name or the email); four
+    digits by the index on the phone's last four digits; a whole number by ``(event_id, phone)``."""
     terms: list[sa.ColumnElement[bool]] = []
     if where.status:
         terms.append(P.c.status == where.status)
@@ -322,13 +329,107 @@ def filter_terms(where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
         terms.append(P.c.check_in_status == where.check_in)
     if where.searching:
         matches: list[sa.ColumnElement[bool]] = []
-        if where.q:
-            pattern = "%" + _escape_like(where.q) + "%"
-            matches.append(P.c.name.ilike(pattern, escape="\\"))
-            matches.append(P.c.email.like("%" + _escape_like(where.q.lower()) + "%", escape="\\"))
+        text = searchable(where.q)
+        if text:
+            matches.append(TextMatch(text))
         if where.phone_suffix:
-            matches.append(P.c.phone.like("%" + where.phone_suffix))
+            matches.append(PhoneSuffix(where.phone_suffix))
         if where.phone_exact:
             matches.append(P.c.phone == where.phone_exact)
-        terms.append(sa.or_(*matches))
+        terms.append(sa.or_(*matches) if matches else sa.false())
     return terms
+
+
+def searchable(q: str | None) -> str:
+    """The query as matched: without control characters (the index's marks are some)."""
+    return "".join(ch for ch in (q or "") if ch >= " " and ch != "\x7f")
+
+
+#: the marks around each indexed text (migration 0018)
+START, END = "\x01", "\x02"
+
+
+class TextMatch(sa.ColumnElement[bool]):
+    """``q`` in the name (any case) or the email, as the dialect's index answers it (see
+    ``filter_terms``). Compiled per dialect; statements holding one are not cached (the terms are
+    built at compile time)."""
+
+    inherit_cache = False
+    type = sa.Boolean()
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def plain(self) -> sa.ColumnElement[bool]:
+        """The match without an index (the rule itself; every dialect's form is checked against it)."""
+        if len(self.text) == 1:
+            return sa.or_(
+                P.c.name.ilike(_escape_like(self.text) + "%", escape="\\"),
+                P.c.email.like(_escape_like(self.text.lower()) + "%", escape="\\"),
+            )
+        return sa.or_(
+            P.c.name.ilike("%" + _escape_like(self.text) + "%", escape="\\"),
+            P.c.email.like("%" + _escape_like(self.text.lower()) + "%", escape="\\"),
+        )
+
+
+@compiles(TextMatch)
+def _text_match(element: TextMatch, compiler: Any, **kw: Any) -> str:
+    return "(" + str(compiler.process(element.plain(), **kw)) + ")"
+
+
+@compiles(TextMatch, "postgresql")
+def _text_match_postgres(element: TextMatch, compiler: Any, **kw: Any) -> str:
+    if len(element.text) >= 3:  # the trigram indexes answer ILIKE / LIKE '%q%' themselves
+        return "(" + str(compiler.process(element.plain(), **kw)) + ")"
+    gram = element.text.lower() if len(element.text) == 2 else START + element.text.lower()
+    grams = sa.func.turnout_short_grams(P.c.name, P.c.email, type_=postgresql.ARRAY(sa.Text))
+    probe = grams.op("@>")(sa.literal([gram], postgresql.ARRAY(sa.Text)))
+    return "(" + str(compiler.process(sa.and_(probe, element.plain()), **kw)) + ")"
+
+
+_ROWID = sa.literal_column("participants.rowid")
+
+
+@compiles(TextMatch, "sqlite")
+def _text_match_sqlite(element: TextMatch, compiler: Any, **kw: Any) -> str:
+    text = element.text.lower()
+    if len(text) >= 3:
+        phrase = '"' + element.text.replace('"', '""') + '"'
+        found = sa.select(sa.literal_column("rowid")).select_from(sa.table("participant_search"))
+        found = found.where(sa.literal_column("participant_search").op("MATCH")(phrase))
+    else:
+        # the trigrams that start with the query (padded: a 2-character text is found even alone;
+        # one character: at a text's start), straight from the index's vocabulary
+        low = text if len(text) == 2 else START + text
+        terms = sa.table("participant_search_terms", sa.column("term"), sa.column("doc"))
+        found = sa.select(terms.c.doc).where(terms.c.term >= low, terms.c.term < low + "\U0010ffff")
+    return "(" + str(compiler.process(sa.and_(_ROWID.in_(found), element.plain()), **kw)) + ")"
+
+
+class PhoneSuffix(sa.ColumnElement[bool]):
+    """The phone's last four digits are ``digits`` (an expression index on both dialects)."""
+
+    inherit_cache = False
+    type = sa.Boolean()
+
+    def __init__(self, digits: str) -> None:
+        self.digits = "".join(ch for ch in digits if ch.isdigit())
+
+
+@compiles(PhoneSuffix)
+def _phone_suffix(element: PhoneSuffix, compiler: Any, **kw: Any) -> str:
+    return "(" + str(compiler.process(P.c.phone.like("%" + _escape_like(element.digits), escape="\\"), **kw)) + ")"
+
+
+# the length is written into the SQL (a bound one would not be the indexed expression)
+@compiles(PhoneSuffix, "postgresql")
+def _phone_suffix_postgres(element: PhoneSuffix, compiler: Any, **kw: Any) -> str:
+    length = sa.literal_column(str(len(element.digits)))
+    return "(" + str(compiler.process(sa.func.right(P.c.phone, length) == element.digits, **kw)) + ")"
+
+
+@compiles(PhoneSuffix, "sqlite")
+def _phone_suffix_sqlite(element: PhoneSuffix, compiler: Any, **kw: Any) -> str:
+    length = sa.literal_column(str(-len(element.digits)))
+    return "(" + str(compiler.process(sa.func.substr(P.c.phone, length) == element.digits, **kw)) + ")"

@@ -84,6 +84,9 @@ participants = sa.Table(
     sa.UniqueConstraint("event_id", "email"),
     sa.Index("ix_participants_event_id_phone", "event_id", "phone"),
     sa.Index("ix_participants_event_id_status", "event_id", "status"),
+    sa.Index("ix_participants_event_id_check_in_status", "event_id", "check_in_status"),
+    # search indexes outside this table's definition (migration 0018, per dialect): see
+    # schema.SEARCH_OBJECTS and participant_store.filter_terms
 )
 
 api_keys = sa.Table(
