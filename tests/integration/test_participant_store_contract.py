@@ -273,6 +273,11 @@ def test_search_finds_short_korean_and_mixed_queries_and_follows_changes_when_in
     assert found("t_u") == [percent]
     assert found('"') == []
     assert found("") == [minjun, alone, seoyeon, percent]
+    with any_uows(readonly=True) as uow:
+        assert uow.participants.count(event_id=event_id) == 4
+        assert uow.participants.count(event_id=event_id, up_to=2) == 2
+        assert uow.participants.count(event_id=event_id, where=ParticipantFilter.of("민준")) == 2
+        assert uow.participants.count(event_id=other, where=ParticipantFilter.of("1234")) == 1
 
     with any_uows() as uow:
         uow.participants.update_fields(minjun, {"name": "최도윤", "email": "doyun@example.com"})

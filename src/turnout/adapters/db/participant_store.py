@@ -148,6 +148,11 @@ class SqlParticipantStore:
         query = query.limit(limit)
         return [participant_from_row(r) for r in self.conn.execute(query)]
 
+    def count(self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000) -> int:
+        found = sa.select(sa.literal(1)).where(P.c.event_id == event_id, *filter_terms(where)).limit(up_to)
+        counted = sa.select(sa.func.count()).select_from(found.subquery())
+        return int(self.conn.execute(counted).scalar_one())
+
     # --- what external systems are told (services/feeds.py, services/gate_sync.py) -------------------
 
     def feed_rows(self, participant_ids: Collection[str]) -> list[ParticipantFeedRow]:
