@@ -352,7 +352,9 @@ class FakeParticipantStore:
         )
         return found[:limit]
 
-    def count(self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000) -> int:
+    def count(
+        self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000
+    ) -> int:
         return min(up_to, len(self.search(event_id=event_id, where=where, limit=up_to)))
 
     def feed_rows(self, participant_ids: Collection[str]) -> list[ParticipantFeedRow]:

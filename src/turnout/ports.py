@@ -326,7 +326,9 @@ class ParticipantStore(Protocol):
         digits, or the whole phone number."""
         ...
 
-    def count(self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000) -> int:
+    def count(
+        self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000
+    ) -> int:
         """How many participants ``search`` would find, counted up to ``up_to`` (a list shows
         "10,000+" rather than count a whole large event for every keystroke)."""
         ...

@@ -63,7 +63,9 @@ def test_list_finds_by_name_email_last_four_digits_and_phone_when_searched(
     assert rows(page.text) == [minjun, seoyeon, jihoon]
     assert 'data-count="3"' in page.text
     assert f'href="/events/{event["id"]}/participants/{minjun}?lang=en"' in page.text
-    assert 'name="q"' in page.text and 'hx-get="' in page.text and 'hx-target="#results"' in page.text
+    assert 'name="q"' in page.text
+    assert 'hx-get="' in page.text
+    assert 'hx-target="#results"' in page.text
     assert f"/api/v1/events/{event['id']}/participants/export?format=xlsx" in page.text
     assert f"/api/v1/events/{event['id']}/participants/new" not in page.text
     assert f'href="/events/{event["id"]}/participants/new?lang=en"' in page.text
@@ -100,7 +102,8 @@ def test_list_filters_by_status_and_check_in_and_keeps_them_in_export_links(
     assert rows(client.get(f"{base}?check_in=bogus").text) == [minjun, seoyeon, jihoon]  # unknown: ignored
     page = client.get(f"{base}?status=registered&check_in=inside&q=민준").text
     assert "format=csv&amp;q=%EB%AF%BC%EC%A4%80&amp;status=registered&amp;check_in=inside" in page
-    assert 'value="민준"' in page and re.search(r'value="inside"\s+selected', page)
+    assert 'value="민준"' in page
+    assert re.search(r'value="inside"\s+selected', page)
 
 
 def test_list_pages_by_keyset_and_answers_htmx_with_the_results_only(
@@ -119,41 +122,59 @@ def test_list_pages_by_keyset_and_answers_htmx_with_the_results_only(
     assert "First page" in second
     partial = client.get(f"{base}?q=민준", headers={"HX-Request": "true"})
     assert partial.status_code == 200
-    assert "<html" not in partial.text and rows(partial.text) == [ids[0]]
+    assert "<html" not in partial.text
+    assert rows(partial.text) == [ids[0]]
     assert 'aria-live="polite"' in partial.text
 
 
 def test_participant_page_shows_facts_ticket_scans_mail_attempts_and_consent(
-    client: TestClient, turnout: Turnout, event: dict[str, Any], gate: dict[str, Any], people: list[dict[str, Any]]
+    client: TestClient,
+    turnout: Turnout,
+    event: dict[str, Any],
+    gate: dict[str, Any],
+    people: list[dict[str, Any]],
 ) -> None:
     minjun = people[0]["id"]
     event_id = event["id"]
     client.post(f"/api/v1/events/{event_id}/status", json={"status": "live"})
     scan = {"participant_id": minjun, "gate_id": gate["id"], "method": "manual", "direction": "in"}
     client.post(f"/api/v1/events/{event_id}/attendance", json=scan)
-    assert client.post(f"/api/v1/events/{event_id}/attendance", json=scan).json()["code"] == "already_admitted"
+    assert (
+        client.post(f"/api/v1/events/{event_id}/attendance", json=scan).json()["code"] == "already_admitted"
+    )
     deliver(turnout)
     asyncio.run(mail_sender(turnout).send_batch())
     page = client.get(f"/events/{event_id}/participants/{minjun}?lang=ko")
     assert page.status_code == 200
     html = page.text
-    assert "김민준" in html and "minjun@example.com" in html and "010-1234-5678" in html
+    assert "김민준" in html
+    assert "minjun@example.com" in html
+    assert "010-1234-5678" in html
     assert f'src="/api/v1/participants/{minjun}/qr.svg"' in html
     assert client.get(f"/api/v1/participants/{minjun}/qr.svg").status_code == 200
     scans = html.split('id="scans"')[1].split("</table>")[0]
     assert scans.count("<tr data-result=") == 2
-    assert 'data-code="already_admitted"' in scans and "정문" in scans and "수동" in scans
+    assert 'data-code="already_admitted"' in scans
+    assert "정문" in scans
+    assert "수동" in scans
     assert "이미 입장" in scans  # the code in words
     mails = html.split('id="mails"')[1].split("</table>")[0]
     assert 'data-outcome="sent"' in mails
     assert 'data-email-status="sent"' in html
-    assert 'id="consent"' in html and "스태프 등록" in html
+    assert 'id="consent"' in html
+    assert "스태프 등록" in html
     english = client.get(f"/events/{event_id}/participants/{minjun}?lang=en").text
-    assert "Scans" in english and "Check in by hand" in english and "Cancel registration" in english
+    assert "Scans" in english
+    assert "Check in by hand" in english
+    assert "Cancel registration" in english
 
 
 def test_actions_cancel_resend_reissue_and_check_in_by_hand_show_their_results_and_refusals(
-    app_client: TestClient, admin_key: str, event: dict[str, Any], gate: dict[str, Any], people: list[dict[str, Any]]
+    app_client: TestClient,
+    admin_key: str,
+    event: dict[str, Any],
+    gate: dict[str, Any],
+    people: list[dict[str, Any]],
 ) -> None:
     client = app_client
     event_id, minjun = event["id"], people[0]["id"]
@@ -165,36 +186,43 @@ def test_actions_cancel_resend_reissue_and_check_in_by_hand_show_their_results_a
     checked = post_form(client, f"{base}/check-in?lang=en", {"gate_id": gate["id"], "nonce": "n1"}, page=base)
     assert checked.status_code == 303, checked.text
     shown = client.get(checked.headers["location"]).text
-    assert 'data-result="admitted"' in shown and 'data-check-in="inside"' in shown
+    assert 'data-result="admitted"' in shown
+    assert 'data-check-in="inside"' in shown
     again = post_form(client, f"{base}/check-in?lang=en", {"gate_id": gate["id"], "nonce": "n2"}, page=base)
     shown = client.get(again.headers["location"]).text
-    assert 'data-result="denied"' in shown and 'data-code="already_admitted"' in shown
+    assert 'data-result="denied"' in shown
+    assert 'data-code="already_admitted"' in shown
 
     resent = post_form(client, f"{base}/resend?lang=en", {}, page=base)
     assert resent.status_code == 303
     assert 'data-done="resent"' in client.get(resent.headers["location"]).text
 
     confirm = client.get(f"{base}/reissue?lang=en")
-    assert confirm.status_code == 200 and "stops working" in confirm.text
+    assert confirm.status_code == 200
+    assert "stops working" in confirm.text
     reissued = post_form(client, f"{base}/reissue?lang=en", {}, page=f"{base}/reissue")
     assert reissued.status_code == 303
     assert client.get(f"/api/v1/participants/{minjun}").json()["token"] != token_before
 
     confirm = client.get(f"{base}/cancel?lang=ko")
-    assert confirm.status_code == 200 and "취소할까요" in confirm.text
+    assert confirm.status_code == 200
+    assert "취소할까요" in confirm.text
     cancelled = post_form(client, f"{base}/cancel?lang=en", {}, page=f"{base}/cancel")
     assert cancelled.status_code == 303
     page = client.get(cancelled.headers["location"]).text
-    assert 'data-done="cancelled"' in page and 'data-status="cancelled"' in page
+    assert 'data-done="cancelled"' in page
+    assert 'data-status="cancelled"' in page
     assert post_form(client, f"{base}/cancel?lang=en", {}, page=base).status_code == 303  # harmless twice
     refused = post_form(client, f"{base}/resend?lang=en", {}, page=base)
     assert refused.status_code == 409
     assert 'role="alert" data-code="participant_cancelled"' in refused.text
     refused = post_form(client, f"{base}/reissue?lang=ko", {}, page=base)
-    assert refused.status_code == 409 and 'data-code="participant_cancelled"' in refused.text
+    assert refused.status_code == 409
+    assert 'data-code="participant_cancelled"' in refused.text
     denied = post_form(client, f"{base}/check-in?lang=en", {"gate_id": gate["id"], "nonce": "n3"}, page=base)
     shown = client.get(denied.headers["location"]).text
-    assert 'data-result="denied"' in shown and 'data-code="' in shown
+    assert 'data-result="denied"' in shown
+    assert 'data-code="' in shown
 
 
 def test_actions_are_refused_without_the_pages_csrf_token(
@@ -222,16 +250,27 @@ def test_adding_by_hand_shows_coded_errors_beside_fields_in_korean_and_english_a
     path = f"/events/{event['id']}/participants/new"
     form = app_client.get(f"{path}?lang=ko")
     assert form.status_code == 200
-    for name in ("name", "email", "phone", "birth_date", "region", "organization", "gender", "consent_required"):
+    for name in (
+        "name",
+        "email",
+        "phone",
+        "birth_date",
+        "region",
+        "organization",
+        "gender",
+        "consent_required",
+    ):
         assert f'name="{name}"' in form.text
     bad = {"name": "", "email": "not-an-email", "phone": "12", "region": "서울", "consent_required": "yes"}
     refused = post_form(app_client, f"{path}?lang=ko", bad, page=path)
     assert refused.status_code == 422
     html = refused.text
     assert re.search(r'id="name-error" data-code="missing_field">필수 항목입니다', html)
-    assert 'id="email-error" data-code="invalid_email"' in html and "이메일 주소가 올바르지 않습니다" in html
+    assert 'id="email-error" data-code="invalid_email"' in html
+    assert "이메일 주소가 올바르지 않습니다" in html
     assert 'id="phone-error" data-code="' in html
-    assert 'value="not-an-email"' in html and 'value="서울"' in html
+    assert 'value="not-an-email"' in html
+    assert 'value="서울"' in html
     english = post_form(app_client, f"{path}?lang=en", bad, page=path)
     assert 'id="email-error" data-code="invalid_email">The email address is not valid.' in english.text
 
@@ -244,7 +283,8 @@ def test_adding_by_hand_shows_coded_errors_beside_fields_in_korean_and_english_a
     added = post_form(app_client, f"{path}?lang=en", good, page=path)
     assert added.status_code == 303
     page = app_client.get(added.headers["location"]).text
-    assert 'data-done="added"' in page and "최유진" in page
+    assert 'data-done="added"' in page
+    assert "최유진" in page
     duplicate = post_form(app_client, f"{path}?lang=en", good, page=path)
     assert duplicate.status_code in (409, 422)
     assert 'data-code="' in duplicate.text
@@ -270,20 +310,25 @@ def test_pages_refuse_keys_outside_their_scope_and_unknown_ids_as_html(
     sign_in(app_client, outsider)
     for path in ("", f"/{minjun}", "/new"):
         answer = app_client.get(f"/events/{event['id']}/participants{path}?lang=ko")
-        assert answer.status_code == 403 and "<html" in answer.text
+        assert answer.status_code == 403
+        assert "<html" in answer.text
     app_client.headers["Authorization"] = f"Bearer {gate_key}"
     assert app_client.get(f"/events/{event['id']}/participants").status_code == 403
     app_client.headers["Authorization"] = f"Bearer {admin_key}"
     missing = app_client.get(f"/events/{event['id']}/participants/no-such-person?lang=en")
-    assert missing.status_code == 404 and "<html" in missing.text
+    assert missing.status_code == 404
+    assert "<html" in missing.text
     elsewhere = app_client.get(f"/events/{other['id']}/participants/{minjun}")
     assert elsewhere.status_code == 404  # a participant of another event is not found here
     assert app_client.get("/events/no-such-event/participants").status_code == 404
     signed_out = TestClient(app_client.app).get(f"/events/{event['id']}/participants")
-    assert signed_out.status_code == 401 and 'name="key"' in signed_out.text
+    assert signed_out.status_code == 401
+    assert 'name="key"' in signed_out.text
 
 
-def test_csrf_token_of_the_list_page_is_the_sessions(app_client: TestClient, admin_key: str, event: dict[str, Any]) -> None:
+def test_csrf_token_of_the_list_page_is_the_sessions(
+    app_client: TestClient, admin_key: str, event: dict[str, Any]
+) -> None:
     sign_in(app_client, admin_key)
     page = app_client.get(f"/events/{event['id']}/participants/new").text
     assert csrf_of(page)

@@ -28,7 +28,9 @@ def outbox_types(turnout: Turnout) -> list[str]:
 def test_migrations_match_table_definitions(turnout: Turnout, database_url: str) -> None:
     assert is_current(database_url)
     with turnout.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False, "include_name": modelled}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": False, "include_name": modelled}), metadata
+        )
     assert diff == []
 
 

@@ -652,10 +652,8 @@ class ParticipantFilter:
         phone = participant.phone or ""
         q = (self.q or "").lower()
         name, email = participant.name.lower(), participant.email.lower()
-        if len(q) == 1:  # one character: at the start of the name or the email (what is indexed)
-            text_matches = name.startswith(q) or email.startswith(q)
-        else:
-            text_matches = q in name or q in email
+        # one character: at the start of the name or the email (what is indexed); else contained
+        text_matches = name.startswith(q) or email.startswith(q) if len(q) == 1 else q in name or q in email
         return bool(
             (q and text_matches)
             or (self.phone_suffix and phone.endswith(self.phone_suffix))

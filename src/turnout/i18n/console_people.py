@@ -7,7 +7,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "people.search_label": {"ko": "이름, 이메일 또는 전화번호", "en": "Name, email or phone"},
     "people.search_hint": {
         "ko": "전화번호 뒤 4자리로도 찾을 수 있습니다. 한 글자는 이름이나 이메일의 첫 글자로 찾습니다.",
-        "en": "The last 4 digits of a phone number work too. A single character matches the start of a name or email.",
+        "en": (
+            "The last 4 digits of a phone number work too. "
+            "A single character matches the start of a name or email."
+        ),
     },
     "people.status": {"ko": "신청 상태", "en": "Registration"},
     "people.check_in": {"ko": "입장 상태", "en": "Check-in"},
@@ -101,11 +104,17 @@ CATALOG: dict[str, dict[str, str]] = {
     "people.gate": {"ko": "게이트", "en": "Gate"},
     "people.direction": {"ko": "방향", "en": "Direction"},
     "people.direction_default": {"ko": "게이트 기본값", "en": "The gate's own"},
-    "people.no_gates": {"ko": "게이트가 없습니다. 먼저 게이트를 만드세요.", "en": "No gates yet: add a gate first."},
+    "people.no_gates": {
+        "ko": "게이트가 없습니다. 먼저 게이트를 만드세요.",
+        "en": "No gates yet: add a gate first.",
+    },
     "people.do_check_in": {"ko": "입장 처리", "en": "Check in"},
     "people.done.added": {"ko": "참가자를 추가했습니다.", "en": "Participant added."},
     "people.done.cancelled": {"ko": "신청을 취소했습니다.", "en": "Registration cancelled."},
-    "people.done.resent": {"ko": "티켓 메일을 다시 보내도록 했습니다.", "en": "The ticket email is queued again."},
+    "people.done.resent": {
+        "ko": "티켓 메일을 다시 보내도록 했습니다.",
+        "en": "The ticket email is queued again.",
+    },
     "people.done.reissued": {"ko": "티켓을 새로 발급했습니다.", "en": "A new ticket was issued."},
     "people.done.checked_in": {"ko": "수동 입장 처리 결과", "en": "Check-in by hand"},
     "people.refused": {"ko": "처리할 수 없습니다", "en": "Refused"},

@@ -142,14 +142,16 @@ class SqlParticipantStore:
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[Participant]:
-        query = sa.select(P).where(P.c.event_id == event_id, *filter_terms(where)).order_by(P.c.id)
+        query = sa.select(P).where(*event_terms(event_id, where)).order_by(P.c.id)
         if after_id:
             query = query.where(P.c.id > after_id)
         query = query.limit(limit)
         return [participant_from_row(r) for r in self.conn.execute(query)]
 
-    def count(self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000) -> int:
-        found = sa.select(sa.literal(1)).where(P.c.event_id == event_id, *filter_terms(where)).limit(up_to)
+    def count(
+        self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000
+    ) -> int:
+        found = sa.select(sa.literal(1)).select_from(P).where(*event_terms(event_id, where)).limit(up_to)
         counted = sa.select(sa.func.count()).select_from(found.subquery())
         return int(self.conn.execute(counted).scalar_one())
 
@@ -320,6 +322,37 @@ def insert_tuples(
             copy.write_row(row)
 
 
+def event_terms(event_id: str, where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
+    """``filter_terms`` of ``event_id``'s participants, with the event's own term written so that each
+    database starts from the search's index when there is a search (see ``EventIs``)."""
+    return [EventIs(event_id, where.searching), *filter_terms(where)]
+
+
+class EventIs(sa.ColumnElement[bool]):
+    """``participants.event_id = :event_id``. On SQLite, beside a search, as ``+participants.event_id``:
+    the planner then reads the search's indexes (FTS5, the phone's digits) and checks the event on
+    the few rows found, instead of walking every row of the event (it has no statistics to know)."""
+
+    inherit_cache = False
+    type = sa.Boolean()
+    _is_implicitly_boolean = True  # a condition as it is (never rendered as ``(…) = 1``)
+
+    def __init__(self, event_id: str, searching: bool) -> None:
+        self.event_id = event_id
+        self.searching = searching
+
+
+@compiles(EventIs)
+def _event_is(element: EventIs, compiler: Any, **kw: Any) -> str:
+    return "(" + str(compiler.process(P.c.event_id == element.event_id, **kw)) + ")"
+
+
+@compiles(EventIs, "sqlite")
+def _event_is_sqlite(element: EventIs, compiler: Any, **kw: Any) -> str:
+    column = sa.literal_column("+participants.event_id") if element.searching else P.c.event_id
+    return "(" + str(compiler.process(column == element.event_id, **kw)) + ")"
+
+
 def filter_terms(where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
     """The ``WHERE`` terms of a participant list's filter (the list, its search and its export).
 
@@ -340,7 +373,7 @@ def filter_terms(where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
         if where.phone_suffix:
             matches.append(PhoneSuffix(where.phone_suffix))
         if where.phone_exact:
-            matches.append(P.c.phone == where.phone_exact)
+            matches.append(PhoneIs(where.phone_exact))
         terms.append(sa.or_(*matches) if matches else sa.false())
     return terms
 
@@ -361,6 +394,7 @@ class TextMatch(sa.ColumnElement[bool]):
 
     inherit_cache = False
     type = sa.Boolean()
+    _is_implicitly_boolean = True  # a condition as it is (never rendered as ``(…) = 1``)
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -393,12 +427,13 @@ def _text_match_postgres(element: TextMatch, compiler: Any, **kw: Any) -> str:
     return "(" + str(compiler.process(sa.and_(probe, element.plain()), **kw)) + ")"
 
 
-_ROWID = sa.literal_column("participants.rowid")
+_ROWID: sa.ColumnClause[Any] = sa.literal_column("participants.rowid")
 
 
 @compiles(TextMatch, "sqlite")
 def _text_match_sqlite(element: TextMatch, compiler: Any, **kw: Any) -> str:
     text = element.text.lower()
+    found: sa.Select[Any]
     if len(text) >= 3:
         phrase = '"' + element.text.replace('"', '""') + '"'
         found = sa.select(sa.literal_column("rowid")).select_from(sa.table("participant_search"))
@@ -417,6 +452,7 @@ class PhoneSuffix(sa.ColumnElement[bool]):
 
     inherit_cache = False
     type = sa.Boolean()
+    _is_implicitly_boolean = True  # a condition as it is (never rendered as ``(…) = 1``)
 
     def __init__(self, digits: str) -> None:
         self.digits = "".join(ch for ch in digits if ch.isdigit())
@@ -424,17 +460,44 @@ class PhoneSuffix(sa.ColumnElement[bool]):
 
 @compiles(PhoneSuffix)
 def _phone_suffix(element: PhoneSuffix, compiler: Any, **kw: Any) -> str:
-    return "(" + str(compiler.process(P.c.phone.like("%" + _escape_like(element.digits), escape="\\"), **kw)) + ")"
+    return (
+        "("
+        + str(compiler.process(P.c.phone.like("%" + _escape_like(element.digits), escape="\\"), **kw))
+        + ")"
+    )
 
 
 # the length is written into the SQL (a bound one would not be the indexed expression)
 @compiles(PhoneSuffix, "postgresql")
 def _phone_suffix_postgres(element: PhoneSuffix, compiler: Any, **kw: Any) -> str:
-    length = sa.literal_column(str(len(element.digits)))
+    length: sa.ColumnClause[Any] = sa.literal_column(str(len(element.digits)))
     return "(" + str(compiler.process(sa.func.right(P.c.phone, length) == element.digits, **kw)) + ")"
 
 
 @compiles(PhoneSuffix, "sqlite")
 def _phone_suffix_sqlite(element: PhoneSuffix, compiler: Any, **kw: Any) -> str:
-    length = sa.literal_column(str(-len(element.digits)))
+    length: sa.ColumnClause[Any] = sa.literal_column(str(-len(element.digits)))
     return "(" + str(compiler.process(sa.func.substr(P.c.phone, length) == element.digits, **kw)) + ")"
+
+
+class PhoneIs(sa.ColumnElement[bool]):
+    """The phone is ``phone`` (E.164): ``(event_id, phone)``; on SQLite, where a search's event term
+    is not indexed (``EventIs``), through the index on the last four digits."""
+
+    inherit_cache = False
+    type = sa.Boolean()
+    _is_implicitly_boolean = True  # a condition as it is (never rendered as ``(…) = 1``)
+
+    def __init__(self, phone: str) -> None:
+        self.phone = phone
+
+
+@compiles(PhoneIs)
+def _phone_is(element: PhoneIs, compiler: Any, **kw: Any) -> str:
+    return "(" + str(compiler.process(P.c.phone == element.phone, **kw)) + ")"
+
+
+@compiles(PhoneIs, "sqlite")
+def _phone_is_sqlite(element: PhoneIs, compiler: Any, **kw: Any) -> str:
+    digits = sa.func.substr(P.c.phone, sa.literal_column("-4")) == element.phone[-4:]
+    return "(" + str(compiler.process(sa.and_(digits, P.c.phone == element.phone), **kw)) + ")"

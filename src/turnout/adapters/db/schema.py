@@ -18,8 +18,14 @@ from turnout.adapters.db.tables import metadata
 
 #: database objects made by migrations outside the table definitions (per dialect: the participant
 #: search's FTS5 tables on SQLite, with their shadow tables; expression and GIN indexes on PostgreSQL)
-SEARCH_OBJECTS = ("participant_search", "ix_participants_name_trgm", "ix_participants_email_trgm",
-                  "ix_participants_short_grams", "ix_participants_event_id_phone4")
+SEARCH_OBJECTS = (
+    "participant_search",
+    "ix_participants_name_trgm",
+    "ix_participants_email_trgm",
+    "ix_participants_short_grams",
+    "ix_participants_event_id_phone4",
+    "ix_participants_phone4",
+)
 
 
 def modelled(name: str | None, type_: str, parent_names: object) -> bool:

@@ -83,8 +83,9 @@ participants = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("event_id", "email"),
     sa.Index("ix_participants_event_id_phone", "event_id", "phone"),
-    sa.Index("ix_participants_event_id_status", "event_id", "status"),
-    sa.Index("ix_participants_event_id_check_in_status", "event_id", "check_in_status"),
+    sa.Index("ix_participants_event_id_id", "event_id", "id"),
+    sa.Index("ix_participants_event_id_status_id", "event_id", "status", "id"),
+    sa.Index("ix_participants_event_id_check_in_status_id", "event_id", "check_in_status", "id"),
     # search indexes outside this table's definition (migration 0018, per dialect): see
     # schema.SEARCH_OBJECTS and participant_store.filter_terms
 )

@@ -110,7 +110,9 @@ def participants_page(
 # --- add one by hand -------------------------------------------------------------------------------
 
 
-def _new_form(page: ConsolePage, *, values: dict[str, str], errors: dict[str, Any], status: int = 200) -> Response:
+def _new_form(
+    page: ConsolePage, *, values: dict[str, str], errors: dict[str, Any], status: int = 200
+) -> Response:
     assert page.event is not None
     consent = consent_context(page.turnout, page.event, page.locale)
     messages = {field: error["message"] for field, error in errors.items()}

@@ -5,7 +5,8 @@ PostgreSQL: ``pg_trgm`` GIN indexes on ``name`` and ``email`` answer a query of 
 with a start and an end mark) answers 1 and 2 characters (a 2-character Korean given name, "민준").
 SQLite: an FTS5 ``trigram`` table ``participant_search`` over the same padded texts, kept in step by
 triggers; its ``fts5vocab`` instance table answers the 1 and 2 character queries by a range of terms.
-Both: an index on the phone's last four digits and one on the check-in state.
+Both: an index on the phone's last four digits; the list's order (``event_id, id``) with and without
+the status or check-in filter, so a page is read in order and stops at its limit.
 
 Revision ID: 0018
 Revises: 0017
@@ -70,10 +71,11 @@ SQLITE_UP = [
     END""",
     "INSERT INTO participant_search(rowid, name, email) "
     "SELECT rowid, char(1) || name || char(2), char(1) || email || char(2) FROM participants",
-    "CREATE INDEX IF NOT EXISTS ix_participants_event_id_phone4 ON participants (event_id, substr(phone, -4))",
+    # the phone's last digits alone: a search's terms are joined by OR, each answered by its own index
+    "CREATE INDEX IF NOT EXISTS ix_participants_phone4 ON participants (substr(phone, -4))",
 ]
 SQLITE_DOWN = [
-    "DROP INDEX IF EXISTS ix_participants_event_id_phone4",
+    "DROP INDEX IF EXISTS ix_participants_phone4",
     "DROP TRIGGER IF EXISTS participants_search_update",
     "DROP TRIGGER IF EXISTS participants_search_delete",
     "DROP TRIGGER IF EXISTS participants_search_insert",
@@ -86,13 +88,20 @@ def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     for statement in POSTGRES_UP if postgres else SQLITE_UP:
         op.execute(statement)
+    # the list in registration order, whole or filtered, read in that order (no sort, LIMIT stops early)
+    op.create_index("ix_participants_event_id_id", "participants", ["event_id", "id"])
+    op.drop_index("ix_participants_event_id_status", table_name="participants")
+    op.create_index("ix_participants_event_id_status_id", "participants", ["event_id", "status", "id"])
     op.create_index(
-        "ix_participants_event_id_check_in_status", "participants", ["event_id", "check_in_status"]
+        "ix_participants_event_id_check_in_status_id", "participants", ["event_id", "check_in_status", "id"]
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_participants_event_id_check_in_status", table_name="participants")
+    op.drop_index("ix_participants_event_id_check_in_status_id", table_name="participants")
+    op.drop_index("ix_participants_event_id_status_id", table_name="participants")
+    op.create_index("ix_participants_event_id_status", "participants", ["event_id", "status"])
+    op.drop_index("ix_participants_event_id_id", table_name="participants")
     postgres = op.get_bind().dialect.name == "postgresql"
     for statement in POSTGRES_DOWN if postgres else SQLITE_DOWN:
         op.execute(statement)
