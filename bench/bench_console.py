@@ -269,7 +269,7 @@ def explain(turnout: Any, world: dict[str, Any], rng: random.Random) -> None:
     import sqlalchemy as sa
 
     from turnout.adapters.db import tables as t
-    from turnout.adapters.db.participant_store import filter_terms
+    from turnout.adapters.db.participant_store import event_terms
     from turnout.domain.participants import ParticipantFilter
 
     values = fillers(world, rng)
@@ -285,7 +285,7 @@ def explain(turnout: Any, world: dict[str, Any], rng: random.Random) -> None:
         where = ParticipantFilter.of(q)
         query = (
             sa.select(t.participants.c.id)
-            .where(t.participants.c.event_id == world["event_id"], *filter_terms(where))
+            .where(*event_terms(world["event_id"], where))
             .order_by(t.participants.c.id)
             .limit(51)
         )

@@ -341,6 +341,7 @@ class FakeParticipantStore:
         where: ParticipantFilter = ParticipantFilter(),
         after_id: str | None = None,
         limit: int = 100,
+        many: bool = False,
     ) -> list[Participant]:
         found = sorted(
             (

@@ -321,9 +321,12 @@ class ParticipantStore(Protocol):
         where: ParticipantFilter = ParticipantFilter(),
         after_id: str | None = None,
         limit: int = 100,
+        many: bool = False,
     ) -> list[Participant]:
         """In registration order; ``q`` in the name (any case) or the email, or the phone's last
-        digits, or the whole phone number."""
+        digits, or the whole phone number. ``many``: a hint that the filter matches many (``count``
+        said so): the store may then read the event in order rather than start from the search's
+        index (the same answer either way)."""
         ...
 
     def count(

@@ -255,7 +255,10 @@ def test_search_finds_short_korean_and_mixed_queries_and_follows_changes_when_in
     def found(q: str) -> list[str]:
         with any_uows(readonly=True) as uow:
             where = ParticipantFilter.of(q)
-            return [p.id for p in uow.participants.search(event_id=event_id, where=where)]
+            ids = [p.id for p in uow.participants.search(event_id=event_id, where=where)]
+            in_order = uow.participants.search(event_id=event_id, where=where, many=True)
+        assert [p.id for p in in_order] == ids  # the hint changes the plan, never the answer
+        return ids
 
     assert found("민준") == [minjun, alone]  # two characters: contained anywhere, the name alone too
     assert found("김민준") == [minjun]

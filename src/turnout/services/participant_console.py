@@ -15,8 +15,8 @@ from turnout.services.consent import consent_of
 from turnout.services.events import get_event
 from turnout.services.participants import get_participant
 
-#: a list's count stops here ("10,000+")
-COUNT_UP_TO = 10_000
+#: a list's count stops here ("more than 1,000"); a search matching that many reads the event in order
+COUNT_UP_TO = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,11 @@ def list_page(
 ) -> ParticipantListPage:
     """One page of the event's participants in registration order (keyset: ``after_id``)."""
     get_event(uow, event_id=event_id)
-    found = uow.participants.search(event_id=event_id, where=where, after_id=after_id, limit=limit + 1)
-    items = found[:limit]
     count = uow.participants.count(event_id=event_id, where=where, up_to=COUNT_UP_TO)
+    found = uow.participants.search(
+        event_id=event_id, where=where, after_id=after_id, limit=limit + 1, many=count >= COUNT_UP_TO
+    )
+    items = found[:limit]
     return ParticipantListPage(items, count, items[-1].id if len(found) > limit else None)
 
 
