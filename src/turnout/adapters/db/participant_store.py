@@ -143,7 +143,12 @@ class SqlParticipantStore:
         limit: int = 100,
         many: bool = False,
     ) -> list[Participant]:
-        query = sa.select(P).where(*event_terms(event_id, where, many=many)).order_by(P.c.id)
+        order: sa.ColumnElement[Any] = P.c.id
+        if where.searching and not many and self.conn.dialect.name == "postgresql":
+            # the same order, but not the primary key's: PostgreSQL then starts from the search's
+            # indexes (a few rows, sorted) rather than walk the event hoping for early matches
+            order = P.c.id.concat("")
+        query = sa.select(P).where(*event_terms(event_id, where, many=many)).order_by(order)
         if after_id:
             query = query.where(P.c.id > after_id)
         query = query.limit(limit)
@@ -329,7 +334,7 @@ def event_terms(
     """``filter_terms`` of ``event_id``'s participants, with the event's own term written so that each
     database starts from the search's index when there is a search (see ``EventIs``); ``many``: the
     search matches many (a page is then found sooner reading the event in order)."""
-    return [EventIs(event_id, where.searching and not many), *filter_terms(where)]
+    return [EventIs(event_id, where.searching and not many), *filter_terms(where, many=many)]
 
 
 class EventIs(sa.ColumnElement[bool]):
@@ -357,7 +362,7 @@ def _event_is_sqlite(element: EventIs, compiler: Any, **kw: Any) -> str:
     return "(" + str(compiler.process(column == element.event_id, **kw)) + ")"
 
 
-def filter_terms(where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
+def filter_terms(where: ParticipantFilter, *, many: bool = False) -> list[sa.ColumnElement[bool]]:
     """The ``WHERE`` terms of a participant list's filter (the list, its search and its export).
 
     Every term is answered by an index (migration 0018): a text query by the trigram indexes (3
@@ -373,7 +378,7 @@ def filter_terms(where: ParticipantFilter) -> list[sa.ColumnElement[bool]]:
         matches: list[sa.ColumnElement[bool]] = []
         text = searchable(where.q)
         if text:
-            matches.append(TextMatch(text))
+            matches.append(TextMatch(text, many=many))
         if where.phone_suffix:
             matches.append(PhoneSuffix(where.phone_suffix))
         if where.phone_exact:
@@ -400,8 +405,9 @@ class TextMatch(sa.ColumnElement[bool]):
     type = sa.Boolean()
     _is_implicitly_boolean = True  # a condition as it is (never rendered as ``(…) = 1``)
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, many: bool = False) -> None:
         self.text = text
+        self.many = many  # matches many: read the event in order, no search index (PostgreSQL)
 
     def plain(self) -> sa.ColumnElement[bool]:
         """The match without an index (the rule itself; every dialect's form is checked against it)."""
@@ -423,12 +429,17 @@ def _text_match(element: TextMatch, compiler: Any, **kw: Any) -> str:
 
 @compiles(TextMatch, "postgresql")
 def _text_match_postgres(element: TextMatch, compiler: Any, **kw: Any) -> str:
+    if element.many:  # "IS TRUE" is no index's operator: the planner reads the event in id order
+        return "((" + str(compiler.process(element.plain(), **kw)) + ") IS TRUE)"
     if len(element.text) >= 3:  # the trigram indexes answer ILIKE / LIKE '%q%' themselves
         return "(" + str(compiler.process(element.plain(), **kw)) + ")"
     gram = element.text.lower() if len(element.text) == 2 else START + element.text.lower()
     grams = sa.func.turnout_short_grams(P.c.name, P.c.email, type_=postgresql.ARRAY(sa.Text))
     probe = grams.op("@>")(sa.literal([gram], postgresql.ARRAY(sa.Text)))
-    return "(" + str(compiler.process(sa.and_(probe, element.plain()), **kw)) + ")"
+    # the check of what the short grams found, in a form the trigram indexes do not take (a
+    # prefix or a 2-character pattern is a poor trigram probe)
+    check = "((" + str(compiler.process(element.plain(), **kw)) + ") IS TRUE)"
+    return "(" + str(compiler.process(probe, **kw)) + " AND " + check + ")"
 
 
 _ROWID: sa.ColumnClause[Any] = sa.literal_column("participants.rowid")
