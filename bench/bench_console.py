@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -371,6 +372,22 @@ def main() -> None:
             odd = "" if statuses <= {200} else f"  status {sorted(statuses)}"
             print(f"{label:<36} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}{flag}{odd}")
     turnout.close()
+    drop(args, url, workdir)
+
+
+def drop(args: argparse.Namespace, url: str, workdir: Path) -> None:
+    """Remove the bench's database (the temp SQLite folder, or the database made on the server)."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    if not args.postgres:
+        return
+    import sqlalchemy as sa
+
+    from turnout.adapters.db.engine import make_engine
+
+    admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT", pool_size=1)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.engine.make_url(url).database}"'))
+    admin.dispose()
 
 
 if __name__ == "__main__":
