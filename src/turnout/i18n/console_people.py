@@ -61,6 +61,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "people.no_mail": {"ko": "보낸 메일이 없습니다.", "en": "No email yet."},
     "people.col_kind": {"ko": "종류", "en": "Kind"},
     "people.col_attempt": {"ko": "시도", "en": "Attempt"},
+    "people.col_mail_status": {"ko": "발송 상태", "en": "Status"},
     "people.col_error": {"ko": "오류", "en": "Error"},
     "people.mail_kind.ticket": {"ko": "티켓", "en": "ticket"},
     "people.mail_kind.transferred": {"ko": "양도 안내", "en": "transfer notice"},
