@@ -376,6 +376,7 @@ class FakeParticipantStore:
         where: ParticipantFilter = ParticipantFilter(),
         after_id: str | None = None,
         limit: int = 100,
+        many: bool = False,
     ) -> list[Participant]:
         found = sorted(
             (
@@ -386,6 +387,11 @@ class FakeParticipantStore:
             key=lambda p: p.id,
         )
         return found[:limit]
+
+    def count(
+        self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000
+    ) -> int:
+        return min(up_to, len(self.search(event_id=event_id, where=where, limit=up_to)))
 
     def feed_rows(self, participant_ids: Collection[str]) -> list[ParticipantFeedRow]:
         return [_feed_row(self._rows[i]) for i in dict.fromkeys(participant_ids) if i in self._rows]

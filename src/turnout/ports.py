@@ -353,9 +353,19 @@ class ParticipantStore(Protocol):
         where: ParticipantFilter = ParticipantFilter(),
         after_id: str | None = None,
         limit: int = 100,
+        many: bool = False,
     ) -> list[Participant]:
         """In registration order; ``q`` in the name (any case) or the email, or the phone's last
-        digits, or the whole phone number."""
+        digits, or the whole phone number. ``many``: a hint that the filter matches many (``count``
+        said so): the store may then read the event in order rather than start from the search's
+        index (the same answer either way)."""
+        ...
+
+    def count(
+        self, *, event_id: str, where: ParticipantFilter = ParticipantFilter(), up_to: int = 10_000
+    ) -> int:
+        """How many participants ``search`` would find, counted up to ``up_to`` (a list shows
+        "10,000+" rather than count a whole large event for every keystroke)."""
         ...
 
     def feed_rows(self, participant_ids: Collection[str]) -> list[ParticipantFeedRow]:

@@ -187,6 +187,26 @@ def test_a_gate_is_edited_and_refused_like_the_api_when_its_form_is_posted(
     assert re.search(r'value="out" selected', again.text)
 
 
+def test_a_gates_area_capacity_is_set_cleared_and_refused_through_the_form_and_the_api(
+    admin: TestClient, event: dict[str, Any], gate: dict[str, Any]
+) -> None:
+    path = f"/events/{event['id']}/gates/{gate['id']}/edit"
+    base: Form = {"name": gate["name"], "direction": gate["direction"], "methods": gate["methods"]}
+    refused = post(admin, path, {**base, "capacity": "-5"})
+    assert refused.status_code == 422
+    assert codes_beside_fields(refused.text) == {("capacity", "too_small")}
+    assert post(admin, path, {**base, "capacity": "400"}).status_code == 303
+    api = f"/api/v1/events/{event['id']}/gates/{gate['id']}"
+    assert admin.get(f"/api/v1/events/{event['id']}/gates").json()["items"][0]["capacity"] == 400
+    assert 'name="capacity" type="number" inputmode="numeric" min="0" value="400"' in admin.get(path).text
+    headers = {"X-CSRF-Token": csrf_of(admin.get(path).text), **ORIGIN}
+    renamed = admin.patch(api, json={"name": "남문"}, headers=headers)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["capacity"] == 400  # not given: kept
+    assert post(admin, path, {**base, "capacity": ""}).status_code == 303  # empty: no area alarm
+    assert admin.get(f"/api/v1/events/{event['id']}/gates").json()["items"][0]["capacity"] is None
+
+
 def test_the_api_changes_the_given_fields_and_refuses_like_the_edit_form(
     admin: TestClient, admin_key: str, event: dict[str, Any], gate: dict[str, Any]
 ) -> None:

@@ -27,6 +27,7 @@ from turnout.bootstrap import Turnout
 from turnout.config import Settings
 from turnout.domain.access import Role
 from turnout.domain.sagas import Saga, SagaKind, SagaState, StepKind, StepRecord, StepState
+from turnout.i18n import translate
 from turnout.services.alerts import raise_alert
 from turnout.services.keys import create_key
 
@@ -386,6 +387,26 @@ def test_acknowledging_an_alert_moves_it_to_the_acknowledged_list_and_the_banner
     assert "이미 확인된 알림입니다" in again.text
     ko = admin.get(page_of(event, "alerts"), params={"lang": "ko"}).text
     assert "최근 확인한 알림" in ko
+
+
+def test_a_crowd_alert_is_worded_with_its_area_and_figures_on_the_alerts_page(
+    admin: TestClient, turnout: Turnout, event: dict[str, Any]
+) -> None:
+    with turnout.uow() as uow:
+        raise_alert(
+            uow,
+            event_id=str(event["id"]),
+            saga_id=None,
+            code="crowd_red",
+            details={"gate_name": "정문", "inside": 96, "capacity": 100, "percent": 96},
+        )
+        uow.commit()
+    for lang in ("ko", "en"):
+        page = admin.get(page_of(event, "alerts"), params={"lang": lang}).text
+        assert translate("web.alerts.code.crowd_red", lang) in page
+        assert not any("crowd" in chunk for chunk in visible(page)[0])
+        assert "96" in page
+        assert "정문" in page
 
 
 def test_an_alert_of_another_event_cannot_be_acknowledged_from_this_events_page(

@@ -92,6 +92,14 @@ PAGES: list[tuple[str, str | None, int]] = [
     # dashboard (issue 18): the projector view, both ways of asking for it
     ("/events/{event_id}/dashboard/projector", "admin", 200),
     ("/events/{missing}/dashboard/projector", "admin", 404),
+    # issue 18, participants: the list, a participant's page (scans, mail), its confirm steps, add by hand
+    ("/events/{event_id}/participants", "admin", 200),
+    ("/events/{event_id}/participants", "staff", 200),
+    ("/events/{event_id}/participants/new", "staff", 200),
+    ("/events/{event_id}/participants/{participant_id}", "admin", 200),
+    ("/events/{event_id}/participants/{participant_id}", "staff", 200),
+    ("/events/{event_id}/participants/{participant_id}/cancel", "staff", 200),
+    ("/events/{event_id}/participants/{participant_id}/reissue", "staff", 200),
 ]
 # Pages a form post answers with (its refusals): (path, form, status)
 FORM_ANSWERS: list[tuple[str, dict[str, str], int]] = [
@@ -209,9 +217,15 @@ class World:
     token: str
     keys: dict[str, str]
     user_data: list[str] = field(default_factory=list)
+    participant_id: str = ""  # the participant of ``token`` (participant pages)
 
     def fill(self, path: str) -> str:
-        return path.format(event_id=self.event_id, token=self.token, missing="no-such-thing-0")
+        return path.format(
+            event_id=self.event_id,
+            token=self.token,
+            missing="no-such-thing-0",
+            participant_id=self.participant_id,
+        )
 
 
 @pytest.fixture
@@ -287,6 +301,7 @@ def world(client: TestClient, turnout: Turnout, clock: FakeClock, httpserver: HT
     return World(
         event_id=event_id,
         token=people[0][1],
+        participant_id=people[0][0],
         keys={"admin": admin.key, "staff": staff.key},
         user_data=[
             str(EVENT_BODY["name"]),

@@ -203,6 +203,32 @@ def test_list_pages_with_cursor_and_filters_by_status(client: TestClient, open_e
     assert client.get(url, params={"status": "cancelled"}).json()["items"] == []
 
 
+def test_list_filters_by_check_in_state_with_the_other_filters(
+    client: TestClient, open_event_id: str
+) -> None:
+    url = f"/api/v1/events/{open_event_id}/participants"
+    ids = []
+    for i in range(3):
+        person = consenting({"name": f"입장{i}", "email": f"in{i}@example.com"})
+        ids.append(client.post(url, json=person).json()["id"])
+    turnout = client.app.state.turnout  # type: ignore[attr-defined]
+    with turnout.uow() as uow:
+        uow.participants.update_fields(ids[1], {"check_in_status": "inside"})
+        uow.commit()
+
+    def names(**params: str) -> list[str]:
+        answer = client.get(url, params=params)
+        assert answer.status_code == 200, answer.text
+        return [p["name"] for p in answer.json()["items"]]
+
+    assert names(check_in="inside") == ["입장1"]
+    assert names(check_in="not_checked_in") == ["입장0", "입장2"]
+    assert names(check_in="inside", q="입장0") == []
+    refused = client.get(url, params={"check_in": "somewhere"})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"] == "check_in"
+
+
 def test_unknown_participant_is_404(client: TestClient) -> None:
     response = client.get("/api/v1/participants/nope")
     assert response.status_code == 404

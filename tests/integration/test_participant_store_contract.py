@@ -232,3 +232,61 @@ def test_streamed_feed_rows_are_every_participant_of_the_event_in_id_order(
     assert [row.id for row in streamed] == sorted(mine)
     assert {row.event_id for row in streamed} == {event_id}
     assert [row.id for row in streamed if row.status == "cancelled"] == [mine[3]]
+
+
+def test_search_finds_short_korean_and_mixed_queries_and_follows_changes_when_indexed(
+    any_uows: UnitOfWorkFactory,
+) -> None:
+    with any_uows() as uow:
+        event_id, other = add_event(uow).id, add_event(uow).id
+        minjun, alone, seoyeon, percent = insert(
+            uow,
+            event_id,
+            [
+                person("김민준", "mj@example.com", "+821012341234"),
+                person("민준", "solo@example.com"),
+                person("이서연", "seoyeon.lee@corp.example", "+821099991234"),
+                person("100% 박", "pct_under@example.com"),
+            ],
+        )
+        insert(uow, other, [person("박민준", "other@example.com", "+821000001234")])
+        uow.commit()
+
+    def found(q: str) -> list[str]:
+        with any_uows(readonly=True) as uow:
+            where = ParticipantFilter.of(q)
+            ids = [p.id for p in uow.participants.search(event_id=event_id, where=where)]
+            in_order = uow.participants.search(event_id=event_id, where=where, many=True)
+        assert [p.id for p in in_order] == ids  # the hint changes the plan, never the answer
+        return ids
+
+    assert found("민준") == [minjun, alone]  # two characters: contained anywhere, the name alone too
+    assert found("김민준") == [minjun]
+    assert found("준") == []  # one character: at the start of the name or the email only
+    assert found("김") == [minjun]
+    assert found("민") == [alone]
+    assert found("s") == [alone, seoyeon]
+    assert found("연") == []
+    assert found("서연") == [seoyeon]
+    assert found("CORP.EX") == [seoyeon]
+    assert found("n.l") == [seoyeon]
+    assert found("1234") == [minjun, seoyeon]  # the last four digits, never another event's
+    assert found("%") == []  # LIKE's wildcards are plain characters
+    assert found("0%") == [percent]
+    assert found("t_u") == [percent]
+    assert found('"') == []
+    assert found("") == [minjun, alone, seoyeon, percent]
+    with any_uows(readonly=True) as uow:
+        assert uow.participants.count(event_id=event_id) == 4
+        assert uow.participants.count(event_id=event_id, up_to=2) == 2
+        assert uow.participants.count(event_id=event_id, where=ParticipantFilter.of("민준")) == 2
+        assert uow.participants.count(event_id=other, where=ParticipantFilter.of("1234")) == 1
+
+    with any_uows() as uow:
+        uow.participants.update_fields(minjun, {"name": "최도윤", "email": "doyun@example.com"})
+        uow.participants.delete(alone)
+        uow.commit()
+    assert found("민준") == []
+    assert found("도윤") == [minjun]
+    assert found("doyun") == [minjun]
+    assert found("mj@") == []

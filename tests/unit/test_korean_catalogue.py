@@ -48,6 +48,8 @@ ALLOWED = frozenset(
         "UTF",
         "CP949",
         "MB",
+        "KB",
+        "BOM",  # the byte-order mark of a UTF-8 file, as editors and Excel name it
         "DNS",
         "PostgreSQL",
         "SQLite",

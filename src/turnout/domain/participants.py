@@ -608,7 +608,8 @@ CHECK_IN_STATES = ("not_checked_in", "inside", "exited")
 class ParticipantFilter:
     """Which participants of an event a list, a search or an export shows.
 
-    ``q`` matches the name (contains, any case) or the email (contains); four digits also match the
+    ``q`` matches the name (contains, any case) or the email (contains) — a single character only at
+    the start of either (a surname: "김"); four digits also match the
     phone's last four digits (the manual check-in desk's question), and a longer phone-like text
     the number in E.164 (``phone_exact``). ``status``: ``registered`` or ``cancelled``;
     ``check_in``: one of ``CHECK_IN_STATES``."""
@@ -650,8 +651,11 @@ class ParticipantFilter:
             return True
         phone = participant.phone or ""
         q = (self.q or "").lower()
+        name, email = participant.name.lower(), participant.email.lower()
+        # one character: at the start of the name or the email (what is indexed); else contained
+        text_matches = name.startswith(q) or email.startswith(q) if len(q) == 1 else q in name or q in email
         return bool(
-            (q and (q in participant.name.lower() or q in participant.email.lower()))
+            (q and text_matches)
             or (self.phone_suffix and phone.endswith(self.phone_suffix))
             or (self.phone_exact and phone == self.phone_exact)
         )

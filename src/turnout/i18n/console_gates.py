@@ -111,4 +111,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Signing in to the scanner with a gate key.",
     },
     "console.scan_link.signing_in": {"ko": "로그인하는 중입니다…", "en": "Signing in…"},
+    "console.gates.field.capacity": {"ko": "구역 수용 인원", "en": "Area capacity"},
+    "console.gates.capacity_hint": {
+        "ko": "이 게이트 구역에 동시에 있을 수 있는 최대 인원입니다. 비워 두면 구역 경보를 쓰지 않습니다.",
+        "en": "The most people the gate's area may hold at once. Leave empty for no area alarm.",
+    },
 }

@@ -80,6 +80,7 @@ def update_gate(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     location: str | None = None,
+    capacity: int | None = None,
 ) -> Gate:
     """A gate's settings replaced (the same rules as ``create_gate``); ``gate_not_found`` when the
     event has no such gate."""
@@ -88,7 +89,7 @@ def update_gate(
     methods = tuple(dict.fromkeys(methods))
     opens_at = localize(opens_at, event.timezone) if opens_at else None
     closes_at = localize(closes_at, event.timezone) if closes_at else None
-    validate_gate(name=name, methods=methods, opens_at=opens_at, closes_at=closes_at)
+    validate_gate(name=name, methods=methods, opens_at=opens_at, closes_at=closes_at, capacity=capacity)
     gate = replace(
         before,
         name=name.strip(),
@@ -97,6 +98,7 @@ def update_gate(
         opens_at=opens_at,
         closes_at=closes_at,
         location=location,
+        capacity=capacity,
     )
     if not uow.gates.update(gate):
         raise NotFound("gate_not_found", gate_id=gate_id)

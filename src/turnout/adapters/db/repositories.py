@@ -155,6 +155,7 @@ class GateRepository:
                 opens_at=gate.opens_at,
                 closes_at=gate.closes_at,
                 location=gate.location,
+                capacity=gate.capacity,
             )
         )
         return result.rowcount == 1

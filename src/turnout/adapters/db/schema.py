@@ -17,4 +17,21 @@ from turnout.adapters.db import (  # noqa: F401
 )
 from turnout.adapters.db.tables import metadata
 
-__all__ = ["metadata"]
+#: database objects made by migrations outside the table definitions (per dialect: the participant
+#: search's FTS5 tables on SQLite, with their shadow tables; expression and GIN indexes on PostgreSQL)
+SEARCH_OBJECTS = (
+    "participant_search",
+    "ix_participants_name_trgm",
+    "ix_participants_email_trgm",
+    "ix_participants_short_grams",
+    "ix_participants_event_id_phone4",
+    "ix_participants_phone4",
+)
+
+
+def modelled(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name``: False for ``SEARCH_OBJECTS`` (compared by their own tests)."""
+    return not (name and name.startswith(SEARCH_OBJECTS))
+
+
+__all__ = ["SEARCH_OBJECTS", "metadata", "modelled"]

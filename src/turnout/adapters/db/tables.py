@@ -84,7 +84,6 @@ participants = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("event_id", "email"),
     sa.Index("ix_participants_event_id_phone", "event_id", "phone"),
-    sa.Index("ix_participants_event_id_status", "event_id", "status"),
     # the console's counts (registered, checked in, inside now; the statistics' tallies) from the
     # index alone, never a walk over the event's rows (migration 0021)
     sa.Index(
@@ -98,6 +97,10 @@ participants = sa.Table(
     ),
     # keyset pages of one event in id order (the export, the list): read from the index, not sorted
     sa.Index("ix_participants_event_id_id", "event_id", "id"),
+    sa.Index("ix_participants_event_id_status_id", "event_id", "status", "id"),
+    sa.Index("ix_participants_event_id_check_in_status_id", "event_id", "check_in_status", "id"),
+    # search indexes outside this table's definition (migration 0024, per dialect): see
+    # schema.SEARCH_OBJECTS and participant_store.filter_terms
 )
 
 api_keys = sa.Table(

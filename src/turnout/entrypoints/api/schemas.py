@@ -152,6 +152,7 @@ class GateUpdate(Strict):
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     location: Annotated[Line | None, Field(max_length=300)] = None
+    capacity: Annotated[int | None, Field(ge=0, le=MAX_CAPACITY)] = None
 
 
 class GateRead(BaseModel):

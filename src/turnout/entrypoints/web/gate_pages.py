@@ -47,7 +47,7 @@ from turnout.services import keys as key_service
 router = APIRouter(include_in_schema=False)
 
 #: the gate form's fields, in the order errors are shown
-GATE_FIELDS = ("name", "direction", "methods", "opens_at", "closes_at", "location")
+GATE_FIELDS = ("name", "direction", "methods", "opens_at", "closes_at", "location", "capacity")
 #: the key form's fields
 KEY_FIELDS = ("gate_id", "name")
 #: a page holding a new key: never cached, never sent on as a referrer, never indexed
@@ -115,6 +115,7 @@ def gate_values(gate: Gate | None, zone: str) -> dict[str, Any]:
             "opens_at": "",
             "closes_at": "",
             "location": "",
+            "capacity": "",
         }
     return {
         "name": gate.name,
@@ -123,6 +124,7 @@ def gate_values(gate: Gate | None, zone: str) -> dict[str, Any]:
         "opens_at": local_input(gate.opens_at, zone),
         "closes_at": local_input(gate.closes_at, zone),
         "location": gate.location or "",
+        "capacity": "" if gate.capacity is None else str(gate.capacity),
     }
 
 
@@ -130,7 +132,13 @@ GateForm = dict[str, Any]
 
 
 def read_gate_form(
-    name: str, direction: str, methods: list[str], opens_at: str, closes_at: str, location: str
+    name: str,
+    direction: str,
+    methods: list[str],
+    opens_at: str,
+    closes_at: str,
+    location: str,
+    capacity: str = "",
 ) -> tuple[GateForm, GateCreate | None, list[FieldError]]:
     """The entered values (kept for the form), the body as the API reads it, or its refusals."""
     values: GateForm = {
@@ -140,13 +148,19 @@ def read_gate_form(
         "opens_at": opens_at,
         "closes_at": closes_at,
         "location": location,
+        "capacity": capacity,
     }
     body: dict[str, Any] = {
         "name": name,
         "direction": direction or GateDirection.BOTH.value,
         "methods": methods,
     }
-    for field, value in (("opens_at", opens_at), ("closes_at", closes_at), ("location", location)):
+    for field, value in (
+        ("opens_at", opens_at),
+        ("closes_at", closes_at),
+        ("location", location),
+        ("capacity", capacity),
+    ):
         if value.strip():
             body[field] = value
     try:
@@ -206,10 +220,13 @@ def create_gate(
     opens_at: FormText = "",
     closes_at: FormText = "",
     location: FormText = "",
+    capacity: FormText = "",
 ) -> Response:
     page = console_page(request, turnout, Permission.EVENT_MANAGE, event_id=event_id)
     page.check_csrf(csrf_token)
-    values, body, errors = read_gate_form(name, direction, methods or [], opens_at, closes_at, location)
+    values, body, errors = read_gate_form(
+        name, direction, methods or [], opens_at, closes_at, location, capacity
+    )
     if body is not None:
         try:
             with turnout.uow() as uow:
@@ -223,6 +240,7 @@ def create_gate(
                     opens_at=body.opens_at,
                     closes_at=body.closes_at,
                     location=body.location,
+                    capacity=body.capacity,
                 )
                 uow.commit()
         except ValidationFailed as refusal:
@@ -254,12 +272,15 @@ def update_gate(
     opens_at: FormText = "",
     closes_at: FormText = "",
     location: FormText = "",
+    capacity: FormText = "",
 ) -> Response:
     page = console_page(request, turnout, Permission.EVENT_MANAGE, event_id=event_id)
     page.check_csrf(csrf_token)
     with turnout.uow(readonly=True) as uow:
         gate = gate_service.get_gate(uow, gate_id=gate_id, event_id=event_id)
-    values, body, errors = read_gate_form(name, direction, methods or [], opens_at, closes_at, location)
+    values, body, errors = read_gate_form(
+        name, direction, methods or [], opens_at, closes_at, location, capacity
+    )
     if body is not None:
         try:
             with turnout.uow() as uow:
@@ -274,6 +295,7 @@ def update_gate(
                     opens_at=body.opens_at,
                     closes_at=body.closes_at,
                     location=body.location,
+                    capacity=body.capacity,
                 )
                 uow.commit()
         except ValidationFailed as refusal:

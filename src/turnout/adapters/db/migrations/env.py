@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from turnout.adapters.db.engine import make_engine
-from turnout.adapters.db.schema import metadata
+from turnout.adapters.db.schema import metadata, modelled
 
 config = context.config
 
@@ -20,6 +20,7 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=modelled,
         )
         with context.begin_transaction():
             context.run_migrations()

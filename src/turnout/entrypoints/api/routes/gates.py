@@ -60,6 +60,7 @@ def update_gate(
             opens_at=body.opens_at if "opens_at" in given else gate.opens_at,
             closes_at=body.closes_at if "closes_at" in given else gate.closes_at,
             location=body.location if "location" in given else gate.location,
+            capacity=body.capacity if "capacity" in given else gate.capacity,
         )
         uow.commit()
     return GateRead.of(gate, event.timezone)

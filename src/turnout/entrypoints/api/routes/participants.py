@@ -108,6 +108,7 @@ def list_participants(
         str | None, Query(max_length=200, description="name, email, phone or its last 4 digits")
     ] = None,
     status_filter: Annotated[ParticipantStatus | None, Query(alias="status")] = None,
+    check_in: Annotated[CheckInStatus | None, Query(description="not_checked_in, inside or exited")] = None,
 ) -> ParticipantPage:
     authorize(principal, Permission.PARTICIPANTS_READ, event_id=event_id)
     with turnout.uow(readonly=True) as uow:
@@ -116,6 +117,7 @@ def list_participants(
             event_id=event_id,
             q=q,
             status=status_filter.value if status_filter else None,
+            check_in=check_in.value if check_in else None,
             after_id=page.after,
             limit=page.limit,
         )

@@ -1,7 +1,7 @@
 """console counts: indexes that answer the event list's and the event page's counts by themselves
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0017"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

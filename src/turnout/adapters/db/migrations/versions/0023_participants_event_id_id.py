@@ -2,7 +2,7 @@
 (keyset paging: the export, the list) is read from the index, not by sorting the whole event
 
 Revision ID: 0023
-Revises: 0017
+Revises: 0021
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | Sequence[str] | None = "0017"
+down_revision: str | Sequence[str] | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
