@@ -50,7 +50,8 @@ def sign_in(page: Page, key: str, locale: str, path: str = "/") -> None:
 # The pages' CSP is script-src 'self': an inline <script> (page.add_script_tag with the file's
 # content or path) is refused. axe's source is instead evaluated through the DevTools protocol
 # (page.evaluate of the file's text, wrapped in a function), which the page's CSP does not govern;
-# the contexts keep their CSP (no bypass_csp), so the pages are checked as they are served.
+# the contexts keep their CSP (no bypass_csp), so the pages are checked as they are served. (The
+# accessibility test's contexts add it as an init script instead: the same protocol, no CSP.)
 _AXE_SOURCE: list[str] = []
 
 

@@ -25,7 +25,17 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import LOCALE_OF, OpenContext, Server, Shot
-from tests.browser.support import World, axe_violations, describe, failing, seed_world, sign_in, wired, words
+from tests.browser.support import (
+    AXE,
+    World,
+    axe_violations,
+    describe,
+    failing,
+    seed_world,
+    sign_in,
+    wired,
+    words,
+)
 from tests.e2e.test_korean_pages import PAGES
 from turnout.entrypoints.api.app import create_app
 
@@ -159,6 +169,9 @@ CHECKED_ELSEWHERE = {
 
 
 def signed_in_page(context: BrowserContext, world: World, key: str | None, locale: str) -> Page:
+    # axe-core in every document of this context as an init script (the DevTools protocol adds it,
+    # so the pages' CSP does not refuse it; compiled once, faster than evaluating it on each page)
+    context.add_init_script(path=str(AXE))
     page = context.new_page()
     if key is not None:
         sign_in(page, world.keys[key], locale)
