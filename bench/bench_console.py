@@ -61,6 +61,10 @@ PAGES: list[tuple[str, str]] = [
     ("participant page", "/events/{event_id}/participants/{participant_id}"),
     ("add participant form", "/events/{event_id}/participants/new"),
     ("gates", "/events/{event_id}/gates"),
+    ("gate edit form", "/events/{event_id}/gates/{gate_id}/edit"),
+    ("keys", "/events/{event_id}/keys"),
+    ("event edit form", "/events/{event_id}/edit"),
+    ("sent mail log", "/events/{event_id}/emails"),
     ("import", "/events/{event_id}/import"),
     ("mail", "/events/{event_id}/mail"),
     ("integrations", "/events/{event_id}/integrations"),
@@ -68,6 +72,7 @@ PAGES: list[tuple[str, str]] = [
     ("sagas", "/events/{event_id}/sagas"),
     ("alerts", "/events/{event_id}/alerts"),
     ("dashboard", "/events/{event_id}/dashboard"),
+    ("projector", "/events/{event_id}/dashboard/projector"),
 ]
 
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"

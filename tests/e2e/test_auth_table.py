@@ -35,6 +35,7 @@ ROUTES: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/events"): frozenset({A, S, G}),
     ("GET", "/api/v1/events/{event_id}"): frozenset({A, S, G}),
     ("POST", "/api/v1/events/{event_id}/status"): frozenset({A, S}),
+    ("PATCH", "/api/v1/events/{event_id}"): frozenset({A, S}),
     ("POST", "/api/v1/events/{event_id}/gates"): frozenset({A, S}),
     ("GET", "/api/v1/events/{event_id}/gates"): frozenset({A, S, G}),
     ("PATCH", "/api/v1/events/{event_id}/gates/{gate_id}"): frozenset({A, S}),
@@ -107,6 +108,7 @@ EXPECTED: dict[tuple[str, str], int | tuple[int, str]] = {
     ("GET", "/api/v1/events"): OK,
     ("GET", "/api/v1/events/{event_id}"): OK,
     ("POST", "/api/v1/events/{event_id}/status"): INVALID,
+    ("PATCH", "/api/v1/events/{event_id}"): INVALID,  # no body
     ("POST", "/api/v1/events/{event_id}/gates"): INVALID,
     ("GET", "/api/v1/events/{event_id}/gates"): OK,
     ("PATCH", "/api/v1/events/{event_id}/gates/{gate_id}"): INVALID,  # no body

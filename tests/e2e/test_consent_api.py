@@ -210,7 +210,7 @@ def test_the_export_shows_each_consent(client: TestClient) -> None:
     assert (
         client.post(url, json={**PERSON, "consents": {"required": True, "optional": True}}).status_code == 201
     )
-    response = client.get(f"{url}/export", params={"format": "csv"})
+    response = client.get(f"{url}/export", params={"format": "csv", "headers": "codes"})
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0]["consent_channel"] == "staff"
     assert rows[0]["consent_basis"] == "consent"

@@ -250,7 +250,7 @@ def test_console_page_lists_each_system_without_the_secret(
     assert "외부 연동" in ko.text
     assert "설정 안 됨" in ko.text
     # linked from the console's event list
-    assert f"/events/{event['id']}/integrations" in client.get("/?lang=en").text
+    assert f"/events/{event['id']}/integrations" in client.get(f"/events/{event['id']}?lang=en").text
 
 
 def test_console_page_needs_a_key_and_an_event(app_client: TestClient, event: dict[str, Any]) -> None:
