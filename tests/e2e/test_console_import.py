@@ -21,7 +21,7 @@ from turnout.adapters.readers import TableFiles
 from turnout.bootstrap import Turnout
 from turnout.domain.access import Role
 from turnout.domain.events import EventStatus
-from turnout.services.importing import preview_file
+from turnout.services.import_preview import preview_file
 from turnout.services.keys import create_key
 
 # a CP949 file as Korean Excel writes it: Korean headers, one column the importer does not know

@@ -40,7 +40,7 @@ from turnout.entrypoints.web.pages import ConsolePage, console_page
 from turnout.i18n import megabytes, translate
 from turnout.ports import StoredRowError
 from turnout.services.import_jobs import create_import_job, get_import
-from turnout.services.importing import FilePreview, preview_file
+from turnout.services.import_preview import FilePreview, preview_file
 
 router = APIRouter(include_in_schema=False)
 
