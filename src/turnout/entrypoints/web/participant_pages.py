@@ -15,6 +15,7 @@ with its code (``data-code``); a success redirects there with ``done`` (and a ch
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -41,6 +42,7 @@ from turnout.entrypoints.web.pages import ConsolePage, PageRefused, console_page
 from turnout.entrypoints.web.privacy_page import consent_context
 from turnout.entrypoints.web.register import FORM_FIELD_OF, consents_of
 from turnout.i18n import catalog, translate
+from turnout.ports import UnitOfWork
 from turnout.services import mail_queue, ticketing
 from turnout.services import participant_console as console_service
 from turnout.services.cancellation import cancel_registration
@@ -298,6 +300,18 @@ def _done(page: ConsolePage, participant_id: str, done: str, **more: str) -> Res
     return page.redirect(f"/events/{page.event.id}/participants/{participant_id}?{query}")
 
 
+def _act(page: ConsolePage, participant_id: str, done: str, work: Callable[[UnitOfWork], object]) -> Response:
+    """Do ``work`` in one unit of work and commit; back to the person's page with ``done``, or their
+    page again with the refusal's code and status."""
+    try:
+        with page.turnout.uow() as uow:
+            work(uow)
+            uow.commit()
+    except DomainError as refusal:
+        return _record_page(page, participant_id, status=_status(refusal), refusal=refusal)
+    return _done(page, participant_id, done)
+
+
 @router.get("/events/{event_id}/participants/{participant_id}/cancel")
 def confirm_cancel(event_id: str, participant_id: str, request: Request, turnout: TurnoutDep) -> Response:
     page = _action_page(request, turnout, event_id, participant_id)
@@ -320,19 +334,18 @@ def cancel(
 ) -> Response:
     page = _action_page(request, turnout, event_id, participant_id)
     page.check_csrf(csrf_token)
-    try:
-        with turnout.uow() as uow:
-            cancel_registration(
-                uow,
-                definition=turnout.sagas[SagaKind.CANCELLATION],
-                policy=turnout.saga_policy(),
-                participant_id=participant_id,
-                actor=page.principal.actor,
-            )
-            uow.commit()
-    except DomainError as refusal:
-        return _record_page(page, participant_id, status=_status(refusal), refusal=refusal)
-    return _done(page, participant_id, "cancelled")
+    return _act(
+        page,
+        participant_id,
+        "cancelled",
+        lambda uow: cancel_registration(
+            uow,
+            definition=turnout.sagas[SagaKind.CANCELLATION],
+            policy=turnout.saga_policy(),
+            participant_id=participant_id,
+            actor=page.principal.actor,
+        ),
+    )
 
 
 @router.post("/events/{event_id}/participants/{participant_id}/resend")
@@ -345,18 +358,17 @@ def resend(
 ) -> Response:
     page = _action_page(request, turnout, event_id, participant_id)
     page.check_csrf(csrf_token)
-    try:
-        with turnout.uow() as uow:
-            mail_queue.resend_ticket(
-                uow,
-                participant_id=participant_id,
-                actor=page.principal.actor,
-                mail_from=turnout.settings.mail_from,
-            )
-            uow.commit()
-    except DomainError as refusal:
-        return _record_page(page, participant_id, status=_status(refusal), refusal=refusal)
-    return _done(page, participant_id, "resent")
+    return _act(
+        page,
+        participant_id,
+        "resent",
+        lambda uow: mail_queue.resend_ticket(
+            uow,
+            participant_id=participant_id,
+            actor=page.principal.actor,
+            mail_from=turnout.settings.mail_from,
+        ),
+    )
 
 
 @router.post("/events/{event_id}/participants/{participant_id}/reissue")
@@ -369,15 +381,14 @@ def reissue(
 ) -> Response:
     page = _action_page(request, turnout, event_id, participant_id)
     page.check_csrf(csrf_token)
-    try:
-        with turnout.uow() as uow:
-            ticketing.reissue_ticket(
-                uow, tickets=turnout.tickets, participant_id=participant_id, actor=page.principal.actor
-            )
-            uow.commit()
-    except DomainError as refusal:
-        return _record_page(page, participant_id, status=_status(refusal), refusal=refusal)
-    return _done(page, participant_id, "reissued")
+    return _act(
+        page,
+        participant_id,
+        "reissued",
+        lambda uow: ticketing.reissue_ticket(
+            uow, tickets=turnout.tickets, participant_id=participant_id, actor=page.principal.actor
+        ),
+    )
 
 
 @router.post("/events/{event_id}/participants/{participant_id}/check-in")
