@@ -73,3 +73,21 @@ def test_dashboard_needs_a_key_for_that_event(
     assert own.status_code == 200
     assert "참석률" in own.text
     assert f"/api/v1/events/{other['id']}/stats/live" in own.text
+
+
+def test_sign_in_returns_to_the_page_asked_for_and_never_to_another_site(
+    app_client: TestClient, admin_key: str, event: dict[str, Any]
+) -> None:
+    app_client.headers.pop("Authorization", None)
+    wanted = f"/events/{event['id']}/gates"
+    asked = app_client.get(f"{wanted}?lang=en")
+    assert asked.status_code == 401
+    assert f'name="next" value="{wanted}?lang=en"' in asked.text
+    back = app_client.post("/signin", data={"key": admin_key, "next": wanted}, follow_redirects=False)
+    assert back.headers["location"].startswith(f"{wanted}?lang=")
+    hostile_targets = ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:x", "")
+    for hostile in hostile_targets:
+        app_client.cookies.clear()
+        answer = app_client.post("/signin", data={"key": admin_key, "next": hostile}, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/?lang="), hostile
